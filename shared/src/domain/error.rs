@@ -1,0 +1,226 @@
+//! One error enum for every use case, mapped to RFC 9457 problem+json in one place.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+pub const PROBLEM_BASE: &str = "https://veloconnect.io/problems/";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// A JSON-pointer-like path into the request: `email`, `invites/3/role`, `query.status`.
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> FieldError {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    #[error("missing or invalid credentials")]
+    Unauthorized,
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("no such route")]
+    NoRoute,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("invite link invalid")]
+    InviteLinkInvalid,
+    #[error("malformed request body: {0}")]
+    MalformedBody(String),
+    #[error("invalid request")]
+    Invalid(Vec<FieldError>),
+    #[error("weak password")]
+    WeakPassword(Vec<FieldError>),
+    #[error("seat limit: {requested} requested, {free} free of {limit}")]
+    SeatLimit {
+        requested: u32,
+        free: u32,
+        limit: u32,
+        pricing_url: String,
+    },
+    #[error("email already in use")]
+    EmailTaken(Vec<FieldError>),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// The wire form of an error (RFC 9457), with our extension members.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    #[serde(flatten)]
+    pub extensions: Map<String, Value>,
+}
+
+impl ApiError {
+    pub fn status(&self) -> u16 {
+        self.problem().status
+    }
+
+    pub fn problem(&self) -> Problem {
+        let mut ext = Map::new();
+        let mut errors = Vec::new();
+        let (slug, title, status, detail) = match self {
+            ApiError::Unauthorized => (
+                "unauthorized",
+                "Sign-in required",
+                401,
+                "Send a valid access token in the Authorization header.".to_string(),
+            ),
+            ApiError::Forbidden(what) => (
+                "forbidden",
+                "Not allowed for your role",
+                403,
+                format!("Your role may not {what}."),
+            ),
+            ApiError::NotFound(what) => (
+                "not-found",
+                "Not found",
+                404,
+                format!("No {what} with that id."),
+            ),
+            ApiError::NoRoute => (
+                "no-route",
+                "Not found",
+                404,
+                "There is no such route.".to_string(),
+            ),
+            ApiError::MethodNotAllowed => (
+                "method-not-allowed",
+                "Method not allowed",
+                405,
+                "This route does not take that method.".to_string(),
+            ),
+            ApiError::InviteLinkInvalid => (
+                "invite-link-invalid",
+                "This invite link can't be used",
+                404,
+                "The link is invalid, was already used, was revoked or has expired. Ask an admin of your company to send a new invite."
+                    .to_string(),
+            ),
+            ApiError::MalformedBody(why) => (
+                "malformed-body",
+                "Malformed request body",
+                400,
+                format!("The body must be a JSON object: {why}"),
+            ),
+            ApiError::Invalid(list) => {
+                errors = list.clone();
+                (
+                    "invalid-request",
+                    "Invalid request",
+                    400,
+                    format!("{} field(s) need attention.", list.len()),
+                )
+            }
+            ApiError::WeakPassword(list) => {
+                errors = list.clone();
+                (
+                    "weak-password",
+                    "Password too weak",
+                    400,
+                    "The password does not meet the password policy.".to_string(),
+                )
+            }
+            ApiError::SeatLimit {
+                requested,
+                free,
+                limit,
+                pricing_url,
+            } => {
+                ext.insert("requested".into(), (*requested).into());
+                ext.insert("free".into(), (*free).into());
+                ext.insert("seatLimit".into(), (*limit).into());
+                ext.insert("pricingUrl".into(), pricing_url.clone().into());
+                (
+                    "seat-limit",
+                    "Not enough seats",
+                    409,
+                    format!(
+                        "{requested} requested, {free} free of your plan's {limit} seats. Suspend or delete users, revoke pending invites, or upgrade your plan: {pricing_url}"
+                    ),
+                )
+            }
+            ApiError::EmailTaken(list) => {
+                errors = list.clone();
+                (
+                    "email-taken",
+                    "Email already in use",
+                    409,
+                    "Each user needs their own email; these already belong to a user or a pending invite.".to_string(),
+                )
+            }
+            ApiError::Conflict(why) => ("conflict", "Conflict", 409, why.clone()),
+            ApiError::Unavailable(_) => (
+                "unavailable",
+                "Temporarily unavailable",
+                503,
+                "A service we depend on did not answer. Nothing was changed; try again.".to_string(),
+            ),
+        };
+        Problem {
+            type_: format!("{PROBLEM_BASE}{slug}"),
+            title: title.to_string(),
+            status,
+            detail,
+            errors,
+            extensions: ext,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seat_limit_problem_says_how_many_and_links_the_pricing_page() {
+        let p = ApiError::SeatLimit {
+            requested: 5,
+            free: 3,
+            limit: 10,
+            pricing_url: "https://veloconnect.io/pricing".into(),
+        }
+        .problem();
+        assert_eq!(p.status, 409);
+        assert!(p.detail.contains("5 requested, 3 free"));
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["pricingUrl"], "https://veloconnect.io/pricing");
+        assert_eq!(json["type"], "https://veloconnect.io/problems/seat-limit");
+    }
+
+    #[test]
+    fn validation_problems_name_every_field() {
+        let p = ApiError::Invalid(vec![
+            FieldError::new("email", "is required"),
+            FieldError::new("role", "must be one of agent, supervisor, admin"),
+        ])
+        .problem();
+        assert_eq!(p.status, 400);
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["errors"][1]["field"], "role");
+    }
+
+    #[test]
+    fn service_faults_are_503_not_500() {
+        assert_eq!(ApiError::Unavailable("x".into()).status(), 503);
+    }
+}

@@ -1,0 +1,155 @@
+use super::audit::Actor;
+use super::role::Role;
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+/// The guide: "The invite link is good for 7 days", counted from the last send.
+pub const INVITE_TTL: Duration = Duration::days(7);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InviteStatus {
+    Pending,
+    Accepted,
+    Revoked,
+    Expired,
+}
+
+impl InviteStatus {
+    pub fn parse(s: &str) -> Option<InviteStatus> {
+        match s {
+            "pending" => Some(InviteStatus::Pending),
+            "accepted" => Some(InviteStatus::Accepted),
+            "revoked" => Some(InviteStatus::Revoked),
+            "expired" => Some(InviteStatus::Expired),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InviteStatus::Pending => "pending",
+            InviteStatus::Accepted => "accepted",
+            InviteStatus::Revoked => "revoked",
+            InviteStatus::Expired => "expired",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    /// Stored, email not attempted yet (or the function stopped before it could).
+    Queued,
+    Sent,
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn parse(s: &str) -> Option<DeliveryStatus> {
+        match s {
+            "queued" => Some(DeliveryStatus::Queued),
+            "sent" => Some(DeliveryStatus::Sent),
+            "failed" => Some(DeliveryStatus::Failed),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Queued => "queued",
+            DeliveryStatus::Sent => "sent",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invite {
+    pub id: String,
+    pub tenant_id: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub team: Option<String>,
+    pub status: InviteStatus,
+    /// argon2id PHC string of the newest token's secret; the secret itself is never stored.
+    pub token_hash: String,
+    pub expires_at: OffsetDateTime,
+    pub invited_by: Actor,
+    pub delivery: DeliveryStatus,
+    pub created_at: OffsetDateTime,
+    pub sent_at: OffsetDateTime,
+}
+
+impl Invite {
+    /// Pending and not past its expiry by the clock; does not wait for the expiry job.
+    pub fn is_open(&self, now: OffsetDateTime) -> bool {
+        self.status == InviteStatus::Pending && now < self.expires_at
+    }
+
+    /// The status a reader should see: a pending invite past its expiry is expired even if
+    /// the scheduled job has not marked it yet.
+    pub fn effective_status(&self, now: OffsetDateTime) -> InviteStatus {
+        if self.status == InviteStatus::Pending && now >= self.expires_at {
+            InviteStatus::Expired
+        } else {
+            self.status
+        }
+    }
+
+    /// Rule 1: a pending invite holds its seat until accepted, revoked or expired.
+    pub fn holds_seat(&self) -> bool {
+        self.status == InviteStatus::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub fn invite(now: OffsetDateTime) -> Invite {
+        Invite {
+            id: "i1".into(),
+            tenant_id: "t1".into(),
+            email: "jane@example.com".into(),
+            name: "Jane".into(),
+            role: Role::Agent,
+            team: None,
+            status: InviteStatus::Pending,
+            token_hash: String::new(),
+            expires_at: now + INVITE_TTL,
+            invited_by: Actor::system(),
+            delivery: DeliveryStatus::Sent,
+            created_at: now,
+            sent_at: now,
+        }
+    }
+
+    #[test]
+    fn an_invite_is_open_for_exactly_seven_days() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let inv = invite(now);
+        assert!(inv.is_open(now + Duration::days(7) - Duration::seconds(1)));
+        assert!(!inv.is_open(now + Duration::days(7)));
+        assert_eq!(
+            inv.effective_status(now + Duration::days(8)),
+            InviteStatus::Expired
+        );
+        assert_eq!(inv.effective_status(now), InviteStatus::Pending);
+    }
+
+    #[test]
+    fn accepted_revoked_and_expired_invites_are_closed_and_free_their_seat() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        for st in [
+            InviteStatus::Accepted,
+            InviteStatus::Revoked,
+            InviteStatus::Expired,
+        ] {
+            let mut inv = invite(now);
+            inv.status = st;
+            assert!(!inv.is_open(now));
+            assert!(!inv.holds_seat());
+        }
+        assert!(invite(now).holds_seat());
+    }
+}

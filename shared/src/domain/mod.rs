@@ -1,0 +1,23 @@
+pub mod audit;
+pub mod clock;
+pub mod email;
+pub mod email_template;
+pub mod error;
+pub mod ids;
+pub mod invite;
+pub mod password;
+pub mod role;
+pub mod tenant;
+pub mod token;
+pub mod user;
+pub mod validation;
+
+pub use audit::{Actor, AuditAction, AuditEntry, Target};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use email::Email;
+pub use error::{ApiError, FieldError, Problem};
+pub use invite::{DeliveryStatus, Invite, InviteStatus, INVITE_TTL};
+pub use role::{Permission, Role};
+pub use tenant::{Tenant, Tier};
+pub use token::InviteToken;
+pub use user::{User, UserStatus, Visibility};

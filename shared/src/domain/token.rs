@@ -1,0 +1,114 @@
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use std::fmt;
+
+/// An invite token: the invite's id (to find the record in one read) and 256 random bits
+/// (the secret, stored only as an argon2id hash). Shown once, in the email link's fragment.
+#[derive(Clone)]
+pub struct InviteToken {
+    invite_id: String,
+    secret: [u8; 32],
+}
+
+impl InviteToken {
+    pub fn generate(invite_id: &str) -> InviteToken {
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).expect("the OS random source is available");
+        InviteToken {
+            invite_id: invite_id.to_string(),
+            secret,
+        }
+    }
+
+    /// Any string a client sends; `None` unless it has the shape of a token we issued.
+    pub fn parse(raw: &str) -> Option<InviteToken> {
+        let (id, secret) = raw.trim().split_once('.')?;
+        if !super::ids::looks_like_id(id) || secret.len() != 43 {
+            return None;
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(secret).ok()?;
+        let secret: [u8; 32] = bytes.try_into().ok()?;
+        Some(InviteToken {
+            invite_id: id.to_string(),
+            secret,
+        })
+    }
+
+    pub fn invite_id(&self) -> &str {
+        &self.invite_id
+    }
+
+    /// The one place the secret is rendered: for the email link, never for a log.
+    pub fn expose(&self) -> String {
+        format!("{}.{}", self.invite_id, URL_SAFE_NO_PAD.encode(self.secret))
+    }
+
+    /// argon2id (the crate's defaults: m=19 MiB, t=2, p=1) with a random salt.
+    pub fn hash(&self) -> String {
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt).expect("the OS random source is available");
+        let salt = SaltString::encode_b64(&salt).expect("16 bytes is a valid salt");
+        Argon2::default()
+            .hash_password(&self.secret, &salt)
+            .expect("argon2 with default parameters cannot fail on 32 bytes")
+            .to_string()
+    }
+
+    pub fn verify(&self, phc: &str) -> bool {
+        match PasswordHash::new(phc) {
+            Ok(parsed) => Argon2::default()
+                .verify_password(&self.secret, &parsed)
+                .is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+impl fmt::Debug for InviteToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "InviteToken({}.<redacted>)", self.invite_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_round_trips_through_its_link_form_and_verifies_against_its_hash() {
+        let t = InviteToken::generate("abc123");
+        let hash = t.hash();
+        assert!(hash.starts_with("$argon2id$"));
+        let back = InviteToken::parse(&t.expose()).unwrap();
+        assert_eq!(back.invite_id(), "abc123");
+        assert!(back.verify(&hash));
+    }
+
+    #[test]
+    fn another_token_for_the_same_invite_does_not_verify() {
+        let old = InviteToken::generate("abc123");
+        let new = InviteToken::generate("abc123");
+        assert!(!old.verify(&new.hash()));
+    }
+
+    #[test]
+    fn the_secret_carries_256_bits_and_is_never_in_debug_output() {
+        let t = InviteToken::generate("abc123");
+        let exposed = t.expose();
+        let secret = exposed.split_once('.').unwrap().1;
+        assert_eq!(URL_SAFE_NO_PAD.decode(secret).unwrap().len(), 32);
+        assert!(!format!("{t:?}").contains(secret));
+    }
+
+    #[test]
+    fn malformed_tokens_do_not_parse_and_bad_hashes_do_not_verify() {
+        for bad in ["", "abc", "abc.", ".xyz", "a#b.AAAA", "abc.short"] {
+            assert!(InviteToken::parse(bad).is_none(), "{bad}");
+        }
+        let t = InviteToken::generate("abc");
+        assert!(!t.verify("not a hash"));
+        assert!(!t.verify(""));
+    }
+}

@@ -1,0 +1,155 @@
+use super::role::Role;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UserStatus {
+    Active,
+    Suspended,
+    Deleted,
+}
+
+impl UserStatus {
+    pub fn parse(s: &str) -> Option<UserStatus> {
+        match s {
+            "active" => Some(UserStatus::Active),
+            "suspended" => Some(UserStatus::Suspended),
+            "deleted" => Some(UserStatus::Deleted),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Active => "active",
+            UserStatus::Suspended => "suspended",
+            UserStatus::Deleted => "deleted",
+        }
+    }
+    /// Rule 1: only active users hold a seat.
+    pub fn holds_seat(self) -> bool {
+        self == UserStatus::Active
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    /// The Cognito `sub` of the user's sign-in identity, so a verified token finds its record
+    /// in one consistent read.
+    pub id: String,
+    pub tenant_id: String,
+    /// As typed at invite time; uniqueness is on its normalized form.
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub team: Option<String>,
+    pub status: UserStatus,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    /// Bumped on every change, for optimistic concurrency.
+    pub version: u64,
+}
+
+/// Who a caller may see, from their current role (DESIGN.md role table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Visibility {
+    Tenant,
+    /// Own team plus self. A supervisor without a team sees only themselves.
+    Team(Option<String>),
+    SelfOnly,
+}
+
+impl User {
+    pub fn visibility(&self) -> Visibility {
+        match self.role {
+            Role::Admin => Visibility::Tenant,
+            Role::Supervisor => Visibility::Team(self.team.clone()),
+            Role::Agent => Visibility::SelfOnly,
+        }
+    }
+
+    /// Whether this caller may read `other`. Another tenant is never visible (rule 7).
+    pub fn can_see(&self, other: &User) -> bool {
+        if other.tenant_id != self.tenant_id {
+            return false;
+        }
+        if other.id == self.id {
+            return true;
+        }
+        match self.visibility() {
+            Visibility::Tenant => true,
+            Visibility::Team(Some(team)) => other.team.as_deref() == Some(team.as_str()),
+            Visibility::Team(None) | Visibility::SelfOnly => false,
+        }
+    }
+
+    pub fn display_label(&self) -> String {
+        if self.status == UserStatus::Deleted {
+            format!("{} (deleted)", self.name)
+        } else {
+            self.name.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn user(id: &str, tenant: &str, role: Role, team: Option<&str>) -> User {
+        User {
+            id: id.into(),
+            tenant_id: tenant.into(),
+            email: format!("{id}@example.com"),
+            name: id.to_uppercase(),
+            role,
+            team: team.map(Into::into),
+            status: UserStatus::Active,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            updated_at: OffsetDateTime::UNIX_EPOCH,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn agents_see_only_themselves() {
+        let me = user("a", "t1", Role::Agent, Some("sales"));
+        assert!(me.can_see(&me));
+        assert!(!me.can_see(&user("b", "t1", Role::Agent, Some("sales"))));
+    }
+
+    #[test]
+    fn supervisors_see_their_team_and_themselves() {
+        let sup = user("s", "t1", Role::Supervisor, Some("sales"));
+        assert!(sup.can_see(&user("a", "t1", Role::Agent, Some("sales"))));
+        assert!(!sup.can_see(&user("b", "t1", Role::Agent, Some("support"))));
+        assert!(!sup.can_see(&user("c", "t1", Role::Agent, None)));
+        let loner = user("l", "t1", Role::Supervisor, None);
+        assert!(loner.can_see(&loner));
+        assert!(!loner.can_see(&user("c", "t1", Role::Agent, None)));
+    }
+
+    #[test]
+    fn admins_see_their_whole_tenant_and_no_other() {
+        let admin = user("x", "t1", Role::Admin, None);
+        assert!(admin.can_see(&user("a", "t1", Role::Agent, Some("sales"))));
+        assert!(!admin.can_see(&user("a", "t2", Role::Agent, Some("sales"))));
+        let sup = user("s", "t1", Role::Supervisor, Some("sales"));
+        assert!(!sup.can_see(&user("a", "t2", Role::Agent, Some("sales"))));
+    }
+
+    #[test]
+    fn only_active_users_hold_a_seat() {
+        assert!(UserStatus::Active.holds_seat());
+        assert!(!UserStatus::Suspended.holds_seat());
+        assert!(!UserStatus::Deleted.holds_seat());
+    }
+
+    #[test]
+    fn a_deleted_user_keeps_a_readable_name() {
+        let mut u = user("jane", "t1", Role::Agent, None);
+        u.name = "Jane Doe".into();
+        u.status = UserStatus::Deleted;
+        assert_eq!(u.display_label(), "Jane Doe (deleted)");
+    }
+}

@@ -1,0 +1,298 @@
+//! Request parsing that names every problem at once. A value that comes out is valid.
+
+use super::email::Email;
+use super::error::FieldError;
+use super::role::Role;
+use serde_json::{Map, Value};
+
+pub const MAX_BATCH: usize = 25;
+
+fn path(prefix: &str, field: &str) -> String {
+    if prefix.is_empty() {
+        field.to_string()
+    } else {
+        format!("{prefix}/{field}")
+    }
+}
+
+/// The body as a JSON object whose keys are all in `allowed`; unknown keys are named, so a
+/// typo like `emial` doesn't silently drop a field.
+pub fn object<'a>(
+    v: &'a Value,
+    allowed: &[&str],
+    prefix: &str,
+    errs: &mut Vec<FieldError>,
+) -> Option<&'a Map<String, Value>> {
+    let Some(obj) = v.as_object() else {
+        let at = if prefix.is_empty() { "body" } else { prefix };
+        errs.push(FieldError::new(at, "must be a JSON object"));
+        return None;
+    };
+    for k in obj.keys() {
+        if !allowed.contains(&k.as_str()) {
+            errs.push(FieldError::new(path(prefix, k), "is not a known field"));
+        }
+    }
+    Some(obj)
+}
+
+fn string<'a>(
+    obj: &'a Map<String, Value>,
+    key: &str,
+    prefix: &str,
+    errs: &mut Vec<FieldError>,
+) -> Option<&'a str> {
+    match obj.get(key) {
+        None | Some(Value::Null) => {
+            errs.push(FieldError::new(path(prefix, key), "is required"));
+            None
+        }
+        Some(Value::String(s)) => Some(s),
+        Some(_) => {
+            errs.push(FieldError::new(path(prefix, key), "must be a string"));
+            None
+        }
+    }
+}
+
+/// A display text: trimmed, 1..=max characters, no control characters (they could break an
+/// email header or a log line).
+pub fn text(raw: &str, max: usize) -> Result<String, String> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if s.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    if s.chars().any(char::is_control) {
+        return Err("must not contain control characters or line breaks".into());
+    }
+    Ok(s.to_string())
+}
+
+pub fn required_text(
+    obj: &Map<String, Value>,
+    key: &str,
+    max: usize,
+    prefix: &str,
+    errs: &mut Vec<FieldError>,
+) -> Option<String> {
+    let s = string(obj, key, prefix, errs)?;
+    text(s, max)
+        .map_err(|m| errs.push(FieldError::new(path(prefix, key), m)))
+        .ok()
+}
+
+pub fn email(
+    obj: &Map<String, Value>,
+    key: &str,
+    prefix: &str,
+    errs: &mut Vec<FieldError>,
+) -> Option<Email> {
+    let s = string(obj, key, prefix, errs)?;
+    Email::parse(s)
+        .map_err(|m| errs.push(FieldError::new(path(prefix, key), m)))
+        .ok()
+}
+
+pub fn role(
+    obj: &Map<String, Value>,
+    key: &str,
+    prefix: &str,
+    errs: &mut Vec<FieldError>,
+) -> Option<Role> {
+    let s = string(obj, key, prefix, errs)?;
+    Role::parse(s.trim())
+        .ok_or_else(|| {
+            errs.push(FieldError::new(
+                path(prefix, key),
+                "must be one of agent, supervisor, admin",
+            ))
+        })
+        .ok()
+}
+
+/// `team` is optional: absent or null means no team.
+pub fn team(
+    obj: &Map<String, Value>,
+    key: &str,
+    prefix: &str,
+    errs: &mut Vec<FieldError>,
+) -> Option<Option<String>> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Some(None),
+        Some(Value::String(s)) => match text(s, 64) {
+            Ok(t) => Some(Some(t)),
+            Err(m) => {
+                errs.push(FieldError::new(
+                    path(prefix, key),
+                    format!("{m} (omit it or send null for no team)"),
+                ));
+                None
+            }
+        },
+        Some(_) => {
+            errs.push(FieldError::new(
+                path(prefix, key),
+                "must be a string or null",
+            ));
+            None
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InviteInput {
+    pub email: Email,
+    pub name: String,
+    pub role: Role,
+    pub team: Option<String>,
+}
+
+fn invite_row(v: &Value, prefix: &str, errs: &mut Vec<FieldError>) -> Option<InviteInput> {
+    let obj = object(v, &["email", "name", "role", "team"], prefix, errs)?;
+    let email = email(obj, "email", prefix, errs);
+    let name = required_text(obj, "name", 100, prefix, errs);
+    let role = role(obj, "role", prefix, errs);
+    let team = team(obj, "team", prefix, errs);
+    Some(InviteInput {
+        email: email?,
+        name: name?,
+        role: role?,
+        team: team?,
+    })
+}
+
+/// `POST /invites` takes one invite `{email, name, role, team?}` or `{invites: [...]}` of up
+/// to 25. Returns the rows, or every problem found (including emails repeated in the batch).
+pub fn invite_request(body: &Value) -> Result<(Vec<InviteInput>, bool), Vec<FieldError>> {
+    let mut errs = Vec::new();
+    let batch = body.get("invites").is_some();
+    let rows: Vec<Option<InviteInput>> = if batch {
+        let Some(obj) = object(body, &["invites"], "", &mut errs) else {
+            return Err(errs);
+        };
+        match obj.get("invites") {
+            Some(Value::Array(items)) if items.is_empty() => {
+                errs.push(FieldError::new("invites", "must hold at least one invite"));
+                vec![]
+            }
+            Some(Value::Array(items)) if items.len() > MAX_BATCH => {
+                errs.push(FieldError::new(
+                    "invites",
+                    format!("must hold at most {MAX_BATCH} invites; split the list"),
+                ));
+                vec![]
+            }
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| invite_row(v, &format!("invites/{i}"), &mut errs))
+                .collect(),
+            _ => {
+                errs.push(FieldError::new("invites", "must be an array"));
+                vec![]
+            }
+        }
+    } else {
+        vec![invite_row(body, "", &mut errs)]
+    };
+
+    let mut seen: Vec<(&str, usize)> = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let Some(row) = row else { continue };
+        let key = row.email.normalized();
+        if let Some((_, first)) = seen.iter().find(|(e, _)| *e == key) {
+            errs.push(FieldError::new(
+                format!("invites/{i}/email"),
+                format!("repeats the email of invites/{first}"),
+            ));
+        } else {
+            seen.push((key, i));
+        }
+    }
+    if errs.is_empty() {
+        Ok((rows.into_iter().flatten().collect(), batch))
+    } else {
+        Err(errs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_single_invite_parses() {
+        let (rows, batch) = invite_request(&json!({
+            "email": " Jane@Example.com ", "name": " Jane Doe ", "role": "supervisor", "team": "Sales"
+        }))
+        .unwrap();
+        assert!(!batch);
+        assert_eq!(rows[0].email.normalized(), "jane@example.com");
+        assert_eq!(rows[0].name, "Jane Doe");
+        assert_eq!(rows[0].role, Role::Supervisor);
+        assert_eq!(rows[0].team.as_deref(), Some("Sales"));
+    }
+
+    #[test]
+    fn every_bad_field_is_named_at_once() {
+        let errs =
+            invite_request(&json!({"email": "nope", "role": "owner", "team": 7, "emial": "x"}))
+                .unwrap_err();
+        let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+        for f in ["email", "name", "role", "team", "emial"] {
+            assert!(fields.contains(&f), "{f} missing from {fields:?}");
+        }
+    }
+
+    #[test]
+    fn a_batch_names_each_failing_row_and_emails_repeated_by_case() {
+        let errs = invite_request(&json!({"invites": [
+            {"email": "a@example.com", "name": "A", "role": "agent"},
+            {"email": "b@example", "name": "B", "role": "agent"},
+            {"email": "A@EXAMPLE.com", "name": "A2", "role": "agent"},
+            "not an object"
+        ]}))
+        .unwrap_err();
+        let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            vec!["invites/1/email", "invites/3", "invites/2/email"],
+            "{errs:?}"
+        );
+        assert!(errs[2].message.contains("invites/0"));
+    }
+
+    #[test]
+    fn batches_hold_one_to_twenty_five_rows() {
+        assert!(invite_request(&json!({"invites": []})).is_err());
+        let row = json!({"email": "x@example.com", "name": "X", "role": "agent"});
+        let many: Vec<Value> = (0..26)
+            .map(|i| {
+                let mut r = row.clone();
+                r["email"] = json!(format!("x{i}@example.com"));
+                r
+            })
+            .collect();
+        assert!(invite_request(&json!({ "invites": many[..25] })).is_ok());
+        assert!(invite_request(&json!({ "invites": many })).is_err());
+    }
+
+    #[test]
+    fn names_with_line_breaks_are_refused() {
+        let errs = invite_request(&json!({
+            "email": "a@example.com", "name": "Eve\r\nBcc: all@example.com", "role": "agent"
+        }))
+        .unwrap_err();
+        assert_eq!(errs[0].field, "name");
+    }
+
+    #[test]
+    fn a_non_object_body_is_named() {
+        assert_eq!(invite_request(&json!([1, 2])).unwrap_err()[0].field, "body");
+        assert!(invite_request(&json!({"invites": "x"})).is_err());
+    }
+}

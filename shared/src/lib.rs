@@ -1,0 +1,18 @@
+//! The VeloConnect directory's shared crate.
+//!
+//! `domain` is pure (no AWS types, no async): roles, permissions, seat rules, the invite
+//! lifecycle, validation, email rendering and the problem+json error model. The adapters live
+//! behind cargo features so that each Lambda links only the SDK clients it calls.
+
+pub mod domain;
+
+#[cfg(feature = "aws")]
+pub mod config;
+#[cfg(feature = "http")]
+pub mod http;
+#[cfg(feature = "cognito")]
+pub mod identity;
+#[cfg(feature = "ses")]
+pub mod mail;
+#[cfg(feature = "dynamo")]
+pub mod store;
