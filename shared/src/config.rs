@@ -1,1 +1,19 @@
+//! Settings come from the environment under the same names the SAM template sets, so one
+//! binary runs against moto locally and AWS when deployed.
 
+#[derive(Debug, thiserror::Error)]
+#[error("environment variable {0} is not set")]
+pub struct ConfigError(pub String);
+
+pub fn env(name: &str) -> Result<String, ConfigError> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| ConfigError(name.to_string()))
+}
+
+/// The SDK configuration from the standard chain: `AWS_ENDPOINT_URL` (moto locally), region,
+/// credentials.
+pub async fn aws() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}

@@ -1,1 +1,161 @@
+//! HTTP plumbing shared by the API functions: bodies, query strings, the authorizer's identity,
+//! and the one place an `ApiError` becomes a problem+json response.
 
+use crate::domain::{ApiError, FieldError};
+use lambda_http::http::{header, HeaderValue, StatusCode};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use serde_json::Value;
+
+/// Bodies larger than this are refused before parsing (a 25-row batch is about 5 KB).
+pub const MAX_BODY: usize = 64 * 1024;
+
+pub fn json<T: Serialize>(status: u16, body: &T) -> Response<Body> {
+    let bytes = serde_json::to_vec(body).expect("response types serialize");
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(Body::Text(
+            String::from_utf8(bytes).expect("serde_json writes UTF-8"),
+        ))
+        .expect("status and headers are valid")
+}
+
+pub fn problem(err: &ApiError) -> Response<Body> {
+    let p = err.problem();
+    let mut resp = json(p.status, &p);
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    if p.status == 401 {
+        resp.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    resp
+}
+
+/// Turns a handler's result into the response, logging server-side faults without anything a
+/// client sent (no bodies, no tokens).
+pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
+    match result {
+        Ok(r) => r,
+        Err(e) => {
+            if e.status() >= 500 {
+                tracing::error!(error = %e, "request failed");
+            }
+            problem(&e)
+        }
+    }
+}
+
+pub fn no_content() -> Response<Body> {
+    Response::builder()
+        .status(StatusCode::NO_CONTENT)
+        .body(Body::Empty)
+        .expect("valid")
+}
+
+/// The body as a JSON value; anything else is a 400 that says why.
+pub fn body_json(req: &Request) -> Result<Value, ApiError> {
+    let bytes: &[u8] = req.body().as_ref();
+    if bytes.len() > MAX_BODY {
+        return Err(ApiError::MalformedBody(format!(
+            "it is larger than {MAX_BODY} bytes"
+        )));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::MalformedBody("it is empty".into()));
+    }
+    serde_json::from_slice(bytes).map_err(|e| ApiError::MalformedBody(e.to_string()))
+}
+
+pub fn query(req: &Request, key: &str) -> Option<String> {
+    req.query_string_parameters_ref()
+        .and_then(|q| q.first(key))
+        .map(str::to_string)
+}
+
+pub fn path_param(req: &Request, key: &str) -> Option<String> {
+    req.path_parameters_ref()
+        .and_then(|q| q.first(key))
+        .map(str::to_string)
+}
+
+/// `limit` query parameter: 1..=max, default `default`.
+pub fn page_limit(req: &Request, default: usize, max: usize, errs: &mut Vec<FieldError>) -> usize {
+    match query(req, "limit") {
+        None => default,
+        Some(s) => match s.parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => n,
+            _ => {
+                errs.push(FieldError::new(
+                    "query.limit",
+                    format!("must be a whole number from 1 to {max}"),
+                ));
+                default
+            }
+        },
+    }
+}
+
+/// The API Gateway route key (`GET /users/{id}`) this request matched.
+pub fn route_key(req: &Request) -> Option<&str> {
+    match req.request_context_ref()? {
+        RequestContext::ApiGatewayV2(ctx) => ctx.route_key.as_deref(),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
+pub fn request_id(req: &Request) -> String {
+    let from_gateway = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    };
+    from_gateway
+        .filter(|id| !id.is_empty())
+        .or_else(|| req.lambda_context_ref().map(|c| c.request_id.clone()))
+        .unwrap_or_else(crate::domain::ids::new_id)
+}
+
+/// The `sub` the authorizer verified. Absent means the route was reached without the
+/// authorizer, which must never be trusted.
+pub fn authorized_sub(req: &Request) -> Result<String, ApiError> {
+    let ctx = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx,
+        #[allow(unreachable_patterns)]
+        _ => return Err(ApiError::Unauthorized),
+    };
+    ctx.authorizer
+        .as_ref()
+        .and_then(|a| a.fields.get("sub"))
+        .and_then(Value::as_str)
+        .filter(|s| crate::domain::ids::looks_like_id(s))
+        .map(str::to_string)
+        .ok_or(ApiError::Unauthorized)
+}
+
+#[cfg(feature = "dynamo")]
+pub use caller::load_caller;
+
+#[cfg(feature = "dynamo")]
+mod caller {
+    use super::*;
+    use crate::domain::{User, UserStatus};
+    use crate::store::Store;
+
+    /// Rule 5: every request loads the caller's current record (consistent read) and decides
+    /// from its role and status, never from claims in the token. A suspended or deleted
+    /// caller, or one without a record, is refused even with a valid token.
+    pub async fn load_caller(store: &Store, req: &Request) -> Result<User, ApiError> {
+        let sub = authorized_sub(req)?;
+        match store.user(&sub).await? {
+            Some(u) if u.status == UserStatus::Active => Ok(u),
+            _ => Err(ApiError::Unauthorized),
+        }
+    }
+}

@@ -1,1 +1,128 @@
+//! The Cognito adapter. DynamoDB is the source of truth; Cognito follows it (rule 8). Every
+//! step here is idempotent so that a request retried after a crash completes the same work.
 
+use aws_sdk_cognitoidentityprovider::error::SdkError;
+use aws_sdk_cognitoidentityprovider::operation::admin_create_user::AdminCreateUserError;
+use aws_sdk_cognitoidentityprovider::operation::admin_set_user_password::AdminSetUserPasswordError;
+use aws_sdk_cognitoidentityprovider::types::{AttributeType, MessageActionType};
+use aws_sdk_cognitoidentityprovider::Client;
+
+pub struct Directory {
+    client: Client,
+    pool_id: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    /// The pool's password policy refused the password; the message names the rule.
+    #[error("password refused: {0}")]
+    WeakPassword(String),
+    #[error("cognito: {0}")]
+    Unavailable(String),
+}
+
+fn attr(name: &str, value: &str) -> AttributeType {
+    AttributeType::builder()
+        .name(name)
+        .value(value)
+        .build()
+        .expect("name is set")
+}
+
+impl Directory {
+    pub fn new(client: Client, pool_id: String) -> Directory {
+        Directory { client, pool_id }
+    }
+
+    /// Creates the sign-in identity for `email` with `password` (permanent, email verified, no
+    /// Cognito invitation message) and returns its `sub`. If it already exists (a retry after a
+    /// crash before the DynamoDB commit), the password is set again and the same `sub` returned.
+    pub async fn create_user(&self, email: &str, password: &str) -> Result<String, IdentityError> {
+        let created = self
+            .client
+            .admin_create_user()
+            .user_pool_id(&self.pool_id)
+            .username(email)
+            .message_action(MessageActionType::Suppress)
+            .user_attributes(attr("email", email))
+            .user_attributes(attr("email_verified", "true"))
+            .send()
+            .await;
+        let existing = match created {
+            Ok(_) => false,
+            Err(SdkError::ServiceError(se))
+                if matches!(se.err(), AdminCreateUserError::UsernameExistsException(_)) =>
+            {
+                true
+            }
+            Err(SdkError::ServiceError(se))
+                if matches!(se.err(), AdminCreateUserError::InvalidPasswordException(_)) =>
+            {
+                return Err(IdentityError::WeakPassword(
+                    se.err().meta().message().unwrap_or("").to_string(),
+                ))
+            }
+            Err(e) => return Err(IdentityError::Unavailable(format!("{e:?}"))),
+        };
+        let set = self
+            .client
+            .admin_set_user_password()
+            .user_pool_id(&self.pool_id)
+            .username(email)
+            .password(password)
+            .permanent(true)
+            .send()
+            .await;
+        match set {
+            Ok(_) => {}
+            Err(SdkError::ServiceError(se))
+                if matches!(
+                    se.err(),
+                    AdminSetUserPasswordError::InvalidPasswordException(_)
+                ) =>
+            {
+                let msg = se.err().meta().message().unwrap_or("").to_string();
+                if !existing {
+                    // Don't leave a half-made identity behind for a password we refused.
+                    let _ = self.delete_user(email).await;
+                }
+                return Err(IdentityError::WeakPassword(msg));
+            }
+            Err(e) => return Err(IdentityError::Unavailable(format!("{e:?}"))),
+        }
+        self.sub_of(email).await
+    }
+
+    pub async fn sub_of(&self, email: &str) -> Result<String, IdentityError> {
+        let out = self
+            .client
+            .admin_get_user()
+            .user_pool_id(&self.pool_id)
+            .username(email)
+            .send()
+            .await
+            .map_err(|e| IdentityError::Unavailable(format!("{e:?}")))?;
+        out.user_attributes()
+            .iter()
+            .find(|a| a.name() == "sub")
+            .and_then(|a| a.value())
+            .map(str::to_string)
+            .ok_or_else(|| IdentityError::Unavailable("user has no sub".into()))
+    }
+
+    /// Idempotent: a user that is already gone is fine.
+    pub async fn delete_user(&self, email: &str) -> Result<(), IdentityError> {
+        match self
+            .client
+            .admin_delete_user()
+            .user_pool_id(&self.pool_id)
+            .username(email)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(se)) if se.err().is_user_not_found_exception() => Ok(()),
+            Err(e) => Err(IdentityError::Unavailable(format!("{e:?}"))),
+        }
+    }
+}

@@ -16,3 +16,7 @@ pub mod identity;
 pub mod mail;
 #[cfg(feature = "dynamo")]
 pub mod store;
+#[cfg(feature = "telemetry")]
+pub mod telemetry;
+#[cfg(all(feature = "dynamo", feature = "ses"))]
+pub mod workflow;

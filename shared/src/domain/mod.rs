@@ -8,9 +8,11 @@ pub mod invite;
 pub mod password;
 pub mod role;
 pub mod tenant;
+pub mod timefmt;
 pub mod token;
 pub mod user;
 pub mod validation;
+pub mod views;
 
 pub use audit::{Actor, AuditAction, AuditEntry, Target};
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -1,0 +1,317 @@
+//! Item layout and conversions between domain values and DynamoDB attribute maps.
+
+use super::StoreError;
+use crate::domain::{
+    timefmt, Actor, AuditEntry, DeliveryStatus, Email, Invite, InviteStatus, Role, Tenant, Tier,
+    User, UserStatus,
+};
+use aws_sdk_dynamodb::types::AttributeValue;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use std::collections::HashMap;
+use std::str::FromStr;
+use time::OffsetDateTime;
+
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+pub const TENANT_SK: &str = "TENANT";
+pub const USER_SK: &str = "USER";
+pub const INVITE_SK: &str = "INVITE";
+pub const EMAIL_SK: &str = "EMAIL";
+
+pub fn tenant_pk(id: &str) -> String {
+    format!("TENANT#{id}")
+}
+pub fn user_pk(id: &str) -> String {
+    format!("USER#{id}")
+}
+pub fn invite_pk(id: &str) -> String {
+    format!("INVITE#{id}")
+}
+/// The guard's key is the normalized address, so `Jane@X.com ` and `jane@x.com` collide.
+pub fn email_pk(email: &str) -> String {
+    let key = Email::parse(email)
+        .map(|e| e.normalized().to_string())
+        .unwrap_or_else(|_| email.trim().to_ascii_lowercase());
+    format!("EMAIL#{key}")
+}
+pub fn users_gsi1pk(tenant: &str) -> String {
+    format!("TENANT#{tenant}#USER")
+}
+pub fn invites_gsi1pk(tenant: &str) -> String {
+    format!("TENANT#{tenant}#INVITE")
+}
+pub fn audit_pk(tenant: &str) -> String {
+    format!("TENANT#{tenant}")
+}
+
+pub fn user_gsi1sk(u: &User) -> String {
+    format!("{}#{}", u.name.to_lowercase(), u.id)
+}
+pub fn invite_gsi1sk(status: InviteStatus, i: &Invite) -> String {
+    format!(
+        "{}#{}#{}",
+        status.as_str(),
+        timefmt::format(i.created_at),
+        i.id
+    )
+}
+
+pub fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+pub fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+pub struct Row<'a>(pub &'a Item);
+
+impl Row<'_> {
+    fn bad(&self, key: &str) -> StoreError {
+        let pk = self.0.get("pk").and_then(|v| v.as_s().ok()).cloned();
+        StoreError::Corrupt(format!("{key} in {pk:?}"))
+    }
+    fn opt_s(&self, key: &str) -> Option<String> {
+        self.0.get(key).and_then(|v| v.as_s().ok()).cloned()
+    }
+    fn s(&self, key: &str) -> Result<String, StoreError> {
+        self.opt_s(key).ok_or_else(|| self.bad(key))
+    }
+    fn n<T: FromStr>(&self, key: &str) -> Result<T, StoreError> {
+        self.0
+            .get(key)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| self.bad(key))
+    }
+    fn t(&self, key: &str) -> Result<OffsetDateTime, StoreError> {
+        timefmt::parse(&self.s(key)?).ok_or_else(|| self.bad(key))
+    }
+    fn parsed<T>(&self, key: &str, f: impl Fn(&str) -> Option<T>) -> Result<T, StoreError> {
+        f(&self.s(key)?).ok_or_else(|| self.bad(key))
+    }
+
+    pub fn tenant(&self) -> Result<Tenant, StoreError> {
+        Ok(Tenant {
+            id: self.s("tenantId")?,
+            name: self.s("name")?,
+            tier: self.parsed("tier", Tier::parse)?,
+            seat_limit: self.n("seatLimit")?,
+            seats_used: self.n("seatsUsed")?,
+            created_at: self.t("createdAt")?,
+        })
+    }
+
+    pub fn user(&self) -> Result<User, StoreError> {
+        Ok(User {
+            id: self.s("userId")?,
+            tenant_id: self.s("tenantId")?,
+            email: self.s("email")?,
+            name: self.s("name")?,
+            role: self.parsed("role", Role::parse)?,
+            team: self.opt_s("team"),
+            status: self.parsed("status", UserStatus::parse)?,
+            created_at: self.t("createdAt")?,
+            updated_at: self.t("updatedAt")?,
+            version: self.n("version")?,
+        })
+    }
+
+    pub fn invite(&self) -> Result<Invite, StoreError> {
+        Ok(Invite {
+            id: self.s("inviteId")?,
+            tenant_id: self.s("tenantId")?,
+            email: self.s("email")?,
+            name: self.s("name")?,
+            role: self.parsed("role", Role::parse)?,
+            team: self.opt_s("team"),
+            status: self.parsed("status", InviteStatus::parse)?,
+            token_hash: self.opt_s("tokenHash").unwrap_or_default(),
+            expires_at: self.t("expiresAt")?,
+            invited_by: Actor {
+                id: self.s("invitedById")?,
+                email: self.opt_s("invitedByEmail"),
+                name: self.opt_s("invitedByName"),
+            },
+            delivery: self.parsed("delivery", DeliveryStatus::parse)?,
+            created_at: self.t("createdAt")?,
+            sent_at: self.t("sentAt")?,
+        })
+    }
+}
+
+fn put_opt(item: &mut Item, key: &str, v: &Option<String>) {
+    if let Some(v) = v {
+        item.insert(key.into(), s(v));
+    }
+}
+
+pub fn tenant_item(t: &Tenant, seats_used: u32) -> Item {
+    HashMap::from([
+        ("pk".into(), s(tenant_pk(&t.id))),
+        ("sk".into(), s(TENANT_SK)),
+        ("tenantId".into(), s(&t.id)),
+        ("name".into(), s(&t.name)),
+        ("tier".into(), s(t.tier.as_str())),
+        ("seatLimit".into(), n(t.seat_limit)),
+        ("seatsUsed".into(), n(seats_used)),
+        ("createdAt".into(), s(timefmt::format(t.created_at))),
+    ])
+}
+
+pub fn user_item(u: &User) -> Item {
+    let mut item = HashMap::from([
+        ("pk".into(), s(user_pk(&u.id))),
+        ("sk".into(), s(USER_SK)),
+        ("gsi1pk".into(), s(users_gsi1pk(&u.tenant_id))),
+        ("gsi1sk".into(), s(user_gsi1sk(u))),
+        ("userId".into(), s(&u.id)),
+        ("tenantId".into(), s(&u.tenant_id)),
+        ("email".into(), s(&u.email)),
+        ("name".into(), s(&u.name)),
+        (
+            "search".into(),
+            s(format!("{} {}", u.name, u.email).to_lowercase()),
+        ),
+        ("role".into(), s(u.role.as_str())),
+        ("status".into(), s(u.status.as_str())),
+        ("createdAt".into(), s(timefmt::format(u.created_at))),
+        ("updatedAt".into(), s(timefmt::format(u.updated_at))),
+        ("version".into(), n(u.version)),
+    ]);
+    put_opt(&mut item, "team", &u.team);
+    item
+}
+
+pub fn invite_item(i: &Invite) -> Item {
+    let mut item = HashMap::from([
+        ("pk".into(), s(invite_pk(&i.id))),
+        ("sk".into(), s(INVITE_SK)),
+        ("gsi1pk".into(), s(invites_gsi1pk(&i.tenant_id))),
+        ("gsi1sk".into(), s(invite_gsi1sk(i.status, i))),
+        ("inviteId".into(), s(&i.id)),
+        ("tenantId".into(), s(&i.tenant_id)),
+        ("email".into(), s(&i.email)),
+        ("name".into(), s(&i.name)),
+        ("role".into(), s(i.role.as_str())),
+        ("status".into(), s(i.status.as_str())),
+        ("tokenHash".into(), s(&i.token_hash)),
+        ("expiresAt".into(), s(timefmt::format(i.expires_at))),
+        ("invitedById".into(), s(&i.invited_by.id)),
+        ("delivery".into(), s(i.delivery.as_str())),
+        ("createdAt".into(), s(timefmt::format(i.created_at))),
+        ("sentAt".into(), s(timefmt::format(i.sent_at))),
+    ]);
+    put_opt(&mut item, "team", &i.team);
+    put_opt(&mut item, "invitedByEmail", &i.invited_by.email);
+    put_opt(&mut item, "invitedByName", &i.invited_by.name);
+    item
+}
+
+pub fn invite_guard(i: &Invite) -> Item {
+    HashMap::from([
+        ("pk".into(), s(email_pk(&i.email))),
+        ("sk".into(), s(EMAIL_SK)),
+        ("tenantId".into(), s(&i.tenant_id)),
+        ("kind".into(), s("invite")),
+        ("refId".into(), s(&i.id)),
+    ])
+}
+
+pub fn audit_item(a: &AuditEntry) -> Item {
+    let json = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string());
+    let mut item = HashMap::from([
+        ("pk".into(), s(audit_pk(&a.tenant_id))),
+        (
+            "sk".into(),
+            s(format!("{}#{}", timefmt::format(a.at), a.id)),
+        ),
+        ("entryId".into(), s(&a.id)),
+        ("at".into(), s(timefmt::format(a.at))),
+        ("actorId".into(), s(&a.actor.id)),
+        ("action".into(), s(a.action.as_str())),
+        ("targetKind".into(), s(&a.target.kind)),
+        ("targetId".into(), s(&a.target.id)),
+        ("requestId".into(), s(&a.request_id)),
+    ]);
+    put_opt(&mut item, "actorEmail", &a.actor.email);
+    put_opt(&mut item, "actorName", &a.actor.name);
+    put_opt(&mut item, "targetLabel", &a.target.label);
+    put_opt(&mut item, "before", &json(&a.before));
+    put_opt(&mut item, "after", &json(&a.after));
+    item
+}
+
+/// The cursor carries the last item's `pk` and `gsi1sk` only; `gsi1pk` is rebuilt from the
+/// caller's tenant when it comes back.
+pub fn encode_cursor(key: &Item) -> String {
+    let get = |k: &str| key.get(k).and_then(|v| v.as_s().ok()).cloned();
+    let v = serde_json::json!({ "p": get("pk"), "s": get("gsi1sk") });
+    URL_SAFE_NO_PAD.encode(v.to_string())
+}
+
+pub fn decode_cursor(cursor: &str, gsi1pk: &str) -> Result<Item, StoreError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| StoreError::BadCursor)?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| StoreError::BadCursor)?;
+    let (Some(pk), Some(sk1)) = (v["p"].as_str(), v["s"].as_str()) else {
+        return Err(StoreError::BadCursor);
+    };
+    let sk = match pk.split_once('#') {
+        Some(("USER", id))
+            if gsi1pk.ends_with("#USER") && crate::domain::ids::looks_like_id(id) =>
+        {
+            USER_SK
+        }
+        Some(("INVITE", id))
+            if gsi1pk.ends_with("#INVITE") && crate::domain::ids::looks_like_id(id) =>
+        {
+            INVITE_SK
+        }
+        _ => return Err(StoreError::BadCursor),
+    };
+    if sk1.is_empty() || sk1.len() > 1024 {
+        return Err(StoreError::BadCursor);
+    }
+    Ok(HashMap::from([
+        ("pk".into(), s(pk)),
+        ("sk".into(), s(sk)),
+        ("gsi1pk".into(), s(gsi1pk)),
+        ("gsi1sk".into(), s(sk1)),
+    ]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_round_trips_and_is_rebound_to_the_callers_partition() {
+        let key = HashMap::from([
+            ("pk".to_string(), s("USER#abc")),
+            ("sk".to_string(), s(USER_SK)),
+            ("gsi1pk".to_string(), s("TENANT#other#USER")),
+            ("gsi1sk".to_string(), s("jane#abc")),
+        ]);
+        let c = encode_cursor(&key);
+        let back = decode_cursor(&c, "TENANT#mine#USER").unwrap();
+        assert_eq!(back["gsi1pk"], s("TENANT#mine#USER"));
+        assert_eq!(back["gsi1sk"], s("jane#abc"));
+    }
+
+    #[test]
+    fn forged_or_foreign_cursors_are_refused() {
+        for bad in [
+            "",
+            "!!!",
+            &URL_SAFE_NO_PAD.encode("{}"),
+            &URL_SAFE_NO_PAD.encode(r#"{"p":"TENANT#x","s":"a"}"#),
+        ] {
+            assert!(decode_cursor(bad, "TENANT#t#USER").is_err(), "{bad}");
+        }
+        let invite_cursor = URL_SAFE_NO_PAD.encode(r#"{"p":"INVITE#abc","s":"pending#x"}"#);
+        assert!(decode_cursor(&invite_cursor, "TENANT#t#USER").is_err());
+        assert!(decode_cursor(&invite_cursor, "TENANT#t#INVITE").is_ok());
+    }
+}

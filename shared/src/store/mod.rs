@@ -1,0 +1,464 @@
+//! The DynamoDB adapter. Key design (also in docs/data-model.md):
+//!
+//! Directory table (`pk`, `sk`), one GSI `gsi1` (`gsi1pk`, `gsi1sk`):
+//! - tenant  `TENANT#<t>` / `TENANT`: name, tier, seatLimit, seatsUsed
+//! - user    `USER#<sub>` / `USER`:  gsi1 `TENANT#<t>#USER` / `<lower name>#<id>`
+//! - invite  `INVITE#<i>` / `INVITE`: gsi1 `TENANT#<t>#INVITE` / `<status>#<createdAt>#<id>`
+//! - guard   `EMAIL#<normalized email>` / `EMAIL`: tenantId, kind (user|invite), refId
+//!
+//! Users and invites are keyed by their own id, not under the tenant, so that a verified
+//! token (its `sub`) and an invite token (its invite id) each find their record in one
+//! consistent read; every such read then checks `tenantId` (rule 7).
+//!
+//! Audit table (`pk`, `sk`): `TENANT#<t>` / `<at>#<entry id>`, append-only.
+
+mod items;
+mod tx;
+
+pub use items::{decode_cursor, encode_cursor};
+pub use tx::{Tag, WriteError};
+
+use crate::domain::{
+    timefmt, AuditEntry, DeliveryStatus, Invite, InviteStatus, Role, Tenant, Tier, User, UserStatus,
+};
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+use items::{s, Row};
+use std::collections::HashMap;
+use time::OffsetDateTime;
+use tx::Tx;
+
+#[derive(Debug, Clone)]
+pub struct Tables {
+    pub directory: String,
+    pub audit: String,
+}
+
+impl Tables {
+    pub fn from_env() -> Result<Tables, crate::config::ConfigError> {
+        Ok(Tables {
+            directory: crate::config::env("DIRECTORY_TABLE")?,
+            audit: crate::config::env("AUDIT_TABLE")?,
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("dynamodb: {0}")]
+    Unavailable(String),
+    #[error("stored item is malformed: {0}")]
+    Corrupt(String),
+    #[error("the cursor was not issued by this API for this list")]
+    BadCursor,
+}
+
+impl From<StoreError> for crate::domain::ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::BadCursor => {
+                crate::domain::ApiError::Invalid(vec![crate::domain::FieldError::new(
+                    "cursor",
+                    "is not a cursor this API issued for this list",
+                )])
+            }
+            e => crate::domain::ApiError::Unavailable(e.to_string()),
+        }
+    }
+}
+
+fn unavailable<E: std::fmt::Debug>(e: E) -> StoreError {
+    StoreError::Unavailable(format!("{e:?}"))
+}
+
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    /// Empty means active and suspended (tombstones only when asked for).
+    pub statuses: Vec<UserStatus>,
+    pub role: Option<Role>,
+    pub team: Option<String>,
+    /// Lower-cased substring of name or email.
+    pub search: Option<String>,
+    /// Visibility: only this team, plus the caller themselves.
+    pub only_team_or_self: Option<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InviteListFilter {
+    /// Pending and not yet past expiry.
+    Pending,
+    /// Marked expired, or pending past expiry (the job may not have run yet).
+    Expired,
+    All,
+}
+
+pub struct Store {
+    client: Client,
+    tables: Tables,
+}
+
+/// How many DynamoDB reads a filtered list page may take before it returns what it has
+/// with a cursor, so one sparse filter can't make a request unbounded.
+const MAX_QUERY_ROUNDS: usize = 8;
+
+impl Store {
+    pub fn new(client: Client, tables: Tables) -> Store {
+        Store { client, tables }
+    }
+
+    pub fn tables(&self) -> &Tables {
+        &self.tables
+    }
+
+    async fn get(
+        &self,
+        pk: String,
+        sk: &str,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tables.directory)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out.item)
+    }
+
+    pub async fn tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError> {
+        self.get(items::tenant_pk(id), items::TENANT_SK)
+            .await?
+            .map(|m| Row(&m).tenant())
+            .transpose()
+    }
+
+    /// Consistent read: a role change or suspension shows on the very next request (rule 5).
+    pub async fn user(&self, id: &str) -> Result<Option<User>, StoreError> {
+        self.get(items::user_pk(id), items::USER_SK)
+            .await?
+            .map(|m| Row(&m).user())
+            .transpose()
+    }
+
+    pub async fn invite(&self, id: &str) -> Result<Option<Invite>, StoreError> {
+        self.get(items::invite_pk(id), items::INVITE_SK)
+            .await?
+            .map(|m| Row(&m).invite())
+            .transpose()
+    }
+
+    /// A new tenant, its first admin's invite (which takes seat one) and both audit entries.
+    pub async fn create_tenant(
+        &self,
+        tenant: &Tenant,
+        first_admin: &Invite,
+        audit: &[AuditEntry],
+    ) -> Result<(), WriteError> {
+        let mut tx = Tx::new(&self.tables);
+        tx.put_new(Tag::Tenant, items::tenant_item(tenant, 1));
+        tx.put_new(Tag::Invite(0), items::invite_item(first_admin));
+        tx.put_new(Tag::Email(0), items::invite_guard(first_admin));
+        for a in audit {
+            tx.audit(a);
+        }
+        tx.commit(&self.client).await
+    }
+
+    /// Invites as one transaction: the seats (under the limit, rule 1), each invite, each email
+    /// guard (rule 2) and each audit entry (rule 3). All or nothing.
+    pub async fn create_invites(
+        &self,
+        tenant: &Tenant,
+        invites: &[Invite],
+        audit: &[AuditEntry],
+    ) -> Result<(), WriteError> {
+        let n = invites.len() as u32;
+        let mut tx = Tx::new(&self.tables);
+        tx.take_seats(tenant, n);
+        for (i, inv) in invites.iter().enumerate() {
+            tx.put_new(Tag::Invite(i), items::invite_item(inv));
+            tx.put_new(Tag::Email(i), items::invite_guard(inv));
+        }
+        for a in audit {
+            tx.audit(a);
+        }
+        tx.commit(&self.client).await
+    }
+
+    /// Accept: the invite (still pending, same token, unexpired at `now`) becomes accepted, the
+    /// user appears, the email guard moves from the invite to the user, and the audit entry.
+    /// The invite's seat becomes the user's, so the counter does not move.
+    pub async fn accept_invite(
+        &self,
+        invite: &Invite,
+        user: &User,
+        now: OffsetDateTime,
+        audit: &AuditEntry,
+    ) -> Result<(), WriteError> {
+        let mut tx = Tx::new(&self.tables);
+        tx.update(
+            Tag::Invite(0),
+            items::invite_pk(&invite.id),
+            items::INVITE_SK,
+            "SET #st = :accepted, gsi1sk = :g, acceptedAt = :now, userId = :uid REMOVE tokenHash",
+            "#st = :pending AND tokenHash = :hash AND expiresAt > :now",
+            &[("#st", "status")],
+            vec![
+                (":accepted", s("accepted")),
+                (":pending", s("pending")),
+                (
+                    ":g",
+                    s(items::invite_gsi1sk(InviteStatus::Accepted, invite)),
+                ),
+                (":now", s(timefmt::format(now))),
+                (":uid", s(&user.id)),
+                (":hash", s(&invite.token_hash)),
+            ],
+        );
+        tx.put_new(Tag::User, items::user_item(user));
+        tx.update(
+            Tag::Email(0),
+            items::email_pk(&user.email),
+            items::EMAIL_SK,
+            "SET kind = :user, refId = :uid",
+            "refId = :iid AND tenantId = :t",
+            &[],
+            vec![
+                (":user", s("user")),
+                (":uid", s(&user.id)),
+                (":iid", s(&invite.id)),
+                (":t", s(&invite.tenant_id)),
+            ],
+        );
+        tx.audit(audit);
+        tx.commit(&self.client).await
+    }
+
+    /// Records how the email went. Not an audited change: it changes no one's access.
+    pub async fn set_delivery(
+        &self,
+        invite_id: &str,
+        status: DeliveryStatus,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.tables.directory)
+            .key("pk", s(items::invite_pk(invite_id)))
+            .key("sk", s(items::INVITE_SK))
+            .update_expression("SET delivery = :d")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":d", s(status.as_str()))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// A new tier and seat limit; refused if the tenant already uses more seats than the new
+    /// limit (they must free seats first, so rule 1 keeps holding).
+    pub async fn set_tier(
+        &self,
+        tenant: &Tenant,
+        tier: Tier,
+        seat_limit: u32,
+        audit: &AuditEntry,
+    ) -> Result<(), WriteError> {
+        let mut tx = Tx::new(&self.tables);
+        tx.update(
+            Tag::Tenant,
+            items::tenant_pk(&tenant.id),
+            items::TENANT_SK,
+            "SET tier = :tier, seatLimit = :limit",
+            "attribute_exists(pk) AND seatsUsed <= :limit",
+            &[],
+            vec![
+                (":tier", s(tier.as_str())),
+                (":limit", items::n(seat_limit)),
+            ],
+        );
+        tx.audit(audit);
+        tx.commit(&self.client).await
+    }
+
+    pub async fn list_users(
+        &self,
+        tenant_id: &str,
+        filter: &UserFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<User>, StoreError> {
+        let mut names = vec![("#st", "status")];
+        let mut values: Vec<(&str, AttributeValue)> = Vec::new();
+        let mut conds: Vec<String> = Vec::new();
+
+        let statuses = if filter.statuses.is_empty() {
+            vec![UserStatus::Active, UserStatus::Suspended]
+        } else {
+            filter.statuses.clone()
+        };
+        const ST: [&str; 3] = [":st0", ":st1", ":st2"];
+        let mut st_conds = Vec::new();
+        for (i, st) in statuses.iter().enumerate().take(3) {
+            values.push((ST[i], s(st.as_str())));
+            st_conds.push(format!("#st = {}", ST[i]));
+        }
+        conds.push(format!("({})", st_conds.join(" OR ")));
+        if let Some(role) = filter.role {
+            names.push(("#role", "role"));
+            values.push((":role", s(role.as_str())));
+            conds.push("#role = :role".into());
+        }
+        if let Some(team) = &filter.team {
+            values.push((":team", s(team)));
+            conds.push("team = :team".into());
+        }
+        if let Some(q) = &filter.search {
+            values.push((":q", s(q)));
+            conds.push("contains(search, :q)".into());
+        }
+        if let Some((team, self_id)) = &filter.only_team_or_self {
+            values.push((":vteam", s(team)));
+            values.push((":self", s(items::user_pk(self_id))));
+            conds.push("(team = :vteam OR pk = :self)".into());
+        }
+        let filter_expr = conds.join(" AND ");
+        let gsi1pk = items::users_gsi1pk(tenant_id);
+        let rows = self
+            .query_gsi1(
+                &gsi1pk,
+                None,
+                true,
+                Some((&filter_expr, &names, values)),
+                cursor,
+                limit,
+            )
+            .await?;
+        Ok(Page {
+            items: rows
+                .items
+                .iter()
+                .map(|m| Row(m).user())
+                .collect::<Result<_, _>>()?,
+            cursor: rows.cursor,
+        })
+    }
+
+    pub async fn list_invites(
+        &self,
+        tenant_id: &str,
+        which: InviteListFilter,
+        now: OffsetDateTime,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Invite>, StoreError> {
+        let gsi1pk = items::invites_gsi1pk(tenant_id);
+        let now_s = s(timefmt::format(now));
+        let names = vec![("#st", "status")];
+        let rows = match which {
+            InviteListFilter::Pending => {
+                self.query_gsi1(
+                    &gsi1pk,
+                    Some("pending#"),
+                    false,
+                    Some(("expiresAt > :now", &[][..], vec![(":now", now_s)])),
+                    cursor,
+                    limit,
+                )
+                .await?
+            }
+            InviteListFilter::Expired => {
+                self.query_gsi1(
+                    &gsi1pk,
+                    None,
+                    false,
+                    Some((
+                        "#st = :expired OR (#st = :pending AND expiresAt <= :now)",
+                        &names,
+                        vec![
+                            (":now", now_s),
+                            (":expired", s("expired")),
+                            (":pending", s("pending")),
+                        ],
+                    )),
+                    cursor,
+                    limit,
+                )
+                .await?
+            }
+            InviteListFilter::All => {
+                self.query_gsi1(&gsi1pk, None, false, None, cursor, limit)
+                    .await?
+            }
+        };
+        Ok(Page {
+            items: rows
+                .items
+                .iter()
+                .map(|m| Row(m).invite())
+                .collect::<Result<_, _>>()?,
+            cursor: rows.cursor,
+        })
+    }
+
+    /// One page of a gsi1 partition, following DynamoDB's pages until `limit` items passed the
+    /// filter or `MAX_QUERY_ROUNDS` reads were spent. The cursor holds only the sort position;
+    /// the partition always comes from the caller's tenant, so a forged cursor can't cross
+    /// tenants.
+    #[allow(clippy::type_complexity)]
+    async fn query_gsi1(
+        &self,
+        gsi1pk: &str,
+        prefix: Option<&str>,
+        forward: bool,
+        filter: Option<(&str, &[(&str, &str)], Vec<(&str, AttributeValue)>)>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<HashMap<String, AttributeValue>>, StoreError> {
+        let mut start = cursor.map(|c| decode_cursor(c, gsi1pk)).transpose()?;
+        let mut out = Vec::new();
+        for _ in 0..MAX_QUERY_ROUNDS {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.tables.directory)
+                .index_name("gsi1")
+                .scan_index_forward(forward)
+                .limit((limit - out.len()) as i32)
+                .expression_attribute_values(":pk", s(gsi1pk))
+                .set_exclusive_start_key(start.take());
+            q = match prefix {
+                Some(p) => q
+                    .key_condition_expression("gsi1pk = :pk AND begins_with(gsi1sk, :prefix)")
+                    .expression_attribute_values(":prefix", s(p)),
+                None => q.key_condition_expression("gsi1pk = :pk"),
+            };
+            if let Some((expr, names, values)) = &filter {
+                q = q.filter_expression(*expr);
+                for (k, v) in names.iter() {
+                    q = q.expression_attribute_names(*k, *v);
+                }
+                for (k, v) in values.iter() {
+                    q = q.expression_attribute_values(*k, v.clone());
+                }
+            }
+            let page = q.send().await.map_err(unavailable)?;
+            out.extend(page.items.unwrap_or_default());
+            start = page.last_evaluated_key;
+            if start.is_none() || out.len() >= limit {
+                break;
+            }
+        }
+        Ok(Page {
+            items: out,
+            cursor: start.as_ref().map(encode_cursor),
+        })
+    }
+}

@@ -1,0 +1,172 @@
+//! One `TransactWriteItems` per change, with each item tagged so that a cancelled transaction
+//! can say which rule stopped it (the seat counter, row 3's email guard, ...).
+
+use super::items::{self, n, s, Item};
+use super::Tables;
+use crate::domain::{AuditEntry, Tenant};
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::Client;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tag {
+    Tenant,
+    User,
+    Invite(usize),
+    Email(usize),
+    Audit,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// These items' conditions failed: nothing was written.
+    #[error("transaction rejected by conditions on {0:?}")]
+    Rejected(Vec<Tag>),
+    #[error("dynamodb: {0}")]
+    Unavailable(String),
+}
+
+impl From<WriteError> for crate::domain::ApiError {
+    fn from(e: WriteError) -> Self {
+        crate::domain::ApiError::Unavailable(e.to_string())
+    }
+}
+
+pub(super) struct Tx<'a> {
+    tables: &'a Tables,
+    items: Vec<TransactWriteItem>,
+    tags: Vec<Tag>,
+}
+
+/// Attempts when DynamoDB cancels for a competing transaction on the same item (not a
+/// failed condition): the same request is safe to send again because nothing was written.
+const CONFLICT_ATTEMPTS: usize = 4;
+
+impl<'a> Tx<'a> {
+    pub fn new(tables: &'a Tables) -> Tx<'a> {
+        Tx {
+            tables,
+            items: Vec::new(),
+            tags: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, tag: Tag, item: TransactWriteItem) {
+        self.items.push(item);
+        self.tags.push(tag);
+    }
+
+    /// A put that must not overwrite anything.
+    pub fn put_new(&mut self, tag: Tag, item: Item) {
+        let put = Put::builder()
+            .table_name(&self.tables.directory)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .expect("table and item are set");
+        self.push(tag, TransactWriteItem::builder().put(put).build());
+    }
+
+    /// Append-only: an entry is only ever put, never over an existing one (rule 3).
+    pub fn audit(&mut self, entry: &AuditEntry) {
+        let put = Put::builder()
+            .table_name(&self.tables.audit)
+            .set_item(Some(items::audit_item(entry)))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .expect("table and item are set");
+        self.push(Tag::Audit, TransactWriteItem::builder().put(put).build());
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn update(
+        &mut self,
+        tag: Tag,
+        pk: String,
+        sk: &str,
+        update: &str,
+        condition: &str,
+        names: &[(&str, &str)],
+        values: Vec<(&str, AttributeValue)>,
+    ) {
+        let names: HashMap<String, String> = names
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let values: HashMap<String, AttributeValue> = values
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        let up = Update::builder()
+            .table_name(&self.tables.directory)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names((!names.is_empty()).then_some(names))
+            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .build()
+            .expect("table, key and expression are set");
+        self.push(tag, TransactWriteItem::builder().update(up).build());
+    }
+
+    /// Takes `n` seats only if they fit under the limit the caller read (rule 1). Checking the
+    /// limit itself too means a concurrent tier change can't slip a stale limit through.
+    pub fn take_seats(&mut self, tenant: &Tenant, n_seats: u32) {
+        let max_before = tenant.seat_limit.saturating_sub(n_seats);
+        self.update(
+            Tag::Tenant,
+            items::tenant_pk(&tenant.id),
+            items::TENANT_SK,
+            "ADD seatsUsed :n",
+            "seatsUsed <= :max AND seatLimit = :limit",
+            &[],
+            vec![
+                (":n", n(n_seats)),
+                (":max", n(max_before)),
+                (":limit", n(tenant.seat_limit)),
+            ],
+        );
+    }
+
+    pub async fn commit(self, client: &Client) -> Result<(), WriteError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let res = client
+                .transact_write_items()
+                .set_transact_items(Some(self.items.clone()))
+                .send()
+                .await;
+            let err = match res {
+                Ok(_) => return Ok(()),
+                Err(e) => e,
+            };
+            if let SdkError::ServiceError(se) = &err {
+                if let TransactWriteItemsError::TransactionCanceledException(c) = se.err() {
+                    let reasons = c.cancellation_reasons();
+                    let failed: Vec<Tag> = reasons
+                        .iter()
+                        .zip(&self.tags)
+                        .filter(|(r, _)| r.code() == Some("ConditionalCheckFailed"))
+                        .map(|(_, t)| *t)
+                        .collect();
+                    if !failed.is_empty() {
+                        return Err(WriteError::Rejected(failed));
+                    }
+                    let contended = reasons
+                        .iter()
+                        .any(|r| r.code() == Some("TransactionConflict"));
+                    if contended && attempt < CONFLICT_ATTEMPTS {
+                        tokio::time::sleep(std::time::Duration::from_millis(20 * attempt as u64))
+                            .await;
+                        continue;
+                    }
+                }
+            }
+            return Err(WriteError::Unavailable(format!("{err:?}")));
+        }
+    }
+}
