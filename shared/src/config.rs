@@ -14,6 +14,7 @@ pub fn env(name: &str) -> Result<String, ConfigError> {
 
 /// The SDK configuration from the standard chain: `AWS_ENDPOINT_URL` (moto locally), region,
 /// credentials.
+#[cfg(feature = "aws")]
 pub async fn aws() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }

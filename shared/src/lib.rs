@@ -6,7 +6,7 @@
 
 pub mod domain;
 
-#[cfg(feature = "aws")]
+#[cfg(feature = "env")]
 pub mod config;
 #[cfg(feature = "http")]
 pub mod http;

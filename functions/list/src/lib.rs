@@ -1,1 +1,195 @@
+//! `list`: `GET /me`, `GET /users`, `GET /users/{id}`, `GET /invites`, `GET /tenant`.
 
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+use shared::domain::ids::looks_like_id;
+use shared::domain::views::{InviteView, MeView, TenantView, UserView};
+use shared::domain::{ApiError, Clock, FieldError, Role, User, UserStatus, Visibility};
+use shared::http::{json, load_caller, page_limit, path_param, query, respond, route_key};
+use shared::store::{InviteListFilter, Store, UserFilter};
+use std::sync::Arc;
+
+pub const ROUTES: &[&str] = &[
+    "GET /me",
+    "GET /users",
+    "GET /users/{id}",
+    "GET /invites",
+    "GET /tenant",
+];
+
+pub const DEFAULT_PAGE: usize = 50;
+pub const MAX_PAGE: usize = 1000;
+
+pub struct Deps {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub pricing_url: String,
+}
+
+pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+    respond(route(deps, &req).await)
+}
+
+async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let route = route_key(req).ok_or(ApiError::NoRoute)?;
+    if !ROUTES.contains(&route) {
+        return Err(ApiError::NoRoute);
+    }
+    let caller = load_caller(&deps.store, req).await?;
+    match route {
+        "GET /me" => Ok(json(200, &MeView::from(&caller))),
+        "GET /users" => users(deps, req, &caller).await,
+        "GET /users/{id}" => one_user(deps, req, &caller).await,
+        "GET /invites" => invites(deps, req, &caller).await,
+        _ => tenant(deps, &caller).await,
+    }
+}
+
+fn user_filter(req: &Request, errs: &mut Vec<FieldError>) -> UserFilter {
+    let mut f = UserFilter::default();
+    if let Some(s) = query(req, "status") {
+        for part in s.split(',') {
+            match UserStatus::parse(part.trim()) {
+                Some(st) if !f.statuses.contains(&st) => f.statuses.push(st),
+                Some(_) => {}
+                None => errs.push(FieldError::new(
+                    "query.status",
+                    "must be active, suspended or deleted (comma-separated for several)",
+                )),
+            }
+        }
+    }
+    if let Some(r) = query(req, "role") {
+        match Role::parse(r.trim()) {
+            Some(r) => f.role = Some(r),
+            None => errs.push(FieldError::new(
+                "query.role",
+                "must be one of agent, supervisor, admin",
+            )),
+        }
+    }
+    if let Some(t) = query(req, "team") {
+        match shared::domain::validation::text(&t, 64) {
+            Ok(t) => f.team = Some(t),
+            Err(m) => errs.push(FieldError::new("query.team", m)),
+        }
+    }
+    if let Some(q) = query(req, "q") {
+        match shared::domain::validation::text(&q, 100) {
+            Ok(q) => f.search = Some(q.to_lowercase()),
+            Err(m) => errs.push(FieldError::new("query.q", m)),
+        }
+    }
+    f
+}
+
+async fn users(deps: &Deps, req: &Request, caller: &User) -> Result<Response<Body>, ApiError> {
+    let mut errs = Vec::new();
+    let mut filter = user_filter(req, &mut errs);
+    let limit = page_limit(req, DEFAULT_PAGE, MAX_PAGE, &mut errs);
+    if !errs.is_empty() {
+        return Err(ApiError::Invalid(errs));
+    }
+    let cursor = query(req, "cursor");
+    let team = match caller.visibility() {
+        Visibility::Tenant => None,
+        Visibility::Team(Some(team)) => Some(team),
+        // Seeing only oneself needs no query: the caller's own record was just read.
+        Visibility::Team(None) | Visibility::SelfOnly => {
+            let me = UserView::from(caller);
+            let matches = (filter.statuses.is_empty() || filter.statuses.contains(&caller.status))
+                && filter.role.is_none_or(|r| r == caller.role)
+                && filter
+                    .team
+                    .as_ref()
+                    .is_none_or(|t| caller.team.as_ref() == Some(t))
+                && filter.search.as_ref().is_none_or(|q| {
+                    format!("{} {}", caller.name, caller.email)
+                        .to_lowercase()
+                        .contains(q.as_str())
+                });
+            let users = if matches && cursor.is_none() {
+                vec![me]
+            } else {
+                vec![]
+            };
+            return Ok(json(200, &json!({ "users": users, "nextCursor": null })));
+        }
+    };
+    filter.only_team_or_self = team.map(|t| (t, caller.id.clone()));
+    let page = deps
+        .store
+        .list_users(&caller.tenant_id, &filter, cursor.as_deref(), limit)
+        .await?;
+    let users: Vec<UserView> = page.items.iter().map(UserView::from).collect();
+    Ok(json(
+        200,
+        &json!({ "users": users, "nextCursor": page.cursor }),
+    ))
+}
+
+async fn one_user(deps: &Deps, req: &Request, caller: &User) -> Result<Response<Body>, ApiError> {
+    let id = path_param(req, "id").unwrap_or_default();
+    if !looks_like_id(&id) {
+        return Err(ApiError::NotFound("user"));
+    }
+    if id == caller.id {
+        return Ok(json(200, &UserView::from(caller)));
+    }
+    // Another tenant's id, an invisible teammate and a missing id all read the same (rule 7).
+    match deps.store.user(&id).await? {
+        Some(u) if caller.can_see(&u) => Ok(json(200, &UserView::from(&u))),
+        _ => Err(ApiError::NotFound("user")),
+    }
+}
+
+async fn invites(deps: &Deps, req: &Request, caller: &User) -> Result<Response<Body>, ApiError> {
+    if !caller.role.manages_users() {
+        return Err(ApiError::Forbidden("list invites"));
+    }
+    let mut errs = Vec::new();
+    let which = match query(req, "status").as_deref().map(str::trim) {
+        None | Some("pending") => InviteListFilter::Pending,
+        Some("expired") => InviteListFilter::Expired,
+        Some("all") => InviteListFilter::All,
+        Some(_) => {
+            errs.push(FieldError::new(
+                "query.status",
+                "must be pending, expired or all",
+            ));
+            InviteListFilter::Pending
+        }
+    };
+    let limit = page_limit(req, DEFAULT_PAGE, MAX_PAGE, &mut errs);
+    if !errs.is_empty() {
+        return Err(ApiError::Invalid(errs));
+    }
+    let now = deps.clock.now();
+    let page = deps
+        .store
+        .list_invites(
+            &caller.tenant_id,
+            which,
+            now,
+            query(req, "cursor").as_deref(),
+            limit,
+        )
+        .await?;
+    let invites: Vec<InviteView> = page.items.iter().map(|i| InviteView::new(i, now)).collect();
+    Ok(json(
+        200,
+        &json!({ "invites": invites, "nextCursor": page.cursor }),
+    ))
+}
+
+async fn tenant(deps: &Deps, caller: &User) -> Result<Response<Body>, ApiError> {
+    if !caller.role.manages_users() {
+        return Err(ApiError::Forbidden("read the plan and seats"));
+    }
+    let t = deps
+        .store
+        .tenant(&caller.tenant_id)
+        .await?
+        .ok_or(ApiError::NotFound("tenant"))?;
+    Ok(json(200, &TenantView::new(&t, &deps.pricing_url)))
+}
