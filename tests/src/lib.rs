@@ -1,1 +1,12 @@
+//! The harness: the local AWS emulator (moto server), the resources the functions expect, an
+//! in-process API Gateway that runs the authorizer and then the right handler, and helpers the
+//! end-to-end tests and the local run share.
 
+pub mod app;
+pub mod moto;
+pub mod server;
+pub mod stack;
+
+pub use app::App;
+pub use moto::Moto;
+pub use stack::Stack;

@@ -1,0 +1,394 @@
+//! An in-process API Gateway (HTTP API, payload 2.0): matches the route, runs the Lambda
+//! authorizer on every route but the public ones, builds the same event API Gateway sends, and
+//! calls the function's handler. The local server and the end-to-end tests both use it.
+
+use crate::moto;
+use crate::stack::Stack;
+use aws_config::SdkConfig;
+use aws_sdk_cognitoidentityprovider::types::AuthFlowType;
+use serde_json::{json, Map, Value};
+use shared::domain::{ApiError, ManualClock};
+use shared::identity::Directory;
+use shared::mail::Mailer;
+use shared::store::Store;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    Invite,
+    Accept,
+    List,
+}
+
+/// Every route, the function serving it, and whether it is public (no authorizer).
+pub fn routes() -> Vec<(&'static str, Function, bool)> {
+    let mut r = Vec::new();
+    r.extend(
+        invite_fn::ROUTES
+            .iter()
+            .map(|k| (*k, Function::Invite, false)),
+    );
+    r.extend(
+        accept_fn::ROUTES
+            .iter()
+            .map(|k| (*k, Function::Accept, true)),
+    );
+    r.extend(list_fn::ROUTES.iter().map(|k| (*k, Function::List, false)));
+    r
+}
+
+pub struct App {
+    pub stack: Stack,
+    pub sdk: SdkConfig,
+    /// Shared by every handler: tests move it forward instead of sleeping.
+    pub clock: Arc<ManualClock>,
+    pub invite: invite_fn::Deps,
+    pub accept: accept_fn::Deps,
+    pub list: list_fn::Deps,
+    pub tenant_admin: tenant_admin_fn::Deps,
+    pub verifier: authorizer_fn::Verifier,
+    pub store: Store,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+    pub fn content_type(&self) -> &str {
+        self.headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+fn match_template(template: &str, path: &str) -> Option<HashMap<String, String>> {
+    let t: Vec<&str> = template.trim_matches('/').split('/').collect();
+    let p: Vec<&str> = path.trim_matches('/').split('/').collect();
+    if t.len() != p.len() {
+        return None;
+    }
+    let mut params = HashMap::new();
+    for (ts, ps) in t.iter().zip(&p) {
+        if let Some(name) = ts.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            if ps.is_empty() {
+                return None;
+            }
+            params.insert(name.to_string(), percent_decode(ps));
+        } else if ts != ps {
+            return None;
+        }
+    }
+    Some(params)
+}
+
+fn percent_decode(s: &str) -> String {
+    fn hex(b: u8) -> Option<u8> {
+        (b as char).to_digit(16).map(|d| d as u8)
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 1 < bytes.len() => {
+                match (hex(bytes[i + 1]), bytes.get(i + 2).copied().and_then(hex)) {
+                    (Some(h), Some(l)) => {
+                        out.push(h * 16 + l);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn problem_reply(e: &ApiError) -> Reply {
+    to_reply(shared_problem(e))
+}
+
+fn shared_problem(e: &ApiError) -> lambda_http::Response<lambda_http::Body> {
+    shared::http::problem(e)
+}
+
+fn to_reply(resp: lambda_http::Response<lambda_http::Body>) -> Reply {
+    let (parts, body) = resp.into_parts();
+    let body = match body {
+        lambda_http::Body::Empty => Vec::new(),
+        lambda_http::Body::Text(t) => t.into_bytes(),
+        lambda_http::Body::Binary(b) => b,
+        _ => Vec::new(),
+    };
+    Reply {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body,
+    }
+}
+
+impl App {
+    pub async fn new(stack: Stack, sdk: SdkConfig) -> App {
+        let clock = Arc::new(ManualClock::default());
+        let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+        let ses = aws_sdk_sesv2::Client::new(&sdk);
+        let idp = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
+        let store = || Store::new(ddb.clone(), stack.tables());
+        App {
+            invite: invite_fn::Deps {
+                store: store(),
+                mailer: Mailer::new(ses.clone(), stack.sender.clone()),
+                clock: clock.clone(),
+                app_url: stack.app_url.clone(),
+                pricing_url: stack.pricing_url.clone(),
+            },
+            accept: accept_fn::Deps {
+                store: store(),
+                directory: Directory::new(idp.clone(), stack.user_pool_id.clone()),
+                clock: clock.clone(),
+            },
+            list: list_fn::Deps {
+                store: store(),
+                clock: clock.clone(),
+                pricing_url: stack.pricing_url.clone(),
+            },
+            tenant_admin: tenant_admin_fn::Deps {
+                store: store(),
+                mailer: Mailer::new(ses, stack.sender.clone()),
+                clock: clock.clone(),
+                app_url: stack.app_url.clone(),
+                pricing_url: stack.pricing_url.clone(),
+            },
+            verifier: authorizer_fn::Verifier::new(authorizer_fn::Settings {
+                issuer: stack.token_issuer.clone(),
+                jwks_url: stack.jwks_url.clone(),
+                client_id: stack.user_pool_client_id.clone(),
+            }),
+            store: store(),
+            clock,
+            stack,
+            sdk,
+        }
+    }
+
+    /// One HTTP request through the gateway: route, authorizer, handler.
+    pub async fn call(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Reply {
+        let (path, raw_query) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query, ""));
+        let mut path_matched = false;
+        let mut found = None;
+        for (key, f, public) in routes() {
+            let (m, template) = key.split_once(' ').expect("route keys are 'METHOD /path'");
+            if let Some(params) = match_template(template, path) {
+                path_matched = true;
+                if m.eq_ignore_ascii_case(method) {
+                    found = Some((key, f, public, params));
+                    break;
+                }
+            }
+        }
+        let Some((route_key, function, public, params)) = found else {
+            return problem_reply(if path_matched {
+                &ApiError::MethodNotAllowed
+            } else {
+                &ApiError::NoRoute
+            });
+        };
+
+        let mut authorizer = None;
+        if !public {
+            match authorizer_fn::authorize(&self.verifier, headers).await {
+                Ok(id) => {
+                    authorizer = Some(json!({"lambda": {"sub": id.sub, "username": id.username}}))
+                }
+                Err(_) => return problem_reply(&ApiError::Unauthorized),
+            }
+        }
+
+        let mut query = Map::new();
+        for pair in raw_query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            // API Gateway joins repeated keys with commas.
+            let k = percent_decode(k);
+            let v = percent_decode(v);
+            let joined = match query.get(&k).and_then(Value::as_str) {
+                Some(prev) => format!("{prev},{v}"),
+                None => v,
+            };
+            query.insert(k, Value::String(joined));
+        }
+        let mut hdrs = Map::new();
+        for (k, v) in headers {
+            if let Ok(v) = v.to_str() {
+                hdrs.insert(k.as_str().to_string(), Value::String(v.to_string()));
+            }
+        }
+        let text = String::from_utf8(body.to_vec());
+        let (body_value, b64) = match &text {
+            Ok(t) => (Value::String(t.clone()), false),
+            Err(_) => {
+                use base64::Engine;
+                (
+                    Value::String(base64::engine::general_purpose::STANDARD.encode(body)),
+                    true,
+                )
+            }
+        };
+        let mut ctx = json!({
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": "127.0.0.1",
+            "domainPrefix": "local",
+            "http": {"method": method.to_uppercase(), "path": path, "protocol": "HTTP/1.1",
+                     "sourceIp": "127.0.0.1", "userAgent": "local"},
+            "requestId": shared::domain::ids::new_id(),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": "",
+            "timeEpoch": 0,
+        });
+        if let Some(a) = authorizer {
+            ctx["authorizer"] = a;
+        }
+        let mut event = json!({
+            "version": "2.0",
+            "routeKey": route_key,
+            "rawPath": path,
+            "rawQueryString": raw_query,
+            "headers": hdrs,
+            "requestContext": ctx,
+            "isBase64Encoded": b64,
+        });
+        if !body.is_empty() {
+            event["body"] = body_value;
+        }
+        if !query.is_empty() {
+            event["queryStringParameters"] = Value::Object(query);
+        }
+        if !params.is_empty() {
+            event["pathParameters"] = json!(params);
+        }
+        let req = match lambda_http::request::from_str(&event.to_string()) {
+            Ok(r) => r,
+            Err(e) => panic!("the gateway built an event lambda_http can't read: {e}"),
+        };
+        let resp = match function {
+            Function::Invite => invite_fn::handle(&self.invite, req).await,
+            Function::Accept => accept_fn::handle(&self.accept, req).await,
+            Function::List => list_fn::handle(&self.list, req).await,
+        };
+        to_reply(resp)
+    }
+
+    /// Shorthand for tests: a JSON request with an optional bearer token.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut h = http::HeaderMap::new();
+        if let Some(t) = token {
+            h.insert(
+                http::header::AUTHORIZATION,
+                format!("Bearer {t}").parse().unwrap(),
+            );
+        }
+        let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        if !bytes.is_empty() {
+            h.insert(
+                http::header::CONTENT_TYPE,
+                "application/json".parse().unwrap(),
+            );
+        }
+        self.call(method, path, &h, &bytes).await
+    }
+
+    /// Signs in through Cognito (USER_PASSWORD_AUTH) and returns the access token.
+    pub async fn sign_in(&self, email: &str, password: &str) -> Result<String, String> {
+        let idp = aws_sdk_cognitoidentityprovider::Client::new(&self.sdk);
+        let out = idp
+            .initiate_auth()
+            .auth_flow(AuthFlowType::UserPasswordAuth)
+            .client_id(&self.stack.user_pool_client_id)
+            .auth_parameters("USERNAME", email)
+            .auth_parameters("PASSWORD", password)
+            .send()
+            .await
+            .map_err(|e| format!("{:?}", e.into_service_error()))?;
+        out.authentication_result
+            .and_then(|r| r.access_token)
+            .ok_or_else(|| "no access token".to_string())
+    }
+
+    /// The invite token from the newest email sent to `email`.
+    pub async fn token_from_mail(&self, email: &str) -> Option<String> {
+        let mail = moto::last_mail_to(&self.stack.aws_endpoint, email).await?;
+        moto::token_in(&mail.body)
+    }
+
+    /// Provisions a tenant through `tenant-admin`, then accepts its admin's invite from the
+    /// email like a person would, and signs in. Returns (tenant id, admin access token).
+    pub async fn provision_tenant(
+        &self,
+        name: &str,
+        tier: &str,
+        seat_limit: Option<u32>,
+        admin_email: &str,
+        admin_name: &str,
+        password: &str,
+    ) -> Result<(String, String), String> {
+        let created = tenant_admin_fn::handle(
+            &self.tenant_admin,
+            json!({"action": "createTenant", "name": name, "tier": tier, "seatLimit": seat_limit,
+                   "admin": {"email": admin_email, "name": admin_name}}),
+            "provision",
+        )
+        .await
+        .map_err(|e| format!("createTenant: {e}"))?;
+        let tenant_id = created["tenant"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let token = self
+            .token_from_mail(admin_email)
+            .await
+            .ok_or("no invite email for the admin")?;
+        let accepted = self
+            .request(
+                "POST",
+                "/invites/accept",
+                None,
+                Some(json!({"token": token, "password": password})),
+            )
+            .await;
+        if accepted.status != 201 {
+            return Err(format!(
+                "accept answered {}: {}",
+                accepted.status,
+                String::from_utf8_lossy(&accepted.body)
+            ));
+        }
+        let access = self.sign_in(admin_email, password).await?;
+        Ok((tenant_id, access))
+    }
+}

@@ -1,0 +1,86 @@
+//! `cargo run -p harness --bin local-api`: the whole API on loopback, emulator included.
+//! Starts (or reuses, via MOTO_ENDPOINT) moto server, creates the tables, user pool, client and
+//! SES identity, seeds a demo tenant whose admin can sign in, and serves every route.
+
+use harness::{App, Moto, Stack};
+use serde_json::json;
+use std::sync::Arc;
+
+const ADMIN_EMAIL: &str = "admin@demo.veloconnect.test";
+const ADMIN_PASSWORD: &str = "Demo-Admin-Passw0rd!";
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    let port: u16 = std::env::var("LOCAL_API_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap_or_else(|e| panic!("cannot listen on 127.0.0.1:{port}: {e} (set LOCAL_API_PORT)"));
+
+    let mut moto = Moto::start_or_reuse().await;
+    let sdk = harness::stack::sdk_config(&moto.endpoint).await;
+    let stack = Stack::create(&moto.endpoint, &sdk).await;
+    let app = Arc::new(App::new(stack.clone(), sdk).await);
+    let (tenant_id, _) = app
+        .provision_tenant(
+            "Demo Company",
+            "team",
+            None,
+            ADMIN_EMAIL,
+            "Demo Admin",
+            ADMIN_PASSWORD,
+        )
+        .await
+        .expect("seed the demo tenant");
+
+    let api_url = format!("http://127.0.0.1:{port}");
+    let info = json!({
+        "apiUrl": api_url,
+        "awsEndpoint": stack.aws_endpoint,
+        "region": stack.region,
+        "userPoolId": stack.user_pool_id,
+        "userPoolClientId": stack.user_pool_client_id,
+        "tokenIssuer": stack.token_issuer,
+        "jwksUrl": stack.jwks_url,
+        "directoryTable": stack.directory_table,
+        "auditTable": stack.audit_table,
+        "tenantId": tenant_id,
+        "adminEmail": ADMIN_EMAIL,
+        "adminPassword": ADMIN_PASSWORD,
+        "motoPid": moto.pid(),
+    });
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.local/stack.json");
+    std::fs::create_dir_all(out.parent().unwrap()).expect("create .local/");
+    std::fs::write(&out, serde_json::to_string_pretty(&info).unwrap()).expect("write stack.json");
+
+    println!(
+        "\nVeloConnect directory API on {api_url}\n\
+         AWS emulator (moto) on {endpoint}, region {region}\n\
+         Demo tenant {tenant_id}; admin {ADMIN_EMAIL} / {ADMIN_PASSWORD}\n\n\
+         Get a token:\n  \
+         aws --endpoint-url {endpoint} --region {region} cognito-idp initiate-auth \\\n    \
+         --auth-flow USER_PASSWORD_AUTH --client-id {client} \\\n    \
+         --auth-parameters USERNAME={ADMIN_EMAIL},PASSWORD='{ADMIN_PASSWORD}' \\\n    \
+         --query AuthenticationResult.AccessToken --output text\n\
+         or: python3 tests/moto/get_token.py   (reads .local/stack.json)\n\n\
+         Then: curl -H \"Authorization: Bearer $TOKEN\" {api_url}/me\n\
+         Invite emails land in moto: {endpoint}/moto-api/data.json\n\
+         Written to .local/stack.json. Ctrl-C stops the API and the emulator it started.\n",
+        endpoint = stack.aws_endpoint,
+        region = stack.region,
+        client = stack.user_pool_client_id,
+    );
+
+    tokio::select! {
+        _ = harness::server::serve(app, listener) => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    moto.stop();
+}

@@ -1,0 +1,177 @@
+//! The AWS resources the functions expect, created in the emulator: the two tables, the user
+//! pool and its app client, and the SES sender identity. Names carry a run id so several runs
+//! can share one emulator.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_cognitoidentityprovider::types::{
+    ExplicitAuthFlowsType, PasswordPolicyType, UserPoolPolicyType, UsernameConfigurationType,
+};
+use aws_sdk_dynamodb::config::Credentials;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType,
+};
+use serde::Serialize;
+use shared::store::Tables;
+
+pub const REGION: &str = "us-east-1";
+pub const SENDER: &str = "no-reply@veloconnect.test";
+pub const APP_URL: &str = "http://127.0.0.1:5173";
+pub const PRICING_URL: &str = "https://veloconnect.io/pricing";
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stack {
+    pub aws_endpoint: String,
+    pub region: String,
+    pub directory_table: String,
+    pub audit_table: String,
+    pub user_pool_id: String,
+    pub user_pool_client_id: String,
+    pub token_issuer: String,
+    pub jwks_url: String,
+    pub sender: String,
+    pub app_url: String,
+    pub pricing_url: String,
+}
+
+pub async fn sdk_config(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new(
+            "testing", "testing", None, None, "harness",
+        ))
+        .load()
+        .await
+}
+
+fn key(name: &str, kt: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kt)
+        .build()
+        .unwrap()
+}
+fn attr(name: &str) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .unwrap()
+}
+
+impl Stack {
+    pub fn tables(&self) -> Tables {
+        Tables {
+            directory: self.directory_table.clone(),
+            audit: self.audit_table.clone(),
+        }
+    }
+
+    pub async fn create(endpoint: &str, cfg: &SdkConfig) -> Stack {
+        let run = &shared::domain::ids::new_id()[..8];
+        let ddb = aws_sdk_dynamodb::Client::new(cfg);
+        let directory = format!("velo-directory-{run}");
+        let audit = format!("velo-audit-{run}");
+        ddb.create_table()
+            .table_name(&directory)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("pk"))
+            .attribute_definitions(attr("sk"))
+            .attribute_definitions(attr("gsi1pk"))
+            .attribute_definitions(attr("gsi1sk"))
+            .key_schema(key("pk", KeyType::Hash))
+            .key_schema(key("sk", KeyType::Range))
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name("gsi1")
+                    .key_schema(key("gsi1pk", KeyType::Hash))
+                    .key_schema(key("gsi1sk", KeyType::Range))
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .expect("create directory table");
+        ddb.create_table()
+            .table_name(&audit)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("pk"))
+            .attribute_definitions(attr("sk"))
+            .key_schema(key("pk", KeyType::Hash))
+            .key_schema(key("sk", KeyType::Range))
+            .send()
+            .await
+            .expect("create audit table");
+
+        let idp = aws_sdk_cognitoidentityprovider::Client::new(cfg);
+        let pool = idp
+            .create_user_pool()
+            .pool_name(format!("velo-users-{run}"))
+            .policies(
+                UserPoolPolicyType::builder()
+                    .password_policy(
+                        PasswordPolicyType::builder()
+                            .minimum_length(shared::domain::password::MIN_LENGTH as i32)
+                            .require_lowercase(true)
+                            .require_uppercase(true)
+                            .require_numbers(true)
+                            .require_symbols(true)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .username_configuration(
+                UsernameConfigurationType::builder()
+                    .case_sensitive(false)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .expect("create user pool");
+        let pool_id = pool.user_pool.and_then(|p| p.id).expect("pool id");
+        let client = idp
+            .create_user_pool_client()
+            .user_pool_id(&pool_id)
+            .client_name("velo-web")
+            .generate_secret(false)
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowAdminUserPasswordAuth)
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+            .send()
+            .await
+            .expect("create user pool client");
+        let client_id = client
+            .user_pool_client
+            .and_then(|c| c.client_id)
+            .expect("client id");
+
+        let ses = aws_sdk_sesv2::Client::new(cfg);
+        ses.create_email_identity()
+            .email_identity(SENDER)
+            .send()
+            .await
+            .expect("create SES identity");
+
+        Stack {
+            aws_endpoint: endpoint.to_string(),
+            region: REGION.into(),
+            directory_table: directory,
+            audit_table: audit,
+            token_issuer: format!("https://cognito-idp.{REGION}.amazonaws.com/{pool_id}"),
+            jwks_url: format!("{endpoint}/{pool_id}/.well-known/jwks.json"),
+            user_pool_id: pool_id,
+            user_pool_client_id: client_id,
+            sender: SENDER.into(),
+            app_url: APP_URL.into(),
+            pricing_url: PRICING_URL.into(),
+        }
+    }
+}
