@@ -321,8 +321,9 @@ impl Store {
             conds.push("team = :team".into());
         }
         if let Some(q) = &filter.search {
+            names.push(("#search", "search"));
             values.push((":q", s(q)));
-            conds.push("contains(search, :q)".into());
+            conds.push("contains(#search, :q)".into());
         }
         if let Some((team, self_id)) = &filter.only_team_or_self {
             values.push((":vteam", s(team)));

@@ -1,0 +1,238 @@
+//! Shared set-up for the end-to-end tests: one moto server and one stack per test binary,
+//! and a fresh `App` (with its own clock) per test.
+
+#![allow(dead_code)]
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use harness::app::Reply;
+use harness::{App, Moto, Stack};
+use serde_json::{json, Value};
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+
+pub const PASSWORD: &str = "Correct-Horse-42!";
+
+struct Env {
+    rt: tokio::runtime::Runtime,
+    stack: Stack,
+    sdk: aws_config::SdkConfig,
+    // Kept for the life of the process; the emulator exits with it.
+    _moto: Moto,
+}
+
+fn env() -> &'static Env {
+    static ENV: OnceLock<Env> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "warn".into()),
+            )
+            .with_test_writer()
+            .try_init();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(4)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (moto, stack, sdk) = rt.block_on(async {
+            let moto = Moto::start_or_reuse().await;
+            let sdk = harness::stack::sdk_config(&moto.endpoint).await;
+            let stack = Stack::create(&moto.endpoint, &sdk).await;
+            (moto, stack, sdk)
+        });
+        Env {
+            rt,
+            stack,
+            sdk,
+            _moto: moto,
+        }
+    })
+}
+
+/// Runs a test body on the shared runtime with a fresh `App` (own clock, shared emulator).
+pub fn run<F, Fut>(f: F)
+where
+    F: FnOnce(Arc<App>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let e = env();
+    e.rt.block_on(async {
+        let app = Arc::new(App::new(e.stack.clone(), e.sdk.clone()).await);
+        f(app).await
+    })
+}
+
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", &shared::domain::ids::new_id()[..10])
+}
+
+pub fn email(prefix: &str) -> String {
+    format!("{}@example.test", unique(prefix))
+}
+
+pub struct Tenant {
+    pub id: String,
+    pub admin_email: String,
+    pub admin: String,
+}
+
+pub async fn tenant(app: &App, tier: &str, seat_limit: Option<u32>) -> Tenant {
+    let admin_email = email("admin");
+    let (id, admin) = app
+        .provision_tenant(
+            &unique("Company"),
+            tier,
+            seat_limit,
+            &admin_email,
+            "Ada Admin",
+            PASSWORD,
+        )
+        .await
+        .expect("provision tenant");
+    Tenant {
+        id,
+        admin_email,
+        admin,
+    }
+}
+
+pub struct Member {
+    pub id: String,
+    pub email: String,
+    pub token: String,
+}
+
+pub async fn invite(app: &App, token: &str, body: Value) -> Reply {
+    app.request("POST", "/invites", Some(token), Some(body))
+        .await
+}
+
+/// Invites, reads the email, accepts and signs in: a teammate ready to call the API.
+pub async fn member(app: &App, admin: &str, role: &str, team: Option<&str>) -> Member {
+    let addr = email(role);
+    let r = invite(
+        app,
+        admin,
+        json!({"email": addr, "name": format!("{role} person"), "role": role, "team": team}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let token = app.token_from_mail(&addr).await.expect("invite email");
+    let a = app
+        .request(
+            "POST",
+            "/invites/accept",
+            None,
+            Some(json!({"token": token, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    let access = app.sign_in(&addr, PASSWORD).await.expect("sign in");
+    Member {
+        id: a.json()["userId"].as_str().unwrap().to_string(),
+        email: addr,
+        token: access,
+    }
+}
+
+pub fn assert_problem(r: &Reply, status: u16, slug: &str) {
+    assert_eq!(
+        r.status,
+        status,
+        "expected {status} {slug}, got {}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert_eq!(r.content_type(), "application/problem+json");
+    assert_eq!(
+        r.json()["type"],
+        format!("https://veloconnect.io/problems/{slug}"),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+}
+
+/// Every item of one gsi1 partition, read straight from DynamoDB (not through the store).
+pub async fn partition(
+    app: &App,
+    gsi1pk: &str,
+) -> Vec<std::collections::HashMap<String, AttributeValue>> {
+    let ddb = aws_sdk_dynamodb::Client::new(&app.sdk);
+    let mut out = Vec::new();
+    let mut start = None;
+    loop {
+        let page = ddb
+            .query()
+            .table_name(&app.stack.directory_table)
+            .index_name("gsi1")
+            .key_condition_expression("gsi1pk = :p")
+            .expression_attribute_values(":p", AttributeValue::S(gsi1pk.into()))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        out.extend(page.items.unwrap_or_default());
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            return out;
+        }
+    }
+}
+
+fn attr<'a>(item: &'a std::collections::HashMap<String, AttributeValue>, k: &str) -> &'a str {
+    item.get(k)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+        .unwrap_or("")
+}
+
+/// Rule 1, counted independently: the tenant's counter equals active users + pending invites.
+pub async fn assert_seats_consistent(app: &App, tenant_id: &str) -> u32 {
+    let users = partition(app, &format!("TENANT#{tenant_id}#USER")).await;
+    let invites = partition(app, &format!("TENANT#{tenant_id}#INVITE")).await;
+    let active = users
+        .iter()
+        .filter(|u| attr(u, "status") == "active")
+        .count();
+    let pending = invites
+        .iter()
+        .filter(|i| attr(i, "status") == "pending")
+        .count();
+    let t = app.store.tenant(tenant_id).await.unwrap().unwrap();
+    assert_eq!(
+        t.seats_used as usize,
+        active + pending,
+        "seatsUsed {} but {active} active users + {pending} pending invites",
+        t.seats_used
+    );
+    assert!(t.seats_used <= t.seat_limit, "over the limit: {t:?}");
+    t.seats_used
+}
+
+/// The tenant's audit entries, oldest first, read straight from the audit table.
+pub async fn audit(
+    app: &App,
+    tenant_id: &str,
+) -> Vec<std::collections::HashMap<String, AttributeValue>> {
+    let ddb = aws_sdk_dynamodb::Client::new(&app.sdk);
+    ddb.query()
+        .table_name(&app.stack.audit_table)
+        .key_condition_expression("pk = :p")
+        .expression_attribute_values(":p", AttributeValue::S(format!("TENANT#{tenant_id}")))
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default()
+}
+
+pub fn actions(entries: &[std::collections::HashMap<String, AttributeValue>]) -> Vec<String> {
+    entries
+        .iter()
+        .map(|e| attr(e, "action").to_string())
+        .collect()
+}
+
+pub fn s<'a>(item: &'a std::collections::HashMap<String, AttributeValue>, k: &str) -> &'a str {
+    attr(item, k)
+}
