@@ -1,0 +1,445 @@
+//! DESIGN.md rules 1, 2, 3, 4 and 7 end to end: seats, unique emails, audit in the same
+//! transaction, hashed tokens, tenant isolation.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+fn rows(n: usize) -> Vec<Value> {
+    (0..n)
+        .map(|i| json!({"email": email(&format!("row{i}")), "name": format!("Row {i}"), "role": "agent"}))
+        .collect()
+}
+
+#[test]
+fn two_admins_racing_for_the_last_seat_get_exactly_one_success() {
+    run(|app| async move {
+        let t = tenant(&app, "starter", None).await; // 5 seats, the admin holds one
+        let r = invite(&app, &t.admin, json!({"invites": rows(3)})).await;
+        assert_eq!(r.status, 201);
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, 4);
+
+        let racers: Vec<_> = (0..8)
+            .map(|i| {
+                let app = app.clone();
+                let admin = t.admin.clone();
+                tokio::spawn(async move {
+                    invite(
+                        &app,
+                        &admin,
+                        json!({"email": email(&format!("race{i}")), "name": "Racer", "role": "agent"}),
+                    )
+                    .await
+                })
+            })
+            .collect();
+        let mut won = 0;
+        for h in racers {
+            let r = h.await.unwrap();
+            match r.status {
+                201 => won += 1,
+                _ => {
+                    assert_problem(&r, 409, "seat-limit");
+                    assert_eq!(r.json()["pricingUrl"], app.stack.pricing_url.as_str());
+                }
+            }
+        }
+        assert_eq!(won, 1, "exactly one racer takes the last seat");
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, 5);
+    });
+}
+
+#[test]
+fn a_batch_past_the_limit_says_how_many_were_asked_and_free_and_writes_nothing() {
+    run(|app| async move {
+        let t = tenant(&app, "starter", None).await;
+        invite(
+            &app,
+            &t.admin,
+            json!({"email": email("one"), "name": "One", "role": "agent"}),
+        )
+        .await;
+        let before = audit(&app, &t.id).await.len();
+        let batch = rows(5);
+        let r = invite(&app, &t.admin, json!({ "invites": batch })).await;
+        assert_problem(&r, 409, "seat-limit");
+        let p = r.json();
+        assert!(
+            p["detail"]
+                .as_str()
+                .unwrap()
+                .contains("5 requested, 3 free"),
+            "{p}"
+        );
+        assert_eq!(p["requested"], 5);
+        assert_eq!(p["free"], 3);
+        assert_eq!(p["pricingUrl"], "https://veloconnect.io/pricing");
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, 2);
+        assert_eq!(
+            audit(&app, &t.id).await.len(),
+            before,
+            "no audit entry without its change"
+        );
+        for row in &batch {
+            let addr = row["email"].as_str().unwrap();
+            assert!(
+                app.token_from_mail(addr).await.is_none(),
+                "no email for {addr}"
+            );
+        }
+        // Exactly the free seats still fit.
+        let r = invite(&app, &t.admin, json!({ "invites": &batch[..3] })).await;
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(r.json()["invites"].as_array().unwrap().len(), 3);
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, 5);
+    });
+}
+
+#[test]
+fn a_batch_with_bad_rows_names_each_one_and_changes_nothing() {
+    run(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let dup = email("dup");
+        let r = invite(
+            &app,
+            &t.admin,
+            json!({"invites": [
+                {"email": dup, "name": "Dee", "role": "agent"},
+                {"email": "not-an-email", "name": "", "role": "owner"},
+                {"email": dup.to_uppercase(), "name": "Dee again", "role": "agent"},
+            ]}),
+        )
+        .await;
+        assert_problem(&r, 400, "invalid-request");
+        let fields: Vec<String> = r.json()["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap().to_string())
+            .collect();
+        for f in [
+            "invites/1/email",
+            "invites/1/name",
+            "invites/1/role",
+            "invites/2/email",
+        ] {
+            assert!(fields.contains(&f.to_string()), "{f} not in {fields:?}");
+        }
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, 1);
+    });
+}
+
+#[test]
+fn an_email_is_unique_across_tenants_and_regardless_of_case_and_spaces() {
+    run(|app| async move {
+        let a = tenant(&app, "team", None).await;
+        let b = tenant(&app, "team", None).await;
+        let addr = email("jane");
+        let r = invite(
+            &app,
+            &a.admin,
+            json!({"email": addr, "name": "Jane", "role": "agent"}),
+        )
+        .await;
+        assert_eq!(r.status, 201);
+
+        let shouty = format!("  {}  ", addr.to_uppercase());
+        let r = invite(
+            &app,
+            &b.admin,
+            json!({"email": shouty, "name": "Jane", "role": "agent"}),
+        )
+        .await;
+        assert_problem(&r, 409, "email-taken");
+        assert_eq!(r.json()["errors"][0]["field"], "email");
+        // Nor may anyone invite an existing user's address (A's admin).
+        let r = invite(
+            &app,
+            &b.admin,
+            json!({"email": a.admin_email, "name": "A", "role": "agent"}),
+        )
+        .await;
+        assert_problem(&r, 409, "email-taken");
+
+        // In a batch, the taken row is named and the other rows are not written.
+        let fresh = email("fresh");
+        let r = invite(
+            &app,
+            &b.admin,
+            json!({"invites": [
+                {"email": fresh, "name": "Fresh", "role": "agent"},
+                {"email": addr, "name": "Jane", "role": "agent"},
+            ]}),
+        )
+        .await;
+        assert_problem(&r, 409, "email-taken");
+        assert_eq!(r.json()["errors"][0]["field"], "invites/1/email");
+        assert!(app.token_from_mail(&fresh).await.is_none());
+        assert_eq!(assert_seats_consistent(&app, &b.id).await, 1);
+        assert_eq!(assert_seats_consistent(&app, &a.id).await, 2);
+    });
+}
+
+#[test]
+fn every_change_writes_its_audit_entry_with_actor_target_and_request_id() {
+    run(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let m = member(&app, &t.admin, "agent", Some("Support")).await;
+        let entries = audit(&app, &t.id).await;
+        let mut first_two = actions(&entries)[..2].to_vec();
+        first_two.sort();
+        assert_eq!(
+            first_two,
+            vec!["invite.created", "tenant.created"],
+            "one transaction, one time"
+        );
+        assert_eq!(
+            actions(&entries)[2..],
+            vec!["invite.accepted", "invite.created", "invite.accepted"]
+        );
+        let created = &entries[3];
+        assert_eq!(s(created, "targetKind"), "invite");
+        assert!(!s(created, "actorId").is_empty());
+        assert_eq!(s(created, "actorEmail"), t.admin_email);
+        assert!(!s(created, "requestId").is_empty());
+        let after: Value = serde_json::from_str(s(created, "after")).unwrap();
+        assert_eq!(after["email"], m.email.as_str());
+        assert_eq!(after["role"], "agent");
+        let accepted = &entries[4];
+        assert_eq!(s(accepted, "actorId"), m.id);
+        let before: Value = serde_json::from_str(s(accepted, "before")).unwrap();
+        assert_eq!(before["status"], "pending");
+        let after: Value = serde_json::from_str(s(accepted, "after")).unwrap();
+        assert_eq!(after["status"], "accepted");
+        // Never a token or its hash in the log.
+        for e in &entries {
+            for v in e.values() {
+                let text = v.as_s().map(String::as_str).unwrap_or("");
+                assert!(!text.contains("argon2"), "hash in audit: {text}");
+            }
+        }
+    });
+}
+
+#[test]
+fn an_invite_token_is_stored_only_as_an_argon2id_hash() {
+    run(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let addr = email("hash");
+        let r = invite(
+            &app,
+            &t.admin,
+            json!({"email": addr, "name": "Hal", "role": "agent"}),
+        )
+        .await;
+        let id = r.json()["id"].as_str().unwrap().to_string();
+        let token = app.token_from_mail(&addr).await.unwrap();
+        let secret = token.split_once('.').unwrap().1.to_string();
+        assert_eq!(secret.len(), 43, "256 bits, base64url");
+        let items = partition(&app, &format!("TENANT#{}#INVITE", t.id)).await;
+        let item = items.iter().find(|i| s(i, "inviteId") == id).unwrap();
+        assert!(s(item, "tokenHash").starts_with("$argon2id$"));
+        for v in item.values() {
+            assert!(!v.as_s().map(|x| x.contains(&secret)).unwrap_or(false));
+        }
+        assert!(
+            !r.body.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "not in the API response"
+        );
+    });
+}
+
+#[test]
+fn another_tenants_ids_answer_404_exactly_like_missing_ones() {
+    run(|app| async move {
+        let a = tenant(&app, "team", None).await;
+        let b = tenant(&app, "team", None).await;
+        let a_agent = member(&app, &a.admin, "agent", None).await;
+
+        let foreign = app
+            .request(
+                "GET",
+                &format!("/users/{}", a_agent.id),
+                Some(&b.admin),
+                None,
+            )
+            .await;
+        let missing = app
+            .request(
+                "GET",
+                &format!("/users/{}", "f".repeat(32)),
+                Some(&b.admin),
+                None,
+            )
+            .await;
+        assert_problem(&foreign, 404, "not-found");
+        assert_eq!(foreign.body, missing.body);
+        let junk = app
+            .request("GET", "/users/..%2F..%2Fetc", Some(&b.admin), None)
+            .await;
+        assert_problem(&junk, 404, "not-found");
+
+        let listed = app
+            .request("GET", "/users?limit=1000", Some(&b.admin), None)
+            .await
+            .json();
+        let ids: Vec<&str> = listed["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids.len(), 1, "only B's admin: {ids:?}");
+        assert!(!ids.contains(&a_agent.id.as_str()));
+
+        // A cursor from tenant A's list can't page through A's users from B.
+        for i in 0..2 {
+            invite(
+                &app,
+                &a.admin,
+                json!({"email": email(&format!("p{i}")), "name": format!("P{i}"), "role": "agent"}),
+            )
+            .await;
+        }
+        let page = app
+            .request("GET", "/invites?limit=1", Some(&a.admin), None)
+            .await
+            .json();
+        let cursor = page["nextCursor"].as_str().unwrap().to_string();
+        let cross = app
+            .request(
+                "GET",
+                &format!("/invites?limit=1&cursor={cursor}"),
+                Some(&b.admin),
+                None,
+            )
+            .await
+            .json();
+        assert!(cross["invites"].as_array().unwrap().is_empty(), "{cross}");
+    });
+}
+
+#[test]
+fn list_pages_follow_the_cursor_without_repeats_and_refuse_forged_cursors() {
+    run(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let batch = rows(7);
+        assert_eq!(
+            invite(&app, &t.admin, json!({ "invites": batch }))
+                .await
+                .status,
+            201
+        );
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..10 {
+            let q = match &cursor {
+                Some(c) => format!("/invites?limit=3&cursor={c}"),
+                None => "/invites?limit=3".into(),
+            };
+            let page = app.request("GET", &q, Some(&t.admin), None).await.json();
+            let items = page["invites"].as_array().unwrap();
+            assert!(items.len() <= 3);
+            seen.extend(
+                items
+                    .iter()
+                    .map(|i| i["email"].as_str().unwrap().to_string()),
+            );
+            cursor = page["nextCursor"].as_str().map(str::to_string);
+            if cursor.is_none() {
+                break;
+            }
+        }
+        let mut unique = seen.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(seen.len(), 7, "{seen:?}");
+        assert_eq!(unique.len(), 7);
+
+        for bad in ["nope", "eyJ9", "eyJwIjoiVEVOQU5UI3giLCJzIjoieCJ9"] {
+            let r = app
+                .request("GET", &format!("/users?cursor={bad}"), Some(&t.admin), None)
+                .await;
+            assert_problem(&r, 400, "invalid-request");
+            assert_eq!(r.json()["errors"][0]["field"], "cursor");
+        }
+    });
+}
+
+#[test]
+fn a_failed_email_keeps_the_invite_marked_failed_and_says_so() {
+    run(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        // A second gateway whose sender identity was never verified: SES refuses to send.
+        let mut broken = harness::App::new(app.stack.clone(), app.sdk.clone()).await;
+        broken.invite.mailer = shared::mail::Mailer::new(
+            aws_sdk_sesv2::Client::new(&app.sdk),
+            "unverified@elsewhere.test".into(),
+        );
+        let addr = email("bounce");
+        let r = broken
+            .request(
+                "POST",
+                "/invites",
+                Some(&t.admin),
+                Some(json!({"email": addr, "name": "Bo", "role": "agent"})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(r.json()["delivery"], "failed");
+        let listed = app
+            .request("GET", "/invites", Some(&t.admin), None)
+            .await
+            .json();
+        assert_eq!(listed["invites"][0]["email"], addr.as_str());
+        assert_eq!(listed["invites"][0]["delivery"], "failed");
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, 2);
+    });
+}
+
+#[test]
+fn a_tier_change_is_audited_and_cannot_drop_below_the_seats_in_use() {
+    run(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        assert_eq!(
+            invite(&app, &t.admin, json!({"invites": rows(6)}))
+                .await
+                .status,
+            201
+        );
+        let r = tenant_admin_fn::handle(
+            &app.tenant_admin,
+            json!({"action": "setTier", "tenantId": t.id, "tier": "starter"}),
+            "rid",
+        )
+        .await;
+        assert_eq!(r.unwrap_err().status(), 409, "7 seats used, starter has 5");
+        let r = tenant_admin_fn::handle(
+            &app.tenant_admin,
+            json!({"action": "setTier", "tenantId": t.id, "tier": "enterprise", "seatLimit": 7}),
+            "rid",
+        )
+        .await
+        .unwrap();
+        assert_eq!(r["tenant"]["seatLimit"], 7);
+        assert_eq!(r["tenant"]["seatsFree"], 0);
+        let last = audit(&app, &t.id).await.pop().unwrap();
+        assert_eq!(s(&last, "action"), "tenant.tierChanged");
+        assert_eq!(s(&last, "actorId"), "platform");
+        let r = invite(
+            &app,
+            &t.admin,
+            json!({"email": email("x"), "name": "X", "role": "agent"}),
+        )
+        .await;
+        assert_problem(&r, 409, "seat-limit");
+        let bad = tenant_admin_fn::handle(
+            &app.tenant_admin,
+            json!({"action": "setTier", "tenantId": t.id, "tier": "gold"}),
+            "rid",
+        )
+        .await;
+        assert_eq!(bad.unwrap_err().status(), 400);
+    });
+}
