@@ -102,6 +102,46 @@ impl Invite {
     }
 }
 
+/// A new pending invite for a validated row, and its token. The token's hash is left empty:
+/// hashing is CPU-heavy, so the caller does it off the async runtime (see `workflow`).
+pub fn new_invite(
+    row: &super::validation::InviteInput,
+    tenant_id: &str,
+    inviter: &Actor,
+    now: OffsetDateTime,
+) -> (Invite, super::InviteToken) {
+    let id = super::ids::new_id();
+    let token = super::InviteToken::generate(&id);
+    let invite = Invite {
+        id,
+        tenant_id: tenant_id.to_string(),
+        email: row.email.as_str().to_string(),
+        name: row.name.clone(),
+        role: row.role,
+        team: row.team.clone(),
+        status: InviteStatus::Pending,
+        token_hash: String::new(),
+        expires_at: now + INVITE_TTL,
+        invited_by: inviter.clone(),
+        delivery: DeliveryStatus::Queued,
+        created_at: now,
+        sent_at: now,
+    };
+    (invite, token)
+}
+
+/// What the audit log records about an invite (never its token or hash).
+pub fn audit_view(i: &Invite) -> serde_json::Value {
+    serde_json::json!({
+        "email": i.email,
+        "name": i.name,
+        "role": i.role,
+        "team": i.team,
+        "status": i.status.as_str(),
+        "expiresAt": super::timefmt::format(i.expires_at),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,44 +192,4 @@ mod tests {
         }
         assert!(invite(now).holds_seat());
     }
-}
-
-/// A new pending invite for a validated row, and its token. The token's hash is left empty:
-/// hashing is CPU-heavy, so the caller does it off the async runtime (see `workflow`).
-pub fn new_invite(
-    row: &super::validation::InviteInput,
-    tenant_id: &str,
-    inviter: &Actor,
-    now: OffsetDateTime,
-) -> (Invite, super::InviteToken) {
-    let id = super::ids::new_id();
-    let token = super::InviteToken::generate(&id);
-    let invite = Invite {
-        id,
-        tenant_id: tenant_id.to_string(),
-        email: row.email.as_str().to_string(),
-        name: row.name.clone(),
-        role: row.role,
-        team: row.team.clone(),
-        status: InviteStatus::Pending,
-        token_hash: String::new(),
-        expires_at: now + INVITE_TTL,
-        invited_by: inviter.clone(),
-        delivery: DeliveryStatus::Queued,
-        created_at: now,
-        sent_at: now,
-    };
-    (invite, token)
-}
-
-/// What the audit log records about an invite (never its token or hash).
-pub fn audit_view(i: &Invite) -> serde_json::Value {
-    serde_json::json!({
-        "email": i.email,
-        "name": i.name,
-        "role": i.role,
-        "team": i.team,
-        "status": i.status.as_str(),
-        "expiresAt": super::timefmt::format(i.expires_at),
-    })
 }

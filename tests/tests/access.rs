@@ -1,0 +1,367 @@
+//! Who may call what (the role table), rule 5 (decisions from the current record, not the
+//! token), authentication, and bad input answering problem+json without changing anything.
+
+mod common;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use common::*;
+use serde_json::json;
+
+#[test]
+fn agents_and_supervisors_are_refused_the_admin_routes() {
+    run(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let agent = member(&app, &t.admin, "agent", Some("Sales")).await;
+        let sup = member(&app, &t.admin, "supervisor", Some("Sales")).await;
+        for who in [&agent.token, &sup.token] {
+            let r = invite(
+                &app,
+                who,
+                json!({"email": email("no"), "name": "No", "role": "agent"}),
+            )
+            .await;
+            assert_problem(&r, 403, "forbidden");
+            assert_problem(
+                &app.request("GET", "/invites", Some(who), None).await,
+                403,
+                "forbidden",
+            );
+            assert_problem(
+                &app.request("GET", "/tenant", Some(who), None).await,
+                403,
+                "forbidden",
+            );
+        }
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, 3);
+    });
+}
+
+#[test]
+fn agents_see_themselves_supervisors_their_team_admins_everyone() {
+    run(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let sales_agent = member(&app, &t.admin, "agent", Some("Sales")).await;
+        let support_agent = member(&app, &t.admin, "agent", Some("Support")).await;
+        let sup = member(&app, &t.admin, "supervisor", Some("Sales")).await;
+
+        let ids = |v: serde_json::Value| -> Vec<String> {
+            let mut ids: Vec<String> = v["users"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["id"].as_str().unwrap().to_string())
+                .collect();
+            ids.sort();
+            ids
+        };
+        let sorted = |mut v: Vec<String>| {
+            v.sort();
+            v
+        };
+        let agent_view = app
+            .request("GET", "/users", Some(&sales_agent.token), None)
+            .await
+            .json();
+        assert_eq!(ids(agent_view), vec![sales_agent.id.clone()]);
+        let sup_view = app
+            .request("GET", "/users", Some(&sup.token), None)
+            .await
+            .json();
+        assert_eq!(
+            ids(sup_view),
+            sorted(vec![sales_agent.id.clone(), sup.id.clone()])
+        );
+        let admin_view = app
+            .request("GET", "/users", Some(&t.admin), None)
+            .await
+            .json();
+        assert_eq!(ids(admin_view).len(), 4);
+
+        let hidden = app
+            .request(
+                "GET",
+                &format!("/users/{}", support_agent.id),
+                Some(&sup.token),
+                None,
+            )
+            .await;
+        assert_problem(&hidden, 404, "not-found");
+        let visible = app
+            .request(
+                "GET",
+                &format!("/users/{}", sales_agent.id),
+                Some(&sup.token),
+                None,
+            )
+            .await;
+        assert_eq!(visible.status, 200);
+        let other = app
+            .request(
+                "GET",
+                &format!("/users/{}", sup.id),
+                Some(&sales_agent.token),
+                None,
+            )
+            .await;
+        assert_problem(&other, 404, "not-found");
+
+        let filtered = app
+            .request(
+                "GET",
+                "/users?role=agent&team=Support",
+                Some(&t.admin),
+                None,
+            )
+            .await
+            .json();
+        assert_eq!(ids(filtered), vec![support_agent.id.clone()]);
+        let searched = app
+            .request(
+                "GET",
+                &format!("/users?q={}", &support_agent.email[..12].to_uppercase()),
+                Some(&t.admin),
+                None,
+            )
+            .await
+            .json();
+        assert_eq!(ids(searched), vec![support_agent.id.clone()]);
+    });
+}
+
+async fn set_user(app: &harness::App, id: &str, field: &str, value: &str) {
+    aws_sdk_dynamodb::Client::new(&app.sdk)
+        .update_item()
+        .table_name(&app.stack.directory_table)
+        .key("pk", AttributeValue::S(format!("USER#{id}")))
+        .key("sk", AttributeValue::S("USER".into()))
+        .update_expression("SET #f = :v")
+        .expression_attribute_names("#f", field)
+        .expression_attribute_values(":v", AttributeValue::S(value.into()))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[test]
+fn a_role_change_in_dynamodb_applies_on_the_next_request_with_the_same_token() {
+    run(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let m = member(&app, &t.admin, "agent", None).await;
+        assert_problem(
+            &app.request("GET", "/tenant", Some(&m.token), None).await,
+            403,
+            "forbidden",
+        );
+        set_user(&app, &m.id, "role", "admin").await;
+        let me = app.request("GET", "/me", Some(&m.token), None).await.json();
+        assert_eq!(me["role"], "admin");
+        assert_eq!(
+            app.request("GET", "/tenant", Some(&m.token), None)
+                .await
+                .status,
+            200
+        );
+        set_user(&app, &m.id, "role", "agent").await;
+        assert_problem(
+            &app.request("GET", "/tenant", Some(&m.token), None).await,
+            403,
+            "forbidden",
+        );
+    });
+}
+
+#[test]
+fn a_suspended_or_deleted_caller_is_refused_even_with_a_valid_token() {
+    run(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let m = member(&app, &t.admin, "supervisor", None).await;
+        assert_eq!(
+            app.request("GET", "/me", Some(&m.token), None).await.status,
+            200
+        );
+        for status in ["suspended", "deleted"] {
+            set_user(&app, &m.id, "status", status).await;
+            for (method, path) in [("GET", "/me"), ("GET", "/users"), ("GET", "/users/x")] {
+                let r = app.request(method, path, Some(&m.token), None).await;
+                assert_problem(&r, 401, "unauthorized");
+            }
+        }
+        set_user(&app, &m.id, "status", "active").await;
+        assert_eq!(
+            app.request("GET", "/me", Some(&m.token), None).await.status,
+            200
+        );
+    });
+}
+
+#[test]
+fn missing_garbage_and_foreign_tokens_are_401() {
+    run(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        assert_problem(
+            &app.request("GET", "/me", None, None).await,
+            401,
+            "unauthorized",
+        );
+        assert_problem(
+            &app.request("GET", "/me", Some("garbage"), None).await,
+            401,
+            "unauthorized",
+        );
+        // A token with a flipped signature byte.
+        let mut forged = t.admin.clone();
+        let last = forged.pop().unwrap();
+        forged.push(if last == 'A' { 'B' } else { 'A' });
+        assert_problem(
+            &app.request("GET", "/users", Some(&forged), None).await,
+            401,
+            "unauthorized",
+        );
+        // A real token from another user pool (another stack in the same emulator).
+        let other = harness::Stack::create(&app.stack.aws_endpoint, &app.sdk).await;
+        let other_app = harness::App::new(other, app.sdk.clone()).await;
+        let (_, foreign) = other_app
+            .provision_tenant("Other", "team", None, &email("other"), "Otto", PASSWORD)
+            .await
+            .unwrap();
+        assert_eq!(
+            other_app
+                .request("GET", "/me", Some(&foreign), None)
+                .await
+                .status,
+            200
+        );
+        assert_problem(
+            &app.request("GET", "/me", Some(&foreign), None).await,
+            401,
+            "unauthorized",
+        );
+        let r = app.request("GET", "/me", None, None).await;
+        assert_eq!(r.headers.get("www-authenticate").unwrap(), "Bearer");
+    });
+}
+
+#[test]
+fn malformed_bodies_and_queries_are_400_problems_that_name_the_field() {
+    run(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            "authorization",
+            format!("Bearer {}", t.admin).parse().unwrap(),
+        );
+        for body in [
+            &b"{not json"[..],
+            b"",
+            b"[]",
+            b"\"text\"",
+            b"null",
+            &[0xff, 0xfe, 0x00],
+        ] {
+            let r = app.call("POST", "/invites", &h, body).await;
+            assert_eq!(
+                r.status,
+                400,
+                "{:?} -> {}",
+                body,
+                String::from_utf8_lossy(&r.body)
+            );
+            assert_eq!(r.content_type(), "application/problem+json");
+        }
+        let r = invite(&app, &t.admin, json!({})).await;
+        assert_problem(&r, 400, "invalid-request");
+        let problem = r.json();
+        let fields: Vec<&str> = problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, vec!["email", "name", "role"]);
+        let r = invite(
+            &app,
+            &t.admin,
+            json!({"email": 5, "name": ["x"], "role": null, "team": {}}),
+        )
+        .await;
+        assert_eq!(r.json()["errors"].as_array().unwrap().len(), 4);
+        let huge = "x".repeat(70 * 1024);
+        let r = invite(
+            &app,
+            &t.admin,
+            json!({"email": "a@b.co", "name": huge, "role": "agent"}),
+        )
+        .await;
+        assert_problem(&r, 400, "malformed-body");
+
+        for q in [
+            "/users?limit=0",
+            "/users?limit=abc",
+            "/users?limit=1001",
+            "/users?status=gone",
+            "/users?role=boss",
+            "/invites?status=sideways",
+        ] {
+            let r = app.request("GET", q, Some(&t.admin), None).await;
+            assert_problem(&r, 400, "invalid-request");
+            assert!(
+                r.json()["errors"][0]["field"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("query."),
+                "{q}"
+            );
+        }
+        for (body, field) in [
+            (json!({}), "token"),
+            (json!({"token": 7}), "token"),
+            (json!({"token": "x", "extra": 1}), "extra"),
+        ] {
+            let r = app
+                .request("POST", "/invites/preview", None, Some(body))
+                .await;
+            assert_problem(&r, 400, "invalid-request");
+            assert_eq!(r.json()["errors"][0]["field"], field);
+        }
+        let r = app
+            .request("POST", "/invites/accept", None, Some(json!({"token": "x"})))
+            .await;
+        assert_eq!(r.json()["errors"][0]["field"], "password");
+        assert_problem(
+            &app.request("GET", "/nowhere", Some(&t.admin), None).await,
+            404,
+            "no-route",
+        );
+        assert_problem(
+            &app.request("DELETE", "/me", Some(&t.admin), None).await,
+            405,
+            "method-not-allowed",
+        );
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, 1);
+        assert_eq!(
+            audit(&app, &t.id).await.len(),
+            3,
+            "nothing bad input sent was recorded"
+        );
+    });
+}
+
+#[test]
+fn the_local_server_answers_over_real_http() {
+    run(|app| async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(harness::server::serve(app.clone(), listener));
+        let (status, body) = harness::moto::http_get(&format!("http://{addr}/me"))
+            .await
+            .unwrap();
+        assert_eq!(status, 401);
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["status"], 401);
+        let (status, _) = harness::moto::http_get(&format!("http://{addr}/users/abc?limit=2"))
+            .await
+            .unwrap();
+        assert_eq!(status, 401);
+        server.abort();
+    });
+}
