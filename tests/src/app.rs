@@ -392,3 +392,47 @@ impl App {
         Ok((tenant_id, access))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_capture_path_parameters_and_nothing_else_matches() {
+        let p = match_template("/users/{id}", "/users/abc%20d").unwrap();
+        assert_eq!(p["id"], "abc d");
+        assert!(match_template("/users/{id}", "/users").is_none());
+        assert!(match_template("/users/{id}", "/users/").is_none());
+        assert!(match_template("/users/{id}", "/users/a/b").is_none());
+        assert!(match_template("/me", "/me").unwrap().is_empty());
+        assert!(match_template("/me", "/you").is_none());
+    }
+
+    #[test]
+    fn percent_decoding_survives_junk() {
+        assert_eq!(percent_decode("a%2Fb+c"), "a/b c");
+        assert_eq!(percent_decode("%"), "%");
+        assert_eq!(percent_decode("%zz"), "%zz");
+        assert_eq!(percent_decode("%e2%82%ac"), "€");
+        assert_eq!(percent_decode("%ff"), "\u{fffd}");
+        assert_eq!(percent_decode("é%"), "é%");
+    }
+
+    #[test]
+    fn every_route_key_is_unique_and_public_routes_are_only_the_invite_link_ones() {
+        let r = routes();
+        let mut keys: Vec<&str> = r.iter().map(|(k, _, _)| *k).collect();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), r.len());
+        let public: Vec<&str> = r
+            .iter()
+            .filter(|(_, _, p)| *p)
+            .map(|(k, _, _)| *k)
+            .collect();
+        assert_eq!(
+            public,
+            vec!["POST /invites/preview", "POST /invites/accept"]
+        );
+    }
+}
