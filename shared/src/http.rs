@@ -30,6 +30,11 @@ pub fn problem(err: &ApiError) -> Response<Body> {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/problem+json"),
     );
+    if let ApiError::TooManyRequests { retry_after_secs } = err {
+        if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+    }
     if p.status == 401 {
         resp.headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -140,13 +145,15 @@ pub fn authorized_sub(req: &Request) -> Result<String, ApiError> {
 }
 
 #[cfg(feature = "dynamo")]
-pub use caller::load_caller;
+pub use caller::{commit_user_change, load_caller, load_target, user_audit};
 
 #[cfg(feature = "dynamo")]
 mod caller {
     use super::*;
-    use crate::domain::{User, UserStatus};
-    use crate::store::Store;
+    use crate::domain::manage::{counter_deltas, target};
+    use crate::domain::{Actor, AuditAction, AuditEntry, Target, Tenant, User, UserStatus};
+    use crate::store::{Store, Tag, WriteError};
+    use time::OffsetDateTime;
 
     /// Rule 5: every request loads the caller's current record (consistent read) and decides
     /// from its role and status, never from claims in the token. A suspended or deleted
@@ -157,5 +164,107 @@ mod caller {
             Some(u) if u.status == UserStatus::Active => Ok(u),
             _ => Err(ApiError::Unauthorized),
         }
+    }
+
+    /// The user at `{id}` that an admin may act on (see `domain::manage::target`).
+    pub async fn load_target(
+        store: &Store,
+        req: &Request,
+        caller: &User,
+    ) -> Result<User, ApiError> {
+        let id = path_param(req, "id").unwrap_or_default();
+        if !crate::domain::ids::looks_like_id(&id) {
+            return Err(ApiError::NotFound("user"));
+        }
+        target(caller, store.user(&id).await?)
+    }
+
+    /// What the audit log keeps of a user at one moment.
+    fn snapshot(u: &User) -> Value {
+        serde_json::json!({
+            "name": u.name,
+            "email": u.email,
+            "role": u.role,
+            "team": u.team,
+            "status": u.status.as_str(),
+            "displayName": u.display_label(),
+        })
+    }
+
+    pub fn user_audit(
+        req: &Request,
+        caller: &User,
+        action: AuditAction,
+        before: &User,
+        after: &User,
+        now: OffsetDateTime,
+    ) -> AuditEntry {
+        AuditEntry::new(
+            &caller.tenant_id,
+            now,
+            &Actor {
+                id: caller.id.clone(),
+                email: Some(caller.email.clone()),
+                name: Some(caller.name.clone()),
+            },
+            action,
+            Target {
+                kind: "user".into(),
+                id: before.id.clone(),
+                // The name as it was: "was assigned to Jane Doe" reads right after a delete.
+                label: Some(before.name.clone()),
+            },
+            Some(snapshot(before)),
+            Some(snapshot(after)),
+            &request_id(req),
+        )
+    }
+
+    /// Commits a user change and turns a refused transaction into the rule that refused it:
+    /// a concurrent change (409 version), the last admin (409), or no free seat (409 with the
+    /// pricing link).
+    pub async fn commit_user_change(
+        store: &Store,
+        before: &User,
+        after: &User,
+        tenant: &Tenant,
+        entry: &AuditEntry,
+        pricing_url: &str,
+    ) -> Result<(), ApiError> {
+        let tags = match store
+            .change_user(before, after, tenant.seat_limit, entry)
+            .await
+        {
+            Ok(()) => return Ok(()),
+            Err(WriteError::Rejected(tags)) => tags,
+            Err(e) => return Err(e.into()),
+        };
+        if tags.contains(&Tag::User) {
+            let current = store
+                .user(&before.id)
+                .await?
+                .map(|u| u.version)
+                .unwrap_or(0);
+            return Err(ApiError::VersionConflict { current });
+        }
+        let (seats, admins) = counter_deltas(before, after);
+        if tags.contains(&Tag::Tenant) {
+            if admins < 0 {
+                return Err(ApiError::LastAdmin);
+            }
+            if seats > 0 {
+                let fresh = store.tenant(&tenant.id).await?;
+                let t = fresh.as_ref().unwrap_or(tenant);
+                return Err(ApiError::SeatLimit {
+                    requested: seats as u32,
+                    free: t.seats_free(),
+                    limit: t.seat_limit,
+                    pricing_url: pricing_url.to_string(),
+                });
+            }
+        }
+        Err(ApiError::Conflict(format!(
+            "The change could not be stored ({tags:?}); reload and try again."
+        )))
     }
 }

@@ -125,4 +125,47 @@ impl Directory {
             Err(e) => Err(IdentityError::Unavailable(format!("{e:?}"))),
         }
     }
+
+    /// Suspend/delete, step one: no new sign-in, and every refresh token revoked. Idempotent;
+    /// a missing identity is already as good as disabled.
+    pub async fn disable_user(&self, email: &str) -> Result<(), IdentityError> {
+        let disabled = self
+            .client
+            .admin_disable_user()
+            .user_pool_id(&self.pool_id)
+            .username(email)
+            .send()
+            .await;
+        match disabled {
+            Ok(_) => {}
+            Err(SdkError::ServiceError(se)) if se.err().is_user_not_found_exception() => {
+                return Ok(())
+            }
+            Err(e) => return Err(IdentityError::Unavailable(format!("{e:?}"))),
+        }
+        match self
+            .client
+            .admin_user_global_sign_out()
+            .user_pool_id(&self.pool_id)
+            .username(email)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(se)) if se.err().is_user_not_found_exception() => Ok(()),
+            Err(e) => Err(IdentityError::Unavailable(format!("{e:?}"))),
+        }
+    }
+
+    /// Reactivate, after DynamoDB says active. Idempotent.
+    pub async fn enable_user(&self, email: &str) -> Result<(), IdentityError> {
+        self.client
+            .admin_enable_user()
+            .user_pool_id(&self.pool_id)
+            .username(email)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| IdentityError::Unavailable(format!("{e:?}")))
+    }
 }

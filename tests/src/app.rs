@@ -19,6 +19,10 @@ pub enum Function {
     Invite,
     Accept,
     List,
+    ChangeRole,
+    Suspend,
+    Delete,
+    Audit,
 }
 
 /// Every route, the function serving it, and whether it is public (no authorizer).
@@ -35,6 +39,26 @@ pub fn routes() -> Vec<(&'static str, Function, bool)> {
             .map(|k| (*k, Function::Accept, true)),
     );
     r.extend(list_fn::ROUTES.iter().map(|k| (*k, Function::List, false)));
+    r.extend(
+        change_role_fn::ROUTES
+            .iter()
+            .map(|k| (*k, Function::ChangeRole, false)),
+    );
+    r.extend(
+        suspend_fn::ROUTES
+            .iter()
+            .map(|k| (*k, Function::Suspend, false)),
+    );
+    r.extend(
+        delete_fn::ROUTES
+            .iter()
+            .map(|k| (*k, Function::Delete, false)),
+    );
+    r.extend(
+        audit_fn::ROUTES
+            .iter()
+            .map(|k| (*k, Function::Audit, false)),
+    );
     r
 }
 
@@ -47,6 +71,11 @@ pub struct App {
     pub accept: accept_fn::Deps,
     pub list: list_fn::Deps,
     pub tenant_admin: tenant_admin_fn::Deps,
+    pub change_role: change_role_fn::Deps,
+    pub suspend: suspend_fn::Deps,
+    pub delete: delete_fn::Deps,
+    pub audit: audit_fn::Deps,
+    pub expire: expire_invites_fn::Deps,
     pub verifier: authorizer_fn::Verifier,
     pub store: Store,
 }
@@ -169,6 +198,28 @@ impl App {
                 clock: clock.clone(),
                 app_url: stack.app_url.clone(),
                 pricing_url: stack.pricing_url.clone(),
+            },
+            change_role: change_role_fn::Deps {
+                store: store(),
+                clock: clock.clone(),
+                pricing_url: stack.pricing_url.clone(),
+            },
+            suspend: suspend_fn::Deps {
+                store: store(),
+                directory: Directory::new(idp.clone(), stack.user_pool_id.clone()),
+                clock: clock.clone(),
+                pricing_url: stack.pricing_url.clone(),
+            },
+            delete: delete_fn::Deps {
+                store: store(),
+                directory: Directory::new(idp.clone(), stack.user_pool_id.clone()),
+                clock: clock.clone(),
+                pricing_url: stack.pricing_url.clone(),
+            },
+            audit: audit_fn::Deps { store: store() },
+            expire: expire_invites_fn::Deps {
+                store: store(),
+                clock: clock.clone(),
             },
             verifier: authorizer_fn::Verifier::new(authorizer_fn::Settings {
                 issuer: stack.token_issuer.clone(),
@@ -294,6 +345,10 @@ impl App {
             Function::Invite => invite_fn::handle(&self.invite, req).await,
             Function::Accept => accept_fn::handle(&self.accept, req).await,
             Function::List => list_fn::handle(&self.list, req).await,
+            Function::ChangeRole => change_role_fn::handle(&self.change_role, req).await,
+            Function::Suspend => suspend_fn::handle(&self.suspend, req).await,
+            Function::Delete => delete_fn::handle(&self.delete, req).await,
+            Function::Audit => audit_fn::handle(&self.audit, req).await,
         };
         to_reply(resp)
     }

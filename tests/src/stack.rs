@@ -81,6 +81,8 @@ impl Stack {
             .attribute_definitions(attr("sk"))
             .attribute_definitions(attr("gsi1pk"))
             .attribute_definitions(attr("gsi1sk"))
+            .attribute_definitions(attr("gsi2pk"))
+            .attribute_definitions(attr("gsi2sk"))
             .key_schema(key("pk", KeyType::Hash))
             .key_schema(key("sk", KeyType::Range))
             .global_secondary_indexes(
@@ -88,6 +90,19 @@ impl Stack {
                     .index_name("gsi1")
                     .key_schema(key("gsi1pk", KeyType::Hash))
                     .key_schema(key("gsi1sk", KeyType::Range))
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name("gsi2")
+                    .key_schema(key("gsi2pk", KeyType::Hash))
+                    .key_schema(key("gsi2sk", KeyType::Range))
                     .projection(
                         Projection::builder()
                             .projection_type(ProjectionType::All)

@@ -1,18 +1,27 @@
-//! `invite`: `POST /invites` (one, or a batch of up to 25, all or nothing).
+//! `invite`: `POST /invites` (one, or a batch of up to 25, all or nothing),
+//! `POST /invites/{id}/resend` and `DELETE /invites/{id}` (revoke).
 
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
+use shared::domain::ids::looks_like_id;
 use shared::domain::invite::{audit_view, new_invite};
+use shared::domain::manage::require_admin;
 use shared::domain::validation::invite_request;
 use shared::domain::views::InviteView;
 use shared::domain::{Actor, ApiError, AuditAction, AuditEntry, Clock, FieldError, Target};
-use shared::http::{body_json, json, load_caller, request_id, respond, route_key};
+use shared::domain::{Invite, InviteStatus, InviteToken, INVITE_TTL};
+use shared::http::{body_json, json, load_caller, path_param, request_id, respond, route_key};
 use shared::mail::Mailer;
+use shared::store::Closing;
 use shared::store::{Store, Tag, WriteError};
 use shared::workflow::{hash_tokens, send_invites};
 use std::sync::Arc;
 
-pub const ROUTES: &[&str] = &["POST /invites"];
+pub const ROUTES: &[&str] = &[
+    "POST /invites",
+    "POST /invites/{id}/resend",
+    "DELETE /invites/{id}",
+];
 
 pub struct Deps {
     pub store: Store,
@@ -25,6 +34,8 @@ pub struct Deps {
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     respond(match route_key(&req) {
         Some("POST /invites") => create(deps, &req).await,
+        Some("POST /invites/{id}/resend") => resend(deps, &req).await,
+        Some("DELETE /invites/{id}") => revoke(deps, &req).await,
         _ => Err(ApiError::NoRoute),
     })
 }
@@ -143,5 +154,184 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         ))
     } else {
         Ok(json(201, &views[0]))
+    }
+}
+
+fn actor_of(caller: &shared::domain::User) -> Actor {
+    Actor {
+        id: caller.id.clone(),
+        email: Some(caller.email.clone()),
+        name: Some(caller.name.clone()),
+    }
+}
+
+fn invite_target(i: &Invite) -> Target {
+    Target {
+        kind: "invite".into(),
+        id: i.id.clone(),
+        label: Some(i.name.clone()),
+    }
+}
+
+/// The invite at `{id}` in the caller's tenant; anything else reads as not found (rule 7).
+async fn load_invite(
+    deps: &Deps,
+    req: &Request,
+    caller: &shared::domain::User,
+) -> Result<Invite, ApiError> {
+    let id = path_param(req, "id").unwrap_or_default();
+    if !looks_like_id(&id) {
+        return Err(ApiError::NotFound("invite"));
+    }
+    match deps.store.invite(&id).await? {
+        Some(i) if i.tenant_id == caller.tenant_id => Ok(i),
+        _ => Err(ApiError::NotFound("invite")),
+    }
+}
+
+/// Rotates the token (the old link stops working), restarts the 7 days, sends again. Works on
+/// an expired invite too if a seat is free; at most once a minute per invite.
+async fn resend(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = load_caller(&deps.store, req).await?;
+    require_admin(&caller, "resend invites")?;
+    let before = load_invite(deps, req, &caller).await?;
+    if matches!(
+        before.status,
+        InviteStatus::Accepted | InviteStatus::Revoked
+    ) {
+        return Err(ApiError::InviteNotPending(before.status.as_str()));
+    }
+    let now = deps.clock.now();
+    if let Some(wait) = before.resend_wait(now) {
+        return Err(ApiError::TooManyRequests {
+            retry_after_secs: wait,
+        });
+    }
+    let tenant = deps
+        .store
+        .tenant(&caller.tenant_id)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    let seat_error = |t: &shared::domain::Tenant| {
+        t.reserve(1).map_err(|s| ApiError::SeatLimit {
+            requested: s.requested,
+            free: s.free,
+            limit: s.limit,
+            pricing_url: deps.pricing_url.clone(),
+        })
+    };
+    if before.status == InviteStatus::Expired {
+        // The job gave its seat back; it needs one again.
+        seat_error(&tenant)?;
+    }
+    let token = InviteToken::generate(&before.id);
+    let mut after = Invite {
+        status: InviteStatus::Pending,
+        expires_at: now + INVITE_TTL,
+        sent_at: now,
+        delivery: shared::domain::DeliveryStatus::Queued,
+        ..before.clone()
+    };
+    let tokens = vec![token];
+    hash_tokens(std::slice::from_mut(&mut after), &tokens).await;
+    let entry = AuditEntry::new(
+        &tenant.id,
+        now,
+        &actor_of(&caller),
+        AuditAction::InviteResent,
+        invite_target(&before),
+        Some(audit_view(&before)),
+        Some(audit_view(&after)),
+        &request_id(req),
+    );
+    match deps
+        .store
+        .reopen_invite(&before, &after, &tenant, &entry)
+        .await
+    {
+        Ok(()) => {}
+        Err(WriteError::Rejected(tags)) if tags.contains(&Tag::Email(0)) => {
+            return Err(ApiError::EmailTaken(vec![FieldError::new(
+                "email",
+                "was invited or joined elsewhere since this invite expired",
+            )]))
+        }
+        Err(WriteError::Rejected(tags)) if tags.contains(&Tag::Tenant) => {
+            let fresh = deps
+                .store
+                .tenant(&tenant.id)
+                .await?
+                .unwrap_or(tenant.clone());
+            seat_error(&fresh)?;
+            return Err(ApiError::Conflict(
+                "The seat count changed; try again.".into(),
+            ));
+        }
+        Err(WriteError::Rejected(_)) => return Err(ApiError::Conflict(
+            "The invite changed while resending (accepted, revoked, expired or resent); reload it."
+                .into(),
+        )),
+        Err(e) => return Err(e.into()),
+    }
+    let mut sent = vec![after];
+    send_invites(
+        &deps.store,
+        &deps.mailer,
+        &deps.app_url,
+        &tenant,
+        &caller.name,
+        &mut sent,
+        &tokens,
+    )
+    .await;
+    Ok(json(200, &InviteView::new(&sent[0], now)))
+}
+
+/// Revoke: the link stops working at once; the seat and the email are free again.
+async fn revoke(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = load_caller(&deps.store, req).await?;
+    require_admin(&caller, "revoke invites")?;
+    let before = load_invite(deps, req, &caller).await?;
+    if before.status != InviteStatus::Pending {
+        return Err(ApiError::InviteNotPending(before.status.as_str()));
+    }
+    let now = deps.clock.now();
+    let after = Invite {
+        status: InviteStatus::Revoked,
+        token_hash: String::new(),
+        ..before.clone()
+    };
+    let entry = AuditEntry::new(
+        &caller.tenant_id,
+        now,
+        &actor_of(&caller),
+        AuditAction::InviteRevoked,
+        invite_target(&before),
+        Some(audit_view(&before)),
+        Some(audit_view(&after)),
+        &request_id(req),
+    );
+    match deps
+        .store
+        .close_invite(&before, &after, Closing::Revoke, &entry)
+        .await
+    {
+        Ok(()) => Ok(json(200, &InviteView::new(&after, now))),
+        Err(WriteError::Rejected(_)) => {
+            let status = deps
+                .store
+                .invite(&before.id)
+                .await?
+                .map(|i| i.status.as_str())
+                .unwrap_or("gone");
+            if status == "pending" {
+                Err(ApiError::Conflict(
+                    "The invite was resent meanwhile; reload it.".into(),
+                ))
+            } else {
+                Err(ApiError::InviteNotPending(status))
+            }
+        }
+        Err(e) => Err(e.into()),
     }
 }

@@ -112,6 +112,7 @@ async fn create_tenant(deps: &Deps, event: &Value, rid: &str) -> Result<Value, A
         tier,
         seat_limit,
         seats_used: 1,
+        active_admins: 0,
         created_at: now,
     };
     let actor = Actor::platform();

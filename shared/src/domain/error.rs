@@ -52,6 +52,20 @@ pub enum ApiError {
     EmailTaken(Vec<FieldError>),
     #[error("conflict: {0}")]
     Conflict(String),
+    /// Someone changed the record since the caller read it (optimistic concurrency).
+    #[error("version conflict: now at {current}")]
+    VersionConflict { current: u64 },
+    /// Rule 6: the tenant's last active admin can't be demoted, suspended or deleted.
+    #[error("last admin")]
+    LastAdmin,
+    #[error("invite is {0}")]
+    InviteNotPending(&'static str),
+    #[error("cannot {0} yourself")]
+    SelfAction(&'static str),
+    #[error("user is deleted")]
+    UserDeleted,
+    #[error("too many requests; retry in {retry_after_secs}s")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error("unavailable: {0}")]
     Unavailable(String),
 }
@@ -169,6 +183,51 @@ impl ApiError {
                 )
             }
             ApiError::Conflict(why) => ("conflict", "Conflict", 409, why.clone()),
+            ApiError::VersionConflict { current } => {
+                ext.insert("currentVersion".into(), (*current).into());
+                (
+                    "version-conflict",
+                    "Changed by someone else",
+                    409,
+                    "This user was changed since you loaded it. Reload and try again.".to_string(),
+                )
+            }
+            ApiError::LastAdmin => (
+                "last-admin",
+                "A company needs an admin",
+                409,
+                "This is the last active admin. Make someone else an admin first.".to_string(),
+            ),
+            ApiError::InviteNotPending(status) => {
+                ext.insert("inviteStatus".into(), (*status).into());
+                (
+                    "invite-not-pending",
+                    "Invite no longer pending",
+                    409,
+                    format!("The invite is {status}."),
+                )
+            }
+            ApiError::SelfAction(what) => (
+                "self-action",
+                "Not on yourself",
+                409,
+                format!("You can't {what} yourself; ask another admin."),
+            ),
+            ApiError::UserDeleted => (
+                "user-deleted",
+                "User deleted",
+                409,
+                "This user was deleted; deletion is permanent.".to_string(),
+            ),
+            ApiError::TooManyRequests { retry_after_secs } => {
+                ext.insert("retryAfter".into(), (*retry_after_secs).into());
+                (
+                    "too-many-requests",
+                    "Too soon",
+                    429,
+                    format!("This invite was just sent. Try again in {retry_after_secs} seconds."),
+                )
+            }
             ApiError::Unavailable(_) => (
                 "unavailable",
                 "Temporarily unavailable",

@@ -102,6 +102,17 @@ impl Invite {
     }
 }
 
+/// Resend storms: one send per invite per minute.
+pub const RESEND_MIN_INTERVAL: Duration = Duration::seconds(60);
+
+impl Invite {
+    /// Seconds until this invite may be sent again, if it was sent too recently.
+    pub fn resend_wait(&self, now: OffsetDateTime) -> Option<u64> {
+        let next = self.sent_at + RESEND_MIN_INTERVAL;
+        (now < next).then(|| (next - now).whole_seconds().max(1) as u64)
+    }
+}
+
 /// A new pending invite for a validated row, and its token. The token's hash is left empty:
 /// hashing is CPU-heavy, so the caller does it off the async runtime (see `workflow`).
 pub fn new_invite(
@@ -175,6 +186,18 @@ mod tests {
             InviteStatus::Expired
         );
         assert_eq!(inv.effective_status(now), InviteStatus::Pending);
+    }
+
+    #[test]
+    fn a_resend_waits_a_minute_after_the_last_send() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let inv = invite(now);
+        assert_eq!(inv.resend_wait(now + Duration::seconds(15)), Some(45));
+        assert_eq!(
+            inv.resend_wait(now + Duration::milliseconds(59_500)),
+            Some(1)
+        );
+        assert_eq!(inv.resend_wait(now + Duration::seconds(60)), None);
     }
 
     #[test]

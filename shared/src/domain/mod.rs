@@ -5,6 +5,7 @@ pub mod email_template;
 pub mod error;
 pub mod ids;
 pub mod invite;
+pub mod manage;
 pub mod password;
 pub mod role;
 pub mod tenant;

@@ -63,6 +63,8 @@ pub struct Tenant {
     pub seat_limit: u32,
     /// Active users plus pending invites; kept in step by every transaction that changes either.
     pub seats_used: u32,
+    /// Active users with the admin role; kept in step like `seats_used` (rule 6).
+    pub active_admins: u32,
     pub created_at: OffsetDateTime,
 }
 
@@ -104,6 +106,7 @@ mod tests {
             tier: Tier::Starter,
             seat_limit: limit,
             seats_used: used,
+            active_admins: 1,
             created_at: OffsetDateTime::UNIX_EPOCH,
         }
     }

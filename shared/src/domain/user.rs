@@ -83,6 +83,13 @@ impl User {
         }
     }
 
+    /// The sign-in username: the normalized email (what accept created the identity with).
+    pub fn login(&self) -> String {
+        super::Email::parse(&self.email)
+            .map(|e| e.normalized().to_string())
+            .unwrap_or_else(|_| self.email.trim().to_ascii_lowercase())
+    }
+
     pub fn display_label(&self) -> String {
         if self.status == UserStatus::Deleted {
             format!("{} (deleted)", self.name)

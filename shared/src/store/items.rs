@@ -2,8 +2,8 @@
 
 use super::StoreError;
 use crate::domain::{
-    timefmt, Actor, AuditEntry, DeliveryStatus, Email, Invite, InviteStatus, Role, Tenant, Tier,
-    User, UserStatus,
+    timefmt, Actor, AuditAction, AuditEntry, DeliveryStatus, Email, Invite, InviteStatus, Role,
+    Target, Tenant, Tier, User, UserStatus,
 };
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -35,6 +35,10 @@ pub fn email_pk(email: &str) -> String {
         .unwrap_or_else(|_| email.trim().to_ascii_lowercase());
     format!("EMAIL#{key}")
 }
+/// One partition for every pending invite's expiry. Writes to it are one per invite sent, far
+/// below a partition's throughput; the job reads only the part that is due.
+pub const EXPIRY_GSI2PK: &str = "PENDING";
+
 pub fn users_gsi1pk(tenant: &str) -> String {
     format!("TENANT#{tenant}#USER")
 }
@@ -98,6 +102,7 @@ impl Row<'_> {
             tier: self.parsed("tier", Tier::parse)?,
             seat_limit: self.n("seatLimit")?,
             seats_used: self.n("seatsUsed")?,
+            active_admins: self.n("activeAdmins").unwrap_or(0),
             created_at: self.t("createdAt")?,
         })
     }
@@ -114,6 +119,34 @@ impl Row<'_> {
             created_at: self.t("createdAt")?,
             updated_at: self.t("updatedAt")?,
             version: self.n("version")?,
+        })
+    }
+
+    pub fn audit(&self) -> Result<AuditEntry, StoreError> {
+        let json = |k: &str| -> Result<Option<serde_json::Value>, StoreError> {
+            self.opt_s(k)
+                .map(|v| serde_json::from_str(&v).map_err(|_| self.bad(k)))
+                .transpose()
+        };
+        let pk = self.s("pk")?;
+        Ok(AuditEntry {
+            id: self.s("entryId")?,
+            tenant_id: pk.strip_prefix("TENANT#").unwrap_or(&pk).to_string(),
+            at: self.t("at")?,
+            actor: Actor {
+                id: self.s("actorId")?,
+                email: self.opt_s("actorEmail"),
+                name: self.opt_s("actorName"),
+            },
+            action: self.parsed("action", AuditAction::parse)?,
+            target: Target {
+                kind: self.s("targetKind")?,
+                id: self.s("targetId")?,
+                label: self.opt_s("targetLabel"),
+            },
+            before: json("before")?,
+            after: json("after")?,
+            request_id: self.s("requestId")?,
         })
     }
 
@@ -146,7 +179,7 @@ fn put_opt(item: &mut Item, key: &str, v: &Option<String>) {
     }
 }
 
-pub fn tenant_item(t: &Tenant, seats_used: u32) -> Item {
+pub fn tenant_item(t: &Tenant) -> Item {
     HashMap::from([
         ("pk".into(), s(tenant_pk(&t.id))),
         ("sk".into(), s(TENANT_SK)),
@@ -154,7 +187,8 @@ pub fn tenant_item(t: &Tenant, seats_used: u32) -> Item {
         ("name".into(), s(&t.name)),
         ("tier".into(), s(t.tier.as_str())),
         ("seatLimit".into(), n(t.seat_limit)),
-        ("seatsUsed".into(), n(seats_used)),
+        ("seatsUsed".into(), n(t.seats_used)),
+        ("activeAdmins".into(), n(t.active_admins)),
         ("createdAt".into(), s(timefmt::format(t.created_at))),
     ])
 }
@@ -195,7 +229,6 @@ pub fn invite_item(i: &Invite) -> Item {
         ("name".into(), s(&i.name)),
         ("role".into(), s(i.role.as_str())),
         ("status".into(), s(i.status.as_str())),
-        ("tokenHash".into(), s(&i.token_hash)),
         ("expiresAt".into(), s(timefmt::format(i.expires_at))),
         ("invitedById".into(), s(&i.invited_by.id)),
         ("delivery".into(), s(i.delivery.as_str())),
@@ -203,6 +236,17 @@ pub fn invite_item(i: &Invite) -> Item {
         ("sentAt".into(), s(timefmt::format(i.sent_at))),
     ]);
     put_opt(&mut item, "team", &i.team);
+    if !i.token_hash.is_empty() {
+        item.insert("tokenHash".into(), s(&i.token_hash));
+    }
+    if i.status == InviteStatus::Pending {
+        // Sparse index of what the expiry job must visit: only pending invites are in it.
+        item.insert("gsi2pk".into(), s(EXPIRY_GSI2PK));
+        item.insert(
+            "gsi2sk".into(),
+            s(format!("{}#{}", timefmt::format(i.expires_at), i.id)),
+        );
+    }
     put_opt(&mut item, "invitedByEmail", &i.invited_by.email);
     put_opt(&mut item, "invitedByName", &i.invited_by.name);
     item
@@ -218,14 +262,15 @@ pub fn invite_guard(i: &Invite) -> Item {
     ])
 }
 
+pub fn audit_sk(a: &AuditEntry) -> String {
+    format!("{}#{}", timefmt::format(a.at), a.id)
+}
+
 pub fn audit_item(a: &AuditEntry) -> Item {
     let json = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string());
     let mut item = HashMap::from([
         ("pk".into(), s(audit_pk(&a.tenant_id))),
-        (
-            "sk".into(),
-            s(format!("{}#{}", timefmt::format(a.at), a.id)),
-        ),
+        ("sk".into(), s(audit_sk(a))),
         ("entryId".into(), s(&a.id)),
         ("at".into(), s(timefmt::format(a.at))),
         ("actorId".into(), s(&a.actor.id)),
@@ -242,49 +287,54 @@ pub fn audit_item(a: &AuditEntry) -> Item {
     item
 }
 
-/// The cursor carries the last item's `pk` and `gsi1sk` only; `gsi1pk` is rebuilt from the
-/// caller's tenant when it comes back.
-pub fn encode_cursor(key: &Item) -> String {
-    let get = |k: &str| key.get(k).and_then(|v| v.as_s().ok()).cloned();
-    let v = serde_json::json!({ "p": get("pk"), "s": get("gsi1sk") });
-    URL_SAFE_NO_PAD.encode(v.to_string())
+/// A cursor is the query's `LastEvaluatedKey` without its partition attribute: the partition
+/// is rebuilt from the caller's tenant when the cursor comes back, so a forged cursor can only
+/// move within the caller's own partition.
+pub fn encode_cursor(key: &Item, partition_attr: &str) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = key
+        .iter()
+        .filter(|(k, _)| k.as_str() != partition_attr)
+        .filter_map(|(k, v)| Some((k.clone(), serde_json::Value::String(v.as_s().ok()?.clone()))))
+        .collect();
+    URL_SAFE_NO_PAD.encode(serde_json::Value::Object(map).to_string())
 }
 
-pub fn decode_cursor(cursor: &str, gsi1pk: &str) -> Result<Item, StoreError> {
+/// The key to resume from, if `cursor` holds exactly the attributes this query's keys have.
+pub fn decode_cursor(
+    cursor: &str,
+    partition_attr: &str,
+    partition_value: &str,
+    attrs: &[&str],
+) -> Result<Item, StoreError> {
+    if cursor.len() > 4096 {
+        return Err(StoreError::BadCursor);
+    }
     let bytes = URL_SAFE_NO_PAD
         .decode(cursor)
         .map_err(|_| StoreError::BadCursor)?;
     let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| StoreError::BadCursor)?;
-    let (Some(pk), Some(sk1)) = (v["p"].as_str(), v["s"].as_str()) else {
-        return Err(StoreError::BadCursor);
-    };
-    let sk = match pk.split_once('#') {
-        Some(("USER", id))
-            if gsi1pk.ends_with("#USER") && crate::domain::ids::looks_like_id(id) =>
-        {
-            USER_SK
-        }
-        Some(("INVITE", id))
-            if gsi1pk.ends_with("#INVITE") && crate::domain::ids::looks_like_id(id) =>
-        {
-            INVITE_SK
-        }
-        _ => return Err(StoreError::BadCursor),
-    };
-    if sk1.is_empty() || sk1.len() > 1024 {
+    let obj = v.as_object().ok_or(StoreError::BadCursor)?;
+    if obj.len() != attrs.len() {
         return Err(StoreError::BadCursor);
     }
-    Ok(HashMap::from([
-        ("pk".into(), s(pk)),
-        ("sk".into(), s(sk)),
-        ("gsi1pk".into(), s(gsi1pk)),
-        ("gsi1sk".into(), s(sk1)),
-    ]))
+    let mut key = HashMap::new();
+    for a in attrs {
+        let val = obj
+            .get(*a)
+            .and_then(|x| x.as_str())
+            .filter(|x| !x.is_empty() && x.len() <= 1024)
+            .ok_or(StoreError::BadCursor)?;
+        key.insert(a.to_string(), s(val));
+    }
+    key.insert(partition_attr.to_string(), s(partition_value));
+    Ok(key)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const GSI1: &[&str] = &["pk", "sk", "gsi1sk"];
 
     #[test]
     fn a_cursor_round_trips_and_is_rebound_to_the_callers_partition() {
@@ -294,24 +344,36 @@ mod tests {
             ("gsi1pk".to_string(), s("TENANT#other#USER")),
             ("gsi1sk".to_string(), s("jane#abc")),
         ]);
-        let c = encode_cursor(&key);
-        let back = decode_cursor(&c, "TENANT#mine#USER").unwrap();
+        let c = encode_cursor(&key, "gsi1pk");
+        assert!(!String::from_utf8(URL_SAFE_NO_PAD.decode(&c).unwrap())
+            .unwrap()
+            .contains("other"));
+        let back = decode_cursor(&c, "gsi1pk", "TENANT#mine#USER", GSI1).unwrap();
         assert_eq!(back["gsi1pk"], s("TENANT#mine#USER"));
         assert_eq!(back["gsi1sk"], s("jane#abc"));
+        assert_eq!(back["pk"], s("USER#abc"));
     }
 
     #[test]
     fn forged_or_foreign_cursors_are_refused() {
+        let other_shape = URL_SAFE_NO_PAD.encode(r#"{"pk":"TENANT#x","sk":"a"}"#);
+        let extra = URL_SAFE_NO_PAD.encode(r#"{"pk":"a","sk":"b","gsi1sk":"c","gsi1pk":"d"}"#);
+        let empty = URL_SAFE_NO_PAD.encode(r#"{"pk":"","sk":"b","gsi1sk":"c"}"#);
         for bad in [
             "",
             "!!!",
             &URL_SAFE_NO_PAD.encode("{}"),
-            &URL_SAFE_NO_PAD.encode(r#"{"p":"TENANT#x","s":"a"}"#),
+            &other_shape,
+            &extra,
+            &empty,
         ] {
-            assert!(decode_cursor(bad, "TENANT#t#USER").is_err(), "{bad}");
+            assert!(
+                decode_cursor(bad, "gsi1pk", "TENANT#t#USER", GSI1).is_err(),
+                "{bad}"
+            );
         }
-        let invite_cursor = URL_SAFE_NO_PAD.encode(r#"{"p":"INVITE#abc","s":"pending#x"}"#);
-        assert!(decode_cursor(&invite_cursor, "TENANT#t#USER").is_err());
-        assert!(decode_cursor(&invite_cursor, "TENANT#t#INVITE").is_ok());
+        assert!(decode_cursor(&other_shape, "pk", "TENANT#t", &["sk"]).is_err());
+        let audit = URL_SAFE_NO_PAD.encode(r#"{"sk":"2026#x"}"#);
+        assert!(decode_cursor(&audit, "pk", "TENANT#t", &["sk"]).is_ok());
     }
 }

@@ -13,9 +13,11 @@
 //! Audit table (`pk`, `sk`): `TENANT#<t>` / `<at>#<entry id>`, append-only.
 
 mod items;
+mod lifecycle;
 mod tx;
 
 pub use items::{decode_cursor, encode_cursor};
+pub use lifecycle::{AuditFilter, Closing};
 pub use tx::{Tag, WriteError};
 
 use crate::domain::{
@@ -163,7 +165,7 @@ impl Store {
         audit: &[AuditEntry],
     ) -> Result<(), WriteError> {
         let mut tx = Tx::new(&self.tables);
-        tx.put_new(Tag::Tenant, items::tenant_item(tenant, 1));
+        tx.put_new(Tag::Tenant, items::tenant_item(tenant));
         tx.put_new(Tag::Invite(0), items::invite_item(first_admin));
         tx.put_new(Tag::Email(0), items::invite_guard(first_admin));
         for a in audit {
@@ -208,7 +210,7 @@ impl Store {
             Tag::Invite(0),
             items::invite_pk(&invite.id),
             items::INVITE_SK,
-            "SET #st = :accepted, gsi1sk = :g, acceptedAt = :now, userId = :uid REMOVE tokenHash",
+            "SET #st = :accepted, gsi1sk = :g, acceptedAt = :now, userId = :uid REMOVE tokenHash, gsi2pk, gsi2sk",
             "#st = :pending AND tokenHash = :hash AND expiresAt > :now",
             &[("#st", "status")],
             vec![
@@ -224,6 +226,9 @@ impl Store {
             ],
         );
         tx.put_new(Tag::User, items::user_item(user));
+        if user.role == Role::Admin {
+            tx.tenant_counters(&invite.tenant_id, 0, 0, 1);
+        }
         tx.update(
             Tag::Email(0),
             items::email_pk(&user.email),
@@ -409,10 +414,7 @@ impl Store {
         })
     }
 
-    /// One page of a gsi1 partition, following DynamoDB's pages until `limit` items passed the
-    /// filter or `MAX_QUERY_ROUNDS` reads were spent. The cursor holds only the sort position;
-    /// the partition always comes from the caller's tenant, so a forged cursor can't cross
-    /// tenants.
+    /// One page of a gsi1 partition (see `query`).
     #[allow(clippy::type_complexity)]
     async fn query_gsi1(
         &self,
@@ -422,35 +424,69 @@ impl Store {
         filter: Option<(&str, &[(&str, &str)], Vec<(&str, AttributeValue)>)>,
         cursor: Option<&str>,
         limit: usize,
-    ) -> Result<Page<HashMap<String, AttributeValue>>, StoreError> {
-        let mut start = cursor.map(|c| decode_cursor(c, gsi1pk)).transpose()?;
+    ) -> Result<Page<Item>, StoreError> {
+        let mut q = Query {
+            table: &self.tables.directory,
+            index: Some("gsi1"),
+            partition: ("gsi1pk", gsi1pk.to_string()),
+            key_attrs: &["pk", "sk", "gsi1sk"],
+            sort: prefix.map(|p| ("begins_with(gsi1sk, :s1)".to_string(), vec![(":s1", s(p))])),
+            forward,
+            filter: None,
+            names: vec![],
+            values: vec![],
+        };
+        if let Some((expr, names, values)) = filter {
+            q.filter = Some(expr.to_string());
+            q.names = names.to_vec();
+            q.values = values;
+        }
+        self.query(q, cursor, limit).await
+    }
+
+    /// Follows DynamoDB's pages until `limit` items passed the filter or `MAX_QUERY_ROUNDS`
+    /// reads were spent, so one sparse filter can't make a request unbounded.
+    async fn query(
+        &self,
+        q: Query<'_>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Item>, StoreError> {
+        let (pattr, pval) = &q.partition;
+        let mut start = cursor
+            .map(|c| decode_cursor(c, pattr, pval, q.key_attrs))
+            .transpose()?;
         let mut out = Vec::new();
+        let key_cond = match &q.sort {
+            Some((expr, _)) => format!("{pattr} = :p AND {expr}"),
+            None => format!("{pattr} = :p"),
+        };
         for _ in 0..MAX_QUERY_ROUNDS {
-            let mut q = self
+            let mut req = self
                 .client
                 .query()
-                .table_name(&self.tables.directory)
-                .index_name("gsi1")
-                .scan_index_forward(forward)
+                .table_name(q.table)
+                .set_index_name(q.index.map(str::to_string))
+                .scan_index_forward(q.forward)
                 .limit((limit - out.len()) as i32)
-                .expression_attribute_values(":pk", s(gsi1pk))
+                .key_condition_expression(&key_cond)
+                .expression_attribute_values(":p", s(pval))
                 .set_exclusive_start_key(start.take());
-            q = match prefix {
-                Some(p) => q
-                    .key_condition_expression("gsi1pk = :pk AND begins_with(gsi1sk, :prefix)")
-                    .expression_attribute_values(":prefix", s(p)),
-                None => q.key_condition_expression("gsi1pk = :pk"),
-            };
-            if let Some((expr, names, values)) = &filter {
-                q = q.filter_expression(*expr);
-                for (k, v) in names.iter() {
-                    q = q.expression_attribute_names(*k, *v);
-                }
-                for (k, v) in values.iter() {
-                    q = q.expression_attribute_values(*k, v.clone());
+            if let Some((_, values)) = &q.sort {
+                for (k, v) in values {
+                    req = req.expression_attribute_values(*k, v.clone());
                 }
             }
-            let page = q.send().await.map_err(unavailable)?;
+            if let Some(f) = &q.filter {
+                req = req.filter_expression(f);
+            }
+            for (k, v) in &q.names {
+                req = req.expression_attribute_names(*k, *v);
+            }
+            for (k, v) in &q.values {
+                req = req.expression_attribute_values(*k, v.clone());
+            }
+            let page = req.send().await.map_err(unavailable)?;
             out.extend(page.items.unwrap_or_default());
             start = page.last_evaluated_key;
             if start.is_none() || out.len() >= limit {
@@ -459,7 +495,23 @@ impl Store {
         }
         Ok(Page {
             items: out,
-            cursor: start.as_ref().map(encode_cursor),
+            cursor: start.as_ref().map(|k| encode_cursor(k, pattr)),
         })
     }
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+struct Query<'a> {
+    table: &'a str,
+    index: Option<&'a str>,
+    /// The partition attribute and its value, always from the caller's own scope.
+    partition: (&'a str, String),
+    /// The attributes of a `LastEvaluatedKey` other than the partition one.
+    key_attrs: &'a [&'a str],
+    sort: Option<(String, Vec<(&'a str, AttributeValue)>)>,
+    forward: bool,
+    filter: Option<String>,
+    names: Vec<(&'a str, &'a str)>,
+    values: Vec<(&'a str, AttributeValue)>,
 }

@@ -6,7 +6,7 @@ use super::Tables;
 use crate::domain::{AuditEntry, Tenant};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
 
@@ -32,6 +32,24 @@ impl From<WriteError> for crate::domain::ApiError {
     fn from(e: WriteError) -> Self {
         crate::domain::ApiError::Unavailable(e.to_string())
     }
+}
+
+fn names_map(names: &[(&str, &str)]) -> Option<HashMap<String, String>> {
+    (!names.is_empty()).then(|| {
+        names
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    })
+}
+
+fn values_map(values: Vec<(&str, AttributeValue)>) -> Option<HashMap<String, AttributeValue>> {
+    (!values.is_empty()).then(|| {
+        values
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect()
+    })
 }
 
 pub(super) struct Tx<'a> {
@@ -69,6 +87,80 @@ impl<'a> Tx<'a> {
         self.push(tag, TransactWriteItem::builder().put(put).build());
     }
 
+    /// A put that replaces an item only if `condition` holds on the stored one.
+    pub fn put_if(
+        &mut self,
+        tag: Tag,
+        item: Item,
+        condition: &str,
+        names: &[(&str, &str)],
+        values: Vec<(&str, AttributeValue)>,
+    ) {
+        let put = Put::builder()
+            .table_name(&self.tables.directory)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_names(names_map(names))
+            .set_expression_attribute_values(values_map(values))
+            .build()
+            .expect("table and item are set");
+        self.push(tag, TransactWriteItem::builder().put(put).build());
+    }
+
+    pub fn delete_if(
+        &mut self,
+        tag: Tag,
+        pk: String,
+        sk: &str,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) {
+        let del = Delete::builder()
+            .table_name(&self.tables.directory)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .condition_expression(condition)
+            .set_expression_attribute_values(values_map(values))
+            .build()
+            .expect("table and key are set");
+        self.push(tag, TransactWriteItem::builder().delete(del).build());
+    }
+
+    /// Moves the tenant's counters: seats taken only under the limit (rule 1), seats given
+    /// back never below zero, and admins removed only while another active admin remains
+    /// (rule 6). Nothing is added when both deltas are zero.
+    pub fn tenant_counters(&mut self, tenant_id: &str, seat_limit: u32, seats: i64, admins: i64) {
+        if seats == 0 && admins == 0 {
+            return;
+        }
+        let mut conds = vec!["attribute_exists(pk)".to_string()];
+        let mut values = vec![(":seats", n(seats)), (":admins", n(admins))];
+        if seats > 0 {
+            let max_before = i64::from(seat_limit) - seats;
+            conds.push("seatsUsed <= :maxBefore AND seatLimit = :limit".into());
+            values.push((":maxBefore", n(max_before)));
+            values.push((":limit", n(seat_limit)));
+        } else if seats < 0 {
+            conds.push("seatsUsed >= :seatsBack".into());
+            values.push((":seatsBack", n(-seats)));
+        }
+        if admins < 0 {
+            // Removing k admins must leave at least one.
+            conds.push("activeAdmins > :adminsBack".into());
+            values.push((":adminsBack", n(-admins)));
+        }
+        let condition = conds.join(" AND ");
+        self.update(
+            Tag::Tenant,
+            items::tenant_pk(tenant_id),
+            items::TENANT_SK,
+            "ADD seatsUsed :seats, activeAdmins :admins",
+            &condition,
+            &[],
+            values,
+        );
+    }
+
     /// Append-only: an entry is only ever put, never over an existing one (rule 3).
     pub fn audit(&mut self, entry: &AuditEntry) {
         let put = Put::builder()
@@ -91,22 +183,14 @@ impl<'a> Tx<'a> {
         names: &[(&str, &str)],
         values: Vec<(&str, AttributeValue)>,
     ) {
-        let names: HashMap<String, String> = names
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let values: HashMap<String, AttributeValue> = values
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
         let up = Update::builder()
             .table_name(&self.tables.directory)
             .key("pk", s(pk))
             .key("sk", s(sk))
             .update_expression(update)
             .condition_expression(condition)
-            .set_expression_attribute_names((!names.is_empty()).then_some(names))
-            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .set_expression_attribute_names(names_map(names))
+            .set_expression_attribute_values(values_map(values))
             .build()
             .expect("table, key and expression are set");
         self.push(tag, TransactWriteItem::builder().update(up).build());
@@ -115,20 +199,7 @@ impl<'a> Tx<'a> {
     /// Takes `n` seats only if they fit under the limit the caller read (rule 1). Checking the
     /// limit itself too means a concurrent tier change can't slip a stale limit through.
     pub fn take_seats(&mut self, tenant: &Tenant, n_seats: u32) {
-        let max_before = tenant.seat_limit.saturating_sub(n_seats);
-        self.update(
-            Tag::Tenant,
-            items::tenant_pk(&tenant.id),
-            items::TENANT_SK,
-            "ADD seatsUsed :n",
-            "seatsUsed <= :max AND seatLimit = :limit",
-            &[],
-            vec![
-                (":n", n(n_seats)),
-                (":max", n(max_before)),
-                (":limit", n(tenant.seat_limit)),
-            ],
-        );
+        self.tenant_counters(&tenant.id, tenant.seat_limit, i64::from(n_seats), 0);
     }
 
     pub async fn commit(self, client: &Client) -> Result<(), WriteError> {

@@ -1,0 +1,17 @@
+use audit_fn::{handle, Deps};
+use lambda_http::{run, service_fn, Error};
+use shared::config::aws;
+use shared::store::{Store, Tables};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let cfg = aws().await;
+    let deps = Deps {
+        store: Store::new(aws_sdk_dynamodb::Client::new(&cfg), Tables::from_env()?),
+    };
+    run(service_fn(|req| async {
+        Ok::<_, Error>(handle(&deps, req).await)
+    }))
+    .await
+}

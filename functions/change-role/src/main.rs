@@ -1,0 +1,21 @@
+use change_role_fn::{handle, Deps};
+use lambda_http::{run, service_fn, Error};
+use shared::config::{aws, env};
+use shared::domain::SystemClock;
+use shared::store::{Store, Tables};
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let cfg = aws().await;
+    let deps = Deps {
+        store: Store::new(aws_sdk_dynamodb::Client::new(&cfg), Tables::from_env()?),
+        clock: Arc::new(SystemClock),
+        pricing_url: env("PRICING_URL")?,
+    };
+    run(service_fn(|req| async {
+        Ok::<_, Error>(handle(&deps, req).await)
+    }))
+    .await
+}

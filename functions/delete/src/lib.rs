@@ -1,0 +1,105 @@
+//! `delete`: `DELETE /users/{id}`. Permanent: the sign-in identity is removed, the seat and
+//! the email are free at once (the email can be invited again), and the record becomes a
+//! tombstone that keeps the display name, so "was assigned to Jane Doe" still reads right.
+//!
+//! Order (rule 8): disable the sign-in and sign out everywhere, commit the tombstone, then
+//! remove the identity. A crash anywhere leaves nobody able to sign in whom DynamoDB has
+//! deleted, and retrying the request finishes the remaining steps.
+
+use lambda_http::{Body, Request, Response};
+use shared::domain::ids::looks_like_id;
+use shared::domain::manage::{keeps_an_admin, require_admin};
+use shared::domain::views::UserView;
+use shared::domain::{ApiError, AuditAction, Clock, User, UserStatus};
+use shared::http::{
+    commit_user_change, json, load_caller, path_param, respond, route_key, user_audit,
+};
+use shared::identity::Directory;
+use shared::store::Store;
+use std::sync::Arc;
+
+pub const ROUTES: &[&str] = &["DELETE /users/{id}"];
+
+pub struct Deps {
+    pub store: Store,
+    pub directory: Directory,
+    pub clock: Arc<dyn Clock>,
+    pub pricing_url: String,
+}
+
+pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+    respond(match route_key(&req) {
+        Some("DELETE /users/{id}") => delete(deps, &req).await,
+        _ => Err(ApiError::NoRoute),
+    })
+}
+
+fn unavailable(e: impl std::fmt::Display) -> ApiError {
+    ApiError::Unavailable(e.to_string())
+}
+
+async fn delete(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = load_caller(&deps.store, req).await?;
+    require_admin(&caller, "delete users")?;
+    let id = path_param(req, "id").unwrap_or_default();
+    if !looks_like_id(&id) {
+        return Err(ApiError::NotFound("user"));
+    }
+    let before = match deps.store.user(&id).await? {
+        Some(u) if u.tenant_id == caller.tenant_id => u,
+        _ => return Err(ApiError::NotFound("user")),
+    };
+    if before.id == caller.id {
+        return Err(ApiError::SelfAction("delete"));
+    }
+    let login = before.login();
+    if before.status == UserStatus::Deleted {
+        // A retry after the commit: finish removing the identity.
+        deps.directory
+            .delete_user(&login)
+            .await
+            .map_err(unavailable)?;
+        return Ok(json(200, &UserView::from(&before)));
+    }
+    let now = deps.clock.now();
+    let after = User {
+        status: UserStatus::Deleted,
+        version: before.version + 1,
+        updated_at: now,
+        ..before.clone()
+    };
+    let tenant = deps
+        .store
+        .tenant(&caller.tenant_id)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    keeps_an_admin(&tenant, &before, &after)?;
+
+    deps.directory
+        .disable_user(&login)
+        .await
+        .map_err(unavailable)?;
+    let entry = user_audit(req, &caller, AuditAction::UserDeleted, &before, &after, now);
+    if let Err(e) = commit_user_change(
+        &deps.store,
+        &before,
+        &after,
+        &tenant,
+        &entry,
+        &deps.pricing_url,
+    )
+    .await
+    {
+        if before.status == UserStatus::Active {
+            if let Err(undo) = deps.directory.enable_user(&login).await {
+                tracing::warn!(error = %undo, "sign-in not restored after a refused delete");
+            }
+        }
+        return Err(e);
+    }
+    deps.directory
+        .delete_user(&login)
+        .await
+        .map_err(unavailable)?;
+    Ok(json(200, &UserView::from(&after)))
+}

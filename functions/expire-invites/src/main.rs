@@ -1,0 +1,27 @@
+use expire_invites_fn::{run, Deps};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::Value;
+use shared::config::aws;
+use shared::domain::SystemClock;
+use shared::store::{Store, Tables};
+use std::sync::Arc;
+
+/// Pages per run: 100 invites each, well inside the function's timeout; an hourly schedule
+/// picks up any remainder.
+const MAX_PAGES: usize = 50;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let cfg = aws().await;
+    let deps = Deps {
+        store: Store::new(aws_sdk_dynamodb::Client::new(&cfg), Tables::from_env()?),
+        clock: Arc::new(SystemClock),
+    };
+    let deps = &deps;
+    lambda_runtime::run(service_fn(move |ev: LambdaEvent<Value>| async move {
+        let summary = run(deps, &ev.context.request_id, MAX_PAGES).await;
+        Ok::<_, Error>(serde_json::to_value(summary)?)
+    }))
+    .await
+}

@@ -1,0 +1,155 @@
+//! `suspend`: `POST /users/{id}/suspend` and `POST /users/{id}/reactivate`.
+//!
+//! DynamoDB is the source of truth and Cognito follows it (rule 8), in the order that never
+//! lets someone sign in whom DynamoDB has stopped: suspend disables the sign-in (and signs out
+//! everywhere) before the commit, and puts it back if the commit is refused; reactivate
+//! commits first and enables after. A retry after a crash completes the same step.
+
+use lambda_http::{Body, Request, Response};
+use shared::domain::manage::{keeps_an_admin, require_admin};
+use shared::domain::views::UserView;
+use shared::domain::{ApiError, AuditAction, Clock, User, UserStatus};
+use shared::http::{
+    commit_user_change, json, load_caller, load_target, respond, route_key, user_audit,
+};
+use shared::identity::Directory;
+use shared::store::Store;
+use std::sync::Arc;
+
+pub const ROUTES: &[&str] = &["POST /users/{id}/suspend", "POST /users/{id}/reactivate"];
+
+pub struct Deps {
+    pub store: Store,
+    pub directory: Directory,
+    pub clock: Arc<dyn Clock>,
+    pub pricing_url: String,
+}
+
+pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+    respond(match route_key(&req) {
+        Some("POST /users/{id}/suspend") => suspend(deps, &req).await,
+        Some("POST /users/{id}/reactivate") => reactivate(deps, &req).await,
+        _ => Err(ApiError::NoRoute),
+    })
+}
+
+fn unavailable(e: impl std::fmt::Display) -> ApiError {
+    ApiError::Unavailable(e.to_string())
+}
+
+async fn suspend(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = load_caller(&deps.store, req).await?;
+    require_admin(&caller, "suspend users")?;
+    let before = load_target(&deps.store, req, &caller).await?;
+    if before.id == caller.id {
+        return Err(ApiError::SelfAction("suspend"));
+    }
+    if before.status == UserStatus::Suspended {
+        // Already suspended (perhaps a retry): make sure Cognito agrees, change nothing else.
+        deps.directory
+            .disable_user(&before.login())
+            .await
+            .map_err(unavailable)?;
+        return Ok(json(200, &UserView::from(&before)));
+    }
+    let now = deps.clock.now();
+    let after = User {
+        status: UserStatus::Suspended,
+        version: before.version + 1,
+        updated_at: now,
+        ..before.clone()
+    };
+    let tenant = deps
+        .store
+        .tenant(&caller.tenant_id)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    keeps_an_admin(&tenant, &before, &after)?;
+
+    let login = before.login();
+    deps.directory
+        .disable_user(&login)
+        .await
+        .map_err(unavailable)?;
+    let entry = user_audit(
+        req,
+        &caller,
+        AuditAction::UserSuspended,
+        &before,
+        &after,
+        now,
+    );
+    if let Err(e) = commit_user_change(
+        &deps.store,
+        &before,
+        &after,
+        &tenant,
+        &entry,
+        &deps.pricing_url,
+    )
+    .await
+    {
+        // DynamoDB still says active: give the sign-in back (it stays safe if this fails too,
+        // and reactivating or retrying repairs it).
+        if let Err(undo) = deps.directory.enable_user(&login).await {
+            tracing::warn!(error = %undo, "sign-in not restored after a refused suspend");
+        }
+        return Err(e);
+    }
+    Ok(json(200, &UserView::from(&after)))
+}
+
+async fn reactivate(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = load_caller(&deps.store, req).await?;
+    require_admin(&caller, "reactivate users")?;
+    let before = load_target(&deps.store, req, &caller).await?;
+    let login = before.login();
+    if before.status == UserStatus::Active {
+        // Already active (perhaps a retry after the commit): finish the Cognito step.
+        deps.directory
+            .enable_user(&login)
+            .await
+            .map_err(unavailable)?;
+        return Ok(json(200, &UserView::from(&before)));
+    }
+    let tenant = deps
+        .store
+        .tenant(&caller.tenant_id)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    tenant.reserve(1).map_err(|s| ApiError::SeatLimit {
+        requested: s.requested,
+        free: s.free,
+        limit: s.limit,
+        pricing_url: deps.pricing_url.clone(),
+    })?;
+    let now = deps.clock.now();
+    let after = User {
+        status: UserStatus::Active,
+        version: before.version + 1,
+        updated_at: now,
+        ..before.clone()
+    };
+    let entry = user_audit(
+        req,
+        &caller,
+        AuditAction::UserReactivated,
+        &before,
+        &after,
+        now,
+    );
+    commit_user_change(
+        &deps.store,
+        &before,
+        &after,
+        &tenant,
+        &entry,
+        &deps.pricing_url,
+    )
+    .await?;
+    deps.directory
+        .enable_user(&login)
+        .await
+        .map_err(unavailable)?;
+    Ok(json(200, &UserView::from(&after)))
+}

@@ -1,0 +1,144 @@
+//! The rules for an admin acting on another user: who may, on whom, and what the tenant's
+//! counters do when a user's role or status changes.
+
+use super::{ApiError, Role, Tenant, User, UserStatus};
+
+pub fn require_admin(caller: &User, what: &'static str) -> Result<(), ApiError> {
+    if caller.role.manages_users() {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(what))
+    }
+}
+
+/// The user an admin acts on. Missing and other-tenant ids read the same (rule 7); a
+/// tombstone can't be changed.
+pub fn target(caller: &User, found: Option<User>) -> Result<User, ApiError> {
+    match found {
+        Some(u) if u.tenant_id == caller.tenant_id => {
+            if u.status == UserStatus::Deleted {
+                Err(ApiError::UserDeleted)
+            } else {
+                Ok(u)
+            }
+        }
+        _ => Err(ApiError::NotFound("user")),
+    }
+}
+
+/// Seat and admin-count changes when a user goes from `before` to `after` (rules 1 and 6).
+pub fn counter_deltas(before: &User, after: &User) -> (i64, i64) {
+    let seat = |u: &User| i64::from(u.status.holds_seat());
+    let admin = |u: &User| i64::from(u.status == UserStatus::Active && u.role == Role::Admin);
+    (seat(after) - seat(before), admin(after) - admin(before))
+}
+
+/// Rule 6, answered early from the tenant as read; the store's condition on `activeAdmins`
+/// decides races.
+pub fn keeps_an_admin(tenant: &Tenant, before: &User, after: &User) -> Result<(), ApiError> {
+    let (_, admins) = counter_deltas(before, after);
+    if admins < 0 && i64::from(tenant.active_admins) + admins < 1 {
+        Err(ApiError::LastAdmin)
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::OffsetDateTime;
+
+    fn user(id: &str, tenant: &str, role: Role, status: UserStatus) -> User {
+        User {
+            id: id.into(),
+            tenant_id: tenant.into(),
+            email: format!("{id}@example.com"),
+            name: id.into(),
+            role,
+            team: None,
+            status,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            updated_at: OffsetDateTime::UNIX_EPOCH,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn counters_follow_status_and_role() {
+        use Role::*;
+        use UserStatus::*;
+        let d = |a, b| counter_deltas(&user("u", "t", a, b), &user("u", "t", a, b));
+        assert_eq!(d(Agent, Active), (0, 0));
+        let d = |a: (Role, UserStatus), b: (Role, UserStatus)| {
+            counter_deltas(&user("u", "t", a.0, a.1), &user("u", "t", b.0, b.1))
+        };
+        assert_eq!(d((Agent, Active), (Agent, Suspended)), (-1, 0));
+        assert_eq!(d((Admin, Active), (Admin, Suspended)), (-1, -1));
+        assert_eq!(d((Admin, Suspended), (Admin, Active)), (1, 1));
+        assert_eq!(d((Admin, Active), (Agent, Active)), (0, -1));
+        assert_eq!(d((Agent, Active), (Admin, Active)), (0, 1));
+        assert_eq!(d((Admin, Suspended), (Agent, Suspended)), (0, 0));
+        assert_eq!(d((Supervisor, Active), (Supervisor, Deleted)), (-1, 0));
+        assert_eq!(d((Agent, Suspended), (Agent, Deleted)), (0, 0));
+    }
+
+    #[test]
+    fn the_last_active_admin_cannot_be_removed() {
+        let t = |admins| Tenant {
+            id: "t".into(),
+            name: "T".into(),
+            tier: super::super::Tier::Team,
+            seat_limit: 25,
+            seats_used: 3,
+            active_admins: admins,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+        };
+        let admin = user("a", "t", Role::Admin, UserStatus::Active);
+        let demoted = User {
+            role: Role::Agent,
+            ..admin.clone()
+        };
+        assert_eq!(
+            keeps_an_admin(&t(1), &admin, &demoted),
+            Err(ApiError::LastAdmin)
+        );
+        assert_eq!(keeps_an_admin(&t(2), &admin, &demoted), Ok(()));
+        let agent = user("b", "t", Role::Agent, UserStatus::Active);
+        let suspended = User {
+            status: UserStatus::Suspended,
+            ..agent.clone()
+        };
+        assert_eq!(keeps_an_admin(&t(1), &agent, &suspended), Ok(()));
+    }
+
+    #[test]
+    fn admins_act_only_on_live_users_of_their_own_tenant() {
+        let admin = user("a", "t1", Role::Admin, UserStatus::Active);
+        assert_eq!(
+            target(
+                &admin,
+                Some(user("x", "t2", Role::Agent, UserStatus::Active))
+            ),
+            Err(ApiError::NotFound("user"))
+        );
+        assert_eq!(target(&admin, None), Err(ApiError::NotFound("user")));
+        assert_eq!(
+            target(
+                &admin,
+                Some(user("x", "t1", Role::Agent, UserStatus::Deleted))
+            ),
+            Err(ApiError::UserDeleted)
+        );
+        assert!(target(
+            &admin,
+            Some(user("x", "t1", Role::Agent, UserStatus::Suspended))
+        )
+        .is_ok());
+        let agent = user("b", "t1", Role::Agent, UserStatus::Active);
+        assert_eq!(
+            require_admin(&agent, "suspend users"),
+            Err(ApiError::Forbidden("suspend users"))
+        );
+    }
+}
