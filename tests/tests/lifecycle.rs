@@ -1,0 +1,836 @@
+//! The rest of the lifecycle end to end: resend, revoke, role change, suspend/reactivate,
+//! delete, the audit log and the expiry job, with the seat counter checked after each step.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use time::Duration;
+
+async fn pending_invite(app: &harness::App, admin: &str, name: &str) -> (String, String, String) {
+    let addr = email(name);
+    let r = invite(
+        app,
+        admin,
+        json!({"email": addr, "name": name, "role": "agent"}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let token = app.token_from_mail(&addr).await.unwrap();
+    (r.json()["id"].as_str().unwrap().to_string(), addr, token)
+}
+
+async fn preview(app: &harness::App, token: &str) -> u16 {
+    app.request(
+        "POST",
+        "/invites/preview",
+        None,
+        Some(json!({"token": token})),
+    )
+    .await
+    .status
+}
+
+#[test]
+fn resend_rotates_the_link_restarts_the_week_and_refuses_storms() {
+    run(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let (id, addr, old) = pending_invite(&app, &t.admin, "resend").await;
+        let path = format!("/invites/{id}/resend");
+
+        let storm = app.request("POST", &path, Some(&t.admin), None).await;
+        assert_problem(&storm, 429, "too-many-requests");
+        let wait: u64 = storm.headers["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&wait), "{wait}");
+
+        app.clock.advance(Duration::days(6));
+        let r = app.request("POST", &path, Some(&t.admin), None).await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(r.json()["delivery"], "sent");
+        let new = app.token_from_mail(&addr).await.unwrap();
+        assert_ne!(new, old);
+        assert_eq!(preview(&app, &old).await, 404, "the old link stops working");
+        // Valid for 7 days from the resend, not from the first send.
+        app.clock.advance(Duration::days(6));
+        assert_eq!(preview(&app, &new).await, 200);
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, 2);
+        let last = audit(&app, &t.id).await.pop().unwrap();
+        assert_eq!(s(&last, "action"), "invite.resent");
+        assert_eq!(s(&last, "targetId"), id);
+    });
+}
+
+#[test]
+fn resend_after_the_job_expired_an_invite_takes_a_seat_again_if_one_is_free() {
+    run_isolated(|app| async move {
+        let t = tenant(&app, "starter", None).await;
+        let (id, addr, _) = pending_invite(&app, &t.admin, "lapsed").await;
+        app.clock.advance(Duration::days(8));
+        let summary = expire_invites_fn::run(&app.expire, "job-1", 50).await;
+        assert_eq!(summary.expired, 1, "{summary:?}");
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, 1);
+
+        // Fill every seat, then the resend has none.
+        let fill: Vec<Value> = (0..4)
+            .map(|i| json!({"email": email(&format!("fill{i}")), "name": "Fill", "role": "agent"}))
+            .collect();
+        assert_eq!(
+            invite(&app, &t.admin, json!({ "invites": fill }))
+                .await
+                .status,
+            201
+        );
+        let path = format!("/invites/{id}/resend");
+        let full = app.request("POST", &path, Some(&t.admin), None).await;
+        assert_problem(&full, 409, "seat-limit");
+        assert!(full.json()["pricingUrl"].as_str().is_some());
+
+        let a_fill = partition(&app, &format!("TENANT#{}#INVITE", t.id))
+            .await
+            .into_iter()
+            .find(|i| s(i, "status") == "pending")
+            .map(|i| s(&i, "inviteId").to_string())
+            .unwrap();
+        let revoked = app
+            .request(
+                "DELETE",
+                &format!("/invites/{a_fill}"),
+                Some(&t.admin),
+                None,
+            )
+            .await;
+        assert_eq!(revoked.status, 200);
+        let r = app.request("POST", &path, Some(&t.admin), None).await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(r.json()["status"], "pending");
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, 5);
+        let token = app.token_from_mail(&addr).await.unwrap();
+        assert_eq!(preview(&app, &token).await, 200);
+    });
+}
+
+#[test]
+fn revoking_kills_the_link_and_frees_the_seat_and_the_email_at_once() {
+    run(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let (id, addr, token) = pending_invite(&app, &t.admin, "revoked").await;
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, 2);
+        let r = app
+            .request("DELETE", &format!("/invites/{id}"), Some(&t.admin), None)
+            .await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(r.json()["status"], "revoked");
+        assert_eq!(preview(&app, &token).await, 404);
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, 1);
+        let again = app
+            .request("DELETE", &format!("/invites/{id}"), Some(&t.admin), None)
+            .await;
+        assert_problem(&again, 409, "invite-not-pending");
+        assert_eq!(again.json()["inviteStatus"], "revoked");
+        let resend = app
+            .request(
+                "POST",
+                &format!("/invites/{id}/resend"),
+                Some(&t.admin),
+                None,
+            )
+            .await;
+        assert_problem(&resend, 409, "invite-not-pending");
+        let re = invite(
+            &app,
+            &t.admin,
+            json!({"email": addr, "name": "Back", "role": "agent"}),
+        )
+        .await;
+        assert_eq!(re.status, 201, "the email is free again");
+        let last = audit(&app, &t.id).await;
+        assert_eq!(actions(&last)[last.len() - 2], "invite.revoked");
+    });
+}
+
+#[test]
+fn only_admins_of_the_same_tenant_resend_or_revoke() {
+    run(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let other = tenant(&app, "team", None).await;
+        let (id, _, _) = pending_invite(&app, &t.admin, "guarded").await;
+        let agent = member(&app, &t.admin, "agent", None).await;
+        let sup = member(&app, &t.admin, "supervisor", None).await;
+        for who in [&agent.token, &sup.token] {
+            assert_problem(
+                &app.request("DELETE", &format!("/invites/{id}"), Some(who), None)
+                    .await,
+                403,
+                "forbidden",
+            );
+            assert_problem(
+                &app.request("POST", &format!("/invites/{id}/resend"), Some(who), None)
+                    .await,
+                403,
+                "forbidden",
+            );
+        }
+        let foreign = app
+            .request(
+                "DELETE",
+                &format!("/invites/{id}"),
+                Some(&other.admin),
+                None,
+            )
+            .await;
+        let missing = app
+            .request(
+                "DELETE",
+                &format!("/invites/{}", "a".repeat(32)),
+                Some(&other.admin),
+                None,
+            )
+            .await;
+        assert_problem(&foreign, 404, "not-found");
+        assert_eq!(foreign.body, missing.body);
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, 4);
+    });
+}
+
+#[test]
+fn a_role_change_applies_on_the_next_request_without_signing_out() {
+    run(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let agent = member(&app, &t.admin, "agent", Some("Sales")).await;
+        let mate = member(&app, &t.admin, "agent", Some("Sales")).await;
+        let before = app
+            .request("GET", "/users", Some(&agent.token), None)
+            .await
+            .json();
+        assert_eq!(before["users"].as_array().unwrap().len(), 1);
+
+        let r = app
+            .request(
+                "PUT",
+                &format!("/users/{}/role", agent.id),
+                Some(&t.admin),
+                Some(json!({"role": "supervisor"})),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(r.json()["team"], "Sales", "team kept when not sent");
+        let me = app
+            .request("GET", "/me", Some(&agent.token), None)
+            .await
+            .json();
+        assert_eq!(me["role"], "supervisor");
+        let after = app
+            .request("GET", "/users", Some(&agent.token), None)
+            .await
+            .json();
+        let ids: Vec<&str> = after["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["id"].as_str().unwrap())
+            .collect();
+        assert!(
+            ids.contains(&mate.id.as_str()),
+            "a new supervisor sees the team at once"
+        );
+
+        // Demoted back, with the team cleared: sees only themself again.
+        let r = app
+            .request(
+                "PUT",
+                &format!("/users/{}/role", agent.id),
+                Some(&t.admin),
+                Some(json!({"role": "agent", "team": null})),
+            )
+            .await;
+        assert_eq!(r.json()["team"], Value::Null);
+        let again = app
+            .request("GET", "/users", Some(&agent.token), None)
+            .await
+            .json();
+        assert_eq!(again["users"].as_array().unwrap().len(), 1);
+        let entries = audit(&app, &t.id).await;
+        assert_eq!(
+            actions(&entries)
+                .iter()
+                .filter(|a| *a == "user.roleChanged")
+                .count(),
+            2
+        );
+        for (body, field) in [
+            (json!({"role": "boss"}), "role"),
+            (json!({}), "role"),
+            (json!({"role": "agent", "version": "x"}), "version"),
+        ] {
+            let r = app
+                .request(
+                    "PUT",
+                    &format!("/users/{}/role", agent.id),
+                    Some(&t.admin),
+                    Some(body),
+                )
+                .await;
+            assert_problem(&r, 400, "invalid-request");
+            assert_eq!(r.json()["errors"][0]["field"], field);
+        }
+        let r = app
+            .request(
+                "PUT",
+                &format!("/users/{}/role", agent.id),
+                Some(&mate.token),
+                Some(json!({"role": "admin"})),
+            )
+            .await;
+        assert_problem(&r, 403, "forbidden");
+    });
+}
+
+#[test]
+fn the_last_admin_cannot_be_demoted_even_by_two_racing_demotions() {
+    run(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let me = app.request("GET", "/me", Some(&t.admin), None).await.json();
+        let my_id = me["id"].as_str().unwrap().to_string();
+        let r = app
+            .request(
+                "PUT",
+                &format!("/users/{my_id}/role"),
+                Some(&t.admin),
+                Some(json!({"role": "agent"})),
+            )
+            .await;
+        assert_problem(&r, 409, "last-admin");
+
+        let second = member(&app, &t.admin, "admin", None).await;
+        // Each admin demotes the other at the same moment: one must stay.
+        let (p1, p2) = (
+            format!("/users/{}/role", second.id),
+            format!("/users/{my_id}/role"),
+        );
+        let (a, b) = tokio::join!(
+            app.request("PUT", &p1, Some(&t.admin), Some(json!({"role": "agent"}))),
+            app.request(
+                "PUT",
+                &p2,
+                Some(&second.token),
+                Some(json!({"role": "agent"}))
+            ),
+        );
+        let ok = [a.status, b.status].iter().filter(|s| **s == 200).count();
+        assert_eq!(
+            ok,
+            1,
+            "{} / {}",
+            String::from_utf8_lossy(&a.body),
+            String::from_utf8_lossy(&b.body)
+        );
+        let admins = app
+            .request("GET", "/users?role=admin", Some(&t.admin), None)
+            .await;
+        let admins = if admins.status == 200 {
+            admins
+        } else {
+            app.request("GET", "/users?role=admin", Some(&second.token), None)
+                .await
+        };
+        assert_eq!(admins.json()["users"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            app.store
+                .tenant(&t.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .active_admins,
+            1
+        );
+    });
+}
+
+#[test]
+fn concurrent_changes_to_one_user_never_lose_an_update_silently() {
+    run(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let second = member(&app, &t.admin, "admin", None).await;
+        let target = member(&app, &t.admin, "agent", None).await;
+        let path = format!("/users/{}/role", target.id);
+        let stale = app
+            .request(
+                "PUT",
+                &path,
+                Some(&t.admin),
+                Some(json!({"role": "supervisor", "version": 0})),
+            )
+            .await;
+        assert_problem(&stale, 409, "version-conflict");
+        assert_eq!(stale.json()["currentVersion"], 1);
+        let (a, b) = tokio::join!(
+            app.request(
+                "PUT",
+                &path,
+                Some(&t.admin),
+                Some(json!({"role": "supervisor", "team": "A", "version": 1}))
+            ),
+            app.request(
+                "PUT",
+                &path,
+                Some(&second.token),
+                Some(json!({"role": "agent", "team": "B", "version": 1}))
+            ),
+        );
+        let mut statuses = [a.status, b.status];
+        statuses.sort();
+        assert_eq!(statuses, [200, 409]);
+        let loser = if a.status == 409 { &a } else { &b };
+        assert_problem(loser, 409, "version-conflict");
+        assert_eq!(loser.json()["currentVersion"], 2);
+    });
+}
+
+#[test]
+fn suspending_frees_the_seat_and_refuses_the_users_valid_token_at_once() {
+    run(|app| async move {
+        let t = tenant(&app, "starter", None).await;
+        let m = member(&app, &t.admin, "supervisor", Some("Ops")).await;
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, 2);
+        let r = app
+            .request(
+                "POST",
+                &format!("/users/{}/suspend", m.id),
+                Some(&t.admin),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(r.json()["status"], "suspended");
+        assert_problem(
+            &app.request("GET", "/me", Some(&m.token), None).await,
+            401,
+            "unauthorized",
+        );
+        assert!(
+            app.sign_in(&m.email, PASSWORD).await.is_err(),
+            "Cognito refuses the sign-in"
+        );
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, 1);
+        // Idempotent.
+        assert_eq!(
+            app.request(
+                "POST",
+                &format!("/users/{}/suspend", m.id),
+                Some(&t.admin),
+                None
+            )
+            .await
+            .status,
+            200
+        );
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, 1);
+
+        // Fill the freed seat: reactivation then needs one and says where to buy it.
+        let fill: Vec<Value> = (0..4)
+            .map(|i| json!({"email": email(&format!("f{i}")), "name": "F", "role": "agent"}))
+            .collect();
+        assert_eq!(
+            invite(&app, &t.admin, json!({ "invites": fill }))
+                .await
+                .status,
+            201
+        );
+        let full = app
+            .request(
+                "POST",
+                &format!("/users/{}/reactivate", m.id),
+                Some(&t.admin),
+                None,
+            )
+            .await;
+        assert_problem(&full, 409, "seat-limit");
+        assert_eq!(full.json()["pricingUrl"], app.stack.pricing_url.as_str());
+        assert!(app.sign_in(&m.email, PASSWORD).await.is_err());
+
+        let pending = app
+            .request("GET", "/invites", Some(&t.admin), None)
+            .await
+            .json();
+        let one = pending["invites"][0]["id"].as_str().unwrap().to_string();
+        app.request("DELETE", &format!("/invites/{one}"), Some(&t.admin), None)
+            .await;
+        let r = app
+            .request(
+                "POST",
+                &format!("/users/{}/reactivate", m.id),
+                Some(&t.admin),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        let token = app
+            .sign_in(&m.email, PASSWORD)
+            .await
+            .expect("signs in again");
+        assert_eq!(
+            app.request("GET", "/me", Some(&token), None).await.json()["team"],
+            "Ops"
+        );
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, 5);
+        let acts = actions(&audit(&app, &t.id).await);
+        assert!(acts.contains(&"user.suspended".to_string()));
+        assert!(acts.contains(&"user.reactivated".to_string()));
+    });
+}
+
+#[test]
+fn an_admin_cannot_suspend_or_delete_themselves() {
+    run(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let me = app.request("GET", "/me", Some(&t.admin), None).await.json();
+        let id = me["id"].as_str().unwrap();
+        assert_problem(
+            &app.request(
+                "POST",
+                &format!("/users/{id}/suspend"),
+                Some(&t.admin),
+                None,
+            )
+            .await,
+            409,
+            "self-action",
+        );
+        assert_problem(
+            &app.request("DELETE", &format!("/users/{id}"), Some(&t.admin), None)
+                .await,
+            409,
+            "self-action",
+        );
+        assert_eq!(
+            app.request("GET", "/me", Some(&t.admin), None).await.status,
+            200
+        );
+    });
+}
+
+#[test]
+fn a_suspend_retried_after_a_crash_between_cognito_and_dynamodb_completes() {
+    run(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let m = member(&app, &t.admin, "agent", None).await;
+        // The first attempt disabled the sign-in and died before the commit: the safe side.
+        app.suspend.directory.disable_user(&m.email).await.unwrap();
+        assert!(app.sign_in(&m.email, PASSWORD).await.is_err());
+        let r = app
+            .request(
+                "POST",
+                &format!("/users/{}/suspend", m.id),
+                Some(&t.admin),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, 1);
+    });
+}
+
+#[test]
+fn delete_keeps_a_named_tombstone_frees_seat_and_email_and_removes_the_sign_in() {
+    run(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let m = member(&app, &t.admin, "agent", Some("Sales")).await;
+        let path = format!("/users/{}", m.id);
+        let r = app.request("DELETE", &path, Some(&t.admin), None).await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        let tomb = r.json();
+        assert_eq!(tomb["status"], "deleted");
+        assert_eq!(tomb["displayName"], "agent person (deleted)");
+        assert!(app.sign_in(&m.email, PASSWORD).await.is_err());
+        assert_problem(
+            &app.request("GET", "/me", Some(&m.token), None).await,
+            401,
+            "unauthorized",
+        );
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, 1);
+
+        let listed = app
+            .request("GET", "/users", Some(&t.admin), None)
+            .await
+            .json();
+        assert_eq!(
+            listed["users"].as_array().unwrap().len(),
+            1,
+            "tombstones are not in the default list"
+        );
+        let deleted = app
+            .request("GET", "/users?status=deleted", Some(&t.admin), None)
+            .await
+            .json();
+        assert_eq!(deleted["users"][0]["displayName"], "agent person (deleted)");
+
+        let entry = audit(&app, &t.id).await.pop().unwrap();
+        assert_eq!(s(&entry, "action"), "user.deleted");
+        assert_eq!(s(&entry, "targetId"), m.id);
+        assert_eq!(
+            s(&entry, "targetLabel"),
+            "agent person",
+            "names the original assignee"
+        );
+
+        // Retrying is harmless; changing a tombstone is not allowed.
+        assert_eq!(
+            app.request("DELETE", &path, Some(&t.admin), None)
+                .await
+                .status,
+            200
+        );
+        let r = app
+            .request(
+                "PUT",
+                &format!("{path}/role"),
+                Some(&t.admin),
+                Some(json!({"role": "admin"})),
+            )
+            .await;
+        assert_problem(&r, 409, "user-deleted");
+        assert_problem(
+            &app.request("POST", &format!("{path}/reactivate"), Some(&t.admin), None)
+                .await,
+            409,
+            "user-deleted",
+        );
+
+        // The email can be invited again and becomes a new, separate user.
+        let again = member_with_email(&app, &t.admin, &m.email).await;
+        assert_ne!(again, m.id);
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, 2);
+    });
+}
+
+async fn member_with_email(app: &harness::App, admin: &str, addr: &str) -> String {
+    let r = invite(
+        app,
+        admin,
+        json!({"email": addr, "name": "Returner", "role": "agent"}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let token = app.token_from_mail(addr).await.unwrap();
+    let a = app
+        .request(
+            "POST",
+            "/invites/accept",
+            None,
+            Some(json!({"token": token, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    app.sign_in(addr, PASSWORD)
+        .await
+        .expect("the returner signs in");
+    a.json()["userId"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn the_audit_log_reads_newest_first_with_filters_and_pages_for_admins_only() {
+    run(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let m = member(&app, &t.admin, "agent", None).await;
+        app.request(
+            "PUT",
+            &format!("/users/{}/role", m.id),
+            Some(&t.admin),
+            Some(json!({"role": "supervisor"})),
+        )
+        .await;
+        app.request(
+            "POST",
+            &format!("/users/{}/suspend", m.id),
+            Some(&t.admin),
+            None,
+        )
+        .await;
+
+        let all = app.request("GET", "/audit", Some(&t.admin), None).await;
+        assert_eq!(all.status, 200, "{}", String::from_utf8_lossy(&all.body));
+        let all = all.json();
+        let entries = all["entries"].as_array().unwrap();
+        let acts: Vec<&str> = entries
+            .iter()
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            acts[..4],
+            [
+                "user.suspended",
+                "user.roleChanged",
+                "invite.accepted",
+                "invite.created"
+            ]
+        );
+        assert_eq!(entries.len(), 7, "{acts:?}");
+        let e = &entries[1];
+        assert_eq!(e["actor"]["email"], t.admin_email.as_str());
+        assert_eq!(e["target"]["id"], m.id.as_str());
+        assert_eq!(e["before"]["role"], "agent");
+        assert_eq!(e["after"]["role"], "supervisor");
+        assert!(e["requestId"].as_str().is_some_and(|r| !r.is_empty()));
+        assert!(e["at"].as_str().is_some());
+
+        let only = app
+            .request(
+                "GET",
+                "/audit?action=user.roleChanged",
+                Some(&t.admin),
+                None,
+            )
+            .await
+            .json();
+        assert_eq!(only["entries"].as_array().unwrap().len(), 1);
+        let by_target = app
+            .request(
+                "GET",
+                &format!("/audit?target={}", m.id),
+                Some(&t.admin),
+                None,
+            )
+            .await
+            .json();
+        assert_eq!(by_target["entries"].as_array().unwrap().len(), 2);
+        let by_actor = app
+            .request(
+                "GET",
+                &format!("/audit?actor={}", m.id),
+                Some(&t.admin),
+                None,
+            )
+            .await
+            .json();
+        assert_eq!(by_actor["entries"][0]["action"], "invite.accepted");
+        let future = app
+            .request(
+                "GET",
+                "/audit?from=2999-01-01T00:00:00Z",
+                Some(&t.admin),
+                None,
+            )
+            .await
+            .json();
+        assert!(future["entries"].as_array().unwrap().is_empty());
+        let upto = entries[3]["at"].as_str().unwrap();
+        let window = app
+            .request("GET", &format!("/audit?to={upto}"), Some(&t.admin), None)
+            .await
+            .json();
+        assert!(window["entries"].as_array().unwrap().len() >= 4);
+
+        let mut seen = 0;
+        let mut cursor: Option<String> = None;
+        loop {
+            let q = match &cursor {
+                Some(c) => format!("/audit?limit=2&cursor={c}"),
+                None => "/audit?limit=2".into(),
+            };
+            let page = app.request("GET", &q, Some(&t.admin), None).await.json();
+            seen += page["entries"].as_array().unwrap().len();
+            cursor = page["nextCursor"].as_str().map(str::to_string);
+            if cursor.is_none() {
+                break;
+            }
+        }
+        assert_eq!(seen, 7);
+
+        for q in [
+            "/audit?action=nope",
+            "/audit?from=yesterday",
+            "/audit?actor=a%23b",
+            "/audit?from=2030-01-01T00:00:00Z&to=2020-01-01T00:00:00Z",
+        ] {
+            assert_problem(
+                &app.request("GET", q, Some(&t.admin), None).await,
+                400,
+                "invalid-request",
+            );
+        }
+        let sup = member(&app, &t.admin, "supervisor", None).await;
+        assert_problem(
+            &app.request("GET", "/audit", Some(&sup.token), None).await,
+            403,
+            "forbidden",
+        );
+    });
+}
+
+#[test]
+fn the_expiry_job_expires_what_is_due_once_even_when_runs_overlap() {
+    run_isolated(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let mut due = Vec::new();
+        for i in 0..6 {
+            due.push(pending_invite(&app, &t.admin, &format!("due{i}")).await);
+        }
+        app.clock.advance(Duration::days(5));
+        let (fresh_id, _, fresh_token) = pending_invite(&app, &t.admin, "fresh").await;
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, 8);
+        app.clock.advance(Duration::days(3));
+
+        let (a, b) = tokio::join!(
+            expire_invites_fn::run(&app.expire, "run-a", 50),
+            expire_invites_fn::run(&app.expire, "run-b", 50),
+        );
+        assert_eq!(a.expired + b.expired, 6, "{a:?} {b:?}");
+        assert_eq!(a.failed + b.failed, 0);
+        let entries = audit(&app, &t.id).await;
+        let expired: Vec<_> = entries
+            .iter()
+            .filter(|e| s(e, "action") == "invite.expired")
+            .collect();
+        assert_eq!(expired.len(), 6, "{a:?} {b:?}");
+        for e in &expired {
+            assert_eq!(s(e, "actorId"), "system");
+        }
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, 2);
+        for (_, addr, token) in &due {
+            assert_eq!(preview(&app, token).await, 404);
+            // The email is free again.
+            let r = invite(
+                &app,
+                &t.admin,
+                json!({"email": addr, "name": "Again", "role": "agent"}),
+            )
+            .await;
+            assert_eq!(r.status, 201);
+        }
+        assert_eq!(
+            preview(&app, &fresh_token).await,
+            200,
+            "not yet due: untouched"
+        );
+        let listed = app
+            .request("GET", "/invites?status=expired", Some(&t.admin), None)
+            .await
+            .json();
+        assert_eq!(listed["invites"].as_array().unwrap().len(), 6);
+        assert!(listed["invites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["id"] != fresh_id.as_str()));
+
+        let again = expire_invites_fn::run(&app.expire, "run-c", 50).await;
+        assert_eq!(
+            (again.expired, again.skipped),
+            (0, 0),
+            "nothing is due twice"
+        );
+        let entries = audit(&app, &t.id).await;
+        assert_eq!(
+            entries
+                .iter()
+                .filter(|e| s(e, "action") == "invite.expired")
+                .count(),
+            6,
+            "{again:?}"
+        );
+    });
+}
