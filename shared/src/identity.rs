@@ -35,9 +35,14 @@ impl Directory {
     }
 
     /// Creates the sign-in identity for `email` with `password` (permanent, email verified, no
-    /// Cognito invitation message) and returns its `sub`. If it already exists (a retry after a
-    /// crash before the DynamoDB commit), the password is set again and the same `sub` returned.
-    pub async fn create_user(&self, email: &str, password: &str) -> Result<String, IdentityError> {
+    /// Cognito invitation message) and returns its `sub`, and whether it existed already. An
+    /// existing one (a retry after a crash before the DynamoDB commit) gets the password set
+    /// again and keeps its `sub`.
+    pub async fn create_user(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<(String, bool), IdentityError> {
         let created = self
             .client
             .admin_create_user()
@@ -90,7 +95,7 @@ impl Directory {
             }
             Err(e) => return Err(IdentityError::Unavailable(format!("{e:?}"))),
         }
-        self.sub_of(email).await
+        Ok((self.sub_of(email).await?, existing))
     }
 
     pub async fn sub_of(&self, email: &str) -> Result<String, IdentityError> {

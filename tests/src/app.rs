@@ -233,6 +233,11 @@ impl App {
         }
     }
 
+    pub fn clock_now(&self) -> time::OffsetDateTime {
+        use shared::domain::Clock;
+        self.clock.now()
+    }
+
     /// One HTTP request through the gateway: route, authorizer, handler.
     pub async fn call(
         &self,

@@ -278,12 +278,13 @@ fn accept_retried_after_a_crash_between_cognito_and_dynamodb_completes_the_same_
         let token = app.token_from_mail(&addr).await.unwrap();
 
         // The first attempt got as far as Cognito and died before the transaction.
-        let sub = app
+        let (sub, existed) = app
             .accept
             .directory
             .create_user(&addr, "First-Attempt-99!")
             .await
             .unwrap();
+        assert!(!existed);
         let me = app
             .request(
                 "GET",

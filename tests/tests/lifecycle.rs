@@ -607,6 +607,44 @@ fn delete_keeps_a_named_tombstone_frees_seat_and_email_and_removes_the_sign_in()
     });
 }
 
+#[test]
+fn a_delete_whose_last_cognito_step_never_ran_still_lets_the_email_join_again() {
+    run(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let m = member(&app, &t.admin, "agent", None).await;
+        // The delete's first two steps (disable, commit the tombstone), then the crash: the
+        // identity with the old `sub` is still in Cognito.
+        let before = app.store.user(&m.id).await.unwrap().unwrap();
+        let after = shared::domain::User {
+            status: shared::domain::UserStatus::Deleted,
+            version: before.version + 1,
+            ..before.clone()
+        };
+        let entry = shared::domain::AuditEntry::new(
+            &t.id,
+            app.clock_now(),
+            &shared::domain::Actor::system(),
+            shared::domain::AuditAction::UserDeleted,
+            shared::domain::Target {
+                kind: "user".into(),
+                id: m.id.clone(),
+                label: None,
+            },
+            None,
+            None,
+            "crash-test",
+        );
+        app.delete.directory.disable_user(&m.email).await.unwrap();
+        app.store
+            .change_user(&before, &after, 25, &entry)
+            .await
+            .unwrap();
+        let again = member_with_email(&app, &t.admin, &m.email).await;
+        assert_ne!(again, m.id, "a fresh identity, not the tombstone's");
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, 2);
+    });
+}
+
 async fn member_with_email(app: &harness::App, admin: &str, addr: &str) -> String {
     let r = invite(
         app,

@@ -98,6 +98,39 @@ async fn preview(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError>
     ))
 }
 
+fn identity_error(e: IdentityError) -> ApiError {
+    match e {
+        IdentityError::WeakPassword(msg) => {
+            ApiError::WeakPassword(vec![FieldError::new("password", msg)])
+        }
+        e => ApiError::Unavailable(e.to_string()),
+    }
+}
+
+/// The sign-in identity for this acceptance. An identity that already exists is either ours
+/// from a crashed earlier attempt (no user record has its `sub`: reuse it) or a leftover of a
+/// deleted user whose removal didn't finish (its `sub` is a tombstone: remove it, start fresh).
+async fn create_identity(deps: &Deps, username: &str, pw: &str) -> Result<String, ApiError> {
+    let (sub, existed) = deps
+        .directory
+        .create_user(username, pw)
+        .await
+        .map_err(identity_error)?;
+    if !existed || deps.store.user(&sub).await?.is_none() {
+        return Ok(sub);
+    }
+    deps.directory
+        .delete_user(username)
+        .await
+        .map_err(identity_error)?;
+    let (sub, _) = deps
+        .directory
+        .create_user(username, pw)
+        .await
+        .map_err(identity_error)?;
+    Ok(sub)
+}
+
 async fn accept(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let body = body_json(req)?;
     let mut errs = Vec::new();
@@ -137,15 +170,7 @@ async fn accept(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
 
     // Cognito first, then DynamoDB: a crash in between leaves an identity that no API call
     // accepts (there is no active user record), and retrying this request completes it.
-    let sub = match deps.directory.create_user(&username, &pw).await {
-        Ok(sub) => sub,
-        Err(IdentityError::WeakPassword(msg)) => {
-            return Err(ApiError::WeakPassword(vec![FieldError::new(
-                "password", msg,
-            )]))
-        }
-        Err(e) => return Err(ApiError::Unavailable(e.to_string())),
-    };
+    let sub = create_identity(deps, &username, &pw).await?;
 
     let now = deps.clock.now();
     let user = User {

@@ -72,11 +72,22 @@ async fn main() {
          or: python3 tests/moto/get_token.py   (reads .local/stack.json)\n\n\
          Then: curl -H \"Authorization: Bearer $TOKEN\" {api_url}/me\n\
          Invite emails land in moto: {endpoint}/moto-api/data.json\n\
+         The invite expiry job runs every minute.\n\
          Written to .local/stack.json. Ctrl-C stops the API and the emulator it started.\n",
         endpoint = stack.aws_endpoint,
         region = stack.region,
         client = stack.user_pool_client_id,
     );
+
+    // The scheduled job, as EventBridge would run it (hourly on AWS; every minute here).
+    let job_app = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            expire_invites_fn::run(&job_app.expire, "local-schedule", 50).await;
+        }
+    });
 
     tokio::select! {
         _ = harness::server::serve(app, listener) => {}
