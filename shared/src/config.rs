@@ -13,8 +13,13 @@ pub fn env(name: &str) -> Result<String, ConfigError> {
 }
 
 /// The SDK configuration from the standard chain: `AWS_ENDPOINT_URL` (moto locally), region,
-/// credentials.
+/// credentials. `LOCAL_AWS_ENDPOINT` does the same for `sam local`, which only passes on
+/// variables the template declares (the template declares it empty; empty means unset).
 #[cfg(feature = "aws")]
 pub async fn aws() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Ok(endpoint) = env("LOCAL_AWS_ENDPOINT") {
+        loader = loader.endpoint_url(endpoint);
+    }
+    loader.load().await
 }

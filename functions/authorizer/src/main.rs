@@ -7,8 +7,8 @@ async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let issuer = env("TOKEN_ISSUER")?;
     let verifier = Verifier::new(Settings {
-        jwks_url: std::env::var("JWKS_URL")
-            .unwrap_or_else(|_| format!("{issuer}/.well-known/jwks.json")),
+        // Empty means the pool's own JWKS (sam local sets it to the emulator's).
+        jwks_url: env("JWKS_URL").unwrap_or_else(|_| format!("{issuer}/.well-known/jwks.json")),
         issuer,
         client_id: env("USER_POOL_CLIENT_ID")?,
     });

@@ -60,6 +60,37 @@ async fn main() {
     std::fs::create_dir_all(out.parent().unwrap()).expect("create .local/");
     std::fs::write(&out, serde_json::to_string_pretty(&info).unwrap()).expect("write stack.json");
 
+    // For `sam local invoke` / `sam local start-api` (Docker): the same settings, with the
+    // emulator reached from inside the containers.
+    let port_of = stack
+        .aws_endpoint
+        .rsplit(':')
+        .next()
+        .unwrap_or("5000")
+        .to_string();
+    let sam_env = json!({
+        "Parameters": {
+            "LOCAL_AWS_ENDPOINT": format!("http://host.docker.internal:{port_of}"),
+            "AWS_REGION": stack.region,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "DIRECTORY_TABLE": stack.directory_table,
+            "AUDIT_TABLE": stack.audit_table,
+            "SENDER_EMAIL": stack.sender,
+            "APP_URL": stack.app_url,
+            "PRICING_URL": stack.pricing_url,
+            "USER_POOL_ID": stack.user_pool_id,
+            "USER_POOL_CLIENT_ID": stack.user_pool_client_id,
+            "TOKEN_ISSUER": stack.token_issuer,
+            "JWKS_URL": format!("http://host.docker.internal:{port_of}/{}/.well-known/jwks.json", stack.user_pool_id),
+        }
+    });
+    std::fs::write(
+        out.with_file_name("sam-env.json"),
+        serde_json::to_string_pretty(&sam_env).unwrap(),
+    )
+    .expect("write sam-env.json");
+
     println!(
         "\nVeloConnect directory API on {api_url}\n\
          AWS emulator (moto) on {endpoint}, region {region}\n\

@@ -1,0 +1,239 @@
+//! The deployment description and the code must agree: every function has a template entry,
+//! every route the code serves is an API route in the template (public exactly where the code
+//! says so) and in the OpenAPI description, every setting a function reads is set for it, and
+//! every sample event is one the function can read.
+
+use harness::app::{routes, Function};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+fn read(rel: &str) -> String {
+    std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// The template's functions: logical id → (binary, the lines of its block).
+fn template_functions() -> BTreeMap<String, (String, Vec<String>)> {
+    let t = read("infra/template.yaml");
+    let mut out = BTreeMap::new();
+    let mut current: Option<(String, Vec<String>)> = None;
+    for line in t.lines() {
+        let is_resource =
+            line.starts_with("  ") && !line.starts_with("   ") && line.trim_end().ends_with(':');
+        if is_resource {
+            if let Some((id, lines)) = current.take() {
+                if lines
+                    .iter()
+                    .any(|l| l.contains("Type: AWS::Serverless::Function"))
+                {
+                    let bin = lines
+                        .iter()
+                        .find_map(|l| l.trim().strip_prefix("Binary: "))
+                        .unwrap_or_else(|| panic!("{id} has no BuildProperties.Binary"))
+                        .to_string();
+                    out.insert(id, (bin, lines));
+                }
+            }
+            current = Some((line.trim().trim_end_matches(':').to_string(), vec![]));
+        } else if let Some((_, lines)) = current.as_mut() {
+            lines.push(line.to_string());
+        }
+    }
+    if let Some((id, lines)) = current {
+        if lines
+            .iter()
+            .any(|l| l.contains("Type: AWS::Serverless::Function"))
+        {
+            let bin = lines
+                .iter()
+                .find_map(|l| l.trim().strip_prefix("Binary: "))
+                .unwrap()
+                .to_string();
+            out.insert(id, (bin, lines));
+        }
+    }
+    out
+}
+
+fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let start = line.find(&format!("{key}: "))? + key.len() + 2;
+    let rest = &line[start..];
+    if let Some(quoted) = rest.strip_prefix('"') {
+        return quoted.split('"').next();
+    }
+    let end = rest.find([',', '}']).unwrap_or(rest.len());
+    Some(rest[..end].trim())
+}
+
+fn crate_dirs() -> BTreeSet<String> {
+    std::fs::read_dir(root().join("functions"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect()
+}
+
+fn function_of(f: Function) -> &'static str {
+    match f {
+        Function::Invite => "invite",
+        Function::Accept => "accept",
+        Function::List => "list",
+        Function::ChangeRole => "change-role",
+        Function::Suspend => "suspend",
+        Function::Delete => "delete",
+        Function::Audit => "audit",
+    }
+}
+
+#[test]
+fn every_function_crate_is_deployed_by_the_template_and_nothing_else_is() {
+    let deployed: BTreeSet<String> = template_functions().into_values().map(|(b, _)| b).collect();
+    assert_eq!(deployed, crate_dirs());
+}
+
+#[test]
+fn the_template_routes_each_path_to_the_function_that_serves_it() {
+    let mut in_template = BTreeSet::new();
+    for (_, (bin, lines)) in template_functions() {
+        for l in lines.iter().filter(|l| l.contains("Type: HttpApi")) {
+            let method = field(l, "Method").unwrap();
+            let path = field(l, "Path").unwrap();
+            let public = l.contains("Authorizer: NONE");
+            in_template.insert((format!("{method} {path}"), bin.clone(), public));
+        }
+    }
+    let in_code: BTreeSet<(String, String, bool)> = routes()
+        .into_iter()
+        .map(|(k, f, public)| (k.to_string(), function_of(f).to_string(), public))
+        .collect();
+    assert_eq!(in_template, in_code);
+}
+
+#[test]
+fn the_openapi_description_lists_exactly_the_routes_the_code_serves() {
+    let spec = read("infra/openapi.yaml");
+    let mut described = BTreeSet::new();
+    let mut path: Option<String> = None;
+    let mut in_paths = false;
+    for line in spec.lines() {
+        if line == "paths:" {
+            in_paths = true;
+            continue;
+        }
+        if in_paths && !line.starts_with(' ') && !line.is_empty() {
+            break;
+        }
+        if !in_paths {
+            continue;
+        }
+        if line.starts_with("  /") {
+            path = Some(line.trim().trim_end_matches(':').to_string());
+        } else if let Some(p) = &path {
+            let t = line.trim_end();
+            for m in ["get", "post", "put", "delete", "patch"] {
+                if t == format!("    {m}:") {
+                    described.insert(format!("{} {p}", m.to_uppercase()));
+                }
+            }
+        }
+    }
+    let served: BTreeSet<String> = routes()
+        .into_iter()
+        .map(|(k, _, _)| k.to_string())
+        .collect();
+    assert_eq!(described, served);
+    // Public in the spec exactly where the gateway skips the authorizer.
+    let public_in_spec = spec.matches("      security: []").count();
+    assert_eq!(
+        public_in_spec,
+        routes().iter().filter(|(_, _, p)| *p).count()
+    );
+}
+
+#[test]
+fn every_setting_a_function_reads_is_set_for_it_in_the_template() {
+    let template = read("infra/template.yaml");
+    let globals: String = template
+        .split("Resources:")
+        .next()
+        .unwrap()
+        .split("Globals:")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    for (id, (bin, lines)) in template_functions() {
+        let main = read(&format!("functions/{bin}/src/main.rs"));
+        let mut wanted: Vec<String> = main
+            .match_indices("env(\"")
+            .map(|(i, _)| main[i + 5..].split('"').next().unwrap().to_string())
+            .collect();
+        if main.contains("Tables::from_env") {
+            wanted.extend(["DIRECTORY_TABLE".to_string(), "AUDIT_TABLE".to_string()]);
+        }
+        let block = lines.join("\n");
+        for var in wanted {
+            let set = block.contains(&format!("{var}:")) || globals.contains(&format!("{var}:"));
+            assert!(
+                set,
+                "{id} ({bin}) reads {var} but the template does not set it"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_audit_table_is_never_granted_update_or_delete() {
+    for (id, (_, lines)) in template_functions() {
+        let block = lines.join("\n");
+        for stmt in block.split("- Effect: Allow").skip(1) {
+            if stmt.contains("AuditTable") {
+                assert!(
+                    !stmt.contains("UpdateItem")
+                        && !stmt.contains("DeleteItem")
+                        && !stmt.contains("BatchWriteItem"),
+                    "{id} may change audit entries: {stmt}"
+                );
+            }
+            assert!(
+                !stmt.contains("Resource: \"*\"") && !stmt.contains("Action: \"*\""),
+                "{id}: wildcard in {stmt}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_sample_event_is_one_its_function_can_read() {
+    let dir = root().join("infra/events");
+    let served: BTreeSet<String> = routes()
+        .into_iter()
+        .map(|(k, _, _)| k.to_string())
+        .collect();
+    let mut covered = BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if let Some(route) = v["routeKey"].as_str().filter(|_| v["type"] != "REQUEST") {
+            assert!(served.contains(route), "{name}: {route} is not served");
+            lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            covered.insert(route.to_string());
+        } else if v["type"] == "REQUEST" {
+            let _: aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request =
+                serde_json::from_value(v).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
+    for bin in crate_dirs() {
+        let has = std::fs::read_dir(&dir).unwrap().any(|e| {
+            e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(bin.as_str())
+        });
+        assert!(has, "no sample event for {bin}");
+    }
+    assert!(covered.len() >= 10, "{covered:?}");
+}
