@@ -255,12 +255,12 @@ mod caller {
             if seats > 0 {
                 let fresh = store.tenant(&tenant.id).await?;
                 let t = fresh.as_ref().unwrap_or(tenant);
-                return Err(ApiError::SeatLimit {
+                return Err(crate::domain::tenant::SeatShortage {
                     requested: seats as u32,
                     free: t.seats_free(),
                     limit: t.seat_limit,
-                    pricing_url: pricing_url.to_string(),
-                });
+                }
+                .into_error(pricing_url));
             }
         }
         Err(ApiError::Conflict(format!(

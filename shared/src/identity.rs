@@ -21,6 +21,21 @@ pub enum IdentityError {
     Unavailable(String),
 }
 
+/// A refused password names the rule on the `password` field; anything else is Cognito being
+/// unavailable (nothing a client sent).
+impl From<IdentityError> for crate::domain::ApiError {
+    fn from(e: IdentityError) -> Self {
+        match e {
+            IdentityError::WeakPassword(msg) => {
+                crate::domain::ApiError::WeakPassword(vec![crate::domain::FieldError::new(
+                    "password", msg,
+                )])
+            }
+            e => crate::domain::ApiError::Unavailable(e.to_string()),
+        }
+    }
+}
+
 fn attr(name: &str, value: &str) -> AttributeType {
     AttributeType::builder()
         .name(name)

@@ -10,7 +10,7 @@ use shared::domain::{
     InviteStatus, InviteToken, Target, User, UserStatus,
 };
 use shared::http::{body_json, json, request_id, respond, route_key};
-use shared::identity::{Directory, IdentityError};
+use shared::identity::Directory;
 use shared::store::{Store, WriteError};
 use std::sync::Arc;
 
@@ -98,36 +98,16 @@ async fn preview(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError>
     ))
 }
 
-fn identity_error(e: IdentityError) -> ApiError {
-    match e {
-        IdentityError::WeakPassword(msg) => {
-            ApiError::WeakPassword(vec![FieldError::new("password", msg)])
-        }
-        e => ApiError::Unavailable(e.to_string()),
-    }
-}
-
 /// The sign-in identity for this acceptance. An identity that already exists is either ours
 /// from a crashed earlier attempt (no user record has its `sub`: reuse it) or a leftover of a
 /// deleted user whose removal didn't finish (its `sub` is a tombstone: remove it, start fresh).
 async fn create_identity(deps: &Deps, username: &str, pw: &str) -> Result<String, ApiError> {
-    let (sub, existed) = deps
-        .directory
-        .create_user(username, pw)
-        .await
-        .map_err(identity_error)?;
+    let (sub, existed) = deps.directory.create_user(username, pw).await?;
     if !existed || deps.store.user(&sub).await?.is_none() {
         return Ok(sub);
     }
-    deps.directory
-        .delete_user(username)
-        .await
-        .map_err(identity_error)?;
-    let (sub, _) = deps
-        .directory
-        .create_user(username, pw)
-        .await
-        .map_err(identity_error)?;
+    deps.directory.delete_user(username).await?;
+    let (sub, _) = deps.directory.create_user(username, pw).await?;
     Ok(sub)
 }
 

@@ -34,10 +34,6 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     })
 }
 
-fn unavailable(e: impl std::fmt::Display) -> ApiError {
-    ApiError::Unavailable(e.to_string())
-}
-
 async fn delete(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = load_caller(&deps.store, req).await?;
     require_admin(&caller, "delete users")?;
@@ -55,10 +51,7 @@ async fn delete(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     let login = before.login();
     if before.status == UserStatus::Deleted {
         // A retry after the commit: finish removing the identity.
-        deps.directory
-            .delete_user(&login)
-            .await
-            .map_err(unavailable)?;
+        deps.directory.delete_user(&login).await?;
         return Ok(json(200, &UserView::from(&before)));
     }
     let now = deps.clock.now();
@@ -75,10 +68,7 @@ async fn delete(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         .ok_or(ApiError::Unauthorized)?;
     keeps_an_admin(&tenant, &before, &after)?;
 
-    deps.directory
-        .disable_user(&login)
-        .await
-        .map_err(unavailable)?;
+    deps.directory.disable_user(&login).await?;
     let entry = user_audit(req, &caller, AuditAction::UserDeleted, &before, &after, now);
     if let Err(e) = commit_user_change(
         &deps.store,
@@ -97,9 +87,6 @@ async fn delete(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         }
         return Err(e);
     }
-    deps.directory
-        .delete_user(&login)
-        .await
-        .map_err(unavailable)?;
+    deps.directory.delete_user(&login).await?;
     Ok(json(200, &UserView::from(&after)))
 }

@@ -54,22 +54,13 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         .ok_or(ApiError::Unauthorized)?;
     let seat_error = |t: &shared::domain::Tenant| {
         t.reserve(rows.len() as u32)
-            .map_err(|s| ApiError::SeatLimit {
-                requested: s.requested,
-                free: s.free,
-                limit: s.limit,
-                pricing_url: deps.pricing_url.clone(),
-            })
+            .map_err(|s| s.into_error(&deps.pricing_url))
     };
     seat_error(&tenant)?;
 
     let now = deps.clock.now();
     let rid = request_id(req);
-    let actor = Actor {
-        id: caller.id.clone(),
-        email: Some(caller.email.clone()),
-        name: Some(caller.name.clone()),
-    };
+    let actor = actor_of(&caller);
     let (mut invites, tokens): (Vec<_>, Vec<_>) = rows
         .iter()
         .map(|r| new_invite(r, &tenant.id, &actor, now))
@@ -83,11 +74,7 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
                 now,
                 &actor,
                 AuditAction::InviteCreated,
-                Target {
-                    kind: "invite".into(),
-                    id: i.id.clone(),
-                    label: Some(i.name.clone()),
-                },
+                invite_target(i),
                 None,
                 Some(audit_view(i)),
                 &rid,
@@ -212,14 +199,8 @@ async fn resend(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         .tenant(&caller.tenant_id)
         .await?
         .ok_or(ApiError::Unauthorized)?;
-    let seat_error = |t: &shared::domain::Tenant| {
-        t.reserve(1).map_err(|s| ApiError::SeatLimit {
-            requested: s.requested,
-            free: s.free,
-            limit: s.limit,
-            pricing_url: deps.pricing_url.clone(),
-        })
-    };
+    let seat_error =
+        |t: &shared::domain::Tenant| t.reserve(1).map_err(|s| s.into_error(&deps.pricing_url));
     if before.status == InviteStatus::Expired {
         // The job gave its seat back; it needs one again.
         seat_error(&tenant)?;

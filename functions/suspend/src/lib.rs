@@ -33,10 +33,6 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     })
 }
 
-fn unavailable(e: impl std::fmt::Display) -> ApiError {
-    ApiError::Unavailable(e.to_string())
-}
-
 async fn suspend(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = load_caller(&deps.store, req).await?;
     require_admin(&caller, "suspend users")?;
@@ -46,10 +42,7 @@ async fn suspend(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError>
     }
     if before.status == UserStatus::Suspended {
         // Already suspended (perhaps a retry): make sure Cognito agrees, change nothing else.
-        deps.directory
-            .disable_user(&before.login())
-            .await
-            .map_err(unavailable)?;
+        deps.directory.disable_user(&before.login()).await?;
         return Ok(json(200, &UserView::from(&before)));
     }
     let now = deps.clock.now();
@@ -67,10 +60,7 @@ async fn suspend(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError>
     keeps_an_admin(&tenant, &before, &after)?;
 
     let login = before.login();
-    deps.directory
-        .disable_user(&login)
-        .await
-        .map_err(unavailable)?;
+    deps.directory.disable_user(&login).await?;
     let entry = user_audit(
         req,
         &caller,
@@ -106,10 +96,7 @@ async fn reactivate(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
     let login = before.login();
     if before.status == UserStatus::Active {
         // Already active (perhaps a retry after the commit): finish the Cognito step.
-        deps.directory
-            .enable_user(&login)
-            .await
-            .map_err(unavailable)?;
+        deps.directory.enable_user(&login).await?;
         return Ok(json(200, &UserView::from(&before)));
     }
     let tenant = deps
@@ -117,12 +104,9 @@ async fn reactivate(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
         .tenant(&caller.tenant_id)
         .await?
         .ok_or(ApiError::Unauthorized)?;
-    tenant.reserve(1).map_err(|s| ApiError::SeatLimit {
-        requested: s.requested,
-        free: s.free,
-        limit: s.limit,
-        pricing_url: deps.pricing_url.clone(),
-    })?;
+    tenant
+        .reserve(1)
+        .map_err(|s| s.into_error(&deps.pricing_url))?;
     let now = deps.clock.now();
     let after = User {
         status: UserStatus::Active,
@@ -147,9 +131,6 @@ async fn reactivate(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
         &deps.pricing_url,
     )
     .await?;
-    deps.directory
-        .enable_user(&login)
-        .await
-        .map_err(unavailable)?;
+    deps.directory.enable_user(&login).await?;
     Ok(json(200, &UserView::from(&after)))
 }

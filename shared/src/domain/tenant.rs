@@ -95,6 +95,18 @@ impl Tenant {
     }
 }
 
+impl SeatShortage {
+    /// The API's answer: how many were asked for, how many are free, where to buy more.
+    pub fn into_error(self, pricing_url: &str) -> super::ApiError {
+        super::ApiError::SeatLimit {
+            requested: self.requested,
+            free: self.free,
+            limit: self.limit,
+            pricing_url: pricing_url.to_string(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
