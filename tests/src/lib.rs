@@ -4,6 +4,8 @@
 
 pub mod app;
 pub mod moto;
+pub mod proxy;
+pub mod runtime_api;
 pub mod server;
 pub mod stack;
 

@@ -1,0 +1,886 @@
+//! `cargo build --release --workspace --bins && cargo run --release -p harness --bin bench`
+//!
+//! Prints, against a local moto server: binary sizes; cold start of every function binary
+//! beside a hello-world one (through a fake Lambda Runtime API); peak memory serving each
+//! function's heaviest request; AWS round trips per operation (counted by a proxy in front of
+//! the emulator); how a list page and the expiry job grow with the data; bulk invite against a
+//! single one; warm latency per route with the emulator's share apart.
+//! Settings: BENCH_BIN_DIR (default target/release), BENCH_STARTS (20), BENCH_WARM (200),
+//! BENCH_GROWTH (10,1000,10000).
+
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use harness::app::App;
+use harness::proxy::{self, Call};
+use harness::runtime_api::{serve_once, Seen};
+use harness::{Moto, Stack};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const FUNCTIONS: &[&str] = &[
+    "authorizer",
+    "invite",
+    "accept",
+    "list",
+    "change-role",
+    "suspend",
+    "delete",
+    "audit",
+    "expire-invites",
+    "tenant-admin",
+];
+const PASSWORD: &str = "Bench-Passw0rd!!";
+
+fn env_num(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn pct(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+    v[i]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn summarize(calls: &[Call]) -> String {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in calls {
+        *counts.entry(c.op.as_str()).or_default() += 1;
+    }
+    counts
+        .iter()
+        .map(|(op, n)| {
+            if *n == 1 {
+                op.to_string()
+            } else {
+                format!("{n}× {op}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
+fn http_event(route: &str, path: &str, sub: &str, body: Option<Value>, params: Value) -> Vec<u8> {
+    let method = route.split(' ').next().unwrap();
+    let mut ev = json!({
+        "version": "2.0", "routeKey": route, "rawPath": path, "rawQueryString": "",
+        "headers": {"content-type": "application/json"},
+        "requestContext": {
+            "accountId": "000000000000", "apiId": "bench", "domainName": "bench", "domainPrefix": "bench",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "bench"},
+            "requestId": "bench", "routeKey": route, "stage": "$default", "time": "", "timeEpoch": 0,
+            "authorizer": {"lambda": {"sub": sub, "username": sub}}
+        },
+        "isBase64Encoded": false
+    });
+    if let Some(b) = body {
+        ev["body"] = Value::String(b.to_string());
+    }
+    if params.as_object().is_some_and(|o| !o.is_empty()) {
+        ev["pathParameters"] = params;
+    }
+    ev.to_string().into_bytes()
+}
+
+struct Start {
+    init: Duration,
+    answer: Duration,
+    peak_kb: u64,
+    response: Vec<u8>,
+}
+
+fn vm_hwm_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// One cold start: exec the binary against a fresh fake Runtime API, hand it `event`.
+async fn cold_start(bin: &PathBuf, envs: &[(String, String)], event: Vec<u8>) -> Start {
+    let (port, mut rx) = serve_once(event).await;
+    let started = Instant::now();
+    let mut child = Command::new(bin)
+        .envs(envs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
+        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (build with cargo build --release --workspace --bins)",
+                bin.display()
+            )
+        });
+    let mut init = None;
+    let (answer, response) = loop {
+        match tokio::time::timeout(Duration::from_secs(30), rx.recv()).await {
+            Ok(Some(Seen::Next(t))) => {
+                init.get_or_insert(t - started);
+            }
+            Ok(Some(Seen::Response(t, b))) | Ok(Some(Seen::Error(t, b))) => break (t - started, b),
+            _ => panic!("{} gave no answer", bin.display()),
+        }
+    };
+    let peak_kb = vm_hwm_kb(child.id());
+    let _ = child.kill();
+    let _ = child.wait();
+    Start {
+        init: init.unwrap_or(answer),
+        answer,
+        peak_kb,
+        response,
+    }
+}
+
+struct Bench {
+    app: App,
+    calls: proxy::Calls,
+    moto: String,
+    tenant: String,
+    admin_token: String,
+    admin_sub: String,
+}
+
+impl Bench {
+    /// Runs `op` and returns (its result, the AWS calls it made, wall time).
+    async fn measure<F: std::future::Future<Output = T>, T>(
+        &self,
+        op: F,
+    ) -> (T, Vec<Call>, Duration) {
+        self.calls.take();
+        let t = Instant::now();
+        let out = op.await;
+        let d = t.elapsed();
+        (out, self.calls.take(), d)
+    }
+
+    async fn req(&self, method: &str, path: &str, body: Option<Value>) -> harness::app::Reply {
+        self.app
+            .request(method, path, Some(&self.admin_token), body)
+            .await
+    }
+}
+
+fn email(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}@bench.test",
+        &shared::domain::ids::new_id()[..12]
+    )
+}
+
+/// Writes `n` active agents straight into the directory table (the bench's fixture, not the
+/// code under test), 25 per BatchWriteItem.
+async fn seed_users(ddb: &aws_sdk_dynamodb::Client, stack: &Stack, tenant: &str, n: usize) {
+    let s = |v: String| AttributeValue::S(v);
+    let mut batch = Vec::new();
+    for i in 0..n {
+        let id = shared::domain::ids::new_id();
+        let name = format!("User {i:05}");
+        let email = format!("u{i}-{id}@bench.test");
+        let item = HashMap::from([
+            ("pk".to_string(), s(format!("USER#{id}"))),
+            ("sk".to_string(), s("USER".into())),
+            ("gsi1pk".to_string(), s(format!("TENANT#{tenant}#USER"))),
+            (
+                "gsi1sk".to_string(),
+                s(format!("{}#{id}", name.to_lowercase())),
+            ),
+            ("userId".to_string(), s(id.clone())),
+            ("tenantId".to_string(), s(tenant.into())),
+            ("email".to_string(), s(email.clone())),
+            ("name".to_string(), s(name.clone())),
+            (
+                "search".to_string(),
+                s(format!("{name} {email}").to_lowercase()),
+            ),
+            ("role".to_string(), s("agent".into())),
+            ("status".to_string(), s("active".into())),
+            (
+                "createdAt".to_string(),
+                s("2026-01-01T00:00:00.000Z".into()),
+            ),
+            (
+                "updatedAt".to_string(),
+                s("2026-01-01T00:00:00.000Z".into()),
+            ),
+            ("version".to_string(), AttributeValue::N("1".into())),
+        ]);
+        batch.push(
+            WriteRequest::builder()
+                .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
+                .build(),
+        );
+        if batch.len() == 25 || i == n - 1 {
+            ddb.batch_write_item()
+                .request_items(&stack.directory_table, std::mem::take(&mut batch))
+                .send()
+                .await
+                .expect("seed users");
+        }
+    }
+}
+
+/// Writes `n` pending invites for `tenant`; `due` of them expired yesterday, the rest expire
+/// next week.
+async fn seed_invites(
+    ddb: &aws_sdk_dynamodb::Client,
+    stack: &Stack,
+    tenant: &str,
+    n: usize,
+    due: usize,
+) {
+    let s = |v: String| AttributeValue::S(v);
+    let mut batch = Vec::new();
+    let now = time::OffsetDateTime::now_utc();
+    for i in 0..n {
+        let id = shared::domain::ids::new_id();
+        let expires = if i < due {
+            now - time::Duration::days(1)
+        } else {
+            now + time::Duration::days(6)
+        };
+        let exp = shared::domain::timefmt::format(expires);
+        let created = shared::domain::timefmt::format(now - time::Duration::days(7));
+        let item = HashMap::from([
+            ("pk".to_string(), s(format!("INVITE#{id}"))),
+            ("sk".to_string(), s("INVITE".into())),
+            ("gsi1pk".to_string(), s(format!("TENANT#{tenant}#INVITE"))),
+            ("gsi1sk".to_string(), s(format!("pending#{created}#{id}"))),
+            ("gsi2pk".to_string(), s("PENDING".into())),
+            ("gsi2sk".to_string(), s(format!("{exp}#{id}"))),
+            ("inviteId".to_string(), s(id.clone())),
+            ("tenantId".to_string(), s(tenant.into())),
+            ("email".to_string(), s(format!("i{i}-{id}@bench.test"))),
+            ("name".to_string(), s(format!("Invitee {i}"))),
+            ("role".to_string(), s("agent".into())),
+            ("status".to_string(), s("pending".into())),
+            ("tokenHash".to_string(), s("$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into())),
+            ("expiresAt".to_string(), s(exp)),
+            ("invitedById".to_string(), s("bench".into())),
+            ("delivery".to_string(), s("sent".into())),
+            ("createdAt".to_string(), s(created.clone())),
+            ("sentAt".to_string(), s(created)),
+        ]);
+        batch.push(
+            WriteRequest::builder()
+                .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
+                .build(),
+        );
+        let guard = HashMap::from([
+            ("pk".to_string(), s(format!("EMAIL#i{i}-{id}@bench.test"))),
+            ("sk".to_string(), s("EMAIL".into())),
+            ("tenantId".to_string(), s(tenant.into())),
+            ("kind".to_string(), s("invite".into())),
+            ("refId".to_string(), s(id)),
+        ]);
+        batch.push(
+            WriteRequest::builder()
+                .put_request(PutRequest::builder().set_item(Some(guard)).build().unwrap())
+                .build(),
+        );
+        if batch.len() >= 24 || i == n - 1 {
+            ddb.batch_write_item()
+                .request_items(&stack.directory_table, std::mem::take(&mut batch))
+                .send()
+                .await
+                .expect("seed invites");
+        }
+    }
+    // Their seats, as the code would have counted them.
+    ddb.update_item()
+        .table_name(&stack.directory_table)
+        .key("pk", s(format!("TENANT#{tenant}")))
+        .key("sk", s("TENANT".into()))
+        .update_expression("ADD seatsUsed :n SET seatLimit = :big")
+        .expression_attribute_values(":n", AttributeValue::N(n.to_string()))
+        .expression_attribute_values(":big", AttributeValue::N("100000".into()))
+        .send()
+        .await
+        .expect("seat counter");
+}
+
+#[tokio::main]
+async fn main() {
+    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let bin_dir = std::env::var("BENCH_BIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("target/release"));
+    let starts = env_num("BENCH_STARTS", 20);
+    let warm_n = env_num("BENCH_WARM", 200);
+    let growth: Vec<usize> = std::env::var("BENCH_GROWTH")
+        .unwrap_or_else(|_| "10,1000,10000".into())
+        .split(',')
+        .filter_map(|v| v.trim().parse().ok())
+        .collect();
+
+    println!("# VeloConnect directory benchmarks\n");
+    println!(
+        "machine: {} cores, {}; emulator: moto server (single-threaded) on loopback\n",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(
+                |c| c.lines().find(|l| l.starts_with("model name")).map(|l| l
+                    .split(':')
+                    .nth(1)
+                    .unwrap_or("")
+                    .trim()
+                    .to_string())
+            )
+            .unwrap_or_default()
+    );
+
+    // ------------------------------------------------------------------ set-up
+    let moto = Moto::start_or_reuse().await;
+    let direct = harness::stack::sdk_config(&moto.endpoint).await;
+    let stack = Stack::create(&moto.endpoint, &direct).await;
+    let (proxy_url, calls) = proxy::start(moto.endpoint.clone()).await;
+    let proxied_sdk = harness::stack::sdk_config(&proxy_url).await;
+    let mut proxied_stack = stack.clone();
+    proxied_stack.jwks_url = format!("{proxy_url}/{}/.well-known/jwks.json", stack.user_pool_id);
+    let app = App::new(proxied_stack, proxied_sdk).await;
+    let admin_email = email("admin");
+    let (tenant, admin_token) = app
+        .provision_tenant(
+            "Bench Co",
+            "enterprise",
+            Some(100_000),
+            &admin_email,
+            "Bench Admin",
+            PASSWORD,
+        )
+        .await
+        .expect("seed tenant");
+    let admin_sub = app
+        .request("GET", "/me", Some(&admin_token), None)
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let b = Bench {
+        app,
+        calls,
+        moto: moto.endpoint.clone(),
+        tenant: tenant.clone(),
+        admin_token,
+        admin_sub,
+    };
+    let ddb = aws_sdk_dynamodb::Client::new(&direct);
+
+    // ------------------------------------------------------------------ 1. sizes
+    println!("## 1. Binary size (release profile: opt-level s, fat LTO, 1 codegen unit, strip, panic abort)\n");
+    println!("| binary | size | vs 8 MB target |\n|---|---:|---|");
+    let mut all = FUNCTIONS.to_vec();
+    all.push("hello-lambda");
+    for f in &all {
+        let size = std::fs::metadata(bin_dir.join(f))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        let mb = size as f64 / 1048576.0;
+        println!(
+            "| {f} | {mb:.2} MB | {} |",
+            if mb <= 8.0 { "ok" } else { "OVER" }
+        );
+    }
+
+    // ------------------------------------------------------------------ 2+3. cold start, memory
+    let envs: Vec<(String, String)> = vec![
+        ("AWS_ENDPOINT_URL".into(), moto.endpoint.clone()),
+        ("AWS_REGION".into(), "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
+        ("DIRECTORY_TABLE".into(), stack.directory_table.clone()),
+        ("AUDIT_TABLE".into(), stack.audit_table.clone()),
+        ("SENDER_EMAIL".into(), stack.sender.clone()),
+        ("APP_URL".into(), stack.app_url.clone()),
+        ("PRICING_URL".into(), stack.pricing_url.clone()),
+        ("USER_POOL_ID".into(), stack.user_pool_id.clone()),
+        (
+            "USER_POOL_CLIENT_ID".into(),
+            stack.user_pool_client_id.clone(),
+        ),
+        ("TOKEN_ISSUER".into(), stack.token_issuer.clone()),
+        ("JWKS_URL".into(), stack.jwks_url.clone()),
+    ];
+    let sub = b.admin_sub.clone();
+    let nobody = "0".repeat(32);
+    // A first request that does real work on each: a caller read, then the function's answer.
+    let first_event = |f: &str| -> Vec<u8> {
+        match f {
+            "authorizer" => json!({"version": "2.0", "type": "REQUEST", "routeKey": "GET /me", "rawPath": "/me",
+                "rawQueryString": "", "headers": {"authorization": format!("Bearer {}", b.admin_token)},
+                "requestContext": {"accountId": "0", "apiId": "b", "domainName": "b", "domainPrefix": "b",
+                  "http": {"method": "GET", "path": "/me", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "b"},
+                  "requestId": "b", "routeKey": "GET /me", "stage": "$default", "time": "", "timeEpoch": 0}})
+                .to_string().into_bytes(),
+            "invite" => http_event("POST /invites", "/invites", &sub, Some(json!({"email": "not-an-email"})), json!({})),
+            "accept" => http_event("POST /invites/preview", "/invites/preview", &sub, Some(json!({"token": format!("{nobody}.{}", "A".repeat(43))})), json!({})),
+            "list" => http_event("GET /me", "/me", &sub, None, json!({})),
+            "change-role" => http_event("PUT /users/{id}/role", &format!("/users/{nobody}/role"), &sub, Some(json!({"role": "agent"})), json!({"id": nobody})),
+            "suspend" => http_event("POST /users/{id}/suspend", &format!("/users/{nobody}/suspend"), &sub, None, json!({"id": nobody})),
+            "delete" => http_event("DELETE /users/{id}", &format!("/users/{nobody}"), &sub, None, json!({"id": nobody})),
+            "audit" => http_event("GET /audit", "/audit", &sub, None, json!({})),
+            "expire-invites" => json!({"source": "aws.scheduler", "detail": {}}).to_string().into_bytes(),
+            "tenant-admin" => json!({"action": "setTier", "tenantId": "nope"}).to_string().into_bytes(),
+            _ => b"{}".to_vec(),
+        }
+    };
+    let mut inits: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    let mut answers: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    let mut rss: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    for _ in 0..starts {
+        // Side by side: each round starts hello world and every function once.
+        for f in &all {
+            let s = cold_start(&bin_dir.join(f), &envs, first_event(f)).await;
+            inits.entry(f).or_default().push(ms(s.init));
+            answers.entry(f).or_default().push(ms(s.answer));
+            rss.entry(f).or_default().push(s.peak_kb);
+        }
+    }
+    let hello_init = median(inits.get_mut("hello-lambda").unwrap());
+    println!("\n## 2. Cold start (median of {starts} starts, exec → first `next` = init; → first answer)\n");
+    println!(
+        "First request: a real caller read and the function's answer (see docs/benchmarks.md).\n"
+    );
+    println!("| binary | init ms | init / hello | first answer ms | peak RSS (first request) |\n|---|---:|---:|---:|---:|");
+    for f in &all {
+        let i = median(inits.get_mut(f).unwrap());
+        let a = median(answers.get_mut(f).unwrap());
+        let r = rss[f].iter().max().copied().unwrap_or(0);
+        println!(
+            "| {f} | {i:.2} | {:.2}× | {a:.2} | {:.1} MB |",
+            i / hello_init,
+            r as f64 / 1024.0
+        );
+    }
+
+    // Peak memory on each function's heaviest request.
+    println!("\n## 3. Peak memory on the heaviest request (VmHWM after answering)\n");
+    println!("| function | request | peak RSS | status |\n|---|---|---:|---|");
+    seed_users(&ddb, &stack, &tenant, 1000).await;
+    let rows: Vec<Value> = (0..25).map(|i| json!({"email": email(&format!("m{i}")), "name": format!("Mem {i}"), "role": "agent"})).collect();
+    let heavy = cold_start(
+        &bin_dir.join("invite"),
+        &envs,
+        http_event(
+            "POST /invites",
+            "/invites",
+            &sub,
+            Some(json!({"invites": rows})),
+            json!({}),
+        ),
+    )
+    .await;
+    println!(
+        "| invite | 25-row bulk invite (25 argon2id hashes, 25 emails) | {:.1} MB | {} |",
+        heavy.peak_kb as f64 / 1024.0,
+        status_of(&heavy.response)
+    );
+    let addr = email("acc");
+    b.req(
+        "POST",
+        "/invites",
+        Some(json!({"email": addr, "name": "Acc", "role": "agent"})),
+    )
+    .await;
+    let token = b.app.token_from_mail(&addr).await.unwrap();
+    let heavy = cold_start(
+        &bin_dir.join("accept"),
+        &envs,
+        http_event(
+            "POST /invites/accept",
+            "/invites/accept",
+            &sub,
+            Some(json!({"token": token, "password": PASSWORD})),
+            json!({}),
+        ),
+    )
+    .await;
+    println!(
+        "| accept | accept: argon2id verify + Cognito + transaction | {:.1} MB | {} |",
+        heavy.peak_kb as f64 / 1024.0,
+        status_of(&heavy.response)
+    );
+    let mut ev: Value =
+        serde_json::from_slice(&http_event("GET /users", "/users", &sub, None, json!({}))).unwrap();
+    ev["queryStringParameters"] = json!({"limit": "1000"});
+    ev["rawQueryString"] = json!("limit=1000");
+    let heavy = cold_start(&bin_dir.join("list"), &envs, ev.to_string().into_bytes()).await;
+    let n_users = serde_json::from_slice::<Value>(&heavy.response)
+        .ok()
+        .and_then(|r| {
+            r["body"]
+                .as_str()
+                .and_then(|b| serde_json::from_str::<Value>(b).ok())
+        })
+        .map(|b| b["users"].as_array().map(|a| a.len()).unwrap_or(0))
+        .unwrap_or(0);
+    println!(
+        "| list | GET /users?limit=1000 ({n_users} rows) | {:.1} MB | {} |",
+        heavy.peak_kb as f64 / 1024.0,
+        status_of(&heavy.response)
+    );
+    for f in [
+        "authorizer",
+        "change-role",
+        "suspend",
+        "delete",
+        "audit",
+        "expire-invites",
+        "tenant-admin",
+    ] {
+        let r = rss[f].iter().max().copied().unwrap_or(0);
+        println!(
+            "| {f} | first request (above) | {:.1} MB | |",
+            r as f64 / 1024.0
+        );
+    }
+
+    // ------------------------------------------------------------------ 4. round trips
+    println!(
+        "\n## 4. AWS round trips per operation (counted at a proxy in front of the emulator)\n"
+    );
+    println!("| operation | calls | what | design minimum |\n|---|---:|---|---|");
+    let row = |name: &str, calls: &[Call], min: &str| {
+        println!(
+            "| {name} | {} | {} | {min} |",
+            calls.len(),
+            summarize(calls)
+        );
+    };
+    let (_, c, _) = b.measure(b.req("GET", "/users?limit=50", None)).await;
+    row("list a page (admin)", &c, "1 caller read + 1 query");
+    let (_, c, _) = b.measure(b.req("GET", "/me", None)).await;
+    row("GET /me", &c, "1 caller read");
+    let one = email("one");
+    let (_, c, _) = b
+        .measure(b.req(
+            "POST",
+            "/invites",
+            Some(json!({"email": one, "name": "One", "role": "agent"})),
+        ))
+        .await;
+    row(
+        "invite 1",
+        &c,
+        "caller + tenant read, 1 transaction, 1 email, 1 delivery write",
+    );
+    let rows: Vec<Value> = (0..25).map(|i| json!({"email": email(&format!("rt{i}")), "name": format!("R {i}"), "role": "agent"})).collect();
+    let (r25, c, _) = b
+        .measure(b.req("POST", "/invites", Some(json!({"invites": rows}))))
+        .await;
+    row(
+        "invite 25",
+        &c,
+        "caller + tenant read, 1 transaction, 25 emails, 25 delivery writes",
+    );
+    let invite_id = r25.json()["invites"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    b.app.clock.advance(time::Duration::minutes(2));
+    let (_, c, _) = b
+        .measure(b.req("POST", &format!("/invites/{invite_id}/resend"), None))
+        .await;
+    row(
+        "resend",
+        &c,
+        "caller + invite + tenant read, 1 transaction, 1 email, 1 delivery write",
+    );
+    let (_, c, _) = b
+        .measure(b.req("DELETE", &format!("/invites/{invite_id}"), None))
+        .await;
+    row("revoke", &c, "caller + invite read, 1 transaction");
+    let addr = email("rt-acc");
+    b.req(
+        "POST",
+        "/invites",
+        Some(json!({"email": addr, "name": "Rt", "role": "agent"})),
+    )
+    .await;
+    let token = b.app.token_from_mail(&addr).await.unwrap();
+    let (acc, c, _) = b
+        .measure(b.app.request(
+            "POST",
+            "/invites/accept",
+            None,
+            Some(json!({"token": token, "password": PASSWORD})),
+        ))
+        .await;
+    row(
+        "accept",
+        &c,
+        "invite read, AdminCreateUser + AdminSetUserPassword + AdminGetUser (sub), 1 transaction",
+    );
+    let uid = acc.json()["userId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let (_, c, _) = b
+        .measure(b.req(
+            "PUT",
+            &format!("/users/{uid}/role"),
+            Some(json!({"role": "supervisor"})),
+        ))
+        .await;
+    row(
+        "change role",
+        &c,
+        "caller + target + tenant read, 1 transaction",
+    );
+    let (_, c, _) = b
+        .measure(b.req("POST", &format!("/users/{uid}/suspend"), None))
+        .await;
+    row(
+        "suspend",
+        &c,
+        "caller + target + tenant read, disable + sign out, 1 transaction",
+    );
+    let (_, c, _) = b
+        .measure(b.req("POST", &format!("/users/{uid}/reactivate"), None))
+        .await;
+    row(
+        "reactivate",
+        &c,
+        "caller + target + tenant read, 1 transaction, enable",
+    );
+    let (_, c, _) = b
+        .measure(b.req("DELETE", &format!("/users/{uid}"), None))
+        .await;
+    row(
+        "delete",
+        &c,
+        "caller + target + tenant read, disable + sign out, 1 transaction, delete identity",
+    );
+    let (_, c, _) = b.measure(b.req("GET", "/audit?limit=50", None)).await;
+    row("audit page", &c, "1 caller read + 1 query");
+
+    // ------------------------------------------------------------------ 5. growth
+    println!("\n## 5. Growth\n");
+    println!("List page (`GET /users?limit=50`, admin) as the tenant grows:\n");
+    println!("| users in tenant | AWS calls | p50 ms (20 runs) | emulator share p50 ms |\n|---:|---:|---:|---:|");
+    let mut have = 1001; // admin + 1000 seeded above
+    for &n in &growth {
+        if n > have {
+            seed_users(&ddb, &stack, &tenant, n - have).await;
+            have = n;
+        }
+        let mut lat = Vec::new();
+        let mut emu = Vec::new();
+        let mut count = 0;
+        for _ in 0..20 {
+            let (_, c, d) = b.measure(b.req("GET", "/users?limit=50", None)).await;
+            lat.push(ms(d));
+            emu.push(c.iter().map(|x| ms(x.upstream)).sum::<f64>());
+            count = c.len();
+        }
+        println!(
+            "| {} | {count} | {:.1} | {:.1} |",
+            n.max(have.min(n)),
+            median(&mut lat),
+            median(&mut emu)
+        );
+    }
+    println!("\nExpiry job with N pending invites, 10% of them past expiry (own tables each):\n");
+    println!("| pending | due | expired | AWS calls | query calls | ms |\n|---:|---:|---:|---:|---:|---:|");
+    for &n in &growth {
+        let stack_n = Stack::create(&moto.endpoint, &direct).await;
+        let (purl, pcalls) = proxy::start(moto.endpoint.clone()).await;
+        let psdk = harness::stack::sdk_config(&purl).await;
+        let store =
+            shared::store::Store::new(aws_sdk_dynamodb::Client::new(&psdk), stack_n.tables());
+        let t_id = shared::domain::ids::new_id();
+        ddb.put_item()
+            .table_name(&stack_n.directory_table)
+            .set_item(Some(HashMap::from([
+                (
+                    "pk".to_string(),
+                    AttributeValue::S(format!("TENANT#{t_id}")),
+                ),
+                ("sk".to_string(), AttributeValue::S("TENANT".into())),
+                ("tenantId".to_string(), AttributeValue::S(t_id.clone())),
+                ("name".to_string(), AttributeValue::S("Growth".into())),
+                ("tier".to_string(), AttributeValue::S("enterprise".into())),
+                ("seatLimit".to_string(), AttributeValue::N("100000".into())),
+                ("seatsUsed".to_string(), AttributeValue::N("0".into())),
+                ("activeAdmins".to_string(), AttributeValue::N("1".into())),
+                (
+                    "createdAt".to_string(),
+                    AttributeValue::S("2026-01-01T00:00:00.000Z".into()),
+                ),
+            ])))
+            .send()
+            .await
+            .unwrap();
+        let due = n / 10;
+        if n > 0 {
+            seed_invites(&ddb, &stack_n, &t_id, n, due).await;
+        }
+        let deps = expire_invites_fn::Deps {
+            store,
+            clock: std::sync::Arc::new(shared::domain::SystemClock),
+        };
+        pcalls.take();
+        let t = Instant::now();
+        let summary = expire_invites_fn::run(&deps, "bench", 1000).await;
+        let d = t.elapsed();
+        let c = pcalls.take();
+        let queries = c.iter().filter(|x| x.op == "dynamodb.Query").count();
+        println!(
+            "| {n} | {due} | {} | {} | {queries} | {:.0} |",
+            summary.expired,
+            c.len(),
+            ms(d)
+        );
+    }
+
+    println!(
+        "\nBulk invite: 25 rows against 1 (argon2id hashing on the blocking pool, one per core):\n"
+    );
+    println!("| rows | p50 ms (5 runs) | per row ms | AWS calls |\n|---:|---:|---:|---:|");
+    for n in [1usize, 25] {
+        let mut lat = Vec::new();
+        let mut count = 0;
+        for _ in 0..5 {
+            let rows: Vec<Value> = (0..n).map(|i| json!({"email": email(&format!("bulk{i}")), "name": "Bulk", "role": "agent"})).collect();
+            let (r, c, d) = b
+                .measure(b.req("POST", "/invites", Some(json!({"invites": rows}))))
+                .await;
+            assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+            lat.push(ms(d));
+            count = c.len();
+        }
+        let p50 = median(&mut lat);
+        println!("| {n} | {p50:.0} | {:.1} | {count} |", p50 / n as f64);
+    }
+    let mut hashes = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        shared::domain::InviteToken::generate("x").hash();
+        hashes.push(ms(t.elapsed()));
+    }
+    println!(
+        "\nOne argon2id hash (m=19 MiB, t=2, p=1) on this machine: {:.0} ms.",
+        median(&mut hashes)
+    );
+
+    // ------------------------------------------------------------------ 6. warm latency
+    println!("\n## 6. Warm latency per route ({warm_n} requests each, in-process gateway + handler, emulator share apart)\n");
+    println!(
+        "| route | p50 ms | p99 ms | emulator p50 ms | code p50 ms |\n|---|---:|---:|---:|---:|"
+    );
+    let target = {
+        let addr = email("warm");
+        b.req(
+            "POST",
+            "/invites",
+            Some(json!({"email": addr, "name": "Warm", "role": "agent"})),
+        )
+        .await;
+        let token = b.app.token_from_mail(&addr).await.unwrap();
+        let r = b
+            .app
+            .request(
+                "POST",
+                "/invites/accept",
+                None,
+                Some(json!({"token": token, "password": PASSWORD})),
+            )
+            .await;
+        r.json()["userId"].as_str().unwrap_or_default().to_string()
+    };
+    let pending = {
+        let r = b
+            .req(
+                "POST",
+                "/invites",
+                Some(json!({"email": email("warm-p"), "name": "P", "role": "agent"})),
+            )
+            .await;
+        r.json()["id"].as_str().unwrap_or_default().to_string()
+    };
+    let routes: Vec<(&str, String, Option<Value>)> = vec![
+        ("GET /me", "/me".into(), None),
+        ("GET /users", "/users?limit=50".into(), None),
+        ("GET /users/{id}", format!("/users/{target}"), None),
+        ("GET /invites", "/invites?limit=50".into(), None),
+        ("GET /tenant", "/tenant".into(), None),
+        ("GET /audit", "/audit?limit=50".into(), None),
+        (
+            "PUT /users/{id}/role",
+            format!("/users/{target}/role"),
+            Some(json!({"role": "agent"})),
+        ),
+        (
+            "POST /invites/preview",
+            "/invites/preview".into(),
+            Some(json!({"token": format!("{pending}.{}", "A".repeat(43))})),
+        ),
+    ];
+    for (name, path, body) in routes {
+        let method = name.split(' ').next().unwrap();
+        let mut lat = Vec::new();
+        let mut emu = Vec::new();
+        let mut flip = false;
+        for _ in 0..warm_n {
+            let body = body.clone().map(|mut v| {
+                if name.starts_with("PUT") {
+                    flip = !flip;
+                    v["role"] = json!(if flip { "supervisor" } else { "agent" });
+                }
+                v
+            });
+            let (_, c, d) = if name.starts_with("POST /invites/preview") {
+                b.measure(b.app.request(method, &path, None, body)).await
+            } else {
+                b.measure(b.req(method, &path, body)).await
+            };
+            lat.push(ms(d));
+            emu.push(c.iter().map(|x| ms(x.upstream)).sum::<f64>());
+        }
+        let p50 = pct(&mut lat.clone(), 0.5);
+        let p99 = pct(&mut lat, 0.99);
+        let e50 = pct(&mut emu, 0.5);
+        println!(
+            "| {name} | {p50:.2} | {p99:.2} | {e50:.2} | {:.2} |",
+            (p50 - e50).max(0.0)
+        );
+    }
+    let _ = (&b.moto, &b.tenant);
+    println!("\n(Authorizer verification is part of every authorized route above; its JWKS is fetched once per process.)");
+}
+
+fn status_of(response: &[u8]) -> String {
+    serde_json::from_slice::<Value>(response)
+        .ok()
+        .and_then(|v| v["statusCode"].as_u64())
+        .map(|s| format!("HTTP {s}"))
+        .unwrap_or_else(|| "answered".into())
+}
