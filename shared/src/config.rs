@@ -12,12 +12,30 @@ pub fn env(name: &str) -> Result<String, ConfigError> {
         .ok_or_else(|| ConfigError(name.to_string()))
 }
 
+/// The roots every AWS endpoint we call chains to (Amazon Trust Services: Amazon Root CA 1–4
+/// and the Starfield Services G2 cross-sign), from amazontrust.com/repository. Trusting these
+/// alone, compiled in, instead of the platform store is what keeps start-up near a hello
+/// world's: loading the platform store reads and parses a few hundred files on every cold
+/// start. The only other HTTPS peer is the Cognito JWKS endpoint, which is AWS too.
+pub const AMAZON_TRUST_SERVICES_PEM: &str = include_str!("../certs/amazon-trust-services.pem");
+
 /// The SDK configuration from the standard chain: `AWS_ENDPOINT_URL` (moto locally), region,
 /// credentials. `LOCAL_AWS_ENDPOINT` does the same for `sam local`, which only passes on
 /// variables the template declares (the template declares it empty; empty means unset).
 #[cfg(feature = "aws")]
 pub async fn aws() -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    use aws_smithy_http_client::tls::{
+        rustls_provider::CryptoMode, Provider, TlsContext, TrustStore,
+    };
+    let tls = TlsContext::builder()
+        .with_trust_store(TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES_PEM))
+        .build()
+        .expect("the bundled roots are valid PEM");
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::rustls(CryptoMode::AwsLc))
+        .tls_context(tls)
+        .build_https();
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http);
     if let Ok(endpoint) = env("LOCAL_AWS_ENDPOINT") {
         loader = loader.endpoint_url(endpoint);
     }

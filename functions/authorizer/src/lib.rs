@@ -57,6 +57,22 @@ struct Claims {
 const REFETCH_AFTER: Duration = Duration::from_secs(60);
 const MAX_JWKS_BYTES: usize = 64 * 1024;
 
+/// The JWKS lives on a Cognito endpoint, so the Amazon Trust Services roots are all it needs
+/// (see `shared::config::AMAZON_TRUST_SERVICES_PEM` for why not the platform store).
+fn amazon_roots_only() -> rustls::ClientConfig {
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(shared::config::AMAZON_TRUST_SERVICES_PEM.as_bytes())
+    {
+        roots
+            .add(cert.expect("the bundled roots are valid PEM"))
+            .expect("the bundled roots are valid certificates");
+    }
+    rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+}
+
 pub struct Verifier {
     settings: Settings,
     client: Client<Https, Empty<bytes::Bytes>>,
@@ -67,8 +83,7 @@ impl Verifier {
     pub fn new(settings: Settings) -> Verifier {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .expect("the platform has CA certificates")
+            .with_tls_config(amazon_roots_only())
             .https_or_http()
             .enable_http1()
             .build();
