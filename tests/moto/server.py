@@ -7,14 +7,54 @@ a time gives the isolation DynamoDB's transactions promise.
 usage: server.py PORT [PARENT_PID]
 With PARENT_PID the server exits when that process is gone, so a test run that is killed
 does not leave an emulator behind.
+
+One speed fix, same behaviour: moto's TransactWriteItems backs up a table (deep copy, for
+rollback) once per *item* of the transaction, before it applies any of them. Every backup of a
+table within one call is therefore identical; taking it once per table per call gives the same
+rollback at a fraction of the cost, which matters when a benchmark holds 20,000 items.
 """
+import copy
 import os
 import sys
 import threading
 import time
 
+import moto.dynamodb.models as dynamodb_models
+from moto.dynamodb.models.table import Table
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import WSGIRequestHandler, run_simple
+
+
+class _OneBackupPerTable:
+    """Stands in for the `copy` module inside moto.dynamodb.models."""
+
+    def __init__(self):
+        self.backups = None
+
+    def deepcopy(self, obj, *args, **kwargs):
+        if self.backups is not None and isinstance(obj, Table):
+            if id(obj) not in self.backups:
+                self.backups[id(obj)] = copy.deepcopy(obj)
+            return self.backups[id(obj)]
+        return copy.deepcopy(obj, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(copy, name)
+
+
+def one_backup_per_table():
+    shim = _OneBackupPerTable()
+    dynamodb_models.copy = shim
+    original = dynamodb_models.DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self, *args, **kwargs):
+        shim.backups = {}
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            shim.backups = None
+
+    dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -35,6 +75,7 @@ def main():
     port = int(sys.argv[1])
     if len(sys.argv) > 2:
         threading.Thread(target=watch_parent, args=(int(sys.argv[2]),), daemon=True).start()
+    one_backup_per_table()
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(
         "127.0.0.1",
