@@ -145,13 +145,15 @@ pub fn authorized_sub(req: &Request) -> Result<String, ApiError> {
 }
 
 #[cfg(feature = "dynamo")]
-pub use caller::{commit_user_change, load_caller, load_target, user_audit};
+pub use caller::{
+    commit_user_change, load_caller, load_caller_and_invite, load_caller_and_user, user_audit,
+};
 
 #[cfg(feature = "dynamo")]
 mod caller {
     use super::*;
-    use crate::domain::manage::{counter_deltas, target};
-    use crate::domain::{Actor, AuditAction, AuditEntry, Target, Tenant, User, UserStatus};
+    use crate::domain::manage::counter_deltas;
+    use crate::domain::{Actor, AuditAction, AuditEntry, Invite, Target, Tenant, User, UserStatus};
     use crate::store::{Store, Tag, WriteError};
     use time::OffsetDateTime;
 
@@ -159,24 +161,46 @@ mod caller {
     /// from its role and status, never from claims in the token. A suspended or deleted
     /// caller, or one without a record, is refused even with a valid token.
     pub async fn load_caller(store: &Store, req: &Request) -> Result<User, ApiError> {
-        let sub = authorized_sub(req)?;
-        match store.user(&sub).await? {
+        active(store.user(&authorized_sub(req)?).await?)
+    }
+
+    fn active(caller: Option<User>) -> Result<User, ApiError> {
+        match caller {
             Some(u) if u.status == UserStatus::Active => Ok(u),
             _ => Err(ApiError::Unauthorized),
         }
     }
 
-    /// The user at `{id}` that an admin may act on (see `domain::manage::target`).
-    pub async fn load_target(
+    fn id_param(req: &Request) -> Option<String> {
+        path_param(req, "id").filter(|id| crate::domain::ids::looks_like_id(id))
+    }
+
+    /// The caller (as `load_caller`) and the record at the `{id}` path parameter, read
+    /// together in one round trip. The second is returned as found, for the handler to judge
+    /// after its role check, so a refused role still answers 403 before any 404.
+    pub async fn load_caller_and_user(
         store: &Store,
         req: &Request,
-        caller: &User,
-    ) -> Result<User, ApiError> {
-        let id = path_param(req, "id").unwrap_or_default();
-        if !crate::domain::ids::looks_like_id(&id) {
-            return Err(ApiError::NotFound("user"));
-        }
-        target(caller, store.user(&id).await?)
+    ) -> Result<(User, Option<User>), ApiError> {
+        let sub = authorized_sub(req)?;
+        let (caller, found) = match id_param(req) {
+            Some(id) => store.user_pair(&sub, &id).await?,
+            None => (store.user(&sub).await?, None),
+        };
+        Ok((active(caller)?, found))
+    }
+
+    /// As `load_caller_and_user`, for the invite at `{id}`.
+    pub async fn load_caller_and_invite(
+        store: &Store,
+        req: &Request,
+    ) -> Result<(User, Option<Invite>), ApiError> {
+        let sub = authorized_sub(req)?;
+        let (caller, found) = match id_param(req) {
+            Some(id) => store.user_and_invite(&sub, &id).await?,
+            None => (store.user(&sub).await?, None),
+        };
+        Ok((active(caller)?, found))
     }
 
     /// What the audit log keeps of a user at one moment.
@@ -222,19 +246,16 @@ mod caller {
 
     /// Commits a user change and turns a refused transaction into the rule that refused it:
     /// a concurrent change (409 version), the last admin (409), or no free seat (409 with the
-    /// pricing link).
+    /// pricing link). The tenant is read only to word a seat refusal; the commit's conditions
+    /// decide every rule without a read first.
     pub async fn commit_user_change(
         store: &Store,
         before: &User,
         after: &User,
-        tenant: &Tenant,
         entry: &AuditEntry,
         pricing_url: &str,
     ) -> Result<(), ApiError> {
-        let tags = match store
-            .change_user(before, after, tenant.seat_limit, entry)
-            .await
-        {
+        let tags = match store.change_user(before, after, entry).await {
             Ok(()) => return Ok(()),
             Err(WriteError::Rejected(tags)) => tags,
             Err(e) => return Err(e.into()),
@@ -253,8 +274,10 @@ mod caller {
                 return Err(ApiError::LastAdmin);
             }
             if seats > 0 {
-                let fresh = store.tenant(&tenant.id).await?;
-                let t = fresh.as_ref().unwrap_or(tenant);
+                let t: Tenant = store
+                    .tenant(&before.tenant_id)
+                    .await?
+                    .ok_or(ApiError::Unauthorized)?;
                 return Err(crate::domain::tenant::SeatShortage {
                     requested: seats as u32,
                     free: t.seats_free(),

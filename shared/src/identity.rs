@@ -68,12 +68,22 @@ impl Directory {
             .user_attributes(attr("email_verified", "true"))
             .send()
             .await;
-        let existing = match created {
-            Ok(_) => false,
+        // A new identity's `sub` comes back with it; only a retry has to ask for it.
+        let (existing, sub) = match created {
+            Ok(out) => (
+                false,
+                out.user()
+                    .map(|u| u.attributes())
+                    .unwrap_or_default()
+                    .iter()
+                    .find(|a| a.name() == "sub")
+                    .and_then(|a| a.value())
+                    .map(str::to_string),
+            ),
             Err(SdkError::ServiceError(se))
                 if matches!(se.err(), AdminCreateUserError::UsernameExistsException(_)) =>
             {
-                true
+                (true, None)
             }
             Err(SdkError::ServiceError(se))
                 if matches!(se.err(), AdminCreateUserError::InvalidPasswordException(_)) =>
@@ -110,7 +120,11 @@ impl Directory {
             }
             Err(e) => return Err(IdentityError::Unavailable(format!("{e:?}"))),
         }
-        Ok((self.sub_of(email).await?, existing))
+        let sub = match sub {
+            Some(sub) => sub,
+            None => self.sub_of(email).await?,
+        };
+        Ok((sub, existing))
     }
 
     pub async fn sub_of(&self, email: &str) -> Result<String, IdentityError> {
@@ -146,26 +160,14 @@ impl Directory {
         }
     }
 
-    /// Suspend/delete, step one: no new sign-in, and every refresh token revoked. Idempotent;
-    /// a missing identity is already as good as disabled.
+    /// Suspend, step one: no new sign-in and no refresh. One call signs out everywhere too:
+    /// AdminDisableUser revokes the user's tokens, and a disabled user's refresh token is
+    /// refused, so a separate AdminUserGlobalSignOut would add a round trip and nothing else.
+    /// Idempotent; a missing identity is already as good as disabled.
     pub async fn disable_user(&self, email: &str) -> Result<(), IdentityError> {
-        let disabled = self
-            .client
-            .admin_disable_user()
-            .user_pool_id(&self.pool_id)
-            .username(email)
-            .send()
-            .await;
-        match disabled {
-            Ok(_) => {}
-            Err(SdkError::ServiceError(se)) if se.err().is_user_not_found_exception() => {
-                return Ok(())
-            }
-            Err(e) => return Err(IdentityError::Unavailable(format!("{e:?}"))),
-        }
         match self
             .client
-            .admin_user_global_sign_out()
+            .admin_disable_user()
             .user_pool_id(&self.pool_id)
             .username(email)
             .send()

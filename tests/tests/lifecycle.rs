@@ -636,7 +636,7 @@ fn a_delete_whose_last_cognito_step_never_ran_still_lets_the_email_join_again() 
         );
         app.delete.directory.disable_user(&m.email).await.unwrap();
         app.store
-            .change_user(&before, &after, 25, &entry)
+            .change_user(&before, &after, &entry)
             .await
             .unwrap();
         let again = member_with_email(&app, &t.admin, &m.email).await;

@@ -3,12 +3,12 @@
 
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
-use shared::domain::manage::{keeps_an_admin, require_admin};
+use shared::domain::manage::{require_admin, target};
 use shared::domain::validation::{object, role, team};
 use shared::domain::views::UserView;
 use shared::domain::{ApiError, AuditAction, Clock, FieldError, User};
 use shared::http::{
-    body_json, commit_user_change, json, load_caller, load_target, respond, route_key, user_audit,
+    body_json, commit_user_change, json, load_caller_and_user, respond, route_key, user_audit,
 };
 use shared::store::Store;
 use std::sync::Arc;
@@ -67,10 +67,10 @@ fn parse(body: &Value) -> Result<Change, ApiError> {
 }
 
 async fn change(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = load_caller(&deps.store, req).await?;
+    let (caller, found) = load_caller_and_user(&deps.store, req).await?;
     require_admin(&caller, "change roles")?;
     let change = parse(&body_json(req)?)?;
-    let before = load_target(&deps.store, req, &caller).await?;
+    let before = target(&caller, found)?;
     // A client that says which version it edited gets a 409 rather than overwriting a change
     // it never saw; without one, the version just read guards the write.
     if let Some(v) = change.version {
@@ -91,21 +91,8 @@ async fn change(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     if after.role == before.role && after.team == before.team {
         return Ok(json(200, &UserView::from(&before)));
     }
-    let tenant = deps
-        .store
-        .tenant(&caller.tenant_id)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
-    keeps_an_admin(&tenant, &before, &after)?;
+    // Rule 6 (the last admin) is the commit's condition on the tenant's admin count.
     let entry = user_audit(req, &caller, AuditAction::RoleChanged, &before, &after, now);
-    commit_user_change(
-        &deps.store,
-        &before,
-        &after,
-        &tenant,
-        &entry,
-        &deps.pricing_url,
-    )
-    .await?;
+    commit_user_change(&deps.store, &before, &after, &entry, &deps.pricing_url).await?;
     Ok(json(200, &UserView::from(&after)))
 }

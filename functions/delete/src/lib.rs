@@ -2,17 +2,16 @@
 //! the email are free at once (the email can be invited again), and the record becomes a
 //! tombstone that keeps the display name, so "was assigned to Jane Doe" still reads right.
 //!
-//! Order (rule 8): disable the sign-in and sign out everywhere, commit the tombstone, then
+//! Order (rule 8): disable the sign-in (which signs out everywhere), commit the tombstone, then
 //! remove the identity. A crash anywhere leaves nobody able to sign in whom DynamoDB has
 //! deleted, and retrying the request finishes the remaining steps.
 
 use lambda_http::{Body, Request, Response};
-use shared::domain::ids::looks_like_id;
-use shared::domain::manage::{keeps_an_admin, require_admin};
+use shared::domain::manage::require_admin;
 use shared::domain::views::UserView;
 use shared::domain::{ApiError, AuditAction, Clock, User, UserStatus};
 use shared::http::{
-    commit_user_change, json, load_caller, path_param, respond, route_key, user_audit,
+    commit_user_change, json, load_caller_and_user, respond, route_key, user_audit,
 };
 use shared::identity::Directory;
 use shared::store::Store;
@@ -35,13 +34,9 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 async fn delete(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = load_caller(&deps.store, req).await?;
+    let (caller, found) = load_caller_and_user(&deps.store, req).await?;
     require_admin(&caller, "delete users")?;
-    let id = path_param(req, "id").unwrap_or_default();
-    if !looks_like_id(&id) {
-        return Err(ApiError::NotFound("user"));
-    }
-    let before = match deps.store.user(&id).await? {
+    let before = match found {
         Some(u) if u.tenant_id == caller.tenant_id => u,
         _ => return Err(ApiError::NotFound("user")),
     };
@@ -61,24 +56,12 @@ async fn delete(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         updated_at: now,
         ..before.clone()
     };
-    let tenant = deps
-        .store
-        .tenant(&caller.tenant_id)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
-    keeps_an_admin(&tenant, &before, &after)?;
+    // Rule 6 is the commit's condition (see suspend for why no read first).
 
     deps.directory.disable_user(&login).await?;
     let entry = user_audit(req, &caller, AuditAction::UserDeleted, &before, &after, now);
-    if let Err(e) = commit_user_change(
-        &deps.store,
-        &before,
-        &after,
-        &tenant,
-        &entry,
-        &deps.pricing_url,
-    )
-    .await
+    if let Err(e) =
+        commit_user_change(&deps.store, &before, &after, &entry, &deps.pricing_url).await
     {
         if before.status == UserStatus::Active {
             if let Err(undo) = deps.directory.enable_user(&login).await {

@@ -3,14 +3,15 @@
 
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::domain::ids::looks_like_id;
 use shared::domain::invite::{audit_view, new_invite};
 use shared::domain::manage::require_admin;
 use shared::domain::validation::invite_request;
 use shared::domain::views::InviteView;
 use shared::domain::{Actor, ApiError, AuditAction, AuditEntry, Clock, FieldError, Target};
 use shared::domain::{Invite, InviteStatus, InviteToken, INVITE_TTL};
-use shared::http::{body_json, json, load_caller, path_param, request_id, respond, route_key};
+use shared::http::{
+    body_json, json, load_caller, load_caller_and_invite, request_id, respond, route_key,
+};
 use shared::mail::Mailer;
 use shared::store::Closing;
 use shared::store::{Store, Tag, WriteError};
@@ -161,16 +162,8 @@ fn invite_target(i: &Invite) -> Target {
 }
 
 /// The invite at `{id}` in the caller's tenant; anything else reads as not found (rule 7).
-async fn load_invite(
-    deps: &Deps,
-    req: &Request,
-    caller: &shared::domain::User,
-) -> Result<Invite, ApiError> {
-    let id = path_param(req, "id").unwrap_or_default();
-    if !looks_like_id(&id) {
-        return Err(ApiError::NotFound("invite"));
-    }
-    match deps.store.invite(&id).await? {
+fn own_invite(caller: &shared::domain::User, found: Option<Invite>) -> Result<Invite, ApiError> {
+    match found {
         Some(i) if i.tenant_id == caller.tenant_id => Ok(i),
         _ => Err(ApiError::NotFound("invite")),
     }
@@ -179,9 +172,9 @@ async fn load_invite(
 /// Rotates the token (the old link stops working), restarts the 7 days, sends again. Works on
 /// an expired invite too if a seat is free; at most once a minute per invite.
 async fn resend(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = load_caller(&deps.store, req).await?;
+    let (caller, found) = load_caller_and_invite(&deps.store, req).await?;
     require_admin(&caller, "resend invites")?;
-    let before = load_invite(deps, req, &caller).await?;
+    let before = own_invite(&caller, found)?;
     if matches!(
         before.status,
         InviteStatus::Accepted | InviteStatus::Revoked
@@ -270,9 +263,9 @@ async fn resend(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
 
 /// Revoke: the link stops working at once; the seat and the email are free again.
 async fn revoke(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = load_caller(&deps.store, req).await?;
+    let (caller, found) = load_caller_and_invite(&deps.store, req).await?;
     require_admin(&caller, "revoke invites")?;
-    let before = load_invite(deps, req, &caller).await?;
+    let before = own_invite(&caller, found)?;
     if before.status != InviteStatus::Pending {
         return Err(ApiError::InviteNotPending(before.status.as_str()));
     }

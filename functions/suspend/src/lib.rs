@@ -6,11 +6,11 @@
 //! commits first and enables after. A retry after a crash completes the same step.
 
 use lambda_http::{Body, Request, Response};
-use shared::domain::manage::{keeps_an_admin, require_admin};
+use shared::domain::manage::{require_admin, target};
 use shared::domain::views::UserView;
 use shared::domain::{ApiError, AuditAction, Clock, User, UserStatus};
 use shared::http::{
-    commit_user_change, json, load_caller, load_target, respond, route_key, user_audit,
+    commit_user_change, json, load_caller_and_user, respond, route_key, user_audit,
 };
 use shared::identity::Directory;
 use shared::store::Store;
@@ -34,9 +34,9 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 async fn suspend(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = load_caller(&deps.store, req).await?;
+    let (caller, found) = load_caller_and_user(&deps.store, req).await?;
     require_admin(&caller, "suspend users")?;
-    let before = load_target(&deps.store, req, &caller).await?;
+    let before = target(&caller, found)?;
     if before.id == caller.id {
         return Err(ApiError::SelfAction("suspend"));
     }
@@ -52,13 +52,8 @@ async fn suspend(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError>
         updated_at: now,
         ..before.clone()
     };
-    let tenant = deps
-        .store
-        .tenant(&caller.tenant_id)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
-    keeps_an_admin(&tenant, &before, &after)?;
-
+    // Rule 6 needs no read first: the caller is another active admin, so only a concurrent
+    // change can make the target the last one, and the commit's condition catches that.
     let login = before.login();
     deps.directory.disable_user(&login).await?;
     let entry = user_audit(
@@ -69,15 +64,8 @@ async fn suspend(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError>
         &after,
         now,
     );
-    if let Err(e) = commit_user_change(
-        &deps.store,
-        &before,
-        &after,
-        &tenant,
-        &entry,
-        &deps.pricing_url,
-    )
-    .await
+    if let Err(e) =
+        commit_user_change(&deps.store, &before, &after, &entry, &deps.pricing_url).await
     {
         // DynamoDB still says active: give the sign-in back (it stays safe if this fails too,
         // and reactivating or retrying repairs it).
@@ -90,23 +78,17 @@ async fn suspend(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError>
 }
 
 async fn reactivate(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let caller = load_caller(&deps.store, req).await?;
+    let (caller, found) = load_caller_and_user(&deps.store, req).await?;
     require_admin(&caller, "reactivate users")?;
-    let before = load_target(&deps.store, req, &caller).await?;
+    let before = target(&caller, found)?;
     let login = before.login();
     if before.status == UserStatus::Active {
         // Already active (perhaps a retry after the commit): finish the Cognito step.
         deps.directory.enable_user(&login).await?;
         return Ok(json(200, &UserView::from(&before)));
     }
-    let tenant = deps
-        .store
-        .tenant(&caller.tenant_id)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
-    tenant
-        .reserve(1)
-        .map_err(|s| s.into_error(&deps.pricing_url))?;
+    // The seat is the commit's condition (`seatsUsed < seatLimit`); a refusal reads the
+    // tenant then, to say how many seats are free.
     let now = deps.clock.now();
     let after = User {
         status: UserStatus::Active,
@@ -122,15 +104,7 @@ async fn reactivate(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
         &after,
         now,
     );
-    commit_user_change(
-        &deps.store,
-        &before,
-        &after,
-        &tenant,
-        &entry,
-        &deps.pricing_url,
-    )
-    .await?;
+    commit_user_change(&deps.store, &before, &after, &entry, &deps.pricing_url).await?;
     deps.directory.enable_user(&login).await?;
     Ok(json(200, &UserView::from(&after)))
 }

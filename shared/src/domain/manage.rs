@@ -1,7 +1,7 @@
 //! The rules for an admin acting on another user: who may, on whom, and what the tenant's
 //! counters do when a user's role or status changes.
 
-use super::{ApiError, Role, Tenant, User, UserStatus};
+use super::{ApiError, Role, User, UserStatus};
 
 pub fn require_admin(caller: &User, what: &'static str) -> Result<(), ApiError> {
     if caller.role.manages_users() {
@@ -31,17 +31,6 @@ pub fn counter_deltas(before: &User, after: &User) -> (i64, i64) {
     let seat = |u: &User| i64::from(u.status.holds_seat());
     let admin = |u: &User| i64::from(u.status == UserStatus::Active && u.role == Role::Admin);
     (seat(after) - seat(before), admin(after) - admin(before))
-}
-
-/// Rule 6, answered early from the tenant as read; the store's condition on `activeAdmins`
-/// decides races.
-pub fn keeps_an_admin(tenant: &Tenant, before: &User, after: &User) -> Result<(), ApiError> {
-    let (_, admins) = counter_deltas(before, after);
-    if admins < 0 && i64::from(tenant.active_admins) + admins < 1 {
-        Err(ApiError::LastAdmin)
-    } else {
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -81,35 +70,6 @@ mod tests {
         assert_eq!(d((Admin, Suspended), (Agent, Suspended)), (0, 0));
         assert_eq!(d((Supervisor, Active), (Supervisor, Deleted)), (-1, 0));
         assert_eq!(d((Agent, Suspended), (Agent, Deleted)), (0, 0));
-    }
-
-    #[test]
-    fn the_last_active_admin_cannot_be_removed() {
-        let t = |admins| Tenant {
-            id: "t".into(),
-            name: "T".into(),
-            tier: super::super::Tier::Team,
-            seat_limit: 25,
-            seats_used: 3,
-            active_admins: admins,
-            created_at: OffsetDateTime::UNIX_EPOCH,
-        };
-        let admin = user("a", "t", Role::Admin, UserStatus::Active);
-        let demoted = User {
-            role: Role::Agent,
-            ..admin.clone()
-        };
-        assert_eq!(
-            keeps_an_admin(&t(1), &admin, &demoted),
-            Err(ApiError::LastAdmin)
-        );
-        assert_eq!(keeps_an_admin(&t(2), &admin, &demoted), Ok(()));
-        let agent = user("b", "t", Role::Agent, UserStatus::Active);
-        let suspended = User {
-            status: UserStatus::Suspended,
-            ..agent.clone()
-        };
-        assert_eq!(keeps_an_admin(&t(1), &agent, &suspended), Ok(()));
     }
 
     #[test]

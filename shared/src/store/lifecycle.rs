@@ -91,7 +91,7 @@ impl Store {
             &[("#st", "status")],
             values,
         );
-        tx.tenant_counters(&before.tenant_id, 0, -1, 0);
+        tx.tenant_counters(&before.tenant_id, -1, 0, None);
         tx.delete_if(
             Tag::Email(0),
             items::email_pk(&before.email),
@@ -110,7 +110,6 @@ impl Store {
         &self,
         before: &User,
         after: &User,
-        seat_limit: u32,
         audit: &AuditEntry,
     ) -> Result<(), WriteError> {
         let mut tx = Tx::new(&self.tables);
@@ -122,7 +121,7 @@ impl Store {
             vec![(":v", n(before.version))],
         );
         let (seats, admins) = counter_deltas(before, after);
-        tx.tenant_counters(&before.tenant_id, seat_limit, seats, admins);
+        tx.tenant_counters(&before.tenant_id, seats, admins, None);
         if after.status == UserStatus::Deleted && before.status != UserStatus::Deleted {
             tx.delete_if(
                 Tag::Email(0),

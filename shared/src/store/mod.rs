@@ -135,6 +135,103 @@ impl Store {
         Ok(out.item)
     }
 
+    /// Two items in one consistent round trip (BatchGetItem), in the order asked. Keys that
+    /// DynamoDB leaves unprocessed under load are asked for again.
+    async fn get_two(
+        &self,
+        a: (String, &str),
+        b: (String, &str),
+    ) -> Result<(Option<Item>, Option<Item>), StoreError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        if a.0 == b.0 && a.1 == b.1 {
+            // BatchGetItem refuses a repeated key.
+            let one = self.get(a.0, a.1).await?;
+            return Ok((one.clone(), one));
+        }
+        let key = |(pk, sk): &(String, &str)| {
+            HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(*sk))])
+        };
+        let mut wanted = vec![key(&a), key(&b)];
+        let mut found: Vec<Item> = Vec::new();
+        for attempt in 0..5u64 {
+            if attempt > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+            }
+            let keys = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut wanted)))
+                .consistent_read(true)
+                .build()
+                .map_err(unavailable)?;
+            let mut out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.tables.directory, keys)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            if let Some(mut rows) = out.responses.take() {
+                found.extend(rows.remove(&self.tables.directory).unwrap_or_default());
+            }
+            wanted = out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.tables.directory))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+            if wanted.is_empty() {
+                let pick = |k: &(String, &str)| {
+                    found
+                        .iter()
+                        .find(|i| {
+                            i.get("pk").and_then(|v| v.as_s().ok()) == Some(&k.0)
+                                && i.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str)
+                                    == Some(k.1)
+                        })
+                        .cloned()
+                };
+                return Ok((pick(&a), pick(&b)));
+            }
+        }
+        Err(StoreError::Unavailable(
+            "BatchGetItem left keys unprocessed after retries".into(),
+        ))
+    }
+
+    /// Two users in one consistent round trip: the caller and the user they act on.
+    pub async fn user_pair(
+        &self,
+        a: &str,
+        b: &str,
+    ) -> Result<(Option<User>, Option<User>), StoreError> {
+        let (x, y) = self
+            .get_two(
+                (items::user_pk(a), items::USER_SK),
+                (items::user_pk(b), items::USER_SK),
+            )
+            .await?;
+        Ok((
+            x.map(|m| Row(&m).user()).transpose()?,
+            y.map(|m| Row(&m).user()).transpose()?,
+        ))
+    }
+
+    /// A user and an invite in one consistent round trip: the caller and the invite they act on.
+    pub async fn user_and_invite(
+        &self,
+        user: &str,
+        invite: &str,
+    ) -> Result<(Option<User>, Option<Invite>), StoreError> {
+        let (x, y) = self
+            .get_two(
+                (items::user_pk(user), items::USER_SK),
+                (items::invite_pk(invite), items::INVITE_SK),
+            )
+            .await?;
+        Ok((
+            x.map(|m| Row(&m).user()).transpose()?,
+            y.map(|m| Row(&m).invite()).transpose()?,
+        ))
+    }
+
     pub async fn tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError> {
         self.get(items::tenant_pk(id), items::TENANT_SK)
             .await?
@@ -227,7 +324,7 @@ impl Store {
         );
         tx.put_new(Tag::User, items::user_item(user));
         if user.role == Role::Admin {
-            tx.tenant_counters(&invite.tenant_id, 0, 0, 1);
+            tx.tenant_counters(&invite.tenant_id, 0, 1, None);
         }
         tx.update(
             Tag::Email(0),
@@ -247,23 +344,44 @@ impl Store {
         tx.commit(&self.client).await
     }
 
-    /// Records how the email went. Not an audited change: it changes no one's access.
+    /// Records how each email went, in one round trip however many there are (a transaction
+    /// of updates: BatchWriteItem can only replace whole items, which could undo a revoke
+    /// that landed meanwhile). Not an audited change: it changes no one's access.
     pub async fn set_delivery(
         &self,
-        invite_id: &str,
-        status: DeliveryStatus,
+        outcomes: &[(&str, DeliveryStatus)],
     ) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.tables.directory)
-            .key("pk", s(items::invite_pk(invite_id)))
-            .key("sk", s(items::INVITE_SK))
-            .update_expression("SET delivery = :d")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":d", s(status.as_str()))
-            .send()
-            .await
-            .map_err(unavailable)?;
+        for chunk in outcomes.chunks(tx::MAX_ITEMS) {
+            if let [(invite_id, status)] = chunk {
+                self.client
+                    .update_item()
+                    .table_name(&self.tables.directory)
+                    .key("pk", s(items::invite_pk(invite_id)))
+                    .key("sk", s(items::INVITE_SK))
+                    .update_expression("SET delivery = :d")
+                    .condition_expression("attribute_exists(pk)")
+                    .expression_attribute_values(":d", s(status.as_str()))
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                continue;
+            }
+            let mut tx = tx::Tx::new(&self.tables);
+            for (i, (invite_id, status)) in chunk.iter().enumerate() {
+                tx.update(
+                    Tag::Invite(i),
+                    items::invite_pk(invite_id),
+                    items::INVITE_SK,
+                    "SET delivery = :d",
+                    "attribute_exists(pk)",
+                    &[],
+                    vec![(":d", s(status.as_str()))],
+                );
+            }
+            tx.commit(&self.client)
+                .await
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        }
         Ok(())
     }
 

@@ -52,6 +52,9 @@ fn values_map(values: Vec<(&str, AttributeValue)>) -> Option<HashMap<String, Att
     })
 }
 
+/// DynamoDB's limit on the items of one transaction.
+pub(super) const MAX_ITEMS: usize = 100;
+
 pub(super) struct Tx<'a> {
     tables: &'a Tables,
     items: Vec<TransactWriteItem>,
@@ -129,17 +132,30 @@ impl<'a> Tx<'a> {
     /// Moves the tenant's counters: seats taken only under the limit (rule 1), seats given
     /// back never below zero, and admins removed only while another active admin remains
     /// (rule 6). Nothing is added when both deltas are zero.
-    pub fn tenant_counters(&mut self, tenant_id: &str, seat_limit: u32, seats: i64, admins: i64) {
+    ///
+    /// One seat is checked against the stored limit itself (`seatsUsed < seatLimit`), so no
+    /// read of the tenant is needed. Several at once can't be (a condition can't add), so
+    /// they need the limit as read, and the condition pins that limit too: a concurrent tier
+    /// change can't slip a stale limit through.
+    pub fn tenant_counters(
+        &mut self,
+        tenant_id: &str,
+        seats: i64,
+        admins: i64,
+        limit_read: Option<u32>,
+    ) {
         if seats == 0 && admins == 0 {
             return;
         }
         let mut conds = vec!["attribute_exists(pk)".to_string()];
         let mut values = vec![(":seats", n(seats)), (":admins", n(admins))];
-        if seats > 0 {
-            let max_before = i64::from(seat_limit) - seats;
+        if seats == 1 {
+            conds.push("seatsUsed < seatLimit".into());
+        } else if seats > 1 {
+            let limit = limit_read.expect("taking several seats needs the limit as read");
             conds.push("seatsUsed <= :maxBefore AND seatLimit = :limit".into());
-            values.push((":maxBefore", n(max_before)));
-            values.push((":limit", n(seat_limit)));
+            values.push((":maxBefore", n(i64::from(limit) - seats)));
+            values.push((":limit", n(limit)));
         } else if seats < 0 {
             conds.push("seatsUsed >= :seatsBack".into());
             values.push((":seatsBack", n(-seats)));
@@ -196,10 +212,9 @@ impl<'a> Tx<'a> {
         self.push(tag, TransactWriteItem::builder().update(up).build());
     }
 
-    /// Takes `n` seats only if they fit under the limit the caller read (rule 1). Checking the
-    /// limit itself too means a concurrent tier change can't slip a stale limit through.
+    /// Takes `n` seats only if they fit under the limit (rule 1).
     pub fn take_seats(&mut self, tenant: &Tenant, n_seats: u32) {
-        self.tenant_counters(&tenant.id, tenant.seat_limit, i64::from(n_seats), 0);
+        self.tenant_counters(&tenant.id, i64::from(n_seats), 0, Some(tenant.seat_limit));
     }
 
     pub async fn commit(self, client: &Client) -> Result<(), WriteError> {
