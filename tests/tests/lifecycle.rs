@@ -872,3 +872,42 @@ fn the_expiry_job_expires_what_is_due_once_even_when_runs_overlap() {
         );
     });
 }
+
+#[test]
+fn the_expiry_job_closes_many_invites_of_several_tenants_in_batches_with_each_counter_right() {
+    run_isolated(|app| async move {
+        let big = tenant(&app, "business", None).await;
+        let small = tenant(&app, "starter", None).await;
+        let rows: Vec<Value> = (0..25)
+            .map(|i| json!({"email": email(&format!("bulk{i}")), "name": format!("Bulk {i}"), "role": "agent"}))
+            .collect();
+        let r = invite(&app, &big.admin, json!({ "invites": rows })).await;
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        for i in 0..4 {
+            pending_invite(&app, &big.admin, &format!("big{i}")).await;
+        }
+        for i in 0..3 {
+            pending_invite(&app, &small.admin, &format!("small{i}")).await;
+        }
+        assert_eq!(assert_seats_consistent(&app, &big.id).await, 30);
+        assert_eq!(assert_seats_consistent(&app, &small.id).await, 4);
+        app.clock.advance(Duration::days(8));
+
+        let run = expire_invites_fn::run(&app.expire, "run-many", 50).await;
+        assert_eq!(
+            (run.expired, run.skipped, run.failed),
+            (32, 0, 0),
+            "{run:?}"
+        );
+        assert_eq!(assert_seats_consistent(&app, &big.id).await, 1);
+        assert_eq!(assert_seats_consistent(&app, &small.id).await, 1);
+        for (t, n) in [(&big, 29), (&small, 3)] {
+            let entries = audit(&app, &t.id).await;
+            let expired = entries
+                .iter()
+                .filter(|e| s(e, "action") == "invite.expired")
+                .count();
+            assert_eq!(expired, n, "one audit entry per invite, in its own tenant");
+        }
+    });
+}

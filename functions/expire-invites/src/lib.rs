@@ -1,14 +1,16 @@
 //! `expire-invites`: the scheduled job. Marks every pending invite whose expiry has passed as
-//! expired, gives back its seat and email and audits it: one transaction per invite, so a run
-//! cut off halfway leaves only whole changes, and two overlapping runs can't expire one invite
-//! twice (the transaction requires it to still be pending). It reads only the sparse index of
-//! pending invites, from the oldest expiry up to now, so its cost follows what expires.
+//! expired, gives back its seat and email and audits it. Invites close in transactions of up to
+//! 25 (each invite whole inside one, so a run cut off halfway leaves only whole changes), and
+//! two overlapping runs can't expire one invite twice (each requires it to still be pending;
+//! a batch that meets one already handled is retried invite by invite). It reads only the
+//! sparse index of pending invites, from the oldest expiry up to now, so its cost follows what
+//! expires: N due invites cost N/100 queries and N/25 transactions.
 
 use futures_util::future::join_all;
 use serde::Serialize;
 use shared::domain::invite::audit_view;
 use shared::domain::{Actor, AuditAction, AuditEntry, Clock, Invite, InviteStatus, Target};
-use shared::store::{Closing, Store, WriteError};
+use shared::store::{Closing, Store, WriteError, CLOSE_BATCH};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -17,9 +19,8 @@ pub struct Deps {
     pub clock: Arc<dyn Clock>,
 }
 
-/// One page of the index, expired in parallel transactions of this many at a time.
+/// One page of the index; its batches of [`CLOSE_BATCH`] commit concurrently.
 pub const PAGE: usize = 100;
-pub const PARALLEL: usize = 10;
 
 #[derive(Debug, Default, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -40,8 +41,7 @@ enum Outcome {
     Failed,
 }
 
-async fn expire_one(deps: &Deps, invite: Invite, request_id: &str) -> Outcome {
-    let now = deps.clock.now();
+fn expired(invite: &Invite, now: time::OffsetDateTime, request_id: &str) -> (Invite, AuditEntry) {
     let after = Invite {
         status: InviteStatus::Expired,
         token_hash: String::new(),
@@ -57,20 +57,51 @@ async fn expire_one(deps: &Deps, invite: Invite, request_id: &str) -> Outcome {
             id: invite.id.clone(),
             label: Some(invite.name.clone()),
         },
-        Some(audit_view(&invite)),
+        Some(audit_view(invite)),
         Some(audit_view(&after)),
         request_id,
     );
-    match deps
-        .store
-        .close_invite(&invite, &after, Closing::Expire(now), &entry)
-        .await
-    {
+    (after, entry)
+}
+
+fn outcome(res: Result<(), WriteError>, invite: &Invite) -> Outcome {
+    match res {
         Ok(()) => Outcome::Expired,
         Err(WriteError::Rejected(_)) => Outcome::Skipped,
         Err(e) => {
             tracing::warn!(invite = %invite.id, error = %e, "invite not expired");
             Outcome::Failed
+        }
+    }
+}
+
+/// One transaction for the batch; if any invite in it no longer qualifies (an overlapping run,
+/// a resend or revoke meanwhile), each is tried alone so the others still expire.
+async fn expire_batch(deps: &Deps, batch: &[Invite], request_id: &str) -> Vec<Outcome> {
+    let now = deps.clock.now();
+    let closed: Vec<(Invite, AuditEntry)> =
+        batch.iter().map(|i| expired(i, now, request_id)).collect();
+    let rows: Vec<(&Invite, &Invite, &AuditEntry)> = batch
+        .iter()
+        .zip(&closed)
+        .map(|(before, (after, entry))| (before, after, entry))
+        .collect();
+    let how = Closing::Expire(now);
+    match deps.store.close_invites(&rows, how).await {
+        Ok(()) => rows.iter().map(|_| Outcome::Expired).collect(),
+        Err(WriteError::Rejected(_)) if rows.len() > 1 => {
+            let mut out = Vec::with_capacity(rows.len());
+            for (before, after, entry) in &rows {
+                let res = deps.store.close_invite(before, after, how, entry).await;
+                out.push(outcome(res, before));
+            }
+            out
+        }
+        Err(e) => {
+            let e = e.to_string();
+            rows.iter()
+                .map(|(before, _, _)| outcome(Err(WriteError::Unavailable(e.clone())), before))
+                .collect()
         }
     }
 }
@@ -98,20 +129,17 @@ pub async fn run(deps: &Deps, request_id: &str, max_pages: usize) -> Summary {
             }
         };
         summary.pages += 1;
-        for chunk in page.items.chunks(PARALLEL) {
-            let outcomes = join_all(
-                chunk
-                    .iter()
-                    .cloned()
-                    .map(|inv| expire_one(deps, inv, request_id)),
-            )
-            .await;
-            for o in outcomes {
-                match o {
-                    Outcome::Expired => summary.expired += 1,
-                    Outcome::Skipped => summary.skipped += 1,
-                    Outcome::Failed => summary.failed += 1,
-                }
+        let outcomes = join_all(
+            page.items
+                .chunks(CLOSE_BATCH)
+                .map(|batch| expire_batch(deps, batch, request_id)),
+        )
+        .await;
+        for o in outcomes.into_iter().flatten() {
+            match o {
+                Outcome::Expired => summary.expired += 1,
+                Outcome::Skipped => summary.skipped += 1,
+                Outcome::Failed => summary.failed += 1,
             }
         }
         // Expired invites leave the index; the cursor still moves past failures so one bad

@@ -19,6 +19,10 @@ pub enum Closing {
     Expire(OffsetDateTime),
 }
 
+/// Invites closed in one transaction: three items each (invite, email guard, audit entry) and
+/// at worst one tenant counter each keep it within DynamoDB's 100 items.
+pub const CLOSE_BATCH: usize = 25;
+
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
     pub action: Option<AuditAction>,
@@ -67,39 +71,65 @@ impl Store {
         how: Closing,
         audit: &AuditEntry,
     ) -> Result<(), WriteError> {
+        self.close_invites(&[(before, after, audit)], how).await
+    }
+
+    /// Closes several invites in one transaction (the expiry job's batches): each invite under
+    /// its own guard, its email given back and its audit entry, and one counter update per
+    /// tenant for all of that tenant's seats. All or nothing: one invite that no longer
+    /// qualifies rejects the whole batch, and the caller retries the rest one by one.
+    /// At most [`CLOSE_BATCH`] invites.
+    pub async fn close_invites(
+        &self,
+        batch: &[(&Invite, &Invite, &AuditEntry)],
+        how: Closing,
+    ) -> Result<(), WriteError> {
+        assert!(
+            batch.len() <= CLOSE_BATCH,
+            "at most {CLOSE_BATCH} per transaction"
+        );
         let mut tx = Tx::new(&self.tables);
-        let (cond, values) = match how {
-            Closing::Revoke => (
-                "#st = :pending AND sentAt = :sent",
-                vec![
-                    (":pending", s("pending")),
-                    (":sent", s(timefmt::format(before.sent_at))),
-                ],
-            ),
-            Closing::Expire(now) => (
-                "#st = :pending AND expiresAt <= :now",
-                vec![
-                    (":pending", s("pending")),
-                    (":now", s(timefmt::format(now))),
-                ],
-            ),
-        };
-        tx.put_if(
-            Tag::Invite(0),
-            items::invite_item(after),
-            cond,
-            &[("#st", "status")],
-            values,
-        );
-        tx.tenant_counters(&before.tenant_id, -1, 0, None);
-        tx.delete_if(
-            Tag::Email(0),
-            items::email_pk(&before.email),
-            items::EMAIL_SK,
-            "refId = :ref",
-            vec![(":ref", s(&before.id))],
-        );
-        tx.audit(audit);
+        let mut seats_back: Vec<(&str, i64)> = Vec::new();
+        for (i, (before, after, audit)) in batch.iter().enumerate() {
+            let (cond, values) = match how {
+                Closing::Revoke => (
+                    "#st = :pending AND sentAt = :sent",
+                    vec![
+                        (":pending", s("pending")),
+                        (":sent", s(timefmt::format(before.sent_at))),
+                    ],
+                ),
+                Closing::Expire(now) => (
+                    "#st = :pending AND expiresAt <= :now",
+                    vec![
+                        (":pending", s("pending")),
+                        (":now", s(timefmt::format(now))),
+                    ],
+                ),
+            };
+            tx.put_if(
+                Tag::Invite(i),
+                items::invite_item(after),
+                cond,
+                &[("#st", "status")],
+                values,
+            );
+            tx.delete_if(
+                Tag::Email(i),
+                items::email_pk(&before.email),
+                items::EMAIL_SK,
+                "refId = :ref",
+                vec![(":ref", s(&before.id))],
+            );
+            tx.audit(audit);
+            match seats_back.iter_mut().find(|(t, _)| *t == before.tenant_id) {
+                Some((_, k)) => *k -= 1,
+                None => seats_back.push((&before.tenant_id, -1)),
+            }
+        }
+        for (tenant_id, seats) in seats_back {
+            tx.tenant_counters(tenant_id, seats, 0, None);
+        }
         tx.commit(&self.client).await
     }
 

@@ -17,7 +17,7 @@ mod lifecycle;
 mod tx;
 
 pub use items::{decode_cursor, encode_cursor};
-pub use lifecycle::{AuditFilter, Closing};
+pub use lifecycle::{AuditFilter, Closing, CLOSE_BATCH};
 pub use tx::{Tag, WriteError};
 
 use crate::domain::{
