@@ -16,8 +16,37 @@ use tokio::net::TcpListener;
 pub struct Call {
     /// `dynamodb.GetItem`, `cognito.AdminCreateUser`, `ses.SendEmail`, ...
     pub op: String,
+    /// When the proxy forwarded it.
+    pub started: Instant,
     /// Time the emulator took to answer (as seen by the proxy).
     pub upstream: Duration,
+}
+
+/// Wall time during which at least one call was waiting on the emulator: concurrent calls
+/// (a bulk invite's emails, the expiry job's batches) count once, so the rest of an
+/// operation's wall time is the code's own.
+pub fn emulator_time(calls: &[Call]) -> Duration {
+    let mut spans: Vec<(Instant, Instant)> = calls
+        .iter()
+        .map(|c| (c.started, c.started + c.upstream))
+        .collect();
+    spans.sort();
+    let mut total = Duration::ZERO;
+    let mut current: Option<(Instant, Instant)> = None;
+    for (a, b) in spans {
+        current = match current {
+            Some((s, e)) if a <= e => Some((s, e.max(b))),
+            Some((s, e)) => {
+                total += e - s;
+                Some((a, b))
+            }
+            None => Some((a, b)),
+        };
+    }
+    if let Some((s, e)) = current {
+        total += e - s;
+    }
+    total
 }
 
 #[derive(Clone, Default)]
@@ -102,6 +131,7 @@ pub async fn start(upstream: String) -> (String, Calls) {
                         };
                         log.0.lock().unwrap().push(Call {
                             op,
+                            started,
                             upstream: started.elapsed(),
                         });
                         Ok::<_, Infallible>(out)
