@@ -2,13 +2,14 @@
 //! and sending invite emails with their delivery status recorded.
 
 use crate::domain::email_template::{render_invite, InviteMail};
+use crate::domain::token::HashMemory;
 use crate::domain::{DeliveryStatus, Email, Invite, InviteToken, Tenant};
 use crate::mail::Mailer;
 use crate::store::Store;
 
 /// Hashes the tokens on one blocking worker per core, each taking every k-th token: a 25-row
 /// batch costs 25 / cores hashes of wall time, and memory holds one hash's working set per
-/// core, never 25 at once.
+/// core, allocated once, never 25 at once.
 pub async fn hash_tokens(invites: &mut [Invite], tokens: &[InviteToken]) {
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -24,8 +25,9 @@ pub async fn hash_tokens(invites: &mut [Invite], tokens: &[InviteToken]) {
                 .step_by(workers)
                 .collect();
             tokio::task::spawn_blocking(move || {
+                let mut memory = HashMemory::new();
                 mine.into_iter()
-                    .map(|(i, t)| (i, t.hash()))
+                    .map(|(i, t)| (i, t.hash_in(&mut memory)))
                     .collect::<Vec<_>>()
             })
         })

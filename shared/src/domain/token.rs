@@ -1,5 +1,5 @@
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, PasswordHash, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use std::fmt;
@@ -11,6 +11,29 @@ use std::fmt;
 /// 19 MiB per concurrent hash. Still argon2id, salted, so a leaked table gives nothing usable.
 pub const HASH_MEMORY_KIB: u32 = 4096;
 pub const HASH_PASSES: u32 = 1;
+
+fn hash_params() -> Params {
+    Params::new(HASH_MEMORY_KIB, HASH_PASSES, 1, Some(32))
+        .expect("the constants are within argon2's limits")
+}
+
+/// One hash's working memory ([`HASH_MEMORY_KIB`]). A bulk invite's worker hashes all its
+/// tokens in one, instead of asking the allocator for 4 MiB per token: freed blocks that
+/// large get split by small allocations in between, and the heap grew by most of a block
+/// per hash (73 MB peak for 25 rows before; see docs/benchmarks.md).
+pub struct HashMemory(Vec<Block>);
+
+impl HashMemory {
+    pub fn new() -> HashMemory {
+        HashMemory(vec![Block::default(); HASH_MEMORY_KIB as usize])
+    }
+}
+
+impl Default for HashMemory {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// An invite token: the invite's id (to find the record in one read) and 256 random bits
 /// (the secret, stored only as an argon2id hash). Shown once, in the email link's fragment.
@@ -55,15 +78,29 @@ impl InviteToken {
 
     /// argon2id with a random salt, at [`HASH_MEMORY_KIB`] and [`HASH_PASSES`].
     pub fn hash(&self) -> String {
+        self.hash_in(&mut HashMemory::new())
+    }
+
+    /// As [`hash`](Self::hash), in working memory the caller reuses across tokens.
+    pub fn hash_in(&self, memory: &mut HashMemory) -> String {
         let mut salt = [0u8; 16];
         getrandom::fill(&mut salt).expect("the OS random source is available");
+        let params = hash_params();
+        let mut out = [0u8; 32];
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+            .hash_password_into_with_memory(&self.secret, &salt, &mut out, &mut memory.0[..])
+            .expect("argon2 cannot fail on 32 bytes with valid parameters");
         let salt = SaltString::encode_b64(&salt).expect("16 bytes is a valid salt");
-        let params = Params::new(HASH_MEMORY_KIB, HASH_PASSES, 1, None)
-            .expect("the constants are within argon2's limits");
-        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-            .hash_password(&self.secret, &salt)
-            .expect("argon2 cannot fail on 32 bytes with valid parameters")
-            .to_string()
+        PasswordHash {
+            algorithm: argon2::ARGON2ID_IDENT,
+            version: Some(Version::V0x13.into()),
+            params: (&params)
+                .try_into()
+                .expect("the constants fit a PHC string"),
+            salt: Some(salt.as_salt()),
+            hash: Some(Output::new(&out).expect("32 bytes is a valid output")),
+        }
+        .to_string()
     }
 
     /// Checks against a stored PHC string, with the parameters recorded in it (so hashes made
@@ -87,6 +124,7 @@ impl fmt::Debug for InviteToken {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::password_hash::PasswordHasher;
 
     #[test]
     fn a_token_round_trips_through_its_link_form_and_verifies_against_its_hash() {
@@ -110,6 +148,24 @@ mod tests {
         assert!(baseline.contains("$m=19456,t=2,p=1$"));
         assert!(t.verify(&baseline));
         assert!(!InviteToken::generate("abc123").verify(&baseline));
+    }
+
+    #[test]
+    fn hashes_made_in_reused_memory_verify_and_are_what_the_standard_api_makes() {
+        let mut memory = HashMemory::new();
+        let a = InviteToken::generate("abc123");
+        let b = InviteToken::generate("def456");
+        let (ha, hb) = (a.hash_in(&mut memory), b.hash_in(&mut memory));
+        assert!(a.verify(&ha) && b.verify(&hb));
+        assert!(!a.verify(&hb) && !b.verify(&ha));
+        // Same salt through argon2's own PHC path gives the same string.
+        let parsed = PasswordHash::new(&ha).unwrap();
+        let salt = parsed.salt.unwrap();
+        let standard = Argon2::new(Algorithm::Argon2id, Version::V0x13, hash_params())
+            .hash_password(&a.secret, salt)
+            .unwrap()
+            .to_string();
+        assert_eq!(ha, standard);
     }
 
     #[test]
