@@ -19,8 +19,12 @@ pub fn env(name: &str) -> Result<String, ConfigError> {
 /// start. The only other HTTPS peer is the Cognito JWKS endpoint, which is AWS too.
 pub const AMAZON_TRUST_SERVICES_PEM: &str = include_str!("../certs/amazon-trust-services.pem");
 
-/// The SDK configuration from the standard chain: `AWS_ENDPOINT_URL` (moto locally), region,
-/// credentials. `LOCAL_AWS_ENDPOINT` does the same for `sam local`, which only passes on
+/// The SDK configuration: region and credentials from the variables Lambda sets (`AWS_REGION`,
+/// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`; `sam local` sets them
+/// too), the rest (`AWS_ENDPOINT_URL` for moto, retries, timeouts) from the standard chain.
+/// Naming the two providers skips building the default chains (profile files, web identity,
+/// container and instance metadata), which took 0.4 ms of every cold start and are never
+/// used on Lambda. `LOCAL_AWS_ENDPOINT` sets the endpoint under `sam local`, which only passes on
 /// variables the template declares (the template declares it empty; empty means unset).
 #[cfg(feature = "aws")]
 pub async fn aws() -> aws_config::SdkConfig {
@@ -35,7 +39,14 @@ pub async fn aws() -> aws_config::SdkConfig {
         .tls_provider(Provider::rustls(CryptoMode::AwsLc))
         .tls_context(tls)
         .build_https();
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http);
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http)
+        .credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        );
+    if let Ok(region) = env("AWS_REGION") {
+        loader = loader.region(aws_config::Region::new(region));
+    }
     if let Ok(endpoint) = env("LOCAL_AWS_ENDPOINT") {
         loader = loader.endpoint_url(endpoint);
     }

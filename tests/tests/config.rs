@@ -1,0 +1,24 @@
+//! The deployed functions' SDK configuration (`shared::config::aws`), in a process of its own
+//! because it reads the environment.
+
+use aws_sdk_dynamodb::config::ProvideCredentials;
+
+#[tokio::test]
+async fn region_and_credentials_come_from_the_variables_lambda_sets() {
+    std::env::set_var("AWS_REGION", "eu-central-1");
+    std::env::set_var("AWS_ACCESS_KEY_ID", "AKIDLAMBDAROLE");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "secret");
+    std::env::set_var("AWS_SESSION_TOKEN", "session");
+    std::env::set_var("AWS_ENDPOINT_URL", "http://127.0.0.1:9");
+    let cfg = shared::config::aws().await;
+    assert_eq!(cfg.region().map(|r| r.as_ref()), Some("eu-central-1"));
+    assert_eq!(cfg.endpoint_url(), Some("http://127.0.0.1:9"));
+    let creds = cfg
+        .credentials_provider()
+        .expect("a credentials provider")
+        .provide_credentials()
+        .await
+        .expect("credentials from the environment");
+    assert_eq!(creds.access_key_id(), "AKIDLAMBDAROLE");
+    assert_eq!(creds.session_token(), Some("session"));
+}
