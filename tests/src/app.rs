@@ -169,56 +169,81 @@ fn to_reply(resp: lambda_http::Response<lambda_http::Body>) -> Reply {
 
 impl App {
     pub async fn new(stack: Stack, sdk: SdkConfig) -> App {
+        let shared = sdk.clone();
+        App::with_sdk_per_function(stack, sdk, move |_| shared.clone()).await
+    }
+
+    /// Each function's handler gets the SDK configuration `sdk_for(its binary name)` gives,
+    /// so a test can tell the functions' AWS calls apart (one counting proxy each); `sdk` is
+    /// the harness's own.
+    pub async fn with_sdk_per_function(
+        stack: Stack,
+        sdk: SdkConfig,
+        sdk_for: impl Fn(&str) -> SdkConfig,
+    ) -> App {
         let clock = Arc::new(ManualClock::default());
-        let ddb = aws_sdk_dynamodb::Client::new(&sdk);
-        let ses = aws_sdk_sesv2::Client::new(&sdk);
-        let idp = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
-        let store = || Store::new(ddb.clone(), stack.tables());
+        let store_for =
+            |f: &str| Store::new(aws_sdk_dynamodb::Client::new(&sdk_for(f)), stack.tables());
+        let mailer_for = |f: &str| {
+            Mailer::new(
+                aws_sdk_sesv2::Client::new(&sdk_for(f)),
+                stack.sender.clone(),
+            )
+        };
+        let directory_for = |f: &str| {
+            Directory::new(
+                aws_sdk_cognitoidentityprovider::Client::new(&sdk_for(f)),
+                stack.user_pool_id.clone(),
+            )
+        };
+        let store = || Store::new(aws_sdk_dynamodb::Client::new(&sdk), stack.tables());
         App {
             invite: invite_fn::Deps {
-                store: store(),
-                mailer: Mailer::new(ses.clone(), stack.sender.clone()),
+                store: store_for("invite"),
+                mailer: mailer_for("invite"),
                 clock: clock.clone(),
                 app_url: stack.app_url.clone(),
                 pricing_url: stack.pricing_url.clone(),
             },
             accept: accept_fn::Deps {
-                store: store(),
-                directory: Directory::new(idp.clone(), stack.user_pool_id.clone()),
+                store: store_for("accept"),
+                directory: directory_for("accept"),
                 clock: clock.clone(),
             },
             list: list_fn::Deps {
-                store: store(),
+                store: store_for("list"),
                 clock: clock.clone(),
                 pricing_url: stack.pricing_url.clone(),
             },
             tenant_admin: tenant_admin_fn::Deps {
-                store: store(),
-                mailer: Mailer::new(ses, stack.sender.clone()),
+                store: store_for("tenant-admin"),
+                mailer: mailer_for("tenant-admin"),
                 clock: clock.clone(),
                 app_url: stack.app_url.clone(),
                 pricing_url: stack.pricing_url.clone(),
             },
             change_role: change_role_fn::Deps {
-                store: store(),
+                store: store_for("change-role"),
                 clock: clock.clone(),
                 pricing_url: stack.pricing_url.clone(),
             },
             suspend: suspend_fn::Deps {
-                store: store(),
-                directory: Directory::new(idp.clone(), stack.user_pool_id.clone()),
+                store: store_for("suspend"),
+                directory: directory_for("suspend"),
                 clock: clock.clone(),
                 pricing_url: stack.pricing_url.clone(),
             },
             delete: delete_fn::Deps {
-                store: store(),
-                directory: Directory::new(idp.clone(), stack.user_pool_id.clone()),
+                store: store_for("delete"),
+                directory: directory_for("delete"),
                 clock: clock.clone(),
                 pricing_url: stack.pricing_url.clone(),
             },
-            audit: audit_fn::Deps { store: store() },
+            audit: audit_fn::Deps {
+                store: store_for("audit"),
+            },
             expire: expire_invites_fn::Deps {
-                store: store(),
+                store: store_for("expire-invites"),
                 clock: clock.clone(),
             },
             verifier: authorizer_fn::Verifier::new(authorizer_fn::Settings {

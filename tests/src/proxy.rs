@@ -16,6 +16,8 @@ use tokio::net::TcpListener;
 pub struct Call {
     /// `dynamodb.GetItem`, `cognito.AdminCreateUser`, `ses.SendEmail`, ...
     pub op: String,
+    /// The request body (what a DynamoDB call touches: tables, indexes, transaction items).
+    pub body: bytes::Bytes,
     /// When the proxy forwarded it.
     pub started: Instant,
     /// Time the emulator took to answer (as seen by the proxy).
@@ -116,7 +118,7 @@ pub async fn start(upstream: String) -> (String, Calls) {
                         parts.uri = format!("{upstream}{pq}").parse().unwrap();
                         let started = Instant::now();
                         let resp = client
-                            .request(hyper::Request::from_parts(parts, Full::new(body)))
+                            .request(hyper::Request::from_parts(parts, Full::new(body.clone())))
                             .await;
                         let out = match resp {
                             Ok(r) => {
@@ -131,6 +133,7 @@ pub async fn start(upstream: String) -> (String, Calls) {
                         };
                         log.0.lock().unwrap().push(Call {
                             op,
+                            body,
                             started,
                             upstream: started.elapsed(),
                         });

@@ -78,6 +78,33 @@ where
     })
 }
 
+/// Like `run_isolated`, with every function's AWS calls going through a counting proxy of its
+/// own: the map holds each function's calls (by binary name).
+pub fn run_counted<F, Fut>(functions: &[&str], f: F)
+where
+    F: FnOnce(Arc<App>, std::collections::HashMap<String, harness::proxy::Calls>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let e = env();
+    e.rt.block_on(async {
+        let stack = Stack::create(&e.stack.aws_endpoint, &e.sdk).await;
+        let mut calls = std::collections::HashMap::new();
+        let mut sdks = std::collections::HashMap::new();
+        for name in functions {
+            let (url, c) = harness::proxy::start(stack.aws_endpoint.clone()).await;
+            sdks.insert(name.to_string(), harness::stack::sdk_config(&url).await);
+            calls.insert(name.to_string(), c);
+        }
+        let app = App::with_sdk_per_function(stack, e.sdk.clone(), |f| {
+            sdks.get(f)
+                .unwrap_or_else(|| panic!("no proxy for {f}"))
+                .clone()
+        })
+        .await;
+        f(Arc::new(app), calls).await
+    })
+}
+
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", &shared::domain::ids::new_id()[..10])
 }

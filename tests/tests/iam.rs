@@ -1,0 +1,275 @@
+//! Every AWS action each function performs, as seen on the wire while the whole product runs,
+//! is granted to that function by the SAM template, on the right resource. The template's
+//! policies are otherwise only exercised on a real account; here a missing grant (say a new
+//! BatchGetItem, or an update of the audit table) fails a test instead of a deploy.
+
+mod common;
+
+use common::*;
+use harness::proxy::Call;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use time::Duration;
+
+const FUNCTIONS: &[&str] = &[
+    "invite",
+    "accept",
+    "list",
+    "change-role",
+    "suspend",
+    "delete",
+    "audit",
+    "expire-invites",
+    "tenant-admin",
+];
+
+/// (IAM action, template resource) pairs a call needs: the resource is the logical name the
+/// template uses (`DirectoryTable`, `DirectoryTable/index/gsi1`, `AuditTable`, `UserPool`,
+/// `SenderIdentity`).
+fn needs(call: &Call, directory: &str, audit: &str) -> Vec<(String, String)> {
+    let body: Value = serde_json::from_slice(&call.body).unwrap_or(Value::Null);
+    let table = |name: &str| {
+        if name == directory {
+            "DirectoryTable".to_string()
+        } else if name == audit {
+            "AuditTable".to_string()
+        } else {
+            panic!("{} on an unknown table {name}", call.op)
+        }
+    };
+    let (svc, op) = call.op.split_once('.').unwrap();
+    match svc {
+        "dynamodb" => match op {
+            "TransactWriteItems" => body["TransactItems"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|item| {
+                    let (kind, spec) = item.as_object().unwrap().iter().next().unwrap();
+                    let action = match kind.as_str() {
+                        "Put" => "PutItem",
+                        "Update" => "UpdateItem",
+                        "Delete" => "DeleteItem",
+                        "ConditionCheck" => "ConditionCheckItem",
+                        other => panic!("transaction item {other}"),
+                    };
+                    (
+                        format!("dynamodb:{action}"),
+                        table(spec["TableName"].as_str().unwrap()),
+                    )
+                })
+                .collect(),
+            "BatchGetItem" | "BatchWriteItem" => body["RequestItems"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(|t| (format!("dynamodb:{op}"), table(t)))
+                .collect(),
+            _ => {
+                let mut resource = table(body["TableName"].as_str().unwrap());
+                if let Some(index) = body["IndexName"].as_str() {
+                    resource = format!("{resource}/index/{index}");
+                }
+                vec![(format!("dynamodb:{op}"), resource)]
+            }
+        },
+        "cognito" => vec![(format!("cognito-idp:{op}"), "UserPool".to_string())],
+        "ses" => vec![("ses:SendEmail".to_string(), "SenderIdentity".to_string())],
+        _ => panic!("unexpected AWS call {}", call.op),
+    }
+}
+
+/// The template's grants per binary: (action, resource) pairs from each `- Effect: Allow`
+/// statement of the function's policies.
+fn grants() -> BTreeMap<String, BTreeSet<(String, String)>> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let template = std::fs::read_to_string(root.join("infra/template.yaml")).unwrap();
+    let mut out: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
+    let mut binary: Option<String> = None;
+    let mut actions: Vec<String> = Vec::new();
+    for line in template.lines() {
+        let t = line.trim();
+        if line.starts_with("  ") && !line.starts_with("   ") && t.ends_with(':') {
+            binary = None;
+        }
+        if let Some(b) = t.strip_prefix("Binary: ") {
+            binary = Some(b.to_string());
+        }
+        if let Some(a) = t.strip_prefix("Action: ") {
+            actions = a
+                .trim_matches(|c| c == '[' || c == ']')
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .collect();
+        }
+        if let (Some(r), Some(b)) = (t.strip_prefix("Resource: "), &binary) {
+            let resource = if r.contains("AuditTable") {
+                "AuditTable".to_string()
+            } else if let Some(i) = r.find("/index/") {
+                format!("DirectoryTable{}", &r[i..])
+            } else if r.contains("DirectoryTable") {
+                "DirectoryTable".to_string()
+            } else if r.contains("UserPool") {
+                "UserPool".to_string()
+            } else if r.contains(":identity/") {
+                "SenderIdentity".to_string()
+            } else {
+                r.to_string()
+            };
+            for a in actions.drain(..) {
+                out.entry(b.clone())
+                    .or_default()
+                    .insert((a, resource.clone()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_aws_call_a_function_makes_is_granted_to_it_by_the_template() {
+    run_counted(FUNCTIONS, |app, calls| async move {
+        let mut served: BTreeSet<String> = BTreeSet::new();
+        let mut call = |method: &str, route: &str| {
+            served.insert(format!("{method} {route}"));
+        };
+        // Every route, the scheduled job and the operator's tenant tool, each at least once.
+        let t = tenant(&app, "team", None).await;
+        tenant_admin_fn::handle(
+            &app.tenant_admin,
+            json!({"action": "setTier", "tenantId": t.id, "tier": "business"}),
+            "iam",
+        )
+        .await
+        .unwrap();
+        let sup = member(&app, &t.admin, "supervisor", Some("north")).await;
+        call("POST", "/invites");
+        call("POST", "/invites/accept");
+        let rows: Vec<Value> = (0..3)
+            .map(|i| json!({"email": email(&format!("iam{i}")), "name": "Row", "role": "agent"}))
+            .collect();
+        let r = invite(&app, &t.admin, json!({ "invites": rows })).await;
+        assert_eq!(r.status, 201);
+        let pending = r.json()["invites"][0]["id"].as_str().unwrap().to_string();
+        let revoked = r.json()["invites"][1]["id"].as_str().unwrap().to_string();
+        let addr = email("preview");
+        invite(
+            &app,
+            &t.admin,
+            json!({"email": addr, "name": "P", "role": "agent"}),
+        )
+        .await;
+        let token = app.token_from_mail(&addr).await.unwrap();
+        let ok = |r: harness::app::Reply| {
+            assert!(
+                r.status < 300,
+                "{} {}",
+                r.status,
+                String::from_utf8_lossy(&r.body)
+            );
+        };
+        let admin = Some(t.admin.as_str());
+        ok(app
+            .request(
+                "POST",
+                "/invites/preview",
+                None,
+                Some(json!({"token": token})),
+            )
+            .await);
+        call("POST", "/invites/preview");
+        for path in [
+            "/me",
+            "/users",
+            &format!("/users/{}", sup.id),
+            "/invites",
+            "/tenant",
+            "/audit",
+        ] {
+            ok(app.request("GET", path, admin, None).await);
+            let route = match path {
+                p if p.starts_with("/users/") => "/users/{id}",
+                p => p,
+            };
+            call("GET", route);
+        }
+        app.clock.advance(Duration::minutes(2));
+        ok(app
+            .request("POST", &format!("/invites/{pending}/resend"), admin, None)
+            .await);
+        call("POST", "/invites/{id}/resend");
+        ok(app
+            .request("DELETE", &format!("/invites/{revoked}"), admin, None)
+            .await);
+        call("DELETE", "/invites/{id}");
+        ok(app
+            .request(
+                "PUT",
+                &format!("/users/{}/role", sup.id),
+                admin,
+                Some(json!({"role": "agent"})),
+            )
+            .await);
+        call("PUT", "/users/{id}/role");
+        ok(app
+            .request("POST", &format!("/users/{}/suspend", sup.id), admin, None)
+            .await);
+        call("POST", "/users/{id}/suspend");
+        ok(app
+            .request(
+                "POST",
+                &format!("/users/{}/reactivate", sup.id),
+                admin,
+                None,
+            )
+            .await);
+        call("POST", "/users/{id}/reactivate");
+        ok(app
+            .request("DELETE", &format!("/users/{}", sup.id), admin, None)
+            .await);
+        call("DELETE", "/users/{id}");
+        // A refusal that reads more than the happy path: seats short on a bulk invite.
+        let rows = |batch: usize| -> Value {
+            let rows: Vec<Value> = (0..25)
+                .map(|i| json!({"email": email(&format!("many{batch}-{i}")), "name": "M", "role": "agent"}))
+                .collect();
+            json!({ "invites": rows })
+        };
+        for batch in 0..3 {
+            assert_eq!(invite(&app, &t.admin, rows(batch)).await.status, 201);
+        }
+        let r = invite(&app, &t.admin, rows(3)).await;
+        assert_eq!(r.status, 409, "{}", String::from_utf8_lossy(&r.body));
+        // An expired invite resent (takes its seat and email back) after the job ran.
+        app.clock.advance(Duration::days(8));
+        let run = expire_invites_fn::run(&app.expire, "iam", 10).await;
+        assert!(run.expired > 0, "{run:?}");
+        ok(app
+            .request("POST", &format!("/invites/{pending}/resend"), admin, None)
+            .await);
+
+        let every: BTreeSet<String> = harness::app::routes()
+            .into_iter()
+            .map(|(k, _, _)| k.to_string())
+            .collect();
+        assert_eq!(served, every, "the scenario covers every route");
+
+        let grants = grants();
+        let directory = app.stack.directory_table.clone();
+        let audit = app.stack.audit_table.clone();
+        for f in FUNCTIONS {
+            let made = calls[*f].take();
+            assert!(!made.is_empty(), "{f} made no AWS call in the scenario");
+            let granted = grants.get(*f).cloned().unwrap_or_default();
+            let needed: BTreeSet<(String, String)> = made
+                .iter()
+                .flat_map(|c| needs(c, &directory, &audit))
+                .collect();
+            let missing: Vec<_> = needed.difference(&granted).collect();
+            assert!(
+                missing.is_empty(),
+                "{f} needs {missing:?}, which the template does not grant (it grants {granted:?})"
+            );
+        }
+    });
+}
