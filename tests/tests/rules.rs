@@ -395,6 +395,55 @@ fn a_failed_email_keeps_the_invite_marked_failed_and_says_so() {
         assert_eq!(listed["invites"][0]["email"], addr.as_str());
         assert_eq!(listed["invites"][0]["delivery"], "failed");
         assert_eq!(assert_seats_consistent(&app, &t.id).await, 2);
+
+        // A batch records every row's outcome (one write for all of them): failed here, sent
+        // through the working gateway.
+        let r = broken
+            .request(
+                "POST",
+                "/invites",
+                Some(&t.admin),
+                Some(json!({"invites": rows(3)})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        let failed: Vec<String> = r.json()["invites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                assert_eq!(i["delivery"], "failed", "{i}");
+                i["id"].as_str().unwrap().to_string()
+            })
+            .collect();
+        let r = invite(&app, &t.admin, json!({"invites": rows(2)})).await;
+        assert_eq!(r.status, 201);
+        let sent: Vec<String> = r.json()["invites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect();
+        let listed = app
+            .request("GET", "/invites?limit=50", Some(&t.admin), None)
+            .await
+            .json();
+        let stored = |id: &str| -> String {
+            listed["invites"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["id"] == id)
+                .map(|i| i["delivery"].as_str().unwrap().to_string())
+                .unwrap_or_else(|| panic!("{id} not listed"))
+        };
+        for id in &failed {
+            assert_eq!(stored(id), "failed");
+        }
+        for id in &sent {
+            assert_eq!(stored(id), "sent");
+        }
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, 7);
     });
 }
 
