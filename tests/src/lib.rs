@@ -9,6 +9,21 @@ pub mod runtime_api;
 pub mod server;
 pub mod stack;
 
+/// Every function binary, by the name `App::with_sdk_per_function` passes and the template's
+/// `BuildProperties.Binary` uses.
+pub const FUNCTIONS: &[&str] = &[
+    "authorizer",
+    "invite",
+    "accept",
+    "list",
+    "change-role",
+    "suspend",
+    "delete",
+    "audit",
+    "expire-invites",
+    "tenant-admin",
+];
+
 pub use app::App;
 pub use moto::Moto;
 pub use stack::Stack;

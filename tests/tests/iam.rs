@@ -1,7 +1,8 @@
 //! Every AWS action each function performs, as seen on the wire while the whole product runs,
-//! is granted to that function by the SAM template, on the right resource. The template's
-//! policies are otherwise only exercised on a real account; here a missing grant (say a new
-//! BatchGetItem, or an update of the audit table) fails a test instead of a deploy.
+//! is granted to that function by the SAM template, on the right resource; and every item it
+//! reads is read consistently (DESIGN.md rule 5). The template's policies are otherwise only
+//! exercised on a real account; here a missing grant (say a new BatchGetItem, or an update of
+//! the audit table) fails a test instead of a deploy.
 
 mod common;
 
@@ -11,17 +12,14 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use time::Duration;
 
-const FUNCTIONS: &[&str] = &[
-    "invite",
-    "accept",
-    "list",
-    "change-role",
-    "suspend",
-    "delete",
-    "audit",
-    "expire-invites",
-    "tenant-admin",
-];
+/// The authorizer only fetches the public JWKS; every other function calls AWS.
+fn calling_aws() -> Vec<&'static str> {
+    harness::FUNCTIONS
+        .iter()
+        .copied()
+        .filter(|f| *f != "authorizer")
+        .collect()
+}
 
 /// (IAM action, template resource) pairs a call needs: the resource is the logical name the
 /// template uses (`DirectoryTable`, `DirectoryTable/index/gsi1`, `AuditTable`, `UserPool`,
@@ -127,8 +125,8 @@ fn grants() -> BTreeMap<String, BTreeSet<(String, String)>> {
 }
 
 #[test]
-fn every_aws_call_a_function_makes_is_granted_to_it_by_the_template() {
-    run_counted(FUNCTIONS, |app, calls| async move {
+fn every_aws_call_a_function_makes_is_granted_by_the_template_and_reads_are_consistent() {
+    run_counted(&calling_aws(), |app, calls| async move {
         let mut served: BTreeSet<String> = BTreeSet::new();
         let mut call = |method: &str, route: &str| {
             served.insert(format!("{method} {route}"));
@@ -257,10 +255,10 @@ fn every_aws_call_a_function_makes_is_granted_to_it_by_the_template() {
         let grants = grants();
         let directory = app.stack.directory_table.clone();
         let audit = app.stack.audit_table.clone();
-        for f in FUNCTIONS {
-            let made = calls[*f].take();
+        for f in calling_aws() {
+            let made = calls[f].take();
             assert!(!made.is_empty(), "{f} made no AWS call in the scenario");
-            let granted = grants.get(*f).cloned().unwrap_or_default();
+            let granted = grants.get(f).cloned().unwrap_or_default();
             let needed: BTreeSet<(String, String)> = made
                 .iter()
                 .flat_map(|c| needs(c, &directory, &audit))
@@ -270,6 +268,21 @@ fn every_aws_call_a_function_makes_is_granted_to_it_by_the_template() {
                 missing.is_empty(),
                 "{f} needs {missing:?}, which the template does not grant (it grants {granted:?})"
             );
+            // Rule 5 on the wire: every item read (the caller's record among them) is a
+            // consistent read, so a change made a moment ago decides this request.
+            for c in &made {
+                let body: Value = serde_json::from_slice(&c.body).unwrap_or(Value::Null);
+                let consistent = match c.op.as_str() {
+                    "dynamodb.GetItem" => body["ConsistentRead"] == json!(true),
+                    "dynamodb.BatchGetItem" => body["RequestItems"]
+                        .as_object()
+                        .unwrap()
+                        .values()
+                        .all(|k| k["ConsistentRead"] == json!(true)),
+                    _ => continue,
+                };
+                assert!(consistent, "{f}: {} without ConsistentRead: {body}", c.op);
+            }
         }
     });
 }

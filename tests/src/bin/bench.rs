@@ -12,25 +12,13 @@ use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use harness::app::App;
 use harness::proxy::{self, Call};
 use harness::runtime_api::{serve_once, Seen};
-use harness::{Moto, Stack};
+use harness::{Moto, Stack, FUNCTIONS};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const FUNCTIONS: &[&str] = &[
-    "authorizer",
-    "invite",
-    "accept",
-    "list",
-    "change-role",
-    "suspend",
-    "delete",
-    "audit",
-    "expire-invites",
-    "tenant-admin",
-];
 const PASSWORD: &str = "Bench-Passw0rd!!";
 
 fn env_num(name: &str, default: usize) -> usize {
