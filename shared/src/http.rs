@@ -30,8 +30,13 @@ pub fn problem(err: &ApiError) -> Response<Body> {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/problem+json"),
     );
-    if let ApiError::TooManyRequests { retry_after_secs } = err {
-        if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+    let retry_after = match err {
+        ApiError::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+        ApiError::AcceptInProgress => Some(2),
+        _ => None,
+    };
+    if let Some(secs) = retry_after {
+        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
             resp.headers_mut().insert(header::RETRY_AFTER, v);
         }
     }
@@ -144,6 +149,8 @@ pub fn authorized_sub(req: &Request) -> Result<String, ApiError> {
         .ok_or(ApiError::Unauthorized)
 }
 
+#[cfg(all(feature = "dynamo", feature = "cognito"))]
+pub use caller::{commit_signin_change, converge_signin};
 #[cfg(feature = "dynamo")]
 pub use caller::{
     commit_user_change, load_caller, load_caller_and_invite, load_caller_and_user, user_audit,
@@ -289,5 +296,49 @@ mod caller {
         Err(ApiError::Conflict(format!(
             "The change could not be stored ({tags:?}); reload and try again."
         )))
+    }
+
+    /// A user change that touches sign-in (suspend, reactivate, delete), under the login's
+    /// lock: a change that stops the user stops sign-in first, then the commit, then the one
+    /// converge step whatever the commit answered (its refusal may have come from another
+    /// admin's change, so nothing here assumes what Cognito should be). The answer is the
+    /// commit's: once committed, what Cognito still owes is in the marker written with it.
+    #[cfg(feature = "cognito")]
+    pub async fn commit_signin_change(
+        store: &Store,
+        directory: &crate::identity::Directory,
+        clock: &dyn crate::domain::Clock,
+        before: &User,
+        after: &User,
+        entry: &AuditEntry,
+        pricing_url: &str,
+    ) -> Result<(), ApiError> {
+        let signin = crate::signin::SignIn::lock(store, directory, clock, &after.login()).await?;
+        if after.status != UserStatus::Active {
+            if let Err(e) = signin.disable_first().await {
+                // It may have landed anyway; DynamoDB did not change, so converge puts it back.
+                if let Err(c) = signin.converge().await {
+                    tracing::warn!(error = %c, "sign-in not converged after a failed disable");
+                }
+                return Err(e.into());
+            }
+        }
+        let committed = commit_user_change(store, before, after, entry, pricing_url).await;
+        if let Err(e) = signin.converge().await {
+            tracing::warn!(error = %e, "sign-in not converged after a user change");
+        }
+        committed
+    }
+
+    /// The converge step alone: a retry of a change that already committed finishes here.
+    #[cfg(feature = "cognito")]
+    pub async fn converge_signin(
+        store: &Store,
+        directory: &crate::identity::Directory,
+        clock: &dyn crate::domain::Clock,
+        user: &User,
+    ) -> Result<(), ApiError> {
+        crate::signin::converge(store, directory, clock, &user.login()).await?;
+        Ok(())
     }
 }

@@ -7,6 +7,13 @@ use aws_sdk_cognitoidentityprovider::operation::admin_set_user_password::AdminSe
 use aws_sdk_cognitoidentityprovider::types::{AttributeType, MessageActionType};
 use aws_sdk_cognitoidentityprovider::Client;
 
+/// A sign-in identity as Cognito holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub sub: String,
+    pub enabled: bool,
+}
+
 pub struct Directory {
     client: Client,
     pool_id: String,
@@ -125,6 +132,35 @@ impl Directory {
             None => self.sub_of(email).await?,
         };
         Ok((sub, existing))
+    }
+
+    /// The identity a login names now, if there is one: its `sub` and whether it may sign in.
+    pub async fn get(&self, login: &str) -> Result<Option<Identity>, IdentityError> {
+        let out = match self
+            .client
+            .admin_get_user()
+            .user_pool_id(&self.pool_id)
+            .username(login)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(SdkError::ServiceError(se)) if se.err().is_user_not_found_exception() => {
+                return Ok(None)
+            }
+            Err(e) => return Err(IdentityError::Unavailable(format!("{e:?}"))),
+        };
+        let sub = out
+            .user_attributes()
+            .iter()
+            .find(|a| a.name() == "sub")
+            .and_then(|a| a.value())
+            .map(str::to_string)
+            .ok_or_else(|| IdentityError::Unavailable("user has no sub".into()))?;
+        Ok(Some(Identity {
+            sub,
+            enabled: out.enabled(),
+        }))
     }
 
     pub async fn sub_of(&self, email: &str) -> Result<String, IdentityError> {

@@ -14,6 +14,8 @@ pub mod http;
 pub mod identity;
 #[cfg(feature = "ses")]
 pub mod mail;
+#[cfg(all(feature = "dynamo", feature = "cognito"))]
+pub mod signin;
 #[cfg(feature = "dynamo")]
 pub mod store;
 #[cfg(feature = "telemetry")]

@@ -76,6 +76,7 @@ pub struct App {
     pub delete: delete_fn::Deps,
     pub audit: audit_fn::Deps,
     pub expire: expire_invites_fn::Deps,
+    pub reconcile: reconcile_signin_fn::Deps,
     pub verifier: authorizer_fn::Verifier,
     pub store: Store,
 }
@@ -244,6 +245,11 @@ impl App {
             },
             expire: expire_invites_fn::Deps {
                 store: store_for("expire-invites"),
+                clock: clock.clone(),
+            },
+            reconcile: reconcile_signin_fn::Deps {
+                store: store_for("reconcile-signin"),
+                directory: directory_for("reconcile-signin"),
                 clock: clock.clone(),
             },
             verifier: authorizer_fn::Verifier::new(authorizer_fn::Settings {

@@ -21,6 +21,7 @@ pub const FUNCTIONS: &[&str] = &[
     "delete",
     "audit",
     "expire-invites",
+    "reconcile-signin",
     "tenant-admin",
 ];
 

@@ -242,6 +242,16 @@ fn every_aws_call_a_function_makes_is_granted_by_the_template_and_reads_are_cons
         app.clock.advance(Duration::days(8));
         let run = expire_invites_fn::run(&app.expire, "iam", 10).await;
         assert!(run.expired > 0, "{run:?}");
+        // What an accept that died after creating the identity leaves: the reconciler removes it.
+        let orphan = email("orphan");
+        app.accept
+            .directory
+            .create_user(&orphan, PASSWORD)
+            .await
+            .unwrap();
+        leave_marker(&app, &orphan, Duration::minutes(-5)).await;
+        let run = reconcile_signin_fn::run(&app.reconcile, 10).await;
+        assert_eq!((run.deleted, run.failed), (1, 0), "{run:?}");
         ok(app
             .request("POST", &format!("/invites/{pending}/resend"), admin, None)
             .await);

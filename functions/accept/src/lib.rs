@@ -11,7 +11,8 @@ use shared::domain::{
 };
 use shared::http::{body_json, json, request_id, respond, route_key};
 use shared::identity::Directory;
-use shared::store::{Store, WriteError};
+use shared::signin::SignIn;
+use shared::store::{Store, Tag, WriteError};
 use std::sync::Arc;
 
 pub const ROUTES: &[&str] = &["POST /invites/preview", "POST /invites/accept"];
@@ -98,17 +99,70 @@ async fn preview(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError>
     ))
 }
 
-/// The sign-in identity for this acceptance. An identity that already exists is either ours
-/// from a crashed earlier attempt (no user record has its `sub`: reuse it) or a leftover of a
-/// deleted user whose removal didn't finish (its `sub` is a tombstone: remove it, start fresh).
-async fn create_identity(deps: &Deps, username: &str, pw: &str) -> Result<String, ApiError> {
-    let (sub, existed) = deps.directory.create_user(username, pw).await?;
-    if !existed || deps.store.user(&sub).await?.is_none() {
-        return Ok(sub);
+/// The sign-in identity for this acceptance, made while this request holds the login's lock
+/// (so no other accept or clean-up touches it meanwhile). An identity that already exists is
+/// either left by an earlier attempt that never committed (no user record has its `sub`:
+/// reuse it, with this password) or a deleted user's whose removal didn't finish (its `sub`
+/// is a tombstone: remove it, start fresh).
+async fn create_identity(deps: &Deps, login: &str, pw: &str) -> Result<String, ApiError> {
+    if let Some(found) = deps.directory.get(login).await? {
+        match deps.store.user(&found.sub).await? {
+            None => {}
+            Some(u) if u.status == UserStatus::Deleted => deps.directory.delete_user(login).await?,
+            // The email guard belongs to this invite, so no live user can have this login.
+            Some(_) => {
+                return Err(ApiError::Unavailable(
+                    "the sign-in identity belongs to a live user".into(),
+                ))
+            }
+        }
     }
-    deps.directory.delete_user(username).await?;
-    let (sub, _) = deps.directory.create_user(username, pw).await?;
+    let (sub, _) = deps.directory.create_user(login, pw).await?;
     Ok(sub)
+}
+
+/// Holds the invite and the login's lock. Another request holding them (a double-clicked
+/// button) is waited for briefly, then answered 409 without touching Cognito.
+async fn claim(deps: &Deps, invite: &Invite, login: &str) -> Result<String, ApiError> {
+    let lock = shared::domain::ids::new_id();
+    for wait_ms in [250, 250, 0] {
+        match deps
+            .store
+            .claim_invite(invite, login, &lock, deps.clock.now())
+            .await
+        {
+            Ok(()) => return Ok(lock),
+            Err(WriteError::Rejected(tags)) if tags == [Tag::Marker] => {
+                if wait_ms == 0 {
+                    return Err(ApiError::AcceptInProgress);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(wait_ms)).await;
+            }
+            Err(WriteError::Rejected(_)) => return Err(ApiError::InviteLinkInvalid),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::AcceptInProgress)
+}
+
+/// After a commit that did not answer success: fence off anything still in flight under our
+/// lock, bring Cognito in line with whatever DynamoDB says, and answer whether the user
+/// exists after all.
+async fn settle_failed(deps: &Deps, signin: SignIn<'_>, sub: Option<&str>) -> Option<User> {
+    match signin.fence().await {
+        Ok(fenced) => {
+            if let Err(e) = fenced.converge().await {
+                // The marker from the claim stays: the reconciler finishes it.
+                tracing::warn!(error = %e, "sign-in not converged after a failed accept");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "accept lock not fenced"),
+    }
+    let sub = sub?;
+    match deps.store.user(sub).await {
+        Ok(Some(u)) if u.status == UserStatus::Active => Some(u),
+        _ => None,
+    }
 }
 
 async fn accept(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
@@ -148,11 +202,23 @@ async fn accept(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         .map(|e| e.normalized().to_string())
         .map_err(|_| ApiError::InviteLinkInvalid)?;
 
-    // Cognito first, then DynamoDB: a crash in between leaves an identity that no API call
-    // accepts (there is no active user record), and retrying this request completes it.
-    let sub = create_identity(deps, &username, &pw).await?;
-
+    // Claim first, then Cognito, then DynamoDB: a second accept of this link is refused
+    // before it can touch the identity, and a crash anywhere leaves a marker that the
+    // reconciler converges once the lock's lease has run out.
+    let lock = claim(deps, &invite, &username).await?;
     let now = deps.clock.now();
+    let signin = SignIn::held(&deps.store, &deps.directory, &username, &lock, now);
+    let sub = match create_identity(deps, &username, &pw).await {
+        Ok(sub) => sub,
+        Err(e) => {
+            // Whatever was made for this attempt goes; the invite stays usable.
+            if let Err(c) = signin.converge().await {
+                tracing::warn!(error = %c, "sign-in not converged after a failed accept");
+            }
+            return Err(e);
+        }
+    };
+
     let user = User {
         id: sub.clone(),
         tenant_id: invite.tenant_id.clone(),
@@ -186,20 +252,34 @@ async fn accept(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         Some(after),
         &request_id(req),
     );
-    match deps.store.accept_invite(&invite, &user, now, &entry).await {
-        Ok(()) => {}
-        Err(WriteError::Rejected(_)) => {
-            // Revoked, expired, rotated or accepted by a concurrent request between our read
-            // and the commit. If no user record owns this identity, remove it so nobody can
-            // sign in whom DynamoDB does not know (rule 8).
-            if deps.store.user(&sub).await?.is_none() {
-                if let Err(e) = deps.directory.delete_user(&username).await {
-                    tracing::warn!(error = %e, "orphan sign-in identity not removed");
-                }
+    match deps
+        .store
+        .accept_invite(&invite, &lock, &user, now, &entry)
+        .await
+    {
+        Ok(()) => {
+            // Committed: the answer is 201 whatever Cognito says next; the marker written with
+            // the commit keeps what it still owes.
+            if let Err(e) = signin.converge().await {
+                tracing::warn!(error = %e, "sign-in not converged after accept");
             }
-            return Err(ApiError::InviteLinkInvalid);
         }
-        Err(e) => return Err(e.into()),
+        Err(WriteError::Rejected(tags)) => {
+            // Revoked, expired or rotated since we read it, or our lease ran out: the
+            // identity made for this attempt goes (nobody DynamoDB doesn't know signs in).
+            settle_failed(deps, signin, None).await;
+            return Err(if tags.contains(&Tag::Invite(0)) {
+                ApiError::InviteLinkInvalid
+            } else {
+                ApiError::Unavailable("the accept took too long; try again".into())
+            });
+        }
+        Err(e) => {
+            // A commit that may have landed: answer the truth once nothing more can land.
+            if settle_failed(deps, signin, Some(&sub)).await.is_none() {
+                return Err(e.into());
+            }
+        }
     }
     Ok(json(
         201,

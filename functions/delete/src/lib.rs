@@ -2,16 +2,18 @@
 //! the email are free at once (the email can be invited again), and the record becomes a
 //! tombstone that keeps the display name, so "was assigned to Jane Doe" still reads right.
 //!
-//! Order (rule 8): disable the sign-in (which signs out everywhere), commit the tombstone, then
-//! remove the identity. A crash anywhere leaves nobody able to sign in whom DynamoDB has
-//! deleted, and retrying the request finishes the remaining steps.
+//! Order (docs/rules.md, "Sign-in follows the directory"): under the login's lock, disable the
+//! sign-in (which signs out everywhere), commit the tombstone, then the one converge step
+//! removes the identity. A crash anywhere leaves nobody able to sign in whom DynamoDB has
+//! deleted, and retrying the request (or the reconciler) finishes the remaining steps.
 
 use lambda_http::{Body, Request, Response};
 use shared::domain::manage::require_admin;
 use shared::domain::views::UserView;
 use shared::domain::{ApiError, AuditAction, Clock, User, UserStatus};
 use shared::http::{
-    commit_user_change, json, load_caller_and_user, respond, route_key, user_audit,
+    commit_signin_change, converge_signin, json, load_caller_and_user, respond, route_key,
+    user_audit,
 };
 use shared::identity::Directory;
 use shared::store::Store;
@@ -43,10 +45,9 @@ async fn delete(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     if before.id == caller.id {
         return Err(ApiError::SelfAction("delete"));
     }
-    let login = before.login();
     if before.status == UserStatus::Deleted {
         // A retry after the commit: finish removing the identity.
-        deps.directory.delete_user(&login).await?;
+        converge_signin(&deps.store, &deps.directory, &*deps.clock, &before).await?;
         return Ok(json(200, &UserView::from(&before)));
     }
     let now = deps.clock.now();
@@ -57,19 +58,16 @@ async fn delete(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         ..before.clone()
     };
     // Rule 6 is the commit's condition (see suspend for why no read first).
-
-    deps.directory.disable_user(&login).await?;
     let entry = user_audit(req, &caller, AuditAction::UserDeleted, &before, &after, now);
-    if let Err(e) =
-        commit_user_change(&deps.store, &before, &after, &entry, &deps.pricing_url).await
-    {
-        if before.status == UserStatus::Active {
-            if let Err(undo) = deps.directory.enable_user(&login).await {
-                tracing::warn!(error = %undo, "sign-in not restored after a refused delete");
-            }
-        }
-        return Err(e);
-    }
-    deps.directory.delete_user(&login).await?;
+    commit_signin_change(
+        &deps.store,
+        &deps.directory,
+        &*deps.clock,
+        &before,
+        &after,
+        &entry,
+        &deps.pricing_url,
+    )
+    .await?;
     Ok(json(200, &UserView::from(&after)))
 }

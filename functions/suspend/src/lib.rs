@@ -1,16 +1,17 @@
 //! `suspend`: `POST /users/{id}/suspend` and `POST /users/{id}/reactivate`.
 //!
-//! DynamoDB is the source of truth and Cognito follows it (rule 8), in the order that never
-//! lets someone sign in whom DynamoDB has stopped: suspend disables the sign-in (and signs out
-//! everywhere) before the commit, and puts it back if the commit is refused; reactivate
-//! commits first and enables after. A retry after a crash completes the same step.
+//! DynamoDB is the source of truth and Cognito follows it (docs/rules.md, "Sign-in follows
+//! the directory"): under the login's lock, suspend disables the sign-in (which signs out
+//! everywhere) before the commit; both routes end with the one converge step, whatever the
+//! commit answered. A retry of either finishes what a crash left.
 
 use lambda_http::{Body, Request, Response};
 use shared::domain::manage::{require_admin, target};
 use shared::domain::views::UserView;
 use shared::domain::{ApiError, AuditAction, Clock, User, UserStatus};
 use shared::http::{
-    commit_user_change, json, load_caller_and_user, respond, route_key, user_audit,
+    commit_signin_change, converge_signin, json, load_caller_and_user, respond, route_key,
+    user_audit,
 };
 use shared::identity::Directory;
 use shared::store::Store;
@@ -42,7 +43,7 @@ async fn suspend(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError>
     }
     if before.status == UserStatus::Suspended {
         // Already suspended (perhaps a retry): make sure Cognito agrees, change nothing else.
-        deps.directory.disable_user(&before.login()).await?;
+        converge_signin(&deps.store, &deps.directory, &*deps.clock, &before).await?;
         return Ok(json(200, &UserView::from(&before)));
     }
     let now = deps.clock.now();
@@ -54,8 +55,6 @@ async fn suspend(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError>
     };
     // Rule 6 needs no read first: the caller is another active admin, so only a concurrent
     // change can make the target the last one, and the commit's condition catches that.
-    let login = before.login();
-    deps.directory.disable_user(&login).await?;
     let entry = user_audit(
         req,
         &caller,
@@ -64,16 +63,7 @@ async fn suspend(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError>
         &after,
         now,
     );
-    if let Err(e) =
-        commit_user_change(&deps.store, &before, &after, &entry, &deps.pricing_url).await
-    {
-        // DynamoDB still says active: give the sign-in back (it stays safe if this fails too,
-        // and reactivating or retrying repairs it).
-        if let Err(undo) = deps.directory.enable_user(&login).await {
-            tracing::warn!(error = %undo, "sign-in not restored after a refused suspend");
-        }
-        return Err(e);
-    }
+    commit(deps, &before, &after, &entry).await?;
     Ok(json(200, &UserView::from(&after)))
 }
 
@@ -81,10 +71,9 @@ async fn reactivate(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
     let (caller, found) = load_caller_and_user(&deps.store, req).await?;
     require_admin(&caller, "reactivate users")?;
     let before = target(&caller, found)?;
-    let login = before.login();
     if before.status == UserStatus::Active {
         // Already active (perhaps a retry after the commit): finish the Cognito step.
-        deps.directory.enable_user(&login).await?;
+        converge_signin(&deps.store, &deps.directory, &*deps.clock, &before).await?;
         return Ok(json(200, &UserView::from(&before)));
     }
     // The seat is the commit's condition (`seatsUsed < seatLimit`); a refusal reads the
@@ -104,7 +93,24 @@ async fn reactivate(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
         &after,
         now,
     );
-    commit_user_change(&deps.store, &before, &after, &entry, &deps.pricing_url).await?;
-    deps.directory.enable_user(&login).await?;
+    commit(deps, &before, &after, &entry).await?;
     Ok(json(200, &UserView::from(&after)))
+}
+
+async fn commit(
+    deps: &Deps,
+    before: &User,
+    after: &User,
+    entry: &shared::domain::AuditEntry,
+) -> Result<(), ApiError> {
+    commit_signin_change(
+        &deps.store,
+        &deps.directory,
+        &*deps.clock,
+        before,
+        after,
+        entry,
+        &deps.pricing_url,
+    )
+    .await
 }

@@ -35,6 +35,9 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("invite link invalid")]
     InviteLinkInvalid,
+    /// Another request is accepting the same invite right now (a double-clicked button).
+    #[error("invite is being accepted by another request")]
+    AcceptInProgress,
     #[error("malformed request body: {0}")]
     MalformedBody(String),
     #[error("invalid request")]
@@ -128,6 +131,13 @@ impl ApiError {
                 "This invite link can't be used",
                 404,
                 "The link is invalid, was already used, was revoked or has expired. Ask an admin of your company to send a new invite."
+                    .to_string(),
+            ),
+            ApiError::AcceptInProgress => (
+                "accept-in-progress",
+                "This invite is being accepted",
+                409,
+                "Another request is accepting this invite right now. Wait a moment, then sign in; if that fails, open the link again."
                     .to_string(),
             ),
             ApiError::MalformedBody(why) => (

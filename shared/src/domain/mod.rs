@@ -8,6 +8,7 @@ pub mod invite;
 pub mod manage;
 pub mod password;
 pub mod role;
+pub mod signin;
 pub mod tenant;
 pub mod timefmt;
 pub mod token;

@@ -152,6 +152,13 @@ impl Store {
         );
         let (seats, admins) = counter_deltas(before, after);
         tx.tenant_counters(&before.tenant_id, seats, admins, None);
+        if before.status != after.status {
+            // Cognito must follow this change; the marker stays until it does.
+            tx.signin_due(
+                &after.login(),
+                after.updated_at + crate::domain::signin::RECONCILE_AFTER,
+            );
+        }
         if after.status == UserStatus::Deleted && before.status != UserStatus::Deleted {
             tx.delete_if(
                 Tag::Email(0),

@@ -14,10 +14,12 @@
 
 mod items;
 mod lifecycle;
+mod signin;
 mod tx;
 
 pub use items::{decode_cursor, encode_cursor};
 pub use lifecycle::{AuditFilter, Closing, CLOSE_BATCH};
+pub use signin::{EmailHolder, Marker};
 pub use tx::{Tag, WriteError};
 
 use crate::domain::{
@@ -292,12 +294,14 @@ impl Store {
         tx.commit(&self.client).await
     }
 
-    /// Accept: the invite (still pending, same token, unexpired at `now`) becomes accepted, the
-    /// user appears, the email guard moves from the invite to the user, and the audit entry.
+    /// Accept: the invite (still pending, same token, unexpired at `now`, and the login still
+    /// locked by this accept) becomes accepted, the user appears, the email guard moves from the
+    /// invite to the user, the sign-in marker says Cognito must follow, and the audit entry.
     /// The invite's seat becomes the user's, so the counter does not move.
     pub async fn accept_invite(
         &self,
         invite: &Invite,
+        lock_id: &str,
         user: &User,
         now: OffsetDateTime,
         audit: &AuditEntry,
@@ -307,7 +311,8 @@ impl Store {
             Tag::Invite(0),
             items::invite_pk(&invite.id),
             items::INVITE_SK,
-            "SET #st = :accepted, gsi1sk = :g, acceptedAt = :now, userId = :uid REMOVE tokenHash, gsi2pk, gsi2sk",
+            "SET #st = :accepted, gsi1sk = :g, acceptedAt = :now, userId = :uid \
+             REMOVE tokenHash, gsi2pk, gsi2sk",
             "#st = :pending AND tokenHash = :hash AND expiresAt > :now",
             &[("#st", "status")],
             vec![
@@ -323,6 +328,11 @@ impl Store {
             ],
         );
         tx.put_new(Tag::User, items::user_item(user));
+        tx.signin_due_held(
+            &user.login(),
+            lock_id,
+            now + crate::domain::signin::RECONCILE_AFTER,
+        );
         if user.role == Role::Admin {
             tx.tenant_counters(&invite.tenant_id, 0, 1, None);
         }

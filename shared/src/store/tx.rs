@@ -17,6 +17,8 @@ pub enum Tag {
     Invite(usize),
     Email(usize),
     Audit,
+    /// A sign-in marker (what Cognito still owes a login).
+    Marker,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +61,9 @@ pub(super) struct Tx<'a> {
     tables: &'a Tables,
     items: Vec<TransactWriteItem>,
     tags: Vec<Tag>,
+    /// The key of this change's audit entry: its receipt. The entry's id is new for every
+    /// change, so finding it stored proves this very transaction committed.
+    receipt: Option<Item>,
 }
 
 /// Attempts when DynamoDB cancels for a competing transaction on the same item (not a
@@ -71,6 +76,7 @@ impl<'a> Tx<'a> {
             tables,
             items: Vec::new(),
             tags: Vec::new(),
+            receipt: None,
         }
     }
 
@@ -179,6 +185,12 @@ impl<'a> Tx<'a> {
 
     /// Append-only: an entry is only ever put, never over an existing one (rule 3).
     pub fn audit(&mut self, entry: &AuditEntry) {
+        if self.receipt.is_none() {
+            self.receipt = Some(HashMap::from([
+                ("pk".to_string(), s(items::audit_pk(&entry.tenant_id))),
+                ("sk".to_string(), s(items::audit_sk(entry))),
+            ]));
+        }
         let put = Put::builder()
             .table_name(&self.tables.audit)
             .set_item(Some(items::audit_item(entry)))
@@ -217,6 +229,15 @@ impl<'a> Tx<'a> {
         self.tenant_counters(&tenant.id, i64::from(n_seats), 0, Some(tenant.seat_limit));
     }
 
+    /// Commits, and answers what actually happened, not only what the last answer said:
+    ///
+    /// - Every attempt carries a client request token, so the SDK's own retries of one attempt
+    ///   are idempotent on DynamoDB (a retry of a transaction that committed answers success).
+    /// - A refusal whose failed conditions include this change's own audit entry means an
+    ///   earlier attempt of this very transaction committed (the entry's id is unique to the
+    ///   change): that is a commit, not a refusal.
+    /// - A server error or timeout may or may not have committed: the audit entry is read back
+    ///   to tell which. Only a transaction without an entry stays `Unavailable`.
     pub async fn commit(self, client: &Client) -> Result<(), WriteError> {
         let mut attempt = 0;
         loop {
@@ -224,6 +245,7 @@ impl<'a> Tx<'a> {
             let res = client
                 .transact_write_items()
                 .set_transact_items(Some(self.items.clone()))
+                .client_request_token(crate::domain::ids::new_id())
                 .send()
                 .await;
             let err = match res {
@@ -239,6 +261,9 @@ impl<'a> Tx<'a> {
                         .filter(|(r, _)| r.code() == Some("ConditionalCheckFailed"))
                         .map(|(_, t)| *t)
                         .collect();
+                    if failed.contains(&Tag::Audit) && self.receipt.is_some() {
+                        return Ok(());
+                    }
                     if !failed.is_empty() {
                         return Err(WriteError::Rejected(failed));
                     }
@@ -252,7 +277,36 @@ impl<'a> Tx<'a> {
                     }
                 }
             }
-            return Err(WriteError::Unavailable(format!("{err:?}")));
+            let refused = matches!(&err, SdkError::ServiceError(_));
+            let why = format!("{err:?}");
+            // A service error that names a refusal (validation, cancellation) wrote nothing;
+            // anything else (5xx, timeout, lost connection) may have.
+            let ambiguous = !refused
+                || err
+                    .raw_response()
+                    .is_some_and(|r| r.status().as_u16() >= 500);
+            if ambiguous {
+                if let Some(key) = &self.receipt {
+                    if self.stored(client, key).await? {
+                        return Ok(());
+                    }
+                }
+            }
+            return Err(WriteError::Unavailable(why));
         }
+    }
+
+    /// Whether this change's audit entry is stored (consistent read).
+    async fn stored(&self, client: &Client, key: &Item) -> Result<bool, WriteError> {
+        let out = client
+            .get_item()
+            .table_name(&self.tables.audit)
+            .set_key(Some(key.clone()))
+            .consistent_read(true)
+            .projection_expression("pk")
+            .send()
+            .await
+            .map_err(|e| WriteError::Unavailable(format!("{e:?}")))?;
+        Ok(out.item.is_some())
     }
 }

@@ -445,7 +445,7 @@ async fn main() {
             "suspend" => http_event("POST /users/{id}/suspend", &format!("/users/{nobody}/suspend"), &sub, None, json!({"id": nobody})),
             "delete" => http_event("DELETE /users/{id}", &format!("/users/{nobody}"), &sub, None, json!({"id": nobody})),
             "audit" => http_event("GET /audit", "/audit", &sub, None, json!({})),
-            "expire-invites" => json!({"source": "aws.scheduler", "detail": {}}).to_string().into_bytes(),
+            "expire-invites" | "reconcile-signin" => json!({"source": "aws.scheduler", "detail": {}}).to_string().into_bytes(),
             "tenant-admin" => json!({"action": "setTier", "tenantId": "nope"}).to_string().into_bytes(),
             _ => b"{}".to_vec(),
         }
@@ -552,6 +552,7 @@ async fn main() {
         "delete",
         "audit",
         "expire-invites",
+        "reconcile-signin",
         "tenant-admin",
     ] {
         let r = rss[f].iter().max().copied().unwrap_or(0);

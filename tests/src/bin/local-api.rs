@@ -103,20 +103,22 @@ async fn main() {
          or: python3 tests/moto/get_token.py   (reads .local/stack.json)\n\n\
          Then: curl -H \"Authorization: Bearer $TOKEN\" {api_url}/me\n\
          Invite emails land in moto: {endpoint}/moto-api/data.json\n\
-         The invite expiry job runs every minute.\n\
+         The invite expiry job and the sign-in reconciler run every minute.\n\
          Written to .local/stack.json. Ctrl-C stops the API and the emulator it started.\n",
         endpoint = stack.aws_endpoint,
         region = stack.region,
         client = stack.user_pool_client_id,
     );
 
-    // The scheduled job, as EventBridge would run it (hourly on AWS; every minute here).
+    // The scheduled jobs, as EventBridge would run them (hourly and every 5 minutes on AWS;
+    // every minute here).
     let job_app = app.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             tick.tick().await;
             expire_invites_fn::run(&job_app.expire, "local-schedule", 50).await;
+            reconcile_signin_fn::run(&job_app.reconcile, 10).await;
         }
     });
 

@@ -278,3 +278,23 @@ pub fn actions(entries: &[std::collections::HashMap<String, AttributeValue>]) ->
 pub fn s<'a>(item: &'a std::collections::HashMap<String, AttributeValue>, k: &str) -> &'a str {
     attr(item, k)
 }
+
+/// Stands in for a request that died after its commit: the sign-in marker it wrote stays,
+/// due `due_in` from the app's clock (negative: already due).
+pub async fn leave_marker(app: &App, login: &str, due_in: time::Duration) {
+    let due = shared::domain::timefmt::format(app.clock_now() + due_in);
+    let s = |v: &str| AttributeValue::S(v.to_string());
+    aws_sdk_dynamodb::Client::new(&app.sdk)
+        .put_item()
+        .table_name(&app.stack.directory_table)
+        .item("pk", s(&format!("SIGNIN#{login}")))
+        .item("sk", s("SIGNIN"))
+        .item("login", s(login))
+        .item("mark", s(&shared::domain::ids::new_id()))
+        .item("dueAt", s(&due))
+        .item("gsi2pk", s("SIGNIN"))
+        .item("gsi2sk", s(&format!("{due}#{login}")))
+        .send()
+        .await
+        .unwrap();
+}

@@ -1,0 +1,31 @@
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use reconcile_signin_fn::{run, Deps};
+use serde_json::Value;
+use shared::config::{aws, env};
+use shared::domain::SystemClock;
+use shared::identity::Directory;
+use shared::store::{Store, Tables};
+use std::sync::Arc;
+
+/// Pages per run: 100 markers each, well inside the function's timeout; the next scheduled
+/// run picks up any remainder.
+const MAX_PAGES: usize = 10;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let cfg = aws().await;
+    let deps = Deps {
+        store: Store::new(aws_sdk_dynamodb::Client::new(&cfg), Tables::from_env()?),
+        directory: Directory::new(
+            aws_sdk_cognitoidentityprovider::Client::new(&cfg),
+            env("USER_POOL_ID")?,
+        ),
+        clock: Arc::new(SystemClock),
+    };
+    let deps = &deps;
+    lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
+        Ok::<_, Error>(serde_json::to_value(run(deps, MAX_PAGES).await)?)
+    }))
+    .await
+}

@@ -1,0 +1,265 @@
+//! The one converge step: makes a login's Cognito identity match what DynamoDB says now
+//! (docs/rules.md, "Sign-in follows the directory"). Every route that may touch sign-in ends
+//! here whatever happened before (commit, refusal, no-op, a timeout that may or may not have
+//! committed); the reconciler runs it for what a crash left. Nothing else writes to Cognito,
+//! except an accept creating the identity while it holds the same lock.
+//!
+//! Under the login's lock: read the marker, read the identity and the user record that owns
+//! it, make the one Cognito call `domain::signin::fix` asks for, read the record again. If a
+//! concurrent change moved it meanwhile, go round again; when it stands still, clear the
+//! marker read at the start (unless a newer change wrote another) and give the lock back.
+
+use crate::domain::signin::{fix, want, Fix, Owner};
+use crate::domain::{Clock, UserStatus};
+use crate::identity::{Directory, IdentityError};
+use crate::store::{EmailHolder, Marker, Store, StoreError};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// Rounds before giving up on a record that keeps changing under us (the marker stays, so
+/// the reconciler comes back).
+const ROUNDS: usize = 4;
+/// How long to wait for another request's lock on the same login, in steps.
+const LOCK_WAITS: [u64; 6] = [20, 40, 80, 160, 320, 640];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConvergeError {
+    #[error("another request holds this sign-in; retry")]
+    Busy,
+    #[error("the user kept changing while sign-in was brought in line")]
+    Unsettled,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+}
+
+impl From<ConvergeError> for crate::domain::ApiError {
+    fn from(e: ConvergeError) -> Self {
+        match e {
+            ConvergeError::Identity(e) => e.into(),
+            e => crate::domain::ApiError::Unavailable(e.to_string()),
+        }
+    }
+}
+
+/// What one converge did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// The Cognito calls it made (empty: Cognito already matched).
+    pub fixes: Vec<Fix>,
+    /// An active user has no identity at all: nothing here can make one without the user's
+    /// password, so the marker stays and the reconciler reports it every run.
+    pub missing: bool,
+}
+
+/// What decided the last round, compared with a second read to know the record stood still.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seen {
+    /// The identity's owner: its status and version, or no record.
+    Owned(Option<(UserStatus, u64)>),
+    /// No identity: the active user who should have one, if any.
+    NoIdentity(Option<String>),
+}
+
+/// A login's lock, held. Dropping it without `converge` or `release` leaves it to expire.
+pub struct SignIn<'a> {
+    store: &'a Store,
+    directory: &'a Directory,
+    login: String,
+    lock: String,
+    now: OffsetDateTime,
+}
+
+impl<'a> SignIn<'a> {
+    /// Takes the login's lock, waiting a little for a request that holds it.
+    pub async fn lock(
+        store: &'a Store,
+        directory: &'a Directory,
+        clock: &dyn Clock,
+        login: &str,
+    ) -> Result<SignIn<'a>, ConvergeError> {
+        for wait in LOCK_WAITS.iter().copied().chain([0]) {
+            let now = clock.now();
+            if let Some(lock) = store.lock_signin(login, now, None).await? {
+                return Ok(SignIn {
+                    store,
+                    directory,
+                    login: login.to_string(),
+                    lock,
+                    now,
+                });
+            }
+            if wait > 0 {
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+            }
+        }
+        Err(ConvergeError::Busy)
+    }
+
+    /// The lock an accept took with its claim.
+    pub fn held(
+        store: &'a Store,
+        directory: &'a Directory,
+        login: &str,
+        lock: &str,
+        now: OffsetDateTime,
+    ) -> SignIn<'a> {
+        SignIn {
+            store,
+            directory,
+            login: login.to_string(),
+            lock: lock.to_string(),
+            now,
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.lock
+    }
+
+    pub fn login(&self) -> &str {
+        &self.login
+    }
+
+    /// Swaps the lock for a new id, so a commit still in flight under the old one (they are
+    /// conditioned on it) can never land after what we do next. `Busy` if someone else has
+    /// it now.
+    pub async fn fence(self) -> Result<SignIn<'a>, ConvergeError> {
+        match self
+            .store
+            .lock_signin(&self.login, self.now, Some(&self.lock))
+            .await?
+        {
+            Some(lock) => Ok(SignIn { lock, ..self }),
+            None => Err(ConvergeError::Busy),
+        }
+    }
+
+    /// Stops sign-in before a change that may stop the user is committed, so nobody DynamoDB
+    /// stops can sign in for a moment after. `converge` puts it back if the change did not
+    /// happen, whoever refused it.
+    pub async fn disable_first(&self) -> Result<(), IdentityError> {
+        self.directory.disable_user(&self.login).await
+    }
+
+    /// Brings Cognito in line with DynamoDB now, then gives the lock back (always).
+    pub async fn converge(self) -> Result<Report, ConvergeError> {
+        let outcome = self.settle().await;
+        let settled = match &outcome {
+            Ok((report, marker)) if !report.missing => Some(marker.as_ref()),
+            _ => None,
+        };
+        let unlocked = self
+            .store
+            .unlock_signin(&self.login, &self.lock, settled)
+            .await;
+        let (report, _) = outcome?;
+        if let Err(e) = unlocked {
+            // The lock expires by itself; the marker (if still there) brings the reconciler.
+            tracing::warn!(error = %e, "sign-in lock not released");
+        }
+        if report.missing {
+            tracing::error!(
+                login_hash = %short_hash(&self.login),
+                "an active user has no sign-in identity"
+            );
+        }
+        Ok(report)
+    }
+
+    /// Gives the lock back without touching Cognito.
+    pub async fn release(self) {
+        if let Err(e) = self
+            .store
+            .unlock_signin(&self.login, &self.lock, None)
+            .await
+        {
+            tracing::warn!(error = %e, "sign-in lock not released");
+        }
+    }
+
+    async fn settle(&self) -> Result<(Report, Option<Marker>), ConvergeError> {
+        let marker = self.store.signin_marker(&self.login).await?;
+        let mut report = Report::default();
+        for _ in 0..ROUNDS {
+            let identity = self.directory.get(&self.login).await?;
+            let sub = identity.as_ref().map(|i| i.sub.as_str());
+            let seen = self.seen(sub).await?;
+            match (&identity, &seen) {
+                (Some(id), Seen::Owned(owner)) => {
+                    let owner = owner.map_or(Owner::Nobody, |(status, _)| Owner::User(status));
+                    if let Some(f) = fix(id.enabled, want(owner)) {
+                        self.apply(f).await?;
+                        report.fixes.push(f);
+                    }
+                }
+                (_, Seen::NoIdentity(active)) => report.missing = active.is_some(),
+                // `seen` reads an owner exactly when there is an identity.
+                (None, Seen::Owned(_)) => {}
+            }
+            if self.seen(sub).await? == seen {
+                return Ok((report, marker));
+            }
+            report.missing = false;
+        }
+        Err(ConvergeError::Unsettled)
+    }
+
+    async fn seen(&self, sub: Option<&str>) -> Result<Seen, StoreError> {
+        Ok(match sub {
+            Some(sub) => Seen::Owned(self.store.user(sub).await?.map(|u| (u.status, u.version))),
+            None => Seen::NoIdentity(match self.store.email_holder(&self.login).await? {
+                Some(EmailHolder::User(id)) => self
+                    .store
+                    .user(&id)
+                    .await?
+                    .filter(|u| u.status == UserStatus::Active)
+                    .map(|u| u.id),
+                _ => None,
+            }),
+        })
+    }
+
+    async fn apply(&self, f: Fix) -> Result<(), IdentityError> {
+        match f {
+            Fix::Enable => self.directory.enable_user(&self.login).await,
+            Fix::Disable => self.directory.disable_user(&self.login).await,
+            Fix::Delete => self.directory.delete_user(&self.login).await,
+        }
+    }
+}
+
+/// Locks `login`, converges it and unlocks: what a route runs after its change, and what the
+/// reconciler runs for each marker.
+pub async fn converge(
+    store: &Store,
+    directory: &Directory,
+    clock: &dyn Clock,
+    login: &str,
+) -> Result<Report, ConvergeError> {
+    SignIn::lock(store, directory, clock, login)
+        .await?
+        .converge()
+        .await
+}
+
+/// Logs name a login by a short hash, not the address.
+fn short_hash(login: &str) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in login.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x100000001b3);
+    }
+    format!("{h:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_login_is_logged_by_a_stable_hash_that_is_not_the_address() {
+        let a = super::short_hash("jane@example.com");
+        assert_eq!(a, super::short_hash("jane@example.com"));
+        assert_ne!(a, super::short_hash("john@example.com"));
+        assert!(!a.contains("jane"));
+    }
+}
