@@ -19,6 +19,19 @@ pub fn env(name: &str) -> Result<String, ConfigError> {
 /// start. The only other HTTPS peer is the Cognito JWKS endpoint, which is AWS too.
 pub const AMAZON_TRUST_SERVICES_PEM: &str = include_str!("../certs/amazon-trust-services.pem");
 
+/// Per-call limits. The SDK sets none by default, so a call that hangs would hold a function
+/// until Lambda kills it at its timeout (10 s) with nothing answered. An attempt gets 3 s
+/// (AWS answers these calls in milliseconds), the call with its retries 8 s, so a request
+/// answers 503 (and converges what it can) before its function is killed.
+#[cfg(feature = "aws")]
+pub fn timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(1))
+        .operation_attempt_timeout(std::time::Duration::from_secs(3))
+        .operation_timeout(std::time::Duration::from_secs(8))
+        .build()
+}
+
 /// The SDK configuration: region and credentials from the variables Lambda sets (`AWS_REGION`,
 /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`; `sam local` sets them
 /// too), the rest (`AWS_ENDPOINT_URL` for moto, retries, timeouts) from the standard chain.
@@ -41,6 +54,7 @@ pub async fn aws() -> aws_config::SdkConfig {
         .build_https();
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(http)
+        .timeout_config(timeouts())
         .credentials_provider(
             aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
         );

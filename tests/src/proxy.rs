@@ -1,13 +1,13 @@
-//! A counting proxy between the SDK clients and the emulator: every AWS call is one request
-//! here, so round trips per operation are counted from what actually crossed the wire, and
-//! the emulator's own time is measured apart from the code's.
+//! A counting and fault-injecting proxy between the SDK clients and the emulator: every AWS
+//! call is one request here, so round trips per operation are counted from what actually
+//! crossed the wire, the emulator's own time is measured apart from the code's, and a test can
+//! make chosen calls fail the ways AWS calls fail (`Faults`).
 
 use http_body_util::{BodyExt, Full};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
@@ -51,6 +51,127 @@ pub fn emulator_time(calls: &[Call]) -> Duration {
     total
 }
 
+/// How an AWS call fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// HTTP 500 InternalServerError; nothing reached the emulator.
+    ServerError,
+    /// HTTP 400 ThrottlingException (the SDK backs off and retries); nothing reached it.
+    Throttle,
+    /// The connection closes without an answer; nothing reached it.
+    Reset,
+    /// The call reaches the emulator 3 s late (past the SDK's attempt timeout, so the SDK
+    /// gives up on it and retries while it still lands).
+    Delay,
+    /// The call reaches the emulator and takes effect, and the answer is lost (a 500 in its
+    /// place): the caller can't tell whether it happened.
+    LostAnswer,
+}
+
+impl Fault {
+    pub const ALL: [Fault; 5] = [
+        Fault::ServerError,
+        Fault::Throttle,
+        Fault::Reset,
+        Fault::Delay,
+        Fault::LostAnswer,
+    ];
+}
+
+/// Which calls fail, how and how often: `op` is a call's name (`dynamodb.TransactWriteItems`)
+/// or a service prefix (`cognito.`), `""` for every call.
+#[derive(Debug, Clone)]
+pub struct FaultRule {
+    pub op: String,
+    pub fault: Fault,
+    /// Share of matching calls that get this fault, 0.0 to 1.0.
+    pub rate: f64,
+    /// Matching calls let through before the rule starts (say, to fail an accept's commit but
+    /// not the claim before it).
+    pub after: usize,
+}
+
+impl FaultRule {
+    pub fn new(op: &str, fault: Fault, rate: f64) -> FaultRule {
+        FaultRule {
+            op: op.to_string(),
+            fault,
+            rate,
+            after: 0,
+        }
+    }
+}
+
+#[derive(Default)]
+struct FaultState {
+    rules: Vec<FaultRule>,
+    rng: u64,
+    injected: std::collections::BTreeMap<String, usize>,
+}
+
+/// The proxy's fault plan, changeable while it runs. Seeded, so a run's choices repeat for
+/// the same order of calls.
+#[derive(Clone, Default)]
+pub struct Faults(Arc<Mutex<FaultState>>);
+
+impl Faults {
+    pub fn set(&self, rules: Vec<FaultRule>, seed: u64) {
+        let mut s = self.0.lock().unwrap();
+        s.rules = rules;
+        s.rng = seed ^ 0x9e37_79b9_7f4a_7c15;
+    }
+
+    pub fn clear(&self) {
+        self.0.lock().unwrap().rules.clear();
+    }
+
+    /// Faults injected so far, by `<op> <fault>`.
+    pub fn injected(&self) -> std::collections::BTreeMap<String, usize> {
+        self.0.lock().unwrap().injected.clone()
+    }
+
+    fn pick(&self, op: &str) -> Option<Fault> {
+        let mut s = self.0.lock().unwrap();
+        let mut matching = Vec::new();
+        for r in s.rules.iter_mut().filter(|r| op.starts_with(&r.op)) {
+            if r.after > 0 {
+                r.after -= 1;
+            } else {
+                matching.push(r.clone());
+            }
+        }
+        for r in matching {
+            // splitmix64: small, seeded, good enough to spread faults.
+            s.rng = s.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = s.rng;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^= z >> 31;
+            let draw = (z >> 11) as f64 / ((1u64 << 53) as f64);
+            if draw < r.rate {
+                *s.injected.entry(format!("{op} {:?}", r.fault)).or_default() += 1;
+                return Some(r.fault);
+            }
+        }
+        None
+    }
+}
+
+/// The error answer a service gives, in its own protocol's shape.
+fn error_reply(op: &str, status: u16, code: &str) -> hyper::Response<Full<bytes::Bytes>> {
+    let body = if op.starts_with("dynamodb.") {
+        format!(r#"{{"__type":"com.amazonaws.dynamodb.v20120810#{code}","message":"injected"}}"#)
+    } else {
+        format!(r#"{{"__type":"{code}","message":"injected"}}"#)
+    };
+    hyper::Response::builder()
+        .status(status)
+        .header("content-type", "application/x-amz-json-1.0")
+        .header("x-amzn-errortype", code)
+        .body(Full::new(bytes::Bytes::from(body)))
+        .unwrap()
+}
+
 #[derive(Clone, Default)]
 pub struct Calls(Arc<Mutex<Vec<Call>>>);
 
@@ -88,9 +209,17 @@ fn op_of(req: &hyper::Request<hyper::body::Incoming>) -> String {
 
 /// Starts the proxy on a free loopback port in front of `upstream`; returns its endpoint.
 pub async fn start(upstream: String) -> (String, Calls) {
+    let (url, calls, _) = start_with_faults(upstream).await;
+    (url, calls)
+}
+
+/// As `start`, with a fault plan (empty until `Faults::set`).
+pub async fn start_with_faults(upstream: String) -> (String, Calls, Faults) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let calls = Calls::default();
+    let faults = Faults::default();
+    let plan = faults.clone();
     let log = calls.clone();
     let client: Client<_, Full<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     tokio::spawn(async move {
@@ -98,12 +227,27 @@ pub async fn start(upstream: String) -> (String, Calls) {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
-            let (client, log, upstream) = (client.clone(), log.clone(), upstream.clone());
+            let (client, log, upstream, plan) =
+                (client.clone(), log.clone(), upstream.clone(), plan.clone());
             tokio::spawn(async move {
                 let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                    let (client, log, upstream) = (client.clone(), log.clone(), upstream.clone());
+                    let (client, log, upstream, plan) =
+                        (client.clone(), log.clone(), upstream.clone(), plan.clone());
                     async move {
                         let op = op_of(&req);
+                        let fault = plan.pick(&op);
+                        match fault {
+                            Some(Fault::ServerError) => {
+                                return Ok(error_reply(&op, 500, "InternalServerError"))
+                            }
+                            Some(Fault::Throttle) => {
+                                return Ok(error_reply(&op, 400, "ThrottlingException"))
+                            }
+                            // hyper closes the connection when the service fails.
+                            Some(Fault::Reset) => return Err(InjectedReset),
+                            Some(Fault::Delay) => tokio::time::sleep(Duration::from_secs(3)).await,
+                            _ => {}
+                        }
                         let (mut parts, body) = req.into_parts();
                         let body = body
                             .collect()
@@ -131,13 +275,17 @@ pub async fn start(upstream: String) -> (String, Calls) {
                                 .body(Full::new(bytes::Bytes::new()))
                                 .unwrap(),
                         };
+                        let lost = fault == Some(Fault::LostAnswer);
                         log.0.lock().unwrap().push(Call {
-                            op,
+                            op: op.clone(),
                             body,
                             started,
                             upstream: started.elapsed(),
                         });
-                        Ok::<_, Infallible>(out)
+                        if lost {
+                            return Ok(error_reply(&op, 500, "InternalServerError"));
+                        }
+                        Ok::<_, InjectedReset>(out)
                     }
                 });
                 let _ = http1::Builder::new()
@@ -146,5 +294,16 @@ pub async fn start(upstream: String) -> (String, Calls) {
             });
         }
     });
-    (format!("http://{addr}"), calls)
+    (format!("http://{addr}"), calls, faults)
 }
+
+#[derive(Debug)]
+struct InjectedReset;
+
+impl std::fmt::Display for InjectedReset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("injected connection reset")
+    }
+}
+
+impl std::error::Error for InjectedReset {}

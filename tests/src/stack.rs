@@ -39,6 +39,7 @@ pub async fn sdk_config(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(REGION))
         .endpoint_url(endpoint)
+        .timeout_config(shared::config::timeouts())
         .credentials_provider(Credentials::new(
             "testing", "testing", None, None, "harness",
         ))

@@ -21,4 +21,8 @@ async fn region_and_credentials_come_from_the_variables_lambda_sets() {
         .expect("credentials from the environment");
     assert_eq!(creds.access_key_id(), "AKIDLAMBDAROLE");
     assert_eq!(creds.session_token(), Some("session"));
+    // A call with its retries ends before Lambda kills the function (Globals: Timeout 10).
+    let t = cfg.timeout_config().expect("timeouts are set");
+    assert!(t.operation_timeout().unwrap() < std::time::Duration::from_secs(10));
+    assert!(t.operation_attempt_timeout().unwrap() < t.operation_timeout().unwrap());
 }

@@ -339,10 +339,11 @@ fn two_concurrent_accepts_of_one_invite_make_exactly_one_user() {
         );
         let mut statuses = [a.status, b.status];
         statuses.sort();
-        assert_eq!(
-            statuses,
-            [201, 404],
-            "{} / {}",
+        // The loser is refused while the winner holds the invite (409) or after it committed
+        // (404); tests/tests/signin.rs checks the identity that results.
+        assert!(
+            statuses == [201, 404] || statuses == [201, 409],
+            "{statuses:?}: {} / {}",
             String::from_utf8_lossy(&a.body),
             String::from_utf8_lossy(&b.body)
         );

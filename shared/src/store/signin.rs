@@ -22,7 +22,9 @@ use time::OffsetDateTime;
 
 pub const SIGNIN_GSI2PK: &str = "SIGNIN";
 const SIGNIN_SK: &str = "SIGNIN";
-const FREE: &str = "(attribute_not_exists(lockUntil) OR lockUntil <= :now)";
+/// The lock is free, its holder's lease ran out, or it is already ours: an SDK retry of a
+/// write that landed but whose answer was lost (the id is new for every attempt to lock).
+const FREE: &str = "(attribute_not_exists(lockUntil) OR lockUntil <= :now OR lockId = :id)";
 
 fn marker_pk(login: &str) -> String {
     format!("SIGNIN#{login}")
@@ -137,7 +139,7 @@ impl Store {
             .expression_attribute_values(":login", s(login));
         req = match from {
             Some(held) => req
-                .condition_expression("lockId = :held")
+                .condition_expression("lockId = :held OR lockId = :id")
                 .expression_attribute_values(":held", s(held)),
             None => req
                 .condition_expression(FREE)

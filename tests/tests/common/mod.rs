@@ -105,6 +105,24 @@ where
     })
 }
 
+/// Like `run_isolated`, with every function's AWS calls going through one proxy that injects
+/// the faults the test sets (the harness's own calls, used to check the outcome, go direct).
+pub fn run_faulty<F, Fut>(f: F)
+where
+    F: FnOnce(Arc<App>, harness::proxy::Faults, harness::proxy::Calls) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let e = env();
+    e.rt.block_on(async {
+        let stack = Stack::create(&e.stack.aws_endpoint, &e.sdk).await;
+        let (url, calls, faults) =
+            harness::proxy::start_with_faults(stack.aws_endpoint.clone()).await;
+        let proxied = harness::stack::sdk_config(&url).await;
+        let app = App::with_sdk_per_function(stack, e.sdk.clone(), |_| proxied.clone()).await;
+        f(Arc::new(app), faults, calls).await
+    })
+}
+
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", &shared::domain::ids::new_id()[..10])
 }
