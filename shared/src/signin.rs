@@ -19,8 +19,9 @@ use time::OffsetDateTime;
 /// Rounds before giving up on a record that keeps changing under us (the marker stays, so
 /// the reconciler comes back).
 const ROUNDS: usize = 4;
-/// How long to wait for another request's lock on the same login, in steps.
-const LOCK_WAITS: [u64; 6] = [20, 40, 80, 160, 320, 640];
+/// How long to wait for another request's lock on the same login, in steps (about 2.5 s in
+/// all: a lock is held for tens of milliseconds, seconds only while AWS calls are retried).
+const LOCK_WAITS: [u64; 7] = [20, 40, 80, 160, 320, 640, 1200];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConvergeError {
