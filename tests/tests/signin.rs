@@ -78,7 +78,7 @@ async fn two_admins(app: &App) -> (Tenant, Member) {
     (t, second)
 }
 
-async fn concurrent_accepts(n: usize) {
+fn concurrent_accepts(n: usize) {
     run(move |app| async move {
         let t = tenant(&app, "team", None).await;
         let addr = email("double");
