@@ -1,4 +1,4 @@
-//! The Cognito adapter. DynamoDB is the source of truth; Cognito follows it (rule 8). Every
+//! The Cognito adapter. DynamoDB is the source of truth; Cognito follows it (docs/rules.md, rule 8). Every
 //! step here is idempotent so that a request retried after a crash completes the same work.
 
 use aws_sdk_cognitoidentityprovider::error::SdkError;

@@ -280,24 +280,36 @@ impl App {
         let (path, raw_query) = path_and_query
             .split_once('?')
             .unwrap_or((path_and_query, ""));
-        let mut path_matched = false;
+        // Like API Gateway, a literal segment wins over a parameter (`/invites/preview` over
+        // `/invites/{id}`); the 405's `Allow` names the methods of the most literal match.
+        let mut allowed: Vec<(usize, &str)> = Vec::new();
         let mut found = None;
         for (key, f, public) in routes() {
             let (m, template) = key.split_once(' ').expect("route keys are 'METHOD /path'");
             if let Some(params) = match_template(template, path) {
-                path_matched = true;
+                allowed.push((params.len(), m));
                 if m.eq_ignore_ascii_case(method) {
                     found = Some((key, f, public, params));
                     break;
                 }
             }
         }
+        let fewest = allowed.iter().map(|(n, _)| *n).min().unwrap_or(0);
+        let allowed: Vec<&str> = allowed
+            .into_iter()
+            .filter(|(n, _)| *n == fewest)
+            .map(|(_, m)| m)
+            .collect();
         let Some((route_key, function, public, params)) = found else {
-            return problem_reply(if path_matched {
-                &ApiError::MethodNotAllowed
-            } else {
-                &ApiError::NoRoute
-            });
+            if allowed.is_empty() {
+                return problem_reply(&ApiError::NoRoute);
+            }
+            // RFC 9110: a 405 says which methods the resource has.
+            let mut reply = problem_reply(&ApiError::MethodNotAllowed);
+            if let Ok(v) = allowed.join(", ").parse() {
+                reply.headers.insert(http::header::ALLOW, v);
+            }
+            return reply;
         };
 
         let mut authorizer = None;

@@ -1,4 +1,4 @@
-//! Who may call what (the role table), rule 5 (decisions from the current record, not the
+//! Who may call what (the role table), docs/rules.md rule 5 (decisions from the current record, not the
 //! token), authentication, and bad input answering problem+json without changing anything.
 
 mod common;

@@ -1,6 +1,6 @@
 //! Every AWS action each function performs, as seen on the wire while the whole product runs,
 //! is granted to that function by the SAM template, on the right resource; and every item it
-//! reads is read consistently (DESIGN.md rule 5). The template's policies are otherwise only
+//! reads is read consistently (docs/rules.md rule 5). The template's policies are otherwise only
 //! exercised on a real account; here a missing grant (say a new BatchGetItem, or an update of
 //! the audit table) fails a test instead of a deploy.
 

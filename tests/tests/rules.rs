@@ -1,4 +1,4 @@
-//! DESIGN.md rules 1, 2, 3, 4 and 7 end to end: seats, unique emails, audit in the same
+//! docs/rules.md rules 1, 2, 3, 4 and 7 end to end: seats, unique emails, audit in the same
 //! transaction, hashed tokens, tenant isolation.
 
 mod common;

@@ -1,6 +1,6 @@
 //! `authorizer`: an API Gateway (HTTP API, payload 2.0, simple responses) Lambda authorizer
 //! that verifies a Cognito access token and hands the handlers the caller's `sub`. It decides
-//! nothing about roles: handlers load the caller's current record on every request (rule 5).
+//! nothing about roles: handlers load the caller's current record on every request (docs/rules.md, rule 5).
 
 use aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,

@@ -47,11 +47,14 @@ fn parse(body: &Value) -> Result<Change, ApiError> {
         Some(None)
     };
     let version = match obj.get("version") {
-        None | Some(Value::Null) => None,
+        None => None,
         Some(v) => match v.as_u64() {
             Some(n) => Some(n),
             None => {
-                errs.push(FieldError::new("version", "must be a whole number"));
+                errs.push(FieldError::new(
+                    "version",
+                    "must be a whole number (omit it to skip the check)",
+                ));
                 None
             }
         },

@@ -161,7 +161,7 @@ fn invite_target(i: &Invite) -> Target {
     }
 }
 
-/// The invite at `{id}` in the caller's tenant; anything else reads as not found (rule 7).
+/// The invite at `{id}` in the caller's tenant; anything else reads as not found (docs/rules.md, rule 7).
 fn own_invite(caller: &shared::domain::User, found: Option<Invite>) -> Result<Invite, ApiError> {
     match found {
         Some(i) if i.tenant_id == caller.tenant_id => Ok(i),

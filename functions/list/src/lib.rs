@@ -136,7 +136,7 @@ async fn one_user(deps: &Deps, req: &Request, caller: &User) -> Result<Response<
     if id == caller.id {
         return Ok(json(200, &UserView::from(caller)));
     }
-    // Another tenant's id, an invisible teammate and a missing id all read the same (rule 7).
+    // Another tenant's id, an invisible teammate and a missing id all read the same (docs/rules.md, rule 7).
     match deps.store.user(&id).await? {
         Some(u) if caller.can_see(&u) => Ok(json(200, &UserView::from(&u))),
         _ => Err(ApiError::NotFound("user")),

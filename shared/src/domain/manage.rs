@@ -11,7 +11,7 @@ pub fn require_admin(caller: &User, what: &'static str) -> Result<(), ApiError> 
     }
 }
 
-/// The user an admin acts on. Missing and other-tenant ids read the same (rule 7); a
+/// The user an admin acts on. Missing and other-tenant ids read the same (docs/rules.md, rule 7); a
 /// tombstone can't be changed.
 pub fn target(caller: &User, found: Option<User>) -> Result<User, ApiError> {
     match found {
@@ -26,7 +26,7 @@ pub fn target(caller: &User, found: Option<User>) -> Result<User, ApiError> {
     }
 }
 
-/// Seat and admin-count changes when a user goes from `before` to `after` (rules 1 and 6).
+/// Seat and admin-count changes when a user goes from `before` to `after` (docs/rules.md, rules 1 and 6).
 pub fn counter_deltas(before: &User, after: &User) -> (i64, i64) {
     let seat = |u: &User| i64::from(u.status.holds_seat());
     let admin = |u: &User| i64::from(u.status == UserStatus::Active && u.role == Role::Admin);

@@ -63,7 +63,7 @@ pub struct Tenant {
     pub seat_limit: u32,
     /// Active users plus pending invites; kept in step by every transaction that changes either.
     pub seats_used: u32,
-    /// Active users with the admin role; kept in step like `seats_used` (rule 6).
+    /// Active users with the admin role; kept in step like `seats_used` (docs/rules.md, rule 6).
     pub active_admins: u32,
     pub created_at: OffsetDateTime,
 }

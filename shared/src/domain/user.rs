@@ -50,7 +50,7 @@ pub struct User {
     pub version: u64,
 }
 
-/// Who a caller may see, from their current role (DESIGN.md role table).
+/// Who a caller may see, from their current role (the role table in docs/rules.md).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Visibility {
     Tenant,
@@ -68,7 +68,7 @@ impl User {
         }
     }
 
-    /// Whether this caller may read `other`. Another tenant is never visible (rule 7).
+    /// Whether this caller may read `other`. Another tenant is never visible (docs/rules.md, rule 7).
     pub fn can_see(&self, other: &User) -> bool {
         if other.tenant_id != self.tenant_id {
             return false;

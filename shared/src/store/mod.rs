@@ -8,7 +8,7 @@
 //!
 //! Users and invites are keyed by their own id, not under the tenant, so that a verified
 //! token (its `sub`) and an invite token (its invite id) each find their record in one
-//! consistent read; every such read then checks `tenantId` (rule 7).
+//! consistent read; every such read then checks `tenantId` (docs/rules.md, rule 7).
 //!
 //! Audit table (`pk`, `sk`): `TENANT#<t>` / `<at>#<entry id>`, append-only.
 
@@ -241,7 +241,7 @@ impl Store {
             .transpose()
     }
 
-    /// Consistent read: a role change or suspension shows on the very next request (rule 5).
+    /// Consistent read: a role change or suspension shows on the very next request (docs/rules.md, rule 5).
     pub async fn user(&self, id: &str) -> Result<Option<User>, StoreError> {
         self.get(items::user_pk(id), items::USER_SK)
             .await?
@@ -273,8 +273,8 @@ impl Store {
         tx.commit(&self.client).await
     }
 
-    /// Invites as one transaction: the seats (under the limit, rule 1), each invite, each email
-    /// guard (rule 2) and each audit entry (rule 3). All or nothing.
+    /// Invites as one transaction: the seats (under the limit, docs/rules.md rule 1), each invite, each email
+    /// guard (docs/rules.md, rule 2) and each audit entry (docs/rules.md, rule 3). All or nothing.
     pub async fn create_invites(
         &self,
         tenant: &Tenant,
@@ -397,7 +397,7 @@ impl Store {
     }
 
     /// A new tier and seat limit; refused if the tenant already uses more seats than the new
-    /// limit (they must free seats first, so rule 1 keeps holding).
+    /// limit (they must free seats first, so docs/rules.md rule 1 keeps holding).
     pub async fn set_tier(
         &self,
         tenant: &Tenant,

@@ -135,9 +135,9 @@ impl<'a> Tx<'a> {
         self.push(tag, TransactWriteItem::builder().delete(del).build());
     }
 
-    /// Moves the tenant's counters: seats taken only under the limit (rule 1), seats given
+    /// Moves the tenant's counters: seats taken only under the limit (docs/rules.md, rule 1), seats given
     /// back never below zero, and admins removed only while another active admin remains
-    /// (rule 6). Nothing is added when both deltas are zero.
+    /// (docs/rules.md, rule 6). Nothing is added when both deltas are zero.
     ///
     /// One seat is checked against the stored limit itself (`seatsUsed < seatLimit`), so no
     /// read of the tenant is needed. Several at once can't be (a condition can't add), so
@@ -183,7 +183,7 @@ impl<'a> Tx<'a> {
         );
     }
 
-    /// Append-only: an entry is only ever put, never over an existing one (rule 3).
+    /// Append-only: an entry is only ever put, never over an existing one (docs/rules.md, rule 3).
     pub fn audit(&mut self, entry: &AuditEntry) {
         if self.receipt.is_none() {
             self.receipt = Some(HashMap::from([
@@ -224,7 +224,7 @@ impl<'a> Tx<'a> {
         self.push(tag, TransactWriteItem::builder().update(up).build());
     }
 
-    /// Takes `n` seats only if they fit under the limit (rule 1).
+    /// Takes `n` seats only if they fit under the limit (docs/rules.md, rule 1).
     pub fn take_seats(&mut self, tenant: &Tenant, n_seats: u32) {
         self.tenant_counters(&tenant.id, i64::from(n_seats), 0, Some(tenant.seat_limit));
     }
