@@ -9,16 +9,21 @@
 //! concurrent change moved it meanwhile, go round again; when it stands still, clear the
 //! marker read at the start (unless a newer change wrote another) and give the lock back.
 
-use crate::domain::signin::{fix, want, Fix, Owner};
+use crate::domain::signin::{fix, want, Fix, Owner, RECONCILE_AFTER};
 use crate::domain::{Clock, UserStatus};
 use crate::identity::{Directory, IdentityError};
-use crate::store::{EmailHolder, Marker, Store, StoreError};
+use crate::store::{EmailHolder, Marker, Store, StoreError, Unlock};
 use std::time::Duration;
 use time::OffsetDateTime;
 
 /// Rounds before giving up on a record that keeps changing under us (the marker stays, so
 /// the reconciler comes back).
 const ROUNDS: usize = 4;
+/// The most one converge may take while it holds the lock: well inside the lease, so the lock
+/// can't run out under a converge that is still calling AWS (the reconciler's runs are longer
+/// than a lease; each converge in them is not).
+pub const SETTLE_BUDGET: Duration = Duration::from_secs(15);
+
 /// How long to wait for another request's lock on the same login, in steps (about 2.5 s in
 /// all: a lock is held for tens of milliseconds, seconds only while AWS calls are retried).
 const LOCK_WAITS: [u64; 7] = [20, 40, 80, 160, 320, 640, 1200];
@@ -27,7 +32,7 @@ const LOCK_WAITS: [u64; 7] = [20, 40, 80, 160, 320, 640, 1200];
 pub enum ConvergeError {
     #[error("another request holds this sign-in; retry")]
     Busy,
-    #[error("the user kept changing while sign-in was brought in line")]
+    #[error("the user kept changing, or AWS kept failing, while sign-in was brought in line")]
     Unsettled,
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -63,13 +68,16 @@ enum Seen {
     NoIdentity(Option<String>),
 }
 
-/// A login's lock, held. Dropping it without `converge` or `release` leaves it to expire.
+/// A login's lock, held. Dropping it without `converge` leaves it to expire (the marker the
+/// change wrote, or the accept's claim, brings the reconciler).
 pub struct SignIn<'a> {
     store: &'a Store,
     directory: &'a Directory,
     login: String,
     lock: String,
     now: OffsetDateTime,
+    /// The marker as the locking write found it (`None`: not read yet).
+    marker: Option<Option<Marker>>,
 }
 
 impl<'a> SignIn<'a> {
@@ -82,13 +90,14 @@ impl<'a> SignIn<'a> {
     ) -> Result<SignIn<'a>, ConvergeError> {
         for wait in LOCK_WAITS.iter().copied().chain([0]) {
             let now = clock.now();
-            if let Some(lock) = store.lock_signin(login, now, None).await? {
+            if let Some((lock, marker)) = store.lock_signin(login, now, None).await? {
                 return Ok(SignIn {
                     store,
                     directory,
                     login: login.to_string(),
                     lock,
                     now,
+                    marker: Some(marker),
                 });
             }
             if wait > 0 {
@@ -112,6 +121,7 @@ impl<'a> SignIn<'a> {
             login: login.to_string(),
             lock: lock.to_string(),
             now,
+            marker: None,
         }
     }
 
@@ -132,9 +142,19 @@ impl<'a> SignIn<'a> {
             .lock_signin(&self.login, self.now, Some(&self.lock))
             .await?
         {
-            Some(lock) => Ok(SignIn { lock, ..self }),
+            Some((lock, marker)) => Ok(SignIn {
+                lock,
+                marker: Some(marker),
+                ..self
+            }),
             None => Err(ConvergeError::Busy),
         }
+    }
+
+    /// To call after a commit made while holding the lock: the marker the lock read is older
+    /// than the one the commit wrote, so the converge reads it again.
+    pub fn changed(&mut self) {
+        self.marker = None;
     }
 
     /// Stops sign-in before a change that may stop the user is committed, so nobody DynamoDB
@@ -146,15 +166,15 @@ impl<'a> SignIn<'a> {
 
     /// Brings Cognito in line with DynamoDB now, then gives the lock back (always).
     pub async fn converge(self) -> Result<Report, ConvergeError> {
-        let outcome = self.settle().await;
-        let settled = match &outcome {
-            Ok((report, marker)) if !report.missing => Some(marker.as_ref()),
-            _ => None,
+        let outcome = tokio::time::timeout(SETTLE_BUDGET, self.settle())
+            .await
+            .unwrap_or(Err(ConvergeError::Unsettled));
+        let how = match &outcome {
+            Ok((report, marker)) if !report.missing => Unlock::Settled(marker.as_ref()),
+            // Not finished (or an active user without an identity): the reconciler comes back.
+            _ => Unlock::Owed(self.now + RECONCILE_AFTER),
         };
-        let unlocked = self
-            .store
-            .unlock_signin(&self.login, &self.lock, settled)
-            .await;
+        let unlocked = self.store.unlock_signin(&self.login, &self.lock, how).await;
         let (report, _) = outcome?;
         if let Err(e) = unlocked {
             // The lock expires by itself; the marker (if still there) brings the reconciler.
@@ -169,19 +189,11 @@ impl<'a> SignIn<'a> {
         Ok(report)
     }
 
-    /// Gives the lock back without touching Cognito.
-    pub async fn release(self) {
-        if let Err(e) = self
-            .store
-            .unlock_signin(&self.login, &self.lock, None)
-            .await
-        {
-            tracing::warn!(error = %e, "sign-in lock not released");
-        }
-    }
-
     async fn settle(&self) -> Result<(Report, Option<Marker>), ConvergeError> {
-        let marker = self.store.signin_marker(&self.login).await?;
+        let marker = match &self.marker {
+            Some(seen) => seen.clone(),
+            None => self.store.signin_marker(&self.login).await?,
+        };
         let mut report = Report::default();
         for _ in 0..ROUNDS {
             let identity = self.directory.get(&self.login).await?;

@@ -282,6 +282,15 @@ fn every_aws_call_a_function_makes_is_granted_by_the_template_and_reads_are_cons
             // consistent read, so a change made a moment ago decides this request.
             for c in &made {
                 let body: Value = serde_json::from_slice(&c.body).unwrap_or(Value::Null);
+                // Every transaction is idempotent under the SDK's own retries.
+                if c.op == "dynamodb.TransactWriteItems" {
+                    assert!(
+                        body["ClientRequestToken"]
+                            .as_str()
+                            .is_some_and(|t| !t.is_empty()),
+                        "{f}: a transaction without a client request token"
+                    );
+                }
                 let consistent = match c.op.as_str() {
                     "dynamodb.GetItem" => body["ConsistentRead"] == json!(true),
                     "dynamodb.BatchGetItem" => body["RequestItems"]

@@ -237,3 +237,31 @@ fn every_sample_event_is_one_its_function_can_read() {
     }
     assert!(covered.len() >= 10, "{covered:?}");
 }
+
+#[test]
+fn a_sign_in_lock_outlasts_every_request_that_can_hold_it() {
+    let lease = shared::domain::signin::CLAIM_LEASE.whole_seconds();
+    let template = read("infra/template.yaml");
+    let global: i64 = template
+        .split("Globals:")
+        .nth(1)
+        .and_then(|g| g.lines().find_map(|l| field(l, "Timeout")))
+        .and_then(|v| v.parse().ok())
+        .expect("a global Timeout");
+    for (id, (bin, lines)) in template_functions() {
+        if !["accept", "suspend", "delete"].contains(&bin.as_str()) {
+            continue;
+        }
+        let timeout: i64 = lines
+            .iter()
+            .find_map(|l| field(l, "Timeout"))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(global);
+        assert!(
+            timeout < lease,
+            "{id} may run {timeout} s, longer than the {lease} s sign-in lock it holds"
+        );
+    }
+    // The reconciler runs longer than a lease, one converge at a time, each cut off in time.
+    assert!(shared::signin::SETTLE_BUDGET.as_secs() < lease as u64);
+}

@@ -392,6 +392,11 @@ fn a_suspend_that_cannot_reach_cognito_changes_nothing() {
             app.store.user(&m.id).await.unwrap().unwrap().status,
             UserStatus::Active
         );
+        // It could not even check Cognito afterwards: the reconciler will.
+        assert!(app.store.signin_marker(&m.email).await.unwrap().is_some());
+        app.clock.advance(Duration::minutes(2));
+        let run = reconcile_signin_fn::run(&app.reconcile, 10).await;
+        assert_eq!((run.checked, run.in_sync), (1, 1), "{run:?}");
         assert_signin_follows(&app, &m.id, &m.email, PASSWORD).await;
     });
 }
@@ -555,12 +560,53 @@ fn the_reconciler_reads_what_drifted_not_what_exists() {
         let run = reconcile_signin_fn::run(&app.reconcile, 10).await;
         assert_eq!((run.checked, run.in_sync, run.drift), (3, 3, 0), "{run:?}");
         let made = calls["reconcile-signin"].take();
-        // One query, then per login: lock, marker, identity, owner (read twice), unlock.
+        // One query, then per login: lock (which reads the marker), identity, owner (read
+        // twice), unlock.
         assert_eq!(
             made.len(),
-            1 + 3 * 6,
+            1 + 3 * 5,
             "{:?}",
             made.iter().map(|c| &c.op).collect::<Vec<_>>()
         );
+    });
+}
+
+#[test]
+fn a_suspend_that_fails_after_disabling_sign_in_leaves_it_owed_and_the_reconciler_gives_it_back() {
+    run_faulty(|app, faults, _| async move {
+        let t = tenant(&app, "team", None).await;
+        let m = member(&app, &t.admin, "agent", None).await;
+        // The disable goes through; the commit and the converge's enable do not.
+        faults.set(
+            vec![
+                FaultRule::new("dynamodb.TransactWriteItems", Fault::ServerError, 1.0),
+                FaultRule::new("cognito.AdminEnableUser", Fault::ServerError, 1.0),
+            ],
+            6,
+        );
+        let r = app
+            .request(
+                "POST",
+                &format!("/users/{}/suspend", m.id),
+                Some(&t.admin),
+                None,
+            )
+            .await;
+        faults.clear();
+        assert_problem(&r, 503, "unavailable");
+        assert_eq!(
+            app.store.user(&m.id).await.unwrap().unwrap().status,
+            UserStatus::Active,
+            "nothing changed in the directory"
+        );
+        assert_eq!(identity(&app, &m.email).await, Some((m.id.clone(), false)));
+        assert!(
+            app.store.signin_marker(&m.email).await.unwrap().is_some(),
+            "what Cognito owes is recorded"
+        );
+        app.clock.advance(Duration::minutes(2));
+        let run = reconcile_signin_fn::run(&app.reconcile, 10).await;
+        assert_eq!((run.checked, run.enabled), (1, 1), "{run:?}");
+        assert_signin_follows(&app, &m.id, &m.email, PASSWORD).await;
     });
 }

@@ -105,20 +105,22 @@ async fn preview(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError>
 /// reuse it, with this password) or a deleted user's whose removal didn't finish (its `sub`
 /// is a tombstone: remove it, start fresh).
 async fn create_identity(deps: &Deps, login: &str, pw: &str) -> Result<String, ApiError> {
-    if let Some(found) = deps.directory.get(login).await? {
-        match deps.store.user(&found.sub).await? {
-            None => {}
-            Some(u) if u.status == UserStatus::Deleted => deps.directory.delete_user(login).await?,
-            // The email guard belongs to this invite, so no live user can have this login.
-            Some(_) => {
-                return Err(ApiError::Unavailable(
-                    "the sign-in identity belongs to a live user".into(),
-                ))
-            }
-        }
+    let (sub, existed) = deps.directory.create_user(login, pw).await?;
+    if !existed {
+        return Ok(sub);
     }
-    let (sub, _) = deps.directory.create_user(login, pw).await?;
-    Ok(sub)
+    match deps.store.user(&sub).await? {
+        None => Ok(sub),
+        Some(u) if u.status == UserStatus::Deleted => {
+            deps.directory.delete_user(login).await?;
+            let (sub, _) = deps.directory.create_user(login, pw).await?;
+            Ok(sub)
+        }
+        // The email guard belongs to this invite, so no live user can have this login.
+        Some(_) => Err(ApiError::Unavailable(
+            "the sign-in identity belongs to a live user".into(),
+        )),
+    }
 }
 
 /// Holds the invite and the login's lock. Another request holding them (a double-clicked

@@ -19,7 +19,7 @@ mod tx;
 
 pub use items::{decode_cursor, encode_cursor};
 pub use lifecycle::{AuditFilter, Closing, CLOSE_BATCH};
-pub use signin::{EmailHolder, Marker};
+pub use signin::{EmailHolder, Marker, Unlock};
 pub use tx::{Tag, WriteError};
 
 use crate::domain::{

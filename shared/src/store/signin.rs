@@ -71,6 +71,15 @@ fn marker(row: &HashMap<String, AttributeValue>) -> Result<Option<Marker>, Store
     }))
 }
 
+/// How a request gives a login's lock back.
+#[derive(Debug, Clone, Copy)]
+pub enum Unlock<'a> {
+    /// Cognito matches; clear the marker read before the work (if still the same).
+    Settled(Option<&'a Marker>),
+    /// Cognito may not match; leave a marker due at this time.
+    Owed(OffsetDateTime),
+}
+
 /// Who holds a login's email now (the guard item): a user or a pending invite, by id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EmailHolder {
@@ -119,13 +128,14 @@ impl Store {
 
     /// Takes the login's lock for `CLAIM_LEASE` if it is free (or its holder's lease ran
     /// out), or, with `from`, takes it over from that holder (fencing off a commit the holder
-    /// may still have in flight). Answers the new lock id, or `None` if someone else holds it.
+    /// may still have in flight). Answers the new lock id and the marker the item holds (read
+    /// in the same write), or `None` if someone else holds it.
     pub async fn lock_signin(
         &self,
         login: &str,
         now: OffsetDateTime,
         from: Option<&str>,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<(String, Option<Marker>)>, StoreError> {
         let id = crate::domain::ids::new_id();
         let mut req = self
             .client
@@ -134,6 +144,7 @@ impl Store {
             .key("pk", s(marker_pk(login)))
             .key("sk", s(SIGNIN_SK))
             .update_expression("SET lockId = :id, lockUntil = :until, login = :login")
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .expression_attribute_values(":id", s(&id))
             .expression_attribute_values(":until", s(timefmt::format(now + CLAIM_LEASE)))
             .expression_attribute_values(":login", s(login));
@@ -146,7 +157,13 @@ impl Store {
                 .expression_attribute_values(":now", s(timefmt::format(now))),
         };
         match req.send().await {
-            Ok(_) => Ok(Some(id)),
+            Ok(out) => {
+                let seen = match out.attributes {
+                    Some(row) => marker(&row)?,
+                    None => None,
+                };
+                Ok(Some((id, seen)))
+            }
             Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => {
                 Ok(None)
             }
@@ -154,47 +171,63 @@ impl Store {
         }
     }
 
-    /// Gives the lock back. With `settled`, the marker read before the work (if any) is cleared
-    /// too, unless a newer change wrote a new one since (that change still owes its converge).
+    /// Gives the lock back. `Settled` (Cognito matches what DynamoDB said) also clears the
+    /// marker read before the work, unless a newer change wrote a new one since (that change
+    /// still owes its converge); `Owed` leaves a marker due at that time, so the reconciler
+    /// comes back to what this request could not finish.
     pub async fn unlock_signin(
         &self,
         login: &str,
         lock_id: &str,
-        settled: Option<Option<&Marker>>,
+        how: Unlock<'_>,
     ) -> Result<(), StoreError> {
-        if let Some(seen) = settled {
-            let mut req = self
-                .client
-                .delete_item()
-                .table_name(&self.tables.directory)
-                .key("pk", s(marker_pk(login)))
-                .key("sk", s(SIGNIN_SK))
-                .expression_attribute_values(":lock", s(lock_id));
-            req = match seen {
-                Some(m) => req
-                    .condition_expression("lockId = :lock AND mark = :mark")
-                    .expression_attribute_values(":mark", s(&m.mark)),
-                None => req.condition_expression("lockId = :lock AND attribute_not_exists(mark)"),
-            };
-            match req.send().await {
-                Ok(_) => return Ok(()),
-                Err(SdkError::ServiceError(se))
-                    if se.err().is_conditional_check_failed_exception() => {}
-                Err(e) => return Err(unavailable(e)),
+        let owed_until = match how {
+            Unlock::Settled(seen) => {
+                let mut req = self
+                    .client
+                    .delete_item()
+                    .table_name(&self.tables.directory)
+                    .key("pk", s(marker_pk(login)))
+                    .key("sk", s(SIGNIN_SK))
+                    .expression_attribute_values(":lock", s(lock_id));
+                req = match seen {
+                    Some(m) => req
+                        .condition_expression("lockId = :lock AND mark = :mark")
+                        .expression_attribute_values(":mark", s(&m.mark)),
+                    None => {
+                        req.condition_expression("lockId = :lock AND attribute_not_exists(mark)")
+                    }
+                };
+                match req.send().await {
+                    Ok(_) => return Ok(()),
+                    Err(SdkError::ServiceError(se))
+                        if se.err().is_conditional_check_failed_exception() => {}
+                    Err(e) => return Err(unavailable(e)),
+                }
+                None
             }
-        }
-        match self
+            Unlock::Owed(due) => Some(due),
+        };
+        let mut req = self
             .client
             .update_item()
             .table_name(&self.tables.directory)
             .key("pk", s(marker_pk(login)))
             .key("sk", s(SIGNIN_SK))
-            .update_expression("REMOVE lockId, lockUntil")
             .condition_expression("lockId = :lock")
-            .expression_attribute_values(":lock", s(lock_id))
-            .send()
-            .await
-        {
+            .expression_attribute_values(":lock", s(lock_id));
+        req = match owed_until {
+            None => req.update_expression("REMOVE lockId, lockUntil"),
+            Some(due) => {
+                let (set, values) = marker_set(login, due);
+                let mut req = req.update_expression(format!("SET {set} REMOVE lockId, lockUntil"));
+                for (k, v) in values {
+                    req = req.expression_attribute_values(k, v);
+                }
+                req
+            }
+        };
+        match req.send().await {
             Ok(_) => Ok(()),
             // Someone took it over after our lease: theirs now.
             Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => {
