@@ -313,8 +313,7 @@ mod caller {
         entry: &AuditEntry,
         pricing_url: &str,
     ) -> Result<(), ApiError> {
-        let mut signin =
-            crate::signin::SignIn::lock(store, directory, clock, &after.login()).await?;
+        let signin = crate::signin::SignIn::lock(store, directory, clock, &after.login()).await?;
         if after.status != UserStatus::Active {
             if let Err(e) = signin.disable_first().await {
                 // It may have landed anyway; DynamoDB did not change, so converge puts it back.
@@ -325,7 +324,6 @@ mod caller {
             }
         }
         let committed = commit_user_change(store, before, after, entry, pricing_url).await;
-        signin.changed();
         if let Err(e) = signin.converge().await {
             tracing::warn!(error = %e, "sign-in not converged after a user change");
         }

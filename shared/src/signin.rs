@@ -4,10 +4,10 @@
 //! committed); the reconciler runs it for what a crash left. Nothing else writes to Cognito,
 //! except an accept creating the identity while it holds the same lock.
 //!
-//! Under the login's lock: read the marker, read the identity and the user record that owns
-//! it, make the one Cognito call `domain::signin::fix` asks for, read the record again. If a
-//! concurrent change moved it meanwhile, go round again; when it stands still, clear the
-//! marker read at the start (unless a newer change wrote another) and give the lock back.
+//! Under the login's lock (whose marker records the login as owed): read the identity and
+//! the user record that owns it, make the one Cognito call `domain::signin::fix` asks for,
+//! and give the lock back with the marker cleared; if Cognito could not be brought in line,
+//! give it back with the marker due a minute later, for the reconciler.
 
 use crate::domain::signin::{fix, want, Fix, Owner, RECONCILE_AFTER};
 use crate::domain::{Clock, UserStatus};
@@ -76,8 +76,8 @@ pub struct SignIn<'a> {
     login: String,
     lock: String,
     now: OffsetDateTime,
-    /// The marker as the locking write found it (`None`: not read yet).
-    marker: Option<Option<Marker>>,
+    /// The marker written with the lock: the login is owed until this request clears it.
+    marker: Marker,
 }
 
 impl<'a> SignIn<'a> {
@@ -97,7 +97,7 @@ impl<'a> SignIn<'a> {
                     login: login.to_string(),
                     lock,
                     now,
-                    marker: Some(marker),
+                    marker,
                 });
             }
             if wait > 0 {
@@ -107,21 +107,21 @@ impl<'a> SignIn<'a> {
         Err(ConvergeError::Busy)
     }
 
-    /// The lock an accept took with its claim.
+    /// The lock an accept took with its claim, and the marker written with it.
     pub fn held(
         store: &'a Store,
         directory: &'a Directory,
-        login: &str,
         lock: &str,
+        marker: Marker,
         now: OffsetDateTime,
     ) -> SignIn<'a> {
         SignIn {
             store,
             directory,
-            login: login.to_string(),
+            login: marker.login.clone(),
             lock: lock.to_string(),
             now,
-            marker: None,
+            marker,
         }
     }
 
@@ -144,17 +144,11 @@ impl<'a> SignIn<'a> {
         {
             Some((lock, marker)) => Ok(SignIn {
                 lock,
-                marker: Some(marker),
+                marker,
                 ..self
             }),
             None => Err(ConvergeError::Busy),
         }
-    }
-
-    /// To call after a commit made while holding the lock: the marker the lock read is older
-    /// than the one the commit wrote, so the converge reads it again.
-    pub fn changed(&mut self) {
-        self.marker = None;
     }
 
     /// Stops sign-in before a change that may stop the user is committed, so nobody DynamoDB
@@ -170,12 +164,12 @@ impl<'a> SignIn<'a> {
             .await
             .unwrap_or(Err(ConvergeError::Unsettled));
         let how = match &outcome {
-            Ok((report, marker)) if !report.missing => Unlock::Settled(marker.as_ref()),
+            Ok(report) if !report.missing => Unlock::Settled(Some(&self.marker)),
             // Not finished (or an active user without an identity): the reconciler comes back.
             _ => Unlock::Owed(self.now + RECONCILE_AFTER),
         };
         let unlocked = self.store.unlock_signin(&self.login, &self.lock, how).await;
-        let (report, _) = outcome?;
+        let report = outcome?;
         if let Err(e) = unlocked {
             // The lock expires by itself; the marker (if still there) brings the reconciler.
             tracing::warn!(error = %e, "sign-in lock not released");
@@ -189,30 +183,31 @@ impl<'a> SignIn<'a> {
         Ok(report)
     }
 
-    async fn settle(&self) -> Result<(Report, Option<Marker>), ConvergeError> {
-        let marker = match &self.marker {
-            Some(seen) => seen.clone(),
-            None => self.store.signin_marker(&self.login).await?,
-        };
+    /// Under the lock no other request changes this login's status or identity, so one read
+    /// decides; after a Cognito call the record is read again, in case a holder that ran past
+    /// its lease committed meanwhile, and the round repeats if it moved.
+    async fn settle(&self) -> Result<Report, ConvergeError> {
         let mut report = Report::default();
         for _ in 0..ROUNDS {
             let identity = self.directory.get(&self.login).await?;
             let sub = identity.as_ref().map(|i| i.sub.as_str());
             let seen = self.seen(sub).await?;
+            let mut fixed = false;
             match (&identity, &seen) {
                 (Some(id), Seen::Owned(owner)) => {
                     let owner = owner.map_or(Owner::Nobody, |(status, _)| Owner::User(status));
                     if let Some(f) = fix(id.enabled, want(owner)) {
                         self.apply(f).await?;
                         report.fixes.push(f);
+                        fixed = true;
                     }
                 }
                 (_, Seen::NoIdentity(active)) => report.missing = active.is_some(),
                 // `seen` reads an owner exactly when there is an identity.
                 (None, Seen::Owned(_)) => {}
             }
-            if self.seen(sub).await? == seen {
-                return Ok((report, marker));
+            if !fixed || self.seen(sub).await? == seen {
+                return Ok(report);
             }
             report.missing = false;
         }

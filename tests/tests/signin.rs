@@ -560,11 +560,10 @@ fn the_reconciler_reads_what_drifted_not_what_exists() {
         let run = reconcile_signin_fn::run(&app.reconcile, 10).await;
         assert_eq!((run.checked, run.in_sync, run.drift), (3, 3, 0), "{run:?}");
         let made = calls["reconcile-signin"].take();
-        // One query, then per login: lock (which reads the marker), identity, owner (read
-        // twice), unlock.
+        // One query, then per login: lock, identity, owner, unlock (clearing the marker).
         assert_eq!(
             made.len(),
-            1 + 3 * 5,
+            1 + 3 * 4,
             "{:?}",
             made.iter().map(|c| &c.op).collect::<Vec<_>>()
         );

@@ -12,7 +12,7 @@ use shared::domain::{
 use shared::http::{body_json, json, request_id, respond, route_key};
 use shared::identity::Directory;
 use shared::signin::SignIn;
-use shared::store::{Store, Tag, WriteError};
+use shared::store::{Marker, Store, Tag, WriteError};
 use std::sync::Arc;
 
 pub const ROUTES: &[&str] = &["POST /invites/preview", "POST /invites/accept"];
@@ -125,7 +125,7 @@ async fn create_identity(deps: &Deps, login: &str, pw: &str) -> Result<String, A
 
 /// Holds the invite and the login's lock. Another request holding them (a double-clicked
 /// button) is waited for briefly, then answered 409 without touching Cognito.
-async fn claim(deps: &Deps, invite: &Invite, login: &str) -> Result<String, ApiError> {
+async fn claim(deps: &Deps, invite: &Invite, login: &str) -> Result<(String, Marker), ApiError> {
     let lock = shared::domain::ids::new_id();
     for wait_ms in [250, 250, 0] {
         match deps
@@ -133,7 +133,7 @@ async fn claim(deps: &Deps, invite: &Invite, login: &str) -> Result<String, ApiE
             .claim_invite(invite, login, &lock, deps.clock.now())
             .await
         {
-            Ok(()) => return Ok(lock),
+            Ok(marker) => return Ok((lock, marker)),
             Err(WriteError::Rejected(tags)) if tags == [Tag::Marker] => {
                 if wait_ms == 0 {
                     return Err(ApiError::AcceptInProgress);
@@ -207,9 +207,9 @@ async fn accept(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     // Claim first, then Cognito, then DynamoDB: a second accept of this link is refused
     // before it can touch the identity, and a crash anywhere leaves a marker that the
     // reconciler converges once the lock's lease has run out.
-    let lock = claim(deps, &invite, &username).await?;
+    let (lock, marker) = claim(deps, &invite, &username).await?;
     let now = deps.clock.now();
-    let signin = SignIn::held(&deps.store, &deps.directory, &username, &lock, now);
+    let signin = SignIn::held(&deps.store, &deps.directory, &lock, marker, now);
     let sub = match create_identity(deps, &username, &pw).await {
         Ok(sub) => sub,
         Err(e) => {

@@ -135,7 +135,9 @@ impl Store {
 
     /// A user's role, team or status change: the new record replaces the old only at the
     /// version that was read (a concurrent change makes this fail, never lose an update), the
-    /// tenant's counters follow, a deletion gives the email back, and the audit entry.
+    /// tenant's counters follow, a deletion gives the email back, and the audit entry. A
+    /// status change is made while holding the login's sign-in lock
+    /// (`http::commit_signin_change`), whose marker records what Cognito owes.
     pub async fn change_user(
         &self,
         before: &User,
@@ -152,13 +154,6 @@ impl Store {
         );
         let (seats, admins) = counter_deltas(before, after);
         tx.tenant_counters(&before.tenant_id, seats, admins, None);
-        if before.status != after.status {
-            // Cognito must follow this change; the marker stays until it does.
-            tx.signin_due(
-                &after.login(),
-                after.updated_at + crate::domain::signin::RECONCILE_AFTER,
-            );
-        }
         if after.status == UserStatus::Deleted && before.status != UserStatus::Deleted {
             tx.delete_if(
                 Tag::Email(0),

@@ -296,7 +296,7 @@ impl Store {
 
     /// Accept: the invite (still pending, same token, unexpired at `now`, and the login still
     /// locked by this accept) becomes accepted, the user appears, the email guard moves from the
-    /// invite to the user, the sign-in marker says Cognito must follow, and the audit entry.
+    /// invite to the user, and the audit entry.
     /// The invite's seat becomes the user's, so the counter does not move.
     pub async fn accept_invite(
         &self,
@@ -328,11 +328,7 @@ impl Store {
             ],
         );
         tx.put_new(Tag::User, items::user_item(user));
-        tx.signin_due_held(
-            &user.login(),
-            lock_id,
-            now + crate::domain::signin::RECONCILE_AFTER,
-        );
+        tx.signin_still_held(&user.login(), lock_id);
         if user.role == Role::Admin {
             tx.tenant_counters(&invite.tenant_id, 0, 1, None);
         }

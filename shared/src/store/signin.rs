@@ -1,14 +1,16 @@
 //! What Cognito still owes, kept in DynamoDB, and who may touch a login's identity right now.
 //! One item per login, `SIGNIN#<login>` / `SIGNIN`:
 //!
+//! - the **lock** (`lockId`, `lockUntil`): every change that touches a login's sign-in, and
+//!   every Cognito write for it, happens while one request holds it. An accept takes it in the
+//!   same transaction that checks its invite (its claim) and its commit is conditioned on it;
+//!   suspend, reactivate and delete hold it around their commit.
 //! - the **marker** (`mark`, `dueAt`, and the sparse index gsi2 under the partition `SIGNIN`,
-//!   sorted by `<dueAt>#<login>`), written in the same transaction as every change that
-//!   touches sign-in. The converge step clears it once Cognito matches; the reconciler visits
-//!   only markers that stayed, so its cost grows with the drift, not with the users;
-//! - the **lock** (`lockId`, `lockUntil`): every Cognito write for a login happens while one
-//!   request holds it. An accept takes it in the same transaction that checks its invite and
-//!   keeps it until its commit (which is conditioned on it), so a second accept of the same
-//!   link, or a clean-up of what looks like an orphan, can't touch the identity meanwhile.
+//!   sorted by `<dueAt>#<login>`): written with the lock, so from before a change until the
+//!   holder has brought Cognito in line, the login is recorded as owed. The holder deletes
+//!   the item when Cognito matches, or leaves the marker (due a minute later) when it could
+//!   not; a holder that dies leaves it due when its lease has run out. The reconciler reads
+//!   only markers that are due, so its cost grows with the drift, not with the users.
 
 use super::items::{self, s};
 use super::tx::{Tag, Tx, WriteError};
@@ -38,17 +40,26 @@ pub struct Marker {
     pub due_at: OffsetDateTime,
 }
 
+impl Marker {
+    /// A new marker for `login`, due at `due_at`; its mark is new, so only its writer can
+    /// clear it.
+    pub fn new(login: &str, due_at: OffsetDateTime) -> Marker {
+        Marker {
+            login: login.to_string(),
+            mark: crate::domain::ids::new_id(),
+            due_at,
+        }
+    }
+}
+
 /// The marker's attributes, as an update: it keeps whatever lock the item holds.
-fn marker_set(
-    login: &str,
-    due_at: OffsetDateTime,
-) -> (String, Vec<(&'static str, AttributeValue)>) {
-    let due = timefmt::format(due_at);
+fn marker_set(m: &Marker) -> (String, Vec<(&'static str, AttributeValue)>) {
+    let (login, due) = (m.login.as_str(), timefmt::format(m.due_at));
     (
         "login = :login, mark = :mark, dueAt = :due, gsi2pk = :g2p, gsi2sk = :g2s".to_string(),
         vec![
             (":login", s(login)),
-            (":mark", s(crate::domain::ids::new_id())),
+            (":mark", s(&m.mark)),
             (":g2s", s(format!("{due}#{login}"))),
             (":due", s(due)),
             (":g2p", s(SIGNIN_GSI2PK)),
@@ -74,7 +85,7 @@ fn marker(row: &HashMap<String, AttributeValue>) -> Result<Option<Marker>, Store
 /// How a request gives a login's lock back.
 #[derive(Debug, Clone, Copy)]
 pub enum Unlock<'a> {
-    /// Cognito matches; clear the marker read before the work (if still the same).
+    /// Cognito matches: clear the holder's marker (if still the same).
     Settled(Option<&'a Marker>),
     /// Cognito may not match; leave a marker due at this time.
     Owed(OffsetDateTime),
@@ -88,32 +99,17 @@ pub enum EmailHolder {
 }
 
 impl Tx<'_> {
-    /// Records that Cognito owes `login` a converge, in the same transaction as the change.
-    pub fn signin_due(&mut self, login: &str, due_at: OffsetDateTime) {
-        let (set, values) = marker_set(login, due_at);
+    /// Fails the transaction unless the lock `lock_id` still holds the login: a change made
+    /// under a lock that was taken over (its holder ran past its lease) must not land.
+    pub fn signin_still_held(&mut self, login: &str, lock_id: &str) {
         self.update(
             Tag::Marker,
             marker_pk(login),
             SIGNIN_SK,
-            &format!("SET {set}"),
-            "attribute_not_exists(pk) OR attribute_exists(pk)",
-            &[],
-            values,
-        );
-    }
-
-    /// As `signin_due`, only while the lock `lock_id` still holds the login.
-    pub fn signin_due_held(&mut self, login: &str, lock_id: &str, due_at: OffsetDateTime) {
-        let (set, mut values) = marker_set(login, due_at);
-        values.push((":lock", s(lock_id)));
-        self.update(
-            Tag::Marker,
-            marker_pk(login),
-            SIGNIN_SK,
-            &format!("SET {set}"),
+            "SET login = :login",
             "lockId = :lock",
             &[],
-            values,
+            vec![(":login", s(login)), (":lock", s(lock_id))],
         );
     }
 }
@@ -128,26 +124,29 @@ impl Store {
 
     /// Takes the login's lock for `CLAIM_LEASE` if it is free (or its holder's lease ran
     /// out), or, with `from`, takes it over from that holder (fencing off a commit the holder
-    /// may still have in flight). Answers the new lock id and the marker the item holds (read
-    /// in the same write), or `None` if someone else holds it.
+    /// may still have in flight), and marks the login owed until the holder says otherwise.
+    /// Answers the new lock id and its marker, or `None` if someone else holds it.
     pub async fn lock_signin(
         &self,
         login: &str,
         now: OffsetDateTime,
         from: Option<&str>,
-    ) -> Result<Option<(String, Option<Marker>)>, StoreError> {
+    ) -> Result<Option<(String, Marker)>, StoreError> {
         let id = crate::domain::ids::new_id();
+        let owed = Marker::new(login, now + CLAIM_LEASE + RECONCILE_AFTER);
+        let (set, values) = marker_set(&owed);
         let mut req = self
             .client
             .update_item()
             .table_name(&self.tables.directory)
             .key("pk", s(marker_pk(login)))
             .key("sk", s(SIGNIN_SK))
-            .update_expression("SET lockId = :id, lockUntil = :until, login = :login")
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .update_expression(format!("SET lockId = :id, lockUntil = :until, {set}"))
             .expression_attribute_values(":id", s(&id))
-            .expression_attribute_values(":until", s(timefmt::format(now + CLAIM_LEASE)))
-            .expression_attribute_values(":login", s(login));
+            .expression_attribute_values(":until", s(timefmt::format(now + CLAIM_LEASE)));
+        for (k, v) in values {
+            req = req.expression_attribute_values(k, v);
+        }
         req = match from {
             Some(held) => req
                 .condition_expression("lockId = :held OR lockId = :id")
@@ -157,13 +156,7 @@ impl Store {
                 .expression_attribute_values(":now", s(timefmt::format(now))),
         };
         match req.send().await {
-            Ok(out) => {
-                let seen = match out.attributes {
-                    Some(row) => marker(&row)?,
-                    None => None,
-                };
-                Ok(Some((id, seen)))
-            }
+            Ok(_) => Ok(Some((id, owed))),
             Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => {
                 Ok(None)
             }
@@ -206,7 +199,7 @@ impl Store {
                 }
                 None
             }
-            Unlock::Owed(due) => Some(due),
+            Unlock::Owed(due) => Some(Marker::new(login, due)),
         };
         let mut req = self
             .client
@@ -218,8 +211,8 @@ impl Store {
             .expression_attribute_values(":lock", s(lock_id));
         req = match owed_until {
             None => req.update_expression("REMOVE lockId, lockUntil"),
-            Some(due) => {
-                let (set, values) = marker_set(login, due);
+            Some(owed) => {
+                let (set, values) = marker_set(&owed);
                 let mut req = req.update_expression(format!("SET {set} REMOVE lockId, lockUntil"));
                 for (k, v) in values {
                     req = req.expression_attribute_values(k, v);
@@ -293,7 +286,7 @@ impl Store {
         login: &str,
         lock_id: &str,
         now: OffsetDateTime,
-    ) -> Result<(), WriteError> {
+    ) -> Result<Marker, WriteError> {
         let mut tx = Tx::new(&self.tables);
         tx.update(
             Tag::Invite(0),
@@ -308,7 +301,8 @@ impl Store {
                 (":now", s(timefmt::format(now))),
             ],
         );
-        let (set, mut values) = marker_set(login, now + CLAIM_LEASE + RECONCILE_AFTER);
+        let owed = Marker::new(login, now + CLAIM_LEASE + RECONCILE_AFTER);
+        let (set, mut values) = marker_set(&owed);
         values.push((":id", s(lock_id)));
         values.push((":until", s(timefmt::format(now + CLAIM_LEASE))));
         values.push((":now", s(timefmt::format(now))));
@@ -321,6 +315,7 @@ impl Store {
             &[],
             values,
         );
-        tx.commit(&self.client).await
+        tx.commit(&self.client).await?;
+        Ok(owed)
     }
 }
