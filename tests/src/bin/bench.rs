@@ -640,7 +640,7 @@ async fn main() {
     row(
         "accept",
         &c,
-        "invite read, AdminCreateUser (gives the sub) + AdminSetUserPassword, 1 transaction",
+        "invite read, claim (1 transaction: invite check + login lock), AdminCreateUser (gives the sub) + AdminSetUserPassword, 1 transaction, converge: AdminGetUser + owner read, unlock",
     );
     let uid = acc.json()["userId"]
         .as_str()
@@ -664,7 +664,7 @@ async fn main() {
     row(
         "suspend",
         &c,
-        "caller + target in one batch read, AdminDisableUser, 1 transaction",
+        "caller + target in one batch read, lock, AdminDisableUser, 1 transaction, converge: AdminGetUser + owner read, unlock",
     );
     let (_, c, _) = b
         .measure(b.req("POST", &format!("/users/{uid}/reactivate"), None))
@@ -672,7 +672,7 @@ async fn main() {
     row(
         "reactivate",
         &c,
-        "caller + target in one batch read, 1 transaction, AdminEnableUser",
+        "caller + target in one batch read, lock, 1 transaction, converge: AdminGetUser + owner read + AdminEnableUser + re-read, unlock",
     );
     let (_, c, _) = b
         .measure(b.req("DELETE", &format!("/users/{uid}"), None))
@@ -680,7 +680,7 @@ async fn main() {
     row(
         "delete",
         &c,
-        "caller + target in one batch read, AdminDisableUser, 1 transaction, AdminDeleteUser",
+        "caller + target in one batch read, lock, AdminDisableUser, 1 transaction, converge: AdminGetUser + owner read + AdminDeleteUser + re-read, unlock",
     );
     let (_, c, _) = b.measure(b.req("GET", "/audit?limit=50", None)).await;
     row("audit page", &c, "1 caller read + 1 query");
