@@ -302,7 +302,7 @@ mod caller {
     /// lock: a change that stops the user stops sign-in first, then the commit, then the one
     /// converge step whatever the commit answered (its refusal may have come from another
     /// admin's change, so nothing here assumes what Cognito should be). The answer is the
-    /// commit's: once committed, what Cognito still owes is in the marker written with it.
+    /// commit's: once committed, what Cognito still owes is in the lock's marker.
     #[cfg(feature = "cognito")]
     pub async fn commit_signin_change(
         store: &Store,

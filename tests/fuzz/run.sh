@@ -12,6 +12,7 @@ cd "$(dirname "$0")/../.."
 examples="${1:-150}"
 shift || true
 FUZZ_ARGS=("$@")
+mkdir -p .local
 venv="${FUZZ_VENV:-.local/fuzz-venv}"
 if [ ! -x "$venv/bin/st" ]; then
   echo "fuzz: installing schemathesis into $venv"

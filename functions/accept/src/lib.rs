@@ -260,8 +260,8 @@ async fn accept(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         .await
     {
         Ok(()) => {
-            // Committed: the answer is 201 whatever Cognito says next; the marker written with
-            // the commit keeps what it still owes.
+            // Committed: the answer is 201 whatever Cognito says next; the claim's marker keeps
+            // what it still owes.
             if let Err(e) = signin.converge().await {
                 tracing::warn!(error = %e, "sign-in not converged after accept");
             }

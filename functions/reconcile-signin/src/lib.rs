@@ -1,7 +1,7 @@
 //! `reconcile-signin`: the scheduled job that finishes what a crash left between DynamoDB and
 //! Cognito (docs/rules.md, "Sign-in follows the directory"). Every change that touches sign-in
-//! writes a marker for the login in its own transaction, and the request that made it clears
-//! the marker once Cognito matches. A marker still there a minute later means the request
+//! is made under the login's lock, whose marker records the login as owed until the request
+//! has brought Cognito in line and cleared it. A marker that comes due means the request
 //! died, timed out or could not reach Cognito; this job runs the same converge step for it.
 //!
 //! It reads only the sparse index of markers that are due, so a run costs what drifted, not
@@ -31,7 +31,7 @@ pub const PAGE: usize = 100;
 pub struct Summary {
     /// Markers due and visited.
     pub checked: usize,
-    /// Cognito already matched (the request finished its work but not the marker's removal).
+    /// Cognito already matched (the request got as far as Cognito, or the change never came).
     pub in_sync: usize,
     /// Logins whose identity had to change.
     pub repaired: usize,
