@@ -1,6 +1,7 @@
 //! The storm: a few hundred random operations from three admins at once while AWS calls fail
 //! (server errors, throttling, lost connections, 3 s delays and "committed but the answer was
-//! lost", spread over DynamoDB, Cognito and SES), then the faults stop, what answered 503 is
+//! lost", spread over DynamoDB, Cognito and SES) and one operation in ten is killed part-way
+//! (as Lambda kills a function at its timeout), then the faults stop, what answered 503 is
 //! retried, the reconciler runs, and every rule is checked over DynamoDB *and* Cognito: seats,
 //! email guards, the admin counter, identities (none without an active or suspended user;
 //! every suspended or deleted user unable to sign in), one audit entry per committed change,
@@ -383,15 +384,35 @@ fn storm(seed: u64, ops: usize) {
         let ops = draw(&mut rng, ops);
         let rate: f64 = setting("STORM_FAULT_RATE", "0.05").parse().unwrap();
         faults.set(plan(rate), seed);
-        let replies: Vec<(usize, Reply)> = stream::iter(ops.iter().enumerate())
+        // One operation in ten dies part-way, as a Lambda killed at its timeout does: its
+        // future is dropped at whatever AWS call it was waiting on.
+        let mut crash_rng = Rng(seed ^ 0xc0ff_ee00);
+        let crash_after: Vec<Option<u64>> = (0..ops.len())
+            .map(|_| (crash_rng.below(10) == 0).then(|| 5 + crash_rng.below(250) as u64))
+            .collect();
+        let outcomes: Vec<(usize, Option<Reply>)> = stream::iter(ops.iter().enumerate())
             .map(|(k, (actor, op))| {
                 let req = request(op, &users, &invites);
-                let (app, admins) = (&app, &admins);
-                async move { (k, send(app, admins, *actor, &req).await) }
+                let (app, admins, crash) = (&app, &admins, crash_after[k]);
+                async move {
+                    let call = send(app, admins, *actor, &req);
+                    match crash {
+                        Some(ms) => {
+                            let cut = std::time::Duration::from_millis(ms);
+                            (k, tokio::time::timeout(cut, call).await.ok())
+                        }
+                        None => (k, Some(call.await)),
+                    }
+                }
             })
             .buffer_unordered(8)
             .collect()
             .await;
+        let crashed = outcomes.iter().filter(|(_, r)| r.is_none()).count();
+        let replies: Vec<(usize, Reply)> = outcomes
+            .into_iter()
+            .filter_map(|(k, r)| r.map(|r| (k, r)))
+            .collect();
         let injected = faults.injected();
         faults.clear();
 
@@ -404,7 +425,7 @@ fn storm(seed: u64, ops: usize) {
                 unavailable.push(*k);
             }
         }
-        // Any lock a failed request could not give back has run out by now.
+        // Any lock a failed or killed request could not give back has run out by now.
         app.clock.advance(Duration::seconds(40));
         let mut retries = 0;
         for k in &unavailable {
@@ -424,9 +445,9 @@ fn storm(seed: u64, ops: usize) {
         assert_eq!(reconciled.failed + reconciled.busy, 0, "{reconciled:?}");
         let breaks = invariant_breaks(&app, &t.id).await;
         println!(
-            "storm seed {seed}: {} operations, statuses {statuses:?}, faults injected {} \
-             ({injected:?}), {} answered 503, {retries} retries, reconciler {reconciled:?}, \
-             {:.1} s",
+            "storm seed {seed}: {} operations, {crashed} killed part-way, statuses {statuses:?}, \
+             faults injected {} ({injected:?}), {} answered 503, {retries} retries, \
+             reconciler {reconciled:?}, {:.1} s",
             ops.len(),
             injected.values().sum::<usize>(),
             unavailable.len(),
