@@ -8,6 +8,8 @@ usage: server.py PORT [PARENT_PID]
 With PARENT_PID the server exits when that process is gone, so a test run that is killed
 does not leave an emulator behind.
 
+One addition: RevokeToken (see `revoke_token`), which moto lacks and the console uses.
+
 One speed fix, same behaviour: moto's TransactWriteItems backs up a table (deep copy, for
 rollback) once per *item* of the transaction, before it applies any of them. Every backup of a
 table within one call is therefore identical; taking it once per table per call gives the same
@@ -57,6 +59,31 @@ def one_backup_per_table():
     dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items
 
 
+def revoke_token():
+    """Cognito's RevokeToken, which moto 5.2 lacks: the console's sign-out revokes the refresh
+    token. As Cognito does, the token stops working for refresh; revoking a token another app
+    client was issued is refused; an unknown token is not an error."""
+    from moto.cognitoidp.exceptions import NotAuthorizedError
+    from moto.cognitoidp.responses import CognitoIdpResponse
+    from moto.core.responses import EmptyResult
+
+    def revoke(self):
+        token = self._get_param("Token")
+        client_id = self._get_param("ClientId")
+        for pool in self.backend.user_pools.values():
+            if client_id not in pool.clients:
+                continue
+            issued = pool.refresh_tokens.get(token)
+            if issued is not None and issued[0] != client_id:
+                raise NotAuthorizedError("Invalid token for this client")
+            if token in pool.refresh_tokens:
+                pool.refresh_tokens[token] = None
+            return EmptyResult()
+        raise NotAuthorizedError("Invalid client")
+
+    CognitoIdpResponse.revoke_token = revoke
+
+
 class QuietHandler(WSGIRequestHandler):
     def log_request(self, *args, **kwargs):
         pass
@@ -76,6 +103,7 @@ def main():
     if len(sys.argv) > 2:
         threading.Thread(target=watch_parent, args=(int(sys.argv[2]),), daemon=True).start()
     one_backup_per_table()
+    revoke_token()
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(
         "127.0.0.1",

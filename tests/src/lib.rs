@@ -8,6 +8,7 @@ pub mod proxy;
 pub mod runtime_api;
 pub mod server;
 pub mod stack;
+pub mod web;
 
 /// Every function binary, by the name `App::with_sdk_per_function` passes and the template's
 /// `BuildProperties.Binary` uses.

@@ -26,6 +26,30 @@ pub async fn http_get(url: &str) -> Result<(u16, Vec<u8>), String> {
     Ok((status, body.to_vec()))
 }
 
+/// One request with headers; answers status, headers and body (for CORS and static files).
+pub async fn http_request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+) -> Result<(u16, http::HeaderMap, Vec<u8>), String> {
+    let client: Client<_, Empty<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let mut req = http::Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req.body(Empty::new()).map_err(|e| format!("{e}"))?;
+    let resp = client.request(req).await.map_err(|e| format!("{e}"))?;
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| format!("{e}"))?
+        .to_bytes();
+    Ok((status, headers, body.to_vec()))
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

@@ -1,4 +1,6 @@
-//! Serves an `App` over HTTP/1.1 on loopback, the way API Gateway fronts the functions.
+//! Serves an `App` over HTTP/1.1 on loopback, the way API Gateway fronts the functions,
+//! including the CORS answers API Gateway gives for the template's `CorsConfiguration`, so the
+//! console is cross-origin locally exactly as on AWS.
 
 use crate::app::App;
 use http_body_util::{BodyExt, Full, Limited};
@@ -12,26 +14,93 @@ use tokio::net::TcpListener;
 /// API Gateway's payload limit is 10 MB; this API never needs more than a few KB.
 const MAX_BODY: usize = 1024 * 1024;
 
-pub async fn serve(app: Arc<App>, listener: TcpListener) {
+/// The template's `Api.CorsConfiguration`, but for the origins (there `AppUrl`). The infra
+/// test holds the template to these values.
+pub const CORS_ALLOW_HEADERS: &[&str] = &["authorization", "content-type"];
+pub const CORS_ALLOW_METHODS: &[&str] = &["GET", "POST", "PUT", "DELETE"];
+pub const CORS_MAX_AGE: u32 = 600;
+
+#[derive(Debug, Clone, Default)]
+pub struct Cors {
+    pub allow_origins: Vec<String>,
+}
+
+/// What API Gateway (HTTP API) does with CORS configured: it answers every preflight itself,
+/// before routes and authorizers; it adds `Access-Control-Allow-Origin` to other answers only
+/// when the request's `Origin` is allowed.
+impl Cors {
+    fn allowed<'a>(&self, headers: &'a http::HeaderMap) -> Option<&'a str> {
+        let origin = headers.get(http::header::ORIGIN)?.to_str().ok()?;
+        self.allow_origins
+            .iter()
+            .any(|o| o == "*" || o.eq_ignore_ascii_case(origin))
+            .then_some(origin)
+    }
+
+    fn is_preflight(method: &http::Method, headers: &http::HeaderMap) -> bool {
+        method == http::Method::OPTIONS
+            && headers.contains_key(http::header::ORIGIN)
+            && headers.contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD)
+    }
+
+    fn preflight(&self, headers: &http::HeaderMap) -> hyper::Response<Full<bytes::Bytes>> {
+        let mut resp = hyper::Response::builder().status(204);
+        let method_ok = headers
+            .get(http::header::ACCESS_CONTROL_REQUEST_METHOD)
+            .and_then(|m| m.to_str().ok())
+            .is_some_and(|m| CORS_ALLOW_METHODS.iter().any(|a| a.eq_ignore_ascii_case(m)));
+        let headers_ok = headers
+            .get(http::header::ACCESS_CONTROL_REQUEST_HEADERS)
+            .and_then(|h| h.to_str().ok())
+            .is_none_or(|h| {
+                h.split(',')
+                    .map(str::trim)
+                    .filter(|h| !h.is_empty())
+                    .all(|h| CORS_ALLOW_HEADERS.iter().any(|a| a.eq_ignore_ascii_case(h)))
+            });
+        if let (Some(origin), true, true) = (self.allowed(headers), method_ok, headers_ok) {
+            resp = resp
+                .header(http::header::ACCESS_CONTROL_ALLOW_ORIGIN, origin)
+                .header(
+                    http::header::ACCESS_CONTROL_ALLOW_METHODS,
+                    CORS_ALLOW_METHODS.join(","),
+                )
+                .header(
+                    http::header::ACCESS_CONTROL_ALLOW_HEADERS,
+                    CORS_ALLOW_HEADERS.join(","),
+                )
+                .header(http::header::ACCESS_CONTROL_MAX_AGE, CORS_MAX_AGE)
+                .header(http::header::VARY, "Origin");
+        }
+        resp.body(Full::new(bytes::Bytes::new())).unwrap()
+    }
+}
+
+pub async fn serve(app: Arc<App>, listener: TcpListener, cors: Cors) {
+    let cors = Arc::new(cors);
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
         let app = app.clone();
+        let cors = cors.clone();
         tokio::spawn(async move {
             let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                 let app = app.clone();
+                let cors = cors.clone();
                 async move {
                     let (parts, body) = req.into_parts();
+                    if Cors::is_preflight(&parts.method, &parts.headers) {
+                        return Ok::<_, Infallible>(cors.preflight(&parts.headers));
+                    }
+                    let origin = cors.allowed(&parts.headers).map(str::to_string);
                     let bytes = match Limited::new(body, MAX_BODY).collect().await {
                         Ok(b) => b.to_bytes(),
                         Err(_) => {
-                            return Ok::<_, Infallible>(
-                                hyper::Response::builder()
-                                    .status(413)
-                                    .body(Full::new(bytes::Bytes::new()))
-                                    .unwrap(),
-                            )
+                            return Ok(hyper::Response::builder()
+                                .status(413)
+                                .body(Full::new(bytes::Bytes::new()))
+                                .unwrap())
                         }
                     };
                     let pq = parts
@@ -45,6 +114,11 @@ pub async fn serve(app: Arc<App>, listener: TcpListener) {
                     let mut resp = hyper::Response::builder().status(reply.status);
                     for (k, v) in &reply.headers {
                         resp = resp.header(k, v);
+                    }
+                    if let Some(origin) = origin {
+                        resp = resp
+                            .header(http::header::ACCESS_CONTROL_ALLOW_ORIGIN, origin)
+                            .header(http::header::VARY, "Origin");
                     }
                     Ok(resp
                         .body(Full::new(bytes::Bytes::from(reply.body)))

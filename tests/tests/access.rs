@@ -351,7 +351,14 @@ fn the_local_server_answers_over_real_http() {
     run(|app| async move {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let server = tokio::spawn(harness::server::serve(app.clone(), listener));
+        let console = "http://127.0.0.1:5173";
+        let server = tokio::spawn(harness::server::serve(
+            app.clone(),
+            listener,
+            harness::server::Cors {
+                allow_origins: vec![console.into()],
+            },
+        ));
         let (status, body) = harness::moto::http_get(&format!("http://{addr}/me"))
             .await
             .unwrap();
@@ -362,6 +369,64 @@ fn the_local_server_answers_over_real_http() {
             .await
             .unwrap();
         assert_eq!(status, 401);
+
+        // CORS as API Gateway answers it for the template's CorsConfiguration: the preflight
+        // needs no token and names what is allowed, for the console's origin only.
+        let preflight = |origin: &'static str, method: &'static str, headers: &'static str| {
+            let url = format!("http://{addr}/users/abc/role");
+            async move {
+                harness::moto::http_request(
+                    "OPTIONS",
+                    &url,
+                    &[
+                        ("origin", origin),
+                        ("access-control-request-method", method),
+                        ("access-control-request-headers", headers),
+                    ],
+                )
+                .await
+                .unwrap()
+            }
+        };
+        let (status, h, _) = preflight(console, "PUT", "authorization,content-type").await;
+        assert_eq!(status, 204);
+        assert_eq!(h["access-control-allow-origin"], console);
+        assert_eq!(h["access-control-allow-methods"], "GET,POST,PUT,DELETE");
+        assert_eq!(
+            h["access-control-allow-headers"],
+            "authorization,content-type"
+        );
+        assert_eq!(h["access-control-max-age"], "600");
+        for (origin, method, headers) in [
+            ("https://evil.example", "PUT", "authorization"),
+            (console, "PATCH", "authorization"),
+            (console, "GET", "x-api-key"),
+        ] {
+            let (status, h, _) = preflight(origin, method, headers).await;
+            assert_eq!(status, 204);
+            assert!(
+                h.get("access-control-allow-origin").is_none(),
+                "{origin} {method} {headers} must not be allowed"
+            );
+        }
+        let (status, h, body) = harness::moto::http_request(
+            "GET",
+            &format!("http://{addr}/me"),
+            &[("origin", console)],
+        )
+        .await
+        .unwrap();
+        assert_eq!(status, 401, "CORS does not stand in for the authorizer");
+        assert_eq!(h["access-control-allow-origin"], console);
+        assert!(String::from_utf8_lossy(&body).contains("401"));
+        let (_, h, _) = harness::moto::http_request(
+            "GET",
+            &format!("http://{addr}/me"),
+            &[("origin", "https://evil.example")],
+        )
+        .await
+        .unwrap();
+        assert!(h.get("access-control-allow-origin").is_none());
         server.abort();
     });
 }

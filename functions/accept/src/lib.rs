@@ -93,7 +93,13 @@ async fn preview(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError>
             "expiresAt": timefmt::format(invite.expires_at),
             "passwordPolicy": {
                 "minLength": password::MIN_LENGTH,
+                "maxLength": password::MAX_LENGTH,
                 "requires": ["lowercase", "uppercase", "digit", "symbol"],
+                // The accept page shows these as live hints, in the words a refusal uses.
+                "rules": password::RULES
+                    .iter()
+                    .map(|(rule, message, _)| json!({ "rule": rule, "message": message }))
+                    .collect::<Vec<_>>(),
             },
         }),
     ))

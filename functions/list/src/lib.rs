@@ -6,7 +6,7 @@ use shared::domain::ids::looks_like_id;
 use shared::domain::views::{InviteView, MeView, TenantView, UserView};
 use shared::domain::{ApiError, Clock, FieldError, Role, User, UserStatus, Visibility};
 use shared::http::{json, load_caller, page_limit, path_param, query, respond, route_key};
-use shared::store::{InviteListFilter, Store, UserFilter};
+use shared::store::{InviteListFilter, InviteNarrow, Store, UserFilter};
 use std::sync::Arc;
 
 pub const ROUTES: &[&str] = &[
@@ -59,9 +59,20 @@ fn user_filter(req: &Request, errs: &mut Vec<FieldError>) -> UserFilter {
             }
         }
     }
+    let narrow = narrow(req, errs);
+    f.role = narrow.role;
+    f.team = narrow.team;
+    f.search = narrow.search;
+    f
+}
+
+/// `role`, `team` and `q`: the same narrowing for users and invites, so the Users screen can
+/// show both kinds of row under one filter.
+fn narrow(req: &Request, errs: &mut Vec<FieldError>) -> InviteNarrow {
+    let mut n = InviteNarrow::default();
     if let Some(r) = query(req, "role") {
         match Role::parse(r.trim()) {
-            Some(r) => f.role = Some(r),
+            Some(r) => n.role = Some(r),
             None => errs.push(FieldError::new(
                 "query.role",
                 "must be one of agent, supervisor, admin",
@@ -70,17 +81,17 @@ fn user_filter(req: &Request, errs: &mut Vec<FieldError>) -> UserFilter {
     }
     if let Some(t) = query(req, "team") {
         match shared::domain::validation::text(&t, 64) {
-            Ok(t) => f.team = Some(t),
+            Ok(t) => n.team = Some(t),
             Err(m) => errs.push(FieldError::new("query.team", m)),
         }
     }
     if let Some(q) = query(req, "q") {
         match shared::domain::validation::text(&q, 100) {
-            Ok(q) => f.search = Some(q.to_lowercase()),
+            Ok(q) => n.search = Some(q.to_lowercase()),
             Err(m) => errs.push(FieldError::new("query.q", m)),
         }
     }
-    f
+    n
 }
 
 async fn users(deps: &Deps, req: &Request, caller: &User) -> Result<Response<Body>, ApiError> {
@@ -160,6 +171,7 @@ async fn invites(deps: &Deps, req: &Request, caller: &User) -> Result<Response<B
             InviteListFilter::Pending
         }
     };
+    let narrow = narrow(req, &mut errs);
     let limit = page_limit(req, DEFAULT_PAGE, MAX_PAGE, &mut errs);
     if !errs.is_empty() {
         return Err(ApiError::Invalid(errs));
@@ -170,6 +182,7 @@ async fn invites(deps: &Deps, req: &Request, caller: &User) -> Result<Response<B
         .list_invites(
             &caller.tenant_id,
             which,
+            &narrow,
             now,
             query(req, "cursor").as_deref(),
             limit,

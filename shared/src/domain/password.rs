@@ -4,34 +4,42 @@
 pub const MIN_LENGTH: usize = 12;
 pub const MAX_LENGTH: usize = 256;
 
+/// A rule: the id the accept page checks live, the words the API answers with, and the check
+/// (true when the password breaks it).
+pub type Rule = (&'static str, &'static str, fn(&str) -> bool);
+
+pub const RULES: &[Rule] = &[
+    ("minLength", "must be at least 12 characters", |pw| {
+        pw.chars().count() < MIN_LENGTH
+    }),
+    ("maxLength", "must be at most 256 characters", |pw| {
+        pw.chars().count() > MAX_LENGTH
+    }),
+    ("lowercase", "must contain a lower-case letter", |pw| {
+        !pw.chars().any(|c| c.is_ascii_lowercase())
+    }),
+    ("uppercase", "must contain an upper-case letter", |pw| {
+        !pw.chars().any(|c| c.is_ascii_uppercase())
+    }),
+    ("digit", "must contain a digit", |pw| {
+        !pw.chars().any(|c| c.is_ascii_digit())
+    }),
+    ("symbol", "must contain a symbol", |pw| {
+        !pw.chars().any(|c| c.is_ascii_punctuation())
+    }),
+    // Cognito refuses leading and trailing spaces.
+    ("noEdgeSpace", "must not start or end with a space", |pw| {
+        pw.chars().next().is_some_and(char::is_whitespace)
+            || pw.chars().last().is_some_and(char::is_whitespace)
+    }),
+];
+
 pub fn problems(pw: &str) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    let n = pw.chars().count();
-    if n < MIN_LENGTH {
-        out.push("must be at least 12 characters");
-    }
-    if n > MAX_LENGTH {
-        out.push("must be at most 256 characters");
-    }
-    if !pw.chars().any(|c| c.is_ascii_lowercase()) {
-        out.push("must contain a lower-case letter");
-    }
-    if !pw.chars().any(|c| c.is_ascii_uppercase()) {
-        out.push("must contain an upper-case letter");
-    }
-    if !pw.chars().any(|c| c.is_ascii_digit()) {
-        out.push("must contain a digit");
-    }
-    if !pw.chars().any(|c| c.is_ascii_punctuation()) {
-        out.push("must contain a symbol");
-    }
-    if pw.chars().next().is_some_and(char::is_whitespace)
-        || pw.chars().last().is_some_and(char::is_whitespace)
-    {
-        // Cognito refuses leading and trailing spaces.
-        out.push("must not start or end with a space");
-    }
-    out
+    RULES
+        .iter()
+        .filter(|(_, _, broken)| broken(pw))
+        .map(|(_, message, _)| *message)
+        .collect()
 }
 
 #[cfg(test)]

@@ -227,6 +227,10 @@ pub fn invite_item(i: &Invite) -> Item {
         ("tenantId".into(), s(&i.tenant_id)),
         ("email".into(), s(&i.email)),
         ("name".into(), s(&i.name)),
+        (
+            "search".into(),
+            s(format!("{} {}", i.name, i.email).to_lowercase()),
+        ),
         ("role".into(), s(i.role.as_str())),
         ("status".into(), s(i.status.as_str())),
         ("expiresAt".into(), s(timefmt::format(i.expires_at))),

@@ -101,6 +101,16 @@ pub enum InviteListFilter {
     All,
 }
 
+/// Narrows an invite list the way the Users screen narrows users, so one filter applies to
+/// both kinds of row.
+#[derive(Debug, Clone, Default)]
+pub struct InviteNarrow {
+    pub role: Option<Role>,
+    pub team: Option<String>,
+    /// Lower-cased substring of name or email.
+    pub search: Option<String>,
+}
+
 pub struct Store {
     client: Client,
     tables: Tables,
@@ -486,49 +496,56 @@ impl Store {
         &self,
         tenant_id: &str,
         which: InviteListFilter,
+        narrow: &InviteNarrow,
         now: OffsetDateTime,
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<Invite>, StoreError> {
         let gsi1pk = items::invites_gsi1pk(tenant_id);
-        let now_s = s(timefmt::format(now));
-        let names = vec![("#st", "status")];
-        let rows = match which {
+        let mut names = Vec::new();
+        let mut values = Vec::new();
+        let mut conds: Vec<String> = Vec::new();
+        let now = s(timefmt::format(now));
+        match which {
             InviteListFilter::Pending => {
-                self.query_gsi1(
-                    &gsi1pk,
-                    Some("pending#"),
-                    false,
-                    Some(("expiresAt > :now", &[][..], vec![(":now", now_s)])),
-                    cursor,
-                    limit,
-                )
-                .await?
+                values.push((":now", now));
+                conds.push("expiresAt > :now".into());
             }
             InviteListFilter::Expired => {
-                self.query_gsi1(
-                    &gsi1pk,
-                    None,
-                    false,
-                    Some((
-                        "#st = :expired OR (#st = :pending AND expiresAt <= :now)",
-                        &names,
-                        vec![
-                            (":now", now_s),
-                            (":expired", s("expired")),
-                            (":pending", s("pending")),
-                        ],
-                    )),
-                    cursor,
-                    limit,
-                )
-                .await?
+                names.push(("#st", "status"));
+                values.push((":now", now));
+                values.push((":expired", s("expired")));
+                values.push((":pending", s("pending")));
+                conds.push("(#st = :expired OR (#st = :pending AND expiresAt <= :now))".into());
             }
-            InviteListFilter::All => {
-                self.query_gsi1(&gsi1pk, None, false, None, cursor, limit)
-                    .await?
-            }
-        };
+            InviteListFilter::All => {}
+        }
+        if let Some(role) = narrow.role {
+            names.push(("#role", "role"));
+            values.push((":role", s(role.as_str())));
+            conds.push("#role = :role".into());
+        }
+        if let Some(team) = &narrow.team {
+            values.push((":team", s(team)));
+            conds.push("team = :team".into());
+        }
+        if let Some(q) = &narrow.search {
+            names.push(("#search", "search"));
+            values.push((":q", s(q)));
+            conds.push("contains(#search, :q)".into());
+        }
+        let filter_expr = conds.join(" AND ");
+        let prefix = (which == InviteListFilter::Pending).then_some("pending#");
+        let rows = self
+            .query_gsi1(
+                &gsi1pk,
+                prefix,
+                false,
+                (!conds.is_empty()).then_some((filter_expr.as_str(), names.as_slice(), values)),
+                cursor,
+                limit,
+            )
+            .await?;
         Ok(Page {
             items: rows
                 .items

@@ -1,6 +1,7 @@
-//! `cargo run -p harness --bin local-api`: the whole API on loopback, emulator included.
+//! `cargo run -p harness --bin local-api`: the whole product on loopback, emulator included.
 //! Starts (or reuses, via MOTO_ENDPOINT) moto server, creates the tables, user pool, client and
-//! SES identity, seeds a demo tenant whose admin can sign in, and serves every route.
+//! SES identity, seeds a demo tenant whose admin can sign in, serves every route of the API, and
+//! serves the web console on its own origin (the `APP_URL` invite links point at).
 
 use harness::{App, Moto, Stack};
 use serde_json::json;
@@ -24,14 +25,27 @@ async fn main() {
         .await
         .unwrap_or_else(|e| panic!("cannot listen on 127.0.0.1:{port}: {e} (set LOCAL_API_PORT)"));
 
+    let console_port: u16 = std::env::var("LOCAL_CONSOLE_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(5173);
+    let console_listener = tokio::net::TcpListener::bind(("127.0.0.1", console_port))
+        .await
+        .unwrap_or_else(|e| {
+            panic!("cannot listen on 127.0.0.1:{console_port}: {e} (set LOCAL_CONSOLE_PORT)")
+        });
+    // The demo company's plan; `starter` (5 seats) reaches the seat limit in a few invites.
+    let tier = std::env::var("DEMO_TIER").unwrap_or_else(|_| "team".into());
+
     let mut moto = Moto::start_or_reuse().await;
     let sdk = harness::stack::sdk_config(&moto.endpoint).await;
-    let stack = Stack::create(&moto.endpoint, &sdk).await;
+    let mut stack = Stack::create(&moto.endpoint, &sdk).await;
+    stack.app_url = format!("http://127.0.0.1:{console_port}");
     let app = Arc::new(App::new(stack.clone(), sdk).await);
     let (tenant_id, _) = app
         .provision_tenant(
             "Demo Company",
-            "team",
+            &tier,
             None,
             ADMIN_EMAIL,
             "Demo Admin",
@@ -41,8 +55,10 @@ async fn main() {
         .expect("seed the demo tenant");
 
     let api_url = format!("http://127.0.0.1:{port}");
+    let console = Arc::new(harness::web::Console::new(&stack, &api_url));
     let info = json!({
         "apiUrl": api_url,
+        "appUrl": stack.app_url,
         "awsEndpoint": stack.aws_endpoint,
         "region": stack.region,
         "userPoolId": stack.user_pool_id,
@@ -92,7 +108,8 @@ async fn main() {
     .expect("write sam-env.json");
 
     println!(
-        "\nVeloConnect directory API on {api_url}\n\
+        "\nOpen {app_url}/ and sign in as {ADMIN_EMAIL} / {ADMIN_PASSWORD}\n\n\
+         VeloConnect directory API on {api_url}\n\
          AWS emulator (moto) on {endpoint}, region {region}\n\
          Demo tenant {tenant_id}; admin {ADMIN_EMAIL} / {ADMIN_PASSWORD}\n\n\
          Get a token:\n  \
@@ -105,6 +122,7 @@ async fn main() {
          Invite emails land in moto: {endpoint}/moto-api/data.json\n\
          The invite expiry job and the sign-in reconciler run every minute.\n\
          Written to .local/stack.json. Ctrl-C stops the API and the emulator it started.\n",
+        app_url = stack.app_url,
         endpoint = stack.aws_endpoint,
         region = stack.region,
         client = stack.user_pool_client_id,
@@ -122,8 +140,13 @@ async fn main() {
         }
     });
 
+    // As the template's CorsConfiguration: the console's origin only.
+    let cors = harness::server::Cors {
+        allow_origins: vec![stack.app_url.clone()],
+    };
     tokio::select! {
-        _ = harness::server::serve(app, listener) => {}
+        _ = harness::server::serve(app, listener, cors) => {}
+        _ = harness::web::serve(console, console_listener) => {}
         _ = tokio::signal::ctrl_c() => {}
     }
     moto.stop();

@@ -1,0 +1,90 @@
+// The shell: who is signed in, the navigation, and which screen the path names.
+import { useEffect, useState, useCallback } from './vendor/hooks.js';
+import { html, useRoute, Link, navigate, Notify, Notices } from './ui.js';
+import { s, roles } from './strings.js';
+import { api, refresh, signedIn, signOut, onSignOut } from './session.js';
+import { SignIn } from './screens/signin.js';
+import { Accept } from './screens/accept.js';
+import { Users } from './screens/users.js';
+import { UserPage } from './screens/user.js';
+import { Audit } from './screens/audit.js';
+import { Profile } from './screens/profile.js';
+import { Home } from './screens/home.js';
+
+export function App() {
+  const route = useRoute();
+  const [me, setMe] = useState(null);
+  const [state, setState] = useState('starting'); // starting | out | in
+  const [reason, setReason] = useState(null);
+  const [notices, setNotices] = useState([]);
+
+  const notify = useCallback((text, kind) => {
+    const id = Math.random().toString(36).slice(2);
+    setNotices((n) => [...n.slice(-2), { id, text, kind }]);
+    setTimeout(() => setNotices((n) => n.filter((x) => x.id !== id)), 8000);
+  }, []);
+  const dismiss = (id) => setNotices((n) => n.filter((x) => x.id !== id));
+
+  const loadMe = useCallback(async () => {
+    try {
+      setMe(await api('GET', '/me'));
+      setState('in');
+    } catch (e) {
+      if (!signedIn()) { setState('out'); return; }
+      setReason(e);
+      setState('out');
+    }
+  }, []);
+
+  useEffect(() => onSignOut((why) => { setMe(null); setReason(why); setState('out'); }), []);
+  useEffect(() => {
+    if (route.path === '/accept') { setState('out'); return; }
+    refresh().then((ok) => (ok ? loadMe() : setState('out')));
+  }, []);
+
+  // Every screen change re-reads the caller, so a role changed by an admin shows on the next page.
+  useEffect(() => { if (state === 'in') api('GET', '/me').then(setMe, () => {}); }, [route.path]);
+
+  if (route.path === '/accept') {
+    return html`<${Notify.Provider} value=${notify}>
+      <${Accept} onJoined=${async () => { await loadMe(); notify(s.home.joined); navigate('/'); }} />
+      <${Notices} items=${notices} dismiss=${dismiss} />
+    <//>`;
+  }
+  if (state === 'starting') return html`<p class="boot">${s.loading}</p>`;
+  if (state === 'out' || !me) {
+    return html`<${SignIn} reason=${reason} onSignedIn=${() => { setReason(null); loadMe(); }} />`;
+  }
+
+  const isAdmin = me.permissions.includes('users.invite');
+  const page = screen(route, me, isAdmin);
+  return html`<${Notify.Provider} value=${notify}>
+    <a class="skip" href="#main">${s.skip}</a>
+    <header class="top">
+      <${Link} class="brand" href="/">${s.appName}<//>
+      <nav aria-label="Main">
+        <${Link} href="/" aria-current=${route.path === '/' ? 'page' : undefined}>${s.nav.home}<//>
+        <span class="nav-group" aria-hidden="true">${s.nav.settings} ›</span>
+        <${Link} href="/settings/company/users" aria-current=${route.path.startsWith('/settings/company/users') ? 'page' : undefined}>${s.nav.users}<//>
+        ${me.permissions.includes('audit.read') && html`<${Link} href="/settings/audit" aria-current=${route.path === '/settings/audit' ? 'page' : undefined}>${s.nav.audit}<//>`}
+      </nav>
+      <div class="who">
+        <${Link} href="/profile" aria-current=${route.path === '/profile' ? 'page' : undefined}>${me.name} · ${roles[me.role].label}<//>
+        <button type="button" class="link" onClick=${() => signOut()}>${s.nav.signOut}</button>
+      </div>
+    </header>
+    <main id="main" tabindex="-1">${page}</main>
+    <${Notices} items=${notices} dismiss=${dismiss} />
+  <//>`;
+}
+
+function screen(route, me, isAdmin) {
+  const p = route.path;
+  if (p === '/' ) return html`<${Home} me=${me} />`;
+  if (p === '/settings/company/users') return html`<${Users} me=${me} isAdmin=${isAdmin} query=${route.query} />`;
+  const m = p.match(/^\/settings\/company\/users\/([^/]+)$/);
+  if (m) return html`<${UserPage} me=${me} isAdmin=${isAdmin} id=${decodeURIComponent(m[1])} key=${m[1]} />`;
+  if (p === '/settings/audit' && me.permissions.includes('audit.read')) return html`<${Audit} query=${route.query} />`;
+  if (p === '/profile') return html`<${Profile} me=${me} />`;
+  return html`<section class="page"><h1>Not found</h1><p><${Link} href="/">${s.nav.home}<//></p></section>`;
+}

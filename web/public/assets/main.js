@@ -1,0 +1,9 @@
+// The console's entry point: reads the runtime configuration, then renders the app.
+import { render } from './vendor/preact.js';
+import { html } from './ui.js';
+import { configure } from './session.js';
+import { App } from './app.js';
+
+const res = await fetch('/config.json', { cache: 'no-store' });
+configure(await res.json());
+render(html`<${App} />`, document.getElementById('app'));

@@ -1,0 +1,91 @@
+import { useEffect, useState } from '../vendor/hooks.js';
+import { html, Link, navigate, Field, ErrorBox, Confirm, useNotify, StatusBadge } from '../ui.js';
+import { s, roles, fmt } from '../strings.js';
+import { api } from '../session.js';
+
+/** Who last changed a user, from the audit log (admins read it), for a conflict's message. */
+async function lastChangedBy(id) {
+  try {
+    const page = await api('GET', '/audit', { query: { target: id, limit: 1 } });
+    const e = page.entries[0];
+    return e && (e.actor.name || e.actor.email);
+  } catch { return null; }
+}
+
+export function UserPage({ me, isAdmin, id }) {
+  const [user, setUser] = useState(null);
+  const [error, setError] = useState(null);
+  const [form, setForm] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const [saveError, setSaveError] = useState(null);
+  const [conflict, setConflict] = useState(null);
+  const [confirm, setConfirm] = useState(null);
+  const notify = useNotify();
+
+  const show = (u) => { setUser(u); setForm({ role: u.role, team: u.team || '' }); };
+  const load = () => api('GET', `/users/${encodeURIComponent(id)}`).then(show, setError);
+  useEffect(() => { load(); }, [id]);
+
+  if (error) return html`<section class="page"><p><${Link} href="/settings/company/users">← ${s.user.back}<//></p><${ErrorBox}>${error.status === 404 ? s.user.notFound : undefined}<//>${error.status !== 404 && html`<${ErrorBox} error=${error} />`}</section>`;
+  if (!user) return html`<section class="page"><p class="boot">${s.loading}</p></section>`;
+
+  const self = user.id === me.id;
+  const live = user.status !== 'deleted';
+  const changed = form.role !== user.role || (form.team.trim() || null) !== (user.team || null);
+  const save = async (e) => {
+    e.preventDefault();
+    setBusy(true); setSaveError(null); setConflict(null);
+    try {
+      const u = await api('PUT', `/users/${encodeURIComponent(id)}/role`, { body: { role: form.role, team: form.team.trim() || null, version: user.version } });
+      show(u);
+      notify(s.user.saved);
+    } catch (err) {
+      if (err.type === 'version-conflict') {
+        const who = await lastChangedBy(id);
+        setConflict(s.user.conflict(who));
+        await load();
+      } else setSaveError(err);
+    } finally { setBusy(false); }
+  };
+  const act = (verb) => async () => {
+    const u = await api(verb === 'delete' ? 'DELETE' : 'POST', verb === 'delete' ? `/users/${encodeURIComponent(id)}` : `/users/${encodeURIComponent(id)}/${verb}`);
+    if (verb === 'delete') { notify(s.user.deleted(user.name)); navigate('/settings/company/users'); return; }
+    show(u);
+    notify(verb === 'suspend' ? s.user.suspended(user.name) : s.user.reactivated(user.name));
+  };
+
+  return html`<section class="page">
+    <p><${Link} href="/settings/company/users">← ${s.user.back}<//></p>
+    <div class="page-head"><h1>${user.displayName || user.name}</h1><${StatusBadge} status=${user.status} /></div>
+    <div class="columns">
+      <div class="card">
+        <h2>${s.user.details}</h2>
+        <dl class="facts">
+          <dt>${s.users.cols.email}</dt><dd>${user.email}</dd>
+          <dt>${s.user.role}</dt><dd>${roles[user.role].label}</dd>
+          <dt>${s.user.team}</dt><dd>${user.team || s.user.noTeam}</dd>
+          <dt>${s.user.created}</dt><dd>${fmt.dateTime(user.createdAt)}</dd>
+          <dt>${s.user.updated}</dt><dd>${fmt.dateTime(user.updatedAt)}</dd>
+        </dl>
+      </div>
+      ${isAdmin && live && html`<form class="card" onSubmit=${save} aria-labelledby="access-title">
+        <h2 id="access-title">${s.user.manage}</h2>
+        ${conflict && html`<p class="warn" role="alert">${conflict}</p>`}
+        <${ErrorBox} error=${saveError} />
+        <${Field} label=${s.user.role}>${(a) => html`<select ...${a} value=${form.role} onChange=${(e) => setForm({ ...form, role: e.target.value })}>
+          ${Object.keys(roles).map((k) => html`<option value=${k}>${roles[k].label}</option>`)}</select>`}<//>
+        <p class="hint">${roles[form.role].can}</p>
+        <${Field} label=${s.user.team} hint=${s.user.teamHint}>${(a) => html`<input ...${a} maxlength="64" value=${form.team} onInput=${(e) => setForm({ ...form, team: e.target.value })} />`}<//>
+        <div class="actions"><button type="submit" class="primary" disabled=${busy || !changed}>${s.user.save}</button></div>
+        ${!self && html`<div class="actions split">
+          ${user.status === 'active'
+            ? html`<button type="button" onClick=${() => setConfirm({ title: s.user.suspendTitle(user.name), body: s.user.suspendBody, confirm: s.user.suspend, danger: true, onConfirm: act('suspend') })}>${s.user.suspend}</button>`
+            : html`<button type="button" onClick=${() => act('reactivate')().catch(setSaveError)}>${s.user.reactivate}</button>`}
+          <button type="button" class="danger" onClick=${() => setConfirm({ title: s.user.deleteTitle(user.name), body: s.user.deleteBody, confirm: s.user.delete, danger: true, onConfirm: act('delete') })}>${s.user.delete}</button>
+        </div>`}
+      </form>`}
+      ${!isAdmin && html`<p class="hint">${s.user.readOnly}</p>`}
+    </div>
+    ${confirm && html`<${Confirm} ...${confirm} onClose=${() => setConfirm(null)} />`}
+  </section>`;
+}

@@ -1,0 +1,222 @@
+import { useEffect, useLayoutEffect, useState, useRef } from '../vendor/hooks.js';
+import { html, Link, navigate, ErrorBox, Confirm, useNotify, StatusBadge, messageOf } from '../ui.js';
+import { s, roles, statuses, fmt } from '../strings.js';
+import { api, config } from '../session.js';
+import { InviteDialog } from './invite.js';
+
+const USER_STATUSES = ['active', 'suspended', 'deleted'];
+const DEFAULT_STATUSES = ['active', 'invited', 'expired', 'suspended'];
+const PAGE = 25;
+
+/** The filters are the URL's query, so a view can be shared and survives a reload. */
+function filtersOf(query, isAdmin) {
+  const allowed = isAdmin ? Object.keys(statuses) : USER_STATUSES;
+  const raw = query.get('status');
+  const st = (raw === null ? DEFAULT_STATUSES : raw.split(',')).filter((x) => allowed.includes(x));
+  return { statuses: st, role: query.get('role') || '', team: query.get('team') || '', q: query.get('q') || '' };
+}
+
+function urlOf(f) {
+  const q = new URLSearchParams();
+  const same = f.statuses.length === DEFAULT_STATUSES.length && DEFAULT_STATUSES.every((x) => f.statuses.includes(x));
+  if (!same) q.set('status', f.statuses.join(','));
+  if (f.role) q.set('role', f.role);
+  if (f.team) q.set('team', f.team);
+  if (f.q) q.set('q', f.q);
+  const qs = q.toString();
+  return `/settings/company/users${qs ? `?${qs}` : ''}`;
+}
+
+/** Users and invites are two lists in the API; each keeps its own cursor here. */
+function sourcesFor(f, isAdmin) {
+  const out = [];
+  if (isAdmin && f.statuses.includes('invited')) out.push({ kind: 'invite', status: 'pending' });
+  if (isAdmin && f.statuses.includes('expired')) out.push({ kind: 'invite', status: 'expired' });
+  const us = f.statuses.filter((x) => USER_STATUSES.includes(x));
+  if (us.length) out.push({ kind: 'user', status: us.join(',') });
+  return out.map((x) => ({ ...x, cursor: null, done: false }));
+}
+
+async function fetchPage(src, f) {
+  const query = { status: src.status, role: f.role, team: f.team, q: f.q, limit: PAGE, cursor: src.cursor };
+  if (src.kind === 'invite') {
+    const page = await api('GET', '/invites', { query });
+    return { rows: page.invites.map((i) => inviteRow(i, src.status)), next: page.nextCursor };
+  }
+  const page = await api('GET', '/users', { query });
+  return { rows: page.users.map(userRow), next: page.nextCursor };
+}
+
+const inviteRow = (i, list) => ({ kind: 'invite', key: `i-${i.id}`, id: i.id, name: i.name, email: i.email, role: i.role, team: i.team, status: list === 'pending' ? 'invited' : 'expired', invite: i });
+const userRow = (u) => ({ kind: 'user', key: `u-${u.id}`, id: u.id, name: u.displayName || u.name, email: u.email, role: u.role, team: u.team, status: u.status, user: u });
+
+export function Users({ me, isAdmin, query }) {
+  const f = filtersOf(query, isAdmin);
+  const fkey = urlOf(f);
+  const [rows, setRows] = useState([]);
+  const [sources, setSources] = useState([]);
+  const [loading, setLoading] = useState(true);
+  const [error, setError] = useState(null);
+  const [tenant, setTenant] = useState(null);
+  const [inviting, setInviting] = useState(false);
+  const [confirm, setConfirm] = useState(null);
+  const [search, setSearch] = useState(f.q);
+  const notify = useNotify();
+  const gen = useRef(0);
+
+  const loadTenant = () => { if (isAdmin) api('GET', '/tenant').then(setTenant, () => {}); };
+  useEffect(loadTenant, []);
+
+  const load = async (srcs, append) => {
+    const mine = ++gen.current;
+    setLoading(true); setError(null);
+    try {
+      const pages = await Promise.all(srcs.map((src) => (src.done ? { rows: [], next: null } : fetchPage(src, f))));
+      if (mine !== gen.current) return;
+      const got = pages.flatMap((p) => p.rows);
+      setRows((r) => (append ? [...r, ...got] : got));
+      setSources(srcs.map((src, i) => ({ ...src, cursor: pages[i].next, done: src.done || !pages[i].next })));
+    } catch (e) {
+      if (mine === gen.current) setError(e);
+    } finally {
+      if (mine === gen.current) setLoading(false);
+    }
+  };
+  useEffect(() => { setSearch(f.q); load(sourcesFor(f, isAdmin), false); }, [fkey]);
+
+  // The search box updates the URL once typing pauses.
+  useEffect(() => {
+    if (search === f.q) return undefined;
+    const t = setTimeout(() => navigate(urlOf({ ...f, q: search.trim() }), { replace: true }), 300);
+    return () => clearTimeout(t);
+  }, [search]);
+
+  const set = (patch) => navigate(urlOf({ ...f, ...patch }));
+  const toggle = (st) => set({ statuses: f.statuses.includes(st) ? f.statuses.filter((x) => x !== st) : [...f.statuses, st] });
+  const more = sources.some((x) => !x.done);
+  const full = tenant && tenant.seatsFree <= 0;
+  const teams = [...new Set(rows.map((r) => r.team).filter(Boolean))].sort();
+
+  const resend = async (row) => {
+    try {
+      const inv = await api('POST', `/invites/${encodeURIComponent(row.id)}/resend`);
+      setRows((rs) => rs.map((r) => (r.key === row.key ? inviteRow(inv, 'pending') : r)));
+      notify(s.users.resent(row.email));
+      loadTenant();
+    } catch (e) {
+      notify(e.status === 429 ? s.users.wait(e.body.retryAfter || 60) : messageOf(e), 'bad');
+    }
+  };
+  const revoke = (row) => setConfirm({
+    title: s.users.revokeTitle(row.name), body: s.users.revokeBody, confirm: s.users.revoke, danger: true,
+    onConfirm: async () => {
+      await api('DELETE', `/invites/${encodeURIComponent(row.id)}`);
+      setRows((rs) => rs.filter((r) => r.key !== row.key));
+      notify(s.users.revoked(row.name));
+      loadTenant();
+    },
+  });
+
+  return html`<section class="page">
+    <nav class="crumbs" aria-label="Breadcrumb"><span>${s.nav.settings}</span> › <span>${s.nav.company}</span> › <span aria-current="page">${s.nav.users}</span></nav>
+    <div class="page-head">
+      <h1>${s.users.title}</h1>
+      ${isAdmin && html`<div class="seats">
+        ${tenant && html`<span class=${`seat-meter ${full ? 'full' : ''}`}>${s.users.seats(fmt.number(tenant.seatsUsed), fmt.number(tenant.seatLimit))}</span>`}
+        <button type="button" class="primary" disabled=${full} aria-describedby=${full ? 'seat-full' : undefined} onClick=${() => setInviting(true)}>${s.users.invite}</button>
+      </div>`}
+    </div>
+    ${full && html`<p class="warn" id="seat-full">${s.users.atLimit(tenant.seatLimit)} <a href=${tenant.pricingUrl || config().pricingUrl} target="_blank" rel="noopener">${s.users.pricing}</a></p>`}
+
+    <form class="filters" role="search" aria-label=${s.users.filters} onSubmit=${(e) => e.preventDefault()}>
+      <fieldset class="chips">
+        <legend>${s.users.status}</legend>
+        ${Object.keys(statuses).filter((st) => isAdmin || USER_STATUSES.includes(st)).map((st) => html`<label class="chip" key=${st}>
+          <input type="checkbox" checked=${f.statuses.includes(st)} onChange=${() => toggle(st)} /> ${statuses[st]}
+        </label>`)}
+      </fieldset>
+      <label class="inline">${s.users.role}
+        <select value=${f.role} onChange=${(e) => set({ role: e.target.value })}>
+          <option value="">${s.users.anyRole}</option>
+          ${Object.keys(roles).map((r) => html`<option value=${r}>${roles[r].label}</option>`)}
+        </select>
+      </label>
+      <label class="inline">${s.users.team}
+        <input list="teams" value=${f.team} placeholder=${s.users.anyTeam} onChange=${(e) => set({ team: e.target.value.trim() })} />
+        <datalist id="teams">${teams.map((t) => html`<option value=${t} />`)}</datalist>
+      </label>
+      <label class="inline grow">${s.users.search}
+        <input type="search" value=${search} onInput=${(e) => setSearch(e.target.value)} />
+      </label>
+      ${fkey !== '/settings/company/users' && html`<button type="button" class="link" onClick=${() => { setSearch(''); navigate('/settings/company/users'); }}>${s.users.clear}</button>`}
+    </form>
+
+    <${ErrorBox} error=${error} />
+    <div class="table-wrap">
+      <table class="users" aria-busy=${loading}>
+        <thead><tr>
+          <th scope="col">${s.users.cols.name}</th><th scope="col">${s.users.cols.email}</th><th scope="col">${s.users.cols.role}</th>
+          <th scope="col">${s.users.cols.team}</th><th scope="col">${s.users.cols.status}</th><th scope="col"><span class="visually-hidden">${s.users.cols.actions}</span></th>
+        </tr></thead>
+        <tbody>
+          ${rows.map((r) => html`<${Row} key=${r.key} row=${r} me=${me} isAdmin=${isAdmin} onResend=${resend} onRevoke=${revoke} />`)}
+        </tbody>
+      </table>
+      ${!loading && !error && rows.length === 0 && html`<p class="empty">${s.users.empty}</p>`}
+    </div>
+    ${more && html`<p class="more"><button type="button" disabled=${loading} onClick=${() => load(sources, true)}>${loading ? s.users.loadingMore : s.users.more}</button></p>`}
+    ${inviting && html`<${InviteDialog} tenant=${tenant} onClose=${() => setInviting(false)}
+      onSent=${(n, failed) => { notify(s.inviteDialog.sent(n) + (failed ? ` ${s.inviteDialog.someFailed(failed)}` : ''), failed ? 'bad' : ''); loadTenant(); load(sourcesFor(f, isAdmin), false); }} />`}
+    ${confirm && html`<${Confirm} ...${confirm} onClose=${() => setConfirm(null)} />`}
+  </section>`;
+}
+
+function Row({ row, me, isAdmin, onResend, onRevoke }) {
+  const href = `/settings/company/users/${encodeURIComponent(row.id)}`;
+  const open = row.kind === 'user' ? (e) => { if (!e.target.closest('a,button')) navigate(href); } : undefined;
+  const inv = row.invite;
+  return html`<tr class=${`${row.kind} ${row.status}`} onClick=${open} data-email=${row.email}>
+    <th scope="row">${row.kind === 'user' ? html`<${Link} href=${href}>${row.name}<//>` : row.name}${row.id === me.id ? html` <span class="you">(${s.users.you})</span>` : ''}</th>
+    <td>${row.email}</td>
+    <td>${roles[row.role].label}</td>
+    <td>${row.team || '—'}</td>
+    <td>
+      <${StatusBadge} status=${row.status} />
+      ${inv && html`<div class="sub">
+        ${s.users.sent(fmt.date(inv.sentAt))} · ${row.status === 'expired' ? s.users.expiredOn(fmt.date(inv.expiresAt)) : s.users.expiresOn(fmt.dateTime(inv.expiresAt))}
+        ${inv.invitedBy?.name && html`<br />${s.users.invitedBy(inv.invitedBy.name)}`}
+        ${inv.delivery === 'failed' && html`<br /><span class="badge failed">${s.users.deliveryFailed}</span>`}
+      </div>`}
+    </td>
+    <td class="row-actions">${row.kind === 'invite' && isAdmin
+      ? html`<${Menu} label=${s.users.menu(row.name)} items=${[[s.users.resend, () => onResend(row)], [s.users.revoke, () => onRevoke(row)]]} />`
+      : row.kind === 'user' && html`<${Link} href=${href} class="button small" aria-label=${`${s.users.open} ${row.name}`}>${s.users.open}<//>`}</td>
+  </tr>`;
+}
+
+/** A row menu: a button that opens a list of actions; Escape or a click elsewhere closes it. */
+function Menu({ label, items }) {
+  const [open, setOpen] = useState(false);
+  const ref = useRef(null);
+  // Focus moves into the menu as it renders, so a key pressed right after opening lands in it.
+  useLayoutEffect(() => {
+    if (!open) return undefined;
+    ref.current.querySelector('[role=menuitem]').focus();
+    const away = (e) => { if (!ref.current.contains(e.target)) setOpen(false); };
+    document.addEventListener('click', away);
+    return () => document.removeEventListener('click', away);
+  }, [open]);
+  const key = (e) => {
+    const list = [...ref.current.querySelectorAll('[role=menuitem]')];
+    const i = list.indexOf(document.activeElement);
+    if (e.key === 'Escape') { setOpen(false); ref.current.querySelector('button').focus(); }
+    if (e.key === 'ArrowDown') { e.preventDefault(); list[(i + 1) % list.length].focus(); }
+    if (e.key === 'ArrowUp') { e.preventDefault(); list[(i - 1 + list.length) % list.length].focus(); }
+  };
+  return html`<div class="menu" ref=${ref} onKeyDown=${key}>
+    <button type="button" class="small" aria-haspopup="menu" aria-expanded=${open} aria-label=${label} onClick=${() => setOpen(!open)}>⋯</button>
+    ${open && html`<ul role="menu" aria-label=${label}>
+      ${items.map(([text, act]) => html`<li role="none"><button type="button" role="menuitem" onClick=${() => { setOpen(false); act(); }}>${text}</button></li>`)}
+    </ul>`}
+  </div>`;
+}

@@ -1,0 +1,136 @@
+// Sign-in against the Cognito user pool from the browser, and every call to the API.
+// The access token lives only in this module's memory. The refresh token is kept in
+// sessionStorage (this tab only, gone when it closes) so a reload does not sign you out; no
+// token is ever put in a URL or in localStorage.
+
+let cfg = null;
+let session = null; // { accessToken, expiresAt, username }
+let refreshTimer = 0;
+let refreshing = null;
+const listeners = new Set();
+const KEY = 'veloconnect.session';
+
+export function configure(config) { cfg = config; }
+export function config() { return cfg; }
+export function signedIn() { return session !== null; }
+export function onSignOut(fn) { listeners.add(fn); return () => listeners.delete(fn); }
+
+/** An error from Cognito or the API, with the problem document when there is one. */
+export class Problem extends Error {
+  constructor(status, body, fallback) {
+    super((body && (body.detail || body.message || body.title)) || fallback || 'error');
+    this.status = status;
+    this.body = body || {};
+    this.type = (body && body.type) ? body.type.split('/').pop() : '';
+    this.code = (body && body.__type) ? String(body.__type).split('#').pop() : '';
+  }
+  field(name) { return (this.body.errors || []).filter((e) => e.field === name).map((e) => e.message); }
+}
+
+async function cognito(target, body) {
+  let res;
+  try {
+    res = await fetch(cfg.cognitoEndpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `AWSCognitoIdentityProviderService.${target}` },
+      body: JSON.stringify(body),
+      credentials: 'omit',
+    });
+  } catch {
+    throw new Problem(0, null, 'unreachable');
+  }
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Problem(res.status, data);
+  return data;
+}
+
+function keep(result, username) {
+  session = { accessToken: result.AccessToken, expiresAt: Date.now() + result.ExpiresIn * 1000, username };
+  if (result.RefreshToken) sessionStorage.setItem(KEY, JSON.stringify({ refreshToken: result.RefreshToken, username }));
+  clearTimeout(refreshTimer);
+  // Refresh a minute before the access token runs out (or halfway, for very short tokens).
+  const lead = Math.min(60_000, (result.ExpiresIn * 1000) / 2);
+  refreshTimer = setTimeout(() => { refresh().catch(() => {}); }, Math.max(5_000, result.ExpiresIn * 1000 - lead));
+}
+
+export async function signIn(username, password) {
+  const data = await cognito('InitiateAuth', {
+    AuthFlow: 'USER_PASSWORD_AUTH', ClientId: cfg.userPoolClientId,
+    AuthParameters: { USERNAME: username.trim(), PASSWORD: password },
+  });
+  if (!data.AuthenticationResult) throw new Problem(400, { __type: data.ChallengeName || 'Challenge' });
+  keep(data.AuthenticationResult, username.trim());
+}
+
+/** A new access token from the refresh token; false when there is none or it was refused. */
+export function refresh() {
+  if (refreshing) return refreshing;
+  const saved = JSON.parse(sessionStorage.getItem(KEY) || 'null');
+  if (!saved) return Promise.resolve(false);
+  refreshing = cognito('InitiateAuth', {
+    AuthFlow: 'REFRESH_TOKEN_AUTH', ClientId: cfg.userPoolClientId,
+    AuthParameters: { REFRESH_TOKEN: saved.refreshToken },
+  }).then((data) => { keep(data.AuthenticationResult, saved.username); return true; },
+    (e) => { if (e.status !== 0) forget(); return false; })
+    .finally(() => { refreshing = null; });
+  return refreshing;
+}
+
+function forget() {
+  session = null;
+  clearTimeout(refreshTimer);
+  sessionStorage.removeItem(KEY);
+}
+
+/** Ends the session here; revokes the refresh token where the pool supports it. */
+export async function signOut(reason = 'signedOut') {
+  const saved = JSON.parse(sessionStorage.getItem(KEY) || 'null');
+  forget();
+  if (saved && reason === 'signedOut') {
+    // A pool without token revocation answers an error; the tokens are dropped here either way.
+    await cognito('RevokeToken', { Token: saved.refreshToken, ClientId: cfg.userPoolClientId }).catch(() => {});
+  }
+  listeners.forEach((fn) => fn(reason));
+}
+
+// API Gateway's own refusal (a token it no longer accepts) is `403 {"message":"Forbidden"}`;
+// ours is a 401 problem. A 403 problem is a role refusal and is not retried.
+function refused(res) {
+  const type = res.headers.get('content-type') || '';
+  return res.status === 401 || (res.status === 403 && !type.includes('problem'));
+}
+
+/** Calls the API. `auth: false` for the public invite routes. Throws `Problem` on failure. */
+export async function api(method, path, { body, query, auth = true } = {}) {
+  let url = cfg.apiUrl.replace(/\/$/, '') + path;
+  if (query) {
+    const q = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== ''));
+    if ([...q].length) url += `?${q}`;
+  }
+  const send = () => {
+    const headers = {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (auth && session) headers.authorization = `Bearer ${session.accessToken}`;
+    return fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'omit' });
+  };
+  let res;
+  try {
+    if (auth && !session) await refresh();
+    res = await send();
+    if (auth && refused(res)) {
+      // One refresh and one retry; then the session is over.
+      if (await refresh()) res = await send();
+      if (refused(res)) {
+        await signOut('expired');
+        throw new Problem(401, await res.json().catch(() => null), 'expired');
+      }
+    }
+  } catch (e) {
+    if (e instanceof Problem) throw e;
+    throw new Problem(0, null, 'unreachable');
+  }
+  const type = res.headers.get('content-type') || '';
+  const data = type.includes('json') ? await res.json().catch(() => null) : null;
+  if (!res.ok) throw new Problem(res.status, data);
+  return data;
+}

@@ -1,0 +1,149 @@
+// Every string the console shows, in one place, ready for a second locale. Dates and numbers go
+// through Intl with the browser's locale and time zone.
+export const locale = navigator.language || 'en';
+
+export const roles = {
+  agent: { label: 'Agent', can: 'Read and reply in the inbox, make and receive calls on their assigned numbers, add notes to contacts. Sees only their own assigned contacts and conversations.' },
+  supervisor: { label: 'Supervisor', can: 'Everything an agent can do, plus see their team’s contacts and conversations, listen to live calls, jump into calls if needed, and review team metrics.' },
+  admin: { label: 'Admin', can: 'Everything a supervisor can do, plus invite users, buy numbers, configure channels, manage billing, and read the audit log.' },
+};
+
+export const permissions = {
+  'inbox.reply': 'Read and reply in the inbox',
+  'calls.assignedNumbers': 'Make and receive calls on assigned numbers',
+  'contacts.notes': 'Add notes to contacts',
+  'team.visibility': 'See the team’s contacts and conversations',
+  'calls.liveListen': 'Listen to live calls',
+  'calls.bargeIn': 'Jump into calls',
+  'team.metrics': 'Review team metrics',
+  'users.invite': 'Invite and manage users',
+  'numbers.buy': 'Buy numbers',
+  'channels.configure': 'Configure channels',
+  'billing.manage': 'Manage billing',
+  'audit.read': 'Read the audit log',
+};
+
+export const statuses = {
+  active: 'Active',
+  invited: 'Invited',
+  expired: 'Invite expired',
+  suspended: 'Suspended',
+  deleted: 'Deleted',
+};
+
+export const visibility = {
+  tenant: 'You see everyone in your company.',
+  team: 'You see your team and yourself.',
+  self: 'You see only yourself.',
+};
+
+export const s = {
+  appName: 'VeloConnect',
+  loading: 'Loading…',
+  skip: 'Skip to content',
+  nav: { home: 'Dashboard', settings: 'Settings', company: 'Company information', users: 'Users', audit: 'Audit log', profile: 'Your profile', signOut: 'Sign out' },
+  signIn: {
+    title: 'Sign in to VeloConnect', email: 'Email', password: 'Password', submit: 'Sign in', busy: 'Signing in…',
+    wrong: 'That email and password don’t match an account.', disabled: 'This account is suspended. Ask your admin to reactivate it.',
+    expired: 'Your session has ended. Sign in again to continue.', signedOut: 'You are signed out.',
+    unreachable: 'VeloConnect can’t be reached right now. Check your connection and try again.',
+    tooMany: 'Too many attempts. Wait a minute and try again.',
+  },
+  home: {
+    welcome: (name) => `Welcome, ${name}`,
+    role: (role) => `You are signed in as ${role}.`,
+    joined: 'You’re in. Your role and permissions are already applied.',
+    usersLink: 'Go to Users', profileLink: 'See your profile', auditLink: 'Read the audit log',
+  },
+  accept: {
+    title: (company) => `Join ${company} on VeloConnect`,
+    invitedBy: (who, company) => who ? `${who} invited you to join ${company}.` : `You’ve been invited to join ${company}.`,
+    as: 'Your role', team: 'Team', email: 'Your sign-in email', expires: 'Link valid until',
+    password: 'Choose a password', show: 'Show', hide: 'Hide', hintsTitle: 'Your password',
+    submit: 'Set password and join', busy: 'Setting up your account…',
+    unusableTitle: 'This invite link can’t be used',
+    unusable: 'It may have expired, been replaced by a newer email, or already been used. Ask your admin for a new one.',
+    goSignIn: 'Already joined? Sign in',
+    inProgress: 'Your account is being set up in another tab or click. One moment…',
+    retry: 'Try again',
+  },
+  users: {
+    title: 'Users', invite: 'Invite user', search: 'Search name or email', role: 'Role', team: 'Team', status: 'Status',
+    anyRole: 'Any role', anyTeam: 'Any team', filters: 'Filters', clear: 'Clear filters',
+    cols: { name: 'Name', email: 'Email', role: 'Role', team: 'Team', status: 'Status', actions: 'Actions' },
+    empty: 'No one matches these filters.', more: 'Load more', loadingMore: 'Loading more…',
+    seats: (used, limit) => `${used} of ${limit} seats used (pending invites included)`,
+    atLimit: (limit) => `You’ve used all ${limit} seats on your plan. Upgrade your plan to invite more people.`,
+    pricing: 'See pricing',
+    menu: (name) => `Actions for ${name}`, open: 'Open', resend: 'Resend invite', revoke: 'Revoke invite',
+    sent: (d) => `Sent ${d}`, expiresOn: (d) => `Expires ${d}`, expiredOn: (d) => `Expired ${d}`,
+    deliveryFailed: 'Email not delivered', invitedBy: (n) => `Invited by ${n}`,
+    resent: (email) => `A new invite link was sent to ${email}. The old link no longer works.`,
+    wait: (n) => `This invite was just sent. You can resend it in ${n} second${n === 1 ? '' : 's'}.`,
+    revokeTitle: (name) => `Revoke the invite for ${name}?`,
+    revokeBody: 'The link in their email stops working at once, and the seat is free again. You can invite them again later.',
+    revoked: (name) => `The invite for ${name} was revoked.`,
+    you: 'you',
+  },
+  user: {
+    back: 'Back to Users', details: 'Details', role: 'Role', team: 'Team', noTeam: 'No team', save: 'Save changes', saved: 'Changes saved. They apply on the user’s next page load.',
+    teamHint: 'Leave empty for no team.',
+    created: 'Joined', updated: 'Last changed',
+    conflict: (who) => `${who || 'Someone'} changed this user while you were editing. Here are their current details; make your change again if it’s still needed.`,
+    suspend: 'Suspend', reactivate: 'Reactivate', delete: 'Delete user',
+    suspendTitle: (n) => `Suspend ${n}?`,
+    suspendBody: 'Their data stays, but they can’t sign in, and they are signed out everywhere. Their seat is free until you reactivate them.',
+    suspended: (n) => `${n} is suspended.`, reactivated: (n) => `${n} is active again.`,
+    deleteTitle: (n) => `Delete ${n} permanently?`,
+    deleteBody: ['Deleting is permanent and can’t be undone.', 'Their assigned contacts and conversations stay, and the activity timeline shows who the original assignee was.', 'Their seat is freed immediately, and their email can be invited again.', 'The deletion is recorded in the audit log.'],
+    deleted: (n) => `${n} was deleted.`,
+    manage: 'Access', readOnly: 'Only admins can change users.',
+    notFound: 'This user doesn’t exist or isn’t visible to you.',
+  },
+  inviteDialog: {
+    title: 'Invite users', email: 'Email', name: 'Name', role: 'Role', team: 'Team (optional)',
+    add: 'Add another person', remove: (n) => `Remove row ${n}`, paste: 'Paste a list', pasteLabel: 'One person per line: email, name',
+    pasteApply: 'Add these people', pasteRole: 'Role for everyone pasted',
+    max: 'Up to 25 people at once.', submit: (n) => n === 1 ? 'Send invite' : `Send ${n} invites`, busy: 'Sending…',
+    allOrNothing: 'Nothing was sent. Fix the marked fields and send again.',
+    sent: (n) => n === 1 ? 'Invite sent.' : `${n} invites sent.`,
+    someFailed: (n) => `${n} email${n === 1 ? '' : 's'} could not be delivered; resend from the Users list.`,
+    seatLimit: (p) => `You asked for ${p.requested} seat${p.requested === 1 ? '' : 's'}, but only ${p.free} ${p.free === 1 ? 'is' : 'are'} free on your plan (limit ${p.seatLimit}).`,
+    pasteBad: (line) => `Line ${line} isn’t “email, name”.`,
+  },
+  audit: {
+    title: 'Audit log', action: 'Action', actor: 'Who', target: 'About', from: 'From', to: 'To', anyAction: 'Any action', anyone: 'Anyone', anything: 'Anyone or anything',
+    empty: 'No entries match these filters.', when: 'When', what: 'What happened',
+    actions: {
+      'invite.created': 'Invite sent', 'invite.resent': 'Invite resent', 'invite.revoked': 'Invite revoked', 'invite.expired': 'Invite expired', 'invite.accepted': 'Invite accepted',
+      'user.roleChanged': 'Role changed', 'user.suspended': 'User suspended', 'user.reactivated': 'User reactivated', 'user.deleted': 'User deleted',
+      'tenant.created': 'Company created', 'tenant.tierChanged': 'Plan changed',
+    },
+  },
+  profile: { title: 'Your profile', email: 'Email', role: 'Role', team: 'Team', noTeam: 'No team', permissions: 'What you can do', status: 'Status', sees: 'What you see' },
+  dialog: { cancel: 'Cancel', close: 'Close', confirm: 'Confirm' },
+  errors: {
+    unreachable: 'VeloConnect can’t be reached right now. Check your connection and try again.',
+    unavailable: 'Something on our side didn’t respond, and nothing was changed. Try again in a moment.',
+    forbidden: 'Your role doesn’t allow this.',
+    generic: 'Something went wrong.',
+  },
+};
+
+const dateTime = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' });
+const dateOnly = new Intl.DateTimeFormat(locale, { dateStyle: 'medium' });
+const number = new Intl.NumberFormat(locale);
+const relative = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
+
+export const fmt = {
+  dateTime: (iso) => iso ? dateTime.format(new Date(iso)) : '',
+  date: (iso) => iso ? dateOnly.format(new Date(iso)) : '',
+  number: (n) => number.format(n),
+  zone: () => Intl.DateTimeFormat().resolvedOptions().timeZone,
+  relative(iso) {
+    const secs = (new Date(iso).getTime() - Date.now()) / 1000;
+    const units = [['year', 31536000], ['month', 2592000], ['week', 604800], ['day', 86400], ['hour', 3600], ['minute', 60]];
+    for (const [unit, size] of units) if (Math.abs(secs) >= size) return relative.format(Math.round(secs / size), unit);
+    return relative.format(Math.round(secs), 'second');
+  },
+};

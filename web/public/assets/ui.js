@@ -1,0 +1,124 @@
+// Small shared pieces: the html tag, routing, dialogs, fields, notices.
+import { h, createContext } from './vendor/preact.js';
+import { useEffect, useLayoutEffect, useRef, useState, useContext } from './vendor/hooks.js';
+import htm from './vendor/htm.js';
+import { s, statuses } from './strings.js';
+
+export const html = htm.bind(h);
+
+// ---- routing: the path and query are the state, so a view can be shared and survives reload.
+const routeListeners = new Set();
+export function navigate(to, { replace = false } = {}) {
+  if (to === location.pathname + location.search) return;
+  history[replace ? 'replaceState' : 'pushState'](null, '', to);
+  routeListeners.forEach((fn) => fn());
+}
+window.addEventListener('popstate', () => routeListeners.forEach((fn) => fn()));
+export function useRoute() {
+  const [, tick] = useState(0);
+  useEffect(() => { const fn = () => tick((n) => n + 1); routeListeners.add(fn); return () => routeListeners.delete(fn); }, []);
+  return { path: location.pathname, query: new URLSearchParams(location.search) };
+}
+export function Link({ href, children, ...rest }) {
+  const go = (e) => {
+    if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    navigate(href);
+  };
+  return html`<a href=${href} onClick=${go} ...${rest}>${children}</a>`;
+}
+
+// ---- notices: one polite live region for what just happened.
+export const Notify = createContext(() => {});
+export function useNotify() { return useContext(Notify); }
+export function Notices({ items, dismiss }) {
+  return html`<div class="notices" role="status" aria-live="polite">
+    ${items.map((n) => html`<div class=${`notice ${n.kind || ''}`} key=${n.id}>
+      <span>${n.text}</span>
+      <button type="button" class="link" onClick=${() => dismiss(n.id)} aria-label=${s.dialog.close}>×</button>
+    </div>`)}
+  </div>`;
+}
+
+/** An error shown where it happened; `assertive` so a screen reader hears it at once. */
+export function ErrorBox({ error, children }) {
+  if (!error && !children) return null;
+  return html`<div class="error-box" role="alert">${children || messageOf(error)}</div>`;
+}
+
+export function messageOf(e) {
+  if (!e) return '';
+  if (e.status === 0) return s.errors.unreachable;
+  if (e.status === 503) return s.errors.unavailable;
+  if (e.status === 403) return e.body.detail || s.errors.forbidden;
+  return e.body.detail || e.body.title || e.message || s.errors.generic;
+}
+
+// ---- dialogs: the native modal <dialog> makes the rest of the page inert (focus stays inside)
+// and closes on Escape.
+export function Dialog({ title, onClose, children, wide }) {
+  const ref = useRef(null);
+  const opener = useRef(document.activeElement);
+  useLayoutEffect(() => {
+    const d = ref.current;
+    d.showModal();
+    const focusable = d.querySelector('[autofocus]') || d.querySelector('input, select, textarea, button:not(.dialog-x)');
+    if (focusable) focusable.focus();
+    // Close before giving focus back: while the modal is open, everything outside it is inert.
+    return () => { if (d.open) d.close(); if (opener.current && opener.current.focus) opener.current.focus(); };
+  }, []);
+  const cancel = (e) => { e.preventDefault(); onClose(); };
+  // A modal dialog makes the page inert, but Tab can still leave for the browser's own UI;
+  // keep it cycling inside.
+  const trap = (e) => {
+    if (e.key !== 'Tab') return;
+    const all = [...ref.current.querySelectorAll('a[href], button:not(:disabled), input:not([hidden]), select, textarea')]
+      .filter((el) => el.offsetParent !== null);
+    if (!all.length) return;
+    const [first, last] = [all[0], all[all.length - 1]];
+    if (e.shiftKey && document.activeElement === first) { e.preventDefault(); last.focus(); }
+    else if (!e.shiftKey && document.activeElement === last) { e.preventDefault(); first.focus(); }
+  };
+  return html`<dialog ref=${ref} class=${wide ? 'wide' : ''} aria-labelledby="dialog-title" onCancel=${cancel} onKeyDown=${trap}>
+    <div class="dialog-head">
+      <h2 id="dialog-title">${title}</h2>
+      <button type="button" class="dialog-x link" aria-label=${s.dialog.close} onClick=${onClose}>×</button>
+    </div>
+    ${children}
+  </dialog>`;
+}
+
+export function Confirm({ title, body, confirm, danger, onConfirm, onClose }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const go = async () => {
+    setBusy(true); setError(null);
+    try { await onConfirm(); onClose(); } catch (e) { setError(e); setBusy(false); }
+  };
+  return html`<${Dialog} title=${title} onClose=${onClose}>
+    ${Array.isArray(body) ? html`<ul class="plain">${body.map((b) => html`<li>${b}</li>`)}</ul>` : html`<p>${body}</p>`}
+    <${ErrorBox} error=${error} />
+    <div class="actions">
+      <button type="button" onClick=${onClose}>${s.dialog.cancel}</button>
+      <button type="button" class=${danger ? 'danger' : 'primary'} disabled=${busy} onClick=${go} autofocus>${confirm}</button>
+    </div>
+  <//>`;
+}
+
+let fieldSeq = 0;
+/** A labelled input with its errors announced and tied to it. */
+export function Field({ label, errors = [], hint, children, id }) {
+  const fid = useRef(id || `f${++fieldSeq}`).current;
+  const described = [hint ? `${fid}-hint` : '', errors.length ? `${fid}-err` : ''].filter(Boolean).join(' ') || undefined;
+  const control = children({ id: fid, 'aria-describedby': described, 'aria-invalid': errors.length ? 'true' : undefined });
+  return html`<div class=${`field ${errors.length ? 'invalid' : ''}`}>
+    <label for=${fid}>${label}</label>
+    ${control}
+    ${hint && html`<div class="hint" id=${`${fid}-hint`}>${hint}</div>`}
+    ${errors.length ? html`<div class="field-error" id=${`${fid}-err`}>${errors.join('; ')}</div>` : null}
+  </div>`;
+}
+
+export function StatusBadge({ status }) {
+  return html`<span class=${`badge ${status}`}>${statuses[status] || status}</span>`;
+}

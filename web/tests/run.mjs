@@ -1,0 +1,432 @@
+// The console in a real browser (Debian's Chromium, driven by playwright-core) against the real
+// local run (`cargo run -p harness --bin local-api`, emulator included): the whole journey of an
+// admin and an invitee, an accessibility scan of every screen, screenshots of each, every API
+// exchange checked against infra/openapi.yaml, and the time to the Users table.
+//   node web/tests/run.mjs        (CHROMIUM=/path/to/chromium to use another build)
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { chromium } from 'playwright-core';
+import { loadSpec, checkExchange } from './openapi.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, '../..');
+const shots = join(repo, 'web/screenshots');
+mkdirSync(shots, { recursive: true });
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const spec = loadSpec(join(repo, 'infra/openapi.yaml'));
+
+const started = Date.now();
+const log = (...a) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s]`, ...a);
+const failures = [];
+function check(ok, what) {
+  if (!ok) { failures.push(what); console.log(`  FAIL ${what}`); } else console.log(`  ok   ${what}`);
+}
+
+function freePort() {
+  return new Promise((res) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); }); });
+}
+
+// ---- the local run, exactly as a newcomer starts it (the starter plan: 5 seats).
+const apiPort = await freePort();
+const consolePort = await freePort();
+const server = spawn('cargo', ['run', '-q', '-p', 'harness', '--bin', 'local-api'], {
+  cwd: repo, env: { ...process.env, LOCAL_API_PORT: String(apiPort), LOCAL_CONSOLE_PORT: String(consolePort), DEMO_TIER: 'starter' },
+  stdio: ['ignore', 'pipe', 'inherit'], detached: true,
+});
+let out = '';
+const ready = new Promise((res, rej) => {
+  server.stdout.on('data', (d) => { out += d; if (/Ctrl-C stops/.test(out)) res(); });
+  server.on('exit', (code) => rej(new Error(`local-api exited with ${code}:\n${out}`)));
+});
+const stop = () => { try { process.kill(-server.pid, 'SIGINT'); } catch {} };
+process.on('exit', stop);
+await ready;
+const appUrl = out.match(/Open (http:\/\/127\.0\.0\.1:\d+)\//)[1];
+const motoUrl = out.match(/AWS emulator \(moto\) on (http:\/\/[^,\s]+)/)[1];
+const adminEmail = out.match(/sign in as (\S+) \/ (\S+)/)[1];
+const adminPassword = out.match(/sign in as (\S+) \/ (\S+)/)[2];
+const apiUrl = `http://127.0.0.1:${apiPort}`;
+log(`local run up: console ${appUrl}, api ${apiUrl}, emulator ${motoUrl}`);
+
+async function mailTo(address) {
+  const data = await (await fetch(`${motoUrl}/moto-api/data.json`)).json();
+  const all = Object.values(data).flatMap((svc) => svc.Message || []);
+  const mine = all.filter((m) => (m.destinations?.ToAddresses || []).some((a) => a.toLowerCase() === address.toLowerCase()));
+  return mine[mine.length - 1];
+}
+
+// ---- the browser
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const exchanges = [];
+const pending = [];
+const consoleProblems = [];
+async function newPage(name, viewport = { width: 1280, height: 860 }) {
+  const context = await browser.newContext({ viewport, locale: 'en-GB', timezoneId: 'Europe/Paris' });
+  const page = await context.newPage();
+  page.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) consoleProblems.push(`${name}: ${m.text()}`); });
+  page.on('pageerror', (e) => consoleProblems.push(`${name}: ${e.message}`));
+  page.on('response', (res) => {
+    const req = res.request();
+    if (!req.url().startsWith(apiUrl) || req.method() === 'OPTIONS') return;
+    pending.push((async () => {
+      let requestBody;
+      try { requestBody = req.postData() ? JSON.parse(req.postData()) : undefined; } catch { requestBody = req.postData(); }
+      let responseBody;
+      const contentType = res.headers()['content-type'] || '';
+      try { responseBody = contentType.includes('json') ? await res.json() : undefined; } catch { responseBody = undefined; }
+      exchanges.push({ method: req.method(), url: req.url(), status: res.status(), requestBody, responseBody, contentType, auth: req.headers().authorization || '' });
+    })());
+  });
+  return page;
+}
+
+const scanned = [];
+async function screen(page, name, { axe = true } = {}) {
+  await page.waitForTimeout(150);
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  if (!axe) return;
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  scanned.push(name);
+  check(bad.length === 0, `axe: ${name} has no serious or critical findings${bad.length ? ` (${bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`).join('; ')})` : ''}`);
+}
+/** Waits (up to 5 s) for a locator's text to start with `text`, then records the check. */
+async function expectText(locator, text, what) {
+  const starts = new RegExp(`^\\s*${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
+  const ok = await locator.filter({ hasText: starts }).first().waitFor({ timeout: 5000 }).then(() => true, () => false);
+  const got = ok ? '' : await locator.first().innerText().catch(() => '(absent)');
+  check(ok, `${what}${ok ? '' : ` (saw “${got}”)`}`);
+}
+const rows = (page) => page.locator('table.users tbody tr');
+const rowFor = (page, email) => page.locator(`table.users tbody tr[data-email="${email}"]`);
+const notice = (page) => page.locator('.notices .notice').last();
+
+let median = 0;
+let times = [0];
+const pages = [];
+async function journey() {
+// 1. The admin signs in.
+log('admin signs in');
+const admin = await newPage('admin');
+pages.push(admin);
+await admin.goto(`${appUrl}/`);
+await admin.getByRole('heading', { name: 'Sign in to VeloConnect' }).waitFor();
+await screen(admin, '01-sign-in');
+await admin.getByLabel('Email').fill(adminEmail);
+await admin.getByLabel('Password').fill('wrong-Password-1');
+await admin.getByRole('button', { name: 'Sign in' }).click();
+await admin.getByRole('alert').filter({ hasText: 'don’t match' }).waitFor();
+check(true, 'a wrong password is refused with a message');
+await admin.getByLabel('Password').fill(adminPassword);
+await admin.getByRole('button', { name: 'Sign in' }).click();
+await admin.getByRole('heading', { name: 'Welcome, Demo Admin' }).waitFor();
+await screen(admin, '02-dashboard');
+check(await admin.evaluate(() => localStorage.length) === 0, 'nothing is kept in localStorage');
+
+// 2. Users: the table, the seats, the filters in the URL.
+await admin.getByRole('link', { name: 'Users', exact: true }).click();
+await rows(admin).first().waitFor();
+await expectText(admin.locator('.seat-meter'), '1 of 5 seats used (pending invites included)', 'seats shown beside the Invite button');
+check(await rows(admin).count() === 1, 'the users table lists the admin');
+await screen(admin, '03-users');
+
+// 3. Invite two people in one batch; a bad row first, so nothing is sent.
+log('admin invites two people, one bad row first');
+const annEmail = 'ann.agent@demo.veloconnect.test';
+const bobEmail = 'bob.ray@demo.veloconnect.test';
+await admin.getByRole('button', { name: 'Invite user' }).click();
+const dialog = admin.getByRole('dialog', { name: 'Invite users' });
+await dialog.waitFor();
+await dialog.getByLabel('Email').nth(0).fill('ann.agent@');
+await dialog.getByLabel('Name').nth(0).fill('Ann Agent');
+await dialog.getByRole('button', { name: 'Add another person' }).click();
+await dialog.getByLabel('Email').nth(1).fill(bobEmail);
+await dialog.getByLabel('Name').nth(1).fill('Bob Ray');
+await dialog.getByLabel('Team (optional)').nth(1).fill('Support');
+await dialog.getByRole('button', { name: 'Send 2 invites' }).click();
+await dialog.locator('.field.invalid').first().waitFor();
+check(await dialog.getByRole('alert').first().innerText() === 'Nothing was sent. Fix the marked fields and send again.', 'a bad row: the batch is refused as a whole');
+check(await dialog.locator('.field.invalid input[type=email]').count() === 1, 'the bad email is marked at its field');
+check((await mailTo(bobEmail)) === undefined, 'nothing was emailed for the refused batch');
+await screen(admin, '04-invite-dialog-error');
+await dialog.getByLabel('Email').nth(0).fill(annEmail);
+await dialog.getByRole('button', { name: 'Send 2 invites' }).click();
+await notice(admin).filter({ hasText: '2 invites sent.' }).waitFor();
+await rowFor(admin, annEmail).waitFor();
+check(await rowFor(admin, annEmail).locator('.badge').first().innerText() === 'Invited', 'the invitee is in the list as Invited');
+await expectText(admin.locator('.seat-meter'), '3 of 5 seats used (pending invites included)', 'pending invites take seats');
+await screen(admin, '05-users-with-invites');
+
+// 4. The email is read back from the emulator; its link opens in a fresh browser.
+log('the invitee opens the link from the email');
+const mail = await mailTo(annEmail);
+const link = mail && (mail.body.match(/href="([^"]+accept#token=[^"]+)"/) || [])[1];
+check(Boolean(link) && link.startsWith(`${appUrl}/accept#token=`), 'the email links to the console’s accept page');
+const ann = await newPage('invitee');
+pages.push(ann);
+await ann.goto(link.replace(/&amp;/g, '&'));
+await ann.getByRole('heading', { name: 'Join Demo Company on VeloConnect' }).waitFor();
+check(!ann.url().includes('token'), 'the token is taken out of the address bar');
+check((await ann.locator('main').innerText()).includes('Demo Admin invited you to join Demo Company.'), 'the preview names the inviter and company');
+check((await ann.locator('.facts').innerText()).includes('Agent'), 'the preview shows the role');
+const pw = ann.getByLabel('Choose a password');
+await pw.fill('weak');
+check(await ann.locator('.hints li.unmet').count() >= 3, 'a weak password shows the unmet rules');
+check(await ann.getByRole('button', { name: 'Set password and join' }).isDisabled(), 'a weak password cannot be sent');
+await screen(ann, '06-accept-weak-password');
+await pw.fill('Ann-Strong-Passw0rd');
+check(await ann.locator('.hints li.unmet').count() === 0, 'a strong password meets every rule');
+await ann.getByRole('button', { name: 'Set password and join' }).click();
+await ann.getByRole('heading', { name: 'Welcome, Ann Agent' }).waitFor();
+check(true, 'accept signs the new agent in and lands on the dashboard');
+await screen(ann, '07-agent-dashboard');
+await ann.getByRole('link', { name: 'Users', exact: true }).click();
+await rows(ann).first().waitFor();
+check(await rows(ann).count() === 1 && await rows(ann).first().getAttribute('data-email') === annEmail, 'the agent sees only themselves');
+check(await ann.getByRole('button', { name: 'Invite user' }).count() === 0, 'the agent is not offered Invite');
+await screen(ann, '08-agent-users');
+
+// 5. The admin changes the agent's role and team; the agent's next page shows it.
+log('admin changes the role');
+await admin.reload();
+await rowFor(admin, annEmail).waitFor();
+check(await rowFor(admin, annEmail).locator('.badge').first().innerText() === 'Active', 'the accepted invite is an active user');
+await rowFor(admin, annEmail).getByRole('link', { name: 'Ann Agent', exact: true }).click();
+await admin.getByRole('heading', { name: 'Ann Agent' }).waitFor();
+await admin.getByLabel('Role').selectOption('supervisor');
+await admin.getByLabel('Team').fill('Support');
+await admin.getByRole('button', { name: 'Save changes' }).click();
+await notice(admin).filter({ hasText: 'Changes saved' }).waitFor();
+await screen(admin, '09-user-detail');
+await ann.getByRole('link', { name: /Ann Agent ·/ }).click();
+await ann.getByRole('heading', { name: 'Your profile' }).waitFor();
+await expectText(ann.locator('.facts dd').nth(1), `Supervisor — ${'Everything an agent can do'}`, 'the agent’s next page shows the new role');
+await screen(ann, '10-profile');
+
+// A stale edit: a second admin tab changed the user meanwhile; the conflict says who.
+const admin2 = await admin.context().newPage();
+await admin2.goto(admin.url());
+// A new tab has its own session storage, so it asks to sign in.
+await admin2.getByRole('heading', { name: 'Ann Agent' }).or(admin2.getByRole('heading', { name: 'Sign in to VeloConnect' })).waitFor();
+if (await admin2.getByRole('heading', { name: 'Sign in to VeloConnect' }).count()) {
+  await admin2.getByLabel('Email').fill(adminEmail);
+  await admin2.getByLabel('Password').fill(adminPassword);
+  await admin2.getByRole('button', { name: 'Sign in' }).click();
+  await admin2.getByRole('heading', { name: 'Ann Agent' }).waitFor();
+}
+await admin2.getByLabel('Team').fill('Sales');
+await admin2.getByRole('button', { name: 'Save changes' }).click();
+await notice(admin2).filter({ hasText: 'Changes saved' }).waitFor();
+await admin2.close();
+await admin.getByLabel('Role').selectOption('agent');
+await admin.getByRole('button', { name: 'Save changes' }).click();
+await admin.locator('.warn[role=alert]').waitFor();
+check((await admin.locator('.warn[role=alert]').innerText()).startsWith('Demo Admin changed this user'), 'a version conflict says who changed the user');
+check(await admin.getByLabel('Team').inputValue() === 'Sales', 'and reloads their current details');
+
+// 6. Suspend; the agent's next request ends in the sign-in screen.
+log('admin suspends the agent');
+await admin.getByRole('button', { name: 'Suspend' }).click();
+const sd = admin.getByRole('dialog', { name: 'Suspend Ann Agent?' });
+await sd.waitFor();
+await screen(admin, '11-suspend-confirm');
+await sd.getByRole('button', { name: 'Suspend' }).click();
+await notice(admin).filter({ hasText: 'Ann Agent is suspended.' }).waitFor();
+await ann.getByRole('link', { name: 'Users', exact: true }).click();
+await ann.getByRole('heading', { name: 'Sign in to VeloConnect' }).waitFor();
+check((await ann.locator('.info').innerText()).includes('session has ended'), 'the suspended agent is sent to sign-in with a reason');
+await ann.getByLabel('Email').fill(annEmail);
+await ann.getByLabel('Password').fill('Ann-Strong-Passw0rd');
+await ann.getByRole('button', { name: 'Sign in' }).click();
+await ann.getByRole('alert').filter({ hasText: 'suspended' }).waitFor();
+check(true, 'a suspended user cannot sign in, and is told why');
+
+// 7. Seats: a batch past the limit shows the seat problem; at the limit, the pricing link.
+log('seats run out');
+await admin.getByRole('link', { name: 'Back to Users' }).click();
+await rows(admin).first().waitFor();
+await expectText(admin.locator('.seat-meter'), '2 of 5 seats used (pending invites included)', 'a suspended user frees a seat');
+await admin.getByRole('button', { name: 'Invite user' }).click();
+const d2 = admin.getByRole('dialog', { name: 'Invite users' });
+await d2.getByRole('button', { name: 'Paste a list' }).click();
+await d2.getByLabel('One person per line: email, name').fill('carol@demo.veloconnect.test, Carol Chen\ndave@demo.veloconnect.test, Dave Diaz\nerin@demo.veloconnect.test, Erin Eze\nfrank@demo.veloconnect.test, Frank Fox');
+await d2.getByRole('button', { name: 'Add these people' }).click();
+check(await d2.getByLabel('Email').count() === 4, 'a pasted list becomes one row per person');
+await d2.getByRole('button', { name: 'Send 4 invites' }).click();
+await d2.getByRole('alert').filter({ hasText: 'seats' }).waitFor();
+const seatText = await d2.getByRole('alert').first().innerText();
+check(seatText.includes('You asked for 4 seats, but only 3 are free on your plan (limit 5)') && await d2.getByRole('link', { name: 'See pricing' }).count() === 1, 'a seat-limit problem shows requested, free, limit and the pricing link');
+await screen(admin, '12-invite-seat-limit');
+await d2.getByRole('button', { name: 'Remove row 4' }).click();
+await d2.getByRole('button', { name: 'Send 3 invites' }).click();
+await notice(admin).filter({ hasText: '3 invites sent.' }).waitFor();
+await admin.locator('#seat-full').waitFor();
+check(await admin.getByRole('button', { name: 'Invite user' }).isDisabled(), 'at the limit, Invite is disabled');
+check(await admin.locator('#seat-full a').getAttribute('href') === 'https://veloconnect.io/pricing', 'at the limit, the pricing link is shown');
+await screen(admin, '13-users-at-seat-limit');
+
+// 8. Invite rows: resend too soon says how long to wait; revoke frees the seat.
+log('resend and revoke');
+await rowFor(admin, bobEmail).getByRole('button', { name: 'Actions for Bob Ray' }).click();
+await screen(admin, '14-invite-row-menu');
+await admin.getByRole('menuitem', { name: 'Resend invite' }).click();
+await notice(admin).filter({ hasText: 'You can resend it in' }).waitFor();
+check(true, 'a resend within the minute shows the wait from the answer');
+await rowFor(admin, 'carol@demo.veloconnect.test').getByRole('button', { name: 'Actions for Carol Chen' }).click();
+await admin.getByRole('menuitem', { name: 'Revoke invite' }).click();
+const rd = admin.getByRole('dialog', { name: 'Revoke the invite for Carol Chen?' });
+await rd.getByRole('button', { name: 'Revoke invite' }).click();
+await notice(admin).filter({ hasText: 'The invite for Carol Chen was revoked.' }).waitFor();
+check(await rowFor(admin, 'carol@demo.veloconnect.test').count() === 0, 'a revoked invite leaves the list');
+await expectText(admin.locator('.seat-meter'), '4 of 5 seats used (pending invites included)', 'revoking frees the seat');
+
+// 9. Filters live in the URL and survive a reload.
+await admin.getByLabel('Role').selectOption('agent');
+await admin.getByLabel('Search name or email').fill('bob');
+await admin.waitForURL(/q=bob/);
+await admin.waitForFunction(() => document.querySelectorAll('table.users tbody tr').length === 1);
+const filtered = admin.url();
+check(filtered.includes('role=agent') && filtered.includes('q=bob'), 'filters are kept in the URL');
+await admin.reload();
+await rowFor(admin, bobEmail).waitFor();
+check(await rows(admin).count() === 1 && await admin.getByLabel('Search name or email').inputValue() === 'bob', 'a filtered view survives reload');
+await admin.getByRole('button', { name: 'Clear filters' }).click();
+
+// 10. Delete, behind the guide's confirmation.
+log('delete');
+await rowFor(admin, annEmail).getByRole('link', { name: 'Ann Agent', exact: true }).click();
+await admin.getByRole('button', { name: 'Delete user' }).click();
+const dd = admin.getByRole('dialog', { name: 'Delete Ann Agent permanently?' });
+const ddText = await dd.innerText();
+check(['permanent', 'contacts and conversations stay', 'seat is freed', 'invited again'].every((x) => ddText.includes(x)), 'the delete confirmation says what the guide says');
+await screen(admin, '15-delete-confirm');
+await dd.getByRole('button', { name: 'Delete user' }).click();
+await notice(admin).filter({ hasText: 'Ann Agent was deleted.' }).waitFor();
+await admin.goto(`${appUrl}/settings/company/users?status=deleted`);
+await rowFor(admin, annEmail).waitFor();
+check((await rowFor(admin, annEmail).innerText()).includes('Ann Agent (deleted)'), 'the deleted user shows under the Deleted filter');
+
+// 11. The audit log tells every step as a sentence.
+log('audit log');
+await admin.getByRole('link', { name: 'Audit log' }).click();
+await admin.locator('ol.audit li').first().waitFor();
+const auditText = await admin.locator('ol.audit').innerText();
+for (const sentence of [
+  'Demo Admin invited Ann Agent', 'Ann Agent accepted the invite and joined as agent',
+  'Demo Admin changed Ann Agent’s role from agent to supervisor and team from none to Support',
+  'Demo Admin suspended Ann Agent', 'Demo Admin revoked the invite for Carol Chen', 'Demo Admin deleted Ann Agent',
+]) check(auditText.includes(sentence), `audit: “${sentence}”`);
+await screen(admin, '16-audit');
+await admin.getByLabel('Action').selectOption('user.suspended');
+await admin.waitForFunction(() => document.querySelectorAll('ol.audit li').length === 1);
+check(admin.url().includes('action=user.suspended'), 'audit filters are kept in the URL');
+
+// 12. Keyboard only: the invite dialog opens, keeps focus inside, and Escape closes it.
+log('keyboard');
+await admin.goto(`${appUrl}/settings/company/users`);
+await rows(admin).first().waitFor();
+await admin.keyboard.press('Tab');
+check(await admin.evaluate(() => document.activeElement.textContent) === 'Skip to content', 'the first Tab reaches “Skip to content”');
+// Free a seat so Invite is enabled, then open it from the keyboard.
+await rowFor(admin, 'dave@demo.veloconnect.test').getByRole('button', { name: 'Actions for Dave Diaz' }).focus();
+await admin.keyboard.press('Enter');
+await admin.keyboard.press('ArrowDown');
+check(await admin.evaluate(() => document.activeElement.textContent) === 'Revoke invite', 'arrow keys move through a row menu');
+await admin.keyboard.press('Enter');
+await admin.keyboard.press('Enter');
+await notice(admin).filter({ hasText: 'Dave Diaz was revoked' }).waitFor();
+const inviteButton = admin.getByRole('button', { name: 'Invite user' });
+await inviteButton.focus();
+await admin.keyboard.press('Enter');
+await admin.getByRole('dialog', { name: 'Invite users' }).waitFor();
+let inside = true;
+for (let i = 0; i < 14; i++) {
+  await admin.keyboard.press('Tab');
+  inside = inside && await admin.evaluate(() => Boolean(document.activeElement.closest('dialog')));
+}
+check(inside, 'Tab stays inside the open dialog');
+await admin.keyboard.press('Escape');
+await admin.getByRole('dialog').waitFor({ state: 'detached' });
+check(await admin.evaluate(() => document.activeElement.textContent) === 'Invite user', 'Escape closes the dialog and focus returns to its button');
+
+// 13. Every unusable link shows the same calm page.
+log('unusable links');
+const stranger = await newPage('stranger');
+await stranger.goto(`${appUrl}/accept#token=not-a-real-token`);
+await stranger.getByRole('heading', { name: 'This invite link can’t be used' }).waitFor();
+await screen(stranger, '17-accept-unusable');
+await stranger.goto('about:blank');
+await stranger.goto(link.replace(/&amp;/g, '&'));
+await stranger.getByRole('heading', { name: 'This invite link can’t be used' }).waitFor();
+check(true, 'a used link shows the same page as a made-up one');
+
+// 14. A phone-sized view of the Users screen.
+const phone = await newPage('phone', { width: 390, height: 844 });
+await phone.goto(`${appUrl}/`);
+await phone.getByLabel('Email').fill(adminEmail);
+await phone.getByLabel('Password').fill(adminPassword);
+await phone.getByRole('button', { name: 'Sign in' }).click();
+await phone.getByRole('heading', { name: 'Welcome, Demo Admin' }).waitFor();
+await phone.getByRole('link', { name: 'Users', exact: true }).click();
+await rows(phone).first().waitFor();
+await screen(phone, '18-users-phone');
+
+// 15. Sign out revokes the refresh token at the pool and forgets it here.
+const saved = JSON.parse(await admin.evaluate(() => sessionStorage.getItem('veloconnect.session')));
+await admin.getByRole('button', { name: 'Sign out' }).click();
+await admin.getByRole('heading', { name: 'Sign in to VeloConnect' }).waitFor();
+check(await admin.evaluate(() => sessionStorage.length) === 0, 'sign out forgets the refresh token');
+const cfg = await (await fetch(`${appUrl}/config.json`)).json();
+const reuse = await fetch(cfg.cognitoEndpoint, {
+  method: 'POST',
+  headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSCognitoIdentityProviderService.InitiateAuth' },
+  body: JSON.stringify({ AuthFlow: 'REFRESH_TOKEN_AUTH', ClientId: cfg.userPoolClientId, AuthParameters: { REFRESH_TOKEN: saved.refreshToken } }),
+});
+check(reuse.status === 400 && (await reuse.json()).__type.includes('NotAuthorized'), 'a signed-out refresh token is refused by the pool');
+
+// 16. Time from navigation to the Users table with data (a signed-in tab, reloaded).
+times = [];
+for (let i = 0; i < 7; i++) {
+  const t0 = Date.now();
+  await phone.goto(`${appUrl}/settings/company/users`);
+  await rows(phone).first().waitFor();
+  times.push(Date.now() - t0);
+}
+times.sort((a, b) => a - b);
+median = times[Math.floor(times.length / 2)];
+
+}
+try {
+  await journey();
+} catch (e) {
+  failures.push(`the journey stopped: ${e.message.split('\n')[0]}`);
+  console.log(e);
+  for (const [i, p] of pages.entries()) await p.screenshot({ path: join(shots, `failure-${i}.png`), fullPage: true }).catch(() => {});
+}
+
+// ---- the contract, tokens, and the page's own errors
+await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, 5000))]);
+const contract = exchanges.flatMap((ex) => checkExchange(spec, ex));
+check(contract.length === 0, `every one of ${exchanges.length} API exchanges matches infra/openapi.yaml${contract.length ? `:\n    ${[...new Set(contract)].slice(0, 20).join('\n    ')}` : ''}`);
+check(exchanges.every((ex) => !/eyJ/.test(ex.url)), 'no token ever appears in a URL');
+check(consoleProblems.length === 0, `no script errors or CSP refusals in the page${consoleProblems.length ? `:\n    ${consoleProblems.slice(0, 10).join('\n    ')}` : ''}`);
+
+await browser.close();
+stop();
+const summary = { screens: scanned, exchanges: exchanges.length, usersTableMs: { median, min: times[0], max: times[times.length - 1] }, seconds: (Date.now() - started) / 1000 };
+writeFileSync(join(shots, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+log(`time to the Users table with data: median ${median} ms (min ${times[0]}, max ${times[times.length - 1]}, 7 loads)`);
+if (failures.length) {
+  console.log(`\n${failures.length} check(s) failed:\n  ${failures.join('\n  ')}`);
+  process.exit(1);
+}
+log(`browser suite passed: ${scanned.length} screens scanned, ${exchanges.length} API exchanges checked`);
+process.exit(0);
