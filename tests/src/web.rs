@@ -154,3 +154,60 @@ pub async fn serve(console: Arc<Console>, listener: TcpListener) {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn console() -> Console {
+        Console {
+            root: root(),
+            config: br#"{"apiUrl":"http://127.0.0.1:3000"}"#.to_vec(),
+            csp: csp(&["http://127.0.0.1:3000"]),
+        }
+    }
+
+    #[test]
+    fn pages_without_an_extension_are_the_single_page_and_files_are_served_with_their_type() {
+        let c = console();
+        let index = std::fs::read(root().join("index.html")).unwrap();
+        for path in ["/", "/accept", "/settings/company/users?status=active", "/profile#x"] {
+            let (status, ctype, body) = c.answer(&http::Method::GET, path);
+            assert_eq!((status, ctype), (200, "text/html; charset=utf-8"), "{path}");
+            assert_eq!(body, index, "{path}");
+        }
+        let (status, ctype, _) = c.answer(&http::Method::GET, "/assets/main.js");
+        assert_eq!((status, ctype), (200, "text/javascript; charset=utf-8"));
+        let (status, ctype, body) = c.answer(&http::Method::GET, "/config.json?x=1");
+        assert_eq!((status, ctype), (200, "application/json"));
+        assert!(String::from_utf8(body).unwrap().contains("apiUrl"));
+    }
+
+    #[test]
+    fn nothing_outside_the_console_folder_or_hidden_is_served() {
+        let c = console();
+        for path in [
+            "/../Cargo.toml",
+            "/assets/../../Cargo.toml",
+            "/.env",
+            "/assets/.hidden.js",
+            "/assets/..%2f..%2fCargo.toml",
+            "/missing.js",
+        ] {
+            assert_eq!(c.answer(&http::Method::GET, path).0, 404, "{path}");
+        }
+        assert_eq!(c.answer(&http::Method::POST, "/").0, 405);
+    }
+
+    #[test]
+    fn the_policy_allows_scripts_and_styles_from_the_console_only() {
+        let p = csp(&["https://api.example", "https://cognito-idp.eu-west-1.amazonaws.com"]);
+        assert!(p.contains("script-src 'self';"));
+        assert!(p.contains("style-src 'self';"));
+        assert!(p.contains(
+            "connect-src 'self' https://api.example https://cognito-idp.eu-west-1.amazonaws.com;"
+        ));
+        assert!(!p.contains("unsafe"));
+        assert!(p.contains("frame-ancestors 'none'"));
+    }
+}

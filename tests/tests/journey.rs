@@ -252,6 +252,53 @@ fn a_weak_password_names_each_broken_rule_and_leaves_the_invite_usable() {
         assert!(msgs.contains(&"must contain a symbol".to_string()));
         assert!(app.sign_in(&addr, "short").await.is_err());
 
+        // The accept page's live hints are the preview's rules: every refusal is one of them,
+        // in the same words, so the page and the API cannot disagree about the policy.
+        let preview = app
+            .request(
+                "POST",
+                "/invites/preview",
+                None,
+                Some(json!({"token": token})),
+            )
+            .await
+            .json();
+        let rules: Vec<&str> = preview["passwordPolicy"]["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["message"].as_str().unwrap())
+            .collect();
+        assert_eq!(rules.len(), 7, "{preview}");
+        for m in &msgs {
+            assert!(
+                rules.contains(&m.as_str()),
+                "{m} is not in the preview's rules"
+            );
+        }
+        for (pw, rule) in [
+            (" Leading-Space-42", "noEdgeSpace"),
+            ("ALLUPPER-CASE-42", "lowercase"),
+        ] {
+            let r = app
+                .request(
+                    "POST",
+                    "/invites/accept",
+                    None,
+                    Some(json!({"token": token, "password": pw})),
+                )
+                .await;
+            assert_problem(&r, 400, "weak-password");
+            let want = preview["passwordPolicy"]["rules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["rule"] == rule)
+                .unwrap()["message"]
+                .clone();
+            assert_eq!(r.json()["errors"][0]["message"], want, "{pw}");
+        }
+
         let ok = app
             .request(
                 "POST",

@@ -911,3 +911,70 @@ fn the_expiry_job_closes_many_invites_of_several_tenants_in_batches_with_each_co
         }
     });
 }
+
+#[test]
+fn invites_narrow_by_role_team_and_search_like_users_so_one_filter_covers_both_kinds_of_row() {
+    run(|app| async move {
+        let t = tenant(&app, "business", None).await;
+        let rows = [
+            ("ann", "Ann Lee", "agent", Some("Support")),
+            ("bob", "Bob Ray", "supervisor", Some("Support")),
+            ("cid", "Cid Moss", "agent", None),
+        ];
+        let mut addr = std::collections::HashMap::new();
+        for (key, name, role, team) in rows {
+            let e = email(key);
+            let mut body = json!({"email": e, "name": name, "role": role});
+            if let Some(team) = team {
+                body["team"] = json!(team);
+            }
+            assert_eq!(invite(&app, &t.admin, body).await.status, 201);
+            addr.insert(key, e);
+        }
+        let names = |q: &'static str| {
+            let app = &app;
+            let admin = t.admin.clone();
+            async move {
+                let r = app
+                    .request("GET", &format!("/invites?{q}"), Some(&admin), None)
+                    .await;
+                assert_eq!(r.status, 200, "{q}: {}", r.json());
+                let mut n: Vec<String> = r.json()["invites"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|i| i["name"].as_str().unwrap().to_string())
+                    .collect();
+                n.sort();
+                n
+            }
+        };
+        assert_eq!(names("role=agent").await, ["Ann Lee", "Cid Moss"]);
+        assert_eq!(names("team=Support").await, ["Ann Lee", "Bob Ray"]);
+        assert_eq!(names("role=agent&team=Support").await, ["Ann Lee"]);
+        assert_eq!(names("q=MOSS").await, ["Cid Moss"], "search ignores case");
+        let bob_local = addr["bob"].split('@').next().unwrap().to_string();
+        let by_email = app
+            .request(
+                "GET",
+                &format!("/invites?q={bob_local}"),
+                Some(&t.admin),
+                None,
+            )
+            .await
+            .json();
+        assert_eq!(
+            by_email["invites"][0]["name"], "Bob Ray",
+            "search covers the email"
+        );
+        assert_eq!(names("status=all&role=supervisor").await, ["Bob Ray"]);
+        assert!(names("status=expired&role=agent").await.is_empty());
+
+        for bad in ["role=owner", "team=%01x", "q=%7F"] {
+            let r = app
+                .request("GET", &format!("/invites?{bad}"), Some(&t.admin), None)
+                .await;
+            assert_problem(&r, 400, "invalid-request");
+        }
+    });
+}

@@ -1,0 +1,36 @@
+// What the console ships to a browser, gzipped as a CDN would serve it: JavaScript, CSS, HTML.
+// Fails when the JavaScript passes its budget of 40 KB gzipped.
+//   node web/tests/size.mjs
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { join, dirname, extname, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '../public');
+const BUDGET_JS = 40 * 1024;
+const files = [];
+(function walk(dir) {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p);
+    else files.push(p);
+  }
+})(root);
+
+const totals = {};
+const rows = files.map((p) => {
+  const raw = readFileSync(p);
+  const gz = gzipSync(raw, { level: 9 }).length;
+  const kind = extname(p).slice(1);
+  totals[kind] = totals[kind] || { raw: 0, gz: 0, files: 0 };
+  totals[kind].raw += raw.length; totals[kind].gz += gz; totals[kind].files += 1;
+  return [relative(root, p), raw.length, gz];
+}).sort((a, b) => b[2] - a[2]);
+
+const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+for (const [name, raw, gz] of rows) console.log(`${name.padEnd(32)} ${kb(raw).padStart(9)} ${kb(gz).padStart(9)} gz`);
+console.log('');
+for (const [kind, t] of Object.entries(totals)) console.log(`${kind.toUpperCase().padEnd(5)} ${String(t.files).padStart(2)} files ${kb(t.raw).padStart(9)} raw ${kb(t.gz).padStart(9)} gzipped`);
+const js = totals.js ? totals.js.gz : 0;
+if (js > BUDGET_JS) { console.log(`\nJavaScript is ${kb(js)} gzipped, over the ${kb(BUDGET_JS)} budget`); process.exit(1); }
+console.log(`\nJavaScript ${kb(js)} gzipped, within the ${kb(BUDGET_JS)} budget`);
