@@ -6,4 +6,7 @@ import { App } from './app.js';
 
 const res = await fetch('/config.json', { cache: 'no-store' });
 configure(await res.json());
-render(html`<${App} />`, document.getElementById('app'));
+const root = document.getElementById('app');
+// The loading text is static HTML, not Preact's; clear it rather than render beside it.
+root.textContent = '';
+render(html`<${App} />`, root);

@@ -66,6 +66,8 @@ export const s = {
     goSignIn: 'Already joined? Sign in',
     inProgress: 'Your account is being set up in another tab or click. One moment…',
     retry: 'Try again',
+    // Where the API's wording ("must not start or end with a space") doesn't read as a hint.
+    ruleHints: { noEdgeSpace: 'No space at the start or end' },
   },
   users: {
     title: 'Users', invite: 'Invite user', search: 'Search name or email', role: 'Role', team: 'Team', status: 'Status',

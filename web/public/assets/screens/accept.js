@@ -14,7 +14,7 @@ const checks = {
   noEdgeSpace: (pw) => !/^\s|\s$/.test(pw),
 };
 // A hint reads as a requirement ("at least 12 characters"), not as a refusal.
-const hint = (message) => message.replace(/^must (be |contain )?/, '').replace(/^./, (c) => c.toUpperCase());
+const hint = (rule, message) => s.accept.ruleHints[rule] || message.replace(/^must (be |contain )?/, '').replace(/^./, (c) => c.toUpperCase());
 
 /** Reads the token from the fragment once and removes it from the address bar and history. */
 function takeToken() {
@@ -120,7 +120,7 @@ export function Accept({ onJoined }) {
         <ul>${rules.map((r) => {
           const met = checks[r.rule] ? checks[r.rule](password, policy) : true;
           return html`<li key=${r.rule} class=${met ? 'met' : 'unmet'} data-rule=${r.rule}>
-            <span aria-hidden="true">${met ? '✓' : '○'}</span> ${hint(r.message)}<span class="visually-hidden">${met ? ' — done' : ' — not yet'}</span>
+            <span aria-hidden="true">${met ? '✓' : '○'}</span> ${hint(r.rule, r.message)}<span class="visually-hidden">${met ? ' — done' : ' — not yet'}</span>
           </li>`;
         })}</ul>
       </div>
