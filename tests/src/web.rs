@@ -171,7 +171,12 @@ mod tests {
     fn pages_without_an_extension_are_the_single_page_and_files_are_served_with_their_type() {
         let c = console();
         let index = std::fs::read(root().join("index.html")).unwrap();
-        for path in ["/", "/accept", "/settings/company/users?status=active", "/profile#x"] {
+        for path in [
+            "/",
+            "/accept",
+            "/settings/company/users?status=active",
+            "/profile#x",
+        ] {
             let (status, ctype, body) = c.answer(&http::Method::GET, path);
             assert_eq!((status, ctype), (200, "text/html; charset=utf-8"), "{path}");
             assert_eq!(body, index, "{path}");
@@ -201,7 +206,10 @@ mod tests {
 
     #[test]
     fn the_policy_allows_scripts_and_styles_from_the_console_only() {
-        let p = csp(&["https://api.example", "https://cognito-idp.eu-west-1.amazonaws.com"]);
+        let p = csp(&[
+            "https://api.example",
+            "https://cognito-idp.eu-west-1.amazonaws.com",
+        ]);
         assert!(p.contains("script-src 'self';"));
         assert!(p.contains("style-src 'self';"));
         assert!(p.contains(
