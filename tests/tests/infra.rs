@@ -265,3 +265,83 @@ fn a_sign_in_lock_outlasts_every_request_that_can_hold_it() {
     // The reconciler runs longer than a lease, one converge at a time, each cut off in time.
     assert!(shared::signin::SETTLE_BUDGET.as_secs() < lease as u64);
 }
+
+/// One line of the template that starts (after indentation) with `key: `, its value.
+fn template_values(key: &str) -> Vec<String> {
+    read("infra/template.yaml")
+        .lines()
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix(&format!("{key}: "))
+                .map(str::to_string)
+        })
+        .collect()
+}
+
+#[test]
+fn the_distribution_sends_the_headers_the_local_console_sends() {
+    let policy = template_values("ContentSecurityPolicy");
+    let wanted = harness::web::csp(&[
+        "https://*.execute-api.${AWS::Region}.amazonaws.com",
+        "https://cognito-idp.${AWS::Region}.amazonaws.com",
+    ]);
+    assert_eq!(policy, vec![format!("!Sub \"{wanted}\"")]);
+    let t = read("infra/template.yaml");
+    for header in [
+        "ContentTypeOptions: {Override: true}",
+        "FrameOptions: {FrameOption: DENY, Override: true}",
+        "ReferrerPolicy: {ReferrerPolicy: no-referrer, Override: true}",
+    ] {
+        assert!(
+            t.contains(header),
+            "the response headers policy lacks {header}"
+        );
+    }
+    // Every console behaviour carries the policy, and nothing is served over plain HTTP.
+    assert_eq!(
+        template_values("ResponseHeadersPolicyId"),
+        vec!["!Ref ConsoleHeaders"; 2]
+    );
+    assert_eq!(
+        template_values("ViewerProtocolPolicy"),
+        vec!["redirect-to-https"; 2]
+    );
+}
+
+#[test]
+fn invite_links_cors_and_the_console_url_name_one_origin() {
+    let origin = "!If [ConsoleAtDistributionUrl, !Sub \"https://${ConsoleDistribution.DomainName}\", !Ref AppUrl]";
+    let app_urls = template_values("APP_URL");
+    assert!(!app_urls.is_empty());
+    assert!(app_urls.iter().all(|v| v == origin), "{app_urls:?}");
+    let t = read("infra/template.yaml");
+    assert!(
+        t.contains(&format!("AllowOrigins:\n          - {origin}\n")),
+        "the API's CORS must allow exactly the console's origin"
+    );
+    assert!(t.contains(&format!("ConsoleUrl:\n    Description: The web console; invite links point here unless AppUrl names another origin.\n    Value: {origin}\n")));
+    // `sam deploy` must not pin AppUrl to an origin nobody serves.
+    assert!(!read("samconfig.toml").contains("AppUrl="));
+}
+
+#[test]
+fn the_publish_script_uploads_the_console_with_the_stacks_config() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let moto = rt.block_on(harness::Moto::start_or_reuse());
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = std::process::Command::new(&python)
+        .args(["-m", "unittest", "-v", "infra/test_publish_console.py"])
+        .current_dir(root())
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("python3 runs");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("Ran 7 tests"), "{log}");
+}
