@@ -145,6 +145,21 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// API Gateway's own answer when the authorizer's invocation fails: not a problem document,
+/// and not cached against the token.
+fn gateway_error() -> Reply {
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    Reply {
+        status: 500,
+        headers,
+        body: br#"{"message":"Internal Server Error"}"#.to_vec(),
+    }
+}
+
 fn problem_reply(e: &ApiError) -> Reply {
     to_reply(shared_problem(e))
 }
@@ -318,6 +333,8 @@ impl App {
                 Ok(id) => {
                     authorizer = Some(json!({"lambda": {"sub": id.sub, "username": id.username}}))
                 }
+                // As API Gateway answers when the authorizer's invocation fails (uncached).
+                Err(authorizer_fn::AuthError::Keys(_)) => return gateway_error(),
                 Err(_) => return problem_reply(&ApiError::Unauthorized),
             }
         }

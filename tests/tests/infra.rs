@@ -345,3 +345,31 @@ fn the_publish_script_uploads_the_console_with_the_stacks_config() {
     assert!(out.status.success(), "{log}");
     assert!(log.contains("Ran 7 tests"), "{log}");
 }
+
+/// The lines of one resource's block in the template.
+fn resource_block(id: &str) -> Vec<String> {
+    let t = read("infra/template.yaml");
+    let head = format!("  {id}:");
+    t.lines()
+        .skip_while(|l| *l != head)
+        .skip(1)
+        .take_while(|l| l.is_empty() || l.starts_with("   ") || l.trim_start().starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn what_a_stack_change_must_never_delete_is_retained() {
+    // The tables hold every tenant; the sender identity is verified by hand once, and a later
+    // deploy with CreateSenderIdentity=false removes it from the stack.
+    for id in ["DirectoryTable", "AuditTable", "SenderIdentity"] {
+        let block = resource_block(id);
+        assert!(!block.is_empty(), "{id} is in the template");
+        for policy in ["DeletionPolicy: Retain", "UpdateReplacePolicy: Retain"] {
+            assert!(
+                block.iter().any(|l| l.trim() == policy),
+                "{id} lacks {policy}"
+            );
+        }
+    }
+}

@@ -197,26 +197,31 @@ pub async fn authorize(
     verifier.verify(token).await
 }
 
+/// A token that fails verification is denied. A failure to get the signing keys is not a
+/// verdict on the token: it ends the invocation with an error, because API Gateway caches a
+/// deny per token for `ReauthorizeEvery` (five minutes) and would lock the caller out long
+/// after the key fetch recovered; an error is answered once (500) and not cached.
 pub async fn handle(
     verifier: &Verifier,
     event: ApiGatewayV2CustomAuthorizerV2Request,
-) -> ApiGatewayV2CustomAuthorizerSimpleResponse {
+) -> Result<ApiGatewayV2CustomAuthorizerSimpleResponse, AuthError> {
     let mut resp = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
     match authorize(verifier, &event.headers).await {
         Ok(id) => {
             resp.is_authorized = true;
             resp.context = json!({ "sub": id.sub, "username": id.username });
         }
+        Err(e @ AuthError::Keys(_)) => {
+            tracing::error!(error = %e, "authorizer cannot verify");
+            return Err(e);
+        }
         Err(e) => {
-            match &e {
-                AuthError::Keys(_) => tracing::error!(error = %e, "authorizer cannot verify"),
-                _ => tracing::info!(reason = %e, "request not authorized"),
-            }
+            tracing::info!(reason = %e, "request not authorized");
             resp.is_authorized = false;
             resp.context = json!({});
         }
     }
-    resp
+    Ok(resp)
 }
 
 #[cfg(test)]
@@ -255,5 +260,36 @@ mod tests {
             v.verify(hs).await,
             Err(AuthError::Invalid("algorithm must be RS256".into()))
         );
+    }
+
+    fn request_with(token: &str) -> ApiGatewayV2CustomAuthorizerV2Request {
+        let mut event = ApiGatewayV2CustomAuthorizerV2Request::default();
+        event
+            .headers
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        event
+    }
+
+    #[tokio::test]
+    async fn unreachable_keys_end_the_invocation_with_an_error_not_a_cached_deny() {
+        let v = Verifier::new(Settings {
+            issuer: "https://issuer.example".into(),
+            // A closed loopback port: the key fetch fails at once.
+            jwks_url: "http://127.0.0.1:9/jwks.json".into(),
+            client_id: "c".into(),
+        });
+        // {"alg":"RS256","kid":"k"} . {"sub":"x"} . sig: well formed, so its key is needed.
+        let rs = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsifQ.eyJzdWIiOiJ4In0.c2ln";
+        assert!(matches!(
+            handle(&v, request_with(rs)).await,
+            Err(AuthError::Keys(_))
+        ));
+        // A token refused on its own is still a deny.
+        let denied = handle(&v, request_with("garbage")).await.unwrap();
+        assert!(!denied.is_authorized);
+        let none = handle(&v, ApiGatewayV2CustomAuthorizerV2Request::default())
+            .await
+            .unwrap();
+        assert!(!none.is_authorized);
     }
 }

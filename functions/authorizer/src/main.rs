@@ -13,7 +13,7 @@ async fn main() -> Result<(), Error> {
         client_id: env("USER_POOL_CLIENT_ID")?,
     });
     run(service_fn(|ev: LambdaEvent<_>| async {
-        Ok::<_, Error>(handle(&verifier, ev.payload).await)
+        handle(&verifier, ev.payload).await.map_err(Error::from)
     }))
     .await
 }
