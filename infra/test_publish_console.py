@@ -1,7 +1,7 @@
 """infra/publish-console.py against the local emulator (AWS_ENDPOINT_URL): a stack whose outputs
 name a bucket, then what a browser would get from that bucket through the distribution.
 
-Run by `cargo test -p harness --test console_deploy`, which starts the emulator; by hand:
+Run by `cargo test -p harness --test infra`, which starts the emulator; by hand:
     AWS_ENDPOINT_URL=http://127.0.0.1:PORT python3 -m unittest infra/test_publish_console.py
 """
 

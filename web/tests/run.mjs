@@ -141,17 +141,19 @@ await screen(admin, '03-users');
 // API Gateway's own refusal (403 {"message":"Forbidden"}, as for a token it no longer
 // accepts) gets one refresh of the token and one retry; the admin stays signed in.
 const cognitoUrl = (await (await fetch(`${appUrl}/config.json`)).json()).cognitoEndpoint;
+const isRefresh = (req) => req.url().startsWith(cognitoUrl) && (req.postData() || '').includes('REFRESH_TOKEN_AUTH');
 let refreshes = 0;
-const countRefresh = (r) => { if (r.url().startsWith(cognitoUrl) && (r.postData() || '').includes('REFRESH_TOKEN_AUTH')) refreshes += 1; };
-admin.on('request', countRefresh);
+admin.on('request', (r) => { if (isRefresh(r)) refreshes += 1; });
 let forbidden = 0;
 await admin.route(`${apiUrl}/me`, (route) => {
   if (route.request().method() !== 'GET' || forbidden > 0) return route.continue();
   forbidden += 1;
   return route.fulfill({ status: 403, contentType: 'application/json', headers: { 'access-control-allow-origin': appUrl, 'x-injected-by-test': '1' }, body: '{"message":"Forbidden"}' });
 });
+// The retry is the first GET /me the gateway really answers after the injected 403.
+const retried = admin.waitForResponse((r) => r.url() === `${apiUrl}/me` && r.request().method() === 'GET' && !r.headers()['x-injected-by-test'], { timeout: 10_000 }).catch(() => null);
 await admin.getByRole('link', { name: 'Dashboard' }).click();
-await admin.waitForTimeout(500);
+check((await retried)?.status() === 200, 'the retried request is answered');
 check(forbidden === 1 && refreshes === 1, `a gateway 403 gets one refresh and a retry (403s ${forbidden}, refreshes ${refreshes})`);
 check(await admin.getByRole('heading', { name: 'Welcome, Demo Admin' }).count() === 1, 'and the admin stays signed in');
 await admin.unroute(`${apiUrl}/me`);
@@ -404,7 +406,7 @@ let phoneRefreshes = 0;
 let phoneToken = '';
 // The bearer each API request carries, read as it leaves (a response body need never arrive).
 phone.on('request', (r) => {
-  if (r.url().startsWith(cognitoUrl) && (r.postData() || '').includes('REFRESH_TOKEN_AUTH')) phoneRefreshes += 1;
+  if (isRefresh(r)) phoneRefreshes += 1;
   if (r.url().startsWith(apiUrl) && r.headers().authorization) phoneToken = r.headers().authorization;
 });
 await phone.goto(`${appUrl}/`);
@@ -420,7 +422,7 @@ check(tokenBefore.startsWith('Bearer '), 'the phone\'s API requests carry a bear
 check(phoneRefreshes === 0, 'no refresh while the token is fresh');
 // Waits for the pool's answer, not only the request: a request sent before the answer is
 // handled rightly carries the old token.
-await phone.waitForResponse((r) => r.url().startsWith(cognitoUrl) && (r.request().postData() || '').includes('REFRESH_TOKEN_AUTH'), { timeout: 10_000 }).catch(() => {});
+await phone.waitForResponse((r) => isRefresh(r.request()), { timeout: 10_000 }).catch(() => {});
 await phone.waitForTimeout(100);
 check(phoneRefreshes === 1, 'the access token is refreshed before it expires');
 const nextCall = phone.waitForRequest((r) => r.url().startsWith(apiUrl) && r.method() !== 'OPTIONS', { timeout: 10_000 });
