@@ -132,21 +132,38 @@ pub fn request_id(req: &Request) -> String {
         .unwrap_or_else(crate::domain::ids::new_id)
 }
 
-/// The `sub` the authorizer verified. Absent means the route was reached without the
+/// What the authorizer verified: the token's `sub` and when Cognito issued it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Authorized {
+    pub sub: String,
+    pub issued_at: i64,
+}
+
+/// The caller the authorizer verified. Absent means the route was reached without the
 /// authorizer, which must never be trusted.
-pub fn authorized_sub(req: &Request) -> Result<String, ApiError> {
+pub fn authorized(req: &Request) -> Result<Authorized, ApiError> {
     let ctx = match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(ctx)) => ctx,
         #[allow(unreachable_patterns)]
         _ => return Err(ApiError::Unauthorized),
     };
-    ctx.authorizer
+    let fields = &ctx
+        .authorizer
         .as_ref()
-        .and_then(|a| a.fields.get("sub"))
+        .ok_or(ApiError::Unauthorized)?
+        .fields;
+    let sub = fields
+        .get("sub")
         .and_then(Value::as_str)
         .filter(|s| crate::domain::ids::looks_like_id(s))
-        .map(str::to_string)
-        .ok_or(ApiError::Unauthorized)
+        .ok_or(ApiError::Unauthorized)?;
+    // Without `iat` the token's age is unknown, so it counts as the oldest: refused for any
+    // user who was ever signed out, fine for the rest.
+    let issued_at = fields.get("iat").and_then(Value::as_i64).unwrap_or(0);
+    Ok(Authorized {
+        sub: sub.to_string(),
+        issued_at,
+    })
 }
 
 #[cfg(all(feature = "dynamo", feature = "cognito"))]
@@ -166,14 +183,20 @@ mod caller {
 
     /// Rule 5: every request loads the caller's current record (consistent read) and decides
     /// from its role and status, never from claims in the token. A suspended or deleted
-    /// caller, or one without a record, is refused even with a valid token.
+    /// caller, or one without a record, is refused even with a valid token, and so is a
+    /// token issued before the caller was last signed out everywhere.
     pub async fn load_caller(store: &Store, req: &Request) -> Result<User, ApiError> {
-        active(store.user(&authorized_sub(req)?).await?)
+        let who = authorized(req)?;
+        active(store.user(&who.sub).await?, &who)
     }
 
-    fn active(caller: Option<User>) -> Result<User, ApiError> {
+    fn active(caller: Option<User>, who: &Authorized) -> Result<User, ApiError> {
         match caller {
-            Some(u) if u.status == UserStatus::Active => Ok(u),
+            Some(u)
+                if u.status == UserStatus::Active && u.accepts_token_issued_at(who.issued_at) =>
+            {
+                Ok(u)
+            }
             _ => Err(ApiError::Unauthorized),
         }
     }
@@ -189,12 +212,12 @@ mod caller {
         store: &Store,
         req: &Request,
     ) -> Result<(User, Option<User>), ApiError> {
-        let sub = authorized_sub(req)?;
+        let who = authorized(req)?;
         let (caller, found) = match id_param(req) {
-            Some(id) => store.user_pair(&sub, &id).await?,
-            None => (store.user(&sub).await?, None),
+            Some(id) => store.user_pair(&who.sub, &id).await?,
+            None => (store.user(&who.sub).await?, None),
         };
-        Ok((active(caller)?, found))
+        Ok((active(caller, &who)?, found))
     }
 
     /// As `load_caller_and_user`, for the invite at `{id}`.
@@ -202,12 +225,12 @@ mod caller {
         store: &Store,
         req: &Request,
     ) -> Result<(User, Option<Invite>), ApiError> {
-        let sub = authorized_sub(req)?;
+        let who = authorized(req)?;
         let (caller, found) = match id_param(req) {
-            Some(id) => store.user_and_invite(&sub, &id).await?,
-            None => (store.user(&sub).await?, None),
+            Some(id) => store.user_and_invite(&who.sub, &id).await?,
+            None => (store.user(&who.sub).await?, None),
         };
-        Ok((active(caller)?, found))
+        Ok((active(caller, &who)?, found))
     }
 
     /// What the audit log keeps of a user at one moment.

@@ -196,14 +196,30 @@ impl Directory {
         }
     }
 
-    /// Suspend, step one: no new sign-in and no refresh. One call signs out everywhere too:
-    /// AdminDisableUser revokes the user's tokens, and a disabled user's refresh token is
-    /// refused, so a separate AdminUserGlobalSignOut would add a round trip and nothing else.
-    /// Idempotent; a missing identity is already as good as disabled.
+    /// Suspend and delete, step one: no new sign-in, and signed out everywhere.
+    /// AdminDisableUser blocks sign-in and refresh only while the user stays disabled; a
+    /// reactivation would bring the old refresh tokens back, so AdminUserGlobalSignOut
+    /// revokes them for good. (Access tokens already issued are JWTs Cognito can't recall:
+    /// the user record's `signed_out_at` refuses them.) Idempotent; a missing identity is
+    /// already as good as disabled.
     pub async fn disable_user(&self, email: &str) -> Result<(), IdentityError> {
         match self
             .client
             .admin_disable_user()
+            .user_pool_id(&self.pool_id)
+            .username(email)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(SdkError::ServiceError(se)) if se.err().is_user_not_found_exception() => {
+                return Ok(())
+            }
+            Err(e) => return Err(IdentityError::Unavailable(format!("{e:?}"))),
+        }
+        match self
+            .client
+            .admin_user_global_sign_out()
             .user_pool_id(&self.pool_id)
             .username(email)
             .send()

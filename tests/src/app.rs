@@ -330,9 +330,7 @@ impl App {
         let mut authorizer = None;
         if !public {
             match authorizer_fn::authorize(&self.verifier, headers).await {
-                Ok(id) => {
-                    authorizer = Some(json!({"lambda": {"sub": id.sub, "username": id.username}}))
-                }
+                Ok(id) => authorizer = Some(json!({ "lambda": id.context() })),
                 // As API Gateway answers when the authorizer's invocation fails (uncached).
                 Err(authorizer_fn::AuthError::Keys(_)) => return gateway_error(),
                 Err(_) => return problem_reply(&ApiError::Unauthorized),
@@ -445,6 +443,15 @@ impl App {
 
     /// Signs in through Cognito (USER_PASSWORD_AUTH) and returns the access token.
     pub async fn sign_in(&self, email: &str, password: &str) -> Result<String, String> {
+        self.sign_in_tokens(email, password).await.map(|(a, _)| a)
+    }
+
+    /// As `sign_in`, with the refresh token too: (access, refresh).
+    pub async fn sign_in_tokens(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<(String, String), String> {
         let idp = aws_sdk_cognitoidentityprovider::Client::new(&self.sdk);
         let out = idp
             .initiate_auth()
@@ -452,6 +459,26 @@ impl App {
             .client_id(&self.stack.user_pool_client_id)
             .auth_parameters("USERNAME", email)
             .auth_parameters("PASSWORD", password)
+            .send()
+            .await
+            .map_err(|e| format!("{:?}", e.into_service_error()))?;
+        let r = out
+            .authentication_result
+            .ok_or_else(|| "no tokens".to_string())?;
+        match (r.access_token, r.refresh_token) {
+            (Some(a), Some(rt)) => Ok((a, rt)),
+            _ => Err("no access or refresh token".into()),
+        }
+    }
+
+    /// A new access token for a refresh token, as the console gets one (REFRESH_TOKEN_AUTH).
+    pub async fn refresh(&self, refresh_token: &str) -> Result<String, String> {
+        let idp = aws_sdk_cognitoidentityprovider::Client::new(&self.sdk);
+        let out = idp
+            .initiate_auth()
+            .auth_flow(AuthFlowType::RefreshTokenAuth)
+            .client_id(&self.stack.user_pool_client_id)
+            .auth_parameters("REFRESH_TOKEN", refresh_token)
             .send()
             .await
             .map_err(|e| format!("{:?}", e.into_service_error()))?;

@@ -396,6 +396,11 @@ fn suspending_frees_the_seat_and_refuses_the_users_valid_token_at_once() {
         let t = tenant(&app, "starter", None).await;
         let m = member(&app, &t.admin, "supervisor", Some("Ops")).await;
         assert_eq!(assert_seats_consistent(&app, &t.id).await, 2);
+        // A second session (another browser): its tokens must die with the suspension too.
+        let (_, old_refresh) = app.sign_in_tokens(&m.email, PASSWORD).await.unwrap();
+        assert!(app.refresh(&old_refresh).await.is_ok());
+        // `iat` has one-second grain, and a token from the sign-out's own second passes.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
         let r = app
             .request(
                 "POST",
@@ -475,6 +480,17 @@ fn suspending_frees_the_seat_and_refuses_the_users_valid_token_at_once() {
         assert_eq!(
             app.request("GET", "/me", Some(&token), None).await.json()["team"],
             "Ops"
+        );
+        // Signed out everywhere means for good: the access token and the refresh token from
+        // before the suspension stay dead after the reactivation.
+        assert_problem(
+            &app.request("GET", "/me", Some(&m.token), None).await,
+            401,
+            "unauthorized",
+        );
+        assert!(
+            app.refresh(&old_refresh).await.is_err(),
+            "a refresh token from before the suspension is revoked"
         );
         assert_eq!(assert_seats_consistent(&app, &t.id).await, 5);
         let acts = actions(&audit(&app, &t.id).await);

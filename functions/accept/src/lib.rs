@@ -238,6 +238,7 @@ async fn accept(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         created_at: now,
         updated_at: now,
         version: 1,
+        signed_out_at: None,
     };
     let mut after = audit_view(&invite);
     after["status"] = json!(InviteStatus::Accepted.as_str());

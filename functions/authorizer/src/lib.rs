@@ -41,6 +41,16 @@ pub enum AuthError {
 pub struct Identity {
     pub sub: String,
     pub username: String,
+    /// When Cognito issued the token: handlers refuse tokens older than the user's last
+    /// sign-out everywhere (a JWT can't be revoked).
+    pub issued_at: i64,
+}
+
+impl Identity {
+    /// What the handlers read as `requestContext.authorizer.lambda` (see `shared::http::authorized`).
+    pub fn context(&self) -> serde_json::Value {
+        json!({ "sub": self.sub, "username": self.username, "iat": self.issued_at })
+    }
 }
 
 #[derive(Deserialize)]
@@ -50,6 +60,8 @@ struct Claims {
     client_id: String,
     #[serde(default)]
     username: String,
+    // Required: every Cognito access token has it, and without it a token's age is unknown.
+    iat: i64,
 }
 
 /// Keys are refetched at most this often when a token names an unknown `kid` (rotation), so a
@@ -171,6 +183,7 @@ impl Verifier {
         Ok(Identity {
             sub: claims.sub,
             username: claims.username,
+            issued_at: claims.iat,
         })
     }
 }
@@ -209,7 +222,7 @@ pub async fn handle(
     match authorize(verifier, &event.headers).await {
         Ok(id) => {
             resp.is_authorized = true;
-            resp.context = json!({ "sub": id.sub, "username": id.username });
+            resp.context = id.context();
         }
         Err(e @ AuthError::Keys(_)) => {
             tracing::error!(error = %e, "authorizer cannot verify");

@@ -50,6 +50,7 @@ mod tests {
             created_at: OffsetDateTime::UNIX_EPOCH,
             updated_at: OffsetDateTime::UNIX_EPOCH,
             version: 1,
+            signed_out_at: None,
         }
     }
 

@@ -48,6 +48,10 @@ pub struct User {
     pub updated_at: OffsetDateTime,
     /// Bumped on every change, for optimistic concurrency.
     pub version: u64,
+    /// When the user was last signed out everywhere (suspended). Tokens Cognito issued before
+    /// this second are refused even after a reactivation (docs/rules.md, "Signed out
+    /// everywhere"): a JWT can't be revoked, so the record remembers when its tokens stopped.
+    pub signed_out_at: Option<OffsetDateTime>,
 }
 
 /// Who a caller may see, from their current role (the role table in docs/rules.md).
@@ -90,6 +94,15 @@ impl User {
             .unwrap_or_else(|_| self.email.trim().to_ascii_lowercase())
     }
 
+    /// Whether a token issued at `iat` (seconds since the epoch, Cognito's clock) may still
+    /// act for this user. A token from the same second as the sign-out passes: `iat` has no
+    /// finer grain, and refusing that second would also refuse a sign-in right after a quick
+    /// reactivation.
+    pub fn accepts_token_issued_at(&self, iat: i64) -> bool {
+        self.signed_out_at
+            .is_none_or(|out| iat >= out.unix_timestamp())
+    }
+
     pub fn display_label(&self) -> String {
         if self.status == UserStatus::Deleted {
             format!("{} (deleted)", self.name)
@@ -115,7 +128,18 @@ pub(crate) mod tests {
             created_at: OffsetDateTime::UNIX_EPOCH,
             updated_at: OffsetDateTime::UNIX_EPOCH,
             version: 1,
+            signed_out_at: None,
         }
+    }
+
+    #[test]
+    fn tokens_from_before_the_last_sign_out_are_refused() {
+        let mut u = user("a", "t1", Role::Agent, None);
+        assert!(u.accepts_token_issued_at(0), "never signed out");
+        u.signed_out_at = Some(OffsetDateTime::from_unix_timestamp(1_000).unwrap());
+        assert!(!u.accepts_token_issued_at(999));
+        assert!(u.accepts_token_issued_at(1_000));
+        assert!(u.accepts_token_issued_at(1_001));
     }
 
     #[test]

@@ -119,6 +119,10 @@ impl Row<'_> {
             created_at: self.t("createdAt")?,
             updated_at: self.t("updatedAt")?,
             version: self.n("version")?,
+            signed_out_at: self
+                .opt_s("signedOutAt")
+                .map(|v| timefmt::parse(&v).ok_or_else(|| self.bad("signedOutAt")))
+                .transpose()?,
         })
     }
 
@@ -214,6 +218,11 @@ pub fn user_item(u: &User) -> Item {
         ("version".into(), n(u.version)),
     ]);
     put_opt(&mut item, "team", &u.team);
+    put_opt(
+        &mut item,
+        "signedOutAt",
+        &u.signed_out_at.map(timefmt::format),
+    );
     item
 }
 
