@@ -664,7 +664,7 @@ async fn main() {
     row(
         "suspend",
         &c,
-        "caller + target in one batch read, lock, AdminDisableUser, 1 transaction, converge: AdminGetUser + owner read, unlock",
+        "caller + target in one batch read, lock, AdminDisableUser + AdminUserGlobalSignOut, 1 transaction, converge: AdminGetUser + owner read, unlock",
     );
     let (_, c, _) = b
         .measure(b.req("POST", &format!("/users/{uid}/reactivate"), None))
@@ -680,7 +680,7 @@ async fn main() {
     row(
         "delete",
         &c,
-        "caller + target in one batch read, lock, AdminDisableUser, 1 transaction, converge: AdminGetUser + owner read + AdminDeleteUser + re-read, unlock",
+        "caller + target in one batch read, lock, AdminDisableUser + AdminUserGlobalSignOut, 1 transaction, converge: AdminGetUser + owner read + AdminDeleteUser + re-read, unlock",
     );
     let (_, c, _) = b.measure(b.req("GET", "/audit?limit=50", None)).await;
     row("audit page", &c, "1 caller read + 1 query");
