@@ -66,3 +66,39 @@ pub async fn aws() -> aws_config::SdkConfig {
     }
     loader.load().await
 }
+
+/// Time kept back from Lambda's deadline to log and send the answer.
+#[cfg(any(feature = "aws", feature = "http"))]
+pub const ANSWER_MARGIN: std::time::Duration = std::time::Duration::from_millis(750);
+
+/// When an invocation must have its answer ready, on the runtime's clock: Lambda's deadline
+/// (the context's wall-clock time) less `ANSWER_MARGIN`.
+#[cfg(any(feature = "aws", feature = "http"))]
+pub fn answer_by(lambda_deadline: std::time::SystemTime) -> tokio::time::Instant {
+    let left = lambda_deadline
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or(std::time::Duration::ZERO);
+    tokio::time::Instant::now() + left.saturating_sub(ANSWER_MARGIN)
+}
+
+#[cfg(any(feature = "aws", feature = "http"))]
+tokio::task_local! {
+    static DEADLINE: tokio::time::Instant;
+}
+
+/// Runs `work` as the request whose answer is due at `deadline`: steps deep inside it that
+/// would otherwise run on their own budget (the sign-in converge's 15 s) stop in time to
+/// clean up before the request is cut off.
+#[cfg(any(feature = "aws", feature = "http"))]
+pub async fn with_deadline<F: std::future::Future>(
+    deadline: tokio::time::Instant,
+    work: F,
+) -> F::Output {
+    DEADLINE.scope(deadline, work).await
+}
+
+/// The deadline of the request this runs for, if it runs for one.
+#[cfg(any(feature = "aws", feature = "http"))]
+pub fn deadline() -> Option<tokio::time::Instant> {
+    DEADLINE.try_with(|d| *d).ok()
+}

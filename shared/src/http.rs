@@ -7,6 +7,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use serde_json::Value;
+use std::time::Duration;
 
 /// Bodies larger than this are refused before parsing (a 25-row batch is about 5 KB).
 pub const MAX_BODY: usize = 64 * 1024;
@@ -33,6 +34,8 @@ pub fn problem(err: &ApiError) -> Response<Body> {
     let retry_after = match err {
         ApiError::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
         ApiError::AcceptInProgress => Some(2),
+        // AWS answers these within a second or two of recovering; the SDK already retried.
+        ApiError::Unavailable(_) => Some(2),
         _ => None,
     };
     if let Some(secs) = retry_after {
@@ -45,6 +48,40 @@ pub fn problem(err: &ApiError) -> Response<Body> {
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     resp
+}
+
+/// Without a Lambda context (a unit test calling a handler), the template's default timeout.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// When this request must have its answer ready (`config::answer_by` Lambda's deadline). A
+/// function Lambda kills at its timeout answers nothing and API Gateway says 500; one that
+/// stops here answers 503, which clients retry.
+pub fn deadline(req: &Request) -> tokio::time::Instant {
+    let lambda_deadline = req
+        .lambda_context_ref()
+        .filter(|c| c.deadline > 0)
+        .map(|c| c.deadline())
+        .unwrap_or_else(|| std::time::SystemTime::now() + DEFAULT_TIMEOUT);
+    crate::config::answer_by(lambda_deadline)
+}
+
+/// Runs a handler's work until `deadline(req)`, then answers as `respond` does. Work still
+/// running then is dropped where it stands, as Lambda's kill would drop it: every step is
+/// safe to stop between (a sign-in change leaves its marker for the reconciler), and the
+/// client hears 503 and retries instead of a bare 500.
+pub async fn respond_within<F>(req: &Request, work: F) -> Response<Body>
+where
+    F: std::future::Future<Output = Result<Response<Body>, ApiError>>,
+{
+    let by = deadline(req);
+    // Boxed: a handler's whole state machine, nested in the timeout and the deadline scope,
+    // is large enough in a debug build to overflow a 2 MiB thread stack if kept inline.
+    let work = Box::pin(crate::config::with_deadline(by, work));
+    respond(tokio::time::timeout_at(by, work).await.unwrap_or_else(|_| {
+        Err(ApiError::Unavailable(
+            "the request ran out of time waiting on AWS".into(),
+        ))
+    }))
 }
 
 /// Turns a handler's result into the response, logging server-side faults without anything a

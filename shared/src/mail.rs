@@ -1,17 +1,49 @@
-//! The SES v2 adapter: sends a rendered email with an HTML and a text part.
+//! The SES v2 adapter: sends a rendered email with an HTML and a text part, a batch of them
+//! within the account's sending rate.
 
 use crate::domain::email_template::Rendered;
+use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use aws_sdk_sesv2::Client;
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// SES's sending rate for an account out of the sandbox until it asks for more (the sandbox
+/// allows 1 per second: set `SES_MAX_SEND_RATE=1` there).
+pub const DEFAULT_SEND_RATE: u32 = 14;
+/// Sends in flight at once, whatever the rate: bounds sockets and memory of a 25-row batch.
+const IN_FLIGHT: usize = 8;
+/// The first wait after SES says "too many requests" (after the SDK's own retries), doubled
+/// on each further refusal.
+const THROTTLE_BACKOFF: Duration = Duration::from_millis(500);
 
 pub struct Mailer {
     client: Client,
     from: String,
+    /// Time between two sends' starts (1 / rate).
+    interval: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
 #[error("email not sent: {0}")]
 pub struct MailError(pub String);
+
+/// Why a send failed, as far as retrying goes: SES refused it for the rate (nothing was
+/// sent, so another try can't send twice), or anything else (a timed-out call may have been
+/// sent, so it is never repeated).
+enum Failure {
+    Throttled(MailError),
+    Final(MailError),
+}
+
+fn throttled<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    matches!(e, SdkError::ServiceError(_))
+        && matches!(
+            e.code(),
+            Some("TooManyRequestsException" | "ThrottlingException" | "Throttling")
+        )
+}
 
 fn utf8(data: &str) -> Content {
     Content::builder()
@@ -23,11 +55,84 @@ fn utf8(data: &str) -> Content {
 
 impl Mailer {
     pub fn new(client: Client, from: String) -> Mailer {
-        Mailer { client, from }
+        Mailer {
+            client,
+            from,
+            interval: Duration::from_secs(1) / DEFAULT_SEND_RATE,
+        }
+    }
+
+    /// At most `per_second` sends start in any second (at least one).
+    pub fn with_send_rate(self, per_second: u32) -> Mailer {
+        Mailer {
+            interval: Duration::from_secs(1) / per_second.max(1),
+            ..self
+        }
+    }
+
+    /// The rate from `SES_MAX_SEND_RATE` (the template's `SesMaxSendRate`), or the default.
+    /// A value that is not a positive whole number is refused at start-up, not guessed.
+    #[cfg(feature = "env")]
+    pub fn with_send_rate_from_env(self) -> Result<Mailer, crate::config::ConfigError> {
+        match crate::config::env("SES_MAX_SEND_RATE") {
+            Err(_) => Ok(self),
+            Ok(v) => match v.trim().parse::<u32>() {
+                Ok(n) if n > 0 => Ok(self.with_send_rate(n)),
+                _ => Err(crate::config::ConfigError(format!(
+                    "SES_MAX_SEND_RATE (a positive whole number, got {v:?})"
+                ))),
+            },
+        }
+    }
+
+    /// Sends every message, starting them no faster than the send rate and at most
+    /// `IN_FLIGHT` at once, and retrying a send SES refused for the rate after a backoff, all
+    /// before `until`: a message whose turn or retry would come later is not sent and fails
+    /// (its invite is marked `failed`, for a resend). One result per message, in order.
+    pub async fn send_all(
+        &self,
+        messages: &[(&crate::domain::Email, &Rendered)],
+        until: Instant,
+    ) -> Vec<Result<String, MailError>> {
+        let next_start = Mutex::new(Instant::now());
+        let in_flight = tokio::sync::Semaphore::new(IN_FLIGHT);
+        let take_turn = || {
+            let mut next = next_start.lock().expect("not poisoned");
+            let turn = (*next).max(Instant::now());
+            *next = turn + self.interval;
+            turn
+        };
+        let jobs = messages.iter().map(|(to, m)| async {
+            let mut backoff = THROTTLE_BACKOFF;
+            loop {
+                let turn = take_turn();
+                if turn >= until {
+                    return Err(MailError("not sent: no time left in this request".into()));
+                }
+                tokio::time::sleep_until(turn).await;
+                let sent = {
+                    let _slot = in_flight.acquire().await.expect("never closed");
+                    tokio::time::timeout_at(until, self.try_send(to, m)).await
+                };
+                match sent {
+                    Ok(Ok(id)) => return Ok(id),
+                    Ok(Err(Failure::Final(e))) => return Err(e),
+                    Err(_) => return Err(MailError("no answer from SES in time".into())),
+                    Ok(Err(Failure::Throttled(e))) => {
+                        if Instant::now() + backoff >= until {
+                            return Err(e);
+                        }
+                        tokio::time::sleep(backoff).await;
+                        backoff *= 2;
+                    }
+                }
+            }
+        });
+        futures_util::future::join_all(jobs).await
     }
 
     /// `to` must be a parsed `Email` (no line breaks can reach the envelope).
-    pub async fn send(&self, to: &crate::domain::Email, m: &Rendered) -> Result<String, MailError> {
+    async fn try_send(&self, to: &crate::domain::Email, m: &Rendered) -> Result<String, Failure> {
         let message = Message::builder()
             .subject(utf8(&m.subject))
             .body(
@@ -45,7 +150,14 @@ impl Mailer {
             .content(EmailContent::builder().simple(message).build())
             .send()
             .await
-            .map_err(|e| MailError(format!("{e:?}")))?;
+            .map_err(|e| {
+                let why = MailError(format!("{e:?}"));
+                if throttled(&e) {
+                    Failure::Throttled(why)
+                } else {
+                    Failure::Final(why)
+                }
+            })?;
         Ok(out.message_id.unwrap_or_default())
     }
 }

@@ -24,6 +24,9 @@ const ROUNDS: usize = 4;
 /// than a lease; each converge in them is not).
 pub const SETTLE_BUDGET: Duration = Duration::from_secs(15);
 
+/// Kept back from the request's deadline for giving the lock back after a converge cut short.
+const UNLOCK_RESERVE: Duration = Duration::from_secs(1);
+
 /// How long to wait for another request's lock on the same login, in steps (about 2.5 s in
 /// all: a lock is held for tens of milliseconds, seconds only while AWS calls are retried).
 const LOCK_WAITS: [u64; 7] = [20, 40, 80, 160, 320, 640, 1200];
@@ -159,8 +162,14 @@ impl<'a> SignIn<'a> {
     }
 
     /// Brings Cognito in line with DynamoDB now, then gives the lock back (always).
+    /// Inside a request it stops in time to give the lock back before the request's
+    /// deadline, so the retry its 503 asks for finds the login free (the marker stays owed).
     pub async fn converge(self) -> Result<Report, ConvergeError> {
-        let outcome = tokio::time::timeout(SETTLE_BUDGET, self.settle())
+        let mut until = tokio::time::Instant::now() + SETTLE_BUDGET;
+        if let Some(request) = crate::config::deadline() {
+            until = until.min(request.checked_sub(UNLOCK_RESERVE).unwrap_or(request));
+        }
+        let outcome = tokio::time::timeout_at(until, self.settle())
             .await
             .unwrap_or(Err(ConvergeError::Unsettled));
         let how = match &outcome {

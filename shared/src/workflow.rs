@@ -47,8 +47,14 @@ pub fn accept_link(app_url: &str, token: &InviteToken) -> String {
     )
 }
 
-/// Sends one email per invite (concurrently), then records every delivery status at once. A
-/// failed send keeps the invite, marked `failed`, so an admin can resend it.
+/// Time kept back from the request's deadline to record the delivery outcomes after the
+/// sends (one DynamoDB write, normally milliseconds; its attempt timeout is 3 s).
+pub const RECORD_RESERVE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Sends one email per invite (paced to the SES rate, see `Mailer::send_all`) until
+/// `deadline` less `RECORD_RESERVE`, then records every delivery status at once. A failed or
+/// unsent email keeps its invite, marked `failed`, so an admin can resend it.
+#[allow(clippy::too_many_arguments)]
 pub async fn send_invites(
     store: &Store,
     mailer: &Mailer,
@@ -57,30 +63,50 @@ pub async fn send_invites(
     inviter_name: &str,
     invites: &mut [Invite],
     tokens: &[InviteToken],
+    deadline: tokio::time::Instant,
 ) {
-    let sends = invites.iter().zip(tokens).map(|(inv, token)| async move {
-        let link = accept_link(app_url, token);
-        let rendered = render_invite(&InviteMail {
-            company: &tenant.name,
-            inviter: inviter_name,
-            invitee: &inv.name,
-            role: inv.role,
-            team: inv.team.as_deref(),
-            expires_at: inv.expires_at,
-            link: &link,
-        });
-        match Email::parse(&inv.email) {
-            Ok(to) => match mailer.send(&to, &rendered).await {
+    let rendered: Vec<_> = invites
+        .iter()
+        .zip(tokens)
+        .map(|(inv, token)| {
+            let link = accept_link(app_url, token);
+            let mail = render_invite(&InviteMail {
+                company: &tenant.name,
+                inviter: inviter_name,
+                invitee: &inv.name,
+                role: inv.role,
+                team: inv.team.as_deref(),
+                expires_at: inv.expires_at,
+                link: &link,
+            });
+            (Email::parse(&inv.email), mail)
+        })
+        .collect();
+    let sendable: Vec<(&Email, &_)> = rendered
+        .iter()
+        .filter_map(|(to, m)| to.as_ref().ok().map(|to| (to, m)))
+        .collect();
+    let mut sent = mailer
+        .send_all(
+            &sendable,
+            deadline.checked_sub(RECORD_RESERVE).unwrap_or(deadline),
+        )
+        .await
+        .into_iter();
+    let statuses: Vec<DeliveryStatus> = invites
+        .iter()
+        .zip(&rendered)
+        .map(|(inv, (to, _))| match to {
+            Err(_) => DeliveryStatus::Failed,
+            Ok(_) => match sent.next().expect("one result per sendable message") {
                 Ok(_) => DeliveryStatus::Sent,
                 Err(e) => {
                     tracing::warn!(invite = %inv.id, error = %e, "invite email failed");
                     DeliveryStatus::Failed
                 }
             },
-            Err(_) => DeliveryStatus::Failed,
-        }
-    });
-    let statuses = futures_util::future::join_all(sends).await;
+        })
+        .collect();
     let outcomes: Vec<(&str, DeliveryStatus)> = invites
         .iter()
         .map(|i| i.id.as_str())

@@ -63,6 +63,9 @@ pub enum Fault {
     /// The call reaches the emulator 3 s late (past the SDK's attempt timeout, so the SDK
     /// gives up on it and retries while it still lands).
     Delay,
+    /// The call never answers (a dependency that hangs): held for a minute, longer than any
+    /// function runs, then the connection drops. Not in `ALL`: the storm kills its own.
+    Stall,
     /// The call reaches the emulator and takes effect, and the answer is lost (a 500 in its
     /// place): the caller can't tell whether it happened.
     LostAnswer,
@@ -240,12 +243,20 @@ pub async fn start_with_faults(upstream: String) -> (String, Calls, Faults) {
                             Some(Fault::ServerError) => {
                                 return Ok(error_reply(&op, 500, "InternalServerError"))
                             }
+                            // SES v2 says it with its own code and status.
+                            Some(Fault::Throttle) if op.starts_with("ses.") => {
+                                return Ok(error_reply(&op, 429, "TooManyRequestsException"))
+                            }
                             Some(Fault::Throttle) => {
                                 return Ok(error_reply(&op, 400, "ThrottlingException"))
                             }
                             // hyper closes the connection when the service fails.
                             Some(Fault::Reset) => return Err(InjectedReset),
                             Some(Fault::Delay) => tokio::time::sleep(Duration::from_secs(3)).await,
+                            Some(Fault::Stall) => {
+                                tokio::time::sleep(Duration::from_secs(60)).await;
+                                return Err(InjectedReset);
+                            }
                             _ => {}
                         }
                         let (mut parts, body) = req.into_parts();

@@ -19,6 +19,9 @@ const MAX_BODY: usize = 1024 * 1024;
 pub const CORS_ALLOW_HEADERS: &[&str] = &["authorization", "content-type"];
 pub const CORS_ALLOW_METHODS: &[&str] = &["GET", "POST", "PUT", "DELETE"];
 pub const CORS_MAX_AGE: u32 = 600;
+/// Response headers a cross-origin script may read besides the safelisted ones: how long to
+/// wait after a 429 or a 503 is in the header as well as in the problem body.
+pub const CORS_EXPOSE_HEADERS: &[&str] = &["retry-after"];
 
 #[derive(Debug, Clone, Default)]
 pub struct Cors {
@@ -118,6 +121,10 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, cors: Cors) {
                     if let Some(origin) = origin {
                         resp = resp
                             .header(http::header::ACCESS_CONTROL_ALLOW_ORIGIN, origin)
+                            .header(
+                                http::header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                                CORS_EXPOSE_HEADERS.join(","),
+                            )
                             .header(http::header::VARY, "Origin");
                     }
                     Ok(resp

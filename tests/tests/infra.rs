@@ -266,6 +266,97 @@ fn a_sign_in_lock_outlasts_every_request_that_can_hold_it() {
     assert!(shared::signin::SETTLE_BUDGET.as_secs() < lease as u64);
 }
 
+#[test]
+fn the_local_gateway_gives_each_function_the_templates_timeout() {
+    let default: u64 = read("infra/template.yaml")
+        .split("Globals:")
+        .nth(1)
+        .and_then(|g| g.lines().find_map(|l| l.trim().strip_prefix("Timeout: ")))
+        .expect("Globals.Function.Timeout")
+        .parse()
+        .unwrap();
+    let functions = template_functions();
+    let mut seen = BTreeSet::new();
+    for (_, f, _) in routes() {
+        if !seen.insert(f.binary()) {
+            continue;
+        }
+        let (_, lines) = functions
+            .values()
+            .find(|(bin, _)| bin == f.binary())
+            .unwrap_or_else(|| panic!("no template function builds {}", f.binary()));
+        let timeout = lines
+            .iter()
+            .find_map(|l| l.trim().strip_prefix("Timeout: "))
+            .map(|v| v.parse().unwrap())
+            .unwrap_or(default);
+        assert_eq!(
+            f.timeout().as_secs(),
+            timeout,
+            "{} runs locally with another timeout than the template gives it",
+            f.binary()
+        );
+    }
+}
+
+#[test]
+fn the_local_gateway_answers_cors_as_the_templates_configuration_says() {
+    use harness::server::{
+        CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE,
+    };
+    let list = |key: &str| -> Vec<String> {
+        let v = template_values(key);
+        assert_eq!(v.len(), 1, "one {key} in the template");
+        v[0].trim_matches(|c| c == '[' || c == ']')
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .collect()
+    };
+    let strs = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(list("AllowHeaders"), strs(CORS_ALLOW_HEADERS));
+    assert_eq!(list("AllowMethods"), strs(CORS_ALLOW_METHODS));
+    assert_eq!(list("ExposeHeaders"), strs(CORS_EXPOSE_HEADERS));
+    assert_eq!(list("MaxAge"), vec![CORS_MAX_AGE.to_string()]);
+}
+
+/// The roots every function trusts, compiled in instead of the platform store, are exactly the
+/// ones AWS endpoints (DynamoDB, SES, Cognito and its JWKS) chain to: Amazon Root CA 1-4 and the
+/// Starfield Services G2 cross-sign, by SHA-256 of each certificate, as amazontrust.com lists
+/// them (Debian's ca-certificates has the same). A swapped, truncated or extra certificate fails
+/// here; whether AWS's chains really end there is the one thing only a call to AWS shows.
+#[test]
+fn the_compiled_in_roots_are_amazon_trust_services() {
+    use base64::Engine;
+    use sha2::Digest;
+    let wanted: BTreeSet<&str> = [
+        "8ECDE6884F3D87B1125BA31AC3FCB13D7016DE7F57CC904FE1CB97C6AE98196E", // Amazon Root CA 1
+        "1BA5B2AA8C65401A82960118F80BEC4F62304D83CEC4713A19C39C011EA46DB4", // Amazon Root CA 2
+        "18CE6CFE7BF14E60B2E347B8DFE868CB31D02EBB3ADA271569F50343B46DB3A4", // Amazon Root CA 3
+        "E35D28419ED02025CFA69038CD623962458DA5C695FBDEA3C22B0BFB25897092", // Amazon Root CA 4
+        "568D6905A2C88708A4B3025190EDCFEDB1974A606A13C6E5290FCB2AE63EDAB5", // Starfield Services G2
+    ]
+    .into();
+    let pem = shared::config::AMAZON_TRUST_SERVICES_PEM;
+    let mut found = BTreeSet::new();
+    for block in pem.split("-----BEGIN CERTIFICATE-----").skip(1) {
+        let body = block
+            .split("-----END CERTIFICATE-----")
+            .next()
+            .expect("each certificate ends");
+        let b64: String = body.split_whitespace().collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .expect("base64 DER");
+        let fp: String = sha2::Sha256::digest(&der)
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect();
+        assert!(found.insert(fp), "a certificate appears twice");
+    }
+    let found: BTreeSet<&str> = found.iter().map(String::as_str).collect();
+    assert_eq!(found, wanted);
+}
+
 /// One line of the template that starts (after indentation) with `key: `, its value.
 fn template_values(key: &str) -> Vec<String> {
     read("infra/template.yaml")

@@ -457,15 +457,14 @@ fn a_tier_change_is_audited_and_cannot_drop_below_the_seats_in_use() {
                 .status,
             201
         );
-        let r = tenant_admin_fn::handle(
-            &app.tenant_admin,
-            json!({"action": "setTier", "tenantId": t.id, "tier": "starter"}),
-            "rid",
-        )
-        .await;
+        let r = app
+            .invoke_tenant_admin(
+                json!({"action": "setTier", "tenantId": t.id, "tier": "starter"}),
+                "rid",
+            )
+            .await;
         assert_eq!(r.unwrap_err().status(), 409, "7 seats used, starter has 5");
-        let r = tenant_admin_fn::handle(
-            &app.tenant_admin,
+        let r = app.invoke_tenant_admin(
             json!({"action": "setTier", "tenantId": t.id, "tier": "enterprise", "seatLimit": 7}),
             "rid",
         )
@@ -483,12 +482,12 @@ fn a_tier_change_is_audited_and_cannot_drop_below_the_seats_in_use() {
         )
         .await;
         assert_problem(&r, 409, "seat-limit");
-        let bad = tenant_admin_fn::handle(
-            &app.tenant_admin,
-            json!({"action": "setTier", "tenantId": t.id, "tier": "gold"}),
-            "rid",
-        )
-        .await;
+        let bad = app
+            .invoke_tenant_admin(
+                json!({"action": "setTier", "tenantId": t.id, "tier": "gold"}),
+                "rid",
+            )
+            .await;
         assert_eq!(bad.unwrap_err().status(), 400);
     });
 }

@@ -9,7 +9,7 @@ use shared::domain::{
     password, timefmt, Actor, ApiError, AuditAction, AuditEntry, Clock, FieldError, Invite,
     InviteStatus, InviteToken, Target, User, UserStatus,
 };
-use shared::http::{body_json, json, request_id, respond, route_key};
+use shared::http::{body_json, json, request_id, respond_within, route_key};
 use shared::identity::Directory;
 use shared::signin::SignIn;
 use shared::store::{Marker, Store, Tag, WriteError};
@@ -24,11 +24,14 @@ pub struct Deps {
 }
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    respond(match route_key(&req) {
-        Some("POST /invites/preview") => preview(deps, &req).await,
-        Some("POST /invites/accept") => accept(deps, &req).await,
-        _ => Err(ApiError::NoRoute),
+    respond_within(&req, async {
+        match route_key(&req) {
+            Some("POST /invites/preview") => preview(deps, &req).await,
+            Some("POST /invites/accept") => accept(deps, &req).await,
+            _ => Err(ApiError::NoRoute),
+        }
     })
+    .await
 }
 
 fn token_field(body: &Value, allowed: &[&str], errs: &mut Vec<FieldError>) -> Option<String> {

@@ -6,7 +6,7 @@ use serde_json::json;
 use shared::domain::ids::looks_like_id;
 use shared::domain::manage::require_admin;
 use shared::domain::{timefmt, ApiError, AuditAction, FieldError};
-use shared::http::{json, load_caller, page_limit, query, respond, route_key};
+use shared::http::{json, load_caller, page_limit, query, respond_within, route_key};
 use shared::store::{AuditFilter, Store};
 
 pub const ROUTES: &[&str] = &["GET /audit"];
@@ -16,10 +16,13 @@ pub struct Deps {
 }
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    respond(match route_key(&req) {
-        Some("GET /audit") => list(deps, &req).await,
-        _ => Err(ApiError::NoRoute),
+    respond_within(&req, async {
+        match route_key(&req) {
+            Some("GET /audit") => list(deps, &req).await,
+            _ => Err(ApiError::NoRoute),
+        }
     })
+    .await
 }
 
 fn filter(req: &Request, errs: &mut Vec<FieldError>) -> AuditFilter {

@@ -8,7 +8,8 @@ use shared::domain::validation::{object, role, team};
 use shared::domain::views::UserView;
 use shared::domain::{ApiError, AuditAction, Clock, FieldError, User};
 use shared::http::{
-    body_json, commit_user_change, json, load_caller_and_user, respond, route_key, user_audit,
+    body_json, commit_user_change, json, load_caller_and_user, respond_within, route_key,
+    user_audit,
 };
 use shared::store::Store;
 use std::sync::Arc;
@@ -22,10 +23,13 @@ pub struct Deps {
 }
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    respond(match route_key(&req) {
-        Some("PUT /users/{id}/role") => change(deps, &req).await,
-        _ => Err(ApiError::NoRoute),
+    respond_within(&req, async {
+        match route_key(&req) {
+            Some("PUT /users/{id}/role") => change(deps, &req).await,
+            _ => Err(ApiError::NoRoute),
+        }
     })
+    .await
 }
 
 struct Change {

@@ -12,7 +12,7 @@ use shared::domain::manage::require_admin;
 use shared::domain::views::UserView;
 use shared::domain::{ApiError, AuditAction, Clock, User, UserStatus};
 use shared::http::{
-    commit_signin_change, converge_signin, json, load_caller_and_user, respond, route_key,
+    commit_signin_change, converge_signin, json, load_caller_and_user, respond_within, route_key,
     user_audit,
 };
 use shared::identity::Directory;
@@ -29,10 +29,13 @@ pub struct Deps {
 }
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    respond(match route_key(&req) {
-        Some("DELETE /users/{id}") => delete(deps, &req).await,
-        _ => Err(ApiError::NoRoute),
+    respond_within(&req, async {
+        match route_key(&req) {
+            Some("DELETE /users/{id}") => delete(deps, &req).await,
+            _ => Err(ApiError::NoRoute),
+        }
     })
+    .await
 }
 
 async fn delete(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {

@@ -10,7 +10,7 @@ use shared::domain::views::InviteView;
 use shared::domain::{Actor, ApiError, AuditAction, AuditEntry, Clock, FieldError, Target};
 use shared::domain::{Invite, InviteStatus, InviteToken, INVITE_TTL};
 use shared::http::{
-    body_json, json, load_caller, load_caller_and_invite, request_id, respond, route_key,
+    body_json, json, load_caller, load_caller_and_invite, request_id, respond_within, route_key,
 };
 use shared::mail::Mailer;
 use shared::store::Closing;
@@ -33,12 +33,15 @@ pub struct Deps {
 }
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    respond(match route_key(&req) {
-        Some("POST /invites") => create(deps, &req).await,
-        Some("POST /invites/{id}/resend") => resend(deps, &req).await,
-        Some("DELETE /invites/{id}") => revoke(deps, &req).await,
-        _ => Err(ApiError::NoRoute),
+    respond_within(&req, async {
+        match route_key(&req) {
+            Some("POST /invites") => create(deps, &req).await,
+            Some("POST /invites/{id}/resend") => resend(deps, &req).await,
+            Some("DELETE /invites/{id}") => revoke(deps, &req).await,
+            _ => Err(ApiError::NoRoute),
+        }
     })
+    .await
 }
 
 async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
@@ -127,6 +130,7 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         &caller.name,
         &mut invites,
         &tokens,
+        shared::http::deadline(req),
     )
     .await;
 
@@ -256,6 +260,7 @@ async fn resend(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         &caller.name,
         &mut sent,
         &tokens,
+        shared::http::deadline(req),
     )
     .await;
     Ok(json(200, &InviteView::new(&sent[0], now)))

@@ -5,7 +5,7 @@ use serde_json::json;
 use shared::domain::ids::looks_like_id;
 use shared::domain::views::{InviteView, MeView, TenantView, UserView};
 use shared::domain::{ApiError, Clock, FieldError, Role, User, UserStatus, Visibility};
-use shared::http::{json, load_caller, page_limit, path_param, query, respond, route_key};
+use shared::http::{json, load_caller, page_limit, path_param, query, respond_within, route_key};
 use shared::store::{InviteListFilter, InviteNarrow, Store, UserFilter};
 use std::sync::Arc;
 
@@ -27,7 +27,7 @@ pub struct Deps {
 }
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    respond(route(deps, &req).await)
+    respond_within(&req, route(deps, &req)).await
 }
 
 async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {

@@ -10,7 +10,7 @@ use shared::domain::manage::{require_admin, target};
 use shared::domain::views::UserView;
 use shared::domain::{ApiError, AuditAction, Clock, User, UserStatus};
 use shared::http::{
-    commit_signin_change, converge_signin, json, load_caller_and_user, respond, route_key,
+    commit_signin_change, converge_signin, json, load_caller_and_user, respond_within, route_key,
     user_audit,
 };
 use shared::identity::Directory;
@@ -27,11 +27,14 @@ pub struct Deps {
 }
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    respond(match route_key(&req) {
-        Some("POST /users/{id}/suspend") => suspend(deps, &req).await,
-        Some("POST /users/{id}/reactivate") => reactivate(deps, &req).await,
-        _ => Err(ApiError::NoRoute),
+    respond_within(&req, async {
+        match route_key(&req) {
+            Some("POST /users/{id}/suspend") => suspend(deps, &req).await,
+            Some("POST /users/{id}/reactivate") => reactivate(deps, &req).await,
+            _ => Err(ApiError::NoRoute),
+        }
     })
+    .await
 }
 
 async fn suspend(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {

@@ -24,9 +24,15 @@ pub struct Deps {
     pub pricing_url: String,
 }
 
-pub async fn handle(deps: &Deps, event: Value, request_id: &str) -> Result<Value, ApiError> {
+/// `answer_by`: when the invocation must have answered (`shared::config::answer_by`).
+pub async fn handle(
+    deps: &Deps,
+    event: Value,
+    request_id: &str,
+    answer_by: tokio::time::Instant,
+) -> Result<Value, ApiError> {
     match event.get("action").and_then(Value::as_str) {
-        Some("createTenant") => create_tenant(deps, &event, request_id).await,
+        Some("createTenant") => create_tenant(deps, &event, request_id, answer_by).await,
         Some("setTier") => set_tier(deps, &event, request_id).await,
         _ => Err(ApiError::Invalid(vec![FieldError::new(
             "action",
@@ -72,7 +78,12 @@ fn tier_and_limit(
     }
 }
 
-async fn create_tenant(deps: &Deps, event: &Value, rid: &str) -> Result<Value, ApiError> {
+async fn create_tenant(
+    deps: &Deps,
+    event: &Value,
+    rid: &str,
+    answer_by: tokio::time::Instant,
+) -> Result<Value, ApiError> {
     let mut errs = Vec::new();
     let obj = object(
         event,
@@ -167,6 +178,7 @@ async fn create_tenant(deps: &Deps, event: &Value, rid: &str) -> Result<Value, A
         "VeloConnect",
         &mut invites,
         &tokens,
+        answer_by,
     )
     .await;
     Ok(json!({

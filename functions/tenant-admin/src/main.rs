@@ -13,7 +13,8 @@ async fn main() -> Result<(), Error> {
     let cfg = aws().await;
     let deps = Deps {
         store: Store::new(aws_sdk_dynamodb::Client::new(&cfg), Tables::from_env()?),
-        mailer: Mailer::new(aws_sdk_sesv2::Client::new(&cfg), env("SENDER_EMAIL")?),
+        mailer: Mailer::new(aws_sdk_sesv2::Client::new(&cfg), env("SENDER_EMAIL")?)
+            .with_send_rate_from_env()?,
         clock: Arc::new(SystemClock),
         app_url: env("APP_URL")?,
         pricing_url: env("PRICING_URL")?,
@@ -21,7 +22,8 @@ async fn main() -> Result<(), Error> {
     let deps = &deps;
     run(service_fn(move |ev: LambdaEvent<Value>| async move {
         // A refused request is a function error whose message is the problem document.
-        handle(deps, ev.payload, &ev.context.request_id)
+        let answer_by = shared::config::answer_by(ev.context.deadline());
+        handle(deps, ev.payload, &ev.context.request_id, answer_by)
             .await
             .map_err(|e| Error::from(serde_json::to_string(&e.problem()).unwrap_or_default()))
     }))

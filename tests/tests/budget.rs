@@ -1,0 +1,202 @@
+//! Every request answers inside its function's timeout, whatever AWS does: a dependency that
+//! hangs gives a 503 problem (which clients retry) before Lambda would kill the function (a
+//! bare 500 from API Gateway), and bulk invites keep to SES's sending rate, retry what SES
+//! throttles, and record what still could not be sent. The local gateway gives each handler
+//! the deadline Lambda gives it (the template's timeout, checked by the infra tests).
+
+mod common;
+
+use common::*;
+use harness::proxy::{Calls, Fault, FaultRule};
+use harness::App;
+use serde_json::{json, Value};
+use shared::domain::UserStatus;
+use std::time::{Duration, Instant};
+
+/// The default function timeout in the template.
+const LAMBDA_TIMEOUT: Duration = Duration::from_secs(10);
+/// The invite function's.
+const INVITE_TIMEOUT: Duration = Duration::from_secs(15);
+
+fn rows(prefix: &str, n: usize) -> Vec<Value> {
+    (0..n)
+        .map(|i| json!({"email": email(&format!("{prefix}{i}")), "name": format!("Row {i}"), "role": "agent"}))
+        .collect()
+}
+
+/// The stored delivery status of each invite the answer lists.
+async fn stored_delivery(app: &App, answer: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for inv in answer["invites"].as_array().expect("a batch answer") {
+        let id = inv["id"].as_str().unwrap();
+        let stored = app.store.invite(id).await.unwrap().expect("invite stored");
+        out.push(stored.delivery.as_str().to_string());
+    }
+    out
+}
+
+#[test]
+fn a_hung_dynamodb_answers_503_before_the_function_timeout() {
+    run_faulty(|app, faults, _| async move {
+        let t = tenant(&app, "team", None).await;
+        faults.set(vec![FaultRule::new("dynamodb.Query", Fault::Stall, 1.0)], 1);
+        let started = Instant::now();
+        let r = app.request("GET", "/users", Some(&t.admin), None).await;
+        let took = started.elapsed();
+        faults.clear();
+        assert_problem(&r, 503, "unavailable");
+        assert_eq!(r.headers["retry-after"], "2", "a 503 says when to retry");
+        assert!(
+            took < LAMBDA_TIMEOUT,
+            "answered after {took:?}: Lambda would have killed it"
+        );
+    });
+}
+
+#[test]
+fn a_hung_cognito_suspend_answers_503_in_time_and_changes_nothing() {
+    run_faulty(|app, faults, _| async move {
+        let t = tenant(&app, "team", None).await;
+        let m = member(&app, &t.admin, "agent", None).await;
+        // Every Cognito call hangs: the disable before the commit, then the converge's reads,
+        // whose own budget (15 s) is longer than the function may run.
+        faults.set(vec![FaultRule::new("cognito.", Fault::Stall, 1.0)], 2);
+        let started = Instant::now();
+        let r = app
+            .request(
+                "POST",
+                &format!("/users/{}/suspend", m.id),
+                Some(&t.admin),
+                None,
+            )
+            .await;
+        let took = started.elapsed();
+        faults.clear();
+        assert_problem(&r, 503, "unavailable");
+        assert!(
+            took < LAMBDA_TIMEOUT,
+            "answered after {took:?}: Lambda would have killed it"
+        );
+        let stored = app.store.user(&m.id).await.unwrap().unwrap();
+        assert_eq!(stored.status, UserStatus::Active, "nothing committed");
+        // The retry the 503 asks for finishes the job.
+        let again = app
+            .request(
+                "POST",
+                &format!("/users/{}/suspend", m.id),
+                Some(&t.admin),
+                None,
+            )
+            .await;
+        assert_eq!(
+            again.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&again.body)
+        );
+        assert!(app.sign_in(&m.email, PASSWORD).await.is_err());
+    });
+}
+
+#[test]
+fn a_hung_ses_still_answers_201_in_time_with_the_invites_marked_failed() {
+    run_faulty(|app, faults, _| async move {
+        let t = tenant(&app, "team", None).await;
+        faults.set(vec![FaultRule::new("ses.SendEmail", Fault::Stall, 1.0)], 3);
+        let started = Instant::now();
+        let r = invite(&app, &t.admin, json!({ "invites": rows("hung", 3) })).await;
+        let took = started.elapsed();
+        faults.clear();
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        assert!(took < INVITE_TIMEOUT, "answered after {took:?}");
+        let answered: Vec<_> = r.json()["invites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["delivery"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(answered, ["failed"; 3]);
+        assert_eq!(stored_delivery(&app, &r.json()).await, ["failed"; 3]);
+    });
+}
+
+/// When each SES send started, in order.
+fn send_starts(calls: &Calls) -> Vec<Instant> {
+    let mut starts: Vec<Instant> = calls
+        .take()
+        .into_iter()
+        .filter(|c| c.op == "ses.SendEmail")
+        .map(|c| c.started)
+        .collect();
+    starts.sort();
+    starts
+}
+
+#[test]
+fn a_bulk_invite_keeps_to_the_ses_send_rate() {
+    run_faulty(|app, _, calls| async move {
+        let t = tenant(&app, "business", None).await;
+        calls.take();
+        let r = invite(&app, &t.admin, json!({ "invites": rows("rate", 25) })).await;
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(stored_delivery(&app, &r.json()).await, ["sent"; 25]);
+        let starts = send_starts(&calls);
+        assert_eq!(starts.len(), 25);
+        let rate = shared::mail::DEFAULT_SEND_RATE as usize;
+        // No second holds more starts than the rate (a little slack for timer jitter).
+        for (i, first) in starts.iter().enumerate() {
+            let within = starts[i..]
+                .iter()
+                .take_while(|s| s.duration_since(*first) < Duration::from_millis(950))
+                .count();
+            assert!(
+                within <= rate,
+                "{within} sends started within a second of send {i} (rate {rate}/s)"
+            );
+        }
+    });
+}
+
+#[test]
+fn throttled_sends_are_retried_and_what_still_fails_is_recorded() {
+    run_faulty(|app, faults, calls| async move {
+        let t = tenant(&app, "business", None).await;
+        // Half of all sends are refused for the rate, retries included.
+        faults.set(
+            vec![FaultRule::new("ses.SendEmail", Fault::Throttle, 0.5)],
+            4,
+        );
+        calls.take();
+        let r = invite(&app, &t.admin, json!({ "invites": rows("thr", 10) })).await;
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        let stored = stored_delivery(&app, &r.json()).await;
+        assert_eq!(
+            stored,
+            ["sent"; 10],
+            "every throttled send got through on a retry: {stored:?} ({:?})",
+            faults.injected()
+        );
+        let throttled: usize = faults.injected().values().sum();
+        assert!(throttled > 0, "the plan throttled nothing");
+        for inv in r.json()["invites"].as_array().unwrap() {
+            let addr = inv["email"].as_str().unwrap();
+            assert!(app.token_from_mail(addr).await.is_some(), "{addr} got mail");
+        }
+
+        // Throttled for good: the answer still comes in time and says which failed.
+        faults.set(
+            vec![FaultRule::new("ses.SendEmail", Fault::Throttle, 1.0)],
+            5,
+        );
+        let started = Instant::now();
+        let r = invite(&app, &t.admin, json!({ "invites": rows("never", 4) })).await;
+        let took = started.elapsed();
+        faults.clear();
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        assert!(took < INVITE_TIMEOUT, "answered after {took:?}");
+        assert_eq!(stored_delivery(&app, &r.json()).await, ["failed"; 4]);
+        for inv in r.json()["invites"].as_array().unwrap() {
+            assert_eq!(inv["delivery"], "failed");
+        }
+    });
+}
