@@ -1,10 +1,20 @@
 #!/usr/bin/env python3
-"""Two stages in one account and region must not collide: every physical name the deployed
-template sets (after the SAM transform, which adds names of its own, e.g. for schedules) names
-the stage. Runs the real transform from the aws-sam-cli install (samtranslator), offline.
+"""What the deployed template must hold, read after the SAM transform (which adds resources and
+names of its own), offline, with the real transform from the aws-sam-cli install:
 
-    python3 infra/check-stage-names.py        (with the venv that has aws-sam-cli)
-    TEMPLATE=other.yaml python3 infra/check-stage-names.py   (another template, e.g. an old one)
+1. Two stages in one account and region must not collide: every physical name names the stage.
+2. Logs: every function writes JSON to a log group of its own with a retention, Lambda filters
+   by the LogLevel parameter (ApplicationLogLevel), and the HTTP API writes a JSON access log
+   (request id, route, status, latency, authorizer error) to a group with a retention. No log
+   group the stack makes keeps logs forever.
+3. Data: the stack policy (infra/stack-policy.json) refuses to replace or delete every
+   resource holding data nobody can rebuild (tables, user pool), and each of them, and the
+   verified sender identity, is also retained if it leaves the template. (The identity is not
+   in the policy: `CreateSenderIdentity=false` after the first deploy removes it from the
+   stack on purpose, and the retain policy keeps it verified in the account.)
+
+    python3 infra/check-transform.py        (with the venv that has aws-sam-cli)
+    TEMPLATE=other.yaml python3 infra/check-transform.py   (another template, e.g. an old one)
 """
 import json
 import os
@@ -14,7 +24,14 @@ import sys
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
-TEMPLATE = pathlib.Path(os.environ.get("TEMPLATE", pathlib.Path(__file__).resolve().parent / "template.yaml"))
+HERE = pathlib.Path(__file__).resolve().parent
+TEMPLATE = pathlib.Path(os.environ.get("TEMPLATE", HERE / "template.yaml"))
+STACK_POLICY = HERE / "stack-policy.json"
+
+# Resources whose loss or replacement loses data (users, audit history, every user's sign-in
+# identity and `sub`); and ones that must outlive the stack's hold on them.
+PROTECTED = {"AWS::DynamoDB::Table", "AWS::Cognito::UserPool"}
+RETAINED = PROTECTED | {"AWS::SES::EmailIdentity"}
 
 # Properties that are account-wide (or region-wide) physical names of their resource.
 NAMES = {
@@ -54,14 +71,17 @@ def names_stage(value):
     return "${Stage}" in text or '{"Ref": "Stage"}' in text
 
 
-def main():
+def transformed():
     os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
     template = yaml_parse(TEMPLATE.read_text())
     for res in template["Resources"].values():
         if res["Type"] == "AWS::Serverless::Function":
             # The transform wants an S3 location; sam deploy puts one there.
             res["Properties"]["CodeUri"] = "s3://stand-in/code.zip"
-    out = transform(template, {}, NoManagedPolicies())
+    return transform(template, {}, NoManagedPolicies())
+
+
+def stage_names(out):
     bad, named = [], 0
     for rid, res in sorted(out["Resources"].items()):
         for path in NAMES.get(res["Type"], []):
@@ -71,11 +91,104 @@ def main():
             named += 1
             if not names_stage(value):
                 bad.append(f"{rid} ({res['Type']}) {path} = {json.dumps(value)}")
-    if bad:
-        print("names two stages would share:\n  " + "\n  ".join(bad))
-        return 1
-    print(f"every one of {named} physical names in the transformed template names the stage")
-    return 0
+    return bad, f"every one of {named} physical names names the stage"
+
+
+def ref(value):
+    """The logical id a {"Ref": id} or {"Fn::GetAtt": [id, ...]} points at."""
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return value["Ref"]
+        if "Fn::GetAtt" in value:
+            att = value["Fn::GetAtt"]
+            return att[0] if isinstance(att, list) else att.split(".")[0]
+    return None
+
+
+def logs(out):
+    res = out["Resources"]
+    bad = []
+    for rid, r in sorted(res.items()):
+        if r["Type"] == "AWS::Logs::LogGroup" and "RetentionInDays" not in r.get("Properties", {}):
+            bad.append(f"{rid}: a log group without RetentionInDays keeps logs forever")
+    groups = {}
+    functions = 0
+    for rid, r in sorted(res.items()):
+        if r["Type"] != "AWS::Lambda::Function":
+            continue
+        functions += 1
+        cfg = r["Properties"].get("LoggingConfig", {})
+        group = ref(cfg.get("LogGroup"))
+        if cfg.get("LogFormat") != "JSON":
+            bad.append(f"{rid}: LogFormat is not JSON")
+        level = json.dumps(cfg.get("ApplicationLogLevel"))
+        if "LogLevel" not in level:
+            bad.append(f"{rid}: ApplicationLogLevel does not follow the LogLevel parameter ({level})")
+        if "SystemLogLevel" not in cfg:
+            bad.append(f"{rid}: no SystemLogLevel")
+        if group is None or res.get(group, {}).get("Type") != "AWS::Logs::LogGroup":
+            bad.append(f"{rid}: logs to Lambda's default group (no retention), not one of the stack's")
+        elif group in groups:
+            bad.append(f"{rid}: shares log group {group} with {groups[group]}")
+        else:
+            groups[group] = rid
+    stages = [(rid, r) for rid, r in res.items() if r["Type"] == "AWS::ApiGatewayV2::Stage"]
+    if not stages:
+        bad.append("no HTTP API stage")
+    for rid, r in stages:
+        settings = r["Properties"].get("AccessLogSettings", {})
+        group = ref(settings.get("DestinationArn"))
+        if group is None or res.get(group, {}).get("Type") != "AWS::Logs::LogGroup":
+            bad.append(f"{rid}: no access log to a log group of the stack")
+        fmt = settings.get("Format", "")
+        try:
+            fields = set(json.loads(fmt.replace("\n", " ")).values())
+        except ValueError:
+            bad.append(f"{rid}: the access log format is not one JSON object: {fmt!r}")
+            continue
+        for wanted in ["$context.requestId", "$context.routeKey", "$context.status",
+                       "$context.responseLatency", "$context.authorizer.error"]:
+            if wanted not in fields:
+                bad.append(f"{rid}: the access log lacks {wanted}")
+    return bad, f"{functions} functions and {len(stages)} API stage log as required"
+
+
+def stateful(out):
+    res = out["Resources"]
+    policy = json.loads(STACK_POLICY.read_text())
+    protected = set()
+    for st in policy["Statement"]:
+        actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+        if st["Effect"] == "Deny" and {"Update:Replace", "Update:Delete"} <= set(actions):
+            for r in st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]:
+                protected.add(r.removeprefix("LogicalResourceId/"))
+    bad = []
+    for rid in sorted(protected):
+        if rid not in res:
+            bad.append(f"the stack policy names {rid}, which the template does not have")
+    keep = sorted(rid for rid, r in res.items() if r["Type"] in RETAINED)
+    for rid in keep:
+        r = res[rid]
+        if r["Type"] in PROTECTED and rid not in protected:
+            bad.append(f"{rid} ({r['Type']}): the stack policy lets an update replace or delete it")
+        for p in ("DeletionPolicy", "UpdateReplacePolicy"):
+            if r.get(p) != "Retain":
+                bad.append(f"{rid}: {p} is not Retain")
+    return bad, (f"{len(protected)} stateful resources protected from replacement; "
+                 f"{len(keep)} retained if they leave the template")
+
+
+def main():
+    out = transformed()
+    failed = False
+    for check in (stage_names, logs, stateful):
+        bad, ok = check(out)
+        if bad:
+            failed = True
+            print(f"{check.__name__}:\n  " + "\n  ".join(bad))
+        else:
+            print(ok)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
