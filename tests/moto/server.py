@@ -6,7 +6,8 @@ a time gives the isolation DynamoDB's transactions promise.
 
 usage: server.py PORT [PARENT_PID]
 With PARENT_PID the server exits when that process is gone, so a test run that is killed
-does not leave an emulator behind.
+does not leave an emulator behind. MOTO_HOST sets the address it listens on (default
+127.0.0.1; infra/sam-local.sh uses the Docker bridge's, so Lambda containers reach it).
 
 One addition: RevokeToken (see `revoke_token`), which moto lacks and the console uses.
 
@@ -106,7 +107,7 @@ def main():
     revoke_token()
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(
-        "127.0.0.1",
+        os.environ.get("MOTO_HOST", "127.0.0.1"),
         port,
         app,
         threaded=False,
