@@ -85,6 +85,8 @@ fi
 export SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-eu-west-1}"
 sam="$venv/bin/sam"
 
+cargo build --quiet -p harness --bin local-api
+
 # ---------------------------------------------------------------- which case
 real_image=""
 if docker image inspect "$image" >/dev/null 2>&1 && [ -z "${SAM_LOCAL_REBUILD_IMAGE:-}" ]; then
@@ -116,7 +118,7 @@ else
 
   # ------------------------------------------------------------ binaries and the template
   log "cargo build (the functions, as the tests build them)"
-  cargo build --quiet $(printf -- '--bin %s ' "${functions[@]}") --bin local-api
+  cargo build --quiet $(printf -- '--bin %s ' "${functions[@]}")
   newest="2.34"
   for f in "${functions[@]}"; do
     need=$(objdump -T "target/debug/$f" | grep -oE 'GLIBC_[0-9.]+' | sed 's/GLIBC_//' | sort -uV | tail -1)
@@ -148,16 +150,20 @@ PY
 fi
 
 # ---------------------------------------------------------------- emulator and seed
-moto_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-# On the bridge's address, so the containers reach it (and nothing outside this machine).
-MOTO_HOST="$bridge_ip" python3 tests/moto/server.py "$moto_port" $$ >"$work/moto.log" 2>&1 &
-pids+=($!)
+# local-api starts the emulator (installing it first if this machine's Python lacks it) on the
+# bridge's address, so the containers reach it, and nothing outside this machine does.
 rm -f .local/stack.json .local/sam-env.json
-MOTO_ENDPOINT="http://$bridge_ip:$moto_port" LOCAL_API_PORT="${SAM_LOCAL_SEED_PORT:-3100}" \
+MOTO_HOST="$bridge_ip" LOCAL_API_PORT="${SAM_LOCAL_SEED_PORT:-3100}" \
   LOCAL_CONSOLE_PORT="${SAM_LOCAL_CONSOLE_PORT:-5180}" target/debug/local-api >"$work/local-api.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 1 120); do [ -s .local/sam-env.json ] && break; sleep 0.5; done
+for _ in $(seq 1 600); do
+  [ -s .local/sam-env.json ] && break
+  kill -0 "${pids[-1]}" 2>/dev/null || break
+  sleep 0.5
+done
 [ -s .local/sam-env.json ] || { cat "$work/local-api.log" >&2; die "the emulator was not seeded"; }
+python=$(python3 -c 'import json; print(json.load(open(".local/stack.json"))["python"])')
+moto=$("$python" -c 'import json; print(json.load(open(".local/stack.json"))["awsEndpoint"])')
 
 # ---------------------------------------------------------------- sam local
 region=$(python3 -c 'import json; print(json.load(open(".local/stack.json"))["region"])')
@@ -179,8 +185,9 @@ cat <<EOF
 
 VeloConnect directory API under sam local on http://127.0.0.1:$port
 (each function in its Lambda container; the authorizer guards every route but the two invite ones)
-AWS emulator (moto) on http://$bridge_ip:$moto_port; seeded demo admin $admin
-Get a token: python3 tests/moto/get_token.py (reads .local/stack.json)
+AWS emulator (moto) on $moto; seeded demo admin $admin
+Get a token: $python tests/moto/get_token.py (reads .local/stack.json)
+The journey through it: $python infra/sam-local-journey.py http://127.0.0.1:$port
 Logs: $work/sam.log. Ctrl-C stops everything this started.
 EOF
 touch "$work/ready"

@@ -1,10 +1,178 @@
-//! Starts moto server (single-threaded, on loopback) or reuses one named by `MOTO_ENDPOINT`.
+//! Starts moto server (single-threaded, on loopback) or reuses one named by `MOTO_ENDPOINT`,
+//! with a Python that has the pinned emulator: the machine's own, or the project's virtual
+//! environment, made on first use.
 
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .expect("the project root")
+}
+
+/// The emulator's pinned requirements, and the moto version they pin.
+fn requirements() -> (PathBuf, String, String) {
+    let path = project_root().join("tests/moto/requirements.txt");
+    let text = std::fs::read_to_string(&path).expect("tests/moto/requirements.txt");
+    let version = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("moto[server]=="))
+        .expect("requirements.txt pins moto[server]==<version>")
+        .trim()
+        .to_string();
+    (path, text, version)
+}
+
+fn has_pinned_moto(python: &Path, version: &str) -> bool {
+    Command::new(python)
+        .args([
+            "-c",
+            &format!("import sys, moto, werkzeug; sys.exit(moto.__version__ != {version:?})"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Straight to the terminal: the test harness captures `eprintln!` in tests, and this is news
+/// for the person waiting, not test output.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// Stops with one message that names what is missing and the command that fixes it by hand.
+fn cannot_install(what: &str) -> ! {
+    panic!(
+        "\nharness: cannot set up the local AWS emulator: {what}.\n\
+         By hand: python3 -m pip install -r tests/moto/requirements.txt\n\
+         (or set PYTHON to an interpreter that has it)\n"
+    )
+}
+
+/// Taken while one process builds the environment, so a second waits instead of racing it.
+struct InstallLock(PathBuf);
+
+impl InstallLock {
+    fn take(dir: &Path) -> InstallLock {
+        let lock = dir.with_extension("lock");
+        let deadline = Instant::now() + Duration::from_secs(900);
+        loop {
+            match std::fs::create_dir(&lock) {
+                Ok(()) => {
+                    let _ = std::fs::write(lock.join("pid"), std::process::id().to_string());
+                    return InstallLock(lock);
+                }
+                Err(_) => {
+                    // A holder that died (its pid is gone) leaves the lock to whoever comes next.
+                    let holder = std::fs::read_to_string(lock.join("pid")).unwrap_or_default();
+                    let alive =
+                        !holder.is_empty() && Path::new("/proc").join(holder.trim()).exists();
+                    if !alive && !holder.is_empty() {
+                        let _ = std::fs::remove_dir_all(&lock);
+                        continue;
+                    }
+                    if Instant::now() > deadline {
+                        cannot_install(&format!("{} has been held for 15 minutes", lock.display()));
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for InstallLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The Python that runs the emulator (and the scripts that talk to it): `PYTHON` if set;
+/// else `python3` if it imports the pinned moto; else `.local/python`, a virtual environment
+/// of the project's own, made and filled from `tests/moto/requirements.txt` the first time
+/// (about a minute, with pip's progress on the terminal) and reused after, until the
+/// requirements change.
+pub fn python() -> PathBuf {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(find_or_install_python).clone()
+}
+
+fn find_or_install_python() -> PathBuf {
+    if let Ok(p) = std::env::var("PYTHON") {
+        return PathBuf::from(p);
+    }
+    let (req_path, req_text, version) = requirements();
+    let system = PathBuf::from("python3");
+    if has_pinned_moto(&system, &version) {
+        return system;
+    }
+    let dir = project_root().join(".local/python");
+    let venv_python = dir.join("bin/python");
+    let stamp = dir.join("requirements.txt");
+    let ready = || {
+        std::fs::read_to_string(&stamp).is_ok_and(|t| t == req_text)
+            && has_pinned_moto(&venv_python, &version)
+    };
+    if ready() {
+        return venv_python;
+    }
+    std::fs::create_dir_all(dir.parent().unwrap())
+        .unwrap_or_else(|e| cannot_install(&format!("cannot create .local/: {e}")));
+    let _lock = InstallLock::take(&dir);
+    if ready() {
+        return venv_python; // another process made it while we waited
+    }
+    say(&format!(
+        "harness: python3 has no moto {version}; installing it into .local/python \
+         (once; later runs reuse it)"
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let venv = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&dir)
+        .status()
+        .unwrap_or_else(|e| {
+            cannot_install(&format!("python3 does not run ({e}); install Python 3"))
+        });
+    if !venv.success() {
+        cannot_install(
+            "`python3 -m venv` failed (on Debian and Ubuntu the venv module is the python3-venv package)",
+        );
+    }
+    let pip = Command::new(&venv_python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--progress-bar",
+            "on",
+            "-r",
+        ])
+        .arg(&req_path)
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::inherit())
+        .status()
+        .unwrap_or_else(|e| {
+            cannot_install(&format!("{} does not run: {e}", venv_python.display()))
+        });
+    if !pip.success() || !has_pinned_moto(&venv_python, &version) {
+        cannot_install("pip could not install tests/moto/requirements.txt (is PyPI reachable?)");
+    }
+    std::fs::write(&stamp, &req_text)
+        .unwrap_or_else(|e| cannot_install(&format!("cannot write {}: {e}", stamp.display())));
+    say(&format!("harness: moto {version} installed in .local/python"));
+    venv_python
+}
 
 pub struct Moto {
     pub endpoint: String,
@@ -73,7 +241,7 @@ impl Moto {
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(free_port);
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/moto/server.py");
-        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+        let python = python();
         let child = Command::new(&python)
             .arg(script)
             .arg(port.to_string())
@@ -83,9 +251,11 @@ impl Moto {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap_or_else(|e| {
-                panic!("cannot start {python} {script}: {e} (pip install -r tests/moto/requirements.txt)")
+                cannot_install(&format!("cannot start {} {script}: {e}", python.display()))
             });
-        let endpoint = format!("http://127.0.0.1:{port}");
+        // MOTO_HOST (server.py listens there): infra/sam-local.sh's Docker bridge address.
+        let host = std::env::var("MOTO_HOST").unwrap_or_else(|_| "127.0.0.1".into());
+        let endpoint = format!("http://{host}:{port}");
         wait_ready(&endpoint).await;
         Moto {
             endpoint,

@@ -422,8 +422,7 @@ fn the_publish_script_uploads_the_console_with_the_stacks_config() {
         .build()
         .unwrap();
     let moto = rt.block_on(harness::Moto::start_or_reuse());
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let out = std::process::Command::new(&python)
+    let out = std::process::Command::new(harness::moto::python())
         .args(["-m", "unittest", "-v", "infra/test_publish_console.py"])
         .current_dir(root())
         .env("AWS_ENDPOINT_URL", &moto.endpoint)
@@ -431,7 +430,7 @@ fn the_publish_script_uploads_the_console_with_the_stacks_config() {
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env_remove("AWS_PROFILE")
         .output()
-        .expect("python3 runs");
+        .expect("the emulator's python runs");
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");
     assert!(log.contains("Ran 7 tests"), "{log}");

@@ -71,6 +71,9 @@ async fn main() {
         "adminEmail": ADMIN_EMAIL,
         "adminPassword": ADMIN_PASSWORD,
         "motoPid": moto.pid(),
+        // The interpreter with the emulator's packages (boto3 among them), for the scripts
+        // that read this file (tests/moto/get_token.py, infra/sam-local-journey.py).
+        "python": harness::moto::python(),
     });
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.local/stack.json");
     std::fs::create_dir_all(out.parent().unwrap()).expect("create .local/");
@@ -117,7 +120,7 @@ async fn main() {
          --auth-flow USER_PASSWORD_AUTH --client-id {client} \\\n    \
          --auth-parameters USERNAME={ADMIN_EMAIL},PASSWORD='{ADMIN_PASSWORD}' \\\n    \
          --query AuthenticationResult.AccessToken --output text\n\
-         or: python3 tests/moto/get_token.py   (reads .local/stack.json)\n\n\
+         or: {python} tests/moto/get_token.py   (reads .local/stack.json)\n\n\
          Then: curl -H \"Authorization: Bearer $TOKEN\" {api_url}/me\n\
          Invite emails land in moto: {endpoint}/moto-api/data.json\n\
          The invite expiry job and the sign-in reconciler run every minute.\n\
@@ -126,6 +129,7 @@ async fn main() {
         endpoint = stack.aws_endpoint,
         region = stack.region,
         client = stack.user_pool_client_id,
+        python = harness::moto::python().display(),
     );
 
     // The scheduled jobs, as EventBridge would run them (hourly and every 5 minutes on AWS;
