@@ -170,7 +170,9 @@ fn find_or_install_python() -> PathBuf {
     }
     std::fs::write(&stamp, &req_text)
         .unwrap_or_else(|e| cannot_install(&format!("cannot write {}: {e}", stamp.display())));
-    say(&format!("harness: moto {version} installed in .local/python"));
+    say(&format!(
+        "harness: moto {version} installed in .local/python"
+    ));
     venv_python
 }
 
