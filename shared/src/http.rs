@@ -215,7 +215,7 @@ mod caller {
     use super::*;
     use crate::domain::manage::counter_deltas;
     use crate::domain::{Actor, AuditAction, AuditEntry, Invite, Target, Tenant, User, UserStatus};
-    use crate::store::{Store, Tag, WriteError};
+    use crate::store::{Refusal, Store, WriteError};
     use time::OffsetDateTime;
 
     /// Rule 5: every request loads the caller's current record (consistent read) and decides
@@ -322,40 +322,38 @@ mod caller {
         entry: &AuditEntry,
         pricing_url: &str,
     ) -> Result<(), ApiError> {
-        let tags = match store.change_user(before, after, entry).await {
+        let refusal = match store.change_user(before, after, entry).await {
             Ok(()) => return Ok(()),
-            Err(WriteError::Rejected(tags)) => tags,
+            Err(WriteError::Refused(r)) => r,
             Err(e) => return Err(e.into()),
         };
-        if tags.contains(&Tag::User) {
-            let current = store
-                .user(&before.id)
-                .await?
-                .map(|u| u.version)
-                .unwrap_or(0);
-            return Err(ApiError::VersionConflict { current });
-        }
-        let (seats, admins) = counter_deltas(before, after);
-        if tags.contains(&Tag::Tenant) {
-            if admins < 0 {
-                return Err(ApiError::LastAdmin);
+        match refusal {
+            Refusal::Stale => {
+                let current = store
+                    .user(&before.id)
+                    .await?
+                    .map(|u| u.version)
+                    .unwrap_or(0);
+                Err(ApiError::VersionConflict { current })
             }
-            if seats > 0 {
+            Refusal::LastAdmin => Err(ApiError::LastAdmin),
+            Refusal::NoSeat => {
+                let (seats, _) = counter_deltas(before, after);
                 let t: Tenant = store
                     .tenant(&before.tenant_id)
                     .await?
                     .ok_or(ApiError::Unauthorized)?;
-                return Err(crate::domain::tenant::SeatShortage {
-                    requested: seats as u32,
+                Err(crate::domain::tenant::SeatShortage {
+                    requested: seats.max(1) as u32,
                     free: t.seats_free(),
                     limit: t.seat_limit,
                 }
-                .into_error(pricing_url));
+                .into_error(pricing_url))
             }
+            _ => Err(ApiError::Conflict(
+                "The change could not be stored; reload and try again.".into(),
+            )),
         }
-        Err(ApiError::Conflict(format!(
-            "The change could not be stored ({tags:?}); reload and try again."
-        )))
     }
 
     /// A user change that touches sign-in (suspend, reactivate, delete), under the login's

@@ -12,7 +12,7 @@ use shared::domain::{
 use shared::http::{body_json, json, request_id, respond_within, route_key};
 use shared::identity::Directory;
 use shared::signin::SignIn;
-use shared::store::{Marker, Store, Tag, WriteError};
+use shared::store::{Marker, Refusal, Store, WriteError};
 use std::sync::Arc;
 
 pub const ROUTES: &[&str] = &["POST /invites/preview", "POST /invites/accept"];
@@ -143,13 +143,13 @@ async fn claim(deps: &Deps, invite: &Invite, login: &str) -> Result<(String, Mar
             .await
         {
             Ok(marker) => return Ok((lock, marker)),
-            Err(WriteError::Rejected(tags)) if tags == [Tag::Marker] => {
+            Err(WriteError::Refused(Refusal::SignInLocked)) => {
                 if wait_ms == 0 {
                     return Err(ApiError::AcceptInProgress);
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(wait_ms)).await;
             }
-            Err(WriteError::Rejected(_)) => return Err(ApiError::InviteLinkInvalid),
+            Err(WriteError::Refused(_)) => return Err(ApiError::InviteLinkInvalid),
             Err(e) => return Err(e.into()),
         }
     }
@@ -276,11 +276,11 @@ async fn accept(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
                 tracing::warn!(error = %e, "sign-in not converged after accept");
             }
         }
-        Err(WriteError::Rejected(tags)) => {
+        Err(WriteError::Refused(refusal)) => {
             // Revoked, expired or rotated since we read it, or our lease ran out: the
             // identity made for this attempt goes (nobody DynamoDB doesn't know signs in).
             settle_failed(deps, signin, None).await;
-            return Err(if tags.contains(&Tag::Invite(0)) {
+            return Err(if refusal == Refusal::NotPending {
                 ApiError::InviteLinkInvalid
             } else {
                 ApiError::Unavailable("the accept took too long; try again".into())

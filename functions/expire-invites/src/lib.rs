@@ -67,7 +67,7 @@ fn expired(invite: &Invite, now: time::OffsetDateTime, request_id: &str) -> (Inv
 fn outcome(res: Result<(), WriteError>, invite: &Invite) -> Outcome {
     match res {
         Ok(()) => Outcome::Expired,
-        Err(WriteError::Rejected(_)) => Outcome::Skipped,
+        Err(WriteError::Refused(_)) => Outcome::Skipped,
         Err(e) => {
             tracing::warn!(invite = %invite.id, error = %e, "invite not expired");
             Outcome::Failed
@@ -89,7 +89,7 @@ async fn expire_batch(deps: &Deps, batch: &[Invite], request_id: &str) -> Vec<Ou
     let how = Closing::Expire(now);
     match deps.store.close_invites(&rows, how).await {
         Ok(()) => rows.iter().map(|_| Outcome::Expired).collect(),
-        Err(WriteError::Rejected(_)) if rows.len() > 1 => {
+        Err(WriteError::Refused(_)) if rows.len() > 1 => {
             let mut out = Vec::with_capacity(rows.len());
             for (before, after, entry) in &rows {
                 let res = deps.store.close_invite(before, after, how, entry).await;

@@ -14,7 +14,7 @@ use shared::http::{
 };
 use shared::mail::Mailer;
 use shared::store::Closing;
-use shared::store::{Store, Tag, WriteError};
+use shared::store::{Refusal, Store, WriteError};
 use shared::workflow::{hash_tokens, send_invites};
 use std::sync::Arc;
 
@@ -88,36 +88,35 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
 
     match deps.store.create_invites(&tenant, &invites, &audit).await {
         Ok(()) => {}
-        Err(WriteError::Rejected(tags)) => {
-            let taken: Vec<FieldError> = tags
-                .iter()
-                .filter_map(|t| match t {
-                    Tag::Email(i) => Some(FieldError::new(
-                        if batch {
-                            format!("invites/{i}/email")
-                        } else {
-                            "email".into()
-                        },
-                        "already belongs to a user or a pending invite",
-                    )),
-                    _ => None,
-                })
-                .collect();
-            if !taken.is_empty() {
-                return Err(ApiError::EmailTaken(taken));
-            }
-            if tags.contains(&Tag::Tenant) {
-                // Someone else took seats (or changed the tier) since our read: answer with
-                // the numbers as they are now.
-                let fresh = deps.store.tenant(&tenant.id).await?.unwrap_or(tenant);
-                seat_error(&fresh)?;
-                return Err(ApiError::Conflict(
-                    "The seat count changed while inviting; try again.".into(),
-                ));
-            }
-            return Err(ApiError::Conflict(format!(
-                "The invite could not be stored ({tags:?}); try again."
-            )));
+        Err(WriteError::Refused(Refusal::EmailTaken(rows))) => {
+            return Err(ApiError::EmailTaken(
+                rows.iter()
+                    .map(|i| {
+                        FieldError::new(
+                            if batch {
+                                format!("invites/{i}/email")
+                            } else {
+                                "email".into()
+                            },
+                            "already belongs to a user or a pending invite",
+                        )
+                    })
+                    .collect(),
+            ));
+        }
+        Err(WriteError::Refused(Refusal::NoSeat)) => {
+            // Someone else took seats (or changed the tier) since our read: answer with
+            // the numbers as they are now.
+            let fresh = deps.store.tenant(&tenant.id).await?.unwrap_or(tenant);
+            seat_error(&fresh)?;
+            return Err(ApiError::Conflict(
+                "The seat count changed while inviting; try again.".into(),
+            ));
+        }
+        Err(WriteError::Refused(_)) => {
+            return Err(ApiError::Conflict(
+                "The invite could not be stored; try again.".into(),
+            ));
         }
         Err(e) => return Err(e.into()),
     }
@@ -228,13 +227,13 @@ async fn resend(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         .await
     {
         Ok(()) => {}
-        Err(WriteError::Rejected(tags)) if tags.contains(&Tag::Email(0)) => {
+        Err(WriteError::Refused(Refusal::EmailTaken(_))) => {
             return Err(ApiError::EmailTaken(vec![FieldError::new(
                 "email",
                 "was invited or joined elsewhere since this invite expired",
             )]))
         }
-        Err(WriteError::Rejected(tags)) if tags.contains(&Tag::Tenant) => {
+        Err(WriteError::Refused(Refusal::NoSeat)) => {
             let fresh = deps
                 .store
                 .tenant(&tenant.id)
@@ -245,7 +244,7 @@ async fn resend(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
                 "The seat count changed; try again.".into(),
             ));
         }
-        Err(WriteError::Rejected(_)) => return Err(ApiError::Conflict(
+        Err(WriteError::Refused(_)) => return Err(ApiError::Conflict(
             "The invite changed while resending (accepted, revoked, expired or resent); reload it."
                 .into(),
         )),
@@ -296,7 +295,7 @@ async fn revoke(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         .await
     {
         Ok(()) => Ok(json(200, &InviteView::new(&after, now))),
-        Err(WriteError::Rejected(_)) => {
+        Err(WriteError::Refused(_)) => {
             let status = deps
                 .store
                 .invite(&before.id)

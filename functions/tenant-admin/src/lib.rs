@@ -12,7 +12,7 @@ use shared::domain::{
     ids, Actor, ApiError, AuditAction, AuditEntry, Clock, FieldError, Role, Target, Tenant, Tier,
 };
 use shared::mail::Mailer;
-use shared::store::{Store, Tag, WriteError};
+use shared::store::{Refusal, Store, WriteError};
 use shared::workflow::{hash_tokens, send_invites};
 use std::sync::Arc;
 
@@ -162,7 +162,7 @@ async fn create_tenant(
     ];
     match deps.store.create_tenant(&tenant, &invites[0], &audit).await {
         Ok(()) => {}
-        Err(WriteError::Rejected(tags)) if tags.contains(&Tag::Email(0)) => {
+        Err(WriteError::Refused(Refusal::EmailTaken(_))) => {
             return Err(ApiError::EmailTaken(vec![FieldError::new(
                 "admin/email",
                 "already belongs to a user or a pending invite",
@@ -234,7 +234,7 @@ async fn set_tier(deps: &Deps, event: &Value, rid: &str) -> Result<Value, ApiErr
     );
     match deps.store.set_tier(&tenant, tier, seat_limit, &entry).await {
         Ok(()) => {}
-        Err(WriteError::Rejected(_)) => {
+        Err(WriteError::Refused(_)) => {
             let fresh = deps.store.tenant(&tenant_id).await?.unwrap_or(tenant);
             return Err(too_small(&fresh, seat_limit));
         }

@@ -2,7 +2,7 @@
 //! audit log and the expiry job's index.
 
 use super::items::{self, n, s, Row};
-use super::tx::{Tag, Tx, WriteError};
+use super::tx::{decide, Tag, Tx, WriteError};
 use super::{Page, Query, Store, StoreError};
 use crate::domain::manage::counter_deltas;
 use crate::domain::{
@@ -59,7 +59,9 @@ impl Store {
             tx.put_new(Tag::Email(0), items::invite_guard(after));
         }
         tx.audit(audit);
-        tx.commit(&self.client).await
+        tx.commit(&self.client)
+            .await
+            .map_err(|e| e.decided_by(decide::reopen))
     }
 
     /// Revoke or expire: the invite closes, its seat and email are given back, and the audit
@@ -130,7 +132,9 @@ impl Store {
         for (tenant_id, seats) in seats_back {
             tx.tenant_counters(tenant_id, seats, 0, None);
         }
-        tx.commit(&self.client).await
+        tx.commit(&self.client)
+            .await
+            .map_err(|e| e.decided_by(decide::close))
     }
 
     /// A user's role, team or status change: the new record replaces the old only at the
@@ -164,7 +168,9 @@ impl Store {
             );
         }
         tx.audit(audit);
-        tx.commit(&self.client).await
+        tx.commit(&self.client)
+            .await
+            .map_err(|e| e.decided_by(|tags| decide::user_change(tags, seats, admins)))
     }
 
     /// The tenant's audit log, newest first.

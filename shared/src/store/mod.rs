@@ -20,7 +20,8 @@ mod tx;
 pub use items::{decode_cursor, encode_cursor};
 pub use lifecycle::{AuditFilter, Closing, CLOSE_BATCH};
 pub use signin::{EmailHolder, Marker, Unlock};
-pub use tx::{Tag, WriteError};
+use tx::{decide, Tag};
+pub use tx::{Refusal, WriteError};
 
 use crate::domain::{
     timefmt, AuditEntry, DeliveryStatus, Invite, InviteStatus, Role, Tenant, Tier, User, UserStatus,
@@ -280,7 +281,9 @@ impl Store {
         for a in audit {
             tx.audit(a);
         }
-        tx.commit(&self.client).await
+        tx.commit(&self.client)
+            .await
+            .map_err(|e| e.decided_by(decide::new_invites))
     }
 
     /// Invites as one transaction: the seats (under the limit, docs/rules.md rule 1), each invite, each email
@@ -301,7 +304,9 @@ impl Store {
         for a in audit {
             tx.audit(a);
         }
-        tx.commit(&self.client).await
+        tx.commit(&self.client)
+            .await
+            .map_err(|e| e.decided_by(decide::new_invites))
     }
 
     /// Accept: the invite (still pending, same token, unexpired at `now`, and the login still
@@ -357,7 +362,9 @@ impl Store {
             ],
         );
         tx.audit(audit);
-        tx.commit(&self.client).await
+        tx.commit(&self.client)
+            .await
+            .map_err(|e| e.decided_by(decide::accept))
     }
 
     /// Records how each email went, in one round trip however many there are (a transaction
@@ -425,7 +432,9 @@ impl Store {
             ],
         );
         tx.audit(audit);
-        tx.commit(&self.client).await
+        tx.commit(&self.client)
+            .await
+            .map_err(|e| e.decided_by(decide::tier))
     }
 
     pub async fn list_users(

@@ -13,7 +13,7 @@
 //!   only markers that are due, so its cost grows with the drift, not with the users.
 
 use super::items::{self, s};
-use super::tx::{Tag, Tx, WriteError};
+use super::tx::{decide, Tag, Tx, WriteError};
 use super::{unavailable, Page, Query, Store, StoreError};
 use crate::domain::signin::{CLAIM_LEASE, RECONCILE_AFTER};
 use crate::domain::{timefmt, Invite};
@@ -279,7 +279,7 @@ impl Store {
     /// takes the login's lock in one transaction, before anything touches Cognito, with a
     /// marker due when the lock's lease has long run out: if the accept never finishes, the
     /// reconciler removes what it left. A second accept of the same link while the first
-    /// holds the lock is refused here (`Tag::Marker`).
+    /// holds the lock is refused here (`Refusal::SignInLocked`).
     pub async fn claim_invite(
         &self,
         invite: &Invite,
@@ -315,7 +315,9 @@ impl Store {
             &[],
             values,
         );
-        tx.commit(&self.client).await?;
+        tx.commit(&self.client)
+            .await
+            .map_err(|e| e.decided_by(decide::accept))?;
         Ok(owed)
     }
 }

@@ -21,13 +21,184 @@ pub enum Tag {
     Marker,
 }
 
+/// The rule that refused a change. Each store operation decides it from the conditions that
+/// failed in its own transaction (`decide`), so no caller reads cancellation reasons or item
+/// tags, and none of them reaches a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The record is no longer as it was read: another change landed first.
+    Stale,
+    /// These rows' addresses already belong to a user or a pending invite (row indexes,
+    /// ascending).
+    EmailTaken(Vec<usize>),
+    /// Not enough free seats for the change; for a tier change, more seats in use than the
+    /// new limit.
+    NoSeat,
+    /// The change would leave the company without an active admin.
+    LastAdmin,
+    /// The invite is no longer pending as it was read (accepted, revoked, expired, resent).
+    NotPending,
+    /// Another request holds the login's sign-in lock, or took over this one's.
+    SignInLocked,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
-    /// These items' conditions failed: nothing was written.
-    #[error("transaction rejected by conditions on {0:?}")]
-    Rejected(Vec<Tag>),
+    /// A condition failed: nothing was written.
+    #[error("refused: {0:?}")]
+    Refused(Refusal),
     #[error("dynamodb: {0}")]
     Unavailable(String),
+}
+
+/// What `Tx::commit` answers: the raw failed conditions, for the operation to decide on.
+#[derive(Debug)]
+pub(super) enum TxError {
+    Rejected(Vec<Tag>),
+    Unavailable(String),
+}
+
+impl std::fmt::Display for TxError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TxError::Rejected(_) => write!(f, "refused by a condition"),
+            TxError::Unavailable(why) => write!(f, "dynamodb: {why}"),
+        }
+    }
+}
+
+impl TxError {
+    /// The operation's refusal for the conditions that failed.
+    pub(super) fn decided_by(self, decide: impl FnOnce(&[Tag]) -> Refusal) -> WriteError {
+        match self {
+            TxError::Rejected(tags) => WriteError::Refused(decide(&tags)),
+            TxError::Unavailable(why) => WriteError::Unavailable(why),
+        }
+    }
+}
+
+/// Each operation's reading of its failed conditions, most specific rule first.
+pub(super) mod decide {
+    use super::{Refusal, Tag};
+
+    fn emails(tags: &[Tag]) -> Vec<usize> {
+        let mut rows: Vec<usize> = tags
+            .iter()
+            .filter_map(|t| match t {
+                Tag::Email(i) => Some(*i),
+                _ => None,
+            })
+            .collect();
+        rows.sort_unstable();
+        rows
+    }
+
+    /// New invites (or a new tenant with its admin's invite): a taken address, then seats.
+    pub fn new_invites(tags: &[Tag]) -> Refusal {
+        let taken = emails(tags);
+        if !taken.is_empty() {
+            Refusal::EmailTaken(taken)
+        } else if tags.contains(&Tag::Tenant) {
+            Refusal::NoSeat
+        } else {
+            Refusal::Stale
+        }
+    }
+
+    /// A resend: the invite changed, else an expired invite's address or seat is gone.
+    pub fn reopen(tags: &[Tag]) -> Refusal {
+        if tags.contains(&Tag::Invite(0)) {
+            Refusal::NotPending
+        } else {
+            new_invites(tags)
+        }
+    }
+
+    /// Revoke and expire: only the invites' own guards can fail.
+    pub fn close(_: &[Tag]) -> Refusal {
+        Refusal::NotPending
+    }
+
+    /// Accept's claim and commit: the invite first (a used or rotated link answers the same
+    /// whoever holds the lock), then the login's lock.
+    pub fn accept(tags: &[Tag]) -> Refusal {
+        if tags.contains(&Tag::Invite(0)) {
+            Refusal::NotPending
+        } else if tags.contains(&Tag::Marker) {
+            Refusal::SignInLocked
+        } else {
+            Refusal::Stale
+        }
+    }
+
+    /// A tier change: the only condition besides existence is the seats in use.
+    pub fn tier(tags: &[Tag]) -> Refusal {
+        if tags.contains(&Tag::Tenant) {
+            Refusal::NoSeat
+        } else {
+            Refusal::Stale
+        }
+    }
+
+    /// A user change, given how it moves the tenant's counters: a concurrent change to the
+    /// user first; the tenant's item carries both counters' conditions, so which rule refused
+    /// follows from which counter this change moves down or up.
+    pub fn user_change(tags: &[Tag], seats: i64, admins: i64) -> Refusal {
+        if tags.contains(&Tag::User) {
+            Refusal::Stale
+        } else if tags.contains(&Tag::Tenant) && admins < 0 {
+            Refusal::LastAdmin
+        } else if tags.contains(&Tag::Tenant) && seats > 0 {
+            Refusal::NoSeat
+        } else if tags.contains(&Tag::Marker) {
+            Refusal::SignInLocked
+        } else {
+            Refusal::Stale
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use Tag::*;
+
+        #[test]
+        fn a_taken_address_is_named_by_row_before_any_seat_refusal() {
+            assert_eq!(
+                new_invites(&[Tenant, Email(3), Email(1)]),
+                Refusal::EmailTaken(vec![1, 3])
+            );
+            assert_eq!(new_invites(&[Tenant]), Refusal::NoSeat);
+            assert_eq!(new_invites(&[Invite(0)]), Refusal::Stale);
+        }
+
+        #[test]
+        fn a_resend_of_a_changed_invite_says_so_before_seats_or_addresses() {
+            assert_eq!(reopen(&[Invite(0), Email(0)]), Refusal::NotPending);
+            assert_eq!(reopen(&[Email(0)]), Refusal::EmailTaken(vec![0]));
+            assert_eq!(reopen(&[Tenant]), Refusal::NoSeat);
+            assert_eq!(close(&[Email(2)]), Refusal::NotPending);
+        }
+
+        #[test]
+        fn an_accept_refuses_a_used_link_whoever_holds_the_lock() {
+            assert_eq!(accept(&[Invite(0), Marker]), Refusal::NotPending);
+            assert_eq!(accept(&[Marker]), Refusal::SignInLocked);
+            assert_eq!(accept(&[Email(0)]), Refusal::Stale);
+            assert_eq!(tier(&[Tenant]), Refusal::NoSeat);
+        }
+
+        #[test]
+        fn a_refused_user_change_names_the_counter_it_moved() {
+            assert_eq!(user_change(&[User, Tenant], 0, -1), Refusal::Stale);
+            assert_eq!(user_change(&[Tenant], 0, -1), Refusal::LastAdmin);
+            assert_eq!(user_change(&[Tenant], -1, -1), Refusal::LastAdmin);
+            assert_eq!(user_change(&[Tenant], 1, 0), Refusal::NoSeat);
+            assert_eq!(user_change(&[Tenant], 1, 1), Refusal::NoSeat);
+            assert_eq!(user_change(&[Marker], 0, 0), Refusal::SignInLocked);
+            assert_eq!(user_change(&[Tenant], 0, 0), Refusal::Stale);
+        }
+    }
 }
 
 impl From<WriteError> for crate::domain::ApiError {
@@ -238,7 +409,7 @@ impl<'a> Tx<'a> {
     ///   change): that is a commit, not a refusal.
     /// - A server error or timeout may or may not have committed: the audit entry is read back
     ///   to tell which. Only a transaction without an entry stays `Unavailable`.
-    pub async fn commit(self, client: &Client) -> Result<(), WriteError> {
+    pub(super) async fn commit(self, client: &Client) -> Result<(), TxError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -265,7 +436,7 @@ impl<'a> Tx<'a> {
                         return Ok(());
                     }
                     if !failed.is_empty() {
-                        return Err(WriteError::Rejected(failed));
+                        return Err(TxError::Rejected(failed));
                     }
                     let contended = reasons
                         .iter()
@@ -292,12 +463,12 @@ impl<'a> Tx<'a> {
                     }
                 }
             }
-            return Err(WriteError::Unavailable(why));
+            return Err(TxError::Unavailable(why));
         }
     }
 
     /// Whether this change's audit entry is stored (consistent read).
-    async fn stored(&self, client: &Client, key: &Item) -> Result<bool, WriteError> {
+    async fn stored(&self, client: &Client, key: &Item) -> Result<bool, TxError> {
         let out = client
             .get_item()
             .table_name(&self.tables.audit)
@@ -306,7 +477,7 @@ impl<'a> Tx<'a> {
             .projection_expression("pk")
             .send()
             .await
-            .map_err(|e| WriteError::Unavailable(format!("{e:?}")))?;
+            .map_err(|e| TxError::Unavailable(format!("{e:?}")))?;
         Ok(out.item.is_some())
     }
 }
