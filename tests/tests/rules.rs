@@ -491,3 +491,144 @@ fn a_tier_change_is_audited_and_cannot_drop_below_the_seats_in_use() {
         assert_eq!(bad.unwrap_err().status(), 400);
     });
 }
+
+/// Rule 7 and the role table, as one rule: for every caller and filter, `GET /users` (the
+/// store's query expression) lists exactly the users that `Scope::admits` and
+/// `UserFilter::matches` accept, so the query and the domain's definition cannot drift apart.
+#[test]
+fn the_lists_query_shows_exactly_whom_the_scope_and_the_filter_admit() {
+    use shared::domain::{Role, UserFilter, UserStatus};
+    run(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let other = tenant(&app, "team", None).await;
+        let sales_sup = member(&app, &t.admin, "supervisor", Some("Sales")).await;
+        let lone_sup = member(&app, &t.admin, "supervisor", None).await;
+        let sales_agent = member(&app, &t.admin, "agent", Some("Sales")).await;
+        let support_agent = member(&app, &t.admin, "agent", Some("Support")).await;
+        let away = member(&app, &t.admin, "agent", Some("Sales")).await;
+        let gone = member(&app, &t.admin, "agent", Some("Support")).await;
+        member(&app, &other.admin, "agent", Some("Sales")).await;
+        let r = app
+            .request(
+                "POST",
+                &format!("/users/{}/suspend", away.id),
+                Some(&t.admin),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        let r = app
+            .request(
+                "DELETE",
+                &format!("/users/{}", gone.id),
+                Some(&t.admin),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        let admin_id = app.request("GET", "/me", Some(&t.admin), None).await.json()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut everyone = Vec::new();
+        for id in [
+            &admin_id,
+            &sales_sup.id,
+            &lone_sup.id,
+            &sales_agent.id,
+            &support_agent.id,
+            &away.id,
+            &gone.id,
+        ] {
+            everyone.push(app.store.user(id).await.unwrap().unwrap());
+        }
+        let filters: Vec<(&str, UserFilter)> = vec![
+            ("", UserFilter::default()),
+            (
+                "status=active",
+                UserFilter {
+                    statuses: vec![UserStatus::Active],
+                    ..Default::default()
+                },
+            ),
+            (
+                "status=suspended,deleted",
+                UserFilter {
+                    statuses: vec![UserStatus::Suspended, UserStatus::Deleted],
+                    ..Default::default()
+                },
+            ),
+            (
+                "role=agent",
+                UserFilter {
+                    role: Some(Role::Agent),
+                    ..Default::default()
+                },
+            ),
+            (
+                "team=Sales",
+                UserFilter {
+                    team: Some("Sales".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "q=supervisor",
+                UserFilter {
+                    search: Some("supervisor".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "role=agent&team=Support&status=active,deleted",
+                UserFilter {
+                    statuses: vec![UserStatus::Active, UserStatus::Deleted],
+                    role: Some(Role::Agent),
+                    team: Some("Support".into()),
+                    ..Default::default()
+                },
+            ),
+        ];
+        let callers = [
+            (&t.admin, &admin_id),
+            (&sales_sup.token, &sales_sup.id),
+            (&lone_sup.token, &lone_sup.id),
+            (&sales_agent.token, &sales_agent.id),
+        ];
+        let mut nonempty = 0;
+        for (token, caller_id) in callers {
+            let caller = everyone
+                .iter()
+                .find(|u| &u.id == caller_id)
+                .unwrap()
+                .clone();
+            for (query, filter) in &filters {
+                let listed = app
+                    .request("GET", &format!("/users?{query}"), Some(token), None)
+                    .await;
+                assert_eq!(
+                    listed.status,
+                    200,
+                    "{query}: {}",
+                    String::from_utf8_lossy(&listed.body)
+                );
+                let mut got: Vec<String> = listed.json()["users"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|u| u["id"].as_str().unwrap().to_string())
+                    .collect();
+                let mut want: Vec<String> = everyone
+                    .iter()
+                    .filter(|u| caller.scope().admits(u) && filter.matches(u))
+                    .map(|u| u.id.clone())
+                    .collect();
+                got.sort();
+                want.sort();
+                assert_eq!(got, want, "{:?} listing ?{query}", caller.role);
+                nonempty += usize::from(!want.is_empty());
+            }
+        }
+        assert!(nonempty > 10, "the cases list someone: {nonempty}");
+    });
+}

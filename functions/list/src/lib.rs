@@ -4,7 +4,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use shared::domain::ids::looks_like_id;
 use shared::domain::views::{InviteView, MeView, TenantView, UserView};
-use shared::domain::{ApiError, Clock, FieldError, Role, User, UserStatus, Visibility};
+use shared::domain::{ApiError, Clock, FieldError, Role, Scope, User, UserStatus};
 use shared::http::{json, load_caller, page_limit, path_param, query, respond_within, route_key};
 use shared::store::{InviteListFilter, InviteNarrow, Store, UserFilter};
 use std::sync::Arc;
@@ -96,41 +96,25 @@ fn narrow(req: &Request, errs: &mut Vec<FieldError>) -> InviteNarrow {
 
 async fn users(deps: &Deps, req: &Request, caller: &User) -> Result<Response<Body>, ApiError> {
     let mut errs = Vec::new();
-    let mut filter = user_filter(req, &mut errs);
+    let filter = user_filter(req, &mut errs);
     let limit = page_limit(req, DEFAULT_PAGE, MAX_PAGE, &mut errs);
     if !errs.is_empty() {
         return Err(ApiError::Invalid(errs));
     }
     let cursor = query(req, "cursor");
-    let team = match caller.visibility() {
-        Visibility::Tenant => None,
-        Visibility::Team(Some(team)) => Some(team),
+    let scope = caller.scope();
+    if let Scope::SelfOnly { .. } = scope {
         // Seeing only oneself needs no query: the caller's own record was just read.
-        Visibility::Team(None) | Visibility::SelfOnly => {
-            let me = UserView::from(caller);
-            let matches = (filter.statuses.is_empty() || filter.statuses.contains(&caller.status))
-                && filter.role.is_none_or(|r| r == caller.role)
-                && filter
-                    .team
-                    .as_ref()
-                    .is_none_or(|t| caller.team.as_ref() == Some(t))
-                && filter.search.as_ref().is_none_or(|q| {
-                    format!("{} {}", caller.name, caller.email)
-                        .to_lowercase()
-                        .contains(q.as_str())
-                });
-            let users = if matches && cursor.is_none() {
-                vec![me]
-            } else {
-                vec![]
-            };
-            return Ok(json(200, &json!({ "users": users, "nextCursor": null })));
-        }
-    };
-    filter.only_team_or_self = team.map(|t| (t, caller.id.clone()));
+        let users = if filter.matches(caller) && cursor.is_none() {
+            vec![UserView::from(caller)]
+        } else {
+            vec![]
+        };
+        return Ok(json(200, &json!({ "users": users, "nextCursor": null })));
+    }
     let page = deps
         .store
-        .list_users(&caller.tenant_id, &filter, cursor.as_deref(), limit)
+        .list_users(&caller.tenant_id, &scope, &filter, cursor.as_deref(), limit)
         .await?;
     let users: Vec<UserView> = page.items.iter().map(UserView::from).collect();
     Ok(json(

@@ -24,4 +24,4 @@ pub use invite::{DeliveryStatus, Invite, InviteStatus, INVITE_TTL};
 pub use role::{Permission, Role};
 pub use tenant::{Tenant, Tier};
 pub use token::InviteToken;
-pub use user::{User, UserStatus, Visibility};
+pub use user::{Scope, User, UserFilter, UserStatus, Visibility};

@@ -63,7 +63,88 @@ pub enum Visibility {
     SelfOnly,
 }
 
+/// The users a caller may see, as a rule over users: the one definition that the list's query,
+/// a self-only list and the single-user read all apply (the role table in docs/rules.md).
+/// Always within the caller's own tenant (rule 7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// The whole tenant (admins).
+    Tenant,
+    /// One team, plus the caller (a supervisor with a team).
+    TeamAndSelf { team: String, me: String },
+    /// The caller alone (agents, and a supervisor without a team).
+    SelfOnly { me: String },
+}
+
+impl Scope {
+    /// Whether `u`, a user of the caller's tenant, is in this scope.
+    pub fn admits(&self, u: &User) -> bool {
+        match self {
+            Scope::Tenant => true,
+            Scope::TeamAndSelf { team, me } => u.id == *me || u.team.as_deref() == Some(team),
+            Scope::SelfOnly { me } => u.id == *me,
+        }
+    }
+}
+
+/// What a user list is narrowed to within the caller's scope (`GET /users` query).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    /// Empty means active and suspended (tombstones only when asked for).
+    pub statuses: Vec<UserStatus>,
+    pub role: Option<Role>,
+    pub team: Option<String>,
+    /// Lower-cased substring of name or email.
+    pub search: Option<String>,
+}
+
+impl UserFilter {
+    /// The statuses the list shows.
+    pub fn statuses(&self) -> Vec<UserStatus> {
+        if self.statuses.is_empty() {
+            vec![UserStatus::Active, UserStatus::Suspended]
+        } else {
+            self.statuses.clone()
+        }
+    }
+
+    /// Whether `u` passes the filter: the definition the store's query expression follows
+    /// (a test holds the two to the same answers).
+    pub fn matches(&self, u: &User) -> bool {
+        self.statuses().contains(&u.status)
+            && self.role.is_none_or(|r| r == u.role)
+            && self
+                .team
+                .as_ref()
+                .is_none_or(|t| u.team.as_ref() == Some(t))
+            && self
+                .search
+                .as_ref()
+                .is_none_or(|q| u.search_text().contains(q.as_str()))
+    }
+}
+
 impl User {
+    /// What a search (`q`) matches: name and email, lower-cased.
+    pub fn search_text(&self) -> String {
+        format!("{} {}", self.name, self.email).to_lowercase()
+    }
+
+    /// Who this caller may see (`Scope`), from their current role and team.
+    pub fn scope(&self) -> Scope {
+        let me = self.id.clone();
+        match (self.role, &self.team) {
+            (Role::Admin, _) => Scope::Tenant,
+            (Role::Supervisor, Some(team)) => Scope::TeamAndSelf {
+                team: team.clone(),
+                me,
+            },
+            (Role::Supervisor, None) | (Role::Agent, _) => Scope::SelfOnly { me },
+        }
+    }
+
+    /// What the role's reach is called in `/me` (`tenant`, `team`, `self`); who is actually
+    /// visible is `scope`.
     pub fn visibility(&self) -> Visibility {
         match self.role {
             Role::Admin => Visibility::Tenant,
@@ -74,17 +155,7 @@ impl User {
 
     /// Whether this caller may read `other`. Another tenant is never visible (docs/rules.md, rule 7).
     pub fn can_see(&self, other: &User) -> bool {
-        if other.tenant_id != self.tenant_id {
-            return false;
-        }
-        if other.id == self.id {
-            return true;
-        }
-        match self.visibility() {
-            Visibility::Tenant => true,
-            Visibility::Team(Some(team)) => other.team.as_deref() == Some(team.as_str()),
-            Visibility::Team(None) | Visibility::SelfOnly => false,
-        }
+        other.tenant_id == self.tenant_id && self.scope().admits(other)
     }
 
     /// The sign-in username: the normalized email (what accept created the identity with).
@@ -167,6 +238,70 @@ pub(crate) mod tests {
         assert!(!admin.can_see(&user("a", "t2", Role::Agent, Some("sales"))));
         let sup = user("s", "t1", Role::Supervisor, Some("sales"));
         assert!(!sup.can_see(&user("a", "t2", Role::Agent, Some("sales"))));
+    }
+
+    #[test]
+    fn a_scope_admits_exactly_whom_the_role_table_says() {
+        let sales = |id: &str| user(id, "t1", Role::Agent, Some("sales"));
+        let loner = user("l", "t1", Role::Supervisor, None);
+        let sup = user("s", "t1", Role::Supervisor, Some("sales"));
+        assert_eq!(
+            sup.scope(),
+            Scope::TeamAndSelf {
+                team: "sales".into(),
+                me: "s".into()
+            }
+        );
+        assert!(sup.scope().admits(&sales("a")) && sup.scope().admits(&sup));
+        assert!(!sup
+            .scope()
+            .admits(&user("b", "t1", Role::Agent, Some("support"))));
+        assert_eq!(loner.scope(), Scope::SelfOnly { me: "l".into() });
+        assert!(!loner.scope().admits(&sales("a")));
+        assert_eq!(sales("a").scope(), Scope::SelfOnly { me: "a".into() });
+        assert_eq!(user("x", "t1", Role::Admin, None).scope(), Scope::Tenant);
+    }
+
+    #[test]
+    fn a_filter_defaults_to_live_users_and_narrows_by_each_field() {
+        let mut u = user("ann", "t1", Role::Agent, Some("sales"));
+        u.name = "Ann Lee".into();
+        let any = UserFilter::default();
+        assert!(any.matches(&u));
+        u.status = UserStatus::Deleted;
+        assert!(!any.matches(&u), "tombstones only when asked for");
+        let deleted = UserFilter {
+            statuses: vec![UserStatus::Deleted],
+            ..Default::default()
+        };
+        assert!(deleted.matches(&u));
+        u.status = UserStatus::Suspended;
+        assert!(any.matches(&u));
+        let narrow = |f: UserFilter| f.matches(&u);
+        assert!(narrow(UserFilter {
+            role: Some(Role::Agent),
+            ..Default::default()
+        }));
+        assert!(!narrow(UserFilter {
+            role: Some(Role::Admin),
+            ..Default::default()
+        }));
+        assert!(!narrow(UserFilter {
+            team: Some("support".into()),
+            ..Default::default()
+        }));
+        assert!(narrow(UserFilter {
+            search: Some("ann l".into()),
+            ..Default::default()
+        }));
+        assert!(narrow(UserFilter {
+            search: Some("@example".into()),
+            ..Default::default()
+        }));
+        assert!(!narrow(UserFilter {
+            search: Some("bob".into()),
+            ..Default::default()
+        }));
     }
 
     #[test]

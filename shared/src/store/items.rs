@@ -207,10 +207,7 @@ pub fn user_item(u: &User) -> Item {
         ("tenantId".into(), s(&u.tenant_id)),
         ("email".into(), s(&u.email)),
         ("name".into(), s(&u.name)),
-        (
-            "search".into(),
-            s(format!("{} {}", u.name, u.email).to_lowercase()),
-        ),
+        ("search".into(), s(u.search_text())),
         ("role".into(), s(u.role.as_str())),
         ("status".into(), s(u.status.as_str())),
         ("createdAt".into(), s(timefmt::format(u.created_at))),

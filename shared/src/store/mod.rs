@@ -23,8 +23,9 @@ pub use signin::{EmailHolder, Marker, Unlock};
 use tx::{decide, Tag};
 pub use tx::{Refusal, WriteError};
 
+pub use crate::domain::UserFilter;
 use crate::domain::{
-    timefmt, AuditEntry, DeliveryStatus, Invite, InviteStatus, Role, Tenant, Tier, User, UserStatus,
+    timefmt, AuditEntry, DeliveryStatus, Invite, InviteStatus, Role, Scope, Tenant, Tier, User,
 };
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
@@ -79,18 +80,6 @@ fn unavailable<E: std::fmt::Debug>(e: E) -> StoreError {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub cursor: Option<String>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct UserFilter {
-    /// Empty means active and suspended (tombstones only when asked for).
-    pub statuses: Vec<UserStatus>,
-    pub role: Option<Role>,
-    pub team: Option<String>,
-    /// Lower-cased substring of name or email.
-    pub search: Option<String>,
-    /// Visibility: only this team, plus the caller themselves.
-    pub only_team_or_self: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -437,9 +426,12 @@ impl Store {
             .map_err(|e| e.decided_by(decide::tier))
     }
 
+    /// One page of the tenant's users in `scope` that pass `filter`: `Scope::admits` and
+    /// `UserFilter::matches`, written as the query's filter expression.
     pub async fn list_users(
         &self,
         tenant_id: &str,
+        scope: &Scope,
         filter: &UserFilter,
         cursor: Option<&str>,
         limit: usize,
@@ -448,11 +440,7 @@ impl Store {
         let mut values: Vec<(&str, AttributeValue)> = Vec::new();
         let mut conds: Vec<String> = Vec::new();
 
-        let statuses = if filter.statuses.is_empty() {
-            vec![UserStatus::Active, UserStatus::Suspended]
-        } else {
-            filter.statuses.clone()
-        };
+        let statuses = filter.statuses();
         const ST: [&str; 3] = [":st0", ":st1", ":st2"];
         let mut st_conds = Vec::new();
         for (i, st) in statuses.iter().enumerate().take(3) {
@@ -474,10 +462,17 @@ impl Store {
             values.push((":q", s(q)));
             conds.push("contains(#search, :q)".into());
         }
-        if let Some((team, self_id)) = &filter.only_team_or_self {
-            values.push((":vteam", s(team)));
-            values.push((":self", s(items::user_pk(self_id))));
-            conds.push("(team = :vteam OR pk = :self)".into());
+        match scope {
+            Scope::Tenant => {}
+            Scope::TeamAndSelf { team, me } => {
+                values.push((":vteam", s(team)));
+                values.push((":self", s(items::user_pk(me))));
+                conds.push("(team = :vteam OR pk = :self)".into());
+            }
+            Scope::SelfOnly { me } => {
+                values.push((":self", s(items::user_pk(me))));
+                conds.push("pk = :self".into());
+            }
         }
         let filter_expr = conds.join(" AND ");
         let gsi1pk = items::users_gsi1pk(tenant_id);
