@@ -169,6 +169,16 @@ pub fn request_id(req: &Request) -> String {
         .unwrap_or_else(crate::domain::ids::new_id)
 }
 
+/// The change a caller makes in this request, for its audit entries: the one place the actor
+/// comes from the caller.
+pub fn change_by(
+    req: &Request,
+    caller: &crate::domain::User,
+    now: time::OffsetDateTime,
+) -> crate::domain::Change {
+    crate::domain::Change::new(crate::domain::Actor::of(caller), now, &request_id(req))
+}
+
 /// What the authorizer verified: the token's `sub` and when Cognito issued it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Authorized {
@@ -214,7 +224,7 @@ pub use caller::{
 mod caller {
     use super::*;
     use crate::domain::manage::counter_deltas;
-    use crate::domain::{Actor, AuditAction, AuditEntry, Invite, Target, Tenant, User, UserStatus};
+    use crate::domain::{AuditAction, AuditEntry, Invite, Tenant, User, UserStatus};
     use crate::store::{Refusal, Store, WriteError};
     use time::OffsetDateTime;
 
@@ -270,18 +280,7 @@ mod caller {
         Ok((active(caller, &who)?, found))
     }
 
-    /// What the audit log keeps of a user at one moment.
-    fn snapshot(u: &User) -> Value {
-        serde_json::json!({
-            "name": u.name,
-            "email": u.email,
-            "role": u.role,
-            "team": u.team,
-            "status": u.status.as_str(),
-            "displayName": u.display_label(),
-        })
-    }
-
+    /// A user change's audit entry, by the caller, in this request.
     pub fn user_audit(
         req: &Request,
         caller: &User,
@@ -290,25 +289,7 @@ mod caller {
         after: &User,
         now: OffsetDateTime,
     ) -> AuditEntry {
-        AuditEntry::new(
-            &caller.tenant_id,
-            now,
-            &Actor {
-                id: caller.id.clone(),
-                email: Some(caller.email.clone()),
-                name: Some(caller.name.clone()),
-            },
-            action,
-            Target {
-                kind: "user".into(),
-                id: before.id.clone(),
-                // The name as it was: "was assigned to Jane Doe" reads right after a delete.
-                label: Some(before.name.clone()),
-            },
-            Some(snapshot(before)),
-            Some(snapshot(after)),
-            &request_id(req),
-        )
+        change_by(req, caller, now).on_user(action, before, after)
     }
 
     /// Commits a user change and turns a refused transaction into the rule that refused it:

@@ -636,20 +636,12 @@ fn a_delete_whose_last_cognito_step_never_ran_still_lets_the_email_join_again() 
             version: before.version + 1,
             ..before.clone()
         };
-        let entry = shared::domain::AuditEntry::new(
-            &t.id,
+        let entry = shared::domain::Change::new(
+            shared::domain::Actor::system(),
             app.clock_now(),
-            &shared::domain::Actor::system(),
-            shared::domain::AuditAction::UserDeleted,
-            shared::domain::Target {
-                kind: "user".into(),
-                id: m.id.clone(),
-                label: None,
-            },
-            None,
-            None,
             "crash-test",
-        );
+        )
+        .on_user(shared::domain::AuditAction::UserDeleted, &before, &after);
         app.delete.directory.disable_user(&m.email).await.unwrap();
         app.store
             .change_user(&before, &after, &entry)

@@ -3,11 +3,10 @@
 
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
-use shared::domain::invite::audit_view;
 use shared::domain::validation::object;
 use shared::domain::{
-    password, timefmt, Actor, ApiError, AuditAction, AuditEntry, Clock, FieldError, Invite,
-    InviteStatus, InviteToken, Target, User, UserStatus,
+    password, timefmt, Actor, ApiError, AuditAction, Change, Clock, FieldError, Invite,
+    InviteStatus, InviteToken, User, UserStatus,
 };
 use shared::http::{body_json, json, request_id, respond_within, route_key};
 use shared::identity::Directory;
@@ -243,27 +242,24 @@ async fn accept(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         version: 1,
         signed_out_at: None,
     };
-    let mut after = audit_view(&invite);
-    after["status"] = json!(InviteStatus::Accepted.as_str());
-    after["userId"] = json!(sub);
-    let entry = AuditEntry::new(
-        &invite.tenant_id,
-        now,
-        &Actor {
-            id: sub.clone(),
-            email: Some(invite.email.clone()),
-            name: Some(invite.name.clone()),
-        },
+    let accepted = Invite {
+        status: InviteStatus::Accepted,
+        ..invite.clone()
+    };
+    let joiner = Actor {
+        id: sub.clone(),
+        email: Some(invite.email.clone()),
+        name: Some(invite.name.clone()),
+    };
+    let mut entry = Change::new(joiner, now, &request_id(req)).on_invite(
         AuditAction::InviteAccepted,
-        Target {
-            kind: "invite".into(),
-            id: invite.id.clone(),
-            label: Some(invite.name.clone()),
-        },
-        Some(audit_view(&invite)),
-        Some(after),
-        &request_id(req),
+        Some(&invite),
+        &accepted,
     );
+    // Which user the invite became: the one fact the invite itself does not hold.
+    if let Some(after) = entry.after.as_mut() {
+        after["userId"] = json!(sub);
+    }
     match deps
         .store
         .accept_invite(&invite, &lock, &user, now, &entry)

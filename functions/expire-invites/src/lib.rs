@@ -8,8 +8,7 @@
 
 use futures_util::future::join_all;
 use serde::Serialize;
-use shared::domain::invite::audit_view;
-use shared::domain::{Actor, AuditAction, AuditEntry, Clock, Invite, InviteStatus, Target};
+use shared::domain::{Actor, AuditAction, AuditEntry, Change, Clock, Invite, InviteStatus};
 use shared::store::{Closing, Store, WriteError, CLOSE_BATCH};
 use std::sync::Arc;
 use std::time::Instant;
@@ -47,19 +46,10 @@ fn expired(invite: &Invite, now: time::OffsetDateTime, request_id: &str) -> (Inv
         token_hash: String::new(),
         ..invite.clone()
     };
-    let entry = AuditEntry::new(
-        &invite.tenant_id,
-        now,
-        &Actor::system(),
+    let entry = Change::new(Actor::system(), now, request_id).on_invite(
         AuditAction::InviteExpired,
-        Target {
-            kind: "invite".into(),
-            id: invite.id.clone(),
-            label: Some(invite.name.clone()),
-        },
-        Some(audit_view(invite)),
-        Some(audit_view(&after)),
-        request_id,
+        Some(invite),
+        &after,
     );
     (after, entry)
 }

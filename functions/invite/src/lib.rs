@@ -3,14 +3,14 @@
 
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::domain::invite::{audit_view, new_invite};
+use shared::domain::invite::new_invite;
 use shared::domain::manage::require_admin;
 use shared::domain::validation::invite_request;
 use shared::domain::views::InviteView;
-use shared::domain::{Actor, ApiError, AuditAction, AuditEntry, Clock, FieldError, Target};
+use shared::domain::{ApiError, AuditAction, AuditEntry, Clock, FieldError};
 use shared::domain::{Invite, InviteStatus, InviteToken, INVITE_TTL};
 use shared::http::{
-    body_json, json, load_caller, load_caller_and_invite, request_id, respond_within, route_key,
+    body_json, change_by, json, load_caller, load_caller_and_invite, respond_within, route_key,
 };
 use shared::mail::Mailer;
 use shared::store::Closing;
@@ -63,27 +63,15 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     seat_error(&tenant)?;
 
     let now = deps.clock.now();
-    let rid = request_id(req);
-    let actor = actor_of(&caller);
+    let change = change_by(req, &caller, now);
     let (mut invites, tokens): (Vec<_>, Vec<_>) = rows
         .iter()
-        .map(|r| new_invite(r, &tenant.id, &actor, now))
+        .map(|r| new_invite(r, &tenant.id, &change.actor, now))
         .unzip();
     hash_tokens(&mut invites, &tokens).await;
     let audit: Vec<AuditEntry> = invites
         .iter()
-        .map(|i| {
-            AuditEntry::new(
-                &tenant.id,
-                now,
-                &actor,
-                AuditAction::InviteCreated,
-                invite_target(i),
-                None,
-                Some(audit_view(i)),
-                &rid,
-            )
-        })
+        .map(|i| change.on_invite(AuditAction::InviteCreated, None, i))
         .collect();
 
     match deps.store.create_invites(&tenant, &invites, &audit).await {
@@ -148,22 +136,6 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     }
 }
 
-fn actor_of(caller: &shared::domain::User) -> Actor {
-    Actor {
-        id: caller.id.clone(),
-        email: Some(caller.email.clone()),
-        name: Some(caller.name.clone()),
-    }
-}
-
-fn invite_target(i: &Invite) -> Target {
-    Target {
-        kind: "invite".into(),
-        id: i.id.clone(),
-        label: Some(i.name.clone()),
-    }
-}
-
 /// The invite at `{id}` in the caller's tenant; anything else reads as not found (docs/rules.md, rule 7).
 fn own_invite(caller: &shared::domain::User, found: Option<Invite>) -> Result<Invite, ApiError> {
     match found {
@@ -211,16 +183,8 @@ async fn resend(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     };
     let tokens = vec![token];
     hash_tokens(std::slice::from_mut(&mut after), &tokens).await;
-    let entry = AuditEntry::new(
-        &tenant.id,
-        now,
-        &actor_of(&caller),
-        AuditAction::InviteResent,
-        invite_target(&before),
-        Some(audit_view(&before)),
-        Some(audit_view(&after)),
-        &request_id(req),
-    );
+    let entry =
+        change_by(req, &caller, now).on_invite(AuditAction::InviteResent, Some(&before), &after);
     match deps
         .store
         .reopen_invite(&before, &after, &tenant, &entry)
@@ -279,16 +243,8 @@ async fn revoke(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         token_hash: String::new(),
         ..before.clone()
     };
-    let entry = AuditEntry::new(
-        &caller.tenant_id,
-        now,
-        &actor_of(&caller),
-        AuditAction::InviteRevoked,
-        invite_target(&before),
-        Some(audit_view(&before)),
-        Some(audit_view(&after)),
-        &request_id(req),
-    );
+    let entry =
+        change_by(req, &caller, now).on_invite(AuditAction::InviteRevoked, Some(&before), &after);
     match deps
         .store
         .close_invite(&before, &after, Closing::Revoke, &entry)

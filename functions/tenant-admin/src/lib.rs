@@ -5,11 +5,11 @@
 //! `{"action":"setTier","tenantId":"…","tier":"enterprise","seatLimit":500}`
 
 use serde_json::{json, Value};
-use shared::domain::invite::{audit_view, new_invite};
+use shared::domain::invite::new_invite;
 use shared::domain::validation::{self, object, InviteInput};
 use shared::domain::views::{InviteView, TenantView};
 use shared::domain::{
-    ids, Actor, ApiError, AuditAction, AuditEntry, Clock, FieldError, Role, Target, Tenant, Tier,
+    ids, Actor, ApiError, AuditAction, Change, Clock, FieldError, Role, Tenant, Tier,
 };
 use shared::mail::Mailer;
 use shared::store::{Refusal, Store, WriteError};
@@ -130,35 +130,15 @@ async fn create_tenant(
     let (invite, token) = new_invite(&admin, &tenant.id, &actor, now);
     let (mut invites, tokens) = (vec![invite], vec![token]);
     hash_tokens(&mut invites, &tokens).await;
+    let change = Change::new(actor, now, rid);
     let audit = [
-        AuditEntry::new(
-            &tenant.id,
-            now,
-            &actor,
+        change.on_tenant(
             AuditAction::TenantCreated,
-            Target {
-                kind: "tenant".into(),
-                id: tenant.id.clone(),
-                label: Some(tenant.name.clone()),
-            },
+            &tenant,
             None,
-            Some(json!({"name": tenant.name, "tier": tier.as_str(), "seatLimit": seat_limit})),
-            rid,
+            json!({"name": tenant.name, "tier": tier.as_str(), "seatLimit": seat_limit}),
         ),
-        AuditEntry::new(
-            &tenant.id,
-            now,
-            &actor,
-            AuditAction::InviteCreated,
-            Target {
-                kind: "invite".into(),
-                id: invites[0].id.clone(),
-                label: Some(invites[0].name.clone()),
-            },
-            None,
-            Some(audit_view(&invites[0])),
-            rid,
-        ),
+        change.on_invite(AuditAction::InviteCreated, None, &invites[0]),
     ];
     match deps.store.create_tenant(&tenant, &invites[0], &audit).await {
         Ok(()) => {}
@@ -218,19 +198,11 @@ async fn set_tier(deps: &Deps, event: &Value, rid: &str) -> Result<Value, ApiErr
         return Err(too_small(&tenant, seat_limit));
     }
     let now = deps.clock.now();
-    let entry = AuditEntry::new(
-        &tenant.id,
-        now,
-        &Actor::platform(),
+    let entry = Change::new(Actor::platform(), now, rid).on_tenant(
         AuditAction::TierChanged,
-        Target {
-            kind: "tenant".into(),
-            id: tenant.id.clone(),
-            label: Some(tenant.name.clone()),
-        },
+        &tenant,
         Some(json!({"tier": tenant.tier.as_str(), "seatLimit": tenant.seat_limit})),
-        Some(json!({"tier": tier.as_str(), "seatLimit": seat_limit})),
-        rid,
+        json!({"tier": tier.as_str(), "seatLimit": seat_limit}),
     );
     match deps.store.set_tier(&tenant, tier, seat_limit, &entry).await {
         Ok(()) => {}

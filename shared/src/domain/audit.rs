@@ -13,6 +13,14 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// A user acting through the API, as they are now.
+    pub fn of(user: &super::User) -> Actor {
+        Actor {
+            id: user.id.clone(),
+            email: Some(user.email.clone()),
+            name: Some(user.name.clone()),
+        }
+    }
     pub fn system() -> Actor {
         Actor {
             id: "system".into(),
@@ -103,30 +111,119 @@ pub struct AuditEntry {
     pub request_id: String,
 }
 
-impl AuditEntry {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
+/// Who makes a change, when, and in which request: taken once per request, then each audit
+/// entry of the change is built from it by the kind of thing it changes (`user`, `invite`,
+/// `tenant`), so an entry's target, tenant and snapshots can't be assembled wrong.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub actor: Actor,
+    pub at: OffsetDateTime,
+    pub request_id: String,
+}
+
+impl Change {
+    pub fn new(actor: Actor, at: OffsetDateTime, request_id: &str) -> Change {
+        Change {
+            actor,
+            at,
+            request_id: request_id.to_string(),
+        }
+    }
+
+    fn entry(
+        &self,
         tenant_id: &str,
-        at: OffsetDateTime,
-        actor: &Actor,
         action: AuditAction,
         target: Target,
         before: Option<Value>,
         after: Option<Value>,
-        request_id: &str,
     ) -> AuditEntry {
         AuditEntry {
             id: super::ids::new_id(),
             tenant_id: tenant_id.to_string(),
-            at,
-            actor: actor.clone(),
+            at: self.at,
+            actor: self.actor.clone(),
             action,
             target,
             before,
             after,
-            request_id: request_id.to_string(),
+            request_id: self.request_id.clone(),
         }
     }
+
+    /// A user's change, with what the log keeps of them before and after.
+    pub fn on_user(
+        &self,
+        action: AuditAction,
+        before: &super::User,
+        after: &super::User,
+    ) -> AuditEntry {
+        self.entry(
+            &before.tenant_id,
+            action,
+            Target {
+                kind: "user".into(),
+                id: before.id.clone(),
+                // The name as it was: "was assigned to Jane Doe" reads right after a delete.
+                label: Some(before.name.clone()),
+            },
+            Some(user_snapshot(before)),
+            Some(user_snapshot(after)),
+        )
+    }
+
+    /// An invite's change: created (no `before`), resent, revoked, expired or accepted.
+    pub fn on_invite(
+        &self,
+        action: AuditAction,
+        before: Option<&super::Invite>,
+        after: &super::Invite,
+    ) -> AuditEntry {
+        self.entry(
+            &after.tenant_id,
+            action,
+            Target {
+                kind: "invite".into(),
+                id: after.id.clone(),
+                label: Some(after.name.clone()),
+            },
+            before.map(super::invite::audit_view),
+            Some(super::invite::audit_view(after)),
+        )
+    }
+
+    /// A tenant's change (created, tier changed), with the fields it changed.
+    pub fn on_tenant(
+        &self,
+        action: AuditAction,
+        tenant: &super::Tenant,
+        before: Option<Value>,
+        after: Value,
+    ) -> AuditEntry {
+        self.entry(
+            &tenant.id,
+            action,
+            Target {
+                kind: "tenant".into(),
+                id: tenant.id.clone(),
+                label: Some(tenant.name.clone()),
+            },
+            before,
+            Some(after),
+        )
+    }
+}
+
+/// What the audit log keeps of a user at one moment.
+pub fn user_snapshot(u: &super::User) -> Value {
+    serde_json::json!({
+        "name": u.name,
+        "email": u.email,
+        "role": u.role,
+        "team": u.team,
+        "status": u.status.as_str(),
+        "displayName": u.display_label(),
+    })
 }
 
 #[cfg(test)]
@@ -152,5 +249,37 @@ mod tests {
             assert_eq!(serde_json::to_value(a).unwrap(), a.as_str());
         }
         assert_eq!(AuditAction::parse("user.hacked"), None);
+    }
+
+    #[test]
+    fn each_kind_of_entry_names_its_target_and_tenant_from_what_changed() {
+        use crate::domain::user::tests::user;
+        use crate::domain::Role;
+        let change = Change::new(Actor::system(), OffsetDateTime::UNIX_EPOCH, "rid");
+        let before = user("u1", "t1", Role::Agent, None);
+        let mut after = before.clone();
+        after.name = "Renamed".into();
+        let e = change.on_user(AuditAction::RoleChanged, &before, &after);
+        assert_eq!(
+            (e.tenant_id.as_str(), e.target.kind.as_str()),
+            ("t1", "user")
+        );
+        assert_eq!(e.target.label.as_deref(), Some("U1"), "the name as it was");
+        assert_eq!(e.after.unwrap()["name"], "Renamed");
+        assert_eq!(
+            (e.request_id.as_str(), e.actor.id.as_str()),
+            ("rid", "system")
+        );
+        let inv = crate::domain::invite::tests::invite(OffsetDateTime::UNIX_EPOCH);
+        let e = change.on_invite(AuditAction::InviteCreated, None, &inv);
+        assert_eq!(
+            (e.tenant_id.as_str(), e.target.kind.as_str()),
+            (inv.tenant_id.as_str(), "invite")
+        );
+        assert!(e.before.is_none());
+        assert!(
+            e.after.unwrap().get("tokenHash").is_none(),
+            "never the token's hash"
+        );
     }
 }

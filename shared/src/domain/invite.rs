@@ -154,7 +154,7 @@ pub fn audit_view(i: &Invite) -> serde_json::Value {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub fn invite(now: OffsetDateTime) -> Invite {

@@ -16,7 +16,7 @@ pub mod user;
 pub mod validation;
 pub mod views;
 
-pub use audit::{Actor, AuditAction, AuditEntry, Target};
+pub use audit::{Actor, AuditAction, AuditEntry, Change, Target};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::Email;
 pub use error::{ApiError, FieldError, Problem};
