@@ -353,6 +353,7 @@ mod caller {
         pricing_url: &str,
     ) -> Result<(), ApiError> {
         let signin = crate::signin::SignIn::lock(store, directory, clock, &after.login()).await?;
+        let mut after = after.clone();
         if after.status != UserStatus::Active {
             if let Err(e) = signin.disable_first().await {
                 // It may have landed anyway; DynamoDB did not change, so converge puts it back.
@@ -361,8 +362,13 @@ mod caller {
                 }
                 return Err(e.into());
             }
+            // Stamped once sign-in and refresh are stopped, so no token can be issued after
+            // it: every token older than this is refused for good (rule 5). Read from the wall
+            // clock, as Cognito's `iat` is, not the domain clock (which tests move).
+            use crate::domain::Clock as _;
+            after.signed_out_at = Some(crate::domain::SystemClock.now());
         }
-        let committed = commit_user_change(store, before, after, entry, pricing_url).await;
+        let committed = commit_user_change(store, before, &after, entry, pricing_url).await;
         if let Err(e) = signin.converge().await {
             tracing::warn!(error = %e, "sign-in not converged after a user change");
         }

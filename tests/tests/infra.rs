@@ -3,7 +3,7 @@
 //! says so) and in the OpenAPI description, every setting a function reads is set for it, and
 //! every sample event is one the function can read.
 
-use harness::app::{routes, Function};
+use harness::app::routes;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -75,18 +75,6 @@ fn crate_dirs() -> BTreeSet<String> {
         .collect()
 }
 
-fn function_of(f: Function) -> &'static str {
-    match f {
-        Function::Invite => "invite",
-        Function::Accept => "accept",
-        Function::List => "list",
-        Function::ChangeRole => "change-role",
-        Function::Suspend => "suspend",
-        Function::Delete => "delete",
-        Function::Audit => "audit",
-    }
-}
-
 #[test]
 fn every_function_crate_is_deployed_by_the_template_and_nothing_else_is() {
     let deployed: BTreeSet<String> = template_functions().into_values().map(|(b, _)| b).collect();
@@ -106,7 +94,7 @@ fn the_template_routes_each_path_to_the_function_that_serves_it() {
     }
     let in_code: BTreeSet<(String, String, bool)> = routes()
         .into_iter()
-        .map(|(k, f, public)| (k.to_string(), function_of(f).to_string(), public))
+        .map(|(k, f, public)| (k.to_string(), f.binary().to_string(), public))
         .collect();
     assert_eq!(in_template, in_code);
 }

@@ -54,9 +54,6 @@ async fn suspend(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError>
         status: UserStatus::Suspended,
         version: before.version + 1,
         updated_at: now,
-        // Compared with the `iat` Cognito writes, so it is read from the same wall clock,
-        // not the domain clock (which tests move).
-        signed_out_at: Some(shared::domain::SystemClock.now()),
         ..before.clone()
     };
     // Rule 6 needs no read first: the caller is another active admin, so only a concurrent

@@ -150,8 +150,6 @@ pub(super) mod decide {
             Refusal::LastAdmin
         } else if tags.contains(&Tag::Tenant) && seats > 0 {
             Refusal::NoSeat
-        } else if tags.contains(&Tag::Marker) {
-            Refusal::SignInLocked
         } else {
             Refusal::Stale
         }
@@ -195,7 +193,6 @@ pub(super) mod decide {
             assert_eq!(user_change(&[Tenant], -1, -1), Refusal::LastAdmin);
             assert_eq!(user_change(&[Tenant], 1, 0), Refusal::NoSeat);
             assert_eq!(user_change(&[Tenant], 1, 1), Refusal::NoSeat);
-            assert_eq!(user_change(&[Marker], 0, 0), Refusal::SignInLocked);
             assert_eq!(user_change(&[Tenant], 0, 0), Refusal::Stale);
         }
     }
