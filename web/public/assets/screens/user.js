@@ -41,9 +41,9 @@ export function UserPage({ me, isAdmin, id }) {
       notify(s.user.saved);
     } catch (err) {
       if (err.type === 'version-conflict') {
-        const who = await lastChangedBy(id);
+        // The message says "here are their current details": show it with them, not before.
+        const [who] = await Promise.all([lastChangedBy(id), load()]);
         setConflict(s.user.conflict(who));
-        await load();
       } else setSaveError(err);
     } finally { setBusy(false); }
   };
