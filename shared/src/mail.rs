@@ -1,7 +1,7 @@
 //! The SES v2 adapter: sends a rendered email with an HTML and a text part, a batch of them
 //! within the account's sending rate.
 
-use crate::domain::email_template::Rendered;
+use crate::domain::email_template::{mailbox, Rendered};
 use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use aws_sdk_sesv2::Client;
@@ -142,10 +142,13 @@ impl Mailer {
                     .build(),
             )
             .build();
+        // The display name says who invites; the address stays the verified identity, which
+        // is what SES checks and what `ses:FromAddress` in the function's policy matches.
         let out = self
             .client
             .send_email()
-            .from_email_address(&self.from)
+            .from_email_address(mailbox(&m.from_name, &self.from))
+            .set_reply_to_addresses(m.reply_to.clone().map(|a| vec![a]))
             .destination(Destination::builder().to_addresses(to.as_str()).build())
             .content(EmailContent::builder().simple(message).build())
             .send()

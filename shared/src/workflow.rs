@@ -1,7 +1,7 @@
 //! Steps that more than one function runs with the same adapters: hashing new invite tokens
 //! and sending invite emails with their delivery status recorded.
 
-use crate::domain::email_template::{render_invite, InviteMail};
+use crate::domain::email_template::{render_invite, InviteMail, Inviter};
 use crate::domain::token::HashMemory;
 use crate::domain::{DeliveryStatus, Email, Invite, InviteToken, Tenant};
 use crate::mail::Mailer;
@@ -53,14 +53,15 @@ pub const RECORD_RESERVE: std::time::Duration = std::time::Duration::from_secs(2
 
 /// Sends one email per invite (paced to the SES rate, see `Mailer::send_all`) until
 /// `deadline` less `RECORD_RESERVE`, then records every delivery status at once. A failed or
-/// unsent email keeps its invite, marked `failed`, so an admin can resend it.
+/// unsent email keeps its invite, marked `failed`, so an admin can resend it. `inviter` is the
+/// person sending (From's display name and Reply-To); `None` for the tenant tool.
 #[allow(clippy::too_many_arguments)]
 pub async fn send_invites(
     store: &Store,
     mailer: &Mailer,
     app_url: &str,
     tenant: &Tenant,
-    inviter_name: &str,
+    inviter: Option<Inviter<'_>>,
     invites: &mut [Invite],
     tokens: &[InviteToken],
     deadline: tokio::time::Instant,
@@ -72,11 +73,15 @@ pub async fn send_invites(
             let link = accept_link(app_url, token);
             let mail = render_invite(&InviteMail {
                 company: &tenant.name,
-                inviter: inviter_name,
+                inviter,
                 invitee: &inv.name,
                 role: inv.role,
                 team: inv.team.as_deref(),
+                sent_at: inv.sent_at,
                 expires_at: inv.expires_at,
+                time_zone: inv.time_zone.as_deref(),
+                // A resend moves `sent_at` and keeps `created_at`.
+                resent: inv.sent_at > inv.created_at,
                 link: &link,
             });
             (Email::parse(&inv.email), mail)

@@ -9,7 +9,9 @@ With PARENT_PID the server exits when that process is gone, so a test run that i
 does not leave an emulator behind. MOTO_HOST sets the address it listens on (default
 127.0.0.1; infra/sam-local.sh uses the Docker bridge's, so Lambda containers reach it).
 
-One addition: RevokeToken (see `revoke_token`), which moto lacks and the console uses.
+Two additions: RevokeToken (see `revoke_token`), which moto lacks and the console uses; and
+the whole of a simple SES v2 email kept (see `whole_simple_email`): moto records only the HTML
+part, while the tests read the text part and the Reply-To too.
 
 One speed fix, same behaviour: moto's TransactWriteItems backs up a table (deep copy, for
 rollback) once per *item* of the transaction, before it applies any of them. Every backup of a
@@ -85,6 +87,32 @@ def revoke_token():
     CognitoIdpResponse.revoke_token = revoke
 
 
+def whole_simple_email():
+    """moto's SES v2 SendEmail keeps a simple message's HTML part (or its text part if there is
+    no HTML) as `body` and drops the rest. Keep the text part and the Reply-To addresses on the
+    recorded message too, where /moto-api/data.json shows them as `text` and `reply_to`."""
+    import json
+
+    from moto.sesv2.responses import SESV2Response
+
+    original = SESV2Response.send_email
+
+    def send_email(self):
+        answer = original(self)
+        params = json.loads(self.body)
+        simple = (params.get("Content") or {}).get("Simple")
+        if simple is not None:
+            message_id = json.loads(answer)["MessageId"]
+            for m in reversed(self.sesv2_backend.core_backend.sent_messages):
+                if m.id == message_id:
+                    m.text = (simple.get("Body", {}).get("Text") or {}).get("Data")
+                    m.reply_to = params.get("ReplyToAddresses", [])
+                    break
+        return answer
+
+    SESV2Response.send_email = send_email
+
+
 class QuietHandler(WSGIRequestHandler):
     def log_request(self, *args, **kwargs):
         pass
@@ -105,6 +133,7 @@ def main():
         threading.Thread(target=watch_parent, args=(int(sys.argv[2]),), daemon=True).start()
     one_backup_per_table()
     revoke_token()
+    whole_simple_email()
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(
         os.environ.get("MOTO_HOST", "127.0.0.1"),

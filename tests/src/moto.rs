@@ -310,8 +310,13 @@ async fn wait_ready(endpoint: &str) {
 pub struct SentMail {
     pub to: Vec<String>,
     pub subject: String,
+    /// The HTML part.
     pub body: String,
+    /// The text part (`tests/moto/server.py` keeps it).
+    pub text: String,
+    /// The From header as sent: display name and address.
     pub source: String,
+    pub reply_to: Vec<String>,
 }
 
 /// Every email sent so far (moto keeps the HTML part).
@@ -329,19 +334,22 @@ pub async fn sent_mail(endpoint: &str) -> Vec<SentMail> {
             continue;
         };
         for m in messages {
-            let to = m["destinations"]["ToAddresses"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let strings = |v: &serde_json::Value| -> Vec<String> {
+                v.as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
             out.push(SentMail {
-                to,
+                to: strings(&m["destinations"]["ToAddresses"]),
                 subject: m["subject"].as_str().unwrap_or_default().to_string(),
                 body: m["body"].as_str().unwrap_or_default().to_string(),
+                text: m["text"].as_str().unwrap_or_default().to_string(),
                 source: m["source"].as_str().unwrap_or_default().to_string(),
+                reply_to: strings(&m["reply_to"]),
             });
         }
     }

@@ -81,12 +81,15 @@ fn needs(call: &Call, directory: &str, audit: &str) -> Vec<(String, String)> {
 /// itself or, in the usual setup with DKIM, its domain; and, while the account is in the
 /// sandbox, against each recipient's identity (address or domain) too. Which of them exist
 /// is the account's business, so a grant must cover all of them, each with the request's
-/// `ses:FromAddress` as condition context.
+/// `ses:FromAddress` as condition context: the address alone, not its display name (that is
+/// `ses:FromDisplayName`, which the template does not restrict).
 fn ses_needs(body: &Value) -> Vec<(String, String)> {
-    let from = body["FromEmailAddress"]
-        .as_str()
-        .expect("a sender")
-        .to_string();
+    let mailbox = body["FromEmailAddress"].as_str().expect("a sender");
+    let from = match mailbox.rsplit_once('<') {
+        Some((_, rest)) => rest.strip_suffix('>').expect("a closed <address>"),
+        None => mailbox,
+    }
+    .to_string();
     let mut identities = vec![];
     let mut add = |address: &str| {
         identities.push(address.to_string());

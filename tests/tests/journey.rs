@@ -15,7 +15,8 @@ fn an_invited_teammate_accepts_from_the_email_signs_in_and_sees_their_role() {
         let r = invite(
             &app,
             &t.admin,
-            json!({"email": addr, "name": "Sam <Sup>", "role": "supervisor", "team": "Sales"}),
+            json!({"email": addr, "name": "Sam <Sup>", "role": "supervisor", "team": "Sales",
+                   "timeZone": "America/New_York"}),
         )
         .await;
         assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
@@ -24,24 +25,33 @@ fn an_invited_teammate_accepts_from_the_email_signs_in_and_sees_their_role() {
         assert_eq!(inv["delivery"], "sent");
         assert_eq!(assert_seats_consistent(&app, &t.id).await, 2);
 
-        // The email: escaped names, the role, the expiry and the link with the token in the fragment.
+        // The email: from the inviter via the verified sender, replies to the inviter, escaped
+        // names, the role, the expiry in the inviter's zone and the link with the token in the
+        // fragment, in both parts.
         let mail = harness::moto::last_mail_to(&app.stack.aws_endpoint, &addr)
             .await
             .expect("an invite email");
-        assert_eq!(mail.source, app.stack.sender);
+        assert_eq!(
+            mail.source,
+            format!("\"Ada Admin via VeloConnect\" <{}>", app.stack.sender)
+        );
+        assert_eq!(mail.reply_to, vec![t.admin_email.clone()]);
         assert!(
             mail.subject.contains("Ada Admin invited you to join"),
             "{}",
             mail.subject
         );
-        assert!(mail.body.contains("Sam &lt;Sup&gt;"), "{}", mail.body);
+        assert!(mail.body.contains("Sam &#60;Sup&#62;"), "{}", mail.body);
         assert!(!mail.body.contains("<Sup>"));
-        assert!(mail.body.contains("Supervisor"));
-        assert!(mail.body.contains("expires on"));
-        assert!(mail
-            .body
-            .contains(&format!("{}/accept#token=", app.stack.app_url)));
+        assert!(mail.text.contains("Hi Sam <Sup>,"), "{}", mail.text);
+        for part in [&mail.body, &mail.text] {
+            assert!(part.contains("Supervisor"));
+            assert!(part.contains("expires in 7 days, on "), "{part}");
+            assert!(part.contains("(America/New_York)"), "{part}");
+            assert!(part.contains(&format!("{}/accept#token=", app.stack.app_url)));
+        }
         let token = harness::moto::token_in(&mail.body).unwrap();
+        assert_eq!(harness::moto::token_in(&mail.text), Some(token.clone()));
 
         let p = app
             .request(

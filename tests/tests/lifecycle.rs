@@ -53,6 +53,13 @@ fn resend_rotates_the_link_restarts_the_week_and_refuses_storms() {
         assert_eq!(r.json()["delivery"], "sent");
         let new = app.token_from_mail(&addr).await.unwrap();
         assert_ne!(new, old);
+        let mail = harness::moto::last_mail_to(&app.stack.aws_endpoint, &addr)
+            .await
+            .unwrap();
+        assert!(mail.subject.starts_with("New link: "), "{}", mail.subject);
+        for part in [&mail.body, &mail.text] {
+            assert!(part.contains("The link in any earlier invite email no longer works."));
+        }
         assert_eq!(preview(&app, &old).await, 404, "the old link stops working");
         // Valid for 7 days from the resend, not from the first send.
         app.clock.advance(Duration::days(6));

@@ -127,6 +127,22 @@ fn a_batch_with_bad_rows_names_each_one_and_changes_nothing() {
             assert!(fields.contains(&f.to_string()), "{f} not in {fields:?}");
         }
         assert_eq!(assert_seats_consistent(&app, &t.id).await, 1);
+
+        // A time zone the database doesn't know is named too, and nothing is sent or stored.
+        let r = invite(
+            &app,
+            &t.admin,
+            json!({"timeZone": "Mars/Olympus", "invites": [
+                {"email": dup, "name": "Dee", "role": "agent"},
+            ]}),
+        )
+        .await;
+        assert_problem(&r, 400, "invalid-request");
+        assert_eq!(r.json()["errors"][0]["field"], "timeZone");
+        assert!(harness::moto::last_mail_to(&app.stack.aws_endpoint, &dup)
+            .await
+            .is_none());
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, 1);
     });
 }
 

@@ -192,6 +192,30 @@ log('the invitee opens the link from the email');
 const mail = await mailTo(annEmail);
 const link = mail && (mail.body.match(/href="([^"]+accept#token=[^"]+)"/) || [])[1];
 check(Boolean(link) && link.startsWith(`${appUrl}/accept#token=`), 'the email links to the console’s accept page');
+// The email itself, as the emulator received it, in the browser at desktop and phone widths.
+async function lookAtEmail(mail, name, acceptLink) {
+  check(Buffer.byteLength(mail.body, 'utf8') < 20 * 1024, `${name}: the HTML part is under 20 KB (${Buffer.byteLength(mail.body, 'utf8')} bytes)`);
+  check(!/<script|<link|@import|url\(/i.test(mail.body), `${name}: no script, external CSS or image`);
+  for (const [label, width] of [['desktop', 1000], ['phone', 390]]) {
+    const context = await browser.newContext({ viewport: { width, height: 700 }, javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.setContent(mail.body, { waitUntil: 'load' });
+    const button = page.getByRole('link', { name: 'Set your password and join' });
+    check(await button.getAttribute('href') === acceptLink, `${name} (${label}): the button links to the accept link`);
+    const box = await button.boundingBox();
+    check(box && box.height >= 40 && box.x >= 0 && box.x + box.width <= width, `${name} (${label}): the button is big and on screen (${box && `${Math.round(box.width)}×${Math.round(box.height)}`})`);
+    check(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), `${name} (${label}): nothing scrolls sideways`);
+    await page.screenshot({ path: join(shots, `${name}-${label}.png`), fullPage: true });
+    await context.close();
+  }
+  check(mail.text.includes(acceptLink), `${name}: the text part carries the same link`);
+  check(/expires in 7 days, on \w+day, \d+ \w+ \d{4} at \d\d:\d\d CET \(Europe\/Paris\)/.test(mail.text), `${name}: the expiry is in the admin's time zone, named`);
+}
+await lookAtEmail(mail, '19-invite-email', link.replace(/&amp;/g, '&'));
+check(mail.source === `"Demo Admin via VeloConnect" <${mail.source.match(/<([^>]+)>$/)?.[1]}>` && (mail.reply_to || []).includes(adminEmail), 'the email comes from the admin via VeloConnect and replies go to the admin');
+// The text part as sent, the one-time token left out.
+writeFileSync(join(shots, '19-invite-email.txt'), mail.text.replace(/#token=[^\s]+/g, '#token=…'));
+
 const ann = await newPage('invitee');
 pages.push(ann);
 await ann.goto(link.replace(/&amp;/g, '&'));

@@ -3,11 +3,12 @@
 
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
+use shared::domain::email_template::Inviter;
 use shared::domain::invite::new_invite;
 use shared::domain::manage::require_admin;
 use shared::domain::validation::invite_request;
 use shared::domain::views::InviteView;
-use shared::domain::{ApiError, AuditAction, AuditEntry, Clock, FieldError};
+use shared::domain::{ApiError, AuditAction, AuditEntry, Clock, Email, FieldError};
 use shared::domain::{Invite, InviteStatus, InviteToken, INVITE_TTL};
 use shared::http::{
     body_json, change_by, json, load_caller, load_caller_and_invite, respond_within, route_key,
@@ -109,12 +110,13 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         Err(e) => return Err(e.into()),
     }
 
+    let caller_email = Email::parse(&caller.email);
     send_invites(
         &deps.store,
         &deps.mailer,
         &deps.app_url,
         &tenant,
-        &caller.name,
+        inviter(&caller, &caller_email),
         &mut invites,
         &tokens,
         shared::http::deadline(req),
@@ -134,6 +136,18 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     } else {
         Ok(json(201, &views[0]))
     }
+}
+
+/// The caller as the person an email comes from; a stored address always parses (it was
+/// parsed when they were invited), and without one the email names no person.
+fn inviter<'a>(
+    caller: &'a shared::domain::User,
+    email: &'a Result<Email, &'static str>,
+) -> Option<Inviter<'a>> {
+    email.as_ref().ok().map(|email| Inviter {
+        name: &caller.name,
+        email,
+    })
 }
 
 /// The invite at `{id}` in the caller's tenant; anything else reads as not found (docs/rules.md, rule 7).
@@ -215,12 +229,13 @@ async fn resend(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         Err(e) => return Err(e.into()),
     }
     let mut sent = vec![after];
+    let caller_email = Email::parse(&caller.email);
     send_invites(
         &deps.store,
         &deps.mailer,
         &deps.app_url,
         &tenant,
-        &caller.name,
+        inviter(&caller, &caller_email),
         &mut sent,
         &tokens,
         shared::http::deadline(req),

@@ -103,6 +103,7 @@ async fn create_tenant(
                 name: name?,
                 role: Role::Admin,
                 team: None,
+                time_zone: None,
             })
         }),
         None => {
@@ -155,7 +156,7 @@ async fn create_tenant(
         &deps.mailer,
         &deps.app_url,
         &tenant,
-        "VeloConnect",
+        None,
         &mut invites,
         &tokens,
         answer_by,

@@ -1,17 +1,38 @@
-//! The invite email, rendered without any AWS type. Everything a user typed (names, company)
-//! is HTML-escaped in the HTML part and stripped of line breaks in the subject, so neither
-//! markup nor header injection can ride in on a display name.
+//! The invite email, rendered without any AWS type, from compile-time templates
+//! (`shared/templates/invite.html` and `invite.txt`). The HTML template escapes every value by
+//! construction (askama's HTML escaper); everything a person typed (names, company, team) is
+//! also made one line before it goes anywhere, so neither markup nor a header nor a fake
+//! paragraph in the text part can ride in on it. The words are in `email_strings`.
 
+use super::email::Email;
+use super::email_strings::{InviteStrings, EN};
 use super::role::Role;
+use askama::Template;
+use base64::Engine;
 use time::OffsetDateTime;
+
+/// The person an invite comes from: the From display name, the Reply-To and the words.
+#[derive(Debug, Clone, Copy)]
+pub struct Inviter<'a> {
+    pub name: &'a str,
+    /// A parsed address: nothing that could break the Reply-To header gets this far.
+    pub email: &'a Email,
+}
 
 pub struct InviteMail<'a> {
     pub company: &'a str,
-    pub inviter: &'a str,
+    /// `None` when no person invites (the tenant tool's first admin).
+    pub inviter: Option<Inviter<'a>>,
     pub invitee: &'a str,
     pub role: Role,
     pub team: Option<&'a str>,
+    pub sent_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
+    /// The IANA zone the expiry is written in (the inviter's, from the console); UTC without.
+    /// Must be one `time_zone` accepts.
+    pub time_zone: Option<&'a str>,
+    /// A resend: a new link replaces the old one.
+    pub resent: bool,
     /// `{APP_URL}/accept#token=<token>`; the token rides in the fragment so it never reaches
     /// a server log or a Referer header.
     pub link: &'a str,
@@ -22,21 +43,10 @@ pub struct Rendered {
     pub subject: String,
     pub html: String,
     pub text: String,
-}
-
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    /// The From display name (one line; `mailbox` encodes it for the header).
+    pub from_name: String,
+    /// Where a reply goes: the inviter, so a question reaches a person.
+    pub reply_to: Option<String>,
 }
 
 /// One line, no control characters, bounded: safe inside a MIME header.
@@ -49,67 +59,151 @@ pub fn header_safe(s: &str, max_chars: usize) -> String {
     collapsed.chars().take(max_chars).collect()
 }
 
-fn expiry_text(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{} {} {}, {:02}:{:02} UTC",
-        t.day(),
-        t.month(),
-        t.year(),
-        t.hour(),
-        t.minute()
-    )
+/// `Display Name <address>` for a From header. A name of plain characters is quoted as is;
+/// any other is written as RFC 2047 encoded words (UTF-8, base64), which is what SES asks for
+/// non-ASCII names and which no quote, bracket or line break in a name can escape from.
+pub fn mailbox(display: &str, address: &str) -> String {
+    let display = header_safe(display, 100);
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, ' ' | '.' | '-' | '\'');
+    if display.is_empty() {
+        return address.to_string();
+    }
+    if display.chars().all(plain) {
+        return format!("\"{display}\" <{address}>");
+    }
+    // 45 bytes of UTF-8 per word: base64 makes 60, with the markers 72 of the 75 allowed.
+    let mut words = Vec::new();
+    let mut chunk = String::new();
+    for c in display.chars() {
+        if chunk.len() + c.len_utf8() > 45 {
+            words.push(std::mem::take(&mut chunk));
+        }
+        chunk.push(c);
+    }
+    words.push(chunk);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let encoded: Vec<String> = words
+        .iter()
+        .map(|w| format!("=?UTF-8?B?{}?=", b64.encode(w)))
+        .collect();
+    format!("{} <{address}>", encoded.join(" "))
+}
+
+/// Checks an IANA time zone name against the compiled-in time zone database and gives back its
+/// canonical spelling.
+pub fn time_zone(name: &str) -> Result<String, String> {
+    let bad = || "must be an IANA time zone name such as Europe/Berlin".to_string();
+    if name.is_empty() || name.len() > 64 || !name.is_ascii() {
+        return Err(bad());
+    }
+    let tz = jiff::tz::TimeZone::get(name).map_err(|_| bad())?;
+    Ok(tz.iana_name().unwrap_or(name).to_string())
+}
+
+/// "Tuesday, 8 December 2026 at 10:05 CET (Europe/Berlin)": a date read without converting,
+/// with the zone named. Falls back to UTC for a zone the database doesn't know.
+fn when(t: OffsetDateTime, zone: Option<&str>, at: &str) -> String {
+    let tz = zone
+        .and_then(|z| jiff::tz::TimeZone::get(z).ok())
+        .unwrap_or(jiff::tz::TimeZone::UTC);
+    let Ok(ts) = jiff::Timestamp::from_second(t.unix_timestamp()) else {
+        return t.to_string();
+    };
+    let z = ts.to_zoned_datetime(tz);
+    let date = z.strftime("%A, %-d %B %Y");
+    let clock = z.strftime("%H:%M %Z");
+    match z.time_zone().iana_name() {
+        Some(name) if name != "UTC" && !name.starts_with("Etc/") => {
+            format!("{date} {at} {clock} ({name})")
+        }
+        _ => format!("{date} {at} {clock}"),
+    }
+}
+
+/// What both parts show, every value one line and final.
+struct Content<'a> {
+    s: &'a InviteStrings,
+    subject: String,
+    preheader: String,
+    heading: String,
+    resent_note: Option<&'a str>,
+    greeting: String,
+    role: &'a str,
+    role_can: &'a str,
+    team: Option<String>,
+    link: &'a str,
+    expires: String,
+    expired_ask: String,
+    why: String,
+}
+
+#[derive(Template)]
+#[template(path = "invite.html", escape = "html")]
+struct HtmlPart<'a> {
+    m: &'a Content<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "invite.txt", escape = "none")]
+struct TextPart<'a> {
+    m: &'a Content<'a>,
 }
 
 pub fn render_invite(m: &InviteMail<'_>) -> Rendered {
-    let subject = header_safe(
-        &format!(
-            "{} invited you to join {} on VeloConnect",
-            m.inviter, m.company
-        ),
-        200,
-    );
-    let expires = expiry_text(m.expires_at);
-    let team_line = m
-        .team
-        .map(|t| format!(" on the {t} team"))
-        .unwrap_or_default();
-    let text = format!(
-        "Hi {invitee},\n\n{inviter} invited you to join {company} on VeloConnect as {role}{team_line}.\n\n\
-         Set your password to get started:\n{link}\n\n\
-         This link works once and expires on {expires}. If it has expired, ask {inviter} to resend it.\n\n\
-         If you weren't expecting this, you can ignore this email.\n",
-        invitee = m.invitee,
-        inviter = m.inviter,
-        company = m.company,
-        role = m.role.label(),
-        link = m.link,
-    );
-    let e = escape_html;
-    let team_html = m
-        .team
-        .map(|t| format!(" on the <strong>{}</strong> team", e(t)))
-        .unwrap_or_default();
-    let html = format!(
-        "<!doctype html>\n<html><body style=\"font-family:sans-serif\">\
-         <p>Hi {invitee},</p>\
-         <p>{inviter} invited you to join <strong>{company}</strong> on VeloConnect as <strong>{role}</strong>{team_html}.</p>\
-         <p><a href=\"{link}\">Set your password</a></p>\
-         <p>Or paste this link into your browser:<br>{link}</p>\
-         <p>This link works once and expires on {expires}. If it has expired, ask {inviter} to resend it.</p>\
-         <p>If you weren't expecting this, you can ignore this email.</p>\
-         </body></html>\n",
-        invitee = e(m.invitee),
-        inviter = e(m.inviter),
-        company = e(m.company),
-        role = e(m.role.label()),
-        link = e(m.link),
-        expires = e(&expires),
-    );
+    render_invite_in(&EN, m)
+}
+
+pub fn render_invite_in(s: &InviteStrings, m: &InviteMail<'_>) -> Rendered {
+    let line = |v: &str| header_safe(v, 200);
+    let company = line(m.company);
+    let inviter = m
+        .inviter
+        .map(|i| (line(i.name), i.email.as_str().to_string()));
+    let heading = match &inviter {
+        Some((name, _)) => (s.invited_by)(name, &company),
+        None => (s.invited)(&company),
+    };
+    let subject = if m.resent {
+        (s.resent_subject)(&heading)
+    } else {
+        heading.clone()
+    };
+    let days = (m.expires_at - m.sent_at).whole_days().max(1);
+    let expires = (s.expires)(days, &when(m.expires_at, m.time_zone, s.at));
+    let c = Content {
+        s,
+        subject: header_safe(&subject, 200),
+        preheader: format!("{}. {expires}", s.button),
+        heading,
+        resent_note: m.resent.then_some(s.resent_note),
+        greeting: (s.greeting)(&line(m.invitee)),
+        role: m.role.label(),
+        role_can: (s.role_can)(m.role),
+        team: m.team.map(line),
+        link: m.link,
+        expires,
+        expired_ask: match &inviter {
+            Some((name, _)) => (s.expired_ask)(name),
+            None => s.expired_ask_nobody.to_string(),
+        },
+        why: match &inviter {
+            Some((name, email)) => (s.why_by)(name, email, &company),
+            None => (s.why)(&company),
+        },
+    };
     Rendered {
-        subject,
-        html,
-        text,
+        html: HtmlPart { m: &c }
+            .render()
+            .expect("rendering into a String cannot fail"),
+        text: TextPart { m: &c }
+            .render()
+            .expect("rendering into a String cannot fail"),
+        from_name: match &inviter {
+            Some((name, _)) => header_safe(&(s.from_name)(name), 100),
+            None => s.product.to_string(),
+        },
+        reply_to: inviter.map(|(_, email)| email),
+        subject: c.subject,
     }
 }
 
@@ -118,27 +212,91 @@ mod tests {
     use super::*;
     use time::macros::datetime;
 
+    const HOSTILE: &str =
+        "Eve \"<img src=x onerror=alert(1)>\"\r\nBcc: all@example.com <script>x</script> & 'co'";
+
+    fn ann() -> &'static Email {
+        static ANN: std::sync::OnceLock<Email> = std::sync::OnceLock::new();
+        ANN.get_or_init(|| Email::parse("ann@acme.test").unwrap())
+    }
+
     fn mail<'a>(company: &'a str, inviter: &'a str) -> InviteMail<'a> {
         InviteMail {
             company,
-            inviter,
+            inviter: Some(Inviter {
+                name: inviter,
+                email: ann(),
+            }),
             invitee: "Jane <Doe>",
             role: Role::Supervisor,
             team: Some("Sales & Support"),
-            expires_at: datetime!(2026-11-30 09:05 UTC),
+            sent_at: datetime!(2026-12-01 09:05 UTC),
+            expires_at: datetime!(2026-12-08 09:05 UTC),
+            time_zone: Some("Europe/Berlin"),
+            resent: false,
             link: "https://app.example.com/accept#token=abc.def",
         }
     }
 
+    /// No tag, attribute or entity of the HTML part comes from a value: every `<` in the output
+    /// is one the template wrote.
+    fn tags(html: &str) -> Vec<String> {
+        html.split('<')
+            .skip(1)
+            .map(|t| {
+                t.split(|c: char| c.is_whitespace() || c == '>')
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect()
+    }
+
     #[test]
-    fn names_cannot_inject_html() {
-        let r = render_invite(&mail("<script>alert(1)</script>", "Eve \"<img src=x>\""));
-        assert!(!r.html.contains("<script>"));
-        assert!(!r.html.contains("<img"));
-        assert!(r.html.contains("&lt;script&gt;"));
-        assert!(r.html.contains("Eve &quot;&lt;img src=x&gt;&quot;"));
-        assert!(r.html.contains("Sales &amp; Support"));
-        assert!(r.html.contains("Jane &lt;Doe&gt;"));
+    fn no_person_supplied_field_can_inject_markup() {
+        let clean = render_invite(&mail("Acme", "Ann Lee"));
+        // The inviter's address is the fifth person-supplied field: it is an `Email`, and
+        // nothing that could break out of a header or an attribute parses as one.
+        for bad in [
+            HOSTILE,
+            "a@b.test\r\nBcc: x@y.test",
+            "\"a\"@b.test",
+            "<a@b.test>",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?}");
+        }
+        type Set = fn(&mut InviteMail<'static>);
+        let fields: [(&str, Set); 4] = [
+            ("company", |m| m.company = HOSTILE),
+            ("inviter", |m| m.inviter.as_mut().unwrap().name = HOSTILE),
+            ("invitee", |m| m.invitee = HOSTILE),
+            ("team", |m| m.team = Some(HOSTILE)),
+        ];
+        for (field, set) in fields {
+            let mut m = mail("Acme", "Ann Lee");
+            set(&mut m);
+            let r = render_invite(&m);
+            assert_eq!(
+                tags(&r.html),
+                tags(&clean.html),
+                "{field} changed the markup"
+            );
+            assert!(!r.html.contains("<img") && !r.html.contains("<script"));
+            assert!(
+                r.html.contains("&#60;img src=x onerror=alert(1)&#62;"),
+                "{field}: {}",
+                r.html
+            );
+            assert!(!r.subject.contains(['\r', '\n']), "{field}");
+            assert!(!r.from_name.contains(['\r', '\n']), "{field}");
+            for l in r.text.lines() {
+                assert!(
+                    !l.starts_with("Bcc:"),
+                    "{field} started a line of the text part"
+                );
+            }
+            assert_eq!(r.reply_to.as_deref(), Some("ann@acme.test"), "{field}");
+        }
     }
 
     #[test]
@@ -152,12 +310,121 @@ mod tests {
     }
 
     #[test]
-    fn both_parts_carry_the_role_the_expiry_and_the_link() {
-        let r = render_invite(&mail("Acme", "Ann"));
+    fn the_from_mailbox_keeps_the_address_whatever_the_name() {
+        assert_eq!(
+            mailbox("Ann Lee via VeloConnect", "no-reply@x.test"),
+            "\"Ann Lee via VeloConnect\" <no-reply@x.test>"
+        );
+        for name in [
+            HOSTILE,
+            "Zoë Ångström via VeloConnect",
+            "a\"b\\c <evil@x.test>",
+        ] {
+            let m = mailbox(name, "no-reply@x.test");
+            assert!(!m.contains(['\r', '\n', '"']), "{m}");
+            assert!(m.ends_with(" <no-reply@x.test>"), "{m}");
+            assert_eq!(m.matches('<').count(), 1, "{m}");
+            let decoded: String = m
+                .trim_end_matches(" <no-reply@x.test>")
+                .split(' ')
+                .map(|w| {
+                    let b = w
+                        .strip_prefix("=?UTF-8?B?")
+                        .unwrap()
+                        .strip_suffix("?=")
+                        .unwrap();
+                    assert!(w.len() <= 75);
+                    let bytes = base64::engine::general_purpose::STANDARD.decode(b).unwrap();
+                    String::from_utf8(bytes).unwrap()
+                })
+                .collect();
+            assert_eq!(decoded, header_safe(name, 100));
+        }
+    }
+
+    #[test]
+    fn both_parts_carry_the_role_the_team_the_expiry_and_the_link() {
+        let r = render_invite(&mail("Acme", "Ann Lee"));
+        assert_eq!(r.subject, "Ann Lee invited you to join Acme on VeloConnect");
+        assert_eq!(r.from_name, "Ann Lee via VeloConnect");
+        assert_eq!(r.reply_to.as_deref(), Some("ann@acme.test"));
         for part in [&r.html, &r.text] {
             assert!(part.contains("Supervisor"));
-            assert!(part.contains("30 November 2026, 09:05 UTC"));
+            assert!(part.contains("listen to live calls"));
+            assert!(part.contains("Sales &#38; Support") || part.contains("Sales & Support"));
+            assert!(
+                part.contains(
+                    "expires in 7 days, on Tuesday, 8 December 2026 at 10:05 CET (Europe/Berlin)"
+                ),
+                "{part}"
+            );
+            assert!(part.contains("ask Ann Lee to send you a new one"));
             assert!(part.contains("https://app.example.com/accept#token=abc.def"));
+            assert!(part.contains("you can ignore this email"));
+            assert!(!part.contains("New link"));
+        }
+        assert!(r
+            .html
+            .contains("href=\"https://app.example.com/accept#token=abc.def\""));
+        assert!(r.html.len() < 20 * 1024, "{} bytes", r.html.len());
+    }
+
+    #[test]
+    fn the_expiry_is_written_in_the_zone_given_and_in_utc_without() {
+        let mut m = mail("Acme", "Ann Lee");
+        m.time_zone = Some("America/New_York");
+        assert!(render_invite(&m)
+            .text
+            .contains("on Tuesday, 8 December 2026 at 04:05 EST (America/New_York)"));
+        m.time_zone = None;
+        assert!(render_invite(&m)
+            .text
+            .contains("on Tuesday, 8 December 2026 at 09:05 UTC."));
+        assert_eq!(time_zone("Europe/Berlin").as_deref(), Ok("Europe/Berlin"));
+        for bad in ["", "Mars/Olympus", "Europe/Berlin\n", "../../etc/passwd"] {
+            assert!(time_zone(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_resend_says_the_old_link_no_longer_works() {
+        let mut m = mail("Acme", "Ann Lee");
+        m.resent = true;
+        let r = render_invite(&m);
+        assert_eq!(
+            r.subject,
+            "New link: Ann Lee invited you to join Acme on VeloConnect"
+        );
+        for part in [&r.html, &r.text] {
+            assert!(part.contains(
+                "This is a new link. The link in any earlier invite email no longer works."
+            ));
+        }
+    }
+
+    #[test]
+    fn without_a_person_it_comes_from_veloconnect_with_no_reply_to() {
+        let mut m = mail("Acme", "x");
+        m.inviter = None;
+        let r = render_invite(&m);
+        assert_eq!(r.subject, "You’re invited to join Acme on VeloConnect");
+        assert_eq!(r.from_name, "VeloConnect");
+        assert_eq!(r.reply_to, None);
+        assert!(r.text.contains("ask VeloConnect support"));
+    }
+
+    #[test]
+    fn the_role_sentences_are_the_consoles() {
+        let console = include_str!("../../../web/public/assets/strings.js");
+        for role in [Role::Agent, Role::Supervisor, Role::Admin] {
+            let line = console
+                .lines()
+                .find(|l| {
+                    l.trim_start()
+                        .starts_with(&format!("{}: {{ label", role.as_str()))
+                })
+                .expect("the role's line in strings.js");
+            assert!(line.contains((EN.role_can)(role)), "{role:?}: {line}");
         }
     }
 }

@@ -78,6 +78,8 @@ pub struct Invite {
     pub delivery: DeliveryStatus,
     pub created_at: OffsetDateTime,
     pub sent_at: OffsetDateTime,
+    /// The IANA zone the inviter's console runs in; the email writes the expiry in it.
+    pub time_zone: Option<String>,
 }
 
 impl Invite {
@@ -137,6 +139,7 @@ pub fn new_invite(
         delivery: DeliveryStatus::Queued,
         created_at: now,
         sent_at: now,
+        time_zone: row.time_zone.clone(),
     };
     (invite, token)
 }
@@ -172,6 +175,7 @@ pub(crate) mod tests {
             delivery: DeliveryStatus::Sent,
             created_at: now,
             sent_at: now,
+            time_zone: None,
         }
     }
 

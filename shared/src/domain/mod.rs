@@ -1,6 +1,7 @@
 pub mod audit;
 pub mod clock;
 pub mod email;
+pub mod email_strings;
 pub mod email_template;
 pub mod error;
 pub mod ids;

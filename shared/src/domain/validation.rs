@@ -148,10 +148,33 @@ pub struct InviteInput {
     pub name: String,
     pub role: Role,
     pub team: Option<String>,
+    /// The request's `timeZone`, the same for every row of a batch.
+    pub time_zone: Option<String>,
+}
+
+/// `timeZone` is optional: the IANA zone the invite email writes the expiry in (the console
+/// sends the browser's); absent or null means UTC.
+fn time_zone(obj: &Map<String, Value>, errs: &mut Vec<FieldError>) -> Option<Option<String>> {
+    match obj.get("timeZone") {
+        None | Some(Value::Null) => Some(None),
+        Some(Value::String(s)) => super::email_template::time_zone(s)
+            .map(Some)
+            .map_err(|m| errs.push(FieldError::new("timeZone", m)))
+            .ok(),
+        Some(_) => {
+            errs.push(FieldError::new("timeZone", "must be a string or null"));
+            None
+        }
+    }
 }
 
 fn invite_row(v: &Value, prefix: &str, errs: &mut Vec<FieldError>) -> Option<InviteInput> {
-    let obj = object(v, &["email", "name", "role", "team"], prefix, errs)?;
+    let fields: &[&str] = if prefix.is_empty() {
+        &["email", "name", "role", "team", "timeZone"]
+    } else {
+        &["email", "name", "role", "team"]
+    };
+    let obj = object(v, fields, prefix, errs)?;
     let email = email(obj, "email", prefix, errs);
     let name = required_text(obj, "name", 100, prefix, errs);
     let role = role(obj, "role", prefix, errs);
@@ -161,6 +184,7 @@ fn invite_row(v: &Value, prefix: &str, errs: &mut Vec<FieldError>) -> Option<Inv
         name: name?,
         role: role?,
         team: team?,
+        time_zone: None,
     })
 }
 
@@ -170,7 +194,7 @@ pub fn invite_request(body: &Value) -> Result<(Vec<InviteInput>, bool), Vec<Fiel
     let mut errs = Vec::new();
     let batch = body.get("invites").is_some();
     let rows: Vec<Option<InviteInput>> = if batch {
-        let Some(obj) = object(body, &["invites"], "", &mut errs) else {
+        let Some(obj) = object(body, &["invites", "timeZone"], "", &mut errs) else {
             return Err(errs);
         };
         match obj.get("invites") {
@@ -199,6 +223,14 @@ pub fn invite_request(body: &Value) -> Result<(Vec<InviteInput>, bool), Vec<Fiel
         vec![invite_row(body, "", &mut errs)]
     };
 
+    let zone = body
+        .as_object()
+        .and_then(|obj| time_zone(obj, &mut errs))
+        .flatten();
+    let mut rows = rows;
+    for row in rows.iter_mut().flatten() {
+        row.time_zone = zone.clone();
+    }
     let mut seen: Vec<(&str, usize)> = Vec::new();
     for (i, row) in rows.iter().enumerate() {
         let Some(row) = row else { continue };
@@ -288,6 +320,36 @@ mod tests {
         }))
         .unwrap_err();
         assert_eq!(errs[0].field, "name");
+    }
+
+    #[test]
+    fn a_time_zone_applies_to_every_row_and_an_unknown_one_is_named() {
+        let (rows, _) = invite_request(&json!({"timeZone": "Europe/Berlin", "invites": [
+            {"email": "a@example.com", "name": "A", "role": "agent"},
+            {"email": "b@example.com", "name": "B", "role": "agent"},
+        ]}))
+        .unwrap();
+        assert!(rows
+            .iter()
+            .all(|r| r.time_zone.as_deref() == Some("Europe/Berlin")));
+        let (rows, _) = invite_request(&json!({
+            "email": "a@example.com", "name": "A", "role": "agent", "timeZone": null
+        }))
+        .unwrap();
+        assert_eq!(rows[0].time_zone, None);
+        for bad in [json!("Mars/Olympus"), json!(""), json!(3)] {
+            let errs = invite_request(&json!({
+                "email": "a@example.com", "name": "A", "role": "agent", "timeZone": bad
+            }))
+            .unwrap_err();
+            assert_eq!(errs[0].field, "timeZone", "{bad}");
+        }
+        // In a batch the zone is the request's, not a row's.
+        let errs = invite_request(&json!({"invites": [
+            {"email": "a@example.com", "name": "A", "role": "agent", "timeZone": "UTC"},
+        ]}))
+        .unwrap_err();
+        assert_eq!(errs[0].field, "invites/0/timeZone");
     }
 
     #[test]

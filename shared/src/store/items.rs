@@ -173,6 +173,7 @@ impl Row<'_> {
             delivery: self.parsed("delivery", DeliveryStatus::parse)?,
             created_at: self.t("createdAt")?,
             sent_at: self.t("sentAt")?,
+            time_zone: self.opt_s("timeZone"),
         })
     }
 }
@@ -259,6 +260,7 @@ pub fn invite_item(i: &Invite) -> Item {
     }
     put_opt(&mut item, "invitedByEmail", &i.invited_by.email);
     put_opt(&mut item, "invitedByName", &i.invited_by.name);
+    put_opt(&mut item, "timeZone", &i.time_zone);
     item
 }
 

@@ -44,7 +44,14 @@ export function InviteDialog({ tenant, onClose, onSent }) {
     setBusy(true); setProblem(null);
     try {
       const invites = rows.map((r) => ({ email: r.email.trim(), name: r.name.trim(), role: r.role, ...(r.team.trim() ? { team: r.team.trim() } : {}) }));
-      const res = await api('POST', '/invites', { body: { invites } });
+      // The email writes the link's expiry in the inviter's time zone; a zone the API's database
+      // lacks only costs that, so the invite goes again in UTC rather than failing.
+      const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      const send = (body) => api('POST', '/invites', { body });
+      const res = await send(timeZone ? { invites, timeZone } : { invites }).catch((err) => {
+        if (timeZone && (err.body?.errors || []).some((x) => x.field === 'timeZone')) return send({ invites });
+        throw err;
+      });
       onSent(res.invites.length, res.deliveryFailures || 0);
       onClose();
     } catch (err) {

@@ -1,0 +1,72 @@
+//! Every word of the invite email, in one place, ready for a second language: a locale is one
+//! more `InviteStrings` value. The templates (`shared/templates/invite.*`) hold layout only.
+//! The role sentences are the product guide's, the same the console shows
+//! (`web/public/assets/strings.js`; a test holds the two equal).
+
+use super::role::Role;
+
+pub struct InviteStrings {
+    /// `lang` attribute of the HTML part.
+    pub lang: &'static str,
+    pub product: &'static str,
+    /// Subject and heading: (inviter, company).
+    pub invited_by: fn(&str, &str) -> String,
+    /// Subject and heading when no person invites (the tenant tool's first admin): (company).
+    pub invited: fn(&str) -> String,
+    /// Subject of a resend: (the first-send subject).
+    pub resent_subject: fn(&str) -> String,
+    pub resent_note: &'static str,
+    /// The From display name: (inviter).
+    pub from_name: fn(&str) -> String,
+    pub greeting: fn(&str) -> String,
+    pub your_role: &'static str,
+    pub role_label: &'static str,
+    pub team_label: &'static str,
+    pub role_can: fn(Role) -> &'static str,
+    pub button: &'static str,
+    pub copy_link: &'static str,
+    /// (days, when): "when" is a date, a time and the time zone, written for the reader.
+    pub expires: fn(i64, &str) -> String,
+    /// What to do once it expired: (inviter).
+    pub expired_ask: fn(&str) -> String,
+    pub expired_ask_nobody: &'static str,
+    /// Why you got this: (inviter, inviter's address, company).
+    pub why_by: fn(&str, &str, &str) -> String,
+    pub why: fn(&str) -> String,
+    pub ignore: &'static str,
+    /// "at" between the date and the time of the expiry.
+    pub at: &'static str,
+}
+
+pub static EN: InviteStrings = InviteStrings {
+    lang: "en",
+    product: "VeloConnect",
+    invited_by: |inviter, company| format!("{inviter} invited you to join {company} on VeloConnect"),
+    invited: |company| format!("You’re invited to join {company} on VeloConnect"),
+    resent_subject: |subject| format!("New link: {subject}"),
+    resent_note: "This is a new link. The link in any earlier invite email no longer works.",
+    from_name: |inviter| format!("{inviter} via VeloConnect"),
+    greeting: |invitee| format!("Hi {invitee},"),
+    your_role: "Your role decides what you can see and do once you’re in:",
+    role_label: "Role",
+    team_label: "Team",
+    role_can: |role| match role {
+        Role::Agent => "Read and reply in the inbox, make and receive calls on their assigned numbers, add notes to contacts. Sees only their own assigned contacts and conversations.",
+        Role::Supervisor => "Everything an agent can do, plus see their team’s contacts and conversations, listen to live calls, jump into calls if needed, and review team metrics.",
+        Role::Admin => "Everything a supervisor can do, plus invite users, buy numbers, configure channels, manage billing, and read the audit log.",
+    },
+    button: "Set your password and join",
+    copy_link: "Or copy this link into your browser:",
+    expires: |days, when| {
+        let span = if days == 1 { "1 day".to_string() } else { format!("{days} days") };
+        format!("The link works once and expires in {span}, on {when}.")
+    },
+    expired_ask: |inviter| format!("If it has expired, ask {inviter} to send you a new one."),
+    expired_ask_nobody: "If it has expired, ask VeloConnect support to send you a new one.",
+    why_by: |inviter, address, company| {
+        format!("You’re getting this email because {inviter} ({address}) invited you to {company} on VeloConnect. Replying reaches {inviter}.")
+    },
+    why: |company| format!("You’re getting this email because an account for {company} on VeloConnect was set up for you."),
+    ignore: "If you weren’t expecting it, you can ignore this email: nothing is created until you set a password.",
+    at: "at",
+};
