@@ -102,11 +102,13 @@ def main():
     step(f"invited {addr}: pending, email sent")
 
     mail, token = invite_token(addr)
-    if "Sam &lt;Sup&gt;" not in mail["body"] or "<Sup>" in mail["body"]:
+    if "Sam &#60;Sup&#62;" not in mail["body"] or "<Sup>" in mail["body"]:
         sys.exit("FAILED: the email does not escape the invitee's name")
+    if not mail["source"].startswith('"Demo Admin via VeloConnect" <') or mail.get("reply_to") != [STACK["adminEmail"]]:
+        sys.exit(f"FAILED: the email's From ({mail['source']}) or Reply-To ({mail.get('reply_to')}) is not the admin via VeloConnect, replying to the admin")
     if f"{STACK['appUrl']}/accept#token=" not in mail["body"]:
         sys.exit("FAILED: the email's link is not the accept page's")
-    step("the email in the emulator: escaped name, accept link with the token")
+    step("the email in the emulator: escaped name, from the verified sender, replies to the admin, accept link with the token")
 
     pv = expect(call("POST", "/invites/preview", body={"token": token}), 200, "preview")
     if (pv["email"], pv["role"], pv["team"]) != (addr, "supervisor", "Sales"):

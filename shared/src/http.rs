@@ -189,14 +189,9 @@ pub struct Authorized {
 /// The caller the authorizer verified. Absent means the route was reached without the
 /// authorizer, which must never be trusted.
 pub fn authorized(req: &Request) -> Result<Authorized, ApiError> {
-    let ctx = match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx,
-        #[allow(unreachable_patterns)]
-        _ => return Err(ApiError::Unauthorized),
-    };
-    let fields = &ctx
-        .authorizer
-        .as_ref()
+    let fields = &req
+        .request_context_ref()
+        .and_then(RequestContext::authorizer)
         .ok_or(ApiError::Unauthorized)?
         .fields;
     let sub = fields
@@ -213,20 +208,14 @@ pub fn authorized(req: &Request) -> Result<Authorized, ApiError> {
     })
 }
 
-#[cfg(all(feature = "dynamo", feature = "cognito"))]
-pub use caller::{commit_signin_change, converge_signin};
 #[cfg(feature = "dynamo")]
-pub use caller::{
-    commit_user_change, load_caller, load_caller_and_invite, load_caller_and_user, user_audit,
-};
+pub use caller::{load_caller, load_caller_and_invite, load_caller_and_user};
 
 #[cfg(feature = "dynamo")]
 mod caller {
     use super::*;
-    use crate::domain::manage::counter_deltas;
-    use crate::domain::{AuditAction, AuditEntry, Invite, Tenant, User, UserStatus};
-    use crate::store::{Refusal, Store, WriteError};
-    use time::OffsetDateTime;
+    use crate::domain::{Invite, User, UserStatus};
+    use crate::store::Store;
 
     /// Rule 5: every request loads the caller's current record (consistent read) and decides
     /// from its role and status, never from claims in the token. A suspended or deleted
@@ -278,112 +267,5 @@ mod caller {
             None => (store.user(&who.sub).await?, None),
         };
         Ok((active(caller, &who)?, found))
-    }
-
-    /// A user change's audit entry, by the caller, in this request.
-    pub fn user_audit(
-        req: &Request,
-        caller: &User,
-        action: AuditAction,
-        before: &User,
-        after: &User,
-        now: OffsetDateTime,
-    ) -> AuditEntry {
-        change_by(req, caller, now).on_user(action, before, after)
-    }
-
-    /// Commits a user change and turns a refused transaction into the rule that refused it:
-    /// a concurrent change (409 version), the last admin (409), or no free seat (409 with the
-    /// pricing link). The tenant is read only to word a seat refusal; the commit's conditions
-    /// decide every rule without a read first.
-    pub async fn commit_user_change(
-        store: &Store,
-        before: &User,
-        after: &User,
-        entry: &AuditEntry,
-        pricing_url: &str,
-    ) -> Result<(), ApiError> {
-        let refusal = match store.change_user(before, after, entry).await {
-            Ok(()) => return Ok(()),
-            Err(WriteError::Refused(r)) => r,
-            Err(e) => return Err(e.into()),
-        };
-        match refusal {
-            Refusal::Stale => {
-                let current = store
-                    .user(&before.id)
-                    .await?
-                    .map(|u| u.version)
-                    .unwrap_or(0);
-                Err(ApiError::VersionConflict { current })
-            }
-            Refusal::LastAdmin => Err(ApiError::LastAdmin),
-            Refusal::NoSeat => {
-                let (seats, _) = counter_deltas(before, after);
-                let t: Tenant = store
-                    .tenant(&before.tenant_id)
-                    .await?
-                    .ok_or(ApiError::Unauthorized)?;
-                Err(crate::domain::tenant::SeatShortage {
-                    requested: seats.max(1) as u32,
-                    free: t.seats_free(),
-                    limit: t.seat_limit,
-                }
-                .into_error(pricing_url))
-            }
-            _ => Err(ApiError::Conflict(
-                "The change could not be stored; reload and try again.".into(),
-            )),
-        }
-    }
-
-    /// A user change that touches sign-in (suspend, reactivate, delete), under the login's
-    /// lock: a change that stops the user stops sign-in first, then the commit, then the one
-    /// converge step whatever the commit answered (its refusal may have come from another
-    /// admin's change, so nothing here assumes what Cognito should be). The answer is the
-    /// commit's: once committed, what Cognito still owes is in the lock's marker.
-    #[cfg(feature = "cognito")]
-    pub async fn commit_signin_change(
-        store: &Store,
-        directory: &crate::identity::Directory,
-        clock: &dyn crate::domain::Clock,
-        before: &User,
-        after: &User,
-        entry: &AuditEntry,
-        pricing_url: &str,
-    ) -> Result<(), ApiError> {
-        let signin = crate::signin::SignIn::lock(store, directory, clock, &after.login()).await?;
-        let mut after = after.clone();
-        if after.status != UserStatus::Active {
-            if let Err(e) = signin.disable_first().await {
-                // It may have landed anyway; DynamoDB did not change, so converge puts it back.
-                if let Err(c) = signin.converge().await {
-                    tracing::warn!(error = %c, "sign-in not converged after a failed disable");
-                }
-                return Err(e.into());
-            }
-            // Stamped once sign-in and refresh are stopped, so no token can be issued after
-            // it: every token older than this is refused for good (rule 5). Read from the wall
-            // clock, as Cognito's `iat` is, not the domain clock (which tests move).
-            use crate::domain::Clock as _;
-            after.signed_out_at = Some(crate::domain::SystemClock.now());
-        }
-        let committed = commit_user_change(store, before, &after, entry, pricing_url).await;
-        if let Err(e) = signin.converge().await {
-            tracing::warn!(error = %e, "sign-in not converged after a user change");
-        }
-        committed
-    }
-
-    /// The converge step alone: a retry of a change that already committed finishes here.
-    #[cfg(feature = "cognito")]
-    pub async fn converge_signin(
-        store: &Store,
-        directory: &crate::identity::Directory,
-        clock: &dyn crate::domain::Clock,
-        user: &User,
-    ) -> Result<(), ApiError> {
-        crate::signin::converge(store, directory, clock, &user.login()).await?;
-        Ok(())
     }
 }

@@ -1,7 +1,8 @@
 //! The VeloConnect directory's shared crate.
 //!
 //! `domain` is pure (no AWS types, no async): roles, permissions, seat rules, the invite
-//! lifecycle, validation, email rendering and the problem+json error model. The adapters live
+//! lifecycle, validation, email rendering and the problem+json error model. `usecase` holds
+//! what each request does between HTTP and the store; `http` only HTTP. The adapters live
 //! behind cargo features so that each Lambda links only the SDK clients it calls.
 
 pub mod domain;
@@ -20,5 +21,5 @@ pub mod signin;
 pub mod store;
 #[cfg(feature = "telemetry")]
 pub mod telemetry;
-#[cfg(all(feature = "dynamo", feature = "ses"))]
-pub mod workflow;
+#[cfg(feature = "dynamo")]
+pub mod usecase;

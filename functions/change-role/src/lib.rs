@@ -6,12 +6,10 @@ use serde_json::Value;
 use shared::domain::manage::{require_admin, target};
 use shared::domain::validation::{object, role, team};
 use shared::domain::views::UserView;
-use shared::domain::{ApiError, AuditAction, Clock, FieldError, User};
-use shared::http::{
-    body_json, commit_user_change, json, load_caller_and_user, respond_within, route_key,
-    user_audit,
-};
+use shared::domain::{ApiError, Clock, FieldError};
+use shared::http::{body_json, change_by, json, load_caller_and_user, respond_within, route_key};
 use shared::store::Store;
+use shared::usecase::users::{self, RoleEdit, Users};
 use std::sync::Arc;
 
 pub const ROUTES: &[&str] = &["PUT /users/{id}/role"];
@@ -32,14 +30,7 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     .await
 }
 
-struct Change {
-    role: shared::domain::Role,
-    /// `None`: keep the team; `Some(None)`: no team.
-    team: Option<Option<String>>,
-    version: Option<u64>,
-}
-
-fn parse(body: &Value) -> Result<Change, ApiError> {
+fn parse(body: &Value) -> Result<RoleEdit, ApiError> {
     let mut errs = Vec::new();
     let Some(obj) = object(body, &["role", "team", "version"], "", &mut errs) else {
         return Err(ApiError::Invalid(errs));
@@ -64,7 +55,7 @@ fn parse(body: &Value) -> Result<Change, ApiError> {
         },
     };
     match (r, t, errs.is_empty()) {
-        (Some(role), Some(team), true) => Ok(Change {
+        (Some(role), Some(team), true) => Ok(RoleEdit {
             role,
             team,
             version,
@@ -76,30 +67,13 @@ fn parse(body: &Value) -> Result<Change, ApiError> {
 async fn change(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let (caller, found) = load_caller_and_user(&deps.store, req).await?;
     require_admin(&caller, "change roles")?;
-    let change = parse(&body_json(req)?)?;
+    let edit = parse(&body_json(req)?)?;
     let before = target(&caller, found)?;
-    // A client that says which version it edited gets a 409 rather than overwriting a change
-    // it never saw; without one, the version just read guards the write.
-    if let Some(v) = change.version {
-        if v != before.version {
-            return Err(ApiError::VersionConflict {
-                current: before.version,
-            });
-        }
-    }
-    let now = deps.clock.now();
-    let after = User {
-        role: change.role,
-        team: change.team.unwrap_or_else(|| before.team.clone()),
-        version: before.version + 1,
-        updated_at: now,
-        ..before.clone()
+    let users = Users {
+        store: &deps.store,
+        pricing_url: &deps.pricing_url,
     };
-    if after.role == before.role && after.team == before.team {
-        return Ok(json(200, &UserView::from(&before)));
-    }
-    // Rule 6 (the last admin) is the commit's condition on the tenant's admin count.
-    let entry = user_audit(req, &caller, AuditAction::RoleChanged, &before, &after, now);
-    commit_user_change(&deps.store, &before, &after, &entry, &deps.pricing_url).await?;
+    let change = change_by(req, &caller, deps.clock.now());
+    let after = users::change_role(&users, &change, before, edit).await?;
     Ok(json(200, &UserView::from(&after)))
 }

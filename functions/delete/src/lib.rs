@@ -8,15 +8,13 @@
 //! deleted, and retrying the request (or the reconciler) finishes the remaining steps.
 
 use lambda_http::{Body, Request, Response};
-use shared::domain::manage::require_admin;
+use shared::domain::manage::{own_user, require_admin};
 use shared::domain::views::UserView;
-use shared::domain::{ApiError, AuditAction, Clock, User, UserStatus};
-use shared::http::{
-    commit_signin_change, converge_signin, json, load_caller_and_user, respond_within, route_key,
-    user_audit,
-};
+use shared::domain::{ApiError, Clock};
+use shared::http::{change_by, json, load_caller_and_user, respond_within, route_key};
 use shared::identity::Directory;
 use shared::store::Store;
+use shared::usecase::users::{self, SignIns};
 use std::sync::Arc;
 
 pub const ROUTES: &[&str] = &["DELETE /users/{id}"];
@@ -41,36 +39,15 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
 async fn delete(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let (caller, found) = load_caller_and_user(&deps.store, req).await?;
     require_admin(&caller, "delete users")?;
-    let before = match found {
-        Some(u) if u.tenant_id == caller.tenant_id => u,
-        _ => return Err(ApiError::NotFound("user")),
-    };
-    if before.id == caller.id {
-        return Err(ApiError::SelfAction("delete"));
-    }
-    if before.status == UserStatus::Deleted {
-        // A retry after the commit: finish removing the identity.
-        converge_signin(&deps.store, &deps.directory, &*deps.clock, &before).await?;
-        return Ok(json(200, &UserView::from(&before)));
-    }
-    let now = deps.clock.now();
-    let after = User {
-        status: UserStatus::Deleted,
-        version: before.version + 1,
-        updated_at: now,
-        ..before.clone()
-    };
-    // Rule 6 is the commit's condition (see suspend for why no read first).
-    let entry = user_audit(req, &caller, AuditAction::UserDeleted, &before, &after, now);
-    commit_signin_change(
+    // A tombstone is still found: deleting it again finishes what a crash left.
+    let before = own_user(&caller, found)?;
+    let signins = SignIns::new(
         &deps.store,
         &deps.directory,
         &*deps.clock,
-        &before,
-        &after,
-        &entry,
         &deps.pricing_url,
-    )
-    .await?;
+    );
+    let change = change_by(req, &caller, deps.clock.now());
+    let after = users::delete(&signins, &change, before).await?;
     Ok(json(200, &UserView::from(&after)))
 }

@@ -8,13 +8,11 @@
 use lambda_http::{Body, Request, Response};
 use shared::domain::manage::{require_admin, target};
 use shared::domain::views::UserView;
-use shared::domain::{ApiError, AuditAction, Clock, User, UserStatus};
-use shared::http::{
-    commit_signin_change, converge_signin, json, load_caller_and_user, respond_within, route_key,
-    user_audit,
-};
+use shared::domain::{ApiError, Change, Clock, User};
+use shared::http::{change_by, json, load_caller_and_user, respond_within, route_key};
 use shared::identity::Directory;
 use shared::store::Store;
+use shared::usecase::users::{self, SignIns};
 use std::sync::Arc;
 
 pub const ROUTES: &[&str] = &["POST /users/{id}/suspend", "POST /users/{id}/reactivate"];
@@ -29,91 +27,38 @@ pub struct Deps {
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     respond_within(&req, async {
         match route_key(&req) {
-            Some("POST /users/{id}/suspend") => suspend(deps, &req).await,
-            Some("POST /users/{id}/reactivate") => reactivate(deps, &req).await,
+            Some("POST /users/{id}/suspend") => {
+                act(deps, &req, "suspend users", users::suspend).await
+            }
+            Some("POST /users/{id}/reactivate") => {
+                act(deps, &req, "reactivate users", users::reactivate).await
+            }
             _ => Err(ApiError::NoRoute),
         }
     })
     .await
 }
 
-async fn suspend(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let (caller, found) = load_caller_and_user(&deps.store, req).await?;
-    require_admin(&caller, "suspend users")?;
-    let before = target(&caller, found)?;
-    if before.id == caller.id {
-        return Err(ApiError::SelfAction("suspend"));
-    }
-    if before.status == UserStatus::Suspended {
-        // Already suspended (perhaps a retry): make sure Cognito agrees, change nothing else.
-        converge_signin(&deps.store, &deps.directory, &*deps.clock, &before).await?;
-        return Ok(json(200, &UserView::from(&before)));
-    }
-    let now = deps.clock.now();
-    let after = User {
-        status: UserStatus::Suspended,
-        version: before.version + 1,
-        updated_at: now,
-        ..before.clone()
-    };
-    // Rule 6 needs no read first: the caller is another active admin, so only a concurrent
-    // change can make the target the last one, and the commit's condition catches that.
-    let entry = user_audit(
-        req,
-        &caller,
-        AuditAction::UserSuspended,
-        &before,
-        &after,
-        now,
-    );
-    commit(deps, &before, &after, &entry).await?;
-    Ok(json(200, &UserView::from(&after)))
-}
-
-async fn reactivate(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let (caller, found) = load_caller_and_user(&deps.store, req).await?;
-    require_admin(&caller, "reactivate users")?;
-    let before = target(&caller, found)?;
-    if before.status == UserStatus::Active {
-        // Already active (perhaps a retry after the commit): finish the Cognito step.
-        converge_signin(&deps.store, &deps.directory, &*deps.clock, &before).await?;
-        return Ok(json(200, &UserView::from(&before)));
-    }
-    // The seat is the commit's condition (`seatsUsed < seatLimit`); a refusal reads the
-    // tenant then, to say how many seats are free.
-    let now = deps.clock.now();
-    let after = User {
-        status: UserStatus::Active,
-        version: before.version + 1,
-        updated_at: now,
-        ..before.clone()
-    };
-    let entry = user_audit(
-        req,
-        &caller,
-        AuditAction::UserReactivated,
-        &before,
-        &after,
-        now,
-    );
-    commit(deps, &before, &after, &entry).await?;
-    Ok(json(200, &UserView::from(&after)))
-}
-
-async fn commit(
+/// Both routes: an admin, one of the company's users who is not deleted, then the use case.
+async fn act<F>(
     deps: &Deps,
-    before: &User,
-    after: &User,
-    entry: &shared::domain::AuditEntry,
-) -> Result<(), ApiError> {
-    commit_signin_change(
+    req: &Request,
+    what: &'static str,
+    use_case: F,
+) -> Result<Response<Body>, ApiError>
+where
+    F: AsyncFn(&SignIns<'_>, &Change, User) -> Result<User, ApiError>,
+{
+    let (caller, found) = load_caller_and_user(&deps.store, req).await?;
+    require_admin(&caller, what)?;
+    let before = target(&caller, found)?;
+    let signins = SignIns::new(
         &deps.store,
         &deps.directory,
         &*deps.clock,
-        before,
-        after,
-        entry,
         &deps.pricing_url,
-    )
-    .await
+    );
+    let change = change_by(req, &caller, deps.clock.now());
+    let after = use_case(&signins, &change, before).await?;
+    Ok(json(200, &UserView::from(&after)))
 }

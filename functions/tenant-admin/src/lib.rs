@@ -4,16 +4,14 @@
 //! `{"action":"createTenant","name":"Acme","tier":"team","admin":{"email":"a@acme.test","name":"Ann"}}`
 //! `{"action":"setTier","tenantId":"…","tier":"enterprise","seatLimit":500}`
 
-use serde_json::{json, Value};
-use shared::domain::invite::new_invite;
+use serde_json::{json, Map, Value};
 use shared::domain::validation::{self, object, InviteInput};
 use shared::domain::views::{InviteView, TenantView};
-use shared::domain::{
-    ids, Actor, ApiError, AuditAction, Change, Clock, FieldError, Role, Tenant, Tier,
-};
+use shared::domain::{ids, Actor, ApiError, Change, Clock, FieldError, Role, Tier};
 use shared::mail::Mailer;
-use shared::store::{Refusal, Store, WriteError};
-use shared::workflow::{hash_tokens, send_invites};
+use shared::store::Store;
+use shared::usecase::invites::Invites;
+use shared::usecase::tenants::{self, NewTenant};
 use std::sync::Arc;
 
 pub struct Deps {
@@ -78,12 +76,35 @@ fn tier_and_limit(
     }
 }
 
-async fn create_tenant(
-    deps: &Deps,
-    event: &Value,
-    rid: &str,
-    answer_by: tokio::time::Instant,
-) -> Result<Value, ApiError> {
+impl Deps {
+    fn invites(&self) -> Invites<'_> {
+        Invites {
+            store: &self.store,
+            mailer: &self.mailer,
+            app_url: &self.app_url,
+            pricing_url: &self.pricing_url,
+        }
+    }
+}
+
+fn admin_field(obj: &Map<String, Value>, errs: &mut Vec<FieldError>) -> Option<InviteInput> {
+    let Some(a) = obj.get("admin") else {
+        errs.push(FieldError::new("admin", "is required"));
+        return None;
+    };
+    let a = object(a, &["email", "name"], "admin", errs)?;
+    let email = validation::email(a, "email", "admin", errs);
+    let name = validation::required_text(a, "name", 100, "admin", errs);
+    Some(InviteInput {
+        email: email?,
+        name: name?,
+        role: Role::Admin,
+        team: None,
+        time_zone: None,
+    })
+}
+
+fn create_request(event: &Value) -> Result<NewTenant, ApiError> {
     let mut errs = Vec::new();
     let obj = object(
         event,
@@ -94,77 +115,31 @@ async fn create_tenant(
     .ok_or_else(|| ApiError::Invalid(errs.clone()))?;
     let name = validation::required_text(obj, "name", 100, "", &mut errs);
     let plan = tier_and_limit(obj, &mut errs);
-    let admin = match obj.get("admin") {
-        Some(a) => object(a, &["email", "name"], "admin", &mut errs).and_then(|a| {
-            let email = validation::email(a, "email", "admin", &mut errs);
-            let name = validation::required_text(a, "name", 100, "admin", &mut errs);
-            Some(InviteInput {
-                email: email?,
-                name: name?,
-                role: Role::Admin,
-                team: None,
-                time_zone: None,
-            })
+    let admin = admin_field(obj, &mut errs);
+    match (name, plan, admin, errs.is_empty()) {
+        (Some(name), Some((tier, seat_limit)), Some(admin), true) => Ok(NewTenant {
+            name,
+            tier,
+            seat_limit,
+            admin,
         }),
-        None => {
-            errs.push(FieldError::new("admin", "is required"));
-            None
-        }
-    };
-    let (Some(name), Some((tier, seat_limit)), Some(admin), true) =
-        (name, plan, admin, errs.is_empty())
-    else {
-        return Err(ApiError::Invalid(errs));
-    };
-
-    let now = deps.clock.now();
-    let tenant = Tenant {
-        id: ids::new_id(),
-        name,
-        tier,
-        seat_limit,
-        seats_used: 1,
-        active_admins: 0,
-        created_at: now,
-    };
-    let actor = Actor::platform();
-    let (invite, token) = new_invite(&admin, &tenant.id, &actor, now);
-    let (mut invites, tokens) = (vec![invite], vec![token]);
-    hash_tokens(&mut invites, &tokens).await;
-    let change = Change::new(actor, now, rid);
-    let audit = [
-        change.on_tenant(
-            AuditAction::TenantCreated,
-            &tenant,
-            None,
-            json!({"name": tenant.name, "tier": tier.as_str(), "seatLimit": seat_limit}),
-        ),
-        change.on_invite(AuditAction::InviteCreated, None, &invites[0]),
-    ];
-    match deps.store.create_tenant(&tenant, &invites[0], &audit).await {
-        Ok(()) => {}
-        Err(WriteError::Refused(Refusal::EmailTaken(_))) => {
-            return Err(ApiError::EmailTaken(vec![FieldError::new(
-                "admin/email",
-                "already belongs to a user or a pending invite",
-            )]))
-        }
-        Err(e) => return Err(e.into()),
+        _ => Err(ApiError::Invalid(errs)),
     }
-    send_invites(
-        &deps.store,
-        &deps.mailer,
-        &deps.app_url,
-        &tenant,
-        None,
-        &mut invites,
-        &tokens,
-        answer_by,
-    )
-    .await;
+}
+
+async fn create_tenant(
+    deps: &Deps,
+    event: &Value,
+    rid: &str,
+    answer_by: tokio::time::Instant,
+) -> Result<Value, ApiError> {
+    let new = create_request(event)?;
+    let now = deps.clock.now();
+    let change = Change::new(Actor::platform(), now, rid);
+    let (tenant, invite) = tenants::create(&deps.invites(), &change, new, answer_by).await?;
     Ok(json!({
         "tenant": TenantView::new(&tenant, &deps.pricing_url),
-        "adminInvite": InviteView::new(&invites[0], now),
+        "adminInvite": InviteView::new(&invite, now),
     }))
 }
 
@@ -190,40 +165,7 @@ async fn set_tier(deps: &Deps, event: &Value, rid: &str) -> Result<Value, ApiErr
     else {
         return Err(ApiError::Invalid(errs));
     };
-    let tenant = deps
-        .store
-        .tenant(&tenant_id)
-        .await?
-        .ok_or(ApiError::NotFound("tenant"))?;
-    if tenant.seats_used > seat_limit {
-        return Err(too_small(&tenant, seat_limit));
-    }
-    let now = deps.clock.now();
-    let entry = Change::new(Actor::platform(), now, rid).on_tenant(
-        AuditAction::TierChanged,
-        &tenant,
-        Some(json!({"tier": tenant.tier.as_str(), "seatLimit": tenant.seat_limit})),
-        json!({"tier": tier.as_str(), "seatLimit": seat_limit}),
-    );
-    match deps.store.set_tier(&tenant, tier, seat_limit, &entry).await {
-        Ok(()) => {}
-        Err(WriteError::Refused(_)) => {
-            let fresh = deps.store.tenant(&tenant_id).await?.unwrap_or(tenant);
-            return Err(too_small(&fresh, seat_limit));
-        }
-        Err(e) => return Err(e.into()),
-    }
-    let updated = Tenant {
-        tier,
-        seat_limit,
-        ..tenant
-    };
+    let change = Change::new(Actor::platform(), deps.clock.now(), rid);
+    let updated = tenants::set_tier(&deps.invites(), &change, &tenant_id, tier, seat_limit).await?;
     Ok(json!({ "tenant": TenantView::new(&updated, &deps.pricing_url) }))
-}
-
-fn too_small(t: &Tenant, limit: u32) -> ApiError {
-    ApiError::Conflict(format!(
-        "The tenant uses {} seats, more than the new limit of {limit}; free seats first.",
-        t.seats_used
-    ))
 }

@@ -17,7 +17,7 @@ impl Actor {
     pub fn of(user: &super::User) -> Actor {
         Actor {
             id: user.id.clone(),
-            email: Some(user.email.clone()),
+            email: Some(user.email.to_string()),
             name: Some(user.name.clone()),
         }
     }

@@ -66,7 +66,7 @@ impl DeliveryStatus {
 pub struct Invite {
     pub id: String,
     pub tenant_id: String,
-    pub email: String,
+    pub email: super::Email,
     pub name: String,
     pub role: Role,
     pub team: Option<String>,
@@ -104,6 +104,31 @@ impl Invite {
     }
 }
 
+impl Invite {
+    /// What accepting makes: the active user with the invite's name, role and team, whose id
+    /// is the new sign-in's `sub`, and the invite marked accepted.
+    pub fn accepted_by(&self, sub: &str, now: OffsetDateTime) -> (super::User, Invite) {
+        let user = super::User {
+            id: sub.to_string(),
+            tenant_id: self.tenant_id.clone(),
+            email: self.email.clone(),
+            name: self.name.clone(),
+            role: self.role,
+            team: self.team.clone(),
+            status: super::UserStatus::Active,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+            signed_out_at: None,
+        };
+        let accepted = Invite {
+            status: InviteStatus::Accepted,
+            ..self.clone()
+        };
+        (user, accepted)
+    }
+}
+
 /// Resend storms: one send per invite per minute.
 pub const RESEND_MIN_INTERVAL: Duration = Duration::seconds(60);
 
@@ -116,7 +141,7 @@ impl Invite {
 }
 
 /// A new pending invite for a validated row, and its token. The token's hash is left empty:
-/// hashing is CPU-heavy, so the caller does it off the async runtime (see `workflow`).
+/// hashing is CPU-heavy, so the caller does it off the async runtime (see `usecase::invites`).
 pub fn new_invite(
     row: &super::validation::InviteInput,
     tenant_id: &str,
@@ -128,7 +153,7 @@ pub fn new_invite(
     let invite = Invite {
         id,
         tenant_id: tenant_id.to_string(),
-        email: row.email.as_str().to_string(),
+        email: row.email.clone(),
         name: row.name.clone(),
         role: row.role,
         team: row.team.clone(),
@@ -164,7 +189,7 @@ pub(crate) mod tests {
         Invite {
             id: "i1".into(),
             tenant_id: "t1".into(),
-            email: "jane@example.com".into(),
+            email: crate::domain::Email::parse("jane@example.com").unwrap(),
             name: "Jane".into(),
             role: Role::Agent,
             team: None,

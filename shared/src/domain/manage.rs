@@ -11,18 +11,22 @@ pub fn require_admin(caller: &User, what: &'static str) -> Result<(), ApiError> 
     }
 }
 
-/// The user an admin acts on. Missing and other-tenant ids read the same (docs/rules.md, rule 7); a
-/// tombstone can't be changed.
-pub fn target(caller: &User, found: Option<User>) -> Result<User, ApiError> {
+/// The user at `{id}` if they are in the caller's company. Missing and other-tenant ids read
+/// the same (docs/rules.md, rule 7).
+pub fn own_user(caller: &User, found: Option<User>) -> Result<User, ApiError> {
     match found {
-        Some(u) if u.tenant_id == caller.tenant_id => {
-            if u.status == UserStatus::Deleted {
-                Err(ApiError::UserDeleted)
-            } else {
-                Ok(u)
-            }
-        }
+        Some(u) if u.tenant_id == caller.tenant_id => Ok(u),
         _ => Err(ApiError::NotFound("user")),
+    }
+}
+
+/// The user an admin changes: one of the company's (`own_user`), and not a tombstone.
+pub fn target(caller: &User, found: Option<User>) -> Result<User, ApiError> {
+    let u = own_user(caller, found)?;
+    if u.status == UserStatus::Deleted {
+        Err(ApiError::UserDeleted)
+    } else {
+        Ok(u)
     }
 }
 
@@ -42,7 +46,7 @@ mod tests {
         User {
             id: id.into(),
             tenant_id: tenant.into(),
-            email: format!("{id}@example.com"),
+            email: crate::domain::Email::parse(&format!("{id}@example.com")).unwrap(),
             name: id.into(),
             role,
             team: None,

@@ -39,7 +39,8 @@ pub struct User {
     pub id: String,
     pub tenant_id: String,
     /// As typed at invite time; uniqueness is on its normalized form.
-    pub email: String,
+    /// Parsed once, where it entered (an invite), and carried parsed from then on.
+    pub email: super::Email,
     pub name: String,
     pub role: Role,
     pub team: Option<String>,
@@ -160,9 +161,7 @@ impl User {
 
     /// The sign-in username: the normalized email (what accept created the identity with).
     pub fn login(&self) -> String {
-        super::Email::parse(&self.email)
-            .map(|e| e.normalized().to_string())
-            .unwrap_or_else(|_| self.email.trim().to_ascii_lowercase())
+        self.email.normalized().to_string()
     }
 
     /// Whether a token issued at `iat` (seconds since the epoch, Cognito's clock) may still
@@ -191,7 +190,7 @@ pub(crate) mod tests {
         User {
             id: id.into(),
             tenant_id: tenant.into(),
-            email: format!("{id}@example.com"),
+            email: crate::domain::Email::parse(&format!("{id}@example.com")).unwrap(),
             name: id.to_uppercase(),
             role,
             team: team.map(Into::into),

@@ -23,7 +23,7 @@ impl From<&User> for UserView {
     fn from(u: &User) -> Self {
         UserView {
             id: u.id.clone(),
-            email: u.email.clone(),
+            email: u.email.to_string(),
             name: u.name.clone(),
             display_name: u.display_label(),
             role: u.role,
@@ -91,7 +91,7 @@ impl InviteView {
     pub fn new(i: &Invite, now: OffsetDateTime) -> InviteView {
         InviteView {
             id: i.id.clone(),
-            email: i.email.clone(),
+            email: i.email.to_string(),
             name: i.name.clone(),
             role: i.role,
             team: i.team.clone(),

@@ -29,11 +29,12 @@ pub fn invite_pk(id: &str) -> String {
     format!("INVITE#{id}")
 }
 /// The guard's key is the normalized address, so `Jane@X.com ` and `jane@x.com` collide.
-pub fn email_pk(email: &str) -> String {
-    let key = Email::parse(email)
-        .map(|e| e.normalized().to_string())
-        .unwrap_or_else(|_| email.trim().to_ascii_lowercase());
-    format!("EMAIL#{key}")
+pub fn email_pk(email: &Email) -> String {
+    login_guard_pk(email.normalized())
+}
+/// The guard of a sign-in username (a normalized address).
+pub fn login_guard_pk(login: &str) -> String {
+    format!("EMAIL#{login}")
 }
 /// One partition for every pending invite's expiry. Writes to it are one per invite sent, far
 /// below a partition's throughput; the job reads only the part that is due.
@@ -91,6 +92,10 @@ impl Row<'_> {
     fn t(&self, key: &str) -> Result<OffsetDateTime, StoreError> {
         timefmt::parse(&self.s(key)?).ok_or_else(|| self.bad(key))
     }
+    /// A stored address parses: it was parsed before it was written.
+    fn email(&self, key: &str) -> Result<Email, StoreError> {
+        Email::parse(&self.s(key)?).map_err(|_| self.bad(key))
+    }
     fn parsed<T>(&self, key: &str, f: impl Fn(&str) -> Option<T>) -> Result<T, StoreError> {
         f(&self.s(key)?).ok_or_else(|| self.bad(key))
     }
@@ -111,7 +116,7 @@ impl Row<'_> {
         Ok(User {
             id: self.s("userId")?,
             tenant_id: self.s("tenantId")?,
-            email: self.s("email")?,
+            email: self.email("email")?,
             name: self.s("name")?,
             role: self.parsed("role", Role::parse)?,
             team: self.opt_s("team"),
@@ -158,7 +163,7 @@ impl Row<'_> {
         Ok(Invite {
             id: self.s("inviteId")?,
             tenant_id: self.s("tenantId")?,
-            email: self.s("email")?,
+            email: self.email("email")?,
             name: self.s("name")?,
             role: self.parsed("role", Role::parse)?,
             team: self.opt_s("team"),
@@ -206,7 +211,7 @@ pub fn user_item(u: &User) -> Item {
         ("gsi1sk".into(), s(user_gsi1sk(u))),
         ("userId".into(), s(&u.id)),
         ("tenantId".into(), s(&u.tenant_id)),
-        ("email".into(), s(&u.email)),
+        ("email".into(), s(u.email.as_str())),
         ("name".into(), s(&u.name)),
         ("search".into(), s(u.search_text())),
         ("role".into(), s(u.role.as_str())),
@@ -232,7 +237,7 @@ pub fn invite_item(i: &Invite) -> Item {
         ("gsi1sk".into(), s(invite_gsi1sk(i.status, i))),
         ("inviteId".into(), s(&i.id)),
         ("tenantId".into(), s(&i.tenant_id)),
-        ("email".into(), s(&i.email)),
+        ("email".into(), s(i.email.as_str())),
         ("name".into(), s(&i.name)),
         (
             "search".into(),

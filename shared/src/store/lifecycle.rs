@@ -97,14 +97,14 @@ impl Store {
                 Closing::Revoke => (
                     "#st = :pending AND sentAt = :sent",
                     vec![
-                        (":pending", s("pending")),
+                        (":pending", s(InviteStatus::Pending.as_str())),
                         (":sent", s(timefmt::format(before.sent_at))),
                     ],
                 ),
                 Closing::Expire(now) => (
                     "#st = :pending AND expiresAt <= :now",
                     vec![
-                        (":pending", s("pending")),
+                        (":pending", s(InviteStatus::Pending.as_str())),
                         (":now", s(timefmt::format(now))),
                     ],
                 ),
@@ -141,7 +141,7 @@ impl Store {
     /// version that was read (a concurrent change makes this fail, never lose an update), the
     /// tenant's counters follow, a deletion gives the email back, and the audit entry. A
     /// status change is made while holding the login's sign-in lock
-    /// (`http::commit_signin_change`), whose marker records what Cognito owes.
+    /// (`usecase::users`), whose marker records what Cognito owes.
     pub async fn change_user(
         &self,
         before: &User,

@@ -320,8 +320,8 @@ impl Store {
             "#st = :pending AND tokenHash = :hash AND expiresAt > :now",
             &[("#st", "status")],
             vec![
-                (":accepted", s("accepted")),
-                (":pending", s("pending")),
+                (":accepted", s(InviteStatus::Accepted.as_str())),
+                (":pending", s(InviteStatus::Pending.as_str())),
                 (
                     ":g",
                     s(items::invite_gsi1sk(InviteStatus::Accepted, invite)),
@@ -518,8 +518,8 @@ impl Store {
             InviteListFilter::Expired => {
                 names.push(("#st", "status"));
                 values.push((":now", now));
-                values.push((":expired", s("expired")));
-                values.push((":pending", s("pending")));
+                values.push((":expired", s(InviteStatus::Expired.as_str())));
+                values.push((":pending", s(InviteStatus::Pending.as_str())));
                 conds.push("(#st = :expired OR (#st = :pending AND expiresAt <= :now))".into());
             }
             InviteListFilter::All => {}

@@ -16,7 +16,7 @@ use super::items::{self, s};
 use super::tx::{decide, Tag, Tx, WriteError};
 use super::{unavailable, Page, Query, Store, StoreError};
 use crate::domain::signin::{CLAIM_LEASE, RECONCILE_AFTER};
-use crate::domain::{timefmt, Invite};
+use crate::domain::{timefmt, Invite, InviteStatus};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
@@ -264,7 +264,10 @@ impl Store {
 
     /// Who holds the email guard for `login` (a normalized address), if anyone.
     pub async fn email_holder(&self, login: &str) -> Result<Option<EmailHolder>, StoreError> {
-        let Some(row) = self.get(items::email_pk(login), items::EMAIL_SK).await? else {
+        let Some(row) = self
+            .get(items::login_guard_pk(login), items::EMAIL_SK)
+            .await?
+        else {
             return Ok(None);
         };
         let field = |k: &str| row.get(k).and_then(|v| v.as_s().ok()).cloned();
@@ -296,7 +299,7 @@ impl Store {
             "#st = :pending AND tokenHash = :hash AND expiresAt > :now",
             &[("#st", "status")],
             vec![
-                (":pending", s("pending")),
+                (":pending", s(InviteStatus::Pending.as_str())),
                 (":hash", s(&invite.token_hash)),
                 (":now", s(timefmt::format(now))),
             ],

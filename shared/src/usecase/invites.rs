@@ -1,0 +1,336 @@
+//! Invites: create (one or a batch, all or nothing), resend, revoke; and the steps they share
+//! with the tenant tool, hashing new tokens off the async runtime and sending the emails with
+//! their delivery status recorded. Seats (rule 1) and one address per person (rule 2) are the
+//! commit's conditions; a refusal comes back as the rule, worded here.
+
+use crate::domain::email_template::{render_invite, InviteMail, Inviter};
+use crate::domain::invite::new_invite;
+use crate::domain::token::HashMemory;
+use crate::domain::validation::InviteInput;
+use crate::domain::{
+    ApiError, AuditAction, AuditEntry, Change, DeliveryStatus, Email, FieldError, Invite,
+    InviteStatus, InviteToken, Tenant, User, INVITE_TTL,
+};
+use crate::mail::Mailer;
+use crate::store::{Closing, Refusal, Store, WriteError};
+use tokio::time::Instant;
+
+/// What inviting needs: the store, the mailer, where links point and the pricing page a seat
+/// refusal links to.
+pub struct Invites<'a> {
+    pub store: &'a Store,
+    pub mailer: &'a Mailer,
+    pub app_url: &'a str,
+    pub pricing_url: &'a str,
+}
+
+impl Invites<'_> {
+    async fn tenant_of(&self, caller: &User) -> Result<Tenant, ApiError> {
+        self.store
+            .tenant(&caller.tenant_id)
+            .await?
+            .ok_or(ApiError::Unauthorized)
+    }
+
+    /// Rule 1 in words: enough free seats for `n`, or the seat problem with the pricing link.
+    fn seats_for(&self, tenant: &Tenant, n: u32) -> Result<(), ApiError> {
+        tenant
+            .reserve(n)
+            .map_err(|s| s.into_error(self.pricing_url))
+    }
+
+    /// After the commit found no seat: someone else took seats (or changed the tier) since
+    /// our read, so the answer uses the numbers as they are now.
+    async fn seats_gone(&self, tenant: &Tenant, n: u32) -> ApiError {
+        let fresh = match self.store.tenant(&tenant.id).await {
+            Ok(Some(t)) => t,
+            Ok(None) => tenant.clone(),
+            Err(e) => return e.into(),
+        };
+        match self.seats_for(&fresh, n) {
+            Err(e) => e,
+            Ok(()) => {
+                ApiError::Conflict("The seat count changed while inviting; try again.".into())
+            }
+        }
+    }
+
+    /// Emails `invites` from the caller (see `send_invites`).
+    async fn send(
+        &self,
+        tenant: &Tenant,
+        caller: &User,
+        invites: &mut [Invite],
+        tokens: &[InviteToken],
+        deadline: Instant,
+    ) {
+        let from = Inviter {
+            name: &caller.name,
+            email: &caller.email,
+        };
+        send_invites(self, tenant, Some(from), invites, tokens, deadline).await;
+    }
+}
+
+/// New invites for validated rows, all or nothing: stored with their audit entries in one
+/// transaction, then emailed (each invite's `delivery` says how its send went). `batch`
+/// says how to name a taken address (`invites/N/email` or `email`).
+pub async fn create(
+    iv: &Invites<'_>,
+    caller: &User,
+    change: &Change,
+    rows: &[InviteInput],
+    batch: bool,
+    deadline: Instant,
+) -> Result<Vec<Invite>, ApiError> {
+    let tenant = iv.tenant_of(caller).await?;
+    iv.seats_for(&tenant, rows.len() as u32)?;
+    let (mut invites, tokens): (Vec<_>, Vec<_>) = rows
+        .iter()
+        .map(|r| new_invite(r, &tenant.id, &change.actor, change.at))
+        .unzip();
+    hash_tokens(&mut invites, &tokens).await;
+    let audit: Vec<AuditEntry> = invites
+        .iter()
+        .map(|i| change.on_invite(AuditAction::InviteCreated, None, i))
+        .collect();
+    match iv.store.create_invites(&tenant, &invites, &audit).await {
+        Ok(()) => {}
+        Err(WriteError::Refused(Refusal::EmailTaken(rows))) => {
+            let at = |i: &usize| {
+                if batch {
+                    format!("invites/{i}/email")
+                } else {
+                    "email".into()
+                }
+            };
+            return Err(ApiError::EmailTaken(
+                rows.iter()
+                    .map(|i| {
+                        FieldError::new(at(i), "already belongs to a user or a pending invite")
+                    })
+                    .collect(),
+            ));
+        }
+        Err(WriteError::Refused(Refusal::NoSeat)) => {
+            return Err(iv.seats_gone(&tenant, invites.len() as u32).await)
+        }
+        Err(WriteError::Refused(_)) => {
+            return Err(ApiError::Conflict(
+                "The invite could not be stored; try again.".into(),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    iv.send(&tenant, caller, &mut invites, &tokens, deadline)
+        .await;
+    Ok(invites)
+}
+
+/// Resend: rotates the token (the old link stops working), restarts the 7 days, sends again.
+/// Works on an expired invite too if a seat is free; at most once a minute per invite.
+pub async fn resend(
+    iv: &Invites<'_>,
+    caller: &User,
+    change: &Change,
+    before: Invite,
+    deadline: Instant,
+) -> Result<Invite, ApiError> {
+    if matches!(
+        before.status,
+        InviteStatus::Accepted | InviteStatus::Revoked
+    ) {
+        return Err(ApiError::InviteNotPending(before.status.as_str()));
+    }
+    let now = change.at;
+    if let Some(wait) = before.resend_wait(now) {
+        return Err(ApiError::TooManyRequests {
+            retry_after_secs: wait,
+        });
+    }
+    let tenant = iv.tenant_of(caller).await?;
+    if before.status == InviteStatus::Expired {
+        // The job gave its seat back; it needs one again.
+        iv.seats_for(&tenant, 1)?;
+    }
+    let tokens = vec![InviteToken::generate(&before.id)];
+    let mut sent = vec![Invite {
+        status: InviteStatus::Pending,
+        expires_at: now + INVITE_TTL,
+        sent_at: now,
+        delivery: DeliveryStatus::Queued,
+        ..before.clone()
+    }];
+    hash_tokens(&mut sent, &tokens).await;
+    let entry = change.on_invite(AuditAction::InviteResent, Some(&before), &sent[0]);
+    match iv
+        .store
+        .reopen_invite(&before, &sent[0], &tenant, &entry)
+        .await
+    {
+        Ok(()) => {}
+        Err(WriteError::Refused(Refusal::EmailTaken(_))) => {
+            return Err(ApiError::EmailTaken(vec![FieldError::new(
+                "email",
+                "was invited or joined elsewhere since this invite expired",
+            )]))
+        }
+        Err(WriteError::Refused(Refusal::NoSeat)) => {
+            let fresh = iv.store.tenant(&tenant.id).await?.unwrap_or(tenant.clone());
+            iv.seats_for(&fresh, 1)?;
+            return Err(ApiError::Conflict(
+                "The seat count changed; try again.".into(),
+            ));
+        }
+        Err(WriteError::Refused(_)) => return Err(ApiError::Conflict(
+            "The invite changed while resending (accepted, revoked, expired or resent); reload it."
+                .into(),
+        )),
+        Err(e) => return Err(e.into()),
+    }
+    iv.send(&tenant, caller, &mut sent, &tokens, deadline).await;
+    Ok(sent.remove(0))
+}
+
+/// Revoke: the link stops working at once; the seat and the email are free again.
+pub async fn revoke(store: &Store, change: &Change, before: Invite) -> Result<Invite, ApiError> {
+    if before.status != InviteStatus::Pending {
+        return Err(ApiError::InviteNotPending(before.status.as_str()));
+    }
+    let after = Invite {
+        status: InviteStatus::Revoked,
+        token_hash: String::new(),
+        ..before.clone()
+    };
+    let entry = change.on_invite(AuditAction::InviteRevoked, Some(&before), &after);
+    match store
+        .close_invite(&before, &after, Closing::Revoke, &entry)
+        .await
+    {
+        Ok(()) => Ok(after),
+        Err(WriteError::Refused(_)) => {
+            let now = store.invite(&before.id).await?.map(|i| i.status);
+            match now {
+                Some(InviteStatus::Pending) => Err(ApiError::Conflict(
+                    "The invite was resent meanwhile; reload it.".into(),
+                )),
+                Some(other) => Err(ApiError::InviteNotPending(other.as_str())),
+                None => Err(ApiError::InviteNotPending("gone")),
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Hashes the tokens on one blocking worker per core, each taking every k-th token: a 25-row
+/// batch costs 25 / cores hashes of wall time, and memory holds one hash's working set per
+/// core, allocated once, never 25 at once.
+pub async fn hash_tokens(invites: &mut [Invite], tokens: &[InviteToken]) {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, tokens.len().max(1));
+    let handles: Vec<_> = (0..workers)
+        .map(|w| {
+            let mine: Vec<(usize, InviteToken)> = tokens
+                .iter()
+                .cloned()
+                .enumerate()
+                .skip(w)
+                .step_by(workers)
+                .collect();
+            tokio::task::spawn_blocking(move || {
+                let mut memory = HashMemory::new();
+                mine.into_iter()
+                    .map(|(i, t)| (i, t.hash_in(&mut memory)))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    for h in handles {
+        for (i, hash) in h.await.expect("hashing does not panic") {
+            invites[i].token_hash = hash;
+        }
+    }
+}
+
+pub fn accept_link(app_url: &str, token: &InviteToken) -> String {
+    format!(
+        "{}/accept#token={}",
+        app_url.trim_end_matches('/'),
+        token.expose()
+    )
+}
+
+/// Time kept back from the request's deadline to record the delivery outcomes after the
+/// sends (one DynamoDB write, normally milliseconds; its attempt timeout is 3 s).
+pub const RECORD_RESERVE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Sends one email per invite (paced to the SES rate, see `Mailer::send_all`) until
+/// `deadline` less `RECORD_RESERVE`, then records every delivery status at once. A failed or
+/// unsent email keeps its invite, marked `failed`, so an admin can resend it. `inviter` is the
+/// person sending (From's display name and Reply-To); `None` for the tenant tool.
+pub async fn send_invites(
+    iv: &Invites<'_>,
+    tenant: &Tenant,
+    inviter: Option<Inviter<'_>>,
+    invites: &mut [Invite],
+    tokens: &[InviteToken],
+    deadline: Instant,
+) {
+    let rendered: Vec<_> = invites
+        .iter()
+        .zip(tokens)
+        .map(|(inv, token)| {
+            let link = accept_link(iv.app_url, token);
+            let mail = render_invite(&InviteMail {
+                company: &tenant.name,
+                inviter,
+                invitee: &inv.name,
+                role: inv.role,
+                team: inv.team.as_deref(),
+                sent_at: inv.sent_at,
+                expires_at: inv.expires_at,
+                time_zone: inv.time_zone.as_deref(),
+                // A resend moves `sent_at` and keeps `created_at`.
+                resent: inv.sent_at > inv.created_at,
+                link: &link,
+            });
+            mail
+        })
+        .collect();
+    // Every recipient is an `Email` parsed when the invite was made: nothing that could break
+    // the envelope reaches SES.
+    let messages: Vec<(&Email, &_)> = invites.iter().map(|i| &i.email).zip(&rendered).collect();
+    let sent = iv
+        .mailer
+        .send_all(
+            &messages,
+            deadline.checked_sub(RECORD_RESERVE).unwrap_or(deadline),
+        )
+        .await;
+    let statuses: Vec<DeliveryStatus> = invites
+        .iter()
+        .zip(sent)
+        .map(|(inv, sent)| match sent {
+            Ok(_) => DeliveryStatus::Sent,
+            Err(e) => {
+                tracing::warn!(invite = %inv.id, error = %e, "invite email failed");
+                DeliveryStatus::Failed
+            }
+        })
+        .collect();
+    let outcomes: Vec<(&str, DeliveryStatus)> = invites
+        .iter()
+        .map(|i| i.id.as_str())
+        .zip(statuses.iter().copied())
+        .collect();
+    if let Err(e) = iv.store.set_delivery(&outcomes).await {
+        // The invites stand and the answer still says how each send went; only the stored
+        // status lags (an admin sees "queued" and can resend).
+        tracing::warn!(error = %e, "delivery status not recorded");
+    }
+    for (inv, st) in invites.iter_mut().zip(statuses) {
+        inv.delivery = st;
+    }
+}

@@ -1,0 +1,13 @@
+//! The use cases: what a request does once HTTP has given it a caller and a body, and before
+//! it answers. Each one loads nothing the handler already has, decides with the domain,
+//! commits through the store in one transaction, and turns a refusal into the rule it names.
+//! Handlers read as load → use case → respond; `http` keeps only HTTP.
+
+#[cfg(all(feature = "dynamo", feature = "cognito"))]
+pub mod accept;
+#[cfg(all(feature = "dynamo", feature = "ses"))]
+pub mod invites;
+#[cfg(all(feature = "dynamo", feature = "ses"))]
+pub mod tenants;
+#[cfg(feature = "dynamo")]
+pub mod users;

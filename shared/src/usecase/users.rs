@@ -1,0 +1,253 @@
+//! Changes to a user: role and team, suspend, reactivate, delete. Each builds the new record
+//! and its audit entry from the caller's `Change`, commits both in one transaction and names
+//! the rule that refused it (docs/rules.md: seats 1, last admin 6, concurrent edits). The
+//! ones that touch sign-in keep the order of rule 8: under the login's lock, stop sign-in
+//! first, commit, then the one converge step.
+
+use crate::domain::manage::counter_deltas;
+use crate::domain::{ApiError, AuditAction, AuditEntry, Change, Role, Tenant, User, UserStatus};
+use crate::store::{Refusal, Store, WriteError};
+
+/// What changing a user needs: the store, and the pricing page a seat refusal links to.
+pub struct Users<'a> {
+    pub store: &'a Store,
+    pub pricing_url: &'a str,
+}
+
+/// `PUT /users/{id}/role`'s edit, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleEdit {
+    pub role: Role,
+    /// `None`: keep the team; `Some(None)`: no team.
+    pub team: Option<Option<String>>,
+    /// The version the client edited, if it says; a different current one is a conflict.
+    pub version: Option<u64>,
+}
+
+/// The next version of `before`, changed by `edit`, stamped at the change's time.
+fn next(before: &User, change: &Change, edit: impl FnOnce(&mut User)) -> User {
+    let mut after = User {
+        version: before.version + 1,
+        updated_at: change.at,
+        ..before.clone()
+    };
+    edit(&mut after);
+    after
+}
+
+/// Role and team. Takes effect on the user's next request (rule 5); the last admin's demotion
+/// is the commit's condition (rule 6). An edit that changes nothing writes nothing.
+pub async fn change_role(
+    users: &Users<'_>,
+    change: &Change,
+    before: User,
+    edit: RoleEdit,
+) -> Result<User, ApiError> {
+    // A client that says which version it edited gets a 409 rather than overwriting a change
+    // it never saw; without one, the version just read guards the write.
+    if edit.version.is_some_and(|v| v != before.version) {
+        return Err(ApiError::VersionConflict {
+            current: before.version,
+        });
+    }
+    let after = next(&before, change, |u| {
+        u.role = edit.role;
+        if let Some(team) = edit.team {
+            u.team = team;
+        }
+    });
+    if after.role == before.role && after.team == before.team {
+        return Ok(before);
+    }
+    let entry = change.on_user(AuditAction::RoleChanged, &before, &after);
+    commit(users, &before, &after, &entry).await?;
+    Ok(after)
+}
+
+/// Commits a user change and turns a refused transaction into the rule that refused it:
+/// a concurrent change (409 version), the last admin (409), or no free seat (409 with the
+/// pricing link). The tenant is read only to word a seat refusal; the commit's conditions
+/// decide every rule without a read first.
+async fn commit(
+    users: &Users<'_>,
+    before: &User,
+    after: &User,
+    entry: &AuditEntry,
+) -> Result<(), ApiError> {
+    let store = users.store;
+    let refusal = match store.change_user(before, after, entry).await {
+        Ok(()) => return Ok(()),
+        Err(WriteError::Refused(r)) => r,
+        Err(e) => return Err(e.into()),
+    };
+    match refusal {
+        Refusal::Stale => {
+            let current = store
+                .user(&before.id)
+                .await?
+                .map(|u| u.version)
+                .unwrap_or(0);
+            Err(ApiError::VersionConflict { current })
+        }
+        Refusal::LastAdmin => Err(ApiError::LastAdmin),
+        Refusal::NoSeat => {
+            let (seats, _) = counter_deltas(before, after);
+            let t: Tenant = store
+                .tenant(&before.tenant_id)
+                .await?
+                .ok_or(ApiError::Unauthorized)?;
+            Err(crate::domain::tenant::SeatShortage {
+                requested: seats.max(1) as u32,
+                free: t.seats_free(),
+                limit: t.seat_limit,
+            }
+            .into_error(users.pricing_url))
+        }
+        _ => Err(ApiError::Conflict(
+            "The change could not be stored; reload and try again.".into(),
+        )),
+    }
+}
+
+#[cfg(feature = "cognito")]
+pub use signin::{delete, reactivate, suspend, SignIns};
+
+#[cfg(feature = "cognito")]
+mod signin {
+    use super::*;
+    use crate::domain::Clock;
+    use crate::identity::Directory;
+
+    /// What a change that touches sign-in needs besides `Users`: the pool, and the clock the
+    /// login's lock is leased by.
+    pub struct SignIns<'a> {
+        pub users: Users<'a>,
+        pub directory: &'a Directory,
+        pub clock: &'a dyn Clock,
+    }
+
+    impl<'a> SignIns<'a> {
+        pub fn new(
+            store: &'a Store,
+            directory: &'a Directory,
+            clock: &'a dyn Clock,
+            pricing_url: &'a str,
+        ) -> SignIns<'a> {
+            SignIns {
+                users: Users { store, pricing_url },
+                directory,
+                clock,
+            }
+        }
+    }
+
+    /// Suspend: signed out everywhere and unable to sign in, the seat free (rule 1), the data
+    /// kept. An admin can't suspend themselves.
+    pub async fn suspend(s: &SignIns<'_>, change: &Change, before: User) -> Result<User, ApiError> {
+        if before.id == change.actor.id {
+            return Err(ApiError::SelfAction("suspend"));
+        }
+        // Rule 6 needs no read first: the caller is another active admin, so only a
+        // concurrent change can make the target the last one, and the commit's condition
+        // catches that.
+        set_status(
+            s,
+            change,
+            before,
+            UserStatus::Suspended,
+            AuditAction::UserSuspended,
+        )
+        .await
+    }
+
+    /// Reactivate: takes a seat again, the commit's condition (`seatsUsed < seatLimit`).
+    pub async fn reactivate(
+        s: &SignIns<'_>,
+        change: &Change,
+        before: User,
+    ) -> Result<User, ApiError> {
+        set_status(
+            s,
+            change,
+            before,
+            UserStatus::Active,
+            AuditAction::UserReactivated,
+        )
+        .await
+    }
+
+    /// Delete (rule 9): a tombstone that keeps the name, the seat and the email free at once,
+    /// the sign-in identity removed by the converge step. An admin can't delete themselves.
+    pub async fn delete(s: &SignIns<'_>, change: &Change, before: User) -> Result<User, ApiError> {
+        if before.id == change.actor.id {
+            return Err(ApiError::SelfAction("delete"));
+        }
+        // Rule 6 is the commit's condition (see `suspend` for why no read first).
+        set_status(
+            s,
+            change,
+            before,
+            UserStatus::Deleted,
+            AuditAction::UserDeleted,
+        )
+        .await
+    }
+
+    /// A user already in the status asked for (perhaps a retry after the commit) only gets
+    /// Cognito brought in line; anyone else is changed and committed in rule 8's order.
+    async fn set_status(
+        s: &SignIns<'_>,
+        change: &Change,
+        before: User,
+        to: UserStatus,
+        action: AuditAction,
+    ) -> Result<User, ApiError> {
+        if before.status == to {
+            converge(s, &before).await?;
+            return Ok(before);
+        }
+        let after = next(&before, change, |u| u.status = to);
+        let entry = change.on_user(action, &before, &after);
+        commit_signin(s, &before, after, &entry).await
+    }
+
+    /// A user change that touches sign-in, under the login's lock: a change that stops the
+    /// user stops sign-in first, then the commit, then the one converge step whatever the
+    /// commit answered (its refusal may have come from another admin's change, so nothing
+    /// here assumes what Cognito should be). The answer is the commit's: once committed, what
+    /// Cognito still owes is in the lock's marker.
+    async fn commit_signin(
+        s: &SignIns<'_>,
+        before: &User,
+        mut after: User,
+        entry: &AuditEntry,
+    ) -> Result<User, ApiError> {
+        let store = s.users.store;
+        let signin =
+            crate::signin::SignIn::lock(store, s.directory, s.clock, &after.login()).await?;
+        if after.status != UserStatus::Active {
+            if let Err(e) = signin.disable_first().await {
+                // It may have landed anyway; DynamoDB did not change, so converge puts it back.
+                if let Err(c) = signin.converge().await {
+                    tracing::warn!(error = %c, "sign-in not converged after a failed disable");
+                }
+                return Err(e.into());
+            }
+            // Stamped once sign-in and refresh are stopped, so no token can be issued after
+            // it: every token older than this is refused for good (rule 5). Read from the wall
+            // clock, as Cognito's `iat` is, not the domain clock (which tests move).
+            after.signed_out_at = Some(crate::domain::SystemClock.now());
+        }
+        let committed = commit(&s.users, before, &after, entry).await;
+        if let Err(e) = signin.converge().await {
+            tracing::warn!(error = %e, "sign-in not converged after a user change");
+        }
+        committed.map(|()| after)
+    }
+
+    /// The converge step alone: a retry of a change that already committed finishes here.
+    async fn converge(s: &SignIns<'_>, user: &User) -> Result<(), ApiError> {
+        crate::signin::converge(s.users.store, s.directory, s.clock, &user.login()).await?;
+        Ok(())
+    }
+}
