@@ -112,6 +112,18 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// The reply if it has `status`; otherwise the test fails showing the body.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Reply {
+        assert_eq!(
+            self.status,
+            status,
+            "expected {status}, got {}: {}",
+            self.status,
+            String::from_utf8_lossy(&self.body)
+        );
+        self
+    }
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
@@ -121,6 +133,13 @@ impl Reply {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
     }
+}
+
+/// A teammate who joined through `App::join`.
+pub struct Joined {
+    pub id: String,
+    pub email: String,
+    pub token: String,
 }
 
 fn match_template(template: &str, path: &str) -> Option<HashMap<String, String>> {
@@ -469,6 +488,106 @@ impl App {
             );
         }
         self.call(method, path, &h, &bytes).await
+    }
+
+    // The API as a test reads it: one method per route, `token` the caller's access token.
+
+    /// `POST /invites`: one invite (`{email, name, role, team?}`) or `{invites: [...]}`.
+    pub async fn invite(&self, token: &str, body: Value) -> Reply {
+        self.request("POST", "/invites", Some(token), Some(body))
+            .await
+    }
+    pub async fn resend(&self, token: &str, invite_id: &str) -> Reply {
+        self.request(
+            "POST",
+            &format!("/invites/{invite_id}/resend"),
+            Some(token),
+            None,
+        )
+        .await
+    }
+    pub async fn revoke(&self, token: &str, invite_id: &str) -> Reply {
+        self.request(
+            "DELETE",
+            &format!("/invites/{invite_id}"),
+            Some(token),
+            None,
+        )
+        .await
+    }
+    /// `POST /invites/preview`, public: what a link opens.
+    pub async fn preview(&self, invite_token: &str) -> Reply {
+        self.request(
+            "POST",
+            "/invites/preview",
+            None,
+            Some(serde_json::json!({ "token": invite_token })),
+        )
+        .await
+    }
+    /// `POST /invites/accept`, public.
+    pub async fn accept(&self, invite_token: &str, password: &str) -> Reply {
+        self.request(
+            "POST",
+            "/invites/accept",
+            None,
+            Some(serde_json::json!({ "token": invite_token, "password": password })),
+        )
+        .await
+    }
+    pub async fn change_role(&self, token: &str, user_id: &str, body: Value) -> Reply {
+        self.request(
+            "PUT",
+            &format!("/users/{user_id}/role"),
+            Some(token),
+            Some(body),
+        )
+        .await
+    }
+    pub async fn suspend(&self, token: &str, user_id: &str) -> Reply {
+        self.request(
+            "POST",
+            &format!("/users/{user_id}/suspend"),
+            Some(token),
+            None,
+        )
+        .await
+    }
+    pub async fn reactivate(&self, token: &str, user_id: &str) -> Reply {
+        self.request(
+            "POST",
+            &format!("/users/{user_id}/reactivate"),
+            Some(token),
+            None,
+        )
+        .await
+    }
+    pub async fn delete_user(&self, token: &str, user_id: &str) -> Reply {
+        self.request("DELETE", &format!("/users/{user_id}"), Some(token), None)
+            .await
+    }
+    /// `GET path` (with its query string) as the caller.
+    pub async fn get(&self, token: &str, path: &str) -> Reply {
+        self.request("GET", path, Some(token), None).await
+    }
+
+    /// The whole way in, as a teammate takes it: the admin invites `body`'s person, the email
+    /// is read back from the emulator, its link is accepted with `password`, and they sign
+    /// in. Answers the new user's id and access token.
+    pub async fn join(&self, admin: &str, body: Value, password: &str) -> Joined {
+        let email = body["email"].as_str().expect("an email").to_string();
+        self.invite(admin, body).await.expect(201);
+        let link = self
+            .token_from_mail(&email)
+            .await
+            .expect("an invite email with its link");
+        let accepted = self.accept(&link, password).await.expect(201);
+        let token = self.sign_in(&email, password).await.expect("sign in");
+        Joined {
+            id: accepted.json()["userId"].as_str().unwrap().to_string(),
+            email,
+            token,
+        }
     }
 
     /// Signs in through Cognito (USER_PASSWORD_AUTH) and returns the access token.

@@ -21,16 +21,8 @@ fn agents_and_supervisors_are_refused_the_admin_routes() {
             )
             .await;
             assert_problem(&r, 403, "forbidden");
-            assert_problem(
-                &app.request("GET", "/invites", Some(who), None).await,
-                403,
-                "forbidden",
-            );
-            assert_problem(
-                &app.request("GET", "/tenant", Some(who), None).await,
-                403,
-                "forbidden",
-            );
+            assert_problem(&app.get(who, "/invites").await, 403, "forbidden");
+            assert_problem(&app.get(who, "/tenant").await, 403, "forbidden");
         }
         assert_eq!(assert_seats_consistent(&app, &t.id).await, 3);
     });
@@ -58,23 +50,14 @@ fn agents_see_themselves_supervisors_their_team_admins_everyone() {
             v.sort();
             v
         };
-        let agent_view = app
-            .request("GET", "/users", Some(&sales_agent.token), None)
-            .await
-            .json();
+        let agent_view = app.get(&sales_agent.token, "/users").await.json();
         assert_eq!(ids(agent_view), vec![sales_agent.id.clone()]);
-        let sup_view = app
-            .request("GET", "/users", Some(&sup.token), None)
-            .await
-            .json();
+        let sup_view = app.get(&sup.token, "/users").await.json();
         assert_eq!(
             ids(sup_view),
             sorted(vec![sales_agent.id.clone(), sup.id.clone()])
         );
-        let admin_view = app
-            .request("GET", "/users", Some(&t.admin), None)
-            .await
-            .json();
+        let admin_view = app.get(&t.admin, "/users").await.json();
         assert_eq!(ids(admin_view).len(), 4);
 
         let hidden = app
@@ -106,12 +89,7 @@ fn agents_see_themselves_supervisors_their_team_admins_everyone() {
         assert_problem(&other, 404, "not-found");
 
         let filtered = app
-            .request(
-                "GET",
-                "/users?role=agent&team=Support",
-                Some(&t.admin),
-                None,
-            )
+            .get(&t.admin, "/users?role=agent&team=Support")
             .await
             .json();
         assert_eq!(ids(filtered), vec![support_agent.id.clone()]);
@@ -147,26 +125,13 @@ fn a_role_change_in_dynamodb_applies_on_the_next_request_with_the_same_token() {
     run(|app| async move {
         let t = tenant(&app, "team", None).await;
         let m = member(&app, &t.admin, "agent", None).await;
-        assert_problem(
-            &app.request("GET", "/tenant", Some(&m.token), None).await,
-            403,
-            "forbidden",
-        );
+        assert_problem(&app.get(&m.token, "/tenant").await, 403, "forbidden");
         set_user(&app, &m.id, "role", "admin").await;
-        let me = app.request("GET", "/me", Some(&m.token), None).await.json();
+        let me = app.get(&m.token, "/me").await.json();
         assert_eq!(me["role"], "admin");
-        assert_eq!(
-            app.request("GET", "/tenant", Some(&m.token), None)
-                .await
-                .status,
-            200
-        );
+        assert_eq!(app.get(&m.token, "/tenant").await.status, 200);
         set_user(&app, &m.id, "role", "agent").await;
-        assert_problem(
-            &app.request("GET", "/tenant", Some(&m.token), None).await,
-            403,
-            "forbidden",
-        );
+        assert_problem(&app.get(&m.token, "/tenant").await, 403, "forbidden");
     });
 }
 
@@ -175,10 +140,7 @@ fn a_suspended_or_deleted_caller_is_refused_even_with_a_valid_token() {
     run(|app| async move {
         let t = tenant(&app, "team", None).await;
         let m = member(&app, &t.admin, "supervisor", None).await;
-        assert_eq!(
-            app.request("GET", "/me", Some(&m.token), None).await.status,
-            200
-        );
+        assert_eq!(app.get(&m.token, "/me").await.status, 200);
         for status in ["suspended", "deleted"] {
             set_user(&app, &m.id, "status", status).await;
             for (method, path) in [("GET", "/me"), ("GET", "/users"), ("GET", "/users/x")] {
@@ -187,10 +149,7 @@ fn a_suspended_or_deleted_caller_is_refused_even_with_a_valid_token() {
             }
         }
         set_user(&app, &m.id, "status", "active").await;
-        assert_eq!(
-            app.request("GET", "/me", Some(&m.token), None).await.status,
-            200
-        );
+        assert_eq!(app.get(&m.token, "/me").await.status, 200);
     });
 }
 
@@ -203,20 +162,12 @@ fn missing_garbage_and_foreign_tokens_are_401() {
             401,
             "unauthorized",
         );
-        assert_problem(
-            &app.request("GET", "/me", Some("garbage"), None).await,
-            401,
-            "unauthorized",
-        );
+        assert_problem(&app.get("garbage", "/me").await, 401, "unauthorized");
         // A token with a flipped signature byte.
         let mut forged = t.admin.clone();
         let last = forged.pop().unwrap();
         forged.push(if last == 'A' { 'B' } else { 'A' });
-        assert_problem(
-            &app.request("GET", "/users", Some(&forged), None).await,
-            401,
-            "unauthorized",
-        );
+        assert_problem(&app.get(&forged, "/users").await, 401, "unauthorized");
         // A real token from another user pool (another stack in the same emulator).
         let other = harness::Stack::create(&app.stack.aws_endpoint, &app.sdk).await;
         let other_app = harness::App::new(other, app.sdk.clone()).await;
@@ -224,18 +175,8 @@ fn missing_garbage_and_foreign_tokens_are_401() {
             .provision_tenant("Other", "team", None, &email("other"), "Otto", PASSWORD)
             .await
             .unwrap();
-        assert_eq!(
-            other_app
-                .request("GET", "/me", Some(&foreign), None)
-                .await
-                .status,
-            200
-        );
-        assert_problem(
-            &app.request("GET", "/me", Some(&foreign), None).await,
-            401,
-            "unauthorized",
-        );
+        assert_eq!(other_app.get(&foreign, "/me").await.status, 200);
+        assert_problem(&app.get(&foreign, "/me").await, 401, "unauthorized");
         let r = app.request("GET", "/me", None, None).await;
         assert_eq!(r.headers.get("www-authenticate").unwrap(), "Bearer");
     });
@@ -327,11 +268,7 @@ fn malformed_bodies_and_queries_are_400_problems_that_name_the_field() {
             .request("POST", "/invites/accept", None, Some(json!({"token": "x"})))
             .await;
         assert_eq!(r.json()["errors"][0]["field"], "password");
-        assert_problem(
-            &app.request("GET", "/nowhere", Some(&t.admin), None).await,
-            404,
-            "no-route",
-        );
+        assert_problem(&app.get(&t.admin, "/nowhere").await, 404, "no-route");
         assert_problem(
             &app.request("DELETE", "/me", Some(&t.admin), None).await,
             405,

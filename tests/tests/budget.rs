@@ -41,7 +41,7 @@ fn a_hung_dynamodb_answers_503_before_the_function_timeout() {
         let t = tenant(&app, "team", None).await;
         faults.set(vec![FaultRule::new("dynamodb.Query", Fault::Stall, 1.0)], 1);
         let started = Instant::now();
-        let r = app.request("GET", "/users", Some(&t.admin), None).await;
+        let r = app.get(&t.admin, "/users").await;
         let took = started.elapsed();
         faults.clear();
         assert_problem(&r, 503, "unavailable");
@@ -88,12 +88,7 @@ fn a_hung_cognito_suspend_answers_503_in_time_and_changes_nothing() {
                 None,
             )
             .await;
-        assert_eq!(
-            again.status,
-            200,
-            "{}",
-            String::from_utf8_lossy(&again.body)
-        );
+        again.expect(200);
         assert!(app.sign_in(&m.email, PASSWORD).await.is_err());
     });
 }
@@ -107,7 +102,7 @@ fn a_hung_ses_still_answers_201_in_time_with_the_invites_marked_failed() {
         let r = invite(&app, &t.admin, json!({ "invites": rows("hung", 3) })).await;
         let took = started.elapsed();
         faults.clear();
-        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        let r = r.expect(201);
         assert!(took < INVITE_TIMEOUT, "answered after {took:?}");
         let answered: Vec<_> = r.json()["invites"]
             .as_array()
@@ -138,7 +133,7 @@ fn a_bulk_invite_keeps_to_the_ses_send_rate() {
         let t = tenant(&app, "business", None).await;
         calls.take();
         let r = invite(&app, &t.admin, json!({ "invites": rows("rate", 25) })).await;
-        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        let r = r.expect(201);
         assert_eq!(stored_delivery(&app, &r.json()).await, ["sent"; 25]);
         let starts = send_starts(&calls);
         assert_eq!(starts.len(), 25);
@@ -168,7 +163,7 @@ fn throttled_sends_are_retried_and_what_still_fails_is_recorded() {
         );
         calls.take();
         let r = invite(&app, &t.admin, json!({ "invites": rows("thr", 10) })).await;
-        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        let r = r.expect(201);
         let stored = stored_delivery(&app, &r.json()).await;
         assert_eq!(
             stored,
@@ -192,7 +187,7 @@ fn throttled_sends_are_retried_and_what_still_fails_is_recorded() {
         let r = invite(&app, &t.admin, json!({ "invites": rows("never", 4) })).await;
         let took = started.elapsed();
         faults.clear();
-        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        let r = r.expect(201);
         assert!(took < INVITE_TIMEOUT, "answered after {took:?}");
         assert_eq!(stored_delivery(&app, &r.json()).await, ["failed"; 4]);
         for inv in r.json()["invites"].as_array().unwrap() {

@@ -273,14 +273,7 @@ fn every_aws_call_a_function_makes_is_granted_by_the_template_and_reads_are_cons
             );
         };
         let admin = Some(t.admin.as_str());
-        ok(app
-            .request(
-                "POST",
-                "/invites/preview",
-                None,
-                Some(json!({"token": token})),
-            )
-            .await);
+        ok(app.preview(&token).await);
         call("POST", "/invites/preview");
         for path in [
             "/me",
@@ -343,7 +336,7 @@ fn every_aws_call_a_function_makes_is_granted_by_the_template_and_reads_are_cons
             assert_eq!(invite(&app, &t.admin, rows(batch)).await.status, 201);
         }
         let r = invite(&app, &t.admin, rows(3)).await;
-        assert_eq!(r.status, 409, "{}", String::from_utf8_lossy(&r.body));
+        r.expect(409);
         // An expired invite resent (takes its seat and email back) after the job ran.
         app.clock.advance(Duration::days(8));
         let run = expire_invites_fn::run(&app.expire, "iam", 10).await;

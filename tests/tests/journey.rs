@@ -19,7 +19,7 @@ fn an_invited_teammate_accepts_from_the_email_signs_in_and_sees_their_role() {
                    "timeZone": "America/New_York"}),
         )
         .await;
-        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        let r = r.expect(201);
         let inv = r.json();
         assert_eq!(inv["status"], "pending");
         assert_eq!(inv["delivery"], "sent");
@@ -53,15 +53,8 @@ fn an_invited_teammate_accepts_from_the_email_signs_in_and_sees_their_role() {
         let token = harness::moto::token_in(&mail.body).unwrap();
         assert_eq!(harness::moto::token_in(&mail.text), Some(token.clone()));
 
-        let p = app
-            .request(
-                "POST",
-                "/invites/preview",
-                None,
-                Some(json!({"token": token})),
-            )
-            .await;
-        assert_eq!(p.status, 200, "{}", String::from_utf8_lossy(&p.body));
+        let p = app.preview(&token).await;
+        let p = p.expect(200);
         let pv = p.json();
         assert_eq!(pv["email"], addr.as_str());
         assert_eq!(pv["role"], "supervisor");
@@ -69,19 +62,12 @@ fn an_invited_teammate_accepts_from_the_email_signs_in_and_sees_their_role() {
         assert_eq!(pv["invitedBy"]["name"], "Ada Admin");
         assert!(pv["companyName"].as_str().unwrap().starts_with("Company-"));
 
-        let a = app
-            .request(
-                "POST",
-                "/invites/accept",
-                None,
-                Some(json!({"token": token, "password": PASSWORD})),
-            )
-            .await;
-        assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+        let a = app.accept(&token, PASSWORD).await;
+        let a = a.expect(201);
         let user_id = a.json()["userId"].as_str().unwrap().to_string();
 
         let access = app.sign_in(&addr, PASSWORD).await.expect("Cognito sign-in");
-        let me = app.request("GET", "/me", Some(&access), None).await;
+        let me = app.get(&access, "/me").await;
         assert_eq!(me.status, 200);
         let me = me.json();
         assert_eq!(me["id"], user_id.as_str());
@@ -97,7 +83,7 @@ fn an_invited_teammate_accepts_from_the_email_signs_in_and_sees_their_role() {
         assert!(perms.contains(&"calls.liveListen"));
         assert!(!perms.contains(&"users.invite"));
 
-        let list = app.request("GET", "/users", Some(&t.admin), None).await;
+        let list = app.get(&t.admin, "/users").await;
         assert_eq!(list.status, 200);
         let found: Vec<_> = list.json()["users"]
             .as_array()
@@ -108,20 +94,15 @@ fn an_invited_teammate_accepts_from_the_email_signs_in_and_sees_their_role() {
             .collect();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0]["status"], "active");
-        let one = app
-            .request("GET", &format!("/users/{user_id}"), Some(&t.admin), None)
-            .await;
+        let one = app.get(&t.admin, &format!("/users/{user_id}")).await;
         assert_eq!(one.status, 200);
         assert_eq!(one.json()["email"], addr.as_str());
 
         // Accepting moved the seat from the invite to the user.
-        let pending = app.request("GET", "/invites", Some(&t.admin), None).await;
+        let pending = app.get(&t.admin, "/invites").await;
         assert!(pending.json()["invites"].as_array().unwrap().is_empty());
         assert_eq!(assert_seats_consistent(&app, &t.id).await, 2);
-        let ten = app
-            .request("GET", "/tenant", Some(&t.admin), None)
-            .await
-            .json();
+        let ten = app.get(&t.admin, "/tenant").await.json();
         assert_eq!(ten["seatsUsed"], 2);
         assert_eq!(ten["seatLimit"], 25);
     });
@@ -148,14 +129,7 @@ fn a_used_link_is_refused_the_second_time_with_the_same_answer_as_an_unknown_one
             .request("POST", "/invites/accept", None, Some(body))
             .await;
         assert_problem(&again, 404, "invite-link-invalid");
-        let preview = app
-            .request(
-                "POST",
-                "/invites/preview",
-                None,
-                Some(json!({"token": token})),
-            )
-            .await;
+        let preview = app.preview(&token).await;
         assert_problem(&preview, 404, "invite-link-invalid");
 
         // A made-up token of the right shape, and a wrong secret for a real invite id.
@@ -166,9 +140,7 @@ fn a_used_link_is_refused_the_second_time_with_the_same_answer_as_an_unknown_one
             format!("{}.{}", "0".repeat(32), "A".repeat(43)),
             "junk".into(),
         ] {
-            let r = app
-                .request("POST", "/invites/preview", None, Some(json!({"token": t})))
-                .await;
+            let r = app.preview(&t).await;
             assert_eq!(r.body, again.body, "every bad link reads the same");
         }
         assert_seats_consistent(&app, &t.id).await;
@@ -189,40 +161,20 @@ fn a_link_past_seven_days_is_refused_by_the_clock_without_the_expiry_job() {
         let token = app.token_from_mail(&addr).await.unwrap();
 
         app.clock.advance(Duration::days(7) - Duration::minutes(1));
-        let p = app
-            .request(
-                "POST",
-                "/invites/preview",
-                None,
-                Some(json!({"token": token})),
-            )
-            .await;
+        let p = app.preview(&token).await;
         assert_eq!(p.status, 200, "still open a minute before expiry");
 
         app.clock.advance(Duration::minutes(2));
-        let a = app
-            .request(
-                "POST",
-                "/invites/accept",
-                None,
-                Some(json!({"token": token, "password": PASSWORD})),
-            )
-            .await;
+        let a = app.accept(&token, PASSWORD).await;
         assert_problem(&a, 404, "invite-link-invalid");
         assert!(
             app.sign_in(&addr, PASSWORD).await.is_err(),
             "no sign-in identity was made"
         );
 
-        let pending = app
-            .request("GET", "/invites", Some(&t.admin), None)
-            .await
-            .json();
+        let pending = app.get(&t.admin, "/invites").await.json();
         assert!(pending["invites"].as_array().unwrap().is_empty());
-        let expired = app
-            .request("GET", "/invites?status=expired", Some(&t.admin), None)
-            .await
-            .json();
+        let expired = app.get(&t.admin, "/invites?status=expired").await.json();
         assert_eq!(expired["invites"][0]["email"], addr.as_str());
         assert_eq!(expired["invites"][0]["status"], "expired");
     });
@@ -240,14 +192,7 @@ fn a_weak_password_names_each_broken_rule_and_leaves_the_invite_usable() {
         )
         .await;
         let token = app.token_from_mail(&addr).await.unwrap();
-        let r = app
-            .request(
-                "POST",
-                "/invites/accept",
-                None,
-                Some(json!({"token": token, "password": "short"})),
-            )
-            .await;
+        let r = app.accept(&token, "short").await;
         assert_problem(&r, 400, "weak-password");
         let msgs: Vec<String> = r.json()["errors"]
             .as_array()
@@ -264,15 +209,7 @@ fn a_weak_password_names_each_broken_rule_and_leaves_the_invite_usable() {
 
         // The accept page's live hints are the preview's rules: every refusal is one of them,
         // in the same words, so the page and the API cannot disagree about the policy.
-        let preview = app
-            .request(
-                "POST",
-                "/invites/preview",
-                None,
-                Some(json!({"token": token})),
-            )
-            .await
-            .json();
+        let preview = app.preview(&token).await.json();
         let rules: Vec<&str> = preview["passwordPolicy"]["rules"]
             .as_array()
             .unwrap()
@@ -290,14 +227,7 @@ fn a_weak_password_names_each_broken_rule_and_leaves_the_invite_usable() {
             (" Leading-Space-42", "noEdgeSpace"),
             ("ALLUPPER-CASE-42", "lowercase"),
         ] {
-            let r = app
-                .request(
-                    "POST",
-                    "/invites/accept",
-                    None,
-                    Some(json!({"token": token, "password": pw})),
-                )
-                .await;
+            let r = app.accept(&token, pw).await;
             assert_problem(&r, 400, "weak-password");
             let want = preview["passwordPolicy"]["rules"]
                 .as_array()
@@ -309,14 +239,7 @@ fn a_weak_password_names_each_broken_rule_and_leaves_the_invite_usable() {
             assert_eq!(r.json()["errors"][0]["message"], want, "{pw}");
         }
 
-        let ok = app
-            .request(
-                "POST",
-                "/invites/accept",
-                None,
-                Some(json!({"token": token, "password": PASSWORD})),
-            )
-            .await;
+        let ok = app.accept(&token, PASSWORD).await;
         assert_eq!(ok.status, 201);
     });
 }
@@ -352,26 +275,11 @@ fn accept_retried_after_a_crash_between_cognito_and_dynamodb_completes_the_same_
             .await;
         assert_problem(&me, 401, "unauthorized");
 
-        let retry = app
-            .request(
-                "POST",
-                "/invites/accept",
-                None,
-                Some(json!({"token": token, "password": PASSWORD})),
-            )
-            .await;
-        assert_eq!(
-            retry.status,
-            201,
-            "{}",
-            String::from_utf8_lossy(&retry.body)
-        );
+        let retry = app.accept(&token, PASSWORD).await;
+        let retry = retry.expect(201);
         assert_eq!(retry.json()["userId"], sub.as_str(), "the same identity");
         let access = app.sign_in(&addr, PASSWORD).await.unwrap();
-        assert_eq!(
-            app.request("GET", "/me", Some(&access), None).await.status,
-            200
-        );
+        assert_eq!(app.get(&access, "/me").await.status, 200);
         assert!(app.sign_in(&addr, "First-Attempt-99!").await.is_err());
         assert_seats_consistent(&app, &t.id).await;
     });
@@ -412,12 +320,7 @@ fn two_concurrent_accepts_of_one_invite_make_exactly_one_user() {
                 None,
             )
             .await;
-        assert_eq!(
-            users.status,
-            200,
-            "{}",
-            String::from_utf8_lossy(&users.body)
-        );
+        let users = users.expect(200);
         assert_eq!(users.json()["users"].as_array().unwrap().len(), 1);
         assert_seats_consistent(&app, &t.id).await;
         let entries = audit(&app, &t.id).await;

@@ -15,20 +15,13 @@ async fn pending_invite(app: &harness::App, admin: &str, name: &str) -> (String,
         json!({"email": addr, "name": name, "role": "agent"}),
     )
     .await;
-    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let r = r.expect(201);
     let token = app.token_from_mail(&addr).await.unwrap();
     (r.json()["id"].as_str().unwrap().to_string(), addr, token)
 }
 
 async fn preview(app: &harness::App, token: &str) -> u16 {
-    app.request(
-        "POST",
-        "/invites/preview",
-        None,
-        Some(json!({"token": token})),
-    )
-    .await
-    .status
+    app.preview(token).await.status
 }
 
 #[test]
@@ -49,7 +42,7 @@ fn resend_rotates_the_link_restarts_the_week_and_refuses_storms() {
 
         app.clock.advance(Duration::days(6));
         let r = app.request("POST", &path, Some(&t.admin), None).await;
-        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        let r = r.expect(200);
         assert_eq!(r.json()["delivery"], "sent");
         let new = app.token_from_mail(&addr).await.unwrap();
         assert_ne!(new, old);
@@ -112,7 +105,7 @@ fn resend_after_the_job_expired_an_invite_takes_a_seat_again_if_one_is_free() {
             .await;
         assert_eq!(revoked.status, 200);
         let r = app.request("POST", &path, Some(&t.admin), None).await;
-        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        let r = r.expect(200);
         assert_eq!(r.json()["status"], "pending");
         assert_eq!(assert_seats_consistent(&app, &t.id).await, 5);
         let token = app.token_from_mail(&addr).await.unwrap();
@@ -129,7 +122,7 @@ fn revoking_kills_the_link_and_frees_the_seat_and_the_email_at_once() {
         let r = app
             .request("DELETE", &format!("/invites/{id}"), Some(&t.admin), None)
             .await;
-        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        let r = r.expect(200);
         assert_eq!(r.json()["status"], "revoked");
         assert_eq!(preview(&app, &token).await, 404);
         assert_eq!(assert_seats_consistent(&app, &t.id).await, 1);
@@ -209,10 +202,7 @@ fn a_role_change_applies_on_the_next_request_without_signing_out() {
         let t = tenant(&app, "team", None).await;
         let agent = member(&app, &t.admin, "agent", Some("Sales")).await;
         let mate = member(&app, &t.admin, "agent", Some("Sales")).await;
-        let before = app
-            .request("GET", "/users", Some(&agent.token), None)
-            .await
-            .json();
+        let before = app.get(&agent.token, "/users").await.json();
         assert_eq!(before["users"].as_array().unwrap().len(), 1);
 
         let r = app
@@ -223,17 +213,11 @@ fn a_role_change_applies_on_the_next_request_without_signing_out() {
                 Some(json!({"role": "supervisor"})),
             )
             .await;
-        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        let r = r.expect(200);
         assert_eq!(r.json()["team"], "Sales", "team kept when not sent");
-        let me = app
-            .request("GET", "/me", Some(&agent.token), None)
-            .await
-            .json();
+        let me = app.get(&agent.token, "/me").await.json();
         assert_eq!(me["role"], "supervisor");
-        let after = app
-            .request("GET", "/users", Some(&agent.token), None)
-            .await
-            .json();
+        let after = app.get(&agent.token, "/users").await.json();
         let ids: Vec<&str> = after["users"]
             .as_array()
             .unwrap()
@@ -255,10 +239,7 @@ fn a_role_change_applies_on_the_next_request_without_signing_out() {
             )
             .await;
         assert_eq!(r.json()["team"], Value::Null);
-        let again = app
-            .request("GET", "/users", Some(&agent.token), None)
-            .await
-            .json();
+        let again = app.get(&agent.token, "/users").await.json();
         assert_eq!(again["users"].as_array().unwrap().len(), 1);
         let entries = audit(&app, &t.id).await;
         assert_eq!(
@@ -300,7 +281,7 @@ fn a_role_change_applies_on_the_next_request_without_signing_out() {
 fn the_last_admin_cannot_be_demoted_even_by_two_racing_demotions() {
     run(|app| async move {
         let t = tenant(&app, "team", None).await;
-        let me = app.request("GET", "/me", Some(&t.admin), None).await.json();
+        let me = app.get(&t.admin, "/me").await.json();
         let my_id = me["id"].as_str().unwrap().to_string();
         let r = app
             .request(
@@ -335,14 +316,11 @@ fn the_last_admin_cannot_be_demoted_even_by_two_racing_demotions() {
             String::from_utf8_lossy(&a.body),
             String::from_utf8_lossy(&b.body)
         );
-        let admins = app
-            .request("GET", "/users?role=admin", Some(&t.admin), None)
-            .await;
+        let admins = app.get(&t.admin, "/users?role=admin").await;
         let admins = if admins.status == 200 {
             admins
         } else {
-            app.request("GET", "/users?role=admin", Some(&second.token), None)
-                .await
+            app.get(&second.token, "/users?role=admin").await
         };
         assert_eq!(admins.json()["users"].as_array().unwrap().len(), 1);
         assert_eq!(
@@ -416,13 +394,9 @@ fn suspending_frees_the_seat_and_refuses_the_users_valid_token_at_once() {
                 None,
             )
             .await;
-        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        let r = r.expect(200);
         assert_eq!(r.json()["status"], "suspended");
-        assert_problem(
-            &app.request("GET", "/me", Some(&m.token), None).await,
-            401,
-            "unauthorized",
-        );
+        assert_problem(&app.get(&m.token, "/me").await, 401, "unauthorized");
         assert!(
             app.sign_in(&m.email, PASSWORD).await.is_err(),
             "Cognito refuses the sign-in"
@@ -464,10 +438,7 @@ fn suspending_frees_the_seat_and_refuses_the_users_valid_token_at_once() {
         assert_eq!(full.json()["pricingUrl"], app.stack.pricing_url.as_str());
         assert!(app.sign_in(&m.email, PASSWORD).await.is_err());
 
-        let pending = app
-            .request("GET", "/invites", Some(&t.admin), None)
-            .await
-            .json();
+        let pending = app.get(&t.admin, "/invites").await.json();
         let one = pending["invites"][0]["id"].as_str().unwrap().to_string();
         app.request("DELETE", &format!("/invites/{one}"), Some(&t.admin), None)
             .await;
@@ -479,22 +450,15 @@ fn suspending_frees_the_seat_and_refuses_the_users_valid_token_at_once() {
                 None,
             )
             .await;
-        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        r.expect(200);
         let token = app
             .sign_in(&m.email, PASSWORD)
             .await
             .expect("signs in again");
-        assert_eq!(
-            app.request("GET", "/me", Some(&token), None).await.json()["team"],
-            "Ops"
-        );
+        assert_eq!(app.get(&token, "/me").await.json()["team"], "Ops");
         // Signed out everywhere means for good: the access token and the refresh token from
         // before the suspension stay dead after the reactivation.
-        assert_problem(
-            &app.request("GET", "/me", Some(&m.token), None).await,
-            401,
-            "unauthorized",
-        );
+        assert_problem(&app.get(&m.token, "/me").await, 401, "unauthorized");
         assert!(
             app.refresh(&old_refresh).await.is_err(),
             "a refresh token from before the suspension is revoked"
@@ -510,7 +474,7 @@ fn suspending_frees_the_seat_and_refuses_the_users_valid_token_at_once() {
 fn an_admin_cannot_suspend_or_delete_themselves() {
     run(|app| async move {
         let t = tenant(&app, "team", None).await;
-        let me = app.request("GET", "/me", Some(&t.admin), None).await.json();
+        let me = app.get(&t.admin, "/me").await.json();
         let id = me["id"].as_str().unwrap();
         assert_problem(
             &app.request(
@@ -529,10 +493,7 @@ fn an_admin_cannot_suspend_or_delete_themselves() {
             409,
             "self-action",
         );
-        assert_eq!(
-            app.request("GET", "/me", Some(&t.admin), None).await.status,
-            200
-        );
+        assert_eq!(app.get(&t.admin, "/me").await.status, 200);
     });
 }
 
@@ -564,31 +525,21 @@ fn delete_keeps_a_named_tombstone_frees_seat_and_email_and_removes_the_sign_in()
         let m = member(&app, &t.admin, "agent", Some("Sales")).await;
         let path = format!("/users/{}", m.id);
         let r = app.request("DELETE", &path, Some(&t.admin), None).await;
-        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        let r = r.expect(200);
         let tomb = r.json();
         assert_eq!(tomb["status"], "deleted");
         assert_eq!(tomb["displayName"], "agent person (deleted)");
         assert!(app.sign_in(&m.email, PASSWORD).await.is_err());
-        assert_problem(
-            &app.request("GET", "/me", Some(&m.token), None).await,
-            401,
-            "unauthorized",
-        );
+        assert_problem(&app.get(&m.token, "/me").await, 401, "unauthorized");
         assert_eq!(assert_seats_consistent(&app, &t.id).await, 1);
 
-        let listed = app
-            .request("GET", "/users", Some(&t.admin), None)
-            .await
-            .json();
+        let listed = app.get(&t.admin, "/users").await.json();
         assert_eq!(
             listed["users"].as_array().unwrap().len(),
             1,
             "tombstones are not in the default list"
         );
-        let deleted = app
-            .request("GET", "/users?status=deleted", Some(&t.admin), None)
-            .await
-            .json();
+        let deleted = app.get(&t.admin, "/users?status=deleted").await.json();
         assert_eq!(deleted["users"][0]["displayName"], "agent person (deleted)");
 
         let entry = audit(&app, &t.id).await.pop().unwrap();
@@ -667,17 +618,10 @@ async fn member_with_email(app: &harness::App, admin: &str, addr: &str) -> Strin
         json!({"email": addr, "name": "Returner", "role": "agent"}),
     )
     .await;
-    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    r.expect(201);
     let token = app.token_from_mail(addr).await.unwrap();
-    let a = app
-        .request(
-            "POST",
-            "/invites/accept",
-            None,
-            Some(json!({"token": token, "password": PASSWORD})),
-        )
-        .await;
-    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    let a = app.accept(&token, PASSWORD).await;
+    let a = a.expect(201);
     app.sign_in(addr, PASSWORD)
         .await
         .expect("the returner signs in");
@@ -704,8 +648,8 @@ fn the_audit_log_reads_newest_first_with_filters_and_pages_for_admins_only() {
         )
         .await;
 
-        let all = app.request("GET", "/audit", Some(&t.admin), None).await;
-        assert_eq!(all.status, 200, "{}", String::from_utf8_lossy(&all.body));
+        let all = app.get(&t.admin, "/audit").await;
+        let all = all.expect(200);
         let all = all.json();
         let entries = all["entries"].as_array().unwrap();
         let acts: Vec<&str> = entries
@@ -731,12 +675,7 @@ fn the_audit_log_reads_newest_first_with_filters_and_pages_for_admins_only() {
         assert!(e["at"].as_str().is_some());
 
         let only = app
-            .request(
-                "GET",
-                "/audit?action=user.roleChanged",
-                Some(&t.admin),
-                None,
-            )
+            .get(&t.admin, "/audit?action=user.roleChanged")
             .await
             .json();
         assert_eq!(only["entries"].as_array().unwrap().len(), 1);
@@ -761,20 +700,12 @@ fn the_audit_log_reads_newest_first_with_filters_and_pages_for_admins_only() {
             .json();
         assert_eq!(by_actor["entries"][0]["action"], "invite.accepted");
         let future = app
-            .request(
-                "GET",
-                "/audit?from=2999-01-01T00:00:00Z",
-                Some(&t.admin),
-                None,
-            )
+            .get(&t.admin, "/audit?from=2999-01-01T00:00:00Z")
             .await
             .json();
         assert!(future["entries"].as_array().unwrap().is_empty());
         let upto = entries[3]["at"].as_str().unwrap();
-        let window = app
-            .request("GET", &format!("/audit?to={upto}"), Some(&t.admin), None)
-            .await
-            .json();
+        let window = app.get(&t.admin, &format!("/audit?to={upto}")).await.json();
         assert!(window["entries"].as_array().unwrap().len() >= 4);
 
         let mut seen = 0;
@@ -806,11 +737,7 @@ fn the_audit_log_reads_newest_first_with_filters_and_pages_for_admins_only() {
             );
         }
         let sup = member(&app, &t.admin, "supervisor", None).await;
-        assert_problem(
-            &app.request("GET", "/audit", Some(&sup.token), None).await,
-            403,
-            "forbidden",
-        );
+        assert_problem(&app.get(&sup.token, "/audit").await, 403, "forbidden");
     });
 }
 
@@ -859,10 +786,7 @@ fn the_expiry_job_expires_what_is_due_once_even_when_runs_overlap() {
             200,
             "not yet due: untouched"
         );
-        let listed = app
-            .request("GET", "/invites?status=expired", Some(&t.admin), None)
-            .await
-            .json();
+        let listed = app.get(&t.admin, "/invites?status=expired").await.json();
         assert_eq!(listed["invites"].as_array().unwrap().len(), 6);
         assert!(listed["invites"]
             .as_array()
@@ -897,7 +821,7 @@ fn the_expiry_job_closes_many_invites_of_several_tenants_in_batches_with_each_co
             .map(|i| json!({"email": email(&format!("bulk{i}")), "name": format!("Bulk {i}"), "role": "agent"}))
             .collect();
         let r = invite(&app, &big.admin, json!({ "invites": rows })).await;
-        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        r.expect(201);
         for i in 0..4 {
             pending_invite(&app, &big.admin, &format!("big{i}")).await;
         }
@@ -950,9 +874,7 @@ fn invites_narrow_by_role_team_and_search_like_users_so_one_filter_covers_both_k
             let app = &app;
             let admin = t.admin.clone();
             async move {
-                let r = app
-                    .request("GET", &format!("/invites?{q}"), Some(&admin), None)
-                    .await;
+                let r = app.get(&admin, &format!("/invites?{q}")).await;
                 assert_eq!(r.status, 200, "{q}: {}", r.json());
                 let mut n: Vec<String> = r.json()["invites"]
                     .as_array()
@@ -970,12 +892,7 @@ fn invites_narrow_by_role_team_and_search_like_users_so_one_filter_covers_both_k
         assert_eq!(names("q=MOSS").await, ["Cid Moss"], "search ignores case");
         let bob_local = addr["bob"].split('@').next().unwrap().to_string();
         let by_email = app
-            .request(
-                "GET",
-                &format!("/invites?q={bob_local}"),
-                Some(&t.admin),
-                None,
-            )
+            .get(&t.admin, &format!("/invites?q={bob_local}"))
             .await
             .json();
         assert_eq!(
@@ -986,9 +903,7 @@ fn invites_narrow_by_role_team_and_search_like_users_so_one_filter_covers_both_k
         assert!(names("status=expired&role=agent").await.is_empty());
 
         for bad in ["role=owner", "team=%01x", "q=%7F"] {
-            let r = app
-                .request("GET", &format!("/invites?{bad}"), Some(&t.admin), None)
-                .await;
+            let r = app.get(&t.admin, &format!("/invites?{bad}")).await;
             assert_problem(&r, 400, "invalid-request");
         }
     });

@@ -90,7 +90,7 @@ fn a_batch_past_the_limit_says_how_many_were_asked_and_free_and_writes_nothing()
         }
         // Exactly the free seats still fit.
         let r = invite(&app, &t.admin, json!({ "invites": &batch[..3] })).await;
-        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        let r = r.expect(201);
         assert_eq!(r.json()["invites"].as_array().unwrap().len(), 3);
         assert_eq!(assert_seats_consistent(&app, &t.id).await, 5);
     });
@@ -291,15 +291,10 @@ fn another_tenants_ids_answer_404_exactly_like_missing_ones() {
             .await;
         assert_problem(&foreign, 404, "not-found");
         assert_eq!(foreign.body, missing.body);
-        let junk = app
-            .request("GET", "/users/..%2F..%2Fetc", Some(&b.admin), None)
-            .await;
+        let junk = app.get(&b.admin, "/users/..%2F..%2Fetc").await;
         assert_problem(&junk, 404, "not-found");
 
-        let listed = app
-            .request("GET", "/users?limit=1000", Some(&b.admin), None)
-            .await
-            .json();
+        let listed = app.get(&b.admin, "/users?limit=1000").await.json();
         let ids: Vec<&str> = listed["users"]
             .as_array()
             .unwrap()
@@ -318,18 +313,10 @@ fn another_tenants_ids_answer_404_exactly_like_missing_ones() {
             )
             .await;
         }
-        let page = app
-            .request("GET", "/invites?limit=1", Some(&a.admin), None)
-            .await
-            .json();
+        let page = app.get(&a.admin, "/invites?limit=1").await.json();
         let cursor = page["nextCursor"].as_str().unwrap().to_string();
         let cross = app
-            .request(
-                "GET",
-                &format!("/invites?limit=1&cursor={cursor}"),
-                Some(&b.admin),
-                None,
-            )
+            .get(&b.admin, &format!("/invites?limit=1&cursor={cursor}"))
             .await
             .json();
         assert!(cross["invites"].as_array().unwrap().is_empty(), "{cross}");
@@ -374,9 +361,7 @@ fn list_pages_follow_the_cursor_without_repeats_and_refuse_forged_cursors() {
         assert_eq!(unique.len(), 7);
 
         for bad in ["nope", "eyJ9", "eyJwIjoiVEVOQU5UI3giLCJzIjoieCJ9"] {
-            let r = app
-                .request("GET", &format!("/users?cursor={bad}"), Some(&t.admin), None)
-                .await;
+            let r = app.get(&t.admin, &format!("/users?cursor={bad}")).await;
             assert_problem(&r, 400, "invalid-request");
             assert_eq!(r.json()["errors"][0]["field"], "cursor");
         }
@@ -402,12 +387,9 @@ fn a_failed_email_keeps_the_invite_marked_failed_and_says_so() {
                 Some(json!({"email": addr, "name": "Bo", "role": "agent"})),
             )
             .await;
-        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        let r = r.expect(201);
         assert_eq!(r.json()["delivery"], "failed");
-        let listed = app
-            .request("GET", "/invites", Some(&t.admin), None)
-            .await
-            .json();
+        let listed = app.get(&t.admin, "/invites").await.json();
         assert_eq!(listed["invites"][0]["email"], addr.as_str());
         assert_eq!(listed["invites"][0]["delivery"], "failed");
         assert_eq!(assert_seats_consistent(&app, &t.id).await, 2);
@@ -422,7 +404,7 @@ fn a_failed_email_keeps_the_invite_marked_failed_and_says_so() {
                 Some(json!({"invites": rows(3)})),
             )
             .await;
-        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        let r = r.expect(201);
         let failed: Vec<String> = r.json()["invites"]
             .as_array()
             .unwrap()
@@ -440,10 +422,7 @@ fn a_failed_email_keeps_the_invite_marked_failed_and_says_so() {
             .iter()
             .map(|i| i["id"].as_str().unwrap().to_string())
             .collect();
-        let listed = app
-            .request("GET", "/invites?limit=50", Some(&t.admin), None)
-            .await
-            .json();
+        let listed = app.get(&t.admin, "/invites?limit=50").await.json();
         let stored = |id: &str| -> String {
             listed["invites"]
                 .as_array()
@@ -541,8 +520,8 @@ fn the_lists_query_shows_exactly_whom_the_scope_and_the_filter_admit() {
                 None,
             )
             .await;
-        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-        let admin_id = app.request("GET", "/me", Some(&t.admin), None).await.json()["id"]
+        r.expect(200);
+        let admin_id = app.get(&t.admin, "/me").await.json()["id"]
             .as_str()
             .unwrap()
             .to_string();
@@ -619,9 +598,7 @@ fn the_lists_query_shows_exactly_whom_the_scope_and_the_filter_admit() {
                 .unwrap()
                 .clone();
             for (query, filter) in &filters {
-                let listed = app
-                    .request("GET", &format!("/users?{query}"), Some(token), None)
-                    .await;
+                let listed = app.get(token, &format!("/users?{query}")).await;
                 assert_eq!(
                     listed.status,
                     200,

@@ -90,15 +90,8 @@ fn concurrent_accepts(n: usize) {
         .await;
         let token = app.token_from_mail(&addr).await.unwrap();
         let passwords: Vec<String> = (0..n).map(|i| format!("Click-Number-{i}-ok!")).collect();
-        let replies = futures_util::future::join_all(passwords.iter().map(|pw| {
-            app.request(
-                "POST",
-                "/invites/accept",
-                None,
-                Some(json!({"token": token, "password": pw})),
-            )
-        }))
-        .await;
+        let replies =
+            futures_util::future::join_all(passwords.iter().map(|pw| app.accept(&token, pw))).await;
         let winners: Vec<usize> = (0..n).filter(|&i| replies[i].status == 201).collect();
         assert_eq!(winners.len(), 1, "exactly one accept wins");
         for (i, r) in replies.iter().enumerate() {
@@ -166,14 +159,7 @@ fn a_second_accept_while_the_first_holds_the_link_is_refused_without_touching_co
             .claim_invite(&inv, &addr, "first-accept", app.clock_now())
             .await
             .unwrap();
-        let r = app
-            .request(
-                "POST",
-                "/invites/accept",
-                None,
-                Some(json!({"token": token, "password": PASSWORD})),
-            )
-            .await;
+        let r = app.accept(&token, PASSWORD).await;
         assert_problem(&r, 409, "accept-in-progress");
         assert_eq!(r.headers["retry-after"], "2");
         assert_eq!(identity(&app, &addr).await, None, "Cognito untouched");
@@ -193,7 +179,7 @@ async fn race(
         let m = member(app, &t.admin, "agent", None).await;
         if let Some((method, path)) = setup(m.id.clone()) {
             let r = app.request(method, &path, Some(&t.admin), None).await;
-            assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+            r.expect(200);
         }
         let (pa, pb) = (
             format!("/users/{}{}", m.id, a.1),
@@ -293,12 +279,7 @@ fn an_accept_whose_commit_fails_leaves_no_identity_and_the_link_still_works() {
         let again = app
             .request("POST", "/invites/accept", None, Some(body))
             .await;
-        assert_eq!(
-            again.status,
-            201,
-            "{}",
-            String::from_utf8_lossy(&again.body)
-        );
+        let again = again.expect(201);
         let id = again.json()["userId"].as_str().unwrap().to_string();
         assert_signin_follows(&app, &id, &addr, PASSWORD).await;
         assert_seats_consistent(&app, &t.id).await;
@@ -320,16 +301,9 @@ fn an_accept_whose_commit_landed_but_whose_answer_was_lost_answers_201() {
         let mut rule = FaultRule::new("dynamodb.TransactWriteItems", Fault::LostAnswer, 1.0);
         rule.after = 1;
         faults.set(vec![rule], 2);
-        let r = app
-            .request(
-                "POST",
-                "/invites/accept",
-                None,
-                Some(json!({"token": token, "password": PASSWORD})),
-            )
-            .await;
+        let r = app.accept(&token, PASSWORD).await;
         faults.clear();
-        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        let r = r.expect(201);
         let id = r.json()["userId"].as_str().unwrap().to_string();
         assert_signin_follows(&app, &id, &addr, PASSWORD).await;
         let entries = audit(&app, &t.id).await;
@@ -366,7 +340,7 @@ fn a_suspend_whose_answer_was_lost_answers_200_not_a_conflict() {
             )
             .await;
         faults.clear();
-        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        r.expect(200);
         assert_signin_follows(&app, &m.id, &m.email, PASSWORD).await;
         assert_seats_consistent(&app, &t.id).await;
     });
@@ -472,15 +446,8 @@ fn an_accept_that_died_after_creating_the_identity_is_cleaned_up_and_the_link_st
         assert_eq!((run.checked, run.deleted, run.failed), (1, 1, 0), "{run:?}");
         assert_eq!(identity(&app, &addr).await, None);
 
-        let r = app
-            .request(
-                "POST",
-                "/invites/accept",
-                None,
-                Some(json!({"token": token, "password": PASSWORD})),
-            )
-            .await;
-        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        let r = app.accept(&token, PASSWORD).await;
+        let r = r.expect(201);
         let id = r.json()["userId"].as_str().unwrap().to_string();
         assert_signin_follows(&app, &id, &addr, PASSWORD).await;
     });
@@ -516,15 +483,8 @@ fn an_accept_retried_after_the_first_died_takes_the_link_over_once_its_lease_ran
             .unwrap();
         app.clock
             .advance(shared::domain::signin::CLAIM_LEASE + Duration::SECOND);
-        let r = app
-            .request(
-                "POST",
-                "/invites/accept",
-                None,
-                Some(json!({"token": token, "password": PASSWORD})),
-            )
-            .await;
-        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        let r = app.accept(&token, PASSWORD).await;
+        let r = r.expect(201);
         assert_eq!(
             r.json()["userId"],
             sub.as_str(),

@@ -321,6 +321,30 @@ async fn seed_invites(
         .expect("seat counter");
 }
 
+/// Every function binary and the hello-world yardstick, in the order the tables list them.
+fn binaries() -> Vec<&'static str> {
+    let mut all = FUNCTIONS.to_vec();
+    all.push("hello-lambda");
+    all
+}
+
+/// What every section reads: the app behind its counting proxy, where the release binaries
+/// are, the run's sizes, and the emulator and tables the functions are started against.
+struct Ctx {
+    b: Bench,
+    bin_dir: PathBuf,
+    starts: usize,
+    warm_n: usize,
+    growth: Vec<usize>,
+    expiry_sizes: Vec<usize>,
+    moto: Moto,
+    direct: aws_config::SdkConfig,
+    stack: Stack,
+    ddb: aws_sdk_dynamodb::Client,
+    /// The environment a deployed function gets, pointed at the emulator.
+    envs: Vec<(String, String)>,
+}
+
 #[tokio::main]
 async fn main() {
     let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
@@ -392,23 +416,6 @@ async fn main() {
     };
     let ddb = aws_sdk_dynamodb::Client::new(&direct);
 
-    // ------------------------------------------------------------------ 1. sizes
-    println!("## 1. Binary size (release profile: opt-level s, fat LTO, 1 codegen unit, strip, panic abort)\n");
-    println!("| binary | size | vs 8 MB target |\n|---|---:|---|");
-    let mut all = FUNCTIONS.to_vec();
-    all.push("hello-lambda");
-    for f in &all {
-        let size = std::fs::metadata(bin_dir.join(f))
-            .map(|m| m.len())
-            .unwrap_or(0);
-        let mb = size as f64 / 1048576.0;
-        println!(
-            "| {f} | {mb:.2} MB | {} |",
-            if mb <= 8.0 { "ok" } else { "OVER" }
-        );
-    }
-
-    // ------------------------------------------------------------------ 2+3. cold start, memory
     let envs: Vec<(String, String)> = vec![
         ("AWS_ENDPOINT_URL".into(), moto.endpoint.clone()),
         ("AWS_REGION".into(), "us-east-1".into()),
@@ -427,6 +434,55 @@ async fn main() {
         ("TOKEN_ISSUER".into(), stack.token_issuer.clone()),
         ("JWKS_URL".into(), stack.jwks_url.clone()),
     ];
+    let c = Ctx {
+        b,
+        bin_dir,
+        starts,
+        warm_n,
+        growth,
+        expiry_sizes,
+        moto,
+        direct,
+        stack,
+        ddb,
+        envs,
+    };
+    sizes(&c).await;
+    cold_start_and_memory(&c).await;
+    round_trips(&c).await;
+    growth_with_data(&c).await;
+    warm_latency(&c).await;
+}
+
+/// 1. Binary sizes of the release build.
+async fn sizes(c: &Ctx) {
+    let Ctx { bin_dir, .. } = c;
+    println!("## 1. Binary size (release profile: opt-level s, fat LTO, 1 codegen unit, strip, panic abort)\n");
+    println!("| binary | size | vs 8 MB target |\n|---|---:|---|");
+    for f in &binaries() {
+        let size = std::fs::metadata(bin_dir.join(f))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        let mb = size as f64 / 1048576.0;
+        println!(
+            "| {f} | {mb:.2} MB | {} |",
+            if mb <= 8.0 { "ok" } else { "OVER" }
+        );
+    }
+}
+
+/// 2 and 3. Cold starts through the fake Runtime API, and peak memory on the heaviest requests.
+async fn cold_start_and_memory(c: &Ctx) {
+    let Ctx {
+        b,
+        bin_dir,
+        starts,
+        stack,
+        ddb,
+        envs,
+        ..
+    } = c;
+    let starts = *starts;
     let sub = b.admin_sub.clone();
     let nobody = "0".repeat(32);
     // A first request that does real work on each: a caller read, then the function's answer.
@@ -453,10 +509,11 @@ async fn main() {
     let mut inits: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     let mut answers: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     let mut rss: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    let all = binaries();
     for _ in 0..starts {
         // Side by side: each round starts hello world and every function once.
         for f in &all {
-            let s = cold_start(&bin_dir.join(f), &envs, first_event(f)).await;
+            let s = cold_start(&bin_dir.join(f), envs, first_event(f)).await;
             inits.entry(f).or_default().push(ms(s.init));
             answers.entry(f).or_default().push(ms(s.answer));
             rss.entry(f).or_default().push(s.peak_kb);
@@ -482,11 +539,11 @@ async fn main() {
     // Peak memory on each function's heaviest request.
     println!("\n## 3. Peak memory on the heaviest request (VmHWM after answering)\n");
     println!("| function | request | peak RSS | status |\n|---|---|---:|---|");
-    seed_users(&ddb, &stack, &tenant, 1000).await;
+    seed_users(ddb, stack, &b.tenant, 1000).await;
     let rows: Vec<Value> = (0..25).map(|i| json!({"email": email(&format!("m{i}")), "name": format!("Mem {i}"), "role": "agent"})).collect();
     let heavy = cold_start(
         &bin_dir.join("invite"),
-        &envs,
+        envs,
         http_event(
             "POST /invites",
             "/invites",
@@ -511,7 +568,7 @@ async fn main() {
     let token = b.app.token_from_mail(&addr).await.unwrap();
     let heavy = cold_start(
         &bin_dir.join("accept"),
-        &envs,
+        envs,
         http_event(
             "POST /invites/accept",
             "/invites/accept",
@@ -530,7 +587,7 @@ async fn main() {
         serde_json::from_slice(&http_event("GET /users", "/users", &sub, None, json!({}))).unwrap();
     ev["queryStringParameters"] = json!({"limit": "1000"});
     ev["rawQueryString"] = json!("limit=1000");
-    let heavy = cold_start(&bin_dir.join("list"), &envs, ev.to_string().into_bytes()).await;
+    let heavy = cold_start(&bin_dir.join("list"), envs, ev.to_string().into_bytes()).await;
     let n_users = serde_json::from_slice::<Value>(&heavy.response)
         .ok()
         .and_then(|r| {
@@ -561,8 +618,11 @@ async fn main() {
             r as f64 / 1024.0
         );
     }
+}
 
-    // ------------------------------------------------------------------ 4. round trips
+/// 4. AWS round trips per operation, counted at the proxy.
+async fn round_trips(c: &Ctx) {
+    let Ctx { b, .. } = c;
     println!(
         "\n## 4. AWS round trips per operation (counted at a proxy in front of the emulator)\n"
     );
@@ -684,13 +744,24 @@ async fn main() {
     );
     let (_, c, _) = b.measure(b.req("GET", "/audit?limit=50", None)).await;
     row("audit page", &c, "1 caller read + 1 query");
+}
 
-    // ------------------------------------------------------------------ 5. growth
+/// 5. How the cost grows with the data: list pages, the expiry job, bulk invites.
+async fn growth_with_data(c: &Ctx) {
+    let Ctx {
+        b,
+        growth,
+        expiry_sizes,
+        moto,
+        direct,
+        ddb,
+        ..
+    } = c;
     println!("\n## 5. Growth\n");
     println!("List page (`GET /users?limit=50`, admin) as the tenant grows; each size gets its own tables, so the tenant holds exactly that many users:\n");
     println!("| users in tenant | AWS calls | rows returned | p50 ms (20 runs) | emulator p50 ms | code p50 ms |\n|---:|---:|---:|---:|---:|---:|");
-    for &n in &growth {
-        let (app_n, calls_n, stack_n) = proxied_app(&moto.endpoint, &direct).await;
+    for &n in growth {
+        let (app_n, calls_n, stack_n) = proxied_app(&moto.endpoint, direct).await;
         let (t_id, token) = app_n
             .provision_tenant(
                 "Growth Co",
@@ -703,7 +774,7 @@ async fn main() {
             .await
             .expect("growth tenant");
         if n > 1 {
-            seed_users(&ddb, &stack_n, &t_id, n - 1).await;
+            seed_users(ddb, &stack_n, &t_id, n - 1).await;
         }
         let (mut lat, mut emu, mut code) = (Vec::new(), Vec::new(), Vec::new());
         let (mut count, mut rows) = (0, 0);
@@ -732,8 +803,8 @@ async fn main() {
     println!("\n(moto answers a GSI query by walking the table's items, so its share grows with the table; DynamoDB reads only the page. The calls and the code's share are what this code controls.)");
     println!("\nExpiry job with N pending invites, 10% of them past expiry (own tables each):\n");
     println!("| pending | due | expired | AWS calls | queries | transactions | ms | emulator ms | code ms |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for &n in &expiry_sizes {
-        let stack_n = Stack::create(&moto.endpoint, &direct).await;
+    for &n in expiry_sizes {
+        let stack_n = Stack::create(&moto.endpoint, direct).await;
         let (purl, pcalls) = proxy::start(moto.endpoint.clone()).await;
         let psdk = harness::stack::sdk_config(&purl).await;
         let store =
@@ -763,7 +834,7 @@ async fn main() {
             .unwrap();
         let due = n / 10;
         if n > 0 {
-            seed_invites(&ddb, &stack_n, &t_id, n, due).await;
+            seed_invites(ddb, &stack_n, &t_id, n, due).await;
         }
         let deps = expire_invites_fn::Deps {
             store,
@@ -828,8 +899,12 @@ async fn main() {
         shared::domain::token::HASH_PASSES,
         median(&mut hashes)
     );
+}
 
-    // ------------------------------------------------------------------ 6. warm latency
+/// 6. Warm latency per route, in-process.
+async fn warm_latency(c: &Ctx) {
+    let Ctx { b, warm_n, .. } = c;
+    let warm_n = *warm_n;
     println!("\n## 6. Warm latency per route ({warm_n} requests each, in-process gateway + handler, emulator share apart)\n");
     println!(
         "| route | p50 ms | p99 ms | emulator p50 ms | code p50 ms |\n|---|---:|---:|---:|---:|"

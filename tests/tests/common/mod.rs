@@ -157,43 +157,17 @@ pub async fn tenant(app: &App, tier: &str, seat_limit: Option<u32>) -> Tenant {
     }
 }
 
-pub struct Member {
-    pub id: String,
-    pub email: String,
-    pub token: String,
-}
+pub use harness::app::Joined as Member;
 
 pub async fn invite(app: &App, token: &str, body: Value) -> Reply {
-    app.request("POST", "/invites", Some(token), Some(body))
-        .await
+    app.invite(token, body).await
 }
 
 /// Invites, reads the email, accepts and signs in: a teammate ready to call the API.
 pub async fn member(app: &App, admin: &str, role: &str, team: Option<&str>) -> Member {
-    let addr = email(role);
-    let r = invite(
-        app,
-        admin,
-        json!({"email": addr, "name": format!("{role} person"), "role": role, "team": team}),
-    )
-    .await;
-    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
-    let token = app.token_from_mail(&addr).await.expect("invite email");
-    let a = app
-        .request(
-            "POST",
-            "/invites/accept",
-            None,
-            Some(json!({"token": token, "password": PASSWORD})),
-        )
-        .await;
-    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
-    let access = app.sign_in(&addr, PASSWORD).await.expect("sign in");
-    Member {
-        id: a.json()["userId"].as_str().unwrap().to_string(),
-        email: addr,
-        token: access,
-    }
+    let body =
+        json!({"email": email(role), "name": format!("{role} person"), "role": role, "team": team});
+    app.join(admin, body, PASSWORD).await
 }
 
 pub fn assert_problem(r: &Reply, status: u16, slug: &str) {
