@@ -451,3 +451,153 @@ fn what_a_stack_change_must_never_delete_is_retained() {
         }
     }
 }
+
+/// A `{k: v, ...}` flow mapping's value for `key` (one level; enough for the spec's one-line
+/// parameters).
+fn flow_value<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let at = line.find(&format!("{key}: "))? + key.len() + 2;
+    let rest = &line[at..];
+    let end = rest.find([',', '}']).unwrap_or(rest.len());
+    Some(rest[..end].trim())
+}
+
+/// A query parameter as described: its name and, for `limit`, (default, maximum).
+type Described = BTreeMap<String, Option<(usize, usize)>>;
+
+/// Every route's query parameters in infra/openapi.yaml, `$ref`s to shared ones resolved.
+fn described_query_parameters() -> BTreeMap<String, Described> {
+    let spec = read("infra/openapi.yaml");
+    let bounds = |line: &str| -> Option<(usize, usize)> {
+        Some((
+            flow_value(line, "default")?.parse().ok()?,
+            flow_value(line, "maximum")?.parse().ok()?,
+        ))
+    };
+    let shared: BTreeMap<String, (String, Option<(usize, usize)>)> = spec
+        .lines()
+        .skip_while(|l| *l != "  parameters:")
+        .skip(1)
+        .take_while(|l| l.starts_with("    "))
+        .filter(|l| l.contains("in: query"))
+        .map(|l| {
+            let id = l.trim().split(':').next().unwrap().to_string();
+            let name = flow_value(l, "{name").unwrap().to_string();
+            (id, (name, bounds(l)))
+        })
+        .collect();
+    let mut out: BTreeMap<String, Described> = BTreeMap::new();
+    let (mut path, mut route, mut pending_name) = (String::new(), None::<String>, None::<String>);
+    for line in spec.lines().take_while(|l| *l != "components:") {
+        if line.starts_with("  /") {
+            path = line.trim().trim_end_matches(':').to_string();
+        } else if let Some(m) = ["get", "post", "put", "delete"]
+            .iter()
+            .find(|m| line == format!("    {m}:"))
+        {
+            let key = format!("{} {path}", m.to_uppercase());
+            out.entry(key.clone()).or_default();
+            route = Some(key);
+        } else if let Some(r) = &route {
+            let t = line.trim();
+            let params = out.get_mut(r).unwrap();
+            if let Some(id) = t.strip_prefix("- $ref: \"#/components/parameters/") {
+                if let Some((name, b)) = shared.get(id.trim_end_matches('"')) {
+                    params.insert(name.clone(), *b);
+                }
+            } else if t.starts_with("- {name: ") && t.contains("in: query") {
+                params.insert(flow_value(t, "{name").unwrap().to_string(), bounds(t));
+            } else if let Some(name) = t.strip_prefix("- name: ") {
+                pending_name = Some(name.to_string());
+            } else if t == "in: query" {
+                if let Some(name) = pending_name.take() {
+                    params.insert(name, None);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The query parameters a function's code reads (`query(req, "…")`, and the audit filter's
+/// `("…", &mut f.…)` pairs), and every `page_limit(req, default, max)` it calls, constants
+/// resolved from the same file.
+fn read_query_parameters(src: &str) -> (BTreeSet<String>, BTreeSet<(usize, usize)>) {
+    let quoted_after = |marker: &str| -> Vec<String> {
+        src.match_indices(marker)
+            .filter_map(|(i, _)| {
+                let rest = &src[i + marker.len()..];
+                rest.find('"').map(|end| rest[..end].to_string())
+            })
+            .collect()
+    };
+    let mut names: BTreeSet<String> = quoted_after("query(req, \"").into_iter().collect();
+    for name in quoted_after("(\"") {
+        if src.contains(&format!("(\"{name}\", &mut f.")) {
+            names.insert(name);
+        }
+    }
+    let constant = |v: &str| -> usize {
+        v.parse().unwrap_or_else(|_| {
+            let decl = format!("const {v}: usize = ");
+            let at = src.find(&decl).unwrap_or_else(|| panic!("constant {v}")) + decl.len();
+            src[at..].split(';').next().unwrap().trim().parse().unwrap()
+        })
+    };
+    let limits: BTreeSet<(usize, usize)> = src
+        .match_indices("page_limit(req, ")
+        .map(|(i, _)| {
+            let args: Vec<&str> = src[i + 16..].split(',').take(2).map(str::trim).collect();
+            (constant(args[0]), constant(args[1]))
+        })
+        .collect();
+    if !limits.is_empty() {
+        names.insert("limit".into());
+    }
+    (names, limits)
+}
+
+/// Per function, not per route: `list` serves `/users` and `/invites` from one file, so a
+/// parameter described on one of its routes and read only for the other is not caught here
+/// (the browser suite's exchange check and the contract fuzz meet each route at run time).
+#[test]
+fn every_query_parameter_and_its_bounds_agree_between_the_code_and_the_openapi_description() {
+    let described = described_query_parameters();
+    let mut by_function: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (route, f, _) in routes() {
+        by_function.entry(f.binary()).or_default().push(route);
+    }
+    for (function, its_routes) in by_function {
+        let src = read(&format!("functions/{function}/src/lib.rs"));
+        let (read_names, limits) = read_query_parameters(&src);
+        let mut spec_names = BTreeSet::new();
+        let mut spec_limits = BTreeSet::new();
+        for r in &its_routes {
+            for (name, bounds) in &described[*r] {
+                spec_names.insert(name.clone());
+                if name == "limit" {
+                    spec_limits
+                        .insert(bounds.unwrap_or_else(|| panic!("{r}: limit without bounds")));
+                }
+            }
+        }
+        assert_eq!(
+            read_names, spec_names,
+            "{function}: the query parameters the code reads vs those {its_routes:?} describe"
+        );
+        assert_eq!(
+            limits, spec_limits,
+            "{function}: page_limit(default, max) vs the described limit's (default, maximum)"
+        );
+    }
+    // The page size's lower bound is 1 in the code and in every description of it.
+    assert!(read("shared/src/http.rs").contains("(1..=max).contains(&n)"));
+    let spec = read("infra/openapi.yaml");
+    let limit_lines: Vec<&str> = spec
+        .lines()
+        .filter(|l| l.contains("{name: limit,"))
+        .collect();
+    assert!(!limit_lines.is_empty());
+    for l in limit_lines {
+        assert_eq!(flow_value(l, "minimum"), Some("1"), "{l}");
+    }
+}
