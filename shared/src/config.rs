@@ -12,6 +12,19 @@ pub fn env(name: &str) -> Result<String, ConfigError> {
         .ok_or_else(|| ConfigError(name.to_string()))
 }
 
+/// `SENDER_EMAIL`: the bare address of the SES identity. The email puts the inviter's display
+/// name in front of it per message (`email_template::mailbox`), so a value that already has
+/// one ("VeloConnect <no-reply@…>") would make a broken From header: refused at start-up.
+pub fn sender_address(raw: &str) -> Result<String, ConfigError> {
+    crate::domain::Email::parse(raw)
+        .map(|e| e.as_str().to_string())
+        .map_err(|why| {
+            ConfigError(format!(
+                "SENDER_EMAIL ({why}: the bare address of the SES identity, no display name)"
+            ))
+        })
+}
+
 /// The roots every AWS endpoint we call chains to (Amazon Trust Services: Amazon Root CA 1–4
 /// and the Starfield Services G2 cross-sign), from amazontrust.com/repository. Trusting these
 /// alone, compiled in, instead of the platform store is what keeps start-up near a hello

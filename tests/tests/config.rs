@@ -26,3 +26,20 @@ async fn region_and_credentials_come_from_the_variables_lambda_sets() {
     assert!(t.operation_timeout().unwrap() < std::time::Duration::from_secs(10));
     assert!(t.operation_attempt_timeout().unwrap() < t.operation_timeout().unwrap());
 }
+
+#[test]
+fn the_sender_must_be_a_bare_address_since_each_email_adds_its_own_display_name() {
+    use shared::config::sender_address;
+    assert_eq!(
+        sender_address(" no-reply@veloconnect.io ").unwrap(),
+        "no-reply@veloconnect.io"
+    );
+    for bad in [
+        "VeloConnect <no-reply@veloconnect.io>",
+        "no-reply",
+        "a@b\r\nBcc: x@y.io",
+    ] {
+        let e = sender_address(bad).unwrap_err();
+        assert!(e.0.starts_with("SENDER_EMAIL ("), "{bad:?}: {}", e.0);
+    }
+}

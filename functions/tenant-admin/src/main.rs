@@ -13,8 +13,11 @@ async fn main() -> Result<(), Error> {
     let cfg = aws().await;
     let deps = Deps {
         store: Store::new(aws_sdk_dynamodb::Client::new(&cfg), Tables::from_env()?),
-        mailer: Mailer::new(aws_sdk_sesv2::Client::new(&cfg), env("SENDER_EMAIL")?)
-            .with_send_rate_from_env()?,
+        mailer: Mailer::new(
+            aws_sdk_sesv2::Client::new(&cfg),
+            shared::config::sender_address(&env("SENDER_EMAIL")?)?,
+        )
+        .with_send_rate_from_env()?,
         clock: Arc::new(SystemClock),
         app_url: env("APP_URL")?,
         pricing_url: env("PRICING_URL")?,
