@@ -166,6 +166,6 @@ async fn set_tier(deps: &Deps, event: &Value, rid: &str) -> Result<Value, ApiErr
         return Err(ApiError::Invalid(errs));
     };
     let change = Change::new(Actor::platform(), deps.clock.now(), rid);
-    let updated = tenants::set_tier(&deps.invites(), &change, &tenant_id, tier, seat_limit).await?;
+    let updated = tenants::set_tier(&deps.store, &change, &tenant_id, tier, seat_limit).await?;
     Ok(json!({ "tenant": TenantView::new(&updated, &deps.pricing_url) }))
 }

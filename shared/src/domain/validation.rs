@@ -193,7 +193,7 @@ fn invite_row(v: &Value, prefix: &str, errs: &mut Vec<FieldError>) -> Option<Inv
 pub fn invite_request(body: &Value) -> Result<(Vec<InviteInput>, bool), Vec<FieldError>> {
     let mut errs = Vec::new();
     let batch = body.get("invites").is_some();
-    let rows: Vec<Option<InviteInput>> = if batch {
+    let mut rows: Vec<Option<InviteInput>> = if batch {
         let Some(obj) = object(body, &["invites", "timeZone"], "", &mut errs) else {
             return Err(errs);
         };
@@ -227,7 +227,6 @@ pub fn invite_request(body: &Value) -> Result<(Vec<InviteInput>, bool), Vec<Fiel
         .as_object()
         .and_then(|obj| time_zone(obj, &mut errs))
         .flatten();
-    let mut rows = rows;
     for row in rows.iter_mut().flatten() {
         row.time_zone = zone.clone();
     }

@@ -40,8 +40,8 @@ impl Invites<'_> {
     }
 
     /// After the commit found no seat: someone else took seats (or changed the tier) since
-    /// our read, so the answer uses the numbers as they are now.
-    async fn seats_gone(&self, tenant: &Tenant, n: u32) -> ApiError {
+    /// our read, so the answer uses the numbers as they are now; if they now fit, `conflict`.
+    async fn seats_gone(&self, tenant: &Tenant, n: u32, conflict: &str) -> ApiError {
         let fresh = match self.store.tenant(&tenant.id).await {
             Ok(Some(t)) => t,
             Ok(None) => tenant.clone(),
@@ -49,9 +49,7 @@ impl Invites<'_> {
         };
         match self.seats_for(&fresh, n) {
             Err(e) => e,
-            Ok(()) => {
-                ApiError::Conflict("The seat count changed while inviting; try again.".into())
-            }
+            Ok(()) => ApiError::Conflict(conflict.into()),
         }
     }
 
@@ -113,7 +111,9 @@ pub async fn create(
             ));
         }
         Err(WriteError::Refused(Refusal::NoSeat)) => {
-            return Err(iv.seats_gone(&tenant, invites.len() as u32).await)
+            let n = invites.len() as u32;
+            let conflict = "The seat count changed while inviting; try again.";
+            return Err(iv.seats_gone(&tenant, n, conflict).await);
         }
         Err(WriteError::Refused(_)) => {
             return Err(ApiError::Conflict(
@@ -176,11 +176,9 @@ pub async fn resend(
             )]))
         }
         Err(WriteError::Refused(Refusal::NoSeat)) => {
-            let fresh = iv.store.tenant(&tenant.id).await?.unwrap_or(tenant.clone());
-            iv.seats_for(&fresh, 1)?;
-            return Err(ApiError::Conflict(
-                "The seat count changed; try again.".into(),
-            ));
+            return Err(iv
+                .seats_gone(&tenant, 1, "The seat count changed; try again.")
+                .await)
         }
         Err(WriteError::Refused(_)) => return Err(ApiError::Conflict(
             "The invite changed while resending (accepted, revoked, expired or resent); reload it."
@@ -209,8 +207,8 @@ pub async fn revoke(store: &Store, change: &Change, before: Invite) -> Result<In
     {
         Ok(()) => Ok(after),
         Err(WriteError::Refused(_)) => {
-            let now = store.invite(&before.id).await?.map(|i| i.status);
-            match now {
+            let current = store.invite(&before.id).await?.map(|i| i.status);
+            match current {
                 Some(InviteStatus::Pending) => Err(ApiError::Conflict(
                     "The invite was resent meanwhile; reload it.".into(),
                 )),
@@ -283,7 +281,7 @@ pub async fn send_invites(
         .zip(tokens)
         .map(|(inv, token)| {
             let link = accept_link(iv.app_url, token);
-            let mail = render_invite(&InviteMail {
+            render_invite(&InviteMail {
                 company: &tenant.name,
                 inviter,
                 invitee: &inv.name,
@@ -295,8 +293,7 @@ pub async fn send_invites(
                 // A resend moves `sent_at` and keeps `created_at`.
                 resent: inv.sent_at > inv.created_at,
                 link: &link,
-            });
-            mail
+            })
         })
         .collect();
     // Every recipient is an `Email` parsed when the invite was made: nothing that could break

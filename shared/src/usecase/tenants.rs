@@ -5,7 +5,7 @@ use super::invites::{hash_tokens, send_invites, Invites};
 use crate::domain::invite::new_invite;
 use crate::domain::validation::InviteInput;
 use crate::domain::{ApiError, AuditAction, Change, FieldError, Invite, Tenant, Tier};
-use crate::store::{Refusal, WriteError};
+use crate::store::{Refusal, Store, WriteError};
 use serde_json::json;
 use tokio::time::Instant;
 
@@ -60,13 +60,12 @@ pub async fn create(
 /// Moves a tenant to another plan. A limit below the seats in use is refused (rule 1: free
 /// seats first), read first for the answer and kept by the commit's condition.
 pub async fn set_tier(
-    iv: &Invites<'_>,
+    store: &Store,
     change: &Change,
     tenant_id: &str,
     tier: Tier,
     seat_limit: u32,
 ) -> Result<Tenant, ApiError> {
-    let store = iv.store;
     let tenant = store
         .tenant(tenant_id)
         .await?

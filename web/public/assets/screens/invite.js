@@ -49,7 +49,7 @@ export function InviteDialog({ tenant, onClose, onSent }) {
       const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
       const send = (body) => api('POST', '/invites', { body });
       const res = await send(timeZone ? { invites, timeZone } : { invites }).catch((err) => {
-        if (timeZone && (err.body?.errors || []).some((x) => x.field === 'timeZone')) return send({ invites });
+        if (timeZone && err.field?.('timeZone').length) return send({ invites });
         throw err;
       });
       onSent(res.invites.length, res.deliveryFailures || 0);
