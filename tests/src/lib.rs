@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod moto;
+pub mod peers;
 pub mod proxy;
 pub mod runtime_api;
 pub mod server;

@@ -6,17 +6,20 @@
 //! the emulator); how a list page and the expiry job grow with the data; bulk invite against a
 //! single one; warm latency per route with the emulator's share apart.
 //! Settings: BENCH_BIN_DIR (default target/release), BENCH_STARTS (20), BENCH_WARM (200),
-//! BENCH_GROWTH (list page sizes, 10,1000,10000), BENCH_EXPIRY (pending invites, 0,1000,10000).
+//! BENCH_GROWTH (list page sizes, 10,1000,10000), BENCH_EXPIRY (pending invites, 0,1000,10000),
+//! BENCH_PEERS=0 (leave out the peers of `tests/peers/`, which the first run builds and installs),
+//! BENCH_SECTIONS (which sections, default sizes,cold,trips,growth,warm).
 
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use harness::app::App;
+use harness::peers::{self, Program};
 use harness::proxy::{self, Call};
 use harness::runtime_api::{serve_once, Seen};
 use harness::{Moto, Stack, FUNCTIONS};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "Bench-Passw0rd!!";
@@ -102,10 +105,11 @@ fn vm_hwm_kb(pid: u32) -> u64 {
 }
 
 /// One cold start: exec the binary against a fresh fake Runtime API, hand it `event`.
-async fn cold_start(bin: &PathBuf, envs: &[(String, String)], event: Vec<u8>) -> Start {
+async fn cold_start(program: &Program, envs: &[(String, String)], event: Vec<u8>) -> Start {
     let (port, mut rx) = serve_once(event).await;
     let started = Instant::now();
-    let mut child = Command::new(bin)
+    let mut child = program
+        .command()
         .envs(envs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
         .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
@@ -120,7 +124,7 @@ async fn cold_start(bin: &PathBuf, envs: &[(String, String)], event: Vec<u8>) ->
         .unwrap_or_else(|e| {
             panic!(
                 "{}: {e} (build with cargo build --release --workspace --bins)",
-                bin.display()
+                program.path.display()
             )
         });
     let mut init = None;
@@ -130,7 +134,7 @@ async fn cold_start(bin: &PathBuf, envs: &[(String, String)], event: Vec<u8>) ->
                 init.get_or_insert(t - started);
             }
             Ok(Some(Seen::Response(t, b))) | Ok(Some(Seen::Error(t, b))) => break (t - started, b),
-            _ => panic!("{} gave no answer", bin.display()),
+            _ => panic!("{} gave no answer", program.name),
         }
     };
     let peak_kb = vm_hwm_kb(child.id());
@@ -343,6 +347,8 @@ struct Ctx {
     ddb: aws_sdk_dynamodb::Client,
     /// The environment a deployed function gets, pointed at the emulator.
     envs: Vec<(String, String)>,
+    /// The peers started in the cold-start rounds (none with BENCH_PEERS=0).
+    peers: Vec<Program>,
 }
 
 #[tokio::main]
@@ -419,6 +425,8 @@ async fn main() {
     let envs: Vec<(String, String)> = vec![
         ("AWS_ENDPOINT_URL".into(), moto.endpoint.clone()),
         ("AWS_REGION".into(), "us-east-1".into()),
+        // Lambda sets both; botocore reads only this one.
+        ("AWS_DEFAULT_REGION".into(), "us-east-1".into()),
         ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
         ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
         ("DIRECTORY_TABLE".into(), stack.directory_table.clone()),
@@ -434,7 +442,16 @@ async fn main() {
         ("TOKEN_ISSUER".into(), stack.token_issuer.clone()),
         ("JWKS_URL".into(), stack.jwks_url.clone()),
     ];
+    let sections =
+        std::env::var("BENCH_SECTIONS").unwrap_or_else(|_| "sizes,cold,trips,growth,warm".into());
+    let wanted = |name: &str| sections.split(',').any(|s| s.trim() == name);
+    let peers = if !wanted("cold") || std::env::var("BENCH_PEERS").is_ok_and(|v| v == "0") {
+        Vec::new()
+    } else {
+        peers::prepare(&root)
+    };
     let c = Ctx {
+        peers,
         b,
         bin_dir,
         starts,
@@ -447,11 +464,21 @@ async fn main() {
         ddb,
         envs,
     };
-    sizes(&c).await;
-    cold_start_and_memory(&c).await;
-    round_trips(&c).await;
-    growth_with_data(&c).await;
-    warm_latency(&c).await;
+    if wanted("sizes") {
+        sizes(&c).await;
+    }
+    if wanted("cold") {
+        cold_start_and_memory(&c).await;
+    }
+    if wanted("trips") {
+        round_trips(&c).await;
+    }
+    if wanted("growth") {
+        growth_with_data(&c).await;
+    }
+    if wanted("warm") {
+        warm_latency(&c).await;
+    }
 }
 
 /// 1. Binary sizes of the release build.
@@ -496,7 +523,8 @@ async fn cold_start_and_memory(c: &Ctx) {
                 .to_string().into_bytes(),
             "invite" => http_event("POST /invites", "/invites", &sub, Some(json!({"email": "not-an-email"})), json!({})),
             "accept" => http_event("POST /invites/preview", "/invites/preview", &sub, Some(json!({"token": format!("{nobody}.{}", "A".repeat(43))})), json!({})),
-            "list" => http_event("GET /me", "/me", &sub, None, json!({})),
+            // GET /users, the request the peers make too: a consistent caller read, one page.
+            "list" => http_event("GET /users", "/users", &sub, None, json!({})),
             "change-role" => http_event("PUT /users/{id}/role", &format!("/users/{nobody}/role"), &sub, Some(json!({"role": "agent"})), json!({"id": nobody})),
             "suspend" => http_event("POST /users/{id}/suspend", &format!("/users/{nobody}/suspend"), &sub, None, json!({"id": nobody})),
             "delete" => http_event("DELETE /users/{id}", &format!("/users/{nobody}"), &sub, None, json!({"id": nobody})),
@@ -506,35 +534,69 @@ async fn cold_start_and_memory(c: &Ctx) {
             _ => b"{}".to_vec(),
         }
     };
-    let mut inits: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-    let mut answers: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-    let mut rss: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
-    let all = binaries();
+    let mut programs: Vec<Program> = binaries()
+        .iter()
+        .map(|f| Program::binary(bin_dir, f))
+        .collect();
+    programs.extend(c.peers.iter().cloned());
+    let mut inits: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut answers: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut rss: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     for _ in 0..starts {
-        // Side by side: each round starts hello world and every function once.
-        for f in &all {
-            let s = cold_start(&bin_dir.join(f), envs, first_event(f)).await;
-            inits.entry(f).or_default().push(ms(s.init));
-            answers.entry(f).or_default().push(ms(s.answer));
-            rss.entry(f).or_default().push(s.peak_kb);
+        // Side by side: each round starts hello world, every function and every peer once.
+        for p in &programs {
+            // A peer does what `list` does on its first request.
+            let event = first_event(if p.name.starts_with("peer") {
+                "list"
+            } else {
+                &p.name
+            });
+            let s = cold_start(p, envs, event).await;
+            if p.name.starts_with("peer") && !status_of(&s.response).contains("200") {
+                panic!(
+                    "{} answered {}",
+                    p.name,
+                    String::from_utf8_lossy(&s.response)
+                );
+            }
+            inits.entry(p.name.clone()).or_default().push(ms(s.init));
+            answers
+                .entry(p.name.clone())
+                .or_default()
+                .push(ms(s.answer));
+            rss.entry(p.name.clone()).or_default().push(s.peak_kb);
         }
     }
-    let hello_init = median(inits.get_mut("hello-lambda").unwrap());
+    let mut row = |name: &str| ColdRow {
+        init: median(inits.get_mut(name).unwrap()),
+        answer: median(answers.get_mut(name).unwrap()),
+        peak_mb: rss[name].iter().max().copied().unwrap_or(0) as f64 / 1024.0,
+    };
+    let rows: Vec<(String, ColdRow)> = programs
+        .iter()
+        .map(|p| (p.name.clone(), row(&p.name)))
+        .collect();
+    let hello_init = rows
+        .iter()
+        .find(|(n, _)| n == "hello-lambda")
+        .unwrap()
+        .1
+        .init;
     println!("\n## 2. Cold start (median of {starts} starts, exec → first `next` = init; → first answer)\n");
     println!(
         "First request: a real caller read and the function's answer (see docs/benchmarks.md).\n"
     );
     println!("| binary | init ms | init / hello | first answer ms | peak RSS (first request) |\n|---|---:|---:|---:|---:|");
-    for f in &all {
-        let i = median(inits.get_mut(f).unwrap());
-        let a = median(answers.get_mut(f).unwrap());
-        let r = rss[f].iter().max().copied().unwrap_or(0);
+    for (name, r) in &rows {
         println!(
-            "| {f} | {i:.2} | {:.2}× | {a:.2} | {:.1} MB |",
-            i / hello_init,
-            r as f64 / 1024.0
+            "| {name} | {:.2} | {:.2}× | {:.2} | {:.1} MB |",
+            r.init,
+            r.init / hello_init,
+            r.answer,
+            r.peak_mb
         );
     }
+    peer_ratios(&rows);
 
     // Peak memory on each function's heaviest request.
     println!("\n## 3. Peak memory on the heaviest request (VmHWM after answering)\n");
@@ -542,7 +604,7 @@ async fn cold_start_and_memory(c: &Ctx) {
     seed_users(ddb, stack, &b.tenant, 1000).await;
     let rows: Vec<Value> = (0..25).map(|i| json!({"email": email(&format!("m{i}")), "name": format!("Mem {i}"), "role": "agent"})).collect();
     let heavy = cold_start(
-        &bin_dir.join("invite"),
+        &Program::binary(bin_dir, "invite"),
         envs,
         http_event(
             "POST /invites",
@@ -567,7 +629,7 @@ async fn cold_start_and_memory(c: &Ctx) {
     .await;
     let token = b.app.token_from_mail(&addr).await.unwrap();
     let heavy = cold_start(
-        &bin_dir.join("accept"),
+        &Program::binary(bin_dir, "accept"),
         envs,
         http_event(
             "POST /invites/accept",
@@ -587,7 +649,12 @@ async fn cold_start_and_memory(c: &Ctx) {
         serde_json::from_slice(&http_event("GET /users", "/users", &sub, None, json!({}))).unwrap();
     ev["queryStringParameters"] = json!({"limit": "1000"});
     ev["rawQueryString"] = json!("limit=1000");
-    let heavy = cold_start(&bin_dir.join("list"), envs, ev.to_string().into_bytes()).await;
+    let heavy = cold_start(
+        &Program::binary(bin_dir, "list"),
+        envs,
+        ev.to_string().into_bytes(),
+    )
+    .await;
     let n_users = serde_json::from_slice::<Value>(&heavy.response)
         .ok()
         .and_then(|r| {
@@ -617,6 +684,71 @@ async fn cold_start_and_memory(c: &Ctx) {
             "| {f} | first request (above) | {:.1} MB | |",
             r as f64 / 1024.0
         );
+    }
+}
+
+struct ColdRow {
+    init: f64,
+    answer: f64,
+    peak_mb: f64,
+}
+
+/// 2b. Each function against each peer: how many times faster its init is, and whether its
+/// peak memory is lower. The goals are issue 14's: 3× the default-configured Rust peer, 20×
+/// the Python and Node.js ones, and less memory than all three.
+fn peer_ratios(rows: &[(String, ColdRow)]) {
+    let peers: Vec<&(String, ColdRow)> =
+        rows.iter().filter(|(n, _)| n.starts_with("peer")).collect();
+    if peers.is_empty() {
+        return;
+    }
+    let goal = |peer: &str| if peer.contains("rust") { 3.0 } else { 20.0 };
+    println!("\n## 2b. Against the peers (peer init ÷ ours; the peers make list's first request, GET /users)\n");
+    let mut head = String::from("| function |");
+    let mut rule = String::from("|---|");
+    for (p, _) in &peers {
+        head += &format!(" init vs {} (goal {}×) |", &p[6..], goal(p));
+        rule += "---:|";
+    }
+    println!("{head} peak RSS below every peer |\n{rule}---|");
+    let mut missed: Vec<String> = Vec::new();
+    for (name, r) in rows
+        .iter()
+        .filter(|(n, _)| !n.starts_with("peer") && n != "hello-lambda")
+    {
+        let mut line = format!("| {name} |");
+        for (p, pr) in &peers {
+            let x = pr.init / r.init;
+            let ok = x >= goal(p);
+            if !ok {
+                missed.push(format!("{name} vs {}: {x:.1}×", &p[6..]));
+            }
+            line += &format!(" {x:.1}×{} |", if ok { "" } else { " (missed)" });
+        }
+        let lower = peers.iter().all(|(_, pr)| r.peak_mb < pr.peak_mb);
+        if !lower {
+            missed.push(format!("{name}: peak RSS not below every peer"));
+        }
+        println!("{line} {} |", if lower { "yes" } else { "no" });
+    }
+    if let Some((_, list)) = rows.iter().find(|(n, _)| n == "list") {
+        println!("\nThe same request end to end (exec → first answer), list against each peer:\n");
+        println!("| peer | init ms | first answer ms | peak RSS | list's first answer ÷ peer's |\n|---|---:|---:|---:|---:|");
+        for (p, pr) in &peers {
+            println!(
+                "| {} | {:.2} | {:.2} | {:.1} MB | {:.1}× faster |",
+                &p[6..],
+                pr.init,
+                pr.answer,
+                pr.peak_mb,
+                pr.answer / list.answer
+            );
+        }
+    }
+    if missed.is_empty() {
+        println!("\nEvery goal met.");
+    } else {
+        println!("\nGoals missed: {}.", missed.join("; "));
     }
 }
 
