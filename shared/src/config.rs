@@ -37,26 +37,49 @@ pub const AMAZON_TRUST_SERVICES_PEM: &str = include_str!("../certs/amazon-trust-
 /// (AWS answers these calls in milliseconds), the call with its retries 8 s, so a request
 /// answers 503 (and converges what it can) before its function is killed.
 #[cfg(feature = "aws")]
-pub fn timeouts() -> aws_config::timeout::TimeoutConfig {
-    aws_config::timeout::TimeoutConfig::builder()
+pub fn timeouts() -> aws_types::sdk_config::TimeoutConfig {
+    aws_types::sdk_config::TimeoutConfig::builder()
         .connect_timeout(std::time::Duration::from_secs(1))
         .operation_attempt_timeout(std::time::Duration::from_secs(3))
         .operation_timeout(std::time::Duration::from_secs(8))
         .build()
 }
 
-/// The SDK configuration: region and credentials from the variables Lambda sets (`AWS_REGION`,
-/// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`; `sam local` sets them
-/// too), the rest (`AWS_ENDPOINT_URL` for moto, retries, timeouts) from the standard chain.
-/// Naming the two providers skips building the default chains (profile files, web identity,
-/// container and instance metadata), which took 0.4 ms of every cold start and are never
-/// used on Lambda. `LOCAL_AWS_ENDPOINT` sets the endpoint under `sam local`, which only passes on
-/// variables the template declares (the template declares it empty; empty means unset).
+/// The SDK configuration of a deployed function, from the variables Lambda sets and nothing
+/// else: region (`AWS_REGION`), the execution role's credentials (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`; `sam local` sets them too), the standard
+/// retry mode (3 attempts, what `aws-config` picks when nothing overrides it), our timeouts and
+/// the bundled roots. `AWS_ENDPOINT_URL` points it at moto; `LOCAL_AWS_ENDPOINT` does under
+/// `sam local`, which only passes on variables the template declares (the template declares
+/// it empty; empty means unset).
+///
+/// Built by hand rather than by `aws-config`: its loader looks for profile files, web
+/// identity, SSO, container and instance metadata and a dozen more variables on every cold
+/// start, none of which exist on Lambda, and it links STS. A missing variable refuses to start
+/// instead of failing the first call. `tests/tests/config.rs` holds this equal to what
+/// `aws-config`'s default chain makes of the same environment.
 #[cfg(feature = "aws")]
-pub async fn aws() -> aws_config::SdkConfig {
+pub fn aws() -> Result<aws_types::SdkConfig, ConfigError> {
+    sdk_config(|name| env(name).ok())
+}
+
+/// `aws` over any source of variables, so it can be tested without touching the process's.
+#[cfg(feature = "aws")]
+pub fn sdk_config(
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<aws_types::SdkConfig, ConfigError> {
     use aws_smithy_http_client::tls::{
         rustls_provider::CryptoMode, Provider, TlsContext, TrustStore,
     };
+    use aws_types::sdk_config::{RetryConfig, SharedCredentialsProvider};
+    let need = |name: &str| var(name).ok_or_else(|| ConfigError(name.to_string()));
+    let credentials = aws_credential_types::Credentials::new(
+        need("AWS_ACCESS_KEY_ID")?,
+        need("AWS_SECRET_ACCESS_KEY")?,
+        var("AWS_SESSION_TOKEN"),
+        None,
+        "LambdaEnvironment",
+    );
     let tls = TlsContext::builder()
         .with_trust_store(TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES_PEM))
         .build()
@@ -65,19 +88,21 @@ pub async fn aws() -> aws_config::SdkConfig {
         .tls_provider(Provider::rustls(CryptoMode::AwsLc))
         .tls_context(tls)
         .build_https();
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let mut builder = aws_types::SdkConfig::builder()
+        .behavior_version(
+            aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest(),
+        )
+        .region(aws_types::region::Region::new(need("AWS_REGION")?))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
         .http_client(http)
         .timeout_config(timeouts())
-        .credentials_provider(
-            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
-        );
-    if let Ok(region) = env("AWS_REGION") {
-        loader = loader.region(aws_config::Region::new(region));
+        .retry_config(RetryConfig::standard())
+        .time_source(aws_types::sdk_config::SharedTimeSource::default());
+    builder.set_sleep_impl(aws_smithy_async::rt::sleep::default_async_sleep());
+    if let Some(endpoint) = var("LOCAL_AWS_ENDPOINT").or_else(|| var("AWS_ENDPOINT_URL")) {
+        builder = builder.endpoint_url(endpoint);
     }
-    if let Ok(endpoint) = env("LOCAL_AWS_ENDPOINT") {
-        loader = loader.endpoint_url(endpoint);
-    }
-    loader.load().await
+    Ok(builder.build())
 }
 
 /// Time kept back from Lambda's deadline to log and send the answer.

@@ -6,7 +6,7 @@ use shared::store::{Store, Tables};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let cfg = aws().await;
+    let cfg = aws()?;
     let deps = Deps {
         store: Store::new(aws_sdk_dynamodb::Client::new(&cfg), Tables::from_env()?),
     };

@@ -9,7 +9,7 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let cfg = aws().await;
+    let cfg = aws()?;
     let deps = Deps {
         store: Store::new(aws_sdk_dynamodb::Client::new(&cfg), Tables::from_env()?),
         mailer: Mailer::new(

@@ -14,7 +14,7 @@ const MAX_PAGES: usize = 10;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let cfg = aws().await;
+    let cfg = aws()?;
     let deps = Deps {
         store: Store::new(aws_sdk_dynamodb::Client::new(&cfg), Tables::from_env()?),
         directory: Directory::new(

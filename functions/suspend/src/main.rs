@@ -9,7 +9,7 @@ use suspend_fn::{handle, Deps};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let cfg = aws().await;
+    let cfg = aws()?;
     let deps = Deps {
         store: Store::new(aws_sdk_dynamodb::Client::new(&cfg), Tables::from_env()?),
         directory: Directory::new(
