@@ -721,9 +721,9 @@ fn peer_ratios(rows: &[(String, ColdRow)]) {
             let x = pr.init / r.init;
             let ok = x >= goal(p);
             if !ok {
-                missed.push(format!("{name} vs {}: {x:.1}×", &p[6..]));
+                missed.push(format!("{name} vs {}: {x:.2}×", &p[6..]));
             }
-            line += &format!(" {x:.1}×{} |", if ok { "" } else { " (missed)" });
+            line += &format!(" {x:.2}×{} |", if ok { "" } else { " (missed)" });
         }
         let lower = peers.iter().all(|(_, pr)| r.peak_mb < pr.peak_mb);
         if !lower {
