@@ -1,7 +1,7 @@
 //! HTTP plumbing shared by the API functions: bodies, query strings, the authorizer's identity,
 //! and the one place an `ApiError` becomes a problem+json response.
 
-use crate::domain::{ApiError, FieldError};
+use crate::domain::{ApiError, FieldError, UserId};
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -182,7 +182,7 @@ pub fn change_by(
 /// What the authorizer verified: the token's `sub` and when Cognito issued it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Authorized {
-    pub sub: String,
+    pub sub: UserId,
     pub issued_at: i64,
 }
 
@@ -197,15 +197,12 @@ pub fn authorized(req: &Request) -> Result<Authorized, ApiError> {
     let sub = fields
         .get("sub")
         .and_then(Value::as_str)
-        .filter(|s| crate::domain::ids::looks_like_id(s))
+        .and_then(UserId::parse)
         .ok_or(ApiError::Unauthorized)?;
     // Without `iat` the token's age is unknown, so it counts as the oldest: refused for any
     // user who was ever signed out, fine for the rest.
     let issued_at = fields.get("iat").and_then(Value::as_i64).unwrap_or(0);
-    Ok(Authorized {
-        sub: sub.to_string(),
-        issued_at,
-    })
+    Ok(Authorized { sub, issued_at })
 }
 
 #[cfg(feature = "dynamo")]
@@ -214,7 +211,7 @@ pub use caller::{load_caller, load_caller_and_invite, load_caller_and_user};
 #[cfg(feature = "dynamo")]
 mod caller {
     use super::*;
-    use crate::domain::{Invite, User, UserStatus};
+    use crate::domain::{Invite, InviteId, User, UserStatus};
     use crate::store::Store;
 
     /// Rule 5: every request loads the caller's current record (consistent read) and decides
@@ -237,8 +234,9 @@ mod caller {
         }
     }
 
-    fn id_param(req: &Request) -> Option<String> {
-        path_param(req, "id").filter(|id| crate::domain::ids::looks_like_id(id))
+    /// The `{id}` path parameter as the kind of id the route names; junk reads as absent.
+    fn id_param<T>(req: &Request, parse: fn(&str) -> Option<T>) -> Option<T> {
+        path_param(req, "id").and_then(|id| parse(&id))
     }
 
     /// The caller (as `load_caller`) and the record at the `{id}` path parameter, read
@@ -249,7 +247,7 @@ mod caller {
         req: &Request,
     ) -> Result<(User, Option<User>), ApiError> {
         let who = authorized(req)?;
-        let (caller, found) = match id_param(req) {
+        let (caller, found) = match id_param(req, UserId::parse) {
             Some(id) => store.user_pair(&who.sub, &id).await?,
             None => (store.user(&who.sub).await?, None),
         };
@@ -262,7 +260,7 @@ mod caller {
         req: &Request,
     ) -> Result<(User, Option<Invite>), ApiError> {
         let who = authorized(req)?;
-        let (caller, found) = match id_param(req) {
+        let (caller, found) = match id_param(req, InviteId::parse) {
             Some(id) => store.user_and_invite(&who.sub, &id).await?,
             None => (store.user(&who.sub).await?, None),
         };

@@ -1,6 +1,7 @@
 //! The Cognito adapter. DynamoDB is the source of truth; Cognito follows it (docs/rules.md, rule 8). Every
 //! step here is idempotent so that a request retried after a crash completes the same work.
 
+use crate::domain::UserId;
 use aws_sdk_cognitoidentityprovider::error::SdkError;
 use aws_sdk_cognitoidentityprovider::operation::admin_create_user::AdminCreateUserError;
 use aws_sdk_cognitoidentityprovider::operation::admin_set_user_password::AdminSetUserPasswordError;
@@ -10,8 +11,22 @@ use aws_sdk_cognitoidentityprovider::Client;
 /// A sign-in identity as Cognito holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
-    pub sub: String,
+    pub sub: UserId,
     pub enabled: bool,
+}
+
+/// The `sub` among an identity's attributes, as a user id: a `sub` without an id's shape is
+/// treated as missing, since the directory keys the user's record by it.
+fn sub_in(attrs: &[AttributeType]) -> Option<UserId> {
+    attrs
+        .iter()
+        .find(|a| a.name() == "sub")
+        .and_then(|a| a.value())
+        .and_then(UserId::parse)
+}
+
+fn no_sub() -> IdentityError {
+    IdentityError::Unavailable("user has no usable sub".into())
 }
 
 pub struct Directory {
@@ -64,7 +79,7 @@ impl Directory {
         &self,
         email: &str,
         password: &str,
-    ) -> Result<(String, bool), IdentityError> {
+    ) -> Result<(UserId, bool), IdentityError> {
         let created = self
             .client
             .admin_create_user()
@@ -77,16 +92,7 @@ impl Directory {
             .await;
         // A new identity's `sub` comes back with it; only a retry has to ask for it.
         let (existing, sub) = match created {
-            Ok(out) => (
-                false,
-                out.user()
-                    .map(|u| u.attributes())
-                    .unwrap_or_default()
-                    .iter()
-                    .find(|a| a.name() == "sub")
-                    .and_then(|a| a.value())
-                    .map(str::to_string),
-            ),
+            Ok(out) => (false, out.user().and_then(|u| sub_in(u.attributes()))),
             Err(SdkError::ServiceError(se))
                 if matches!(se.err(), AdminCreateUserError::UsernameExistsException(_)) =>
             {
@@ -150,20 +156,14 @@ impl Directory {
             }
             Err(e) => return Err(IdentityError::Unavailable(format!("{e:?}"))),
         };
-        let sub = out
-            .user_attributes()
-            .iter()
-            .find(|a| a.name() == "sub")
-            .and_then(|a| a.value())
-            .map(str::to_string)
-            .ok_or_else(|| IdentityError::Unavailable("user has no sub".into()))?;
+        let sub = sub_in(out.user_attributes()).ok_or_else(no_sub)?;
         Ok(Some(Identity {
             sub,
             enabled: out.enabled(),
         }))
     }
 
-    pub async fn sub_of(&self, email: &str) -> Result<String, IdentityError> {
+    pub async fn sub_of(&self, email: &str) -> Result<UserId, IdentityError> {
         let out = self
             .client
             .admin_get_user()
@@ -172,12 +172,7 @@ impl Directory {
             .send()
             .await
             .map_err(|e| IdentityError::Unavailable(format!("{e:?}")))?;
-        out.user_attributes()
-            .iter()
-            .find(|a| a.name() == "sub")
-            .and_then(|a| a.value())
-            .map(str::to_string)
-            .ok_or_else(|| IdentityError::Unavailable("user has no sub".into()))
+        sub_in(out.user_attributes()).ok_or_else(no_sub)
     }
 
     /// Idempotent: a user that is already gone is fine.

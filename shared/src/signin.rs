@@ -10,7 +10,7 @@
 //! give it back with the marker due a minute later, for the reconciler.
 
 use crate::domain::signin::{fix, want, Fix, Owner, RECONCILE_AFTER};
-use crate::domain::{Clock, UserStatus};
+use crate::domain::{Clock, UserId, UserStatus};
 use crate::identity::{Directory, IdentityError};
 use crate::store::{EmailHolder, Marker, Store, StoreError, Unlock};
 use std::time::Duration;
@@ -68,7 +68,7 @@ enum Seen {
     /// The identity's owner: its status and version, or no record.
     Owned(Option<(UserStatus, u64)>),
     /// No identity: the active user who should have one, if any.
-    NoIdentity(Option<String>),
+    NoIdentity(Option<UserId>),
 }
 
 /// A login's lock, held. Dropping it without `converge` leaves it to expire (the marker the
@@ -199,7 +199,7 @@ impl<'a> SignIn<'a> {
         let mut report = Report::default();
         for _ in 0..ROUNDS {
             let identity = self.directory.get(&self.login).await?;
-            let sub = identity.as_ref().map(|i| i.sub.as_str());
+            let sub = identity.as_ref().map(|i| &i.sub);
             let seen = self.seen(sub).await?;
             let mut fixed = false;
             match (&identity, &seen) {
@@ -223,7 +223,7 @@ impl<'a> SignIn<'a> {
         Err(ConvergeError::Unsettled)
     }
 
-    async fn seen(&self, sub: Option<&str>) -> Result<Seen, StoreError> {
+    async fn seen(&self, sub: Option<&UserId>) -> Result<Seen, StoreError> {
         Ok(match sub {
             Some(sub) => Seen::Owned(self.store.user(sub).await?.map(|u| (u.status, u.version))),
             None => Seen::NoIdentity(match self.store.email_holder(&self.login).await? {

@@ -29,7 +29,12 @@ async fn stored_delivery(app: &App, answer: &Value) -> Vec<String> {
     let mut out = Vec::new();
     for inv in answer["invites"].as_array().expect("a batch answer") {
         let id = inv["id"].as_str().unwrap();
-        let stored = app.store.invite(id).await.unwrap().expect("invite stored");
+        let stored = app
+            .store
+            .invite(&iid(id))
+            .await
+            .unwrap()
+            .expect("invite stored");
         out.push(stored.delivery.as_str().to_string());
     }
     out
@@ -77,7 +82,7 @@ fn a_hung_cognito_suspend_answers_503_in_time_and_changes_nothing() {
             took < LAMBDA_TIMEOUT,
             "answered after {took:?}: Lambda would have killed it"
         );
-        let stored = app.store.user(&m.id).await.unwrap().unwrap();
+        let stored = app.store.user(&uid(&m.id)).await.unwrap().unwrap();
         assert_eq!(stored.status, UserStatus::Active, "nothing committed");
         // The retry the 503 asks for finishes the job.
         let again = app

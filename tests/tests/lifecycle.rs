@@ -325,7 +325,7 @@ fn the_last_admin_cannot_be_demoted_even_by_two_racing_demotions() {
         assert_eq!(admins.json()["users"].as_array().unwrap().len(), 1);
         assert_eq!(
             app.store
-                .tenant(&t.id)
+                .tenant(&tid(&t.id))
                 .await
                 .unwrap()
                 .unwrap()
@@ -588,7 +588,7 @@ fn a_delete_whose_last_cognito_step_never_ran_still_lets_the_email_join_again() 
         let m = member(&app, &t.admin, "agent", None).await;
         // The delete's first two steps (disable, commit the tombstone), then the crash: the
         // identity with the old `sub` is still in Cognito.
-        let before = app.store.user(&m.id).await.unwrap().unwrap();
+        let before = app.store.user(&uid(&m.id)).await.unwrap().unwrap();
         let after = shared::domain::User {
             status: shared::domain::UserStatus::Deleted,
             version: before.version + 1,

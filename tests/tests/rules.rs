@@ -535,7 +535,7 @@ fn the_lists_query_shows_exactly_whom_the_scope_and_the_filter_admit() {
             &away.id,
             &gone.id,
         ] {
-            everyone.push(app.store.user(id).await.unwrap().unwrap());
+            everyone.push(app.store.user(&uid(id)).await.unwrap().unwrap());
         }
         let filters: Vec<(&str, UserFilter)> = vec![
             ("", UserFilter::default()),
@@ -594,7 +594,7 @@ fn the_lists_query_shows_exactly_whom_the_scope_and_the_filter_admit() {
         for (token, caller_id) in callers {
             let caller = everyone
                 .iter()
-                .find(|u| &u.id == caller_id)
+                .find(|u| u.id == caller_id.as_str())
                 .unwrap()
                 .clone();
             for (query, filter) in &filters {
@@ -614,7 +614,7 @@ fn the_lists_query_shows_exactly_whom_the_scope_and_the_filter_admit() {
                 let mut want: Vec<String> = everyone
                     .iter()
                     .filter(|u| caller.scope().admits(u) && filter.matches(u))
-                    .map(|u| u.id.clone())
+                    .map(|u| u.id.to_string())
                     .collect();
                 got.sort();
                 want.sort();

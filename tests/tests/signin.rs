@@ -44,7 +44,12 @@ async fn identity(app: &App, login: &str) -> Option<(String, bool)> {
 
 /// Cognito matches DynamoDB for this user, and signing in works exactly when they are active.
 async fn assert_signin_follows(app: &App, user_id: &str, login: &str, password: &str) {
-    let user = app.store.user(user_id).await.unwrap().expect("user record");
+    let user = app
+        .store
+        .user(&uid(user_id))
+        .await
+        .unwrap()
+        .expect("user record");
     let id = identity(app, login).await;
     let signs_in = app.sign_in(login, password).await.is_ok();
     match user.status {
@@ -153,7 +158,7 @@ fn a_second_accept_while_the_first_holds_the_link_is_refused_without_touching_co
         .await;
         let token = app.token_from_mail(&addr).await.unwrap();
         let invite_id = token.split('.').next().unwrap();
-        let inv = app.store.invite(invite_id).await.unwrap().unwrap();
+        let inv = app.store.invite(&iid(invite_id)).await.unwrap().unwrap();
         // An accept that holds the link and is still working on it.
         app.store
             .claim_invite(&inv, &addr, "first-accept", app.clock_now())
@@ -363,7 +368,7 @@ fn a_suspend_that_cannot_reach_cognito_changes_nothing() {
         faults.clear();
         assert_problem(&r, 503, "unavailable");
         assert_eq!(
-            app.store.user(&m.id).await.unwrap().unwrap().status,
+            app.store.user(&uid(&m.id)).await.unwrap().unwrap().status,
             UserStatus::Active
         );
         // It could not even check Cognito afterwards: the reconciler will.
@@ -425,7 +430,7 @@ fn an_accept_that_died_after_creating_the_identity_is_cleaned_up_and_the_link_st
         let token = app.token_from_mail(&addr).await.unwrap();
         let inv = app
             .store
-            .invite(token.split('.').next().unwrap())
+            .invite(&iid(token.split('.').next().unwrap()))
             .await
             .unwrap()
             .unwrap();
@@ -467,7 +472,7 @@ fn an_accept_retried_after_the_first_died_takes_the_link_over_once_its_lease_ran
         let token = app.token_from_mail(&addr).await.unwrap();
         let inv = app
             .store
-            .invite(token.split('.').next().unwrap())
+            .invite(&iid(token.split('.').next().unwrap()))
             .await
             .unwrap()
             .unwrap();
@@ -491,7 +496,7 @@ fn an_accept_retried_after_the_first_died_takes_the_link_over_once_its_lease_ran
             "the same identity, reused"
         );
         assert!(app.sign_in(&addr, "Dead-Attempt-99!").await.is_err());
-        assert_signin_follows(&app, &sub, &addr, PASSWORD).await;
+        assert_signin_follows(&app, sub.as_str(), &addr, PASSWORD).await;
     });
 }
 
@@ -554,7 +559,7 @@ fn a_suspend_that_fails_after_disabling_sign_in_leaves_it_owed_and_the_reconcile
         faults.clear();
         assert_problem(&r, 503, "unavailable");
         assert_eq!(
-            app.store.user(&m.id).await.unwrap().unwrap().status,
+            app.store.user(&uid(&m.id)).await.unwrap().unwrap().status,
             UserStatus::Active,
             "nothing changed in the directory"
         );

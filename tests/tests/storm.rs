@@ -180,7 +180,7 @@ async fn invariant_breaks(app: &App, tenant_id: &str) -> Vec<String> {
     let guards: Vec<Item> = scan(app, &app.stack.directory_table, "EMAIL#").await;
 
     // The admin counter.
-    let tenant = app.store.tenant(tenant_id).await.unwrap().unwrap();
+    let tenant = app.store.tenant(&tid(tenant_id)).await.unwrap().unwrap();
     let admins = users
         .iter()
         .filter(|u| a(u, "status") == "active" && a(u, "role") == "admin")

@@ -2,9 +2,8 @@
 
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::domain::ids::looks_like_id;
 use shared::domain::views::{InviteView, MeView, TenantView, UserView};
-use shared::domain::{ApiError, Clock, FieldError, Role, Scope, User, UserStatus};
+use shared::domain::{ApiError, Clock, FieldError, Role, Scope, User, UserId, UserStatus};
 use shared::http::{json, load_caller, page_limit, path_param, query, respond_within, route_key};
 use shared::store::{InviteListFilter, InviteNarrow, Store, UserFilter};
 use std::sync::Arc;
@@ -124,10 +123,9 @@ async fn users(deps: &Deps, req: &Request, caller: &User) -> Result<Response<Bod
 }
 
 async fn one_user(deps: &Deps, req: &Request, caller: &User) -> Result<Response<Body>, ApiError> {
-    let id = path_param(req, "id").unwrap_or_default();
-    if !looks_like_id(&id) {
+    let Some(id) = path_param(req, "id").and_then(|id| UserId::parse(&id)) else {
         return Err(ApiError::NotFound("user"));
-    }
+    };
     if id == caller.id {
         return Ok(json(200, &UserView::from(caller)));
     }

@@ -7,7 +7,7 @@
 use serde_json::{json, Map, Value};
 use shared::domain::validation::{self, object, InviteInput};
 use shared::domain::views::{InviteView, TenantView};
-use shared::domain::{ids, Actor, ApiError, Change, Clock, FieldError, Role, Tier};
+use shared::domain::{Actor, ApiError, Change, Clock, FieldError, Role, TenantId, Tier};
 use shared::mail::Mailer;
 use shared::store::Store;
 use shared::usecase::invites::Invites;
@@ -155,8 +155,7 @@ async fn set_tier(deps: &Deps, event: &Value, rid: &str) -> Result<Value, ApiErr
     let tenant_id = obj
         .get("tenantId")
         .and_then(Value::as_str)
-        .filter(|s| ids::looks_like_id(s))
-        .map(str::to_string);
+        .and_then(TenantId::parse);
     if tenant_id.is_none() {
         errs.push(FieldError::new("tenantId", "must be a tenant id"));
     }

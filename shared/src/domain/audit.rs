@@ -16,7 +16,7 @@ impl Actor {
     /// A user acting through the API, as they are now.
     pub fn of(user: &super::User) -> Actor {
         Actor {
-            id: user.id.clone(),
+            id: user.id.to_string(),
             email: Some(user.email.to_string()),
             name: Some(user.name.clone()),
         }
@@ -95,12 +95,13 @@ pub struct Target {
     pub label: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Only ever written out (the API's audit page); rows come back through `store::items::Row`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
     pub id: String,
     #[serde(skip)]
-    pub tenant_id: String,
+    pub tenant_id: super::TenantId,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     pub actor: Actor,
@@ -132,7 +133,7 @@ impl Change {
 
     fn entry(
         &self,
-        tenant_id: &str,
+        tenant_id: &super::TenantId,
         action: AuditAction,
         target: Target,
         before: Option<Value>,
@@ -140,7 +141,7 @@ impl Change {
     ) -> AuditEntry {
         AuditEntry {
             id: super::ids::new_id(),
-            tenant_id: tenant_id.to_string(),
+            tenant_id: tenant_id.clone(),
             at: self.at,
             actor: self.actor.clone(),
             action,
@@ -163,7 +164,7 @@ impl Change {
             action,
             Target {
                 kind: "user".into(),
-                id: before.id.clone(),
+                id: before.id.to_string(),
                 // The name as it was: "was assigned to Jane Doe" reads right after a delete.
                 label: Some(before.name.clone()),
             },
@@ -184,7 +185,7 @@ impl Change {
             action,
             Target {
                 kind: "invite".into(),
-                id: after.id.clone(),
+                id: after.id.to_string(),
                 label: Some(after.name.clone()),
             },
             before.map(super::invite::audit_view),
@@ -205,7 +206,7 @@ impl Change {
             action,
             Target {
                 kind: "tenant".into(),
-                id: tenant.id.clone(),
+                id: tenant.id.to_string(),
                 label: Some(tenant.name.clone()),
             },
             before,

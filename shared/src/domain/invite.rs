@@ -64,8 +64,8 @@ impl DeliveryStatus {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Invite {
-    pub id: String,
-    pub tenant_id: String,
+    pub id: super::InviteId,
+    pub tenant_id: super::TenantId,
     pub email: super::Email,
     pub name: String,
     pub role: Role,
@@ -107,9 +107,9 @@ impl Invite {
 impl Invite {
     /// What accepting makes: the active user with the invite's name, role and team, whose id
     /// is the new sign-in's `sub`, and the invite marked accepted.
-    pub fn accepted_by(&self, sub: &str, now: OffsetDateTime) -> (super::User, Invite) {
+    pub fn accepted_by(&self, sub: &super::UserId, now: OffsetDateTime) -> (super::User, Invite) {
         let user = super::User {
-            id: sub.to_string(),
+            id: sub.clone(),
             tenant_id: self.tenant_id.clone(),
             email: self.email.clone(),
             name: self.name.clone(),
@@ -144,15 +144,15 @@ impl Invite {
 /// hashing is CPU-heavy, so the caller does it off the async runtime (see `usecase::invites`).
 pub fn new_invite(
     row: &super::validation::InviteInput,
-    tenant_id: &str,
+    tenant_id: &super::TenantId,
     inviter: &Actor,
     now: OffsetDateTime,
 ) -> (Invite, super::InviteToken) {
-    let id = super::ids::new_id();
+    let id = super::InviteId::generate();
     let token = super::InviteToken::generate(&id);
     let invite = Invite {
         id,
-        tenant_id: tenant_id.to_string(),
+        tenant_id: tenant_id.clone(),
         email: row.email.clone(),
         name: row.name.clone(),
         role: row.role,

@@ -57,7 +57,7 @@ impl Tier {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tenant {
-    pub id: String,
+    pub id: super::TenantId,
     pub name: String,
     pub tier: Tier,
     pub seat_limit: u32,

@@ -39,16 +39,16 @@ impl Default for HashMemory {
 /// (the secret, stored only as an argon2id hash). Shown once, in the email link's fragment.
 #[derive(Clone)]
 pub struct InviteToken {
-    invite_id: String,
+    invite_id: super::InviteId,
     secret: [u8; 32],
 }
 
 impl InviteToken {
-    pub fn generate(invite_id: &str) -> InviteToken {
+    pub fn generate(invite_id: &super::InviteId) -> InviteToken {
         let mut secret = [0u8; 32];
         getrandom::fill(&mut secret).expect("the OS random source is available");
         InviteToken {
-            invite_id: invite_id.to_string(),
+            invite_id: invite_id.clone(),
             secret,
         }
     }
@@ -56,18 +56,16 @@ impl InviteToken {
     /// Any string a client sends; `None` unless it has the shape of a token we issued.
     pub fn parse(raw: &str) -> Option<InviteToken> {
         let (id, secret) = raw.trim().split_once('.')?;
-        if !super::ids::looks_like_id(id) || secret.len() != 43 {
+        let invite_id = super::InviteId::parse(id)?;
+        if secret.len() != 43 {
             return None;
         }
         let bytes = URL_SAFE_NO_PAD.decode(secret).ok()?;
         let secret: [u8; 32] = bytes.try_into().ok()?;
-        Some(InviteToken {
-            invite_id: id.to_string(),
-            secret,
-        })
+        Some(InviteToken { invite_id, secret })
     }
 
-    pub fn invite_id(&self) -> &str {
+    pub fn invite_id(&self) -> &super::InviteId {
         &self.invite_id
     }
 
@@ -128,7 +126,7 @@ mod tests {
 
     #[test]
     fn a_token_round_trips_through_its_link_form_and_verifies_against_its_hash() {
-        let t = InviteToken::generate("abc123");
+        let t = InviteToken::generate(&"abc123".into());
         let hash = t.hash();
         assert!(hash.starts_with("$argon2id$"));
         let back = InviteToken::parse(&t.expose()).unwrap();
@@ -138,7 +136,7 @@ mod tests {
 
     #[test]
     fn hashes_record_their_parameters_and_older_parameters_still_verify() {
-        let t = InviteToken::generate("abc123");
+        let t = InviteToken::generate(&"abc123".into());
         assert!(t.hash().contains("$m=4096,t=1,p=1$"));
         let salt = SaltString::encode_b64(&[7u8; 16]).unwrap();
         let baseline = Argon2::default()
@@ -147,14 +145,14 @@ mod tests {
             .to_string();
         assert!(baseline.contains("$m=19456,t=2,p=1$"));
         assert!(t.verify(&baseline));
-        assert!(!InviteToken::generate("abc123").verify(&baseline));
+        assert!(!InviteToken::generate(&"abc123".into()).verify(&baseline));
     }
 
     #[test]
     fn hashes_made_in_reused_memory_verify_and_are_what_the_standard_api_makes() {
         let mut memory = HashMemory::new();
-        let a = InviteToken::generate("abc123");
-        let b = InviteToken::generate("def456");
+        let a = InviteToken::generate(&"abc123".into());
+        let b = InviteToken::generate(&"def456".into());
         let (ha, hb) = (a.hash_in(&mut memory), b.hash_in(&mut memory));
         assert!(a.verify(&ha) && b.verify(&hb));
         assert!(!a.verify(&hb) && !b.verify(&ha));
@@ -170,14 +168,14 @@ mod tests {
 
     #[test]
     fn another_token_for_the_same_invite_does_not_verify() {
-        let old = InviteToken::generate("abc123");
-        let new = InviteToken::generate("abc123");
+        let old = InviteToken::generate(&"abc123".into());
+        let new = InviteToken::generate(&"abc123".into());
         assert!(!old.verify(&new.hash()));
     }
 
     #[test]
     fn the_secret_carries_256_bits_and_is_never_in_debug_output() {
-        let t = InviteToken::generate("abc123");
+        let t = InviteToken::generate(&"abc123".into());
         let exposed = t.expose();
         let secret = exposed.split_once('.').unwrap().1;
         assert_eq!(URL_SAFE_NO_PAD.decode(secret).unwrap().len(), 32);
@@ -189,7 +187,7 @@ mod tests {
         for bad in ["", "abc", "abc.", ".xyz", "a#b.AAAA", "abc.short"] {
             assert!(InviteToken::parse(bad).is_none(), "{bad}");
         }
-        let t = InviteToken::generate("abc");
+        let t = InviteToken::generate(&"abc".into());
         assert!(!t.verify("not a hash"));
         assert!(!t.verify(""));
     }

@@ -36,8 +36,8 @@ impl UserStatus {
 pub struct User {
     /// The Cognito `sub` of the user's sign-in identity, so a verified token finds its record
     /// in one consistent read.
-    pub id: String,
-    pub tenant_id: String,
+    pub id: super::UserId,
+    pub tenant_id: super::TenantId,
     /// As typed at invite time; uniqueness is on its normalized form.
     /// Parsed once, where it entered (an invite), and carried parsed from then on.
     pub email: super::Email,
@@ -72,9 +72,9 @@ pub enum Scope {
     /// The whole tenant (admins).
     Tenant,
     /// One team, plus the caller (a supervisor with a team).
-    TeamAndSelf { team: String, me: String },
+    TeamAndSelf { team: String, me: super::UserId },
     /// The caller alone (agents, and a supervisor without a team).
-    SelfOnly { me: String },
+    SelfOnly { me: super::UserId },
 }
 
 impl Scope {

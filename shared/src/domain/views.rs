@@ -1,13 +1,13 @@
 //! The API's JSON shapes (camelCase), built from domain values.
 
-use super::{timefmt, Invite, Permission, Role, Tenant, User};
+use super::{timefmt, Invite, InviteId, Permission, Role, Tenant, TenantId, User, UserId};
 use serde::Serialize;
 use time::OffsetDateTime;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserView {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub name: String,
     pub display_name: String,
@@ -41,7 +41,7 @@ impl From<&User> for UserView {
 pub struct MeView {
     #[serde(flatten)]
     pub user: UserView,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub permissions: &'static [Permission],
     /// `tenant`, `team` or `self`: whose users and conversations this caller sees.
     pub visibility: &'static str,
@@ -73,7 +73,7 @@ pub struct InviterView {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InviteView {
-    pub id: String,
+    pub id: InviteId,
     pub email: String,
     pub name: String,
     pub role: Role,
@@ -112,7 +112,7 @@ impl InviteView {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TenantView {
-    pub id: String,
+    pub id: TenantId,
     pub name: String,
     pub tier: &'static str,
     pub seat_limit: u32,

@@ -2,8 +2,8 @@
 
 use super::StoreError;
 use crate::domain::{
-    timefmt, Actor, AuditAction, AuditEntry, DeliveryStatus, Email, Invite, InviteStatus, Role,
-    Target, Tenant, Tier, User, UserStatus,
+    timefmt, Actor, AuditAction, AuditEntry, DeliveryStatus, Email, Invite, InviteId, InviteStatus,
+    Role, Target, Tenant, TenantId, Tier, User, UserId, UserStatus,
 };
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -19,13 +19,13 @@ pub const USER_SK: &str = "USER";
 pub const INVITE_SK: &str = "INVITE";
 pub const EMAIL_SK: &str = "EMAIL";
 
-pub fn tenant_pk(id: &str) -> String {
+pub fn tenant_pk(id: &TenantId) -> String {
     format!("TENANT#{id}")
 }
-pub fn user_pk(id: &str) -> String {
+pub fn user_pk(id: &UserId) -> String {
     format!("USER#{id}")
 }
-pub fn invite_pk(id: &str) -> String {
+pub fn invite_pk(id: &InviteId) -> String {
     format!("INVITE#{id}")
 }
 /// The guard's key is the normalized address, so `Jane@X.com ` and `jane@x.com` collide.
@@ -40,13 +40,13 @@ pub fn login_guard_pk(login: &str) -> String {
 /// below a partition's throughput; the job reads only the part that is due.
 pub const EXPIRY_GSI2PK: &str = "PENDING";
 
-pub fn users_gsi1pk(tenant: &str) -> String {
+pub fn users_gsi1pk(tenant: &TenantId) -> String {
     format!("TENANT#{tenant}#USER")
 }
-pub fn invites_gsi1pk(tenant: &str) -> String {
+pub fn invites_gsi1pk(tenant: &TenantId) -> String {
     format!("TENANT#{tenant}#INVITE")
 }
-pub fn audit_pk(tenant: &str) -> String {
+pub fn audit_pk(tenant: &TenantId) -> String {
     format!("TENANT#{tenant}")
 }
 
@@ -102,7 +102,7 @@ impl Row<'_> {
 
     pub fn tenant(&self) -> Result<Tenant, StoreError> {
         Ok(Tenant {
-            id: self.s("tenantId")?,
+            id: self.parsed("tenantId", TenantId::parse)?,
             name: self.s("name")?,
             tier: self.parsed("tier", Tier::parse)?,
             seat_limit: self.n("seatLimit")?,
@@ -114,8 +114,8 @@ impl Row<'_> {
 
     pub fn user(&self) -> Result<User, StoreError> {
         Ok(User {
-            id: self.s("userId")?,
-            tenant_id: self.s("tenantId")?,
+            id: self.parsed("userId", UserId::parse)?,
+            tenant_id: self.parsed("tenantId", TenantId::parse)?,
             email: self.email("email")?,
             name: self.s("name")?,
             role: self.parsed("role", Role::parse)?,
@@ -140,7 +140,10 @@ impl Row<'_> {
         let pk = self.s("pk")?;
         Ok(AuditEntry {
             id: self.s("entryId")?,
-            tenant_id: pk.strip_prefix("TENANT#").unwrap_or(&pk).to_string(),
+            tenant_id: pk
+                .strip_prefix("TENANT#")
+                .and_then(TenantId::parse)
+                .ok_or_else(|| self.bad("pk"))?,
             at: self.t("at")?,
             actor: Actor {
                 id: self.s("actorId")?,
@@ -161,8 +164,8 @@ impl Row<'_> {
 
     pub fn invite(&self) -> Result<Invite, StoreError> {
         Ok(Invite {
-            id: self.s("inviteId")?,
-            tenant_id: self.s("tenantId")?,
+            id: self.parsed("inviteId", InviteId::parse)?,
+            tenant_id: self.parsed("tenantId", TenantId::parse)?,
             email: self.email("email")?,
             name: self.s("name")?,
             role: self.parsed("role", Role::parse)?,

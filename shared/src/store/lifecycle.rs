@@ -6,7 +6,7 @@ use super::tx::{decide, Tag, Tx, WriteError};
 use super::{Page, Query, Store, StoreError};
 use crate::domain::manage::counter_deltas;
 use crate::domain::{
-    timefmt, AuditAction, AuditEntry, Invite, InviteStatus, Tenant, User, UserStatus,
+    timefmt, AuditAction, AuditEntry, Invite, InviteStatus, Tenant, TenantId, User, UserStatus,
 };
 use time::OffsetDateTime;
 
@@ -91,7 +91,7 @@ impl Store {
             "at most {CLOSE_BATCH} per transaction"
         );
         let mut tx = Tx::new(&self.tables);
-        let mut seats_back: Vec<(&str, i64)> = Vec::new();
+        let mut seats_back: Vec<(&TenantId, i64)> = Vec::new();
         for (i, (before, after, audit)) in batch.iter().enumerate() {
             let (cond, values) = match how {
                 Closing::Revoke => (
@@ -124,7 +124,7 @@ impl Store {
                 vec![(":ref", s(&before.id))],
             );
             tx.audit(audit);
-            match seats_back.iter_mut().find(|(t, _)| *t == before.tenant_id) {
+            match seats_back.iter_mut().find(|(t, _)| **t == before.tenant_id) {
                 Some((_, k)) => *k -= 1,
                 None => seats_back.push((&before.tenant_id, -1)),
             }
@@ -176,7 +176,7 @@ impl Store {
     /// The tenant's audit log, newest first.
     pub async fn list_audit(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         filter: &AuditFilter,
         cursor: Option<&str>,
         limit: usize,

@@ -25,7 +25,8 @@ pub use tx::{Refusal, WriteError};
 
 pub use crate::domain::UserFilter;
 use crate::domain::{
-    timefmt, AuditEntry, DeliveryStatus, Invite, InviteStatus, Role, Scope, Tenant, Tier, User,
+    timefmt, AuditEntry, DeliveryStatus, Invite, InviteId, InviteStatus, Role, Scope, Tenant,
+    TenantId, Tier, User, UserId,
 };
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
@@ -201,8 +202,8 @@ impl Store {
     /// Two users in one consistent round trip: the caller and the user they act on.
     pub async fn user_pair(
         &self,
-        a: &str,
-        b: &str,
+        a: &UserId,
+        b: &UserId,
     ) -> Result<(Option<User>, Option<User>), StoreError> {
         let (x, y) = self
             .get_two(
@@ -219,8 +220,8 @@ impl Store {
     /// A user and an invite in one consistent round trip: the caller and the invite they act on.
     pub async fn user_and_invite(
         &self,
-        user: &str,
-        invite: &str,
+        user: &UserId,
+        invite: &InviteId,
     ) -> Result<(Option<User>, Option<Invite>), StoreError> {
         let (x, y) = self
             .get_two(
@@ -234,7 +235,7 @@ impl Store {
         ))
     }
 
-    pub async fn tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError> {
+    pub async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
         self.get(items::tenant_pk(id), items::TENANT_SK)
             .await?
             .map(|m| Row(&m).tenant())
@@ -242,14 +243,14 @@ impl Store {
     }
 
     /// Consistent read: a role change or suspension shows on the very next request (docs/rules.md, rule 5).
-    pub async fn user(&self, id: &str) -> Result<Option<User>, StoreError> {
+    pub async fn user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
         self.get(items::user_pk(id), items::USER_SK)
             .await?
             .map(|m| Row(&m).user())
             .transpose()
     }
 
-    pub async fn invite(&self, id: &str) -> Result<Option<Invite>, StoreError> {
+    pub async fn invite(&self, id: &InviteId) -> Result<Option<Invite>, StoreError> {
         self.get(items::invite_pk(id), items::INVITE_SK)
             .await?
             .map(|m| Row(&m).invite())
@@ -361,7 +362,7 @@ impl Store {
     /// that landed meanwhile). Not an audited change: it changes no one's access.
     pub async fn set_delivery(
         &self,
-        outcomes: &[(&str, DeliveryStatus)],
+        outcomes: &[(&InviteId, DeliveryStatus)],
     ) -> Result<(), StoreError> {
         for chunk in outcomes.chunks(tx::MAX_ITEMS) {
             // One outcome alone is a plain update: half the write cost of a transaction.
@@ -430,7 +431,7 @@ impl Store {
     /// `UserFilter::matches`, written as the query's filter expression.
     pub async fn list_users(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         scope: &Scope,
         filter: &UserFilter,
         cursor: Option<&str>,
@@ -498,7 +499,7 @@ impl Store {
 
     pub async fn list_invites(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         which: InviteListFilter,
         narrow: &InviteNarrow,
         now: OffsetDateTime,

@@ -16,7 +16,7 @@ use super::items::{self, s};
 use super::tx::{decide, Tag, Tx, WriteError};
 use super::{unavailable, Page, Query, Store, StoreError};
 use crate::domain::signin::{CLAIM_LEASE, RECONCILE_AFTER};
-use crate::domain::{timefmt, Invite, InviteStatus};
+use crate::domain::{timefmt, Invite, InviteId, InviteStatus, UserId};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
@@ -94,8 +94,8 @@ pub enum Unlock<'a> {
 /// Who holds a login's email now (the guard item): a user or a pending invite, by id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EmailHolder {
-    User(String),
-    Invite(String),
+    User(UserId),
+    Invite(InviteId),
 }
 
 impl Tx<'_> {
@@ -271,11 +271,13 @@ impl Store {
             return Ok(None);
         };
         let field = |k: &str| row.get(k).and_then(|v| v.as_s().ok()).cloned();
-        match (field("kind").as_deref(), field("refId")) {
-            (Some("user"), Some(id)) => Ok(Some(EmailHolder::User(id))),
-            (Some("invite"), Some(id)) => Ok(Some(EmailHolder::Invite(id))),
-            _ => Err(StoreError::Corrupt(format!("email guard for {login}"))),
-        }
+        let held = match (field("kind").as_deref(), field("refId")) {
+            (Some("user"), Some(id)) => UserId::parse(&id).map(EmailHolder::User),
+            (Some("invite"), Some(id)) => InviteId::parse(&id).map(EmailHolder::Invite),
+            _ => None,
+        };
+        held.map(Some)
+            .ok_or_else(|| StoreError::Corrupt(format!("email guard for {login}")))
     }
 
     /// An accept's first write: checks its invite (still pending, this token, unexpired) and

@@ -3,7 +3,7 @@
 
 use super::items::{self, n, s, Item};
 use super::Tables;
-use crate::domain::{AuditEntry, Tenant};
+use crate::domain::{AuditEntry, Tenant, TenantId};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
@@ -313,7 +313,7 @@ impl<'a> Tx<'a> {
     /// change can't slip a stale limit through.
     pub fn tenant_counters(
         &mut self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         seats: i64,
         admins: i64,
         limit_read: Option<u32>,

@@ -4,7 +4,7 @@
 //! every unusable link reads the same (rule 4).
 
 use crate::domain::{
-    ApiError, AuditAction, Change, Clock, Invite, InviteToken, Tenant, User, UserStatus,
+    ApiError, AuditAction, Change, Clock, Invite, InviteToken, Tenant, User, UserId, UserStatus,
 };
 use crate::identity::Directory;
 use crate::signin::SignIn;
@@ -129,7 +129,7 @@ pub async fn accept(
 /// either left by an earlier attempt that never committed (no user record has its `sub`:
 /// reuse it, with this password) or a deleted user's whose removal didn't finish (its `sub`
 /// is a tombstone: remove it, start fresh).
-async fn create_identity(l: &Links<'_>, login: &str, pw: &str) -> Result<String, ApiError> {
+async fn create_identity(l: &Links<'_>, login: &str, pw: &str) -> Result<UserId, ApiError> {
     let (sub, existed) = l.directory.create_user(login, pw).await?;
     if !existed {
         return Ok(sub);
@@ -175,7 +175,7 @@ async fn claim(l: &Links<'_>, invite: &Invite, login: &str) -> Result<(String, M
 /// After a commit that did not answer success: fence off anything still in flight under our
 /// lock, bring Cognito in line with whatever DynamoDB says, and answer whether the user
 /// exists after all.
-async fn settle_failed(l: &Links<'_>, signin: SignIn<'_>, sub: Option<&str>) -> Option<User> {
+async fn settle_failed(l: &Links<'_>, signin: SignIn<'_>, sub: Option<&UserId>) -> Option<User> {
     match signin.fence().await {
         Ok(fenced) => {
             if let Err(e) = fenced.converge().await {

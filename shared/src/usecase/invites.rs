@@ -8,7 +8,7 @@ use crate::domain::invite::new_invite;
 use crate::domain::token::HashMemory;
 use crate::domain::validation::InviteInput;
 use crate::domain::{
-    ApiError, AuditAction, AuditEntry, Change, DeliveryStatus, Email, FieldError, Invite,
+    ApiError, AuditAction, AuditEntry, Change, DeliveryStatus, Email, FieldError, Invite, InviteId,
     InviteStatus, InviteToken, Tenant, User, INVITE_TTL,
 };
 use crate::mail::Mailer;
@@ -317,9 +317,9 @@ pub async fn send_invites(
             }
         })
         .collect();
-    let outcomes: Vec<(&str, DeliveryStatus)> = invites
+    let outcomes: Vec<(&InviteId, DeliveryStatus)> = invites
         .iter()
-        .map(|i| i.id.as_str())
+        .map(|i| &i.id)
         .zip(statuses.iter().copied())
         .collect();
     if let Err(e) = iv.store.set_delivery(&outcomes).await {

@@ -4,7 +4,7 @@
 use super::invites::{hash_tokens, send_invites, Invites};
 use crate::domain::invite::new_invite;
 use crate::domain::validation::InviteInput;
-use crate::domain::{ApiError, AuditAction, Change, FieldError, Invite, Tenant, Tier};
+use crate::domain::{ApiError, AuditAction, Change, FieldError, Invite, Tenant, TenantId, Tier};
 use crate::store::{Refusal, Store, WriteError};
 use serde_json::json;
 use tokio::time::Instant;
@@ -26,7 +26,7 @@ pub async fn create(
     answer_by: Instant,
 ) -> Result<(Tenant, Invite), ApiError> {
     let tenant = Tenant {
-        id: crate::domain::ids::new_id(),
+        id: TenantId::generate(),
         name: new.name,
         tier: new.tier,
         seat_limit: new.seat_limit,
@@ -62,7 +62,7 @@ pub async fn create(
 pub async fn set_tier(
     store: &Store,
     change: &Change,
-    tenant_id: &str,
+    tenant_id: &TenantId,
     tier: Tier,
     seat_limit: u32,
 ) -> Result<Tenant, ApiError> {

@@ -144,7 +144,7 @@ mod signin {
     /// Suspend: signed out everywhere and unable to sign in, the seat free (rule 1), the data
     /// kept. An admin can't suspend themselves.
     pub async fn suspend(s: &SignIns<'_>, change: &Change, before: User) -> Result<User, ApiError> {
-        if before.id == change.actor.id {
+        if change.actor.id == before.id.as_str() {
             return Err(ApiError::SelfAction("suspend"));
         }
         // Rule 6 needs no read first: the caller is another active admin, so only a
@@ -179,7 +179,7 @@ mod signin {
     /// Delete (rule 9): a tombstone that keeps the name, the seat and the email free at once,
     /// the sign-in identity removed by the converge step. An admin can't delete themselves.
     pub async fn delete(s: &SignIns<'_>, change: &Change, before: User) -> Result<User, ApiError> {
-        if before.id == change.actor.id {
+        if change.actor.id == before.id.as_str() {
             return Err(ApiError::SelfAction("delete"));
         }
         // Rule 6 is the commit's condition (see `suspend` for why no read first).

@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use harness::app::Reply;
 use harness::{App, Moto, Stack};
 use serde_json::{json, Value};
+use shared::domain::{InviteId, TenantId, UserId};
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
 
@@ -220,6 +221,17 @@ fn attr<'a>(item: &'a std::collections::HashMap<String, AttributeValue>, k: &str
         .unwrap_or("")
 }
 
+/// Ids as the API and the emails carry them, typed for the store's reads.
+pub fn uid(s: &str) -> UserId {
+    UserId::parse(s).expect("a user id")
+}
+pub fn iid(s: &str) -> InviteId {
+    InviteId::parse(s).expect("an invite id")
+}
+pub fn tid(s: &str) -> TenantId {
+    TenantId::parse(s).expect("a tenant id")
+}
+
 /// Rule 1, counted independently: the tenant's counter equals active users + pending invites.
 pub async fn assert_seats_consistent(app: &App, tenant_id: &str) -> u32 {
     let users = partition(app, &format!("TENANT#{tenant_id}#USER")).await;
@@ -232,7 +244,7 @@ pub async fn assert_seats_consistent(app: &App, tenant_id: &str) -> u32 {
         .iter()
         .filter(|i| attr(i, "status") == "pending")
         .count();
-    let t = app.store.tenant(tenant_id).await.unwrap().unwrap();
+    let t = app.store.tenant(&tid(tenant_id)).await.unwrap().unwrap();
     assert_eq!(
         t.seats_used as usize,
         active + pending,
