@@ -103,6 +103,9 @@ pub struct App {
     pub reconcile: reconcile_signin_fn::Deps,
     pub verifier: authorizer_fn::Verifier,
     pub store: Store,
+    /// Whether an answer outside the route's described statuses panics (tests) or is only
+    /// reported (the local run).
+    pub strict_contract: bool,
 }
 
 pub struct Reply {
@@ -316,6 +319,7 @@ impl App {
                 client_id: stack.user_pool_client_id.clone(),
             }),
             store: store(),
+            strict_contract: true,
             clock,
             stack,
             sdk,
@@ -374,9 +378,10 @@ impl App {
         if !public {
             match authorizer_fn::authorize(&self.verifier, headers).await {
                 Ok(id) => authorizer = Some(json!({ "lambda": id.context() })),
-                // As API Gateway answers when the authorizer's invocation fails (uncached).
+                // As API Gateway answers when the authorizer's invocation fails (uncached):
+                // the gateway's own answer, outside any route's description.
                 Err(authorizer_fn::AuthError::Keys(_)) => return gateway_error(),
-                Err(_) => return problem_reply(&ApiError::Unauthorized),
+                Err(_) => return self.described(route_key, problem_reply(&ApiError::Unauthorized)),
             }
         }
 
@@ -462,7 +467,20 @@ impl App {
             Function::Delete => delete_fn::handle(&self.delete, req).await,
             Function::Audit => audit_fn::handle(&self.audit, req).await,
         };
-        to_reply(resp)
+        self.described(route_key, to_reply(resp))
+    }
+
+    /// Holds a route's answer to the statuses `infra/openapi.yaml` describes for it
+    /// (`contract`): a test that provokes an undescribed status fails on the spot; the local
+    /// run, where a panic would only drop the connection, says so on stderr instead.
+    fn described(&self, route_key: &str, reply: Reply) -> Reply {
+        if let Some(v) = crate::contract::violation(route_key, reply.status) {
+            if self.strict_contract {
+                panic!("{v}: {}", String::from_utf8_lossy(&reply.body));
+            }
+            eprintln!("contract: {v}");
+        }
+        reply
     }
 
     /// Shorthand for tests: a JSON request with an optional bearer token.

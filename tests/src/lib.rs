@@ -3,6 +3,7 @@
 //! end-to-end tests and the local run share.
 
 pub mod app;
+pub mod contract;
 pub mod moto;
 pub mod peers;
 pub mod proxy;

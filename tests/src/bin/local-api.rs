@@ -41,7 +41,9 @@ async fn main() {
     let sdk = harness::stack::sdk_config(&moto.endpoint).await;
     let mut stack = Stack::create(&moto.endpoint, &sdk).await;
     stack.app_url = format!("http://127.0.0.1:{console_port}");
-    let app = Arc::new(App::new(stack.clone(), sdk).await);
+    let mut app = App::new(stack.clone(), sdk).await;
+    app.strict_contract = false;
+    let app = Arc::new(app);
     let (tenant_id, _) = app
         .provision_tenant(
             "Demo Company",
