@@ -10,21 +10,13 @@
 use lambda_http::{Body, Request, Response};
 use shared::domain::manage::{own_user, require_admin};
 use shared::domain::views::UserView;
-use shared::domain::{ApiError, Clock};
+use shared::domain::ApiError;
 use shared::http::{change_by, json, load_caller_and_user, respond_within, route_key};
-use shared::identity::Directory;
-use shared::store::Store;
-use shared::usecase::users::{self, SignIns};
-use std::sync::Arc;
+use shared::usecase::users;
 
 pub const ROUTES: &[&str] = &["DELETE /users/{id}"];
 
-pub struct Deps {
-    pub store: Store,
-    pub directory: Directory,
-    pub clock: Arc<dyn Clock>,
-    pub pricing_url: String,
-}
+pub use shared::usecase::users::SignInDeps as Deps;
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     respond_within(&req, async {
@@ -41,12 +33,7 @@ async fn delete(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     require_admin(&caller, "delete users")?;
     // A tombstone is still found: deleting it again finishes what a crash left.
     let before = own_user(&caller, found)?;
-    let signins = SignIns::new(
-        &deps.store,
-        &deps.directory,
-        &*deps.clock,
-        &deps.pricing_url,
-    );
+    let signins = deps.signins();
     let change = change_by(req, &caller, deps.clock.now());
     let after = users::delete(&signins, &change, before).await?;
     Ok(json(200, &UserView::from(&after)))

@@ -9,7 +9,7 @@
 use futures_util::future::join_all;
 use serde::Serialize;
 use shared::domain::{Actor, AuditAction, AuditEntry, Change, Clock, Invite, InviteStatus};
-use shared::store::{Closing, Store, WriteError, CLOSE_BATCH};
+use shared::store::{Closing, Store, Sweep, WriteError, CLOSE_BATCH};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -94,21 +94,14 @@ async fn expire_batch(deps: &Deps, batch: &[Invite], request_id: &str) -> Vec<Ou
     }
 }
 
-/// Runs until nothing due is left or `max_pages` pages were read.
+/// Runs until nothing due is left or `max_pages` pages were read. Expired invites leave the
+/// index; a failed one is passed over (the cursor still moves) and retried by the next run.
 pub async fn run(deps: &Deps, request_id: &str, max_pages: usize) -> Summary {
     let started = Instant::now();
     let mut summary = Summary::default();
-    let mut cursor: Option<String> = None;
-    loop {
-        if summary.pages == max_pages {
-            summary.more = true;
-            break;
-        }
-        let page = match deps
-            .store
-            .due_invites(deps.clock.now(), cursor.as_deref(), PAGE)
-            .await
-        {
+    let mut sweep = Sweep::new(max_pages);
+    while let Some(cursor) = sweep.next_cursor() {
+        let page = match deps.store.due_invites(deps.clock.now(), cursor, PAGE).await {
             Ok(p) => p,
             Err(e) => {
                 tracing::error!(error = %e, "reading due invites failed");
@@ -116,27 +109,20 @@ pub async fn run(deps: &Deps, request_id: &str, max_pages: usize) -> Summary {
                 break;
             }
         };
-        summary.pages += 1;
-        let outcomes = join_all(
-            page.items
-                .chunks(CLOSE_BATCH)
-                .map(|batch| expire_batch(deps, batch, request_id)),
-        )
-        .await;
-        for o in outcomes.into_iter().flatten() {
+        let due = sweep.take(page);
+        let batches = due
+            .chunks(CLOSE_BATCH)
+            .map(|batch| expire_batch(deps, batch, request_id));
+        for o in join_all(batches).await.into_iter().flatten() {
             match o {
                 Outcome::Expired => summary.expired += 1,
                 Outcome::Skipped => summary.skipped += 1,
                 Outcome::Failed => summary.failed += 1,
             }
         }
-        // Expired invites leave the index; the cursor still moves past failures so one bad
-        // item can't pin the job.
-        cursor = page.cursor;
-        if cursor.is_none() {
-            break;
-        }
     }
+    summary.pages = sweep.pages;
+    summary.more = sweep.more;
     summary.duration_ms = started.elapsed().as_millis();
     tracing::info!(
         expired = summary.expired,

@@ -8,21 +8,13 @@
 use lambda_http::{Body, Request, Response};
 use shared::domain::manage::{require_admin, target};
 use shared::domain::views::UserView;
-use shared::domain::{ApiError, Change, Clock, User};
+use shared::domain::{ApiError, Change, User};
 use shared::http::{change_by, json, load_caller_and_user, respond_within, route_key};
-use shared::identity::Directory;
-use shared::store::Store;
 use shared::usecase::users::{self, SignIns};
-use std::sync::Arc;
 
 pub const ROUTES: &[&str] = &["POST /users/{id}/suspend", "POST /users/{id}/reactivate"];
 
-pub struct Deps {
-    pub store: Store,
-    pub directory: Directory,
-    pub clock: Arc<dyn Clock>,
-    pub pricing_url: String,
-}
+pub use shared::usecase::users::SignInDeps as Deps;
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     respond_within(&req, async {
@@ -52,12 +44,7 @@ where
     let (caller, found) = load_caller_and_user(&deps.store, req).await?;
     require_admin(&caller, what)?;
     let before = target(&caller, found)?;
-    let signins = SignIns::new(
-        &deps.store,
-        &deps.directory,
-        &*deps.clock,
-        &deps.pricing_url,
-    );
+    let signins = deps.signins();
     let change = change_by(req, &caller, deps.clock.now());
     let after = use_case(&signins, &change, before).await?;
     Ok(json(200, &UserView::from(&after)))

@@ -83,6 +83,95 @@ pub struct Page<T> {
     pub cursor: Option<String>,
 }
 
+/// A scheduled job's walk over an index, page by page, within a budget of pages:
+///
+/// ```ignore
+/// let mut sweep = Sweep::new(max_pages);
+/// while let Some(cursor) = sweep.next_cursor() {
+///     let page = store.due_invites(now, cursor, PAGE).await?;
+///     for item in sweep.take(page) { /* … */ }
+/// }
+/// ```
+///
+/// The cursor moves on whatever the job made of a page, so an item that keeps failing can't
+/// pin a job to its first page. (A loop, not a function taking async closures: a spawned
+/// job's future must be `Send`, which rustc can't yet prove through them.)
+#[derive(Debug)]
+pub struct Sweep {
+    max_pages: usize,
+    cursor: Option<String>,
+    started: bool,
+    /// Pages read.
+    pub pages: usize,
+    /// The budget ran out with more still due; the next run continues.
+    pub more: bool,
+}
+
+impl Sweep {
+    pub fn new(max_pages: usize) -> Sweep {
+        Sweep {
+            max_pages,
+            cursor: None,
+            started: false,
+            pages: 0,
+            more: false,
+        }
+    }
+
+    /// Where to read next (`Some(None)`: the start), or `None` when the sweep is over.
+    pub fn next_cursor(&mut self) -> Option<Option<&str>> {
+        if self.started && self.cursor.is_none() {
+            return None;
+        }
+        if self.pages == self.max_pages {
+            self.more = true;
+            return None;
+        }
+        self.started = true;
+        Some(self.cursor.as_deref())
+    }
+
+    /// Records a page read from `next_cursor`'s position and gives its items.
+    pub fn take<T>(&mut self, page: Page<T>) -> Vec<T> {
+        self.pages += 1;
+        self.cursor = page.cursor;
+        page.items
+    }
+}
+
+#[cfg(test)]
+mod sweep_tests {
+    use super::*;
+
+    fn page(items: &[u8], cursor: Option<&str>) -> Page<u8> {
+        Page {
+            items: items.to_vec(),
+            cursor: cursor.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_sweep_follows_cursors_to_the_end_or_stops_at_its_budget() {
+        let mut s = Sweep::new(5);
+        assert_eq!(s.next_cursor(), Some(None));
+        assert_eq!(s.take(page(&[1, 2], Some("c1"))), vec![1, 2]);
+        assert_eq!(s.next_cursor(), Some(Some("c1")));
+        assert_eq!(s.take(page(&[3], None)), vec![3]);
+        assert_eq!(s.next_cursor(), None);
+        assert_eq!((s.pages, s.more), (2, false));
+
+        let mut s = Sweep::new(1);
+        assert_eq!(s.next_cursor(), Some(None));
+        s.take(page(&[], Some("c1")));
+        assert_eq!(s.next_cursor(), None);
+        assert_eq!((s.pages, s.more), (1, true));
+
+        let mut s = Sweep::new(0);
+        assert_eq!(s.next_cursor(), None);
+        assert!(s.more);
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InviteListFilter {
     /// Pending and not yet past expiry.

@@ -110,7 +110,7 @@ async fn commit(
 }
 
 #[cfg(feature = "cognito")]
-pub use signin::{delete, reactivate, suspend, SignIns};
+pub use signin::{delete, reactivate, suspend, SignInDeps, SignIns};
 
 #[cfg(feature = "cognito")]
 mod signin {
@@ -124,6 +124,44 @@ mod signin {
         pub users: Users<'a>,
         pub directory: &'a Directory,
         pub clock: &'a dyn Clock,
+    }
+
+    /// What the functions whose routes change sign-in (suspend and reactivate, delete) hold
+    /// for their lifetime; each request borrows a `SignIns` from it.
+    pub struct SignInDeps {
+        pub store: Store,
+        pub directory: Directory,
+        pub clock: std::sync::Arc<dyn Clock>,
+        pub pricing_url: String,
+    }
+
+    impl SignInDeps {
+        /// As deployed: the SDK configuration, tables, pool and pricing page from Lambda's
+        /// environment, and the system clock.
+        pub fn from_env() -> Result<SignInDeps, crate::config::ConfigError> {
+            let cfg = crate::config::aws()?;
+            Ok(SignInDeps {
+                store: Store::new(
+                    aws_sdk_dynamodb::Client::new(&cfg),
+                    crate::store::Tables::from_env()?,
+                ),
+                directory: Directory::new(
+                    aws_sdk_cognitoidentityprovider::Client::new(&cfg),
+                    crate::config::env("USER_POOL_ID")?,
+                ),
+                clock: std::sync::Arc::new(crate::domain::SystemClock),
+                pricing_url: crate::config::env("PRICING_URL")?,
+            })
+        }
+
+        pub fn signins(&self) -> SignIns<'_> {
+            SignIns::new(
+                &self.store,
+                &self.directory,
+                &*self.clock,
+                &self.pricing_url,
+            )
+        }
     }
 
     impl<'a> SignIns<'a> {
