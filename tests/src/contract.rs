@@ -9,37 +9,45 @@ use std::sync::OnceLock;
 /// `METHOD /path` → the statuses described under its `responses:`.
 pub type Described = BTreeMap<String, BTreeSet<u16>>;
 
-/// Reads the spec's paths block line by line: a path at two spaces, a method at four, and
-/// each response code as a quoted key (`"409": …`) below it. The spec is ours and keeps that
-/// layout; `the_openapi_description_lists_exactly_the_routes_the_code_serves` (infra test)
-/// fails if a route goes missing from what this finds.
-pub fn described_statuses(spec: &str) -> Described {
-    let mut out = Described::new();
-    let (mut path, mut route) = (String::new(), None::<String>);
+/// The spec's paths block as (`METHOD /path`, line) for each line under an operation, the
+/// operation's own line (`    post:`) first. The spec is ours and keeps one layout: a path at
+/// two spaces, a method at four; `the_openapi_description_lists_exactly_the_routes_the_code_serves`
+/// (infra test) fails if a route goes missing from what this finds.
+pub fn route_lines(spec: &str) -> Vec<(String, &str)> {
+    let mut out = Vec::new();
+    let (mut path, mut route) = ("", None::<String>);
     for line in spec.lines().take_while(|l| *l != "components:") {
         if line.starts_with("  /") {
-            path = line.trim().trim_end_matches(':').to_string();
+            path = line.trim().trim_end_matches(':');
             route = None;
-        } else if let Some(m) = ["get", "post", "put", "patch", "delete"]
+            continue;
+        }
+        if let Some(m) = ["get", "post", "put", "patch", "delete"]
             .iter()
             .find(|m| line == format!("    {m}:"))
         {
-            let key = format!("{} {path}", m.to_uppercase());
-            out.entry(key.clone()).or_default();
-            route = Some(key);
-        } else if let Some(r) = &route {
-            let t = line.trim_start();
-            let indent = line.len() - t.len();
-            if let Some(code) = t
-                .strip_prefix('"')
-                .and_then(|t| t.split_once("\":"))
-                .and_then(|(code, _)| code.parse::<u16>().ok())
-            {
-                // Response keys sit at eight spaces; deeper quoted keys are schema content.
-                if indent == 8 {
-                    out.get_mut(r).expect("route entry").insert(code);
-                }
-            }
+            route = Some(format!("{} {path}", m.to_uppercase()));
+        }
+        if let Some(r) = &route {
+            out.push((r.clone(), line));
+        }
+    }
+    out
+}
+
+/// Each response code is a quoted key at eight spaces (`"409": …`) under its operation;
+/// deeper quoted keys are schema content.
+pub fn described_statuses(spec: &str) -> Described {
+    let mut out = Described::new();
+    for (route, line) in route_lines(spec) {
+        let codes = out.entry(route).or_default();
+        let t = line.trim_start();
+        let code = t
+            .strip_prefix('"')
+            .and_then(|t| t.split_once("\":"))
+            .and_then(|(code, _)| code.parse::<u16>().ok());
+        if let (Some(code), 8) = (code, line.len() - t.len()) {
+            codes.insert(code);
         }
     }
     out

@@ -486,32 +486,21 @@ fn described_query_parameters() -> BTreeMap<String, Described> {
         })
         .collect();
     let mut out: BTreeMap<String, Described> = BTreeMap::new();
-    let (mut path, mut route, mut pending_name) = (String::new(), None::<String>, None::<String>);
-    for line in spec.lines().take_while(|l| *l != "components:") {
-        if line.starts_with("  /") {
-            path = line.trim().trim_end_matches(':').to_string();
-        } else if let Some(m) = ["get", "post", "put", "delete"]
-            .iter()
-            .find(|m| line == format!("    {m}:"))
-        {
-            let key = format!("{} {path}", m.to_uppercase());
-            out.entry(key.clone()).or_default();
-            route = Some(key);
-        } else if let Some(r) = &route {
-            let t = line.trim();
-            let params = out.get_mut(r).unwrap();
-            if let Some(id) = t.strip_prefix("- $ref: \"#/components/parameters/") {
-                if let Some((name, b)) = shared.get(id.trim_end_matches('"')) {
-                    params.insert(name.clone(), *b);
-                }
-            } else if t.starts_with("- {name: ") && t.contains("in: query") {
-                params.insert(flow_value(t, "{name").unwrap().to_string(), bounds(t));
-            } else if let Some(name) = t.strip_prefix("- name: ") {
-                pending_name = Some(name.to_string());
-            } else if t == "in: query" {
-                if let Some(name) = pending_name.take() {
-                    params.insert(name, None);
-                }
+    let mut pending_name = None::<String>;
+    for (route, line) in harness::contract::route_lines(&spec) {
+        let params = out.entry(route).or_default();
+        let t = line.trim();
+        if let Some(id) = t.strip_prefix("- $ref: \"#/components/parameters/") {
+            if let Some((name, b)) = shared.get(id.trim_end_matches('"')) {
+                params.insert(name.clone(), *b);
+            }
+        } else if t.starts_with("- {name: ") && t.contains("in: query") {
+            params.insert(flow_value(t, "{name").unwrap().to_string(), bounds(t));
+        } else if let Some(name) = t.strip_prefix("- name: ") {
+            pending_name = Some(name.to_string());
+        } else if t == "in: query" {
+            if let Some(name) = pending_name.take() {
+                params.insert(name, None);
             }
         }
     }

@@ -751,3 +751,24 @@ struct Query<'a> {
     names: Vec<(&'a str, &'a str)>,
     values: Vec<(&'a str, AttributeValue)>,
 }
+
+impl<'a> Query<'a> {
+    /// What a sparse due-index partition (`gsi2`) holds before `now`, oldest first: the
+    /// scheduled jobs' reads, which cost what is due, not what exists.
+    fn due(tables: &'a Tables, partition: &str, now: OffsetDateTime) -> Query<'a> {
+        Query {
+            table: &tables.directory,
+            index: Some("gsi2"),
+            partition: ("gsi2pk", partition.to_string()),
+            key_attrs: &["pk", "sk", "gsi2sk"],
+            sort: Some((
+                "gsi2sk < :due".to_string(),
+                vec![(":due", s(crate::domain::timefmt::format(now)))],
+            )),
+            forward: true,
+            filter: None,
+            names: vec![],
+            values: vec![],
+        }
+    }
+}

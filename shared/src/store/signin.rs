@@ -237,20 +237,7 @@ impl Store {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<Marker>, StoreError> {
-        let q = Query {
-            table: &self.tables.directory,
-            index: Some("gsi2"),
-            partition: ("gsi2pk", SIGNIN_GSI2PK.to_string()),
-            key_attrs: &["pk", "sk", "gsi2sk"],
-            sort: Some((
-                "gsi2sk < :due".to_string(),
-                vec![(":due", s(timefmt::format(now)))],
-            )),
-            forward: true,
-            filter: None,
-            names: vec![],
-            values: vec![],
-        };
+        let q = Query::due(&self.tables, SIGNIN_GSI2PK, now);
         let page = self.query(q, cursor, limit).await?;
         let mut items = Vec::new();
         for row in &page.items {
