@@ -490,13 +490,38 @@ fn described_query_parameters() -> BTreeMap<String, Described> {
     for (route, line) in harness::contract::route_lines(&spec) {
         let params = out.entry(route).or_default();
         let t = line.trim();
-        if let Some(id) = t.strip_prefix("- $ref: \"#/components/parameters/") {
-            if let Some((name, b)) = shared.get(id.trim_end_matches('"')) {
-                params.insert(name.clone(), *b);
+        // One parameter per `- …` line, or several in a flow list (`parameters: [{…}, {…}]`).
+        let items: Vec<String> = match t.strip_prefix("parameters: [") {
+            Some(list) => list
+                .trim_end_matches(']')
+                .split("}, {")
+                .map(|p| format!("{{{}}}", p.trim_matches(['{', '}'])))
+                .collect(),
+            None => t
+                .strip_prefix("- ")
+                .map(str::to_string)
+                .into_iter()
+                .collect(),
+        };
+        for item in &items {
+            let reference = item
+                .strip_prefix("{$ref: \"#/components/parameters/")
+                .or_else(|| item.strip_prefix("$ref: \"#/components/parameters/"));
+            if let Some(id) = reference {
+                if let Some((name, b)) = shared.get(id.trim_end_matches(['"', '}'])) {
+                    params.insert(name.clone(), *b);
+                }
+            } else if item.starts_with("{name: ") && item.contains("in: query") {
+                params.insert(flow_value(item, "{name").unwrap().to_string(), bounds(item));
             }
-        } else if t.starts_with("- {name: ") && t.contains("in: query") {
-            params.insert(flow_value(t, "{name").unwrap().to_string(), bounds(t));
-        } else if let Some(name) = t.strip_prefix("- name: ") {
+        }
+        if items
+            .iter()
+            .any(|i| i.starts_with("{") || i.starts_with("$ref"))
+        {
+            continue;
+        }
+        if let Some(name) = t.strip_prefix("- name: ") {
             pending_name = Some(name.to_string());
         } else if t == "in: query" {
             if let Some(name) = pending_name.take() {
@@ -507,21 +532,21 @@ fn described_query_parameters() -> BTreeMap<String, Described> {
     out
 }
 
-/// The query parameters a function's code reads (`query(req, "…")`, and the audit filter's
-/// `("…", &mut f.…)` pairs), and every `page_limit(req, default, max)` it calls, constants
-/// resolved from the same file.
-fn read_query_parameters(src: &str) -> (BTreeSet<String>, BTreeSet<(usize, usize)>) {
+/// The query parameters a piece of a function's code reads (`query(req, "…")`, and the audit
+/// filter's `("…", &mut f.…)` pairs), and every `page_limit(req, default, max)` it calls,
+/// constants resolved from the whole file `src`.
+fn read_query_parameters(code: &str, src: &str) -> (BTreeSet<String>, BTreeSet<(usize, usize)>) {
     let quoted_after = |marker: &str| -> Vec<String> {
-        src.match_indices(marker)
+        code.match_indices(marker)
             .filter_map(|(i, _)| {
-                let rest = &src[i + marker.len()..];
+                let rest = &code[i + marker.len()..];
                 rest.find('"').map(|end| rest[..end].to_string())
             })
             .collect()
     };
     let mut names: BTreeSet<String> = quoted_after("query(req, \"").into_iter().collect();
     for name in quoted_after("(\"") {
-        if src.contains(&format!("(\"{name}\", &mut f.")) {
+        if code.contains(&format!("(\"{name}\", &mut f.")) {
             names.insert(name);
         }
     }
@@ -532,10 +557,10 @@ fn read_query_parameters(src: &str) -> (BTreeSet<String>, BTreeSet<(usize, usize
             src[at..].split(';').next().unwrap().trim().parse().unwrap()
         })
     };
-    let limits: BTreeSet<(usize, usize)> = src
+    let limits: BTreeSet<(usize, usize)> = code
         .match_indices("page_limit(req, ")
         .map(|(i, _)| {
-            let args: Vec<&str> = src[i + 16..].split(',').take(2).map(str::trim).collect();
+            let args: Vec<&str> = code[i + 16..].split(',').take(2).map(str::trim).collect();
             (constant(args[0]), constant(args[1]))
         })
         .collect();
@@ -545,9 +570,122 @@ fn read_query_parameters(src: &str) -> (BTreeSet<String>, BTreeSet<(usize, usize
     (names, limits)
 }
 
-/// Per function, not per route: `list` serves `/users` and `/invites` from one file, so a
-/// parameter described on one of its routes and read only for the other is not caught here
-/// (the browser suite's exchange check and the contract fuzz meet each route at run time).
+/// A source file's top-level functions: name → text, from the `fn` line to the `}` that
+/// closes it at the start of a line (rustfmt's layout).
+fn local_fns(src: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let lines: Vec<&str> = src.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        let Some(at) = line.find("fn ") else { continue };
+        let head = &line[..at];
+        if ![
+            "",
+            "async ",
+            "pub ",
+            "pub async ",
+            "pub(crate) ",
+            "pub(crate) async ",
+        ]
+        .contains(&head)
+        {
+            continue;
+        }
+        let name: String = line[at + 3..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let end = (i..lines.len())
+            .find(|k| lines[*k] == "}")
+            .unwrap_or(lines.len() - 1);
+        out.insert(name, lines[i..=end].join("\n"));
+    }
+    out
+}
+
+/// The names `code` calls as `name(`.
+fn calls(code: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let b = code.as_bytes();
+    for (i, _) in code.match_indices('(') {
+        let start = (0..i)
+            .rev()
+            .take_while(|k| b[*k].is_ascii_alphanumeric() || b[*k] == b'_')
+            .last();
+        if let Some(st) = start {
+            out.insert(code[st..i].to_string());
+        }
+    }
+    out
+}
+
+/// What each route runs inside its function's file: its dispatch arm (`"METHOD /path" =>` or
+/// `Some("METHOD /path") =>`, up to the next arm; a `_ =>` arm serves the routes no arm names)
+/// and every function of the file that arm reaches, transitively.
+fn code_per_route(src: &str, routes: &[&str]) -> BTreeMap<String, String> {
+    let fns = local_fns(src);
+    let lines: Vec<&str> = src.lines().collect();
+    let arm_route = |line: &str| -> Option<Option<String>> {
+        let t = line.trim_start();
+        let t = t.strip_prefix("Some(").unwrap_or(t);
+        if t.starts_with("_ =>") {
+            return Some(None);
+        }
+        let key = t.strip_prefix('"')?.split('"').next()?;
+        let rest = t.strip_prefix('"')?.split_once('"')?.1;
+        (routes.contains(&key) && rest.trim_start_matches(')').trim_start().starts_with("=>"))
+            .then(|| Some(key.to_string()))
+    };
+    let starts: Vec<(usize, Option<String>)> = lines
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| arm_route(l).map(|r| (i, r)))
+        .collect();
+    let mut arms: BTreeMap<String, String> = BTreeMap::new();
+    let mut fallback = None;
+    for (n, (i, route)) in starts.iter().enumerate() {
+        // An arm ends where the next begins or where a line closes a block, whichever is first.
+        let next = starts.get(n + 1).map_or(lines.len(), |(k, _)| *k);
+        let close = (*i + 1..lines.len())
+            .find(|k| lines[*k].trim_start().starts_with('}'))
+            .map_or(lines.len(), |k| k + 1);
+        let arm = lines[*i..next.min(close)].join("\n");
+        match route {
+            Some(r) => {
+                arms.insert(r.clone(), arm);
+            }
+            // The dispatch's own catch-all is the first; later `_ =>` lines are other matches.
+            None if fallback.is_none() && !arms.is_empty() => fallback = Some(arm),
+            None => {}
+        }
+    }
+    let mut out = BTreeMap::new();
+    for r in routes {
+        let arm = arms
+            .get(*r)
+            .or(fallback.as_ref())
+            .unwrap_or_else(|| panic!("{r}: no dispatch arm found"));
+        let (mut seen, mut todo) = (BTreeSet::new(), vec![arm.clone()]);
+        let mut text = String::new();
+        while let Some(code) = todo.pop() {
+            for name in calls(&code) {
+                if let Some(body) = fns.get(&name) {
+                    if seen.insert(name) {
+                        todo.push(body.clone());
+                    }
+                }
+            }
+            text.push_str(&code);
+            text.push('\n');
+        }
+        out.insert(r.to_string(), text);
+    }
+    out
+}
+
+/// Per route: the parameters each route's own code reads (its dispatch arm and the functions of
+/// its file it reaches) against those its description lists. `list` serves `/users` and
+/// `/invites` from one file, so this is what catches a parameter described on one of them and
+/// read only for the other.
 #[test]
 fn every_query_parameter_and_its_bounds_agree_between_the_code_and_the_openapi_description() {
     let described = described_query_parameters();
@@ -557,26 +695,24 @@ fn every_query_parameter_and_its_bounds_agree_between_the_code_and_the_openapi_d
     }
     for (function, its_routes) in by_function {
         let src = read(&format!("functions/{function}/src/lib.rs"));
-        let (read_names, limits) = read_query_parameters(&src);
-        let mut spec_names = BTreeSet::new();
-        let mut spec_limits = BTreeSet::new();
-        for r in &its_routes {
-            for (name, bounds) in &described[*r] {
-                spec_names.insert(name.clone());
-                if name == "limit" {
-                    spec_limits
-                        .insert(bounds.unwrap_or_else(|| panic!("{r}: limit without bounds")));
-                }
-            }
+        for (route, code) in code_per_route(&src, &its_routes) {
+            let (read_names, limits) = read_query_parameters(&code, &src);
+            let spec = &described[&route];
+            let spec_names: BTreeSet<String> = spec.keys().cloned().collect();
+            let spec_limits: BTreeSet<(usize, usize)> = spec
+                .iter()
+                .filter(|(name, _)| *name == "limit")
+                .map(|(_, b)| b.unwrap_or_else(|| panic!("{route}: limit without bounds")))
+                .collect();
+            assert_eq!(
+                read_names, spec_names,
+                "{route} ({function}): the query parameters its code reads vs those described"
+            );
+            assert_eq!(
+                limits, spec_limits,
+                "{route}: page_limit(default, max) vs the described limit's (default, maximum)"
+            );
         }
-        assert_eq!(
-            read_names, spec_names,
-            "{function}: the query parameters the code reads vs those {its_routes:?} describe"
-        );
-        assert_eq!(
-            limits, spec_limits,
-            "{function}: page_limit(default, max) vs the described limit's (default, maximum)"
-        );
     }
     // The page size's lower bound is 1 in the code and in every description of it.
     assert!(read("shared/src/http.rs").contains("(1..=max).contains(&n)"));
