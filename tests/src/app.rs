@@ -106,6 +106,9 @@ pub struct App {
     /// Whether an answer outside the route's described statuses panics (tests) or is only
     /// reported (the local run).
     pub strict_contract: bool,
+    /// Every (route, status) this gateway has answered, for the test that draws each
+    /// described status on purpose.
+    pub answered: std::sync::Mutex<std::collections::BTreeSet<(String, u16)>>,
 }
 
 pub struct Reply {
@@ -320,6 +323,7 @@ impl App {
             }),
             store: store(),
             strict_contract: true,
+            answered: Default::default(),
             clock,
             stack,
             sdk,
@@ -474,6 +478,10 @@ impl App {
     /// (`contract`): a test that provokes an undescribed status fails on the spot; the local
     /// run, where a panic would only drop the connection, says so on stderr instead.
     fn described(&self, route_key: &str, reply: Reply) -> Reply {
+        self.answered
+            .lock()
+            .unwrap()
+            .insert((route_key.to_string(), reply.status));
         if let Some(v) = crate::contract::violation(route_key, reply.status) {
             if self.strict_contract {
                 panic!("{v}: {}", String::from_utf8_lossy(&reply.body));

@@ -367,3 +367,217 @@ fn the_local_server_answers_over_real_http() {
         server.abort();
     });
 }
+
+/// The other half of the gateway's contract check (`harness::contract`, which fails any test
+/// that draws an undescribed status): every status `infra/openapi.yaml` names for a route is
+/// one the route really answers, each drawn here on purpose. A status the code can no longer
+/// give, or a new one described without a way to reach it, fails this test.
+#[test]
+fn every_status_the_description_names_is_one_its_route_answers() {
+    // In phases, each boxed: as one future the walk overflows a debug build's test stack.
+    run_faulty(|app, faults, _| async move {
+        let w = Box::pin(Walk::new(app)).await;
+        Box::pin(w.invites()).await;
+        Box::pin(w.link()).await;
+        Box::pin(w.users()).await;
+        Box::pin(w.every_route(&faults)).await;
+        let answered = w.app.answered.lock().unwrap().clone();
+        let missing: Vec<String> = harness::contract::described()
+            .iter()
+            .flat_map(|(route, codes)| codes.iter().map(move |c| (route.clone(), *c)))
+            .filter(|pair| !answered.contains(pair))
+            .map(|(route, code)| format!("{route} {code}"))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "described in infra/openapi.yaml but never answered: {missing:?}"
+        );
+    });
+}
+
+/// A company of five seats: its admin, an agent, another agent and two pending invites.
+struct Walk {
+    app: std::sync::Arc<harness::App>,
+    t: Tenant,
+    admin_id: String,
+    agent: Member,
+    other: Member,
+    held_addr: String,
+    held: String,
+    spare: String,
+    nobody: String,
+}
+
+fn person(addr: &str) -> serde_json::Value {
+    json!({"email": addr, "name": "Pat", "role": "agent"})
+}
+
+fn invited(r: harness::app::Reply) -> String {
+    r.expect(201).json()["id"].as_str().unwrap().to_string()
+}
+
+impl Walk {
+    async fn new(app: std::sync::Arc<harness::App>) -> Walk {
+        let t = tenant(&app, "enterprise", Some(5)).await;
+        let agent = member(&app, &t.admin, "agent", None).await;
+        let other = member(&app, &t.admin, "agent", None).await;
+        let me = app.get(&t.admin, "/me").await.expect(200).json();
+        let held_addr = email("held");
+        let held = invited(app.invite(&t.admin, person(&held_addr)).await);
+        let spare = invited(app.invite(&t.admin, person(&email("spare"))).await);
+        Walk {
+            admin_id: me["id"].as_str().unwrap().to_string(),
+            nobody: shared::domain::ids::new_id(),
+            app,
+            t,
+            agent,
+            other,
+            held_addr,
+            held,
+            spare,
+        }
+    }
+
+    async fn invites(&self) {
+        let (app, admin, agent) = (&self.app, &self.t.admin, &self.agent.token);
+        app.invite(admin, person(&self.held_addr)).await.expect(409);
+        app.invite(admin, json!({})).await.expect(400);
+        app.invite(agent, person(&email("no"))).await.expect(403);
+        app.get(admin, "/invites").await.expect(200);
+        app.get(admin, "/invites?limit=0").await.expect(400);
+        app.get(agent, "/invites").await.expect(403);
+        app.resend(admin, &self.held).await.expect(429);
+        app.clock
+            .advance(shared::domain::invite::RESEND_MIN_INTERVAL + time::Duration::SECOND);
+        app.resend(admin, &self.held).await.expect(200);
+        app.resend(admin, &self.nobody).await.expect(404);
+        app.resend(agent, &self.held).await.expect(403);
+        app.revoke(agent, &self.spare).await.expect(403);
+        app.revoke(admin, &self.nobody).await.expect(404);
+        app.revoke(admin, &self.spare).await.expect(200);
+        app.revoke(admin, &self.spare).await.expect(409);
+        app.resend(admin, &self.spare).await.expect(409);
+    }
+
+    /// The link's preview and accept, refused every way they can be.
+    async fn link(&self) {
+        let app = &self.app;
+        let link = self.link_token().await;
+        app.preview(&link).await.expect(200);
+        let unknown = format!("{}.{}", self.nobody, "A".repeat(43));
+        app.preview(&unknown).await.expect(404);
+        app.accept(&unknown, PASSWORD).await.expect(404);
+        for route in ["/invites/preview", "/invites/accept"] {
+            let r = app.request("POST", route, None, Some(json!({}))).await;
+            r.expect(400);
+        }
+        let inv = app.store.invite(&iid(&self.held)).await.unwrap().unwrap();
+        app.store
+            .claim_invite(&inv, &self.held_addr, "another-accept", app.clock_now())
+            .await
+            .unwrap();
+        app.accept(&link, PASSWORD).await.expect(409);
+    }
+
+    async fn link_token(&self) -> String {
+        self.app.token_from_mail(&self.held_addr).await.unwrap()
+    }
+
+    /// Seats are 4 of 5 here: the spare invite was revoked, the held one still holds one.
+    async fn users(&self) {
+        let (app, admin, agent) = (&self.app, &self.t.admin, &self.agent.token);
+        let (me, other, nobody) = (&self.admin_id, &self.other.id, &self.nobody);
+        app.get(admin, "/users").await.expect(200);
+        app.get(admin, "/users?limit=0").await.expect(400);
+        app.get(admin, &format!("/users/{}", self.agent.id))
+            .await
+            .expect(200);
+        app.get(admin, &format!("/users/{nobody}"))
+            .await
+            .expect(404);
+        let role = |r: &str| json!({"role": r});
+        let target = &self.agent.id;
+        app.change_role(admin, target, role("king"))
+            .await
+            .expect(400);
+        let stale = json!({"role": "agent", "version": 999});
+        app.change_role(admin, target, stale).await.expect(409);
+        app.change_role(admin, nobody, role("agent"))
+            .await
+            .expect(404);
+        app.change_role(agent, other, role("agent"))
+            .await
+            .expect(403);
+        app.change_role(admin, target, role("supervisor"))
+            .await
+            .expect(200);
+        for (method, tail) in [
+            ("POST", "/suspend"),
+            ("POST", "/reactivate"),
+            ("DELETE", ""),
+        ] {
+            let (missing, theirs) = (
+                format!("/users/{nobody}{tail}"),
+                format!("/users/{other}{tail}"),
+            );
+            app.request(method, &missing, Some(admin), None)
+                .await
+                .expect(404);
+            app.request(method, &theirs, Some(agent), None)
+                .await
+                .expect(403);
+        }
+        app.suspend(admin, me).await.expect(409);
+        app.delete_user(admin, me).await.expect(409);
+        app.suspend(admin, other).await.expect(200);
+        // 3 of 5 now; two new invites take the last seats, so reactivating finds none.
+        let filler = invited(app.invite(admin, person(&email("filler"))).await);
+        invited(app.invite(admin, person(&email("filler"))).await);
+        app.reactivate(admin, other).await.expect(409);
+        app.revoke(admin, &filler).await.expect(200);
+        app.reactivate(admin, other).await.expect(200);
+        app.delete_user(admin, other).await.expect(200);
+        app.get(agent, "/tenant").await.expect(403);
+        app.get(admin, "/tenant").await.expect(200);
+        app.get(agent, "/audit").await.expect(403);
+        app.get(admin, "/audit?limit=0").await.expect(400);
+        app.get(admin, "/audit").await.expect(200);
+    }
+
+    /// Every route without a token, then with DynamoDB failing under it.
+    async fn every_route(&self, faults: &harness::proxy::Faults) {
+        let link = self.link_token().await;
+        let concrete = |route: &str| {
+            let (method, template) = route.split_once(' ').unwrap();
+            let id = match template.starts_with("/invites") {
+                true => &self.held,
+                false => &self.agent.id,
+            };
+            (method.to_string(), template.replace("{id}", id))
+        };
+        let body = |route: &str| match route {
+            "POST /invites" => Some(person(&email("late"))),
+            "PUT /users/{id}/role" => Some(json!({"role": "agent"})),
+            "POST /invites/preview" => Some(json!({"token": link})),
+            "POST /invites/accept" => Some(json!({"token": link, "password": PASSWORD})),
+            _ => None,
+        };
+        for (route, _, public) in harness::app::routes() {
+            if !public {
+                let (method, path) = concrete(route);
+                let r = self.app.request(&method, &path, None, body(route));
+                r.await.expect(401);
+            }
+        }
+        let all_dynamodb =
+            harness::proxy::FaultRule::new("dynamodb.", harness::proxy::Fault::ServerError, 1.0);
+        faults.set(vec![all_dynamodb], 13);
+        for (route, _, public) in harness::app::routes() {
+            let (method, path) = concrete(route);
+            let token = (!public).then_some(self.t.admin.as_str());
+            let r = self.app.request(&method, &path, token, body(route));
+            r.await.expect(503);
+        }
+        faults.clear();
+    }
+}
