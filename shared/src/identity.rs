@@ -71,6 +71,14 @@ impl Directory {
         Directory { client, pool_id }
     }
 
+    /// As deployed: Cognito with `cfg`, the pool `USER_POOL_ID` names.
+    pub fn from_env(cfg: &aws_types::SdkConfig) -> Result<Directory, crate::config::ConfigError> {
+        Ok(Directory::new(
+            Client::new(cfg),
+            crate::config::env("USER_POOL_ID")?,
+        ))
+    }
+
     /// Creates the sign-in identity for `email` with `password` (permanent, email verified, no
     /// Cognito invitation message) and returns its `sub`, and whether it existed already. An
     /// existing one (a retry after a crash before the DynamoDB commit) gets the password set

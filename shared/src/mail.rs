@@ -70,6 +70,14 @@ impl Mailer {
         }
     }
 
+    /// As deployed: SES with `cfg`, from `SENDER_EMAIL` (the verified identity's bare
+    /// address, `config::sender_address`) at `SES_MAX_SEND_RATE`.
+    #[cfg(feature = "env")]
+    pub fn from_env(cfg: &aws_types::SdkConfig) -> Result<Mailer, crate::config::ConfigError> {
+        let from = crate::config::sender_address(&crate::config::env("SENDER_EMAIL")?)?;
+        Mailer::new(Client::new(cfg), from).with_send_rate_from_env()
+    }
+
     /// The rate from `SES_MAX_SEND_RATE` (the template's `SesMaxSendRate`), or the default.
     /// A value that is not a positive whole number is refused at start-up, not guessed.
     #[cfg(feature = "env")]

@@ -1,9 +1,9 @@
 use accept_fn::{handle, Deps};
 use lambda_http::{run, service_fn, Error};
-use shared::config::{aws, env};
+use shared::config::aws;
 use shared::domain::SystemClock;
 use shared::identity::Directory;
-use shared::store::{Store, Tables};
+use shared::store::Store;
 use std::sync::Arc;
 
 #[tokio::main]
@@ -11,11 +11,8 @@ async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let cfg = aws()?;
     let deps = Deps {
-        store: Store::new(aws_sdk_dynamodb::Client::new(&cfg), Tables::from_env()?),
-        directory: Directory::new(
-            aws_sdk_cognitoidentityprovider::Client::new(&cfg),
-            env("USER_POOL_ID")?,
-        ),
+        store: Store::from_env(&cfg)?,
+        directory: Directory::from_env(&cfg)?,
         clock: Arc::new(SystemClock),
     };
     run(service_fn(|req| async {

@@ -2,7 +2,7 @@ use change_role_fn::{handle, Deps};
 use lambda_http::{run, service_fn, Error};
 use shared::config::{aws, env};
 use shared::domain::SystemClock;
-use shared::store::{Store, Tables};
+use shared::store::Store;
 use std::sync::Arc;
 
 #[tokio::main]
@@ -10,7 +10,7 @@ async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let cfg = aws()?;
     let deps = Deps {
-        store: Store::new(aws_sdk_dynamodb::Client::new(&cfg), Tables::from_env()?),
+        store: Store::from_env(&cfg)?,
         clock: Arc::new(SystemClock),
         pricing_url: env("PRICING_URL")?,
     };

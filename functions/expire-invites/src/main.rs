@@ -3,7 +3,7 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use shared::config::aws;
 use shared::domain::SystemClock;
-use shared::store::{Store, Tables};
+use shared::store::Store;
 use std::sync::Arc;
 
 /// Pages per run: 100 invites each, well inside the function's timeout; an hourly schedule
@@ -15,7 +15,7 @@ async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let cfg = aws()?;
     let deps = Deps {
-        store: Store::new(aws_sdk_dynamodb::Client::new(&cfg), Tables::from_env()?),
+        store: Store::from_env(&cfg)?,
         clock: Arc::new(SystemClock),
     };
     let deps = &deps;

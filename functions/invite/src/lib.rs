@@ -6,15 +6,12 @@ use serde_json::json;
 use shared::domain::manage::require_admin;
 use shared::domain::validation::invite_request;
 use shared::domain::views::InviteView;
-use shared::domain::{ApiError, Clock, DeliveryStatus, Invite, User};
+use shared::domain::{ApiError, DeliveryStatus, Invite, User};
 use shared::http::{
     body_json, change_by, deadline, json, load_caller, load_caller_and_invite, respond_within,
     route_key,
 };
-use shared::mail::Mailer;
-use shared::store::Store;
-use shared::usecase::invites::{self, Invites};
-use std::sync::Arc;
+use shared::usecase::invites;
 
 pub const ROUTES: &[&str] = &[
     "POST /invites",
@@ -22,24 +19,7 @@ pub const ROUTES: &[&str] = &[
     "DELETE /invites/{id}",
 ];
 
-pub struct Deps {
-    pub store: Store,
-    pub mailer: Mailer,
-    pub clock: Arc<dyn Clock>,
-    pub app_url: String,
-    pub pricing_url: String,
-}
-
-impl Deps {
-    fn invites(&self) -> Invites<'_> {
-        Invites {
-            store: &self.store,
-            mailer: &self.mailer,
-            app_url: &self.app_url,
-            pricing_url: &self.pricing_url,
-        }
-    }
-}
+pub use shared::usecase::invites::InviteDeps as Deps;
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     respond_within(&req, async {

@@ -1,10 +1,10 @@
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use reconcile_signin_fn::{run, Deps};
 use serde_json::Value;
-use shared::config::{aws, env};
+use shared::config::aws;
 use shared::domain::SystemClock;
 use shared::identity::Directory;
-use shared::store::{Store, Tables};
+use shared::store::Store;
 use std::sync::Arc;
 
 /// Pages per run: 100 markers each, well inside the function's timeout; the next scheduled
@@ -16,11 +16,8 @@ async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let cfg = aws()?;
     let deps = Deps {
-        store: Store::new(aws_sdk_dynamodb::Client::new(&cfg), Tables::from_env()?),
-        directory: Directory::new(
-            aws_sdk_cognitoidentityprovider::Client::new(&cfg),
-            env("USER_POOL_ID")?,
-        ),
+        store: Store::from_env(&cfg)?,
+        directory: Directory::from_env(&cfg)?,
         clock: Arc::new(SystemClock),
     };
     let deps = &deps;

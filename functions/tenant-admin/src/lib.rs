@@ -7,20 +7,10 @@
 use serde_json::{json, Map, Value};
 use shared::domain::validation::{self, object, InviteInput};
 use shared::domain::views::{InviteView, TenantView};
-use shared::domain::{Actor, ApiError, Change, Clock, FieldError, Role, TenantId, Tier};
-use shared::mail::Mailer;
-use shared::store::Store;
-use shared::usecase::invites::Invites;
+use shared::domain::{Actor, ApiError, Change, FieldError, Role, TenantId, Tier};
 use shared::usecase::tenants::{self, NewTenant};
-use std::sync::Arc;
 
-pub struct Deps {
-    pub store: Store,
-    pub mailer: Mailer,
-    pub clock: Arc<dyn Clock>,
-    pub app_url: String,
-    pub pricing_url: String,
-}
+pub use shared::usecase::invites::InviteDeps as Deps;
 
 /// `answer_by`: when the invocation must have answered (`shared::config::answer_by`).
 pub async fn handle(
@@ -72,17 +62,6 @@ fn tier_and_limit(
         Err(m) => {
             errs.push(FieldError::new("seatLimit", m));
             None
-        }
-    }
-}
-
-impl Deps {
-    fn invites(&self) -> Invites<'_> {
-        Invites {
-            store: &self.store,
-            mailer: &self.mailer,
-            app_url: &self.app_url,
-            pricing_url: &self.pricing_url,
         }
     }
 }

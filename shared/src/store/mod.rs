@@ -205,6 +205,11 @@ impl Store {
         Store { client, tables }
     }
 
+    /// As deployed: DynamoDB with `cfg`, the tables Lambda's environment names.
+    pub fn from_env(cfg: &aws_types::SdkConfig) -> Result<Store, crate::config::ConfigError> {
+        Ok(Store::new(Client::new(cfg), Tables::from_env()?))
+    }
+
     pub fn tables(&self) -> &Tables {
         &self.tables
     }

@@ -24,6 +24,41 @@ pub struct Invites<'a> {
     pub pricing_url: &'a str,
 }
 
+/// What the functions that send invites (invite, tenant-admin) hold for their lifetime; each
+/// request borrows `Invites` from it.
+pub struct InviteDeps {
+    pub store: Store,
+    pub mailer: Mailer,
+    pub clock: std::sync::Arc<dyn crate::domain::Clock>,
+    /// The console's address, which invite links open.
+    pub app_url: String,
+    pub pricing_url: String,
+}
+
+impl InviteDeps {
+    /// As deployed: the SDK configuration, tables, sender and URLs from Lambda's environment,
+    /// and the system clock.
+    pub fn from_env() -> Result<InviteDeps, crate::config::ConfigError> {
+        let cfg = crate::config::aws()?;
+        Ok(InviteDeps {
+            store: Store::from_env(&cfg)?,
+            mailer: Mailer::from_env(&cfg)?,
+            clock: std::sync::Arc::new(crate::domain::SystemClock),
+            app_url: crate::config::env("APP_URL")?,
+            pricing_url: crate::config::env("PRICING_URL")?,
+        })
+    }
+
+    pub fn invites(&self) -> Invites<'_> {
+        Invites {
+            store: &self.store,
+            mailer: &self.mailer,
+            app_url: &self.app_url,
+            pricing_url: &self.pricing_url,
+        }
+    }
+}
+
 impl Invites<'_> {
     async fn tenant_of(&self, caller: &User) -> Result<Tenant, ApiError> {
         self.store

@@ -5,7 +5,7 @@
 //! first, commit, then the one converge step.
 
 use crate::domain::manage::counter_deltas;
-use crate::domain::{ApiError, AuditAction, AuditEntry, Change, Role, Tenant, User, UserStatus};
+use crate::domain::{ApiError, AuditAction, AuditEntry, Change, Role, Tenant, User};
 use crate::store::{Refusal, Store, WriteError};
 
 /// What changing a user needs: the store, and the pricing page a seat refusal links to.
@@ -115,7 +115,7 @@ pub use signin::{delete, reactivate, suspend, SignInDeps, SignIns};
 #[cfg(feature = "cognito")]
 mod signin {
     use super::*;
-    use crate::domain::Clock;
+    use crate::domain::{Clock, UserStatus};
     use crate::identity::Directory;
 
     /// What a change that touches sign-in needs besides `Users`: the pool, and the clock the
@@ -141,14 +141,8 @@ mod signin {
         pub fn from_env() -> Result<SignInDeps, crate::config::ConfigError> {
             let cfg = crate::config::aws()?;
             Ok(SignInDeps {
-                store: Store::new(
-                    aws_sdk_dynamodb::Client::new(&cfg),
-                    crate::store::Tables::from_env()?,
-                ),
-                directory: Directory::new(
-                    aws_sdk_cognitoidentityprovider::Client::new(&cfg),
-                    crate::config::env("USER_POOL_ID")?,
-                ),
+                store: Store::from_env(&cfg)?,
+                directory: Directory::from_env(&cfg)?,
                 clock: std::sync::Arc::new(crate::domain::SystemClock),
                 pricing_url: crate::config::env("PRICING_URL")?,
             })
