@@ -396,4 +396,21 @@ mod tests {
         let audit = URL_SAFE_NO_PAD.encode(r#"{"sk":"2026#x"}"#);
         assert!(decode_cursor(&audit, "pk", "TENANT#t", &["sk"]).is_ok());
     }
+
+    /// Rule 7's typed ids start at the store's edge: a stored id without an id's shape reads
+    /// as corrupt, never as an id a later key expression would carry.
+    #[test]
+    fn a_stored_id_without_an_ids_shape_reads_as_corrupt() {
+        let u = crate::domain::user::tests::user("u1", "t1", Role::Agent, None);
+        let item = user_item(&u);
+        assert_eq!(Row(&item).user().unwrap(), u);
+        for (key, bad) in [("userId", "u#1"), ("tenantId", "t 1")] {
+            let mut broken = item.clone();
+            broken.insert(key.into(), s(bad));
+            assert!(
+                matches!(Row(&broken).user(), Err(StoreError::Corrupt(_))),
+                "{key}"
+            );
+        }
+    }
 }

@@ -100,7 +100,6 @@ pub struct Page<T> {
 pub struct Sweep {
     max_pages: usize,
     cursor: Option<String>,
-    started: bool,
     /// Pages read.
     pub pages: usize,
     /// The budget ran out with more still due; the next run continues.
@@ -112,7 +111,6 @@ impl Sweep {
         Sweep {
             max_pages,
             cursor: None,
-            started: false,
             pages: 0,
             more: false,
         }
@@ -120,14 +118,14 @@ impl Sweep {
 
     /// Where to read next (`Some(None)`: the start), or `None` when the sweep is over.
     pub fn next_cursor(&mut self) -> Option<Option<&str>> {
-        if self.started && self.cursor.is_none() {
+        // No cursor after a page read: the index is done.
+        if self.pages > 0 && self.cursor.is_none() {
             return None;
         }
         if self.pages == self.max_pages {
             self.more = true;
             return None;
         }
-        self.started = true;
         Some(self.cursor.as_deref())
     }
 
