@@ -1,7 +1,9 @@
 //! HTTP plumbing shared by the API functions: bodies, query strings, the authorizer's identity,
 //! and the one place an `ApiError` becomes a problem+json response.
 
+use crate::domain::idempotency::Answer;
 use crate::domain::{ApiError, FieldError, UserId};
+use crate::journal::{Journal, Progress};
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -34,8 +36,9 @@ pub fn problem(err: &ApiError) -> Response<Body> {
     let retry_after = match err {
         ApiError::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
         ApiError::AcceptInProgress => Some(2),
+        ApiError::IdempotencyInProgress => Some(1),
         // AWS answers these within a second or two of recovering; the SDK already retried.
-        ApiError::Unavailable(_) => Some(2),
+        ApiError::Unavailable(_) | ApiError::OutcomeUnknown(_) => Some(2),
         _ => None,
     };
     if let Some(secs) = retry_after {
@@ -68,20 +71,91 @@ pub fn deadline(req: &Request) -> tokio::time::Instant {
 /// Runs a handler's work until `deadline(req)`, then answers as `respond` does. Work still
 /// running then is dropped where it stands, as Lambda's kill would drop it: every step is
 /// safe to stop between (a sign-in change leaves its marker for the reconciler), and the
-/// client hears 503 and retries instead of a bare 500.
+/// client hears 503 and retries instead of a bare 500. What the 503 says comes from the
+/// request's journal (rule 11): see `truthful`.
 pub async fn respond_within<F>(req: &Request, work: F) -> Response<Body>
 where
     F: std::future::Future<Output = Result<Response<Body>, ApiError>>,
 {
-    let by = deadline(req);
+    respond(Box::pin(run(&Journal::new(None), deadline(req), work)).await)
+}
+
+/// The work, in `journal`'s scope, until `by`.
+async fn run<F>(
+    journal: &Journal,
+    by: tokio::time::Instant,
+    work: F,
+) -> Result<Response<Body>, ApiError>
+where
+    F: std::future::Future<Output = Result<Response<Body>, ApiError>>,
+{
     // Boxed: a handler's whole state machine, nested in the timeout and the deadline scope,
     // is large enough in a debug build to overflow a 2 MiB thread stack if kept inline.
-    let work = Box::pin(crate::config::with_deadline(by, work));
-    respond(tokio::time::timeout_at(by, work).await.unwrap_or_else(|_| {
+    let work = Box::pin(journal.scope(crate::config::with_deadline(by, work)));
+    let result = tokio::time::timeout_at(by, work).await.unwrap_or_else(|_| {
         Err(ApiError::Unavailable(
             "the request ran out of time waiting on AWS".into(),
         ))
-    }))
+    });
+    truthful(result, journal)
+}
+
+/// Rule 11: an answer claims no more than the request knows. A change known to have
+/// committed answers its own answer (named before the commit), whatever failed after; a
+/// failure after a commit was sent whose fate is unknown says it could not confirm; only a
+/// failure before any commit was sent says that nothing was changed.
+fn truthful(
+    result: Result<Response<Body>, ApiError>,
+    journal: &Journal,
+) -> Result<Response<Body>, ApiError> {
+    let e = match result {
+        Ok(r) => return Ok(r),
+        Err(e) => e,
+    };
+    match (journal.progress(), e) {
+        (Progress::Committed, e) => match journal.answer() {
+            Some(a) => Ok(answer(&a)),
+            None => Err(match e {
+                ApiError::Unavailable(why) => ApiError::OutcomeUnknown(why),
+                e => e,
+            }),
+        },
+        (Progress::Sent, ApiError::Unavailable(why)) => Err(ApiError::OutcomeUnknown(why)),
+        (_, e) => Err(e),
+    }
+}
+
+/// A recorded answer as a response.
+pub fn answer(a: &Answer) -> Response<Body> {
+    let body = if a.body.is_empty() {
+        Body::Empty
+    } else {
+        Body::Text(a.body.clone())
+    };
+    Response::builder()
+        .status(a.status)
+        .header(header::CONTENT_TYPE, a.content_type.as_str())
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(body)
+        .expect("a recorded status and content type are valid")
+}
+
+/// A response as the answer an idempotency key records.
+fn recorded(resp: &Response<Body>) -> Answer {
+    Answer {
+        status: resp.status().as_u16(),
+        content_type: resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/json")
+            .to_string(),
+        body: match resp.body() {
+            Body::Text(t) => t.clone(),
+            Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
+            _ => String::new(),
+        },
+    }
 }
 
 /// Turns a handler's result into the response, logging server-side faults without anything a
@@ -207,6 +281,175 @@ pub fn authorized(req: &Request) -> Result<Authorized, ApiError> {
 
 #[cfg(feature = "dynamo")]
 pub use caller::{load_caller, load_caller_and_invite, load_caller_and_user};
+#[cfg(feature = "dynamo")]
+pub use once::{respond_once, KeyScope};
+
+/// Idempotent writes (docs/rules.md, rule 11): `Idempotency-Key` claimed before the work,
+/// recorded with the change, replayed to retries.
+#[cfg(feature = "dynamo")]
+mod once {
+    use super::*;
+    use crate::domain::idempotency::{
+        judge, Claim, Disposition, IdempotencyKey, Print, Seen, KEY_HEADER, REPLAYED_HEADER,
+    };
+    use crate::store::Store;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    use tokio::time::Instant;
+
+    /// Whose keys a route's keys are: the caller's, or on a public route (accept) one space
+    /// for everyone, where the request's print (holding the invite's secret token) is what
+    /// tells one client's retry from anyone else's.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum KeyScope {
+        Caller,
+        Public,
+    }
+
+    /// How long a retry waits for an attempt with its key that is still running before it is
+    /// told to come back (409 `idempotency-in-progress`).
+    const WAIT_FOR_RUNNING: Duration = Duration::from_secs(2);
+    const POLL: Duration = Duration::from_millis(250);
+    /// Time kept after the work to record the key's outcome (one small write).
+    const SETTLE: Duration = Duration::from_millis(500);
+
+    fn now_ms() -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    }
+
+    /// `by` on the wall clock: the lease a claim holds, which is when this request answers.
+    fn wall_ms(by: Instant) -> i64 {
+        now_ms() + by.saturating_duration_since(Instant::now()).as_millis() as i64
+    }
+
+    /// As `respond_within`, for a write route. Without `Idempotency-Key` it is exactly that.
+    /// With one: the first attempt claims the key and does the work; its answer is recorded
+    /// (in the change's own transaction where there is a change, then as sent) and every
+    /// retry with the same key and request gets it again, marked `Idempotent-Replayed`.
+    pub async fn respond_once<F>(
+        req: &Request,
+        store: &Store,
+        scope: KeyScope,
+        work: F,
+    ) -> Response<Body>
+    where
+        F: std::future::Future<Output = Result<Response<Body>, ApiError>>,
+    {
+        // Boxed at once, as `run` explains: this future would otherwise hold the handler's.
+        let work = Box::pin(work);
+        let Some(raw) = req.headers().get(KEY_HEADER) else {
+            return respond_within(req, work).await;
+        };
+        let key = match raw
+            .to_str()
+            .map_err(|_| FieldError::new("header.Idempotency-Key", "must be visible ASCII"))
+            .and_then(IdempotencyKey::parse)
+        {
+            Ok(k) => k,
+            Err(f) => return problem(&ApiError::Invalid(vec![f])),
+        };
+        let owner = match scope {
+            KeyScope::Caller => match authorized(req) {
+                Ok(a) => a.sub.to_string(),
+                Err(e) => return problem(&e),
+            },
+            KeyScope::Public => "public".to_string(),
+        };
+        let print = Print::of(
+            route_key(req).unwrap_or(""),
+            req.uri().path(),
+            req.body().as_ref(),
+            scope == KeyScope::Public,
+        );
+        let claim = Claim {
+            pk: crate::store::idem_pk(&owner, key.as_str()),
+            lease_id: crate::domain::ids::new_id(),
+        };
+        let by = deadline(req);
+        let acquired = tokio::time::timeout_at(by, Box::pin(acquire(store, &claim, &print, by)))
+            .await
+            .unwrap_or(Err(ApiError::IdempotencyInProgress));
+        match acquired {
+            Ok(Some(first)) => {
+                let mut resp = answer(&first);
+                resp.headers_mut()
+                    .insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+                return resp;
+            }
+            Ok(None) => {}
+            Err(e) => return respond(Err(e)),
+        }
+        let journal = Journal::new(Some(claim.clone()));
+        let result = Box::pin(run(&journal, by, work)).await;
+        let settled = async {
+            match &result {
+                Ok(resp) => store.finish_key(&claim, &recorded(resp)).await,
+                Err(e) => match e.under_key() {
+                    Disposition::Keep => store.finish_key(&claim, &recorded(&problem(e))).await,
+                    Disposition::Release => store.release_key(&claim).await,
+                    Disposition::Leave => store.lapse_key(&claim).await,
+                },
+            }
+        };
+        // Bounded: the answer must not wait on its own bookkeeping. A key left `running`
+        // lapses at this request's deadline; one left `committed` replays the change's answer.
+        match tokio::time::timeout(SETTLE, Box::pin(settled)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "idempotency key not settled"),
+            Err(_) => tracing::warn!("idempotency key not settled in time"),
+        }
+        respond(result)
+    }
+
+    /// The key for this attempt (`None`), or the first attempt's answer to replay.
+    async fn acquire(
+        store: &Store,
+        claim: &Claim,
+        print: &Print,
+        by: Instant,
+    ) -> Result<Option<Answer>, ApiError> {
+        let stored = {
+            let p = print.clone();
+            tokio::task::spawn_blocking(move || p.stored())
+                .await
+                .map_err(|_| ApiError::Unavailable("hashing the request failed".into()))?
+        };
+        let lease_until = wall_ms(by);
+        let give_up = Instant::now() + WAIT_FOR_RUNNING;
+        loop {
+            let now = now_ms();
+            let Some(found) = store.claim_key(claim, &stored, now, lease_until).await? else {
+                return Ok(None);
+            };
+            let matches = {
+                let (p, f) = (print.clone(), found.print.clone());
+                tokio::task::spawn_blocking(move || p.matches(&f))
+                    .await
+                    .unwrap_or(false)
+            };
+            match judge(&found, matches, now) {
+                Seen::Replay(first) => return Ok(Some(first)),
+                Seen::Mismatch => return Err(ApiError::IdempotencyKeyReused),
+                Seen::Abandoned => {
+                    if store
+                        .take_over_key(claim, &found.lease_id, &stored, now, lease_until)
+                        .await?
+                    {
+                        return Ok(None);
+                    }
+                }
+                Seen::Running { .. } => {
+                    if Instant::now() + POLL > give_up.min(by) {
+                        return Err(ApiError::IdempotencyInProgress);
+                    }
+                    tokio::time::sleep(POLL).await;
+                }
+            }
+        }
+    }
+}
 
 #[cfg(feature = "dynamo")]
 mod caller {

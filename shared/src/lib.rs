@@ -13,6 +13,8 @@ pub mod config;
 pub mod http;
 #[cfg(feature = "cognito")]
 pub mod identity;
+#[cfg(any(feature = "aws", feature = "http"))]
+pub mod journal;
 #[cfg(feature = "ses")]
 pub mod mail;
 #[cfg(all(feature = "dynamo", feature = "cognito"))]

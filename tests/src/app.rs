@@ -499,7 +499,22 @@ impl App {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Reply {
+        self.request_keyed(method, path, token, body, None).await
+    }
+
+    /// As `request`, with an `Idempotency-Key` when `key` is given (docs/rules.md, rule 11).
+    pub async fn request_keyed(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        key: Option<&str>,
+    ) -> Reply {
         let mut h = http::HeaderMap::new();
+        if let Some(k) = key {
+            h.insert("idempotency-key", k.parse().expect("a header-safe key"));
+        }
         if let Some(t) = token {
             h.insert(
                 http::header::AUTHORIZATION,

@@ -380,6 +380,7 @@ fn every_status_the_description_names_is_one_its_route_answers() {
         Box::pin(w.invites()).await;
         Box::pin(w.link()).await;
         Box::pin(w.users()).await;
+        Box::pin(w.keys()).await;
         Box::pin(w.every_route(&faults)).await;
         let answered = w.app.answered.lock().unwrap().clone();
         let missing: Vec<String> = harness::contract::described()
@@ -542,6 +543,65 @@ impl Walk {
         app.get(agent, "/audit").await.expect(403);
         app.get(admin, "/audit?limit=0").await.expect(400);
         app.get(admin, "/audit").await.expect(200);
+    }
+
+    /// Idempotency keys (rule 11) on every write route: a malformed key is a 400 before any
+    /// work, and a key already used for another request is a 422 (a key's outcome is kept for
+    /// a rule's 409 as for a success; on the public route, for the accept that succeeded).
+    async fn keys(&self) {
+        let app = &self.app;
+        let admin = self.t.admin.as_str();
+        let used = shared::domain::ids::new_id();
+        app.request_keyed(
+            "POST",
+            &format!("/users/{}/suspend", self.admin_id),
+            Some(admin),
+            None,
+            Some(&used),
+        )
+        .await
+        .expect(409);
+        let addr = email("keyed");
+        let joining = invited(app.invite(admin, person(&addr)).await);
+        let link = app.token_from_mail(&addr).await.unwrap();
+        let accepted = shared::domain::ids::new_id();
+        let accept = |pw: &str| json!({"token": link, "password": pw});
+        app.request_keyed(
+            "POST",
+            "/invites/accept",
+            None,
+            Some(accept(PASSWORD)),
+            Some(&accepted),
+        )
+        .await
+        .expect(201);
+        for (route, _, public) in harness::app::routes() {
+            let (method, template) = route.split_once(' ').unwrap();
+            if method == "GET" || route == "POST /invites/preview" {
+                continue;
+            }
+            let id = match template.starts_with("/invites") {
+                true => &joining,
+                false => &self.agent.id,
+            };
+            let path = template.replace("{id}", id);
+            let body = match route {
+                "POST /invites" => Some(person(&email("key"))),
+                "PUT /users/{id}/role" => Some(json!({"role": "agent"})),
+                "POST /invites/accept" => Some(accept("Another-Passw0rd!")),
+                _ => None,
+            };
+            let (token, key) = match public {
+                true => (None, accepted.as_str()),
+                false => (Some(admin), used.as_str()),
+            };
+            app.request_keyed(method, &path, token, body.clone(), Some("has space"))
+                .await
+                .expect(400);
+            app.request_keyed(method, &path, token, body, Some(key))
+                .await
+                .expect(422);
+        }
     }
 
     /// Every route without a token, then with DynamoDB failing under it.

@@ -5,8 +5,9 @@
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 use shared::domain::validation::object;
+use shared::domain::views::answers;
 use shared::domain::{password, timefmt, ApiError, Clock, FieldError};
-use shared::http::{body_json, json, request_id, respond_within, route_key};
+use shared::http::{answer, body_json, json, request_id, respond_once, route_key, KeyScope};
 use shared::identity::Directory;
 use shared::store::Store;
 use shared::usecase::accept::{self, Links};
@@ -31,7 +32,7 @@ impl Deps {
 }
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    respond_within(&req, async {
+    respond_once(&req, &deps.store, KeyScope::Public, async {
         match route_key(&req) {
             Some("POST /invites/preview") => preview(deps, &req).await,
             Some("POST /invites/accept") => accept(deps, &req).await,
@@ -128,16 +129,5 @@ async fn accept(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     };
     let accept::Joined { user, username } =
         accept::accept(&deps.links(), &raw, &pw, &request_id(req)).await?;
-    Ok(json(
-        201,
-        &json!({
-            "userId": user.id,
-            "tenantId": user.tenant_id,
-            "email": user.email,
-            "name": user.name,
-            "role": user.role,
-            "team": user.team,
-            "signIn": { "username": username },
-        }),
-    ))
+    Ok(answer(&answers::joined(&user, &username)))
 }

@@ -5,9 +5,11 @@ use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 use shared::domain::manage::{require_admin, target};
 use shared::domain::validation::{object, role, team};
-use shared::domain::views::UserView;
+use shared::domain::views::answers;
 use shared::domain::{ApiError, Clock, FieldError};
-use shared::http::{body_json, change_by, json, load_caller_and_user, respond_within, route_key};
+use shared::http::{
+    answer, body_json, change_by, load_caller_and_user, respond_once, route_key, KeyScope,
+};
 use shared::store::Store;
 use shared::usecase::users::{self, RoleEdit, Users};
 use std::sync::Arc;
@@ -21,7 +23,7 @@ pub struct Deps {
 }
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    respond_within(&req, async {
+    respond_once(&req, &deps.store, KeyScope::Caller, async {
         match route_key(&req) {
             Some("PUT /users/{id}/role") => change(deps, &req).await,
             _ => Err(ApiError::NoRoute),
@@ -75,5 +77,5 @@ async fn change(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     };
     let change = change_by(req, &caller, deps.clock.now());
     let after = users::change_role(&users, &change, before, edit).await?;
-    Ok(json(200, &UserView::from(&after)))
+    Ok(answer(&answers::user(&after)))
 }

@@ -9,9 +9,9 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::domain::manage::{own_user, require_admin};
-use shared::domain::views::UserView;
+use shared::domain::views::answers;
 use shared::domain::ApiError;
-use shared::http::{change_by, json, load_caller_and_user, respond_within, route_key};
+use shared::http::{answer, change_by, load_caller_and_user, respond_once, route_key, KeyScope};
 use shared::usecase::users;
 
 pub const ROUTES: &[&str] = &["DELETE /users/{id}"];
@@ -19,7 +19,7 @@ pub const ROUTES: &[&str] = &["DELETE /users/{id}"];
 pub use shared::usecase::users::SignInDeps as Deps;
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    respond_within(&req, async {
+    respond_once(&req, &deps.store, KeyScope::Caller, async {
         match route_key(&req) {
             Some("DELETE /users/{id}") => delete(deps, &req).await,
             _ => Err(ApiError::NoRoute),
@@ -36,5 +36,5 @@ async fn delete(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     let signins = deps.signins();
     let change = change_by(req, &caller, deps.clock.now());
     let after = users::delete(&signins, &change, before).await?;
-    Ok(json(200, &UserView::from(&after)))
+    Ok(answer(&answers::user(&after)))
 }

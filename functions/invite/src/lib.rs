@@ -2,14 +2,13 @@
 //! `POST /invites/{id}/resend` and `DELETE /invites/{id}` (revoke).
 
 use lambda_http::{Body, Request, Response};
-use serde_json::json;
 use shared::domain::manage::require_admin;
 use shared::domain::validation::invite_request;
-use shared::domain::views::InviteView;
-use shared::domain::{ApiError, DeliveryStatus, Invite, User};
+use shared::domain::views::answers;
+use shared::domain::{ApiError, Invite, User};
 use shared::http::{
-    body_json, change_by, deadline, json, load_caller, load_caller_and_invite, respond_within,
-    route_key,
+    answer, body_json, change_by, deadline, load_caller, load_caller_and_invite, respond_once,
+    route_key, KeyScope,
 };
 use shared::usecase::invites;
 
@@ -22,7 +21,7 @@ pub const ROUTES: &[&str] = &[
 pub use shared::usecase::invites::InviteDeps as Deps;
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    respond_within(&req, async {
+    respond_once(&req, &deps.store, KeyScope::Caller, async {
         match route_key(&req) {
             Some("POST /invites") => create(deps, &req).await,
             Some("POST /invites/{id}/resend") => resend(deps, &req).await,
@@ -50,19 +49,7 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         deadline(req),
     )
     .await?;
-    let views: Vec<InviteView> = invites.iter().map(|i| InviteView::new(i, now)).collect();
-    if batch {
-        let failed = invites
-            .iter()
-            .filter(|i| i.delivery == DeliveryStatus::Failed)
-            .count();
-        Ok(json(
-            201,
-            &json!({ "invites": views, "deliveryFailures": failed }),
-        ))
-    } else {
-        Ok(json(201, &views[0]))
-    }
+    Ok(answer(&answers::invites(&invites, batch, now)))
 }
 
 /// The caller, an admin, and the invite at `{id}` in the caller's tenant; any other invite
@@ -85,12 +72,12 @@ async fn resend(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     let now = deps.clock.now();
     let change = change_by(req, &caller, now);
     let sent = invites::resend(&deps.invites(), &caller, &change, before, deadline(req)).await?;
-    Ok(json(200, &InviteView::new(&sent, now)))
+    Ok(answer(&answers::invite(&sent, now)))
 }
 
 async fn revoke(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let (caller, before) = admin_and_invite(deps, req, "revoke invites").await?;
     let now = deps.clock.now();
     let after = invites::revoke(&deps.store, &change_by(req, &caller, now), before).await?;
-    Ok(json(200, &InviteView::new(&after, now)))
+    Ok(answer(&answers::invite(&after, now)))
 }

@@ -7,9 +7,9 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::domain::manage::{require_admin, target};
-use shared::domain::views::UserView;
+use shared::domain::views::answers;
 use shared::domain::{ApiError, Change, User};
-use shared::http::{change_by, json, load_caller_and_user, respond_within, route_key};
+use shared::http::{answer, change_by, load_caller_and_user, respond_once, route_key, KeyScope};
 use shared::usecase::users::{self, SignIns};
 
 pub const ROUTES: &[&str] = &["POST /users/{id}/suspend", "POST /users/{id}/reactivate"];
@@ -17,7 +17,7 @@ pub const ROUTES: &[&str] = &["POST /users/{id}/suspend", "POST /users/{id}/reac
 pub use shared::usecase::users::SignInDeps as Deps;
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    respond_within(&req, async {
+    respond_once(&req, &deps.store, KeyScope::Caller, async {
         match route_key(&req) {
             Some("POST /users/{id}/suspend") => {
                 act(deps, &req, "suspend users", users::suspend).await
@@ -47,5 +47,5 @@ where
     let signins = deps.signins();
     let change = change_by(req, &caller, deps.clock.now());
     let after = use_case(&signins, &change, before).await?;
-    Ok(json(200, &UserView::from(&after)))
+    Ok(answer(&answers::user(&after)))
 }

@@ -69,8 +69,19 @@ pub enum ApiError {
     UserDeleted,
     #[error("too many requests; retry in {retry_after_secs}s")]
     TooManyRequests { retry_after_secs: u64 },
+    /// A dependency failed before any part of the change was sent: nothing changed.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// The change's commit was sent and its fate is not known (cut at the deadline, or its
+    /// answer lost and the read-back failed too): it may or may not have happened.
+    #[error("outcome unknown: {0}")]
+    OutcomeUnknown(String),
+    /// An `Idempotency-Key` already used for a different request (rule 11).
+    #[error("idempotency key reused for a different request")]
+    IdempotencyKeyReused,
+    /// Another attempt with the same `Idempotency-Key` is still running (rule 11).
+    #[error("a request with this idempotency key is in progress")]
+    IdempotencyInProgress,
 }
 
 /// The wire form of an error (RFC 9457), with our extension members.
@@ -90,6 +101,28 @@ pub struct Problem {
 impl ApiError {
     pub fn status(&self) -> u16 {
         self.problem().status
+    }
+
+    /// What an `Idempotency-Key` keeps of this outcome (rule 11). A rule's refusal is the
+    /// attempt's outcome, as a success is: a retry gets it again. A refusal of the request
+    /// itself (its form, its caller, a wait it was told to honour) or a failure before any
+    /// write changed nothing, so the key is freed for the retry to do the work. An unknown
+    /// outcome leaves the key held until its lease lapses: by then the commit either landed
+    /// with the key's answer or can no longer land.
+    pub fn under_key(&self) -> super::idempotency::Disposition {
+        use super::idempotency::Disposition;
+        match self {
+            ApiError::SeatLimit { .. }
+            | ApiError::EmailTaken(_)
+            | ApiError::Conflict(_)
+            | ApiError::VersionConflict { .. }
+            | ApiError::LastAdmin
+            | ApiError::InviteNotPending(_)
+            | ApiError::SelfAction(_)
+            | ApiError::UserDeleted => Disposition::Keep,
+            ApiError::OutcomeUnknown(_) => Disposition::Leave,
+            _ => Disposition::Release,
+        }
     }
 
     pub fn problem(&self) -> Problem {
@@ -244,6 +277,24 @@ impl ApiError {
                 503,
                 "A service we depend on did not answer. Nothing was changed; try again.".to_string(),
             ),
+            ApiError::OutcomeUnknown(_) => (
+                "outcome-unknown",
+                "Couldn't confirm",
+                503,
+                "We couldn't confirm whether this went through. Check before trying again, or send it again with the same Idempotency-Key to get its outcome without doing it twice.".to_string(),
+            ),
+            ApiError::IdempotencyKeyReused => (
+                "idempotency-key-reused",
+                "Idempotency key already used",
+                422,
+                "This Idempotency-Key was already used for a different request. Use a new key for a new action.".to_string(),
+            ),
+            ApiError::IdempotencyInProgress => (
+                "idempotency-in-progress",
+                "Still in progress",
+                409,
+                "A request with this Idempotency-Key is still being processed. Send it again with the same key in a moment to get its outcome.".to_string(),
+            ),
         };
         Problem {
             type_: format!("{PROBLEM_BASE}{slug}"),
@@ -291,5 +342,17 @@ mod tests {
     #[test]
     fn service_faults_are_503_not_500() {
         assert_eq!(ApiError::Unavailable("x".into()).status(), 503);
+        assert_eq!(ApiError::OutcomeUnknown("x".into()).status(), 503);
+    }
+
+    #[test]
+    fn only_a_failure_before_any_write_claims_that_nothing_changed() {
+        let nothing = ApiError::Unavailable("x".into()).problem();
+        let unknown = ApiError::OutcomeUnknown("x".into()).problem();
+        assert!(nothing.detail.contains("Nothing was changed"));
+        assert!(!unknown.detail.to_lowercase().contains("nothing"));
+        assert!(unknown.detail.contains("couldn't confirm"));
+        assert_ne!(nothing.type_, unknown.type_);
+        assert!(unknown.type_.ends_with("/outcome-unknown"));
     }
 }

@@ -4,6 +4,7 @@ pub mod email;
 pub mod email_strings;
 pub mod email_template;
 pub mod error;
+pub mod idempotency;
 pub mod ids;
 pub mod invite;
 pub mod manage;

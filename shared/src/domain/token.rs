@@ -81,35 +81,45 @@ impl InviteToken {
 
     /// As [`hash`](Self::hash), in working memory the caller reuses across tokens.
     pub fn hash_in(&self, memory: &mut HashMemory) -> String {
-        let mut salt = [0u8; 16];
-        getrandom::fill(&mut salt).expect("the OS random source is available");
-        let params = hash_params();
-        let mut out = [0u8; 32];
-        Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
-            .hash_password_into_with_memory(&self.secret, &salt, &mut out, &mut memory.0[..])
-            .expect("argon2 cannot fail on 32 bytes with valid parameters");
-        let salt = SaltString::encode_b64(&salt).expect("16 bytes is a valid salt");
-        PasswordHash {
-            algorithm: argon2::ARGON2ID_IDENT,
-            version: Some(Version::V0x13.into()),
-            params: (&params)
-                .try_into()
-                .expect("the constants fit a PHC string"),
-            salt: Some(salt.as_salt()),
-            hash: Some(Output::new(&out).expect("32 bytes is a valid output")),
-        }
-        .to_string()
+        hash_secret_in(&self.secret, memory)
     }
 
     /// Checks against a stored PHC string, with the parameters recorded in it (so hashes made
     /// with other parameters keep verifying).
     pub fn verify(&self, phc: &str) -> bool {
-        match PasswordHash::new(phc) {
-            Ok(parsed) => Argon2::default()
-                .verify_password(&self.secret, &parsed)
-                .is_ok(),
-            Err(_) => false,
-        }
+        verify_secret(&self.secret, phc)
+    }
+}
+
+/// argon2id of any secret with a random salt, at [`HASH_MEMORY_KIB`] and [`HASH_PASSES`], as
+/// a PHC string. Also what a public route's idempotency fingerprint is stored as, since the
+/// request it prints holds a token and a password (`domain::idempotency`).
+pub fn hash_secret_in(secret: &[u8], memory: &mut HashMemory) -> String {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).expect("the OS random source is available");
+    let params = hash_params();
+    let mut out = [0u8; 32];
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+        .hash_password_into_with_memory(secret, &salt, &mut out, &mut memory.0[..])
+        .expect("argon2 cannot fail with valid parameters");
+    let salt = SaltString::encode_b64(&salt).expect("16 bytes is a valid salt");
+    PasswordHash {
+        algorithm: argon2::ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: (&params)
+            .try_into()
+            .expect("the constants fit a PHC string"),
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).expect("32 bytes is a valid output")),
+    }
+    .to_string()
+}
+
+/// Whether `secret` hashes to the stored PHC string `phc` (its own parameters).
+pub fn verify_secret(secret: &[u8], phc: &str) -> bool {
+    match PasswordHash::new(phc) {
+        Ok(parsed) => Argon2::default().verify_password(secret, &parsed).is_ok(),
+        Err(_) => false,
     }
 }
 

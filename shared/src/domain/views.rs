@@ -134,3 +134,56 @@ impl TenantView {
         }
     }
 }
+
+/// The answers of the write routes. A change names its answer before its commit (rule 11:
+/// the commit records it for idempotent retries, and a request cut after its commit still
+/// answers it), and the handler sends the same, so the two can't differ.
+pub mod answers {
+    use super::*;
+    use crate::domain::idempotency::Answer;
+    use crate::domain::DeliveryStatus;
+    use serde_json::json;
+
+    /// A user change: 200 with the user as changed.
+    pub fn user(u: &User) -> Answer {
+        Answer::json(200, &UserView::from(u))
+    }
+
+    /// A resend or revoke: 200 with the invite as it is now.
+    pub fn invite(i: &Invite, now: OffsetDateTime) -> Answer {
+        Answer::json(200, &InviteView::new(i, now))
+    }
+
+    /// New invites: 201 with the invite, or with the batch and how many emails failed.
+    pub fn invites(invites: &[Invite], batch: bool, now: OffsetDateTime) -> Answer {
+        let views: Vec<InviteView> = invites.iter().map(|i| InviteView::new(i, now)).collect();
+        if batch {
+            let failed = invites
+                .iter()
+                .filter(|i| i.delivery == DeliveryStatus::Failed)
+                .count();
+            Answer::json(
+                201,
+                &json!({ "invites": views, "deliveryFailures": failed }),
+            )
+        } else {
+            Answer::json(201, &views[0])
+        }
+    }
+
+    /// An accepted invite: 201 with who joined and the username they sign in with.
+    pub fn joined(user: &User, username: &str) -> Answer {
+        Answer::json(
+            201,
+            &json!({
+                "userId": user.id,
+                "tenantId": user.tenant_id,
+                "email": user.email,
+                "name": user.name,
+                "role": user.role,
+                "team": user.team,
+                "signIn": { "username": username },
+            }),
+        )
+    }
+}

@@ -18,6 +18,7 @@ pub const TENANT_SK: &str = "TENANT";
 pub const USER_SK: &str = "USER";
 pub const INVITE_SK: &str = "INVITE";
 pub const EMAIL_SK: &str = "EMAIL";
+pub const IDEM_SK: &str = "IDEM";
 
 pub fn tenant_pk(id: &TenantId) -> String {
     format!("TENANT#{id}")
@@ -35,6 +36,11 @@ pub fn email_pk(email: &Email) -> String {
 /// The guard of a sign-in username (a normalized address).
 pub fn login_guard_pk(login: &str) -> String {
     format!("EMAIL#{login}")
+}
+/// An idempotency key's record (rule 11), per caller (`scope`: the caller's id, or `public`
+/// on a route without one) and key.
+pub fn idem_pk(scope: &str, key: &str) -> String {
+    format!("IDEM#{scope}#{key}")
 }
 /// One partition for every pending invite's expiry. Writes to it are one per invite sent, far
 /// below a partition's throughput; the job reads only the part that is due.
@@ -72,6 +78,26 @@ pub fn n(v: impl ToString) -> AttributeValue {
 pub struct Row<'a>(pub &'a Item);
 
 impl Row<'_> {
+    pub fn idempotency(&self) -> Result<crate::domain::idempotency::Record, StoreError> {
+        use crate::domain::idempotency::{Answer, Record, State};
+        let answer = match self.0.get("answerStatus") {
+            None => None,
+            Some(_) => Some(Answer {
+                status: self.n("answerStatus")?,
+                content_type: self.s("answerType")?,
+                body: self.s("answerBody")?,
+            }),
+        };
+        Ok(Record {
+            print: self.s("print")?,
+            state: self.parsed("state", State::parse)?,
+            lease_id: self.s("leaseId")?,
+            lease_until_ms: self.n("leaseUntil")?,
+            answer,
+            expires_at: self.n("ttl")?,
+        })
+    }
+
     fn bad(&self, key: &str) -> StoreError {
         let pk = self.0.get("pk").and_then(|v| v.as_s().ok()).cloned();
         StoreError::Corrupt(format!("{key} in {pk:?}"))

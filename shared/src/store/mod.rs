@@ -12,12 +12,13 @@
 //!
 //! Audit table (`pk`, `sk`): `TENANT#<t>` / `<at>#<entry id>`, append-only.
 
+mod idempotency;
 mod items;
 mod lifecycle;
 mod signin;
 mod tx;
 
-pub use items::{decode_cursor, encode_cursor};
+pub use items::{decode_cursor, encode_cursor, idem_pk};
 pub use lifecycle::{AuditFilter, Closing, CLOSE_BATCH};
 pub use signin::{EmailHolder, Marker, Unlock};
 use tx::{decide, Tag};

@@ -3,6 +3,7 @@
 
 use super::items::{self, n, s, Item};
 use super::Tables;
+use crate::domain::idempotency::Answer;
 use crate::domain::{AuditEntry, Tenant, TenantId};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -19,6 +20,8 @@ pub enum Tag {
     Audit,
     /// A sign-in marker (what Cognito still owes a login).
     Marker,
+    /// The request's idempotency record (rule 11), conditioned on its lease.
+    Idempotency,
 }
 
 /// The rule that refused a change. Each store operation decides it from the conditions that
@@ -47,8 +50,16 @@ pub enum WriteError {
     /// A condition failed: nothing was written.
     #[error("refused: {0:?}")]
     Refused(Refusal),
+    /// DynamoDB failed and nothing was written.
     #[error("dynamodb: {0}")]
     Unavailable(String),
+    /// The commit was sent and whether it landed is not known (rule 11: say so).
+    #[error("dynamodb, outcome unknown: {0}")]
+    Unknown(String),
+    /// The request's idempotency key was taken over by a retry (its lease had lapsed), so
+    /// this attempt may not commit: nothing was written.
+    #[error("the idempotency key passed to another attempt")]
+    Superseded,
 }
 
 /// What `Tx::commit` answers: the raw failed conditions, for the operation to decide on.
@@ -56,6 +67,7 @@ pub enum WriteError {
 pub(super) enum TxError {
     Rejected(Vec<Tag>),
     Unavailable(String),
+    Unknown(String),
 }
 
 impl std::fmt::Display for TxError {
@@ -63,16 +75,20 @@ impl std::fmt::Display for TxError {
         match self {
             TxError::Rejected(_) => write!(f, "refused by a condition"),
             TxError::Unavailable(why) => write!(f, "dynamodb: {why}"),
+            TxError::Unknown(why) => write!(f, "dynamodb, outcome unknown: {why}"),
         }
     }
 }
 
 impl TxError {
-    /// The operation's refusal for the conditions that failed.
+    /// The operation's refusal for the conditions that failed. A failed idempotency record
+    /// comes first: whatever else failed, this attempt no longer holds its key.
     pub(super) fn decided_by(self, decide: impl FnOnce(&[Tag]) -> Refusal) -> WriteError {
         match self {
+            TxError::Rejected(tags) if tags.contains(&Tag::Idempotency) => WriteError::Superseded,
             TxError::Rejected(tags) => WriteError::Refused(decide(&tags)),
             TxError::Unavailable(why) => WriteError::Unavailable(why),
+            TxError::Unknown(why) => WriteError::Unknown(why),
         }
     }
 }
@@ -200,7 +216,16 @@ pub(super) mod decide {
 
 impl From<WriteError> for crate::domain::ApiError {
     fn from(e: WriteError) -> Self {
-        crate::domain::ApiError::Unavailable(e.to_string())
+        use crate::domain::ApiError;
+        match e {
+            WriteError::Unknown(_) => ApiError::OutcomeUnknown(e.to_string()),
+            WriteError::Superseded => ApiError::IdempotencyInProgress,
+            // A refusal reaching here is one the operation had no words for: nothing was
+            // written, so it is at least true to say so.
+            WriteError::Refused(_) | WriteError::Unavailable(_) => {
+                ApiError::Unavailable(e.to_string())
+            }
+        }
     }
 }
 
@@ -405,8 +430,56 @@ impl<'a> Tx<'a> {
     ///   earlier attempt of this very transaction committed (the entry's id is unique to the
     ///   change): that is a commit, not a refusal.
     /// - A server error or timeout may or may not have committed: the audit entry is read back
-    ///   to tell which. Only a transaction without an entry stays `Unavailable`.
-    pub(super) async fn commit(self, client: &Client) -> Result<(), TxError> {
+    ///   to tell which. Found, it is a commit; not found or not readable, the outcome is
+    ///   `Unknown` (the transaction may still land), never "nothing written".
+    ///
+    /// A change (a transaction with an audit entry) also writes in the request's journal
+    /// (rule 11): sent, then committed or nothing written; and when the request holds an
+    /// idempotency key, the key's record moves to `committed` with the change's answer in
+    /// this same transaction, conditioned on the request's lease.
+    pub(super) async fn commit(mut self, client: &Client) -> Result<(), TxError> {
+        if self.receipt.is_some() {
+            if let Some((claim, answer)) = crate::journal::sending() {
+                self.record(&claim, &answer);
+            }
+        }
+        // Boxed: inline, every operation's future nests this one, deep enough to overflow
+        // rustc's layout recursion limit in the functions that await several.
+        let out = Box::pin(self.commit_once(client)).await;
+        if self.receipt.is_some() {
+            match &out {
+                Ok(()) => crate::journal::settled(true),
+                Err(TxError::Rejected(_) | TxError::Unavailable(_)) => {
+                    crate::journal::settled(false)
+                }
+                Err(TxError::Unknown(_)) => {}
+            }
+        }
+        out
+    }
+
+    /// The key's record: `committed`, with the answer, only while this request's lease holds.
+    fn record(&mut self, claim: &crate::domain::idempotency::Claim, answer: &Answer) {
+        use crate::domain::idempotency::State;
+        self.update(
+            Tag::Idempotency,
+            claim.pk.clone(),
+            items::IDEM_SK,
+            "SET #st = :committed, answerStatus = :status, answerType = :type, answerBody = :body",
+            "#st = :running AND leaseId = :lease",
+            &[("#st", "state")],
+            vec![
+                (":committed", s(State::Committed.as_str())),
+                (":running", s(State::Running.as_str())),
+                (":lease", s(&claim.lease_id)),
+                (":status", n(answer.status)),
+                (":type", s(&answer.content_type)),
+                (":body", s(&answer.body)),
+            ],
+        );
+    }
+
+    async fn commit_once(&self, client: &Client) -> Result<(), TxError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -453,14 +526,18 @@ impl<'a> Tx<'a> {
                 || err
                     .raw_response()
                     .is_some_and(|r| r.status().as_u16() >= 500);
-            if ambiguous {
-                if let Some(key) = &self.receipt {
-                    if self.stored(client, key).await? {
-                        return Ok(());
-                    }
-                }
+            if !ambiguous {
+                return Err(TxError::Unavailable(why));
             }
-            return Err(TxError::Unavailable(why));
+            return match &self.receipt {
+                Some(key) => match self.stored(client, key).await {
+                    Ok(true) => Ok(()),
+                    Ok(false) => Err(TxError::Unknown(format!("not stored yet after {why}"))),
+                    Err(e) => Err(TxError::Unknown(format!("{e} after {why}"))),
+                },
+                // Not a change (a lock, a delivery status): none of a change was written.
+                None => Err(TxError::Unavailable(why)),
+            };
         }
     }
 

@@ -92,6 +92,7 @@ pub async fn accept(
     if let Some(after) = entry.after.as_mut() {
         after["userId"] = serde_json::json!(sub);
     }
+    crate::journal::will_answer(crate::domain::views::answers::joined(&user, &username));
     match l
         .store
         .accept_invite(&invite, &lock, &user, now, &entry)
@@ -116,8 +117,14 @@ pub async fn accept(
         }
         Err(e) => {
             // A commit that may have landed: answer the truth once nothing more can land.
-            if settle_failed(l, signin, Some(&sub)).await.is_none() {
-                return Err(e.into());
+            match settle_failed(l, signin, Some(&sub)).await {
+                (_, Some(_)) => crate::journal::settled(true),
+                // Fenced and no user: the commit can no longer land, so nothing changed.
+                (true, None) => {
+                    crate::journal::settled(false);
+                    return Err(ApiError::Unavailable(e.to_string()));
+                }
+                (false, None) => return Err(e.into()),
             }
         }
     }
@@ -173,21 +180,34 @@ async fn claim(l: &Links<'_>, invite: &Invite, login: &str) -> Result<(String, M
 }
 
 /// After a commit that did not answer success: fence off anything still in flight under our
-/// lock, bring Cognito in line with whatever DynamoDB says, and answer whether the user
-/// exists after all.
-async fn settle_failed(l: &Links<'_>, signin: SignIn<'_>, sub: Option<&UserId>) -> Option<User> {
-    match signin.fence().await {
+/// lock, bring Cognito in line with whatever DynamoDB says, and answer whether the fence
+/// held (so no commit of this attempt can land any more) and whether the user exists after
+/// all.
+async fn settle_failed(
+    l: &Links<'_>,
+    signin: SignIn<'_>,
+    sub: Option<&UserId>,
+) -> (bool, Option<User>) {
+    let fenced = match signin.fence().await {
         Ok(fenced) => {
             if let Err(e) = fenced.converge().await {
                 // The marker from the claim stays: the reconciler finishes it.
                 tracing::warn!(error = %e, "sign-in not converged after a failed accept");
             }
+            true
         }
-        Err(e) => tracing::warn!(error = %e, "accept lock not fenced"),
-    }
-    let sub = sub?;
+        Err(e) => {
+            tracing::warn!(error = %e, "accept lock not fenced");
+            false
+        }
+    };
+    let Some(sub) = sub else {
+        return (fenced, None);
+    };
     match l.store.user(sub).await {
-        Ok(Some(u)) if u.status == UserStatus::Active => Some(u),
-        _ => None,
+        Ok(Some(u)) if u.status == UserStatus::Active => (fenced, Some(u)),
+        Ok(_) => (fenced, None),
+        // Not readable: whether it landed is not known.
+        Err(_) => (false, None),
     }
 }

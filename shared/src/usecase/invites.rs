@@ -7,6 +7,7 @@ use crate::domain::email_template::{render_invite, InviteMail, Inviter};
 use crate::domain::invite::new_invite;
 use crate::domain::token::HashMemory;
 use crate::domain::validation::InviteInput;
+use crate::domain::views::answers;
 use crate::domain::{
     ApiError, AuditAction, AuditEntry, Change, DeliveryStatus, Email, FieldError, Invite, InviteId,
     InviteStatus, InviteToken, Tenant, User, INVITE_TTL,
@@ -127,6 +128,7 @@ pub async fn create(
         .iter()
         .map(|i| change.on_invite(AuditAction::InviteCreated, None, i))
         .collect();
+    crate::journal::will_answer(answers::invites(&invites, batch, change.at));
     match iv.store.create_invites(&tenant, &invites, &audit).await {
         Ok(()) => {}
         Err(WriteError::Refused(Refusal::EmailTaken(rows))) => {
@@ -198,6 +200,7 @@ pub async fn resend(
     }];
     hash_tokens(&mut sent, &tokens).await;
     let entry = change.on_invite(AuditAction::InviteResent, Some(&before), &sent[0]);
+    crate::journal::will_answer(answers::invite(&sent[0], now));
     match iv
         .store
         .reopen_invite(&before, &sent[0], &tenant, &entry)
@@ -236,6 +239,7 @@ pub async fn revoke(store: &Store, change: &Change, before: Invite) -> Result<In
         ..before.clone()
     };
     let entry = change.on_invite(AuditAction::InviteRevoked, Some(&before), &after);
+    crate::journal::will_answer(answers::invite(&after, change.at));
     match store
         .close_invite(&before, &after, Closing::Revoke, &entry)
         .await

@@ -75,6 +75,7 @@ async fn commit(
     entry: &AuditEntry,
 ) -> Result<(), ApiError> {
     let store = users.store;
+    crate::journal::will_answer(crate::domain::views::answers::user(after));
     let refusal = match store.change_user(before, after, entry).await {
         Ok(()) => return Ok(()),
         Err(WriteError::Refused(r)) => r,
