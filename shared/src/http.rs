@@ -370,7 +370,9 @@ mod once {
         let by = deadline(req);
         let acquired = tokio::time::timeout_at(by, Box::pin(acquire(store, &claim, &print, by)))
             .await
-            .unwrap_or(Err(ApiError::IdempotencyInProgress));
+            .unwrap_or(Err(ApiError::Unavailable(
+                "ran out of time claiming the idempotency key".into(),
+            )));
         match acquired {
             Ok(Some(first)) => {
                 let mut resp = answer(&first);

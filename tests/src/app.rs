@@ -109,6 +109,9 @@ pub struct App {
     /// Every (route, status) this gateway has answered, for the test that draws each
     /// described status on purpose.
     pub answered: std::sync::Mutex<std::collections::BTreeSet<(String, u16)>>,
+    /// Every function's timeout instead of the template's, when set: the load test shortens
+    /// it so that the emulator's slowness under load cuts requests at their deadline.
+    pub timeout_override: std::sync::Mutex<Option<std::time::Duration>>,
 }
 
 pub struct Reply {
@@ -324,6 +327,7 @@ impl App {
             store: store(),
             strict_contract: true,
             answered: Default::default(),
+            timeout_override: Default::default(),
             clock,
             stack,
             sdk,
@@ -457,7 +461,13 @@ impl App {
             Err(e) => panic!("the gateway built an event lambda_http can't read: {e}"),
         };
         let mut invocation = lambda_http::Context::default();
-        invocation.deadline = (std::time::SystemTime::now() + function.timeout())
+        let timeout = self
+            .timeout_override
+            .lock()
+            .unwrap()
+            .unwrap_or(function.timeout());
+        let request_id = ctx["requestId"].as_str().unwrap_or_default().to_string();
+        invocation.deadline = (std::time::SystemTime::now() + timeout)
             .duration_since(std::time::UNIX_EPOCH)
             .expect("after 1970")
             .as_millis() as u64;
@@ -471,7 +481,12 @@ impl App {
             Function::Delete => delete_fn::handle(&self.delete, req).await,
             Function::Audit => audit_fn::handle(&self.audit, req).await,
         };
-        self.described(route_key, to_reply(resp))
+        let mut reply = to_reply(resp);
+        // As an HTTP API does: the request id the function saw (the audit entry's requestId).
+        if let Ok(v) = request_id.parse() {
+            reply.headers.insert("apigw-requestid", v);
+        }
+        self.described(route_key, reply)
     }
 
     /// Holds a route's answer to the statuses `infra/openapi.yaml` describes for it

@@ -69,6 +69,10 @@ pub enum Fault {
     /// The call reaches the emulator and takes effect, and the answer is lost (a 500 in its
     /// place): the caller can't tell whether it happened.
     LostAnswer,
+    /// The call reaches the emulator and takes effect, and its answer is held for a minute
+    /// (then the connection drops): a request waiting on it is cut at its deadline after its
+    /// change committed. Not in `ALL`.
+    StallAnswer,
 }
 
 impl Fault {
@@ -295,6 +299,10 @@ pub async fn start_with_faults(upstream: String) -> (String, Calls, Faults) {
                         });
                         if lost {
                             return Ok(error_reply(&op, 500, "InternalServerError"));
+                        }
+                        if fault == Some(Fault::StallAnswer) {
+                            tokio::time::sleep(Duration::from_secs(60)).await;
+                            return Err(InjectedReset);
                         }
                         Ok::<_, InjectedReset>(out)
                     }

@@ -131,9 +131,20 @@ async fn send(
     actor: usize,
     req: &(String, String, Option<serde_json::Value>),
 ) -> Reply {
+    send_keyed(app, admins, actor, req, None).await
+}
+
+async fn send_keyed(
+    app: &App,
+    admins: &[String],
+    actor: usize,
+    req: &(String, String, Option<serde_json::Value>),
+    key: Option<&str>,
+) -> Reply {
     let public = req.1 == "/invites/accept";
     let token = (!public).then(|| admins[actor].as_str());
-    app.request(&req.0, &req.1, token, req.2.clone()).await
+    app.request_keyed(&req.0, &req.1, token, req.2.clone(), key)
+        .await
 }
 
 async fn scan(app: &App, table: &str, prefix: &str) -> Vec<Item> {
@@ -352,34 +363,41 @@ fn plan(rate: f64) -> Vec<FaultRule> {
     rules
 }
 
+/// A company of 100 seats: three admins who act, twelve agents and supervisors, sixteen
+/// pending invites with their links.
+async fn company(app: &App) -> (Tenant, Vec<String>, Vec<String>, Vec<(String, String)>) {
+    let t = tenant(app, "business", None).await;
+    let mut admins = vec![t.admin.clone()];
+    let mut users = Vec::new();
+    for _ in 0..2 {
+        let m = member(app, &t.admin, "admin", None).await;
+        admins.push(m.token);
+        users.push(m.id);
+    }
+    for role in ["agent", "supervisor"].iter().cycle().take(12) {
+        users.push(member(app, &t.admin, role, Some("Sales")).await.id);
+    }
+    let mut invites = Vec::new();
+    for k in 0..16 {
+        let addr = email(&format!("pending{k}"));
+        let r = invite(
+            app,
+            &t.admin,
+            json!({"email": addr, "name": "P", "role": "agent"}),
+        )
+        .await;
+        assert_eq!(r.status, 201);
+        let id = r.json()["id"].as_str().unwrap().to_string();
+        invites.push((id, app.token_from_mail(&addr).await.unwrap()));
+    }
+
+    (t, admins, users, invites)
+}
+
 fn storm(seed: u64, ops: usize) {
     run_faulty(move |app, faults, _| async move {
         let started = std::time::Instant::now();
-        let t = tenant(&app, "business", None).await;
-        let mut admins = vec![t.admin.clone()];
-        let mut users = Vec::new();
-        for _ in 0..2 {
-            let m = member(&app, &t.admin, "admin", None).await;
-            admins.push(m.token);
-            users.push(m.id);
-        }
-        for role in ["agent", "supervisor"].iter().cycle().take(12) {
-            users.push(member(&app, &t.admin, role, Some("Sales")).await.id);
-        }
-        let mut invites = Vec::new();
-        for k in 0..16 {
-            let addr = email(&format!("pending{k}"));
-            let r = invite(
-                &app,
-                &t.admin,
-                json!({"email": addr, "name": "P", "role": "agent"}),
-            )
-            .await;
-            assert_eq!(r.status, 201);
-            let id = r.json()["id"].as_str().unwrap().to_string();
-            invites.push((id, app.token_from_mail(&addr).await.unwrap()));
-        }
-
+        let (t, admins, users, invites) = company(&app).await;
         let mut rng = Rng(seed);
         let ops = draw(&mut rng, ops);
         let rate: f64 = setting("STORM_FAULT_RATE", "0.05").parse().unwrap();
@@ -467,5 +485,168 @@ fn a_storm_of_concurrent_admins_with_failing_aws_calls_breaks_no_rule_in_dynamod
     let ops: usize = setting("STORM_OPS", "200").parse().unwrap();
     for seed in setting("STORM_SEEDS", "1,2,3").split(',') {
         storm(seed.trim().parse().unwrap(), ops);
+    }
+}
+
+/// What a 503 says about the change: `unavailable` (nothing was changed) or `outcome-unknown`.
+fn kind(r: &Reply) -> String {
+    r.json()["type"]
+        .as_str()
+        .unwrap_or_default()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn request_id(r: &Reply) -> String {
+    r.headers
+        .get("apigw-requestid")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn replayed(r: &Reply) -> bool {
+    r.headers
+        .get("idempotent-replayed")
+        .is_some_and(|v| v == "true")
+}
+
+/// Rule 11 under load, with no fault injected: three admins, eight requests in flight, every
+/// write with its own `Idempotency-Key`, against the emulator as slow as it is, with every
+/// function's timeout at `timeout` (the template's when `None`) so that slowness cuts requests
+/// at their deadline. Then every 503 and every `idempotency-in-progress` is retried with its
+/// key, the reconciler runs, and every rule is checked as after the storm.
+fn load(seed: u64, ops: usize, timeout: Option<std::time::Duration>) {
+    run_isolated(move |app| async move {
+        let started = std::time::Instant::now();
+        let (t, admins, users, invites) = company(&app).await;
+        let ops = draw(&mut Rng(seed), ops);
+        let keys: Vec<String> = ops.iter().map(|_| shared::domain::ids::new_id()).collect();
+        *app.timeout_override.lock().unwrap() = timeout;
+        let replies: Vec<(usize, Reply)> = stream::iter(ops.iter().enumerate())
+            .map(|(k, (actor, op))| {
+                let req = request(op, &users, &invites);
+                let (app, admins, key) = (&app, &admins, keys[k].as_str());
+                async move { (k, send_keyed(app, admins, *actor, &req, Some(key)).await) }
+            })
+            .buffer_unordered(8)
+            .collect()
+            .await;
+        *app.timeout_override.lock().unwrap() = None;
+        let took = started.elapsed();
+
+        let entries = scan(&app, &app.stack.audit_table, &format!("TENANT#{}", t.id)).await;
+        let mut changed: HashMap<&str, usize> = HashMap::new();
+        for e in &entries {
+            *changed.entry(a(e, "requestId")).or_default() += 1;
+        }
+        let mut statuses: BTreeMap<u16, usize> = BTreeMap::new();
+        let mut kinds: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        let mut again = Vec::new();
+        for (k, r) in &replies {
+            acceptable(r).unwrap_or_else(|e| panic!("seed {seed}, op {k} {:?}: {e}", ops[*k]));
+            *statuses.entry(r.status).or_default() += 1;
+            let committed = changed.contains_key(request_id(r).as_str());
+            let in_progress = r.status == 409 && kind(r) == "idempotency-in-progress";
+            if r.status == 503 || in_progress {
+                let k2 = kind(r);
+                assert!(
+                    matches!(
+                        k2.as_str(),
+                        "unavailable" | "outcome-unknown" | "idempotency-in-progress"
+                    ),
+                    "op {k}: a 503 of an unknown kind: {}",
+                    String::from_utf8_lossy(&r.body)
+                );
+                let tally = kinds.entry(k2.clone()).or_default();
+                tally.0 += 1;
+                tally.1 += usize::from(committed);
+                assert!(
+                    !(k2 == "unavailable" && committed),
+                    "op {k} {:?}: answered 'nothing was changed' and changed it",
+                    ops[*k]
+                );
+                again.push((*k, committed));
+            }
+        }
+
+        // Retries with each one's key, at the template's timeouts, once any lock a cut request
+        // held has run out.
+        app.clock.advance(Duration::seconds(40));
+        let mut retries = 0;
+        let mut replays = 0;
+        for (k, committed) in &again {
+            let (actor, op) = &ops[*k];
+            let req = request(op, &users, &invites);
+            let mut last = None;
+            for _ in 0..3 {
+                retries += 1;
+                let r = send_keyed(&app, &admins, *actor, &req, Some(&keys[*k])).await;
+                acceptable(&r).unwrap();
+                let busy =
+                    r.status == 503 || (r.status == 409 && kind(&r) == "idempotency-in-progress");
+                last = Some(r);
+                if !busy {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            let r = last.unwrap();
+            if *committed {
+                assert!(
+                    replayed(&r) && (200..300).contains(&r.status),
+                    "op {k} {:?} committed under its cut request; its retry must replay the first \
+                     outcome, got {} {}",
+                    ops[*k],
+                    r.status,
+                    String::from_utf8_lossy(&r.body)
+                );
+                replays += 1;
+            }
+        }
+        // No key did its change twice: one audited change per key at most.
+        let entries = scan(&app, &app.stack.audit_table, &format!("TENANT#{}", t.id)).await;
+        let mut per_request: HashMap<&str, usize> = HashMap::new();
+        for e in &entries {
+            *per_request.entry(a(e, "requestId")).or_default() += 1;
+        }
+        for (k, r) in &replies {
+            if let Some(n) = per_request.get(request_id(r).as_str()) {
+                assert!(
+                    *n <= 1 || matches!(ops[*k].1, Op::Invite(_)),
+                    "op {k}: {n} entries for one request"
+                );
+            }
+        }
+
+        app.clock.advance(Duration::minutes(2));
+        let reconciled = reconcile_signin_fn::run(&app.reconcile, 10).await;
+        assert_eq!(reconciled.failed + reconciled.busy, 0, "{reconciled:?}");
+        let breaks = invariant_breaks(&app, &t.id).await;
+        println!(
+            "load seed {seed}: {} operations, 8 in flight, timeout {}, {:.1} s; statuses {statuses:?}; \
+             503s and in-progress by kind (answered, of which committed) {kinds:?}; \
+             {retries} retries, {replays} replayed a committed change; reconciler {reconciled:?}; \
+             {:.1} s in all",
+            ops.len(),
+            timeout.map_or("template".into(), |d| format!("{} ms", d.as_millis())),
+            took.as_secs_f64(),
+            started.elapsed().as_secs_f64()
+        );
+        assert!(breaks.is_empty(), "seed {seed}: {breaks:#?}");
+    });
+}
+
+#[test]
+fn under_load_every_answer_is_true_and_every_keyed_retry_gets_the_first_outcome() {
+    let ops: usize = setting("LOAD_OPS", "150").parse().unwrap();
+    let timeout = match setting("LOAD_TIMEOUT_MS", "900").as_str() {
+        "template" => None,
+        ms => Some(std::time::Duration::from_millis(ms.parse().unwrap())),
+    };
+    for seed in setting("LOAD_SEEDS", "1").split(',') {
+        load(seed.trim().parse().unwrap(), ops, timeout);
     }
 }

@@ -284,8 +284,26 @@ await admin.getByRole('button', { name: 'Suspend' }).click();
 const sd = admin.getByRole('dialog', { name: 'Suspend Ann Agent?' });
 await sd.waitFor();
 await screen(admin, '11-suspend-confirm');
+// The suspend reaches the API and commits, but its answer is lost on the way back (a 503
+// "couldn't confirm" in its place): the console sends it again with the same Idempotency-Key
+// and gets the first answer, replayed, instead of doing it twice (rule 11).
+const suspendKeys = [];
+let lostOnce = false;
+await admin.route(/\/users\/[^/]+\/suspend$/, async (route) => {
+  suspendKeys.push(route.request().headers()['idempotency-key']);
+  const res = await route.fetch();
+  if (lostOnce) return route.fulfill({ response: res });
+  lostOnce = true;
+  return route.fulfill({ status: 503, contentType: 'application/problem+json', headers: { 'access-control-allow-origin': appUrl, 'access-control-expose-headers': 'retry-after', 'retry-after': '1' },
+    body: JSON.stringify({ type: 'https://veloconnect.io/problems/outcome-unknown', title: 'Couldn’t confirm', status: 503, detail: 'injected by the test' }) });
+});
+const replay = admin.waitForResponse((r) => /\/suspend$/.test(r.url()) && r.status() === 200);
 await sd.getByRole('button', { name: 'Suspend' }).click();
 await notice(admin).filter({ hasText: 'Ann Agent is suspended.' }).waitFor();
+const replayed = await replay;
+await admin.unroute(/\/users\/[^/]+\/suspend$/);
+check(suspendKeys.length === 2 && /^[0-9a-f-]{36}$/.test(suspendKeys[0]) && suspendKeys[0] === suspendKeys[1], `a lost answer is retried with the same Idempotency-Key (${suspendKeys.length} sends)`);
+check((await replayed.allHeaders())['idempotent-replayed'] === 'true', 'the retry gets the first answer, replayed, not a second suspension');
 await ann.getByRole('link', { name: 'Users', exact: true }).click();
 await ann.getByRole('heading', { name: 'Sign in to VeloConnect' }).waitFor();
 check((await ann.locator('.info').innerText()).includes('session has ended'), 'the suspended agent is sent to sign-in with a reason');

@@ -100,35 +100,60 @@ function refused(res) {
   return res.status === 401 || (res.status === 403 && !type.includes('problem'));
 }
 
-/** Calls the API. `auth: false` for the public invite routes. Throws `Problem` on failure. */
-export async function api(method, path, { body, query, auth = true } = {}) {
+// A write whose answer says it may go through when sent again (rule 11 of docs/rules.md):
+// nothing changed, the outcome is unknown, or an attempt with the same key is still running.
+function retriable(res) {
+  return res.status === 503 || res.status === 0;
+}
+const WRITE_RETRIES = 2;
+
+function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
+
+/**
+ * Calls the API. `auth: false` for the public invite routes. Throws `Problem` on failure.
+ * Every write carries an `Idempotency-Key`: a new one per call (one user action) unless the
+ * caller passes `idempotencyKey`, and the same one when this call sends it again after a 503,
+ * a lost connection or a 409 `idempotency-in-progress`, so a retry gets the first attempt's
+ * answer instead of doing the change twice.
+ */
+export async function api(method, path, { body, query, auth = true, idempotencyKey } = {}) {
   let url = cfg.apiUrl.replace(/\/$/, '') + path;
   if (query) {
     const q = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== ''));
     if ([...q].length) url += `?${q}`;
   }
+  const key = method === 'GET' ? null : (idempotencyKey || crypto.randomUUID());
   const send = () => {
     const headers = {};
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (auth && session) headers.authorization = `Bearer ${session.accessToken}`;
-    return fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'omit' });
+    if (key) headers['idempotency-key'] = key;
+    return fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'omit' })
+      .catch(() => ({ status: 0, ok: false, headers: new Headers() }));
   };
   let res;
   try {
-    if (auth && !session) await refresh();
-    res = await send();
-    if (auth && refused(res)) {
-      // One refresh and one retry; then the session is over.
-      if (await refresh()) res = await send();
-      if (refused(res)) {
-        await signOut('expired');
-        throw new Problem(401, await res.json().catch(() => null), 'expired');
+    for (let attempt = 0; ; attempt++) {
+      if (auth && !session) await refresh();
+      res = await send();
+      if (auth && refused(res)) {
+        // One refresh and one retry; then the session is over.
+        if (await refresh()) res = await send();
+        if (refused(res)) {
+          await signOut('expired');
+          throw new Problem(401, await res.json().catch(() => null), 'expired');
+        }
       }
+      const inProgress = res.status === 409 && (res.headers.get('content-type') || '').includes('problem')
+        && (await res.clone().json().catch(() => ({}))).type?.endsWith('/idempotency-in-progress');
+      if (!key || attempt >= WRITE_RETRIES || !(retriable(res) || inProgress)) break;
+      await sleep(Math.min(Number(res.headers.get('retry-after')) || 1, 5) * 1000);
     }
   } catch (e) {
     if (e instanceof Problem) throw e;
     throw new Problem(0, null, 'unreachable');
   }
+  if (res.status === 0) throw new Problem(0, null, 'unreachable');
   const type = res.headers.get('content-type') || '';
   const data = type.includes('json') ? await res.json().catch(() => null) : null;
   if (!res.ok) throw new Problem(res.status, data);

@@ -127,6 +127,7 @@ export const s = {
   errors: {
     unreachable: 'VeloConnect can’t be reached right now. Check your connection and try again.',
     unavailable: 'Something on our side didn’t respond, and nothing was changed. Try again in a moment.',
+    unconfirmed: 'We couldn’t confirm whether this went through. Reload to check before trying again.',
     forbidden: 'Your role doesn’t allow this.',
     generic: 'Something went wrong.',
   },

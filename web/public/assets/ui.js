@@ -49,7 +49,7 @@ export function ErrorBox({ error, children }) {
 export function messageOf(e) {
   if (!e) return '';
   if (e.status === 0) return s.errors.unreachable;
-  if (e.status === 503) return s.errors.unavailable;
+  if (e.status === 503) return e.type === 'outcome-unknown' ? s.errors.unconfirmed : s.errors.unavailable;
   if (e.status === 403) return e.body.detail || s.errors.forbidden;
   return e.body.detail || e.body.title || e.message || s.errors.generic;
 }

@@ -68,9 +68,12 @@ export function Accept({ onJoined }) {
     if (!ok || busy) return;
     setBusy(true); setError(null); setPwErrors([]);
     let waited = false;
+    // One key for this click, kept across its retries: a retry of an accept that went through
+    // answers its first success instead of "link already used".
+    const idempotencyKey = crypto.randomUUID();
     for (let attempt = 0; ; attempt++) {
       try {
-        const done = await api('POST', '/invites/accept', { body: { token: token.current, password }, auth: false });
+        const done = await api('POST', '/invites/accept', { body: { token: token.current, password }, auth: false, idempotencyKey });
         await signIn(done.signIn.username, password);
         onJoined();
         return;
