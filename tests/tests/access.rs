@@ -325,13 +325,14 @@ fn the_local_server_answers_over_real_http() {
                 .unwrap()
             }
         };
-        let (status, h, _) = preflight(console, "PUT", "authorization,content-type").await;
+        let (status, h, _) =
+            preflight(console, "PUT", "authorization,content-type,idempotency-key").await;
         assert_eq!(status, 204);
         assert_eq!(h["access-control-allow-origin"], console);
         assert_eq!(h["access-control-allow-methods"], "GET,POST,PUT,DELETE");
         assert_eq!(
             h["access-control-allow-headers"],
-            "authorization,content-type"
+            "authorization,content-type,idempotency-key"
         );
         assert_eq!(h["access-control-max-age"], "600");
         for (origin, method, headers) in [
