@@ -407,9 +407,10 @@ impl App {
         }
         let mut hdrs = Map::new();
         for (k, v) in headers {
-            if let Ok(v) = v.to_str() {
-                hdrs.insert(k.as_str().to_string(), Value::String(v.to_string()));
-            }
+            // API Gateway passes a header on whatever its bytes; it doesn't drop one that isn't
+            // ASCII (the function then refuses it, as it does an Idempotency-Key like that).
+            let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
+            hdrs.insert(k.as_str().to_string(), Value::String(v));
         }
         let text = String::from_utf8(body.to_vec());
         let (body_value, b64) = match &text {
