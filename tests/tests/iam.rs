@@ -6,6 +6,8 @@
 
 mod common;
 
+use shared::domain::ids::new_id;
+
 use common::*;
 use harness::proxy::Call;
 use serde_json::{json, Value};
@@ -292,39 +294,97 @@ fn every_aws_call_a_function_makes_is_granted_by_the_template_and_reads_are_cons
         }
         app.clock.advance(Duration::minutes(2));
         ok(app
-            .request("POST", &format!("/invites/{pending}/resend"), admin, None)
+            .request_keyed(
+                "POST",
+                &format!("/invites/{pending}/resend"),
+                admin,
+                None,
+                Some(&new_id()),
+            )
             .await);
         call("POST", "/invites/{id}/resend");
         ok(app
-            .request("DELETE", &format!("/invites/{revoked}"), admin, None)
+            .request_keyed(
+                "DELETE",
+                &format!("/invites/{revoked}"),
+                admin,
+                None,
+                Some(&new_id()),
+            )
             .await);
         call("DELETE", "/invites/{id}");
         ok(app
-            .request(
+            .request_keyed(
                 "PUT",
                 &format!("/users/{}/role", sup.id),
                 admin,
                 Some(json!({"role": "agent"})),
+                Some(&new_id()),
             )
             .await);
         call("PUT", "/users/{id}/role");
         ok(app
-            .request("POST", &format!("/users/{}/suspend", sup.id), admin, None)
+            .request_keyed(
+                "POST",
+                &format!("/users/{}/suspend", sup.id),
+                admin,
+                None,
+                Some(&new_id()),
+            )
             .await);
         call("POST", "/users/{id}/suspend");
         ok(app
-            .request(
+            .request_keyed(
                 "POST",
                 &format!("/users/{}/reactivate", sup.id),
                 admin,
                 None,
+                Some(&new_id()),
             )
             .await);
         call("POST", "/users/{id}/reactivate");
         ok(app
-            .request("DELETE", &format!("/users/{}", sup.id), admin, None)
+            .request_keyed(
+                "DELETE",
+                &format!("/users/{}", sup.id),
+                admin,
+                None,
+                Some(&new_id()),
+            )
             .await);
         call("DELETE", "/users/{id}");
+        // Keys (rule 11): every write above carried one (claimed, recorded in the transaction,
+        // settled); a keyed request that changes nothing frees its key again.
+        for (method, path) in [
+            ("POST", format!("/invites/{}/resend", new_id())),
+            ("DELETE", format!("/invites/{}", new_id())),
+            ("POST", format!("/users/{}/suspend", new_id())),
+            ("DELETE", format!("/users/{}", new_id())),
+        ] {
+            app.request_keyed(method, &path, admin, None, Some(&new_id()))
+                .await
+                .expect(404);
+        }
+        app.request_keyed(
+            "PUT",
+            &format!("/users/{}/role", new_id()),
+            admin,
+            Some(json!({"role": "agent"})),
+            Some(&new_id()),
+        )
+        .await
+        .expect(404);
+        app.request_keyed(
+            "POST",
+            "/invites/accept",
+            None,
+            Some(
+                json!({"token": format!("{}.{}", new_id(), "A".repeat(43)), "password": PASSWORD}),
+            ),
+            Some(&new_id()),
+        )
+        .await
+        .expect(404);
         // A refusal that reads more than the happy path: seats short on a bulk invite.
         let rows = |batch: usize| -> Value {
             let rows: Vec<Value> = (0..25)

@@ -397,3 +397,78 @@ fn two_attempts_with_one_key_at_once_do_the_work_once() {
         );
     });
 }
+
+#[test]
+fn a_key_costs_two_dynamodb_calls_and_one_transaction_item_more() {
+    run_counted(harness::FUNCTIONS, |app, calls| async move {
+        let t = tenant(&app, "team", None).await;
+        let (a, b) = (
+            member(&app, &t.admin, "agent", None).await,
+            member(&app, &t.admin, "agent", None).await,
+        );
+        let ops = |c: Vec<harness::proxy::Call>| -> (Vec<String>, usize) {
+            // How many items the change's transaction carries.
+            let items = c
+                .iter()
+                .filter(|c| c.op == "dynamodb.TransactWriteItems")
+                .map(|c| {
+                    let v: Value = serde_json::from_slice(&c.body).unwrap();
+                    v["TransactItems"].as_array().map_or(0, Vec::len)
+                })
+                .sum();
+            (c.into_iter().map(|c| c.op).collect(), items)
+        };
+        for (function, method, tail, body) in [
+            (
+                "change-role",
+                "PUT",
+                "/role",
+                Some(json!({"role": "supervisor"})),
+            ),
+            ("suspend", "POST", "/suspend", None),
+        ] {
+            calls[function].take();
+            app.request_keyed(
+                method,
+                &format!("/users/{}{tail}", a.id),
+                Some(&t.admin),
+                body.clone(),
+                None,
+            )
+            .await
+            .expect(200);
+            let (plain, plain_items) = ops(calls[function].take());
+            app.request_keyed(
+                method,
+                &format!("/users/{}{tail}", b.id),
+                Some(&t.admin),
+                body,
+                Some(&key()),
+            )
+            .await
+            .expect(200);
+            let (keyed, keyed_items) = ops(calls[function].take());
+            println!(
+                "{method} /users/{{id}}{tail}: {} calls without a key {plain:?}, {} with {keyed:?}",
+                plain.len(),
+                keyed.len()
+            );
+            assert_eq!(keyed.len(), plain.len() + 2, "{plain:?} / {keyed:?}");
+            assert_eq!(
+                keyed_items,
+                plain_items + 1,
+                "the key's record rides in the transaction"
+            );
+            assert_eq!(
+                keyed.first().map(String::as_str),
+                Some("dynamodb.PutItem"),
+                "the claim comes first"
+            );
+            assert_eq!(
+                keyed.last().map(String::as_str),
+                Some("dynamodb.UpdateItem"),
+                "the answer is recorded last"
+            );
+        }
+    });
+}
