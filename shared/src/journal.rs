@@ -74,16 +74,14 @@ pub fn will_answer(answer: Answer) {
     with(|e| e.answer = Some(answer));
 }
 
-/// The store, as it sends a change's commit: the key and answer to record in it, if any.
-pub(crate) fn sending() -> Option<(Claim, Answer)> {
+/// The store, as it sends a change's commit: the key the request holds, if any, and the
+/// answer to record with it.
+pub(crate) fn sending() -> Option<(Claim, Option<Answer>)> {
     with(|e| {
         if e.progress == Progress::Untouched {
             e.progress = Progress::Sent;
         }
-        match (&e.claim, &e.answer) {
-            (Some(c), Some(a)) => Some((c.clone(), a.clone())),
-            _ => None,
-        }
+        e.claim.clone().map(|c| (c, e.answer.clone()))
     })
     .flatten()
 }
@@ -136,7 +134,7 @@ mod tests {
                 sending()
             })
             .await;
-        assert_eq!(sent, Some((claim, Answer::json(201, &2))));
+        assert_eq!(sent, Some((claim, Some(Answer::json(201, &2)))));
         // A scheduled job has no journal: its commits record nothing.
         assert_eq!(sending(), None);
         settled(true);

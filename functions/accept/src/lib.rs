@@ -6,8 +6,10 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 use shared::domain::validation::object;
 use shared::domain::views::answers;
-use shared::domain::{password, timefmt, ApiError, Clock, FieldError};
-use shared::http::{answer, body_json, json, request_id, respond_once, route_key, KeyScope};
+use shared::domain::{password, timefmt, ApiError, Clock, FieldError, InviteToken};
+use shared::http::{
+    answer, body_json, json, request_id, respond_once, respond_within, route_key, KeyScope,
+};
 use shared::identity::Directory;
 use shared::store::Store;
 use shared::usecase::accept::{self, Links};
@@ -32,14 +34,24 @@ impl Deps {
 }
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    respond_once(&req, &deps.store, KeyScope::Public, async {
-        match route_key(&req) {
-            Some("POST /invites/preview") => preview(deps, &req).await,
-            Some("POST /invites/accept") => accept(deps, &req).await,
-            _ => Err(ApiError::NoRoute),
+    match route_key(&req) {
+        // Only an accept of a link we could have issued takes a key: claiming one costs an
+        // argon2id hash and two writes, which an anonymous request with junk should not buy.
+        Some("POST /invites/accept") if links_a_token(&req) => {
+            respond_once(&req, &deps.store, KeyScope::Public, accept(deps, &req)).await
         }
-    })
-    .await
+        Some("POST /invites/accept") => respond_within(&req, accept(deps, &req)).await,
+        Some("POST /invites/preview") => respond_within(&req, preview(deps, &req)).await,
+        _ => respond_within(&req, async { Err(ApiError::NoRoute) }).await,
+    }
+}
+
+/// Whether the body names a token of an invite link's shape.
+fn links_a_token(req: &Request) -> bool {
+    serde_json::from_slice::<Value>(req.body().as_ref())
+        .ok()
+        .and_then(|b| b.get("token")?.as_str().and_then(InviteToken::parse))
+        .is_some()
 }
 
 fn token_field(body: &Value, allowed: &[&str], errs: &mut Vec<FieldError>) -> Option<String> {

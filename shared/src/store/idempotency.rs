@@ -23,8 +23,16 @@ where
     }
 }
 
+enum Put {
+    Written,
+    Held(Record),
+    Vanished,
+}
+
 impl Store {
-    /// Claims the key for a new attempt, or answers the record that holds it already.
+    /// Claims the key for a new attempt (`None`), or answers the record that holds it. A
+    /// record that vanishes between the refused put and the read (freed, or forgotten by TTL)
+    /// is claimed again rather than taken for a claim this attempt does not hold.
     pub async fn claim_key(
         &self,
         claim: &Claim,
@@ -32,6 +40,26 @@ impl Store {
         now_ms: i64,
         lease_until_ms: i64,
     ) -> Result<Option<Record>, StoreError> {
+        for _ in 0..3 {
+            match self.put_key(claim, print, now_ms, lease_until_ms).await? {
+                Put::Written => return Ok(None),
+                Put::Held(found) => return Ok(Some(found)),
+                Put::Vanished => continue,
+            }
+        }
+        Err(StoreError::Unavailable(
+            "the idempotency key kept changing hands".into(),
+        ))
+    }
+
+    /// One conditional put of the claim, and if it is refused, what holds the key.
+    async fn put_key(
+        &self,
+        claim: &Claim,
+        print: &str,
+        now_ms: i64,
+        lease_until_ms: i64,
+    ) -> Result<Put, StoreError> {
         let expires_at = now_ms / 1000 + KEEP_SECS;
         let put = self
             .client
@@ -48,8 +76,11 @@ impl Store {
             .send()
             .await;
         match put {
-            Ok(_) => Ok(None),
-            Err(e) if refused(&e) => self.key_record(&claim.pk).await,
+            Ok(_) => Ok(Put::Written),
+            Err(e) if refused(&e) => Ok(match self.key_record(&claim.pk).await? {
+                Some(found) => Put::Held(found),
+                None => Put::Vanished,
+            }),
             Err(e) => Err(unavailable(e)),
         }
     }

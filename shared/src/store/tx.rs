@@ -439,8 +439,15 @@ impl<'a> Tx<'a> {
     /// this same transaction, conditioned on the request's lease.
     pub(super) async fn commit(mut self, client: &Client) -> Result<(), TxError> {
         if self.receipt.is_some() {
-            if let Some((claim, answer)) = crate::journal::sending() {
-                self.record(&claim, &answer);
+            match crate::journal::sending() {
+                Some((claim, Some(answer))) => self.record(&claim, &answer),
+                Some((_, None)) => {
+                    // Every use case names its answer before its commit (rule 11); one that
+                    // doesn't would commit a keyed change its retry can't replay.
+                    debug_assert!(false, "a keyed change committed without naming its answer");
+                    tracing::error!("a keyed change committed without naming its answer");
+                }
+                None => {}
             }
         }
         // Boxed: inline, every operation's future nests this one, deep enough to overflow
@@ -520,12 +527,27 @@ impl<'a> Tx<'a> {
             }
             let refused = matches!(&err, SdkError::ServiceError(_));
             let why = format!("{err:?}");
-            // A service error that names a refusal (validation, cancellation) wrote nothing;
-            // anything else (5xx, timeout, lost connection) may have.
-            let ambiguous = !refused
-                || err
-                    .raw_response()
-                    .is_some_and(|r| r.status().as_u16() >= 500);
+            // A service error that names a refusal wrote nothing in that attempt; anything
+            // else (5xx, timeout, lost connection) may have. For a change that is not enough:
+            // the SDK's own retries resend it with the same token, so a final 400 (throttled,
+            // `TransactionInProgressException`) can follow an attempt that timed out and may
+            // land. Only a malformed request, which every attempt fails alike, proves nothing
+            // was written; everything else is read back.
+            let malformed = match &err {
+                SdkError::ServiceError(se) => {
+                    aws_sdk_dynamodb::error::ProvideErrorMetadata::code(se.err())
+                        == Some("ValidationException")
+                }
+                _ => false,
+            };
+            let ambiguous = if self.receipt.is_some() {
+                !malformed
+            } else {
+                !refused
+                    || err
+                        .raw_response()
+                        .is_some_and(|r| r.status().as_u16() >= 500)
+            };
             if !ambiguous {
                 return Err(TxError::Unavailable(why));
             }

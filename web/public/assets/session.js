@@ -132,6 +132,7 @@ export async function api(method, path, { body, query, auth = true, idempotencyK
       .catch(() => ({ status: 0, ok: false, headers: new Headers() }));
   };
   let res;
+  let unknown = null; // a 503 that couldn't confirm: what a later lost connection must not hide
   try {
     for (let attempt = 0; ; attempt++) {
       if (auth && !session) await refresh();
@@ -146,6 +147,10 @@ export async function api(method, path, { body, query, auth = true, idempotencyK
       }
       const inProgress = res.status === 409 && (res.headers.get('content-type') || '').includes('problem')
         && (await res.clone().json().catch(() => ({}))).type?.endsWith('/idempotency-in-progress');
+      if (res.status === 503) {
+        const b = await res.clone().json().catch(() => null);
+        if (b && String(b.type).endsWith('/outcome-unknown')) unknown = b;
+      }
       if (!key || attempt >= WRITE_RETRIES || !(retriable(res) || inProgress)) break;
       await sleep(Math.min(Number(res.headers.get('retry-after')) || 1, 5) * 1000);
     }
@@ -153,7 +158,7 @@ export async function api(method, path, { body, query, auth = true, idempotencyK
     if (e instanceof Problem) throw e;
     throw new Problem(0, null, 'unreachable');
   }
-  if (res.status === 0) throw new Problem(0, null, 'unreachable');
+  if (res.status === 0) throw unknown ? new Problem(503, unknown) : new Problem(0, null, 'unreachable');
   const type = res.headers.get('content-type') || '';
   const data = type.includes('json') ? await res.json().catch(() => null) : null;
   if (!res.ok) throw new Problem(res.status, data);
