@@ -388,7 +388,7 @@ mod once {
         let settled = async {
             match &result {
                 Ok(resp) => store.finish_key(&claim, &recorded(resp)).await,
-                Err(e) => match e.under_key() {
+                Err(e) => match Disposition::of(e) {
                     Disposition::Keep => store.finish_key(&claim, &recorded(&problem(e))).await,
                     Disposition::Release => store.release_key(&claim).await,
                     Disposition::Leave => store.lapse_key(&claim).await,

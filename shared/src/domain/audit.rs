@@ -188,8 +188,8 @@ impl Change {
                 id: after.id.to_string(),
                 label: Some(after.name.clone()),
             },
-            before.map(super::invite::audit_view),
-            Some(super::invite::audit_view(after)),
+            before.map(invite_snapshot),
+            Some(invite_snapshot(after)),
         )
     }
 
@@ -224,6 +224,18 @@ pub fn user_snapshot(u: &super::User) -> Value {
         "team": u.team,
         "status": u.status.as_str(),
         "displayName": u.display_label(),
+    })
+}
+
+/// What the audit log keeps of an invite at one moment (never its token or hash).
+pub fn invite_snapshot(i: &super::Invite) -> Value {
+    serde_json::json!({
+        "email": i.email,
+        "name": i.name,
+        "role": i.role,
+        "team": i.team,
+        "status": i.status.as_str(),
+        "expiresAt": super::timefmt::format(i.expires_at),
     })
 }
 

@@ -103,28 +103,6 @@ impl ApiError {
         self.problem().status
     }
 
-    /// What an `Idempotency-Key` keeps of this outcome (rule 11). A rule's refusal is the
-    /// attempt's outcome, as a success is: a retry gets it again. A refusal of the request
-    /// itself (its form, its caller, a wait it was told to honour) or a failure before any
-    /// write changed nothing, so the key is freed for the retry to do the work. An unknown
-    /// outcome leaves the key held until its lease lapses: by then the commit either landed
-    /// with the key's answer or can no longer land.
-    pub fn under_key(&self) -> super::idempotency::Disposition {
-        use super::idempotency::Disposition;
-        match self {
-            ApiError::SeatLimit { .. }
-            | ApiError::EmailTaken(_)
-            | ApiError::Conflict(_)
-            | ApiError::VersionConflict { .. }
-            | ApiError::LastAdmin
-            | ApiError::InviteNotPending(_)
-            | ApiError::SelfAction(_)
-            | ApiError::UserDeleted => Disposition::Keep,
-            ApiError::OutcomeUnknown(_) => Disposition::Leave,
-            _ => Disposition::Release,
-        }
-    }
-
     pub fn problem(&self) -> Problem {
         let mut ext = Map::new();
         let mut errors = Vec::new();

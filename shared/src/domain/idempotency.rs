@@ -11,7 +11,7 @@
 //! `committed` inside the change's own transaction (with the answer the change gives), and to
 //! `done` once the answer is sent.
 
-use super::error::FieldError;
+use super::error::{ApiError, FieldError};
 use blake2::digest::consts::U32;
 use blake2::{Blake2b, Digest};
 use serde::Serialize;
@@ -192,6 +192,29 @@ pub enum Disposition {
     Release,
     /// Whether the change landed is not known: the key stays held until its lease lapses.
     Leave,
+}
+
+impl Disposition {
+    /// What an `Idempotency-Key` keeps of an error outcome (rule 11). A rule's refusal is the
+    /// attempt's outcome, as a success is: a retry gets it again. A refusal of the request
+    /// itself (its form, its caller, a wait it was told to honour) or a failure before any
+    /// write changed nothing, so the key is freed for the retry to do the work. An unknown
+    /// outcome leaves the key held until its lease lapses: by then the commit either landed
+    /// with the key's answer or can no longer land.
+    pub fn of(e: &ApiError) -> Disposition {
+        match e {
+            ApiError::SeatLimit { .. }
+            | ApiError::EmailTaken(_)
+            | ApiError::Conflict(_)
+            | ApiError::VersionConflict { .. }
+            | ApiError::LastAdmin
+            | ApiError::InviteNotPending(_)
+            | ApiError::SelfAction(_)
+            | ApiError::UserDeleted => Disposition::Keep,
+            ApiError::OutcomeUnknown(_) => Disposition::Leave,
+            _ => Disposition::Release,
+        }
+    }
 }
 
 /// What a stored record means for an attempt that finds it.

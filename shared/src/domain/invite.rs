@@ -169,18 +169,6 @@ pub fn new_invite(
     (invite, token)
 }
 
-/// What the audit log records about an invite (never its token or hash).
-pub fn audit_view(i: &Invite) -> serde_json::Value {
-    serde_json::json!({
-        "email": i.email,
-        "name": i.name,
-        "role": i.role,
-        "team": i.team,
-        "status": i.status.as_str(),
-        "expiresAt": super::timefmt::format(i.expires_at),
-    })
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

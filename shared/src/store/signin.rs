@@ -13,10 +13,10 @@
 //!   only markers that are due, so its cost grows with the drift, not with the users.
 
 use super::items::{self, s};
-use super::tx::{decide, Tag, Tx, WriteError};
+use super::tx::{Tag, Tx};
 use super::{unavailable, Page, Query, Store, StoreError};
 use crate::domain::signin::{CLAIM_LEASE, RECONCILE_AFTER};
-use crate::domain::{timefmt, Invite, InviteId, InviteStatus, UserId};
+use crate::domain::{timefmt, InviteId, UserId};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
@@ -99,6 +99,28 @@ pub enum EmailHolder {
 }
 
 impl Tx<'_> {
+    /// Takes the login's lock for `CLAIM_LEASE` as a step of this transaction (an accept's
+    /// claim), with a marker due when the lease has long run out: if the holder never
+    /// finishes, the reconciler removes what it left. Fails the transaction while another
+    /// request holds the lock (`Tag::Marker`).
+    pub fn lock_signin(&mut self, login: &str, lock_id: &str, now: OffsetDateTime) -> Marker {
+        let owed = Marker::new(login, now + CLAIM_LEASE + RECONCILE_AFTER);
+        let (set, mut values) = marker_set(&owed);
+        values.push((":id", s(lock_id)));
+        values.push((":until", s(timefmt::format(now + CLAIM_LEASE))));
+        values.push((":now", s(timefmt::format(now))));
+        self.update(
+            Tag::Marker,
+            marker_pk(login),
+            SIGNIN_SK,
+            &format!("SET lockId = :id, lockUntil = :until, {set}"),
+            FREE,
+            &[],
+            values,
+        );
+        owed
+    }
+
     /// Fails the transaction unless the lock `lock_id` still holds the login: a change made
     /// under a lock that was taken over (its holder ran past its lease) must not land.
     pub fn signin_still_held(&mut self, login: &str, lock_id: &str) {
@@ -265,51 +287,5 @@ impl Store {
         };
         held.map(Some)
             .ok_or_else(|| StoreError::Corrupt(format!("email guard for {login}")))
-    }
-
-    /// An accept's first write: checks its invite (still pending, this token, unexpired) and
-    /// takes the login's lock in one transaction, before anything touches Cognito, with a
-    /// marker due when the lock's lease has long run out: if the accept never finishes, the
-    /// reconciler removes what it left. A second accept of the same link while the first
-    /// holds the lock is refused here (`Refusal::SignInLocked`).
-    pub async fn claim_invite(
-        &self,
-        invite: &Invite,
-        login: &str,
-        lock_id: &str,
-        now: OffsetDateTime,
-    ) -> Result<Marker, WriteError> {
-        let mut tx = Tx::new(&self.tables);
-        tx.update(
-            Tag::Invite(0),
-            items::invite_pk(&invite.id),
-            items::INVITE_SK,
-            "SET claimedAt = :now",
-            "#st = :pending AND tokenHash = :hash AND expiresAt > :now",
-            &[("#st", "status")],
-            vec![
-                (":pending", s(InviteStatus::Pending.as_str())),
-                (":hash", s(&invite.token_hash)),
-                (":now", s(timefmt::format(now))),
-            ],
-        );
-        let owed = Marker::new(login, now + CLAIM_LEASE + RECONCILE_AFTER);
-        let (set, mut values) = marker_set(&owed);
-        values.push((":id", s(lock_id)));
-        values.push((":until", s(timefmt::format(now + CLAIM_LEASE))));
-        values.push((":now", s(timefmt::format(now))));
-        tx.update(
-            Tag::Marker,
-            marker_pk(login),
-            SIGNIN_SK,
-            &format!("SET lockId = :id, lockUntil = :until, {set}"),
-            FREE,
-            &[],
-            values,
-        );
-        tx.commit(&self.client)
-            .await
-            .map_err(|e| e.decided_by(decide::accept))?;
-        Ok(owed)
     }
 }

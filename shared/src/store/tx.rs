@@ -4,7 +4,7 @@
 use super::items::{self, n, s, Item};
 use super::Tables;
 use crate::domain::idempotency::Answer;
-use crate::domain::{AuditEntry, Tenant, TenantId};
+use crate::domain::AuditEntry;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
@@ -89,127 +89,6 @@ impl TxError {
             TxError::Rejected(tags) => WriteError::Refused(decide(&tags)),
             TxError::Unavailable(why) => WriteError::Unavailable(why),
             TxError::Unknown(why) => WriteError::Unknown(why),
-        }
-    }
-}
-
-/// Each operation's reading of its failed conditions, most specific rule first.
-pub(super) mod decide {
-    use super::{Refusal, Tag};
-
-    fn emails(tags: &[Tag]) -> Vec<usize> {
-        let mut rows: Vec<usize> = tags
-            .iter()
-            .filter_map(|t| match t {
-                Tag::Email(i) => Some(*i),
-                _ => None,
-            })
-            .collect();
-        rows.sort_unstable();
-        rows
-    }
-
-    /// New invites (or a new tenant with its admin's invite): a taken address, then seats.
-    pub fn new_invites(tags: &[Tag]) -> Refusal {
-        let taken = emails(tags);
-        if !taken.is_empty() {
-            Refusal::EmailTaken(taken)
-        } else if tags.contains(&Tag::Tenant) {
-            Refusal::NoSeat
-        } else {
-            Refusal::Stale
-        }
-    }
-
-    /// A resend: the invite changed, else an expired invite's address or seat is gone.
-    pub fn reopen(tags: &[Tag]) -> Refusal {
-        if tags.contains(&Tag::Invite(0)) {
-            Refusal::NotPending
-        } else {
-            new_invites(tags)
-        }
-    }
-
-    /// Revoke and expire: only the invites' own guards can fail.
-    pub fn close(_: &[Tag]) -> Refusal {
-        Refusal::NotPending
-    }
-
-    /// Accept's claim and commit: the invite first (a used or rotated link answers the same
-    /// whoever holds the lock), then the login's lock.
-    pub fn accept(tags: &[Tag]) -> Refusal {
-        if tags.contains(&Tag::Invite(0)) {
-            Refusal::NotPending
-        } else if tags.contains(&Tag::Marker) {
-            Refusal::SignInLocked
-        } else {
-            Refusal::Stale
-        }
-    }
-
-    /// A tier change: the only condition besides existence is the seats in use.
-    pub fn tier(tags: &[Tag]) -> Refusal {
-        if tags.contains(&Tag::Tenant) {
-            Refusal::NoSeat
-        } else {
-            Refusal::Stale
-        }
-    }
-
-    /// A user change, given how it moves the tenant's counters: a concurrent change to the
-    /// user first; the tenant's item carries both counters' conditions, so which rule refused
-    /// follows from which counter this change moves down or up.
-    pub fn user_change(tags: &[Tag], seats: i64, admins: i64) -> Refusal {
-        if tags.contains(&Tag::User) {
-            Refusal::Stale
-        } else if tags.contains(&Tag::Tenant) && admins < 0 {
-            Refusal::LastAdmin
-        } else if tags.contains(&Tag::Tenant) && seats > 0 {
-            Refusal::NoSeat
-        } else {
-            Refusal::Stale
-        }
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-        use Tag::*;
-
-        #[test]
-        fn a_taken_address_is_named_by_row_before_any_seat_refusal() {
-            assert_eq!(
-                new_invites(&[Tenant, Email(3), Email(1)]),
-                Refusal::EmailTaken(vec![1, 3])
-            );
-            assert_eq!(new_invites(&[Tenant]), Refusal::NoSeat);
-            assert_eq!(new_invites(&[Invite(0)]), Refusal::Stale);
-        }
-
-        #[test]
-        fn a_resend_of_a_changed_invite_says_so_before_seats_or_addresses() {
-            assert_eq!(reopen(&[Invite(0), Email(0)]), Refusal::NotPending);
-            assert_eq!(reopen(&[Email(0)]), Refusal::EmailTaken(vec![0]));
-            assert_eq!(reopen(&[Tenant]), Refusal::NoSeat);
-            assert_eq!(close(&[Email(2)]), Refusal::NotPending);
-        }
-
-        #[test]
-        fn an_accept_refuses_a_used_link_whoever_holds_the_lock() {
-            assert_eq!(accept(&[Invite(0), Marker]), Refusal::NotPending);
-            assert_eq!(accept(&[Marker]), Refusal::SignInLocked);
-            assert_eq!(accept(&[Email(0)]), Refusal::Stale);
-            assert_eq!(tier(&[Tenant]), Refusal::NoSeat);
-        }
-
-        #[test]
-        fn a_refused_user_change_names_the_counter_it_moved() {
-            assert_eq!(user_change(&[User, Tenant], 0, -1), Refusal::Stale);
-            assert_eq!(user_change(&[Tenant], 0, -1), Refusal::LastAdmin);
-            assert_eq!(user_change(&[Tenant], -1, -1), Refusal::LastAdmin);
-            assert_eq!(user_change(&[Tenant], 1, 0), Refusal::NoSeat);
-            assert_eq!(user_change(&[Tenant], 1, 1), Refusal::NoSeat);
-            assert_eq!(user_change(&[Tenant], 0, 0), Refusal::Stale);
         }
     }
 }
@@ -328,54 +207,6 @@ impl<'a> Tx<'a> {
         self.push(tag, TransactWriteItem::builder().delete(del).build());
     }
 
-    /// Moves the tenant's counters: seats taken only under the limit (docs/rules.md, rule 1), seats given
-    /// back never below zero, and admins removed only while another active admin remains
-    /// (docs/rules.md, rule 6). Nothing is added when both deltas are zero.
-    ///
-    /// One seat is checked against the stored limit itself (`seatsUsed < seatLimit`), so no
-    /// read of the tenant is needed. Several at once can't be (a condition can't add), so
-    /// they need the limit as read, and the condition pins that limit too: a concurrent tier
-    /// change can't slip a stale limit through.
-    pub fn tenant_counters(
-        &mut self,
-        tenant_id: &TenantId,
-        seats: i64,
-        admins: i64,
-        limit_read: Option<u32>,
-    ) {
-        if seats == 0 && admins == 0 {
-            return;
-        }
-        let mut conds = vec!["attribute_exists(pk)".to_string()];
-        let mut values = vec![(":seats", n(seats)), (":admins", n(admins))];
-        if seats == 1 {
-            conds.push("seatsUsed < seatLimit".into());
-        } else if seats > 1 {
-            let limit = limit_read.expect("taking several seats needs the limit as read");
-            conds.push("seatsUsed <= :maxBefore AND seatLimit = :limit".into());
-            values.push((":maxBefore", n(i64::from(limit) - seats)));
-            values.push((":limit", n(limit)));
-        } else if seats < 0 {
-            conds.push("seatsUsed >= :seatsBack".into());
-            values.push((":seatsBack", n(-seats)));
-        }
-        if admins < 0 {
-            // Removing k admins must leave at least one.
-            conds.push("activeAdmins > :adminsBack".into());
-            values.push((":adminsBack", n(-admins)));
-        }
-        let condition = conds.join(" AND ");
-        self.update(
-            Tag::Tenant,
-            items::tenant_pk(tenant_id),
-            items::TENANT_SK,
-            "ADD seatsUsed :seats, activeAdmins :admins",
-            &condition,
-            &[],
-            values,
-        );
-    }
-
     /// Append-only: an entry is only ever put, never over an existing one (docs/rules.md, rule 3).
     pub fn audit(&mut self, entry: &AuditEntry) {
         if self.receipt.is_none() {
@@ -415,11 +246,6 @@ impl<'a> Tx<'a> {
             .build()
             .expect("table, key and expression are set");
         self.push(tag, TransactWriteItem::builder().update(up).build());
-    }
-
-    /// Takes `n` seats only if they fit under the limit (docs/rules.md, rule 1).
-    pub fn take_seats(&mut self, tenant: &Tenant, n_seats: u32) {
-        self.tenant_counters(&tenant.id, i64::from(n_seats), 0, Some(tenant.seat_limit));
     }
 
     /// Commits, and answers what actually happened, not only what the last answer said:
