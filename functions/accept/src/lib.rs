@@ -3,10 +3,10 @@
 //! `shared::usecase::accept`; this reads the bodies and writes the answers.
 
 use lambda_http::{Body, Request, Response};
-use serde_json::{json, Value};
-use shared::domain::validation::object;
-use shared::domain::views::answers;
-use shared::domain::{password, timefmt, ApiError, Clock, FieldError, InviteToken};
+use serde_json::Value;
+use shared::domain::validation::{accept_request, preview_request};
+use shared::domain::views::{self, answers};
+use shared::domain::{ApiError, Clock, InviteToken};
 use shared::http::{
     answer, body_json, json, request_id, respond_once, respond_within, route_key, KeyScope,
 };
@@ -24,6 +24,17 @@ pub struct Deps {
 }
 
 impl Deps {
+    /// As deployed: the SDK configuration, tables and pool from Lambda's environment, and
+    /// the system clock.
+    pub fn from_env() -> Result<Deps, shared::config::ConfigError> {
+        let cfg = shared::config::aws()?;
+        Ok(Deps {
+            store: Store::from_env(&cfg)?,
+            directory: Directory::from_env(&cfg)?,
+            clock: Arc::new(shared::domain::SystemClock),
+        })
+    }
+
     fn links(&self) -> Links<'_> {
         Links {
             store: &self.store,
@@ -54,91 +65,14 @@ fn links_a_token(req: &Request) -> bool {
         .is_some()
 }
 
-fn token_field(body: &Value, allowed: &[&str], errs: &mut Vec<FieldError>) -> Option<String> {
-    let obj = object(body, allowed, "", errs)?;
-    match obj.get("token") {
-        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
-        Some(Value::String(_)) | None | Some(Value::Null) => {
-            errs.push(FieldError::new("token", "is required"));
-            None
-        }
-        Some(_) => {
-            errs.push(FieldError::new("token", "must be a string"));
-            None
-        }
-    }
-}
-
 async fn preview(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let body = body_json(req)?;
-    let mut errs = Vec::new();
-    let raw = token_field(&body, &["token"], &mut errs);
-    let Some(raw) = raw.filter(|_| errs.is_empty()) else {
-        return Err(ApiError::Invalid(errs));
-    };
+    let raw = preview_request(&body_json(req)?)?;
     let (invite, tenant) = accept::preview(&deps.links(), &raw).await?;
-    Ok(json(
-        200,
-        &json!({
-            "companyName": tenant.name,
-            "email": invite.email,
-            "name": invite.name,
-            "role": invite.role,
-            "team": invite.team,
-            "invitedBy": { "name": invite.invited_by.name },
-            "expiresAt": timefmt::format(invite.expires_at),
-            "passwordPolicy": {
-                "minLength": password::MIN_LENGTH,
-                "maxLength": password::MAX_LENGTH,
-                "requires": ["lowercase", "uppercase", "digit", "symbol"],
-                // The accept page shows these as live hints, in the words a refusal uses.
-                "rules": password::RULES
-                    .iter()
-                    .map(|(rule, message, _)| json!({ "rule": rule, "message": message }))
-                    .collect::<Vec<_>>(),
-            },
-        }),
-    ))
-}
-
-/// `password`: required, a string, and within the pool's policy. A weak one is its own
-/// problem (422 with each broken rule), but only once the rest of the body is well formed.
-fn password_field(body: &Value, errs: &mut Vec<FieldError>) -> Result<Option<String>, ApiError> {
-    match body.get("password") {
-        Some(Value::String(p)) => {
-            let problems = password::problems(p);
-            if problems.is_empty() {
-                Ok(Some(p.clone()))
-            } else if errs.is_empty() {
-                Err(ApiError::WeakPassword(
-                    problems
-                        .into_iter()
-                        .map(|m| FieldError::new("password", m))
-                        .collect(),
-                ))
-            } else {
-                Ok(None)
-            }
-        }
-        None | Some(Value::Null) => {
-            errs.push(FieldError::new("password", "is required"));
-            Ok(None)
-        }
-        Some(_) => {
-            errs.push(FieldError::new("password", "must be a string"));
-            Ok(None)
-        }
-    }
+    Ok(json(200, &views::preview(&invite, &tenant)))
 }
 
 async fn accept(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let body = body_json(req)?;
-    let mut errs = Vec::new();
-    let raw = token_field(&body, &["token", "password"], &mut errs);
-    let pw = password_field(&body, &mut errs)?;
-    let (Some(raw), Some(pw), true) = (raw, pw, errs.is_empty()) else {
-        return Err(ApiError::Invalid(errs));
-    };
+    let (raw, pw) = accept_request(&body_json(req)?)?;
     let accept::Joined { user, username } =
         accept::accept(&deps.links(), &raw, &pw, &request_id(req)).await?;
     Ok(answer(&answers::joined(&user, &username)))

@@ -15,6 +15,15 @@ pub struct Deps {
     pub store: Store,
 }
 
+impl Deps {
+    /// As deployed: the SDK configuration and tables from Lambda's environment.
+    pub fn from_env() -> Result<Deps, shared::config::ConfigError> {
+        Ok(Deps {
+            store: Store::from_env(&shared::config::aws()?)?,
+        })
+    }
+}
+
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     respond_within(&req, async {
         match route_key(&req) {

@@ -8,7 +8,7 @@
 //! deleted, and retrying the request (or the reconciler) finishes the remaining steps.
 
 use lambda_http::{Body, Request, Response};
-use shared::domain::manage::{own_user, require_admin};
+use shared::domain::manage::{own, require_admin};
 use shared::domain::views::answers;
 use shared::domain::ApiError;
 use shared::http::{answer, change_by, load_caller_and_user, respond_once, route_key, KeyScope};
@@ -32,7 +32,7 @@ async fn delete(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     let (caller, found) = load_caller_and_user(&deps.store, req).await?;
     require_admin(&caller, "delete users")?;
     // A tombstone is still found: deleting it again finishes what a crash left.
-    let before = own_user(&caller, found)?;
+    let before = own(&caller, found)?;
     let signins = deps.signins();
     let change = change_by(req, &caller, deps.clock.now());
     let after = users::delete(&signins, &change, before).await?;

@@ -18,6 +18,17 @@ pub struct Deps {
     pub clock: Arc<dyn Clock>,
 }
 
+impl Deps {
+    /// As deployed: the SDK configuration and tables from Lambda's environment, and the
+    /// system clock.
+    pub fn from_env() -> Result<Deps, shared::config::ConfigError> {
+        Ok(Deps {
+            store: Store::from_env(&shared::config::aws()?)?,
+            clock: Arc::new(shared::domain::SystemClock),
+        })
+    }
+}
+
 /// One page of the index; its batches of [`CLOSE_BATCH`] commit concurrently.
 pub const PAGE: usize = 100;
 

@@ -1,10 +1,6 @@
 use expire_invites_fn::{run, Deps};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
-use shared::config::aws;
-use shared::domain::SystemClock;
-use shared::store::Store;
-use std::sync::Arc;
 
 /// Pages per run: 100 invites each, well inside the function's timeout; an hourly schedule
 /// picks up any remainder.
@@ -13,11 +9,7 @@ const MAX_PAGES: usize = 50;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let cfg = aws()?;
-    let deps = Deps {
-        store: Store::from_env(&cfg)?,
-        clock: Arc::new(SystemClock),
-    };
+    let deps = Deps::from_env()?;
     let deps = &deps;
     lambda_runtime::run(service_fn(move |ev: LambdaEvent<Value>| async move {
         let summary = run(deps, &ev.context.request_id, MAX_PAGES).await;

@@ -2,7 +2,7 @@
 //! `POST /invites/{id}/resend` and `DELETE /invites/{id}` (revoke).
 
 use lambda_http::{Body, Request, Response};
-use shared::domain::manage::require_admin;
+use shared::domain::manage::{own, require_admin};
 use shared::domain::validation::invite_request;
 use shared::domain::views::answers;
 use shared::domain::{ApiError, Invite, User};
@@ -34,9 +34,7 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
 
 async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = load_caller(&deps.store, req).await?;
-    if !caller.role.manages_users() {
-        return Err(ApiError::Forbidden("invite users"));
-    }
+    require_admin(&caller, "invite users")?;
     let (rows, batch) = invite_request(&body_json(req)?).map_err(ApiError::Invalid)?;
     let now = deps.clock.now();
     let change = change_by(req, &caller, now);
@@ -52,8 +50,7 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     Ok(answer(&answers::invites(&invites, batch, now)))
 }
 
-/// The caller, an admin, and the invite at `{id}` in the caller's tenant; any other invite
-/// reads as not found (docs/rules.md, rule 7).
+/// The caller, an admin, and the invite at `{id}` in the caller's company (rule 7).
 async fn admin_and_invite(
     deps: &Deps,
     req: &Request,
@@ -61,10 +58,8 @@ async fn admin_and_invite(
 ) -> Result<(User, Invite), ApiError> {
     let (caller, found) = load_caller_and_invite(&deps.store, req).await?;
     require_admin(&caller, what)?;
-    match found {
-        Some(i) if i.tenant_id == caller.tenant_id => Ok((caller, i)),
-        _ => Err(ApiError::NotFound("invite")),
-    }
+    let invite = own(&caller, found)?;
+    Ok((caller, invite))
 }
 
 async fn resend(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {

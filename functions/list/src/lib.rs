@@ -2,11 +2,11 @@
 
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
+use shared::domain::manage::{require_admin, visible};
 use shared::domain::views::{InviteView, MeView, TenantView, UserView};
-use shared::domain::{ApiError, Clock, FieldError, Role, Scope, User, UserId, UserStatus};
+use shared::domain::{ApiError, FieldError, Role, Scope, User, UserId, UserStatus};
 use shared::http::{json, load_caller, page_limit, path_param, query, respond_within, route_key};
-use shared::store::{InviteListFilter, InviteNarrow, Store, UserFilter};
-use std::sync::Arc;
+use shared::store::{InviteListFilter, InviteNarrow, UserFilter};
 
 pub const ROUTES: &[&str] = &[
     "GET /me",
@@ -19,11 +19,7 @@ pub const ROUTES: &[&str] = &[
 pub const DEFAULT_PAGE: usize = 50;
 pub const MAX_PAGE: usize = 1000;
 
-pub struct Deps {
-    pub store: Store,
-    pub clock: Arc<dyn Clock>,
-    pub pricing_url: String,
-}
+pub use shared::usecase::users::UsersDeps as Deps;
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     respond_within(&req, route(deps, &req)).await
@@ -129,17 +125,12 @@ async fn one_user(deps: &Deps, req: &Request, caller: &User) -> Result<Response<
     if id == caller.id {
         return Ok(json(200, &UserView::from(caller)));
     }
-    // Another tenant's id, an invisible teammate and a missing id all read the same (docs/rules.md, rule 7).
-    match deps.store.user(&id).await? {
-        Some(u) if caller.can_see(&u) => Ok(json(200, &UserView::from(&u))),
-        _ => Err(ApiError::NotFound("user")),
-    }
+    let u = visible(caller, deps.store.user(&id).await?)?;
+    Ok(json(200, &UserView::from(&u)))
 }
 
 async fn invites(deps: &Deps, req: &Request, caller: &User) -> Result<Response<Body>, ApiError> {
-    if !caller.role.manages_users() {
-        return Err(ApiError::Forbidden("list invites"));
-    }
+    require_admin(caller, "list invites")?;
     let mut errs = Vec::new();
     let which = match query(req, "status").as_deref().map(str::trim) {
         None | Some("pending") => InviteListFilter::Pending,
@@ -178,9 +169,7 @@ async fn invites(deps: &Deps, req: &Request, caller: &User) -> Result<Response<B
 }
 
 async fn tenant(deps: &Deps, caller: &User) -> Result<Response<Body>, ApiError> {
-    if !caller.role.manages_users() {
-        return Err(ApiError::Forbidden("read the plan and seats"));
-    }
+    require_admin(caller, "read the plan and seats")?;
     let t = deps
         .store
         .tenant(&caller.tenant_id)

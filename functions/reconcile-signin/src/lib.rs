@@ -23,6 +23,19 @@ pub struct Deps {
     pub clock: Arc<dyn Clock>,
 }
 
+impl Deps {
+    /// As deployed: the SDK configuration, tables and pool from Lambda's environment, and
+    /// the system clock.
+    pub fn from_env() -> Result<Deps, shared::config::ConfigError> {
+        let cfg = shared::config::aws()?;
+        Ok(Deps {
+            store: Store::from_env(&cfg)?,
+            directory: Directory::from_env(&cfg)?,
+            clock: Arc::new(shared::domain::SystemClock),
+        })
+    }
+}
+
 /// Markers per page of the index.
 pub const PAGE: usize = 100;
 

@@ -1,11 +1,6 @@
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use reconcile_signin_fn::{run, Deps};
 use serde_json::Value;
-use shared::config::aws;
-use shared::domain::SystemClock;
-use shared::identity::Directory;
-use shared::store::Store;
-use std::sync::Arc;
 
 /// Pages per run: 100 markers each, well inside the function's timeout; the next scheduled
 /// run picks up any remainder.
@@ -14,12 +9,7 @@ const MAX_PAGES: usize = 10;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let cfg = aws()?;
-    let deps = Deps {
-        store: Store::from_env(&cfg)?,
-        directory: Directory::from_env(&cfg)?,
-        clock: Arc::new(SystemClock),
-    };
+    let deps = Deps::from_env()?;
     let deps = &deps;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
         Ok::<_, Error>(serde_json::to_value(run(deps, MAX_PAGES).await)?)

@@ -1,7 +1,7 @@
 //! The rules for an admin acting on another user: who may, on whom, and what the tenant's
 //! counters do when a user's role or status changes.
 
-use super::{ApiError, Role, User, UserStatus};
+use super::{ApiError, Invite, Role, TenantId, User, UserStatus};
 
 pub fn require_admin(caller: &User, what: &'static str) -> Result<(), ApiError> {
     if caller.role.manages_users() {
@@ -11,18 +11,48 @@ pub fn require_admin(caller: &User, what: &'static str) -> Result<(), ApiError> 
     }
 }
 
-/// The user at `{id}` if they are in the caller's company. Missing and other-tenant ids read
-/// the same (docs/rules.md, rule 7).
-pub fn own_user(caller: &User, found: Option<User>) -> Result<User, ApiError> {
-    match found {
-        Some(u) if u.tenant_id == caller.tenant_id => Ok(u),
-        _ => Err(ApiError::NotFound("user")),
+/// A record that belongs to one company, found by an id a client sent.
+pub trait Owned {
+    /// What a 404 calls it.
+    const KIND: &'static str;
+    fn tenant_id(&self) -> &TenantId;
+}
+
+impl Owned for User {
+    const KIND: &'static str = "user";
+    fn tenant_id(&self) -> &TenantId {
+        &self.tenant_id
     }
 }
 
-/// The user an admin changes: one of the company's (`own_user`), and not a tombstone.
+impl Owned for Invite {
+    const KIND: &'static str = "invite";
+    fn tenant_id(&self) -> &TenantId {
+        &self.tenant_id
+    }
+}
+
+/// Rule 7's one home: the record at `{id}` if it is in the caller's company. A missing id and
+/// another company's read the same, so an id says nothing about who else exists.
+pub fn own<T: Owned>(caller: &User, found: Option<T>) -> Result<T, ApiError> {
+    match found {
+        Some(r) if r.tenant_id() == &caller.tenant_id => Ok(r),
+        _ => Err(ApiError::NotFound(T::KIND)),
+    }
+}
+
+/// A user the caller may read: one of the company's (`own`) within the caller's view
+/// (`User::can_see`); a teammate outside it reads as missing too.
+pub fn visible(caller: &User, found: Option<User>) -> Result<User, ApiError> {
+    match own(caller, found)? {
+        u if caller.can_see(&u) => Ok(u),
+        _ => Err(ApiError::NotFound(User::KIND)),
+    }
+}
+
+/// The user an admin changes: one of the company's (`own`), and not a tombstone.
 pub fn target(caller: &User, found: Option<User>) -> Result<User, ApiError> {
-    let u = own_user(caller, found)?;
+    let u = own(caller, found)?;
     if u.status == UserStatus::Deleted {
         Err(ApiError::UserDeleted)
     } else {
@@ -104,6 +134,41 @@ mod tests {
         assert_eq!(
             require_admin(&agent, "suspend users"),
             Err(ApiError::Forbidden("suspend users"))
+        );
+    }
+
+    #[test]
+    fn another_companys_invite_reads_as_missing() {
+        let admin = user("a", "t1", Role::Admin, UserStatus::Active);
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let mut theirs = crate::domain::invite::tests::invite(now);
+        theirs.tenant_id = "t2".into();
+        assert_eq!(
+            own(&admin, Some(theirs.clone())),
+            Err(ApiError::NotFound("invite"))
+        );
+        assert_eq!(
+            own::<Invite>(&admin, None),
+            Err(ApiError::NotFound("invite"))
+        );
+        theirs.tenant_id = "t1".into();
+        assert_eq!(own(&admin, Some(theirs.clone())), Ok(theirs));
+    }
+
+    #[test]
+    fn a_teammate_outside_the_callers_view_reads_as_missing() {
+        let agent = user("b", "t1", Role::Agent, UserStatus::Active);
+        let other = user("c", "t1", Role::Agent, UserStatus::Active);
+        assert_eq!(
+            visible(&agent, Some(other)),
+            Err(ApiError::NotFound("user"))
+        );
+        assert_eq!(visible(&agent, Some(agent.clone())), Ok(agent.clone()));
+        let admin = user("a", "t1", Role::Admin, UserStatus::Active);
+        let elsewhere = user("x", "t2", Role::Agent, UserStatus::Active);
+        assert_eq!(
+            visible(&admin, Some(elsewhere)),
+            Err(ApiError::NotFound("user"))
         );
     }
 }

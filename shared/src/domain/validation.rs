@@ -1,7 +1,8 @@
 //! Request parsing that names every problem at once. A value that comes out is valid.
 
 use super::email::Email;
-use super::error::FieldError;
+use super::error::{ApiError, FieldError};
+use super::password;
 use super::role::Role;
 use serde_json::{Map, Value};
 
@@ -250,6 +251,118 @@ pub fn invite_request(body: &Value) -> Result<(Vec<InviteInput>, bool), Vec<Fiel
     }
 }
 
+/// `PUT /users/{id}/role`'s edit, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleEdit {
+    pub role: Role,
+    /// `None`: keep the team; `Some(None)`: no team.
+    pub team: Option<Option<String>>,
+    /// The version the client edited, if it says; a different current one is a conflict.
+    pub version: Option<u64>,
+}
+
+/// `PUT /users/{id}/role` takes `{role, team?, version?}`: a team that is absent is kept, a
+/// null one removed.
+pub fn role_edit(body: &Value) -> Result<RoleEdit, ApiError> {
+    let mut errs = Vec::new();
+    let Some(obj) = object(body, &["role", "team", "version"], "", &mut errs) else {
+        return Err(ApiError::Invalid(errs));
+    };
+    let r = role(obj, "role", "", &mut errs);
+    let t = if obj.contains_key("team") {
+        team(obj, "team", "", &mut errs).map(Some)
+    } else {
+        Some(None)
+    };
+    let version = match obj.get("version") {
+        None => None,
+        Some(v) => match v.as_u64() {
+            Some(n) => Some(n),
+            None => {
+                errs.push(FieldError::new(
+                    "version",
+                    "must be a whole number (omit it to skip the check)",
+                ));
+                None
+            }
+        },
+    };
+    match (r, t, errs.is_empty()) {
+        (Some(role), Some(team), true) => Ok(RoleEdit {
+            role,
+            team,
+            version,
+        }),
+        _ => Err(ApiError::Invalid(errs)),
+    }
+}
+
+fn token_field(body: &Value, allowed: &[&str], errs: &mut Vec<FieldError>) -> Option<String> {
+    let obj = object(body, allowed, "", errs)?;
+    match obj.get("token") {
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
+        Some(Value::String(_)) | None | Some(Value::Null) => {
+            errs.push(FieldError::new("token", "is required"));
+            None
+        }
+        Some(_) => {
+            errs.push(FieldError::new("token", "must be a string"));
+            None
+        }
+    }
+}
+
+/// `POST /invites/preview` takes `{token}`: the raw token, for the use case to judge.
+pub fn preview_request(body: &Value) -> Result<String, ApiError> {
+    let mut errs = Vec::new();
+    let raw = token_field(body, &["token"], &mut errs);
+    raw.filter(|_| errs.is_empty())
+        .ok_or(ApiError::Invalid(errs))
+}
+
+/// `password`: required, a string, and within the pool's policy. A weak one is its own
+/// problem (400 `weak-password` with each broken rule), but only once the rest of the body
+/// is well formed.
+fn password_field(body: &Value, errs: &mut Vec<FieldError>) -> Result<Option<String>, ApiError> {
+    match body.get("password") {
+        Some(Value::String(p)) => {
+            let problems = password::problems(p);
+            if problems.is_empty() {
+                Ok(Some(p.clone()))
+            } else if errs.is_empty() {
+                Err(ApiError::WeakPassword(
+                    problems
+                        .into_iter()
+                        .map(|m| FieldError::new("password", m))
+                        .collect(),
+                ))
+            } else {
+                Ok(None)
+            }
+        }
+        None | Some(Value::Null) => {
+            errs.push(FieldError::new("password", "is required"));
+            Ok(None)
+        }
+        Some(_) => {
+            errs.push(FieldError::new("password", "must be a string"));
+            Ok(None)
+        }
+    }
+}
+
+/// `POST /invites/accept` takes `{token, password}`: the raw token and a password within
+/// the policy.
+pub fn accept_request(body: &Value) -> Result<(String, String), ApiError> {
+    let mut errs = Vec::new();
+    let raw = token_field(body, &["token", "password"], &mut errs);
+    let pw = password_field(body, &mut errs)?;
+    match (raw, pw, errs.is_empty()) {
+        (Some(raw), Some(pw), true) => Ok((raw, pw)),
+        _ => Err(ApiError::Invalid(errs)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,5 +468,37 @@ mod tests {
     fn a_non_object_body_is_named() {
         assert_eq!(invite_request(&json!([1, 2])).unwrap_err()[0].field, "body");
         assert!(invite_request(&json!({"invites": "x"})).is_err());
+    }
+
+    #[test]
+    fn a_role_edit_keeps_an_absent_team_and_clears_a_null_one() {
+        let kept = role_edit(&json!({"role": "agent"})).unwrap();
+        assert_eq!(kept.team, None);
+        let cleared = role_edit(&json!({"role": "agent", "team": null, "version": 3})).unwrap();
+        assert_eq!((cleared.team, cleared.version), (Some(None), Some(3)));
+        let Err(ApiError::Invalid(errs)) = role_edit(&json!({"role": "boss", "version": -1}))
+        else {
+            panic!("refused")
+        };
+        let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["role", "version"]);
+    }
+
+    #[test]
+    fn an_accept_names_every_missing_field_before_judging_the_password() {
+        let Err(ApiError::Invalid(errs)) = accept_request(&json!({"password": "short"})) else {
+            panic!("refused")
+        };
+        assert_eq!(errs[0].field, "token");
+        assert!(matches!(
+            accept_request(&json!({"token": "t", "password": "short"})),
+            Err(ApiError::WeakPassword(_))
+        ));
+        let ok = accept_request(&json!({"token": "t", "password": "Correct-Horse-9"}));
+        assert_eq!(ok, Ok(("t".into(), "Correct-Horse-9".into())));
+        assert!(matches!(
+            preview_request(&json!({"token": " ", "extra": 1})),
+            Err(ApiError::Invalid(e)) if e.len() == 2
+        ));
     }
 }

@@ -135,6 +135,31 @@ impl TenantView {
     }
 }
 
+/// What an invite link shows before it is accepted (`POST /invites/preview`): the company,
+/// the invite, and the password policy in the words a refusal uses (the accept page shows
+/// them as live hints).
+pub fn preview(invite: &Invite, tenant: &Tenant) -> serde_json::Value {
+    use super::password;
+    serde_json::json!({
+        "companyName": tenant.name,
+        "email": invite.email,
+        "name": invite.name,
+        "role": invite.role,
+        "team": invite.team,
+        "invitedBy": { "name": invite.invited_by.name },
+        "expiresAt": timefmt::format(invite.expires_at),
+        "passwordPolicy": {
+            "minLength": password::MIN_LENGTH,
+            "maxLength": password::MAX_LENGTH,
+            "requires": ["lowercase", "uppercase", "digit", "symbol"],
+            "rules": password::RULES
+                .iter()
+                .map(|(rule, message, _)| serde_json::json!({ "rule": rule, "message": message }))
+                .collect::<Vec<_>>(),
+        },
+    })
+}
+
 /// The answers of the write routes. A change names its answer before its commit (rule 11:
 /// the commit records it for idempotent retries, and a request cut after its commit still
 /// answers it), and the handler sends the same, so the two can't differ.

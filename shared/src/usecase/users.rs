@@ -5,7 +5,8 @@
 //! first, commit, then the one converge step.
 
 use crate::domain::manage::counter_deltas;
-use crate::domain::{ApiError, AuditAction, AuditEntry, Change, Role, Tenant, User};
+pub use crate::domain::validation::RoleEdit;
+use crate::domain::{ApiError, AuditAction, AuditEntry, Change, Tenant, User};
 use crate::store::{Refusal, Store, WriteError};
 
 /// What changing a user needs: the store, and the pricing page a seat refusal links to.
@@ -14,14 +15,32 @@ pub struct Users<'a> {
     pub pricing_url: &'a str,
 }
 
-/// `PUT /users/{id}/role`'s edit, validated.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RoleEdit {
-    pub role: Role,
-    /// `None`: keep the team; `Some(None)`: no team.
-    pub team: Option<Option<String>>,
-    /// The version the client edited, if it says; a different current one is a conflict.
-    pub version: Option<u64>,
+/// What the functions that read or change users without touching sign-in (list and
+/// change-role) hold for their lifetime.
+pub struct UsersDeps {
+    pub store: Store,
+    pub clock: std::sync::Arc<dyn crate::domain::Clock>,
+    /// The pricing page a seat refusal and the plan view link to.
+    pub pricing_url: String,
+}
+
+impl UsersDeps {
+    /// As deployed: the SDK configuration, tables and pricing page from Lambda's environment,
+    /// and the system clock.
+    pub fn from_env() -> Result<UsersDeps, crate::config::ConfigError> {
+        Ok(UsersDeps {
+            store: Store::from_env(&crate::config::aws()?)?,
+            clock: std::sync::Arc::new(crate::domain::SystemClock),
+            pricing_url: crate::config::env("PRICING_URL")?,
+        })
+    }
+
+    pub fn users(&self) -> Users<'_> {
+        Users {
+            store: &self.store,
+            pricing_url: &self.pricing_url,
+        }
+    }
 }
 
 /// The next version of `before`, changed by `edit`, stamped at the change's time.
