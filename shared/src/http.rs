@@ -2,7 +2,7 @@
 //! and the one place an `ApiError` becomes a problem+json response.
 
 use crate::domain::idempotency::Answer;
-use crate::domain::{ApiError, FieldError, UserId};
+use crate::domain::{ApiError, Chain, FieldError, UserId};
 use crate::journal::{Journal, Progress};
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::request::RequestContext;
@@ -10,6 +10,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use serde_json::Value;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// Bodies larger than this are refused before parsing (a 25-row batch is about 5 KB).
 pub const MAX_BODY: usize = 64 * 1024;
@@ -27,7 +28,21 @@ pub fn json<T: Serialize>(status: u16, body: &T) -> Response<Body> {
 }
 
 pub fn problem(err: &ApiError) -> Response<Body> {
-    let p = err.problem();
+    problem_of(err, err.problem())
+}
+
+/// As `problem`; a server fault's body also carries the request's id, which its log line
+/// carries too, so a user who quotes it can be helped.
+fn fault(err: &ApiError, request_id: &str) -> Response<Body> {
+    let mut p = err.problem();
+    if p.status >= 500 {
+        p.extensions
+            .insert("requestId".into(), request_id.to_string().into());
+    }
+    problem_of(err, p)
+}
+
+fn problem_of(err: &ApiError, p: crate::domain::Problem) -> Response<Body> {
     let mut resp = json(p.status, &p);
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -77,7 +92,23 @@ pub async fn respond_within<F>(req: &Request, work: F) -> Response<Body>
 where
     F: std::future::Future<Output = Result<Response<Body>, ApiError>>,
 {
-    respond(Box::pin(run(&Journal::new(None), deadline(req), work)).await)
+    let id = request_id(req);
+    let span = span(&id, req);
+    let journal = Journal::new(None);
+    // Boxed before anything wraps it, as `run` explains.
+    let work = Box::pin(run(&journal, deadline(req), work));
+    let result = work.instrument(span.clone()).await;
+    span.in_scope(|| respond(&id, result))
+}
+
+/// Every log line of one request carries its id and route (as its 5xx answer carries the
+/// id), so a request's lines can be found from what its client saw.
+fn span(id: &str, req: &Request) -> tracing::Span {
+    tracing::info_span!(
+        "request",
+        request_id = %id,
+        route = route_key(req).unwrap_or("-"),
+    )
 }
 
 /// The work, in `journal`'s scope, until `by`.
@@ -158,16 +189,16 @@ fn recorded(resp: &Response<Body>) -> Answer {
     }
 }
 
-/// Turns a handler's result into the response, logging server-side faults without anything a
-/// client sent (no bodies, no tokens).
-pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
+/// Turns a handler's result into the response. A server-side fault is logged here, once,
+/// with its whole chain of causes and nothing a client sent (no bodies, no tokens).
+fn respond(request_id: &str, result: Result<Response<Body>, ApiError>) -> Response<Body> {
     match result {
         Ok(r) => r,
         Err(e) => {
             if e.status() >= 500 {
-                tracing::error!(error = %e, "request failed");
+                tracing::error!(error = %Chain(&e), "request failed");
             }
-            problem(&e)
+            fault(&e, request_id)
         }
     }
 }
@@ -368,11 +399,15 @@ mod once {
             lease_id: crate::domain::ids::new_id(),
         };
         let by = deadline(req);
-        let acquired = tokio::time::timeout_at(by, Box::pin(acquire(store, &claim, &print, by)))
-            .await
-            .unwrap_or(Err(ApiError::Unavailable(
-                "ran out of time claiming the idempotency key".into(),
-            )));
+        let id = request_id(req);
+        let span = span(&id, req);
+        let acquiring = Box::pin(acquire(store, &claim, &print, by)).instrument(span.clone());
+        let acquired =
+            tokio::time::timeout_at(by, acquiring)
+                .await
+                .unwrap_or(Err(ApiError::Unavailable(
+                    "ran out of time claiming the idempotency key".into(),
+                )));
         match acquired {
             Ok(Some(first)) => {
                 let mut resp = answer(&first);
@@ -381,10 +416,12 @@ mod once {
                 return resp;
             }
             Ok(None) => {}
-            Err(e) => return respond(Err(e)),
+            Err(e) => return span.in_scope(|| respond(&id, Err(e))),
         }
         let journal = Journal::new(Some(claim.clone()));
-        let result = Box::pin(run(&journal, by, work)).await;
+        let result = Box::pin(run(&journal, by, work))
+            .instrument(span.clone())
+            .await;
         let settled = async {
             match &result {
                 Ok(resp) => store.finish_key(&claim, &recorded(resp)).await,
@@ -397,12 +434,15 @@ mod once {
         };
         // Bounded: the answer must not wait on its own bookkeeping. A key left `running`
         // lapses at this request's deadline; one left `committed` replays the change's answer.
-        match tokio::time::timeout(SETTLE, Box::pin(settled)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "idempotency key not settled"),
-            Err(_) => tracing::warn!("idempotency key not settled in time"),
-        }
-        respond(result)
+        let settling = async {
+            match tokio::time::timeout(SETTLE, Box::pin(settled)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %Chain(&e), "idempotency key not settled"),
+                Err(_) => tracing::warn!("idempotency key not settled in time"),
+            }
+        };
+        Box::pin(settling).instrument(span.clone()).await;
+        span.in_scope(|| respond(&id, result))
     }
 
     /// The key for this attempt (`None`), or the first attempt's answer to replay.
@@ -510,5 +550,112 @@ mod caller {
             None => (store.user(&who.sub).await?, None),
         };
         Ok((active(caller, &who)?, found))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// The log lines a subscriber writes, as the telemetry's JSON.
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn request(route: &str, id: &str) -> Request {
+        let event = serde_json::json!({
+            "version": "2.0",
+            "routeKey": route,
+            "rawPath": "/users/x/suspend",
+            "rawQueryString": "",
+            "headers": {},
+            "requestContext": {
+                "accountId": "0", "apiId": "t", "domainName": "t", "domainPrefix": "t",
+                "http": {"method": "POST", "path": "/users/x/suspend", "protocol": "HTTP/1.1",
+                         "sourceIp": "127.0.0.1", "userAgent": "t"},
+                "requestId": id, "routeKey": route, "stage": "$default", "time": "", "timeEpoch": 0,
+            },
+            "isBase64Encoded": false,
+        });
+        lambda_http::request::from_str(&event.to_string()).unwrap()
+    }
+
+    #[test]
+    fn a_record_we_cannot_read_answers_500_with_the_request_id_its_one_log_line_carries() {
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_writer(move || writer.clone())
+            .finish();
+        let req = request("POST /users/{id}/suspend", "req-4711");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let resp = tracing::subscriber::with_default(subscriber, || {
+            rt.block_on(respond_within(&req, async {
+                #[derive(Debug, thiserror::Error)]
+                #[error("stored item is malformed")]
+                struct Malformed(#[source] std::io::Error);
+                let e = Malformed(std::io::Error::other("role in USER#x"));
+                Err(ApiError::Internal(crate::domain::Cause::new(e)))
+            }))
+        });
+        assert_eq!(resp.status(), 500);
+        let body: Value = match resp.body() {
+            Body::Text(t) => serde_json::from_str(t).unwrap(),
+            _ => panic!("a problem body"),
+        };
+        assert_eq!(body["requestId"], "req-4711");
+        assert!(body["type"].as_str().unwrap().ends_with("/internal"));
+        assert!(
+            !body.to_string().contains("USER#x"),
+            "no cause reaches a client"
+        );
+
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let logged: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            logged.len(),
+            1,
+            "one line where the request is answered: {text}"
+        );
+        let line = &logged[0];
+        assert_eq!(line["level"], "ERROR");
+        assert_eq!(line["span"]["request_id"], "req-4711");
+        assert_eq!(line["span"]["route"], "POST /users/{id}/suspend");
+        assert_eq!(
+            line["fields"]["error"],
+            "internal fault: stored item is malformed: role in USER#x"
+        );
+    }
+
+    #[test]
+    fn only_a_server_fault_carries_the_request_id() {
+        let p = fault(&ApiError::NotFound("user"), "req-1");
+        let Body::Text(t) = p.body() else {
+            panic!("a problem body")
+        };
+        assert!(!t.contains("requestId"));
+        let p = fault(&ApiError::Unavailable("x".into()), "req-1");
+        let Body::Text(t) = p.body() else {
+            panic!("a problem body")
+        };
+        assert!(t.contains("\"requestId\":\"req-1\""));
     }
 }

@@ -1,7 +1,7 @@
 //! The Cognito adapter. DynamoDB is the source of truth; Cognito follows it (docs/rules.md, rule 8). Every
 //! step here is idempotent so that a request retried after a crash completes the same work.
 
-use crate::domain::UserId;
+use crate::domain::{Cause, UserId};
 use aws_sdk_cognitoidentityprovider::error::SdkError;
 use aws_sdk_cognitoidentityprovider::operation::admin_create_user::AdminCreateUserError;
 use aws_sdk_cognitoidentityprovider::operation::admin_set_user_password::AdminSetUserPasswordError;
@@ -39,8 +39,8 @@ pub enum IdentityError {
     /// The pool's password policy refused the password; the message names the rule.
     #[error("password refused: {0}")]
     WeakPassword(String),
-    #[error("cognito: {0}")]
-    Unavailable(String),
+    #[error("cognito did not answer")]
+    Unavailable(#[source] Cause),
 }
 
 /// A refused password names the rule on the `password` field; anything else is Cognito being
@@ -53,7 +53,7 @@ impl From<IdentityError> for crate::domain::ApiError {
                     "password", msg,
                 )])
             }
-            e => crate::domain::ApiError::Unavailable(e.to_string()),
+            e => crate::domain::ApiError::Unavailable(Cause::new(e)),
         }
     }
 }
@@ -113,7 +113,7 @@ impl Directory {
                     se.err().meta().message().unwrap_or("").to_string(),
                 ))
             }
-            Err(e) => return Err(IdentityError::Unavailable(format!("{e:?}"))),
+            Err(e) => return Err(IdentityError::Unavailable(Cause::new(e))),
         };
         let set = self
             .client
@@ -139,7 +139,7 @@ impl Directory {
                 }
                 return Err(IdentityError::WeakPassword(msg));
             }
-            Err(e) => return Err(IdentityError::Unavailable(format!("{e:?}"))),
+            Err(e) => return Err(IdentityError::Unavailable(Cause::new(e))),
         }
         let sub = match sub {
             Some(sub) => sub,
@@ -162,7 +162,7 @@ impl Directory {
             Err(SdkError::ServiceError(se)) if se.err().is_user_not_found_exception() => {
                 return Ok(None)
             }
-            Err(e) => return Err(IdentityError::Unavailable(format!("{e:?}"))),
+            Err(e) => return Err(IdentityError::Unavailable(Cause::new(e))),
         };
         let sub = sub_in(out.user_attributes()).ok_or_else(no_sub)?;
         Ok(Some(Identity {
@@ -179,7 +179,7 @@ impl Directory {
             .username(email)
             .send()
             .await
-            .map_err(|e| IdentityError::Unavailable(format!("{e:?}")))?;
+            .map_err(|e| IdentityError::Unavailable(Cause::new(e)))?;
         sub_in(out.user_attributes()).ok_or_else(no_sub)
     }
 
@@ -195,7 +195,7 @@ impl Directory {
         {
             Ok(_) => Ok(()),
             Err(SdkError::ServiceError(se)) if se.err().is_user_not_found_exception() => Ok(()),
-            Err(e) => Err(IdentityError::Unavailable(format!("{e:?}"))),
+            Err(e) => Err(IdentityError::Unavailable(Cause::new(e))),
         }
     }
 
@@ -218,7 +218,7 @@ impl Directory {
             Err(SdkError::ServiceError(se)) if se.err().is_user_not_found_exception() => {
                 return Ok(())
             }
-            Err(e) => return Err(IdentityError::Unavailable(format!("{e:?}"))),
+            Err(e) => return Err(IdentityError::Unavailable(Cause::new(e))),
         }
         match self
             .client
@@ -230,7 +230,7 @@ impl Directory {
         {
             Ok(_) => Ok(()),
             Err(SdkError::ServiceError(se)) if se.err().is_user_not_found_exception() => Ok(()),
-            Err(e) => Err(IdentityError::Unavailable(format!("{e:?}"))),
+            Err(e) => Err(IdentityError::Unavailable(Cause::new(e))),
         }
     }
 
@@ -243,6 +243,6 @@ impl Directory {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| IdentityError::Unavailable(format!("{e:?}")))
+            .map_err(|e| IdentityError::Unavailable(Cause::new(e)))
     }
 }

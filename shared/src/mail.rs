@@ -26,8 +26,8 @@ pub struct Mailer {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("email not sent: {0}")]
-pub struct MailError(pub String);
+#[error("email not sent")]
+pub struct MailError(#[source] pub crate::domain::Cause);
 
 /// Why a send failed, as far as retrying goes: SES refused it for the rate (nothing was
 /// sent, so another try can't send twice), or anything else (a timed-out call may have been
@@ -115,7 +115,7 @@ impl Mailer {
             loop {
                 let turn = take_turn();
                 if turn >= until {
-                    return Err(MailError("not sent: no time left in this request".into()));
+                    return Err(MailError("no time left in this request".into()));
                 }
                 tokio::time::sleep_until(turn).await;
                 let sent = {
@@ -162,8 +162,9 @@ impl Mailer {
             .send()
             .await
             .map_err(|e| {
-                let why = MailError(format!("{e:?}"));
-                if throttled(&e) {
+                let rate = throttled(&e);
+                let why = MailError(crate::domain::Cause::new(e));
+                if rate {
                     Failure::Throttled(why)
                 } else {
                     Failure::Final(why)

@@ -47,7 +47,8 @@ impl From<ConvergeError> for crate::domain::ApiError {
     fn from(e: ConvergeError) -> Self {
         match e {
             ConvergeError::Identity(e) => e.into(),
-            e => crate::domain::ApiError::Unavailable(e.to_string()),
+            ConvergeError::Store(e) => e.into(),
+            e => crate::domain::ApiError::Unavailable(crate::domain::Cause::new(e)),
         }
     }
 }
@@ -181,7 +182,7 @@ impl<'a> SignIn<'a> {
         let report = outcome?;
         if let Err(e) = unlocked {
             // The lock expires by itself; the marker (if still there) brings the reconciler.
-            tracing::warn!(error = %e, "sign-in lock not released");
+            tracing::warn!(error = %crate::domain::Chain(&e), "sign-in lock not released");
         }
         if report.missing {
             tracing::error!(

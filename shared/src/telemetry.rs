@@ -6,7 +6,8 @@ pub fn init() {
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
-        .with_current_span(false)
+        .with_current_span(true)
+        .with_span_list(false)
         .without_time()
         .init();
 }

@@ -383,6 +383,7 @@ fn every_status_the_description_names_is_one_its_route_answers() {
         Box::pin(w.users()).await;
         Box::pin(w.keys()).await;
         Box::pin(w.every_route(&faults)).await;
+        Box::pin(w.broken_records()).await;
         let answered = w.app.answered.lock().unwrap().clone();
         let missing: Vec<String> = harness::contract::described()
             .iter()
@@ -641,4 +642,52 @@ impl Walk {
         }
         faults.clear();
     }
+
+    /// A record that can't be read is a fault of ours: 500 with the request id, never a 503
+    /// that a retry could mend. The caller's record and the linked invite are broken, so
+    /// this phase comes last.
+    async fn broken_records(&self) {
+        let link = self.link_token().await;
+        set_user(&self.app, &self.admin_id, "role", "owner").await;
+        set_invite(&self.app, &self.held, "role", "owner").await;
+        for (route, _, public) in harness::app::routes() {
+            let (method, template) = route.split_once(' ').unwrap();
+            let id = match template.starts_with("/invites") {
+                true => &self.held,
+                false => &self.agent.id,
+            };
+            let path = template.replace("{id}", id);
+            let body = match route {
+                "POST /invites" => Some(person(&email("late"))),
+                "PUT /users/{id}/role" => Some(json!({"role": "agent"})),
+                "POST /invites/preview" => Some(json!({"token": link})),
+                "POST /invites/accept" => Some(json!({"token": link, "password": PASSWORD})),
+                _ => None,
+            };
+            let token = (!public).then_some(self.t.admin.as_str());
+            let r = Box::pin(self.app.request(method, &path, token, body)).await;
+            assert_problem(&r, 500, "internal");
+            assert!(
+                r.json()["requestId"]
+                    .as_str()
+                    .is_some_and(|id| !id.is_empty()),
+                "{route}: a 500 names its request"
+            );
+        }
+    }
+}
+
+async fn set_invite(app: &harness::App, id: &str, field: &str, value: &str) {
+    aws_sdk_dynamodb::Client::new(&app.sdk)
+        .update_item()
+        .table_name(&app.stack.directory_table)
+        .key("pk", AttributeValue::S(format!("INVITE#{id}")))
+        .key("sk", AttributeValue::S("INVITE".into()))
+        .update_expression("SET #f = :v")
+        .expression_attribute_names("#f", field)
+        .expression_attribute_values(":v", AttributeValue::S(value.into()))
+        .condition_expression("attribute_exists(pk)")
+        .send()
+        .await
+        .unwrap();
 }

@@ -70,7 +70,7 @@ fn outcome(res: Result<(), WriteError>, invite: &Invite) -> Outcome {
         Ok(()) => Outcome::Expired,
         Err(WriteError::Refused(_)) => Outcome::Skipped,
         Err(e) => {
-            tracing::warn!(invite = %invite.id, error = %e, "invite not expired");
+            tracing::warn!(invite = %invite.id, error = %shared::domain::Chain(&e), "invite not expired");
             Outcome::Failed
         }
     }
@@ -99,7 +99,7 @@ async fn expire_batch(deps: &Deps, batch: &[Invite], request_id: &str) -> Vec<Ou
             out
         }
         Err(e) => {
-            tracing::warn!(invites = rows.len(), error = %e, "batch not expired");
+            tracing::warn!(invites = rows.len(), error = %shared::domain::Chain(&e), "batch not expired");
             rows.iter().map(|_| Outcome::Failed).collect()
         }
     }
@@ -115,7 +115,7 @@ pub async fn run(deps: &Deps, request_id: &str, max_pages: usize) -> Summary {
         let page = match deps.store.due_invites(deps.clock.now(), cursor, PAGE).await {
             Ok(p) => p,
             Err(e) => {
-                tracing::error!(error = %e, "reading due invites failed");
+                tracing::error!(error = %shared::domain::Chain(&e), "reading due invites failed");
                 summary.failed += 1;
                 break;
             }

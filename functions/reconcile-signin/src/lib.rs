@@ -74,7 +74,7 @@ pub async fn run(deps: &Deps, max_pages: usize) -> Summary {
         let page = match deps.store.due_signins(now, cursor, PAGE).await {
             Ok(p) => p,
             Err(e) => {
-                tracing::error!(error = %e, "sign-in markers not read");
+                tracing::error!(error = %shared::domain::Chain(&e), "sign-in markers not read");
                 summary.failed += 1;
                 break;
             }
@@ -111,7 +111,7 @@ impl Summary {
             }
             Err(ConvergeError::Busy) => self.busy += 1,
             Err(e) => {
-                tracing::warn!(error = %e, "sign-in not converged");
+                tracing::warn!(error = %shared::domain::Chain(&e), "sign-in not converged");
                 self.failed += 1;
             }
         }

@@ -21,6 +21,82 @@ impl FieldError {
     }
 }
 
+/// Why a dependency failed, kept whole (the SDK's error and everything under it) for the one
+/// log line of the request that met it. It never reaches a client: a problem's words are
+/// fixed, whatever the cause.
+#[derive(Clone)]
+pub struct Cause(std::sync::Arc<dyn std::error::Error + Send + Sync>);
+
+/// A cause this code words itself (a deadline, an answer that never came).
+#[derive(Debug)]
+struct Said(String);
+
+impl std::fmt::Display for Said {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Said {}
+
+impl Cause {
+    pub fn new(e: impl std::error::Error + Send + Sync + 'static) -> Cause {
+        Cause(std::sync::Arc::new(e))
+    }
+}
+
+impl From<&str> for Cause {
+    fn from(why: &str) -> Cause {
+        Cause::new(Said(why.to_string()))
+    }
+}
+
+impl From<String> for Cause {
+    fn from(why: String) -> Cause {
+        Cause::new(Said(why))
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::fmt::Debug for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Cause({})", Chain(self))
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// Two causes are alike when they read alike (errors can't be compared otherwise).
+impl PartialEq for Cause {
+    fn eq(&self, other: &Cause) -> bool {
+        Chain(self).to_string() == Chain(other).to_string()
+    }
+}
+
+/// An error and every cause under it, outermost first, joined by `: `: what a log line says.
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'a));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut next = self.0.source();
+        while let Some(e) = next {
+            write!(f, ": {e}")?;
+            next = e.source();
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ApiError {
     #[error("missing or invalid credentials")]
@@ -70,12 +146,15 @@ pub enum ApiError {
     #[error("too many requests; retry in {retry_after_secs}s")]
     TooManyRequests { retry_after_secs: u64 },
     /// A dependency failed before any part of the change was sent: nothing changed.
-    #[error("unavailable: {0}")]
-    Unavailable(String),
+    #[error("a dependency failed; nothing was changed")]
+    Unavailable(#[source] Cause),
     /// The change's commit was sent and its fate is not known (cut at the deadline, or its
     /// answer lost and the read-back failed too): it may or may not have happened.
-    #[error("outcome unknown: {0}")]
-    OutcomeUnknown(String),
+    #[error("the change's outcome is unknown")]
+    OutcomeUnknown(#[source] Cause),
+    /// A fault of ours that no retry mends (a stored record that can't be read).
+    #[error("internal fault")]
+    Internal(#[source] Cause),
     /// An `Idempotency-Key` already used for a different request (rule 11).
     #[error("idempotency key reused for a different request")]
     IdempotencyKeyReused,
@@ -255,6 +334,12 @@ impl ApiError {
                 503,
                 "A service we depend on did not answer. Nothing was changed; try again.".to_string(),
             ),
+            ApiError::Internal(_) => (
+                "internal",
+                "Something went wrong on our side",
+                500,
+                "We could not read a record this request needs. Trying again will not help; contact support with the request id.".to_string(),
+            ),
             ApiError::OutcomeUnknown(_) => (
                 "outcome-unknown",
                 "Couldn't confirm",
@@ -315,6 +400,28 @@ mod tests {
         assert_eq!(p.status, 400);
         let json = serde_json::to_value(&p).unwrap();
         assert_eq!(json["errors"][1]["field"], "role");
+    }
+
+    #[test]
+    fn a_cause_keeps_its_whole_chain_for_the_log() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("dynamodb did not answer")]
+        struct Outer(#[source] std::io::Error);
+        let e = ApiError::Unavailable(Cause::new(Outer(std::io::Error::other("connection reset"))));
+        assert_eq!(
+            Chain(&e).to_string(),
+            "a dependency failed; nothing was changed: dynamodb did not answer: connection reset"
+        );
+        assert!(!e.problem().detail.contains("connection reset"));
+    }
+
+    #[test]
+    fn a_record_we_cannot_read_is_a_500_that_says_retrying_will_not_help() {
+        let p = ApiError::Internal("stored item is malformed".into()).problem();
+        assert_eq!(p.status, 500);
+        assert!(p.type_.ends_with("/internal"));
+        assert!(p.detail.contains("will not help"));
+        assert!(!p.detail.contains("malformed"));
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub mod views;
 pub use audit::{Actor, AuditAction, AuditEntry, Change, Target};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::Email;
-pub use error::{ApiError, FieldError, Problem};
+pub use error::{ApiError, Cause, Chain, FieldError, Problem};
 pub use ids::{InviteId, TenantId, UserId};
 pub use invite::{DeliveryStatus, Invite, InviteStatus, INVITE_TTL};
 pub use role::{Permission, Role};

@@ -7,8 +7,8 @@ use super::items::{self, s, Row};
 use super::tx::{self, Refusal, Tag, Tx, WriteError};
 use super::{unavailable, Marker, Page, Query, Store, StoreError};
 use crate::domain::{
-    timefmt, AuditEntry, DeliveryStatus, Invite, InviteId, InviteStatus, Role, Tenant, TenantId,
-    User, UserId,
+    timefmt, AuditEntry, Cause, DeliveryStatus, Invite, InviteId, InviteStatus, Role, Tenant,
+    TenantId, User, UserId,
 };
 use time::OffsetDateTime;
 
@@ -407,7 +407,7 @@ impl Store {
             }
             tx.commit(&self.client)
                 .await
-                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                .map_err(|e| StoreError::Unavailable(Cause::new(e)))?;
         }
         Ok(())
     }

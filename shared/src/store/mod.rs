@@ -33,6 +33,7 @@ pub use items::{decode_cursor, encode_cursor, idem_pk};
 pub use signin::{EmailHolder, Marker, Unlock};
 pub use tx::{Refusal, WriteError};
 
+use crate::domain::Cause;
 pub use crate::domain::UserFilter;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
@@ -57,8 +58,8 @@ impl Tables {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("dynamodb: {0}")]
-    Unavailable(String),
+    #[error("dynamodb did not answer")]
+    Unavailable(#[source] Cause),
     #[error("stored item is malformed: {0}")]
     Corrupt(String),
     #[error("the cursor was not issued by this API for this list")]
@@ -74,13 +75,15 @@ impl From<StoreError> for crate::domain::ApiError {
                     "is not a cursor this API issued for this list",
                 )])
             }
-            e => crate::domain::ApiError::Unavailable(e.to_string()),
+            // Retrying can't mend a record we can't read: a 500, logged with its cause.
+            e @ StoreError::Corrupt(_) => crate::domain::ApiError::Internal(Cause::new(e)),
+            e => crate::domain::ApiError::Unavailable(Cause::new(e)),
         }
     }
 }
 
-fn unavailable<E: std::fmt::Debug>(e: E) -> StoreError {
-    StoreError::Unavailable(format!("{e:?}"))
+fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Unavailable(Cause::new(e))
 }
 
 pub struct Page<T> {

@@ -4,7 +4,7 @@
 use super::items::{self, n, s, Item};
 use super::Tables;
 use crate::domain::idempotency::Answer;
-use crate::domain::AuditEntry;
+use crate::domain::{AuditEntry, Cause, Chain};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
@@ -51,11 +51,11 @@ pub enum WriteError {
     #[error("refused: {0:?}")]
     Refused(Refusal),
     /// DynamoDB failed and nothing was written.
-    #[error("dynamodb: {0}")]
-    Unavailable(String),
+    #[error("dynamodb did not commit")]
+    Unavailable(#[source] Cause),
     /// The commit was sent and whether it landed is not known (rule 11: say so).
-    #[error("dynamodb, outcome unknown: {0}")]
-    Unknown(String),
+    #[error("dynamodb commit sent, outcome unknown")]
+    Unknown(#[source] Cause),
     /// The request's idempotency key was taken over by a retry (its lease had lapsed), so
     /// this attempt may not commit: nothing was written.
     #[error("the idempotency key passed to another attempt")]
@@ -63,21 +63,14 @@ pub enum WriteError {
 }
 
 /// What `Tx::commit` answers: the raw failed conditions, for the operation to decide on.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub(super) enum TxError {
+    #[error("refused by a condition")]
     Rejected(Vec<Tag>),
-    Unavailable(String),
-    Unknown(String),
-}
-
-impl std::fmt::Display for TxError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            TxError::Rejected(_) => write!(f, "refused by a condition"),
-            TxError::Unavailable(why) => write!(f, "dynamodb: {why}"),
-            TxError::Unknown(why) => write!(f, "dynamodb, outcome unknown: {why}"),
-        }
-    }
+    #[error("dynamodb did not commit")]
+    Unavailable(#[source] Cause),
+    #[error("dynamodb commit sent, outcome unknown")]
+    Unknown(#[source] Cause),
 }
 
 impl TxError {
@@ -97,12 +90,12 @@ impl From<WriteError> for crate::domain::ApiError {
     fn from(e: WriteError) -> Self {
         use crate::domain::ApiError;
         match e {
-            WriteError::Unknown(_) => ApiError::OutcomeUnknown(e.to_string()),
+            WriteError::Unknown(_) => ApiError::OutcomeUnknown(Cause::new(e)),
             WriteError::Superseded => ApiError::IdempotencyInProgress,
             // A refusal reaching here is one the operation had no words for: nothing was
             // written, so it is at least true to say so.
             WriteError::Refused(_) | WriteError::Unavailable(_) => {
-                ApiError::Unavailable(e.to_string())
+                ApiError::Unavailable(Cause::new(e))
             }
         }
     }
@@ -352,7 +345,6 @@ impl<'a> Tx<'a> {
                 }
             }
             let refused = matches!(&err, SdkError::ServiceError(_));
-            let why = format!("{err:?}");
             // A service error that names a refusal wrote nothing in that attempt; anything
             // else (5xx, timeout, lost connection) may have. For a change that is not enough:
             // the SDK's own retries resend it with the same token, so a final 400 (throttled,
@@ -374,14 +366,19 @@ impl<'a> Tx<'a> {
                         .raw_response()
                         .is_some_and(|r| r.status().as_u16() >= 500)
             };
+            let why = Cause::new(err);
             if !ambiguous {
                 return Err(TxError::Unavailable(why));
             }
             return match &self.receipt {
                 Some(key) => match self.stored(client, key).await {
                     Ok(true) => Ok(()),
-                    Ok(false) => Err(TxError::Unknown(format!("not stored yet after {why}"))),
-                    Err(e) => Err(TxError::Unknown(format!("{e} after {why}"))),
+                    Ok(false) => Err(TxError::Unknown(
+                        format!("not stored yet after {}", Chain(&why)).into(),
+                    )),
+                    Err(e) => Err(TxError::Unknown(
+                        format!("{} after {}", Chain(&e), Chain(&why)).into(),
+                    )),
                 },
                 // Not a change (a lock, a delivery status): none of a change was written.
                 None => Err(TxError::Unavailable(why)),
@@ -399,7 +396,7 @@ impl<'a> Tx<'a> {
             .projection_expression("pk")
             .send()
             .await
-            .map_err(|e| TxError::Unavailable(format!("{e:?}")))?;
+            .map_err(|e| TxError::Unavailable(Cause::new(e)))?;
         Ok(out.item.is_some())
     }
 }

@@ -76,7 +76,7 @@ pub async fn accept(
         Err(e) => {
             // Whatever was made for this attempt goes; the invite stays usable.
             if let Err(c) = signin.converge().await {
-                tracing::warn!(error = %c, "sign-in not converged after a failed accept");
+                tracing::warn!(error = %crate::domain::Chain(&c), "sign-in not converged after a failed accept");
             }
             return Err(e);
         }
@@ -102,7 +102,7 @@ pub async fn accept(
             // Committed: the answer is 201 whatever Cognito says next; the claim's marker
             // keeps what it still owes.
             if let Err(e) = signin.converge().await {
-                tracing::warn!(error = %e, "sign-in not converged after accept");
+                tracing::warn!(error = %crate::domain::Chain(&e), "sign-in not converged after accept");
             }
         }
         Err(WriteError::Refused(refusal)) => {
@@ -122,7 +122,7 @@ pub async fn accept(
                 // Fenced and no user: the commit can no longer land, so nothing changed.
                 (true, None) => {
                     crate::journal::settled(false);
-                    return Err(ApiError::Unavailable(e.to_string()));
+                    return Err(ApiError::Unavailable(crate::domain::Cause::new(e)));
                 }
                 (false, None) => return Err(e.into()),
             }
@@ -192,12 +192,12 @@ async fn settle_failed(
         Ok(fenced) => {
             if let Err(e) = fenced.converge().await {
                 // The marker from the claim stays: the reconciler finishes it.
-                tracing::warn!(error = %e, "sign-in not converged after a failed accept");
+                tracing::warn!(error = %crate::domain::Chain(&e), "sign-in not converged after a failed accept");
             }
             true
         }
         Err(e) => {
-            tracing::warn!(error = %e, "accept lock not fenced");
+            tracing::warn!(error = %crate::domain::Chain(&e), "accept lock not fenced");
             false
         }
     };

@@ -351,7 +351,7 @@ pub async fn send_invites(
         .map(|(inv, sent)| match sent {
             Ok(_) => DeliveryStatus::Sent,
             Err(e) => {
-                tracing::warn!(invite = %inv.id, error = %e, "invite email failed");
+                tracing::warn!(invite = %inv.id, error = %crate::domain::Chain(&e), "invite email failed");
                 DeliveryStatus::Failed
             }
         })
@@ -364,7 +364,7 @@ pub async fn send_invites(
     if let Err(e) = iv.store.set_delivery(&outcomes).await {
         // The invites stand and the answer still says how each send went; only the stored
         // status lags (an admin sees "queued" and can resend).
-        tracing::warn!(error = %e, "delivery status not recorded");
+        tracing::warn!(error = %crate::domain::Chain(&e), "delivery status not recorded");
     }
     for (inv, st) in invites.iter_mut().zip(statuses) {
         inv.delivery = st;

@@ -281,7 +281,7 @@ mod signin {
             if let Err(e) = signin.disable_first().await {
                 // It may have landed anyway; DynamoDB did not change, so converge puts it back.
                 if let Err(c) = signin.converge().await {
-                    tracing::warn!(error = %c, "sign-in not converged after a failed disable");
+                    tracing::warn!(error = %crate::domain::Chain(&c), "sign-in not converged after a failed disable");
                 }
                 return Err(e.into());
             }
@@ -292,7 +292,7 @@ mod signin {
         }
         let committed = commit(&s.users, before, &after, entry).await;
         if let Err(e) = signin.converge().await {
-            tracing::warn!(error = %e, "sign-in not converged after a user change");
+            tracing::warn!(error = %crate::domain::Chain(&e), "sign-in not converged after a user change");
         }
         committed.map(|()| after)
     }
