@@ -2,7 +2,8 @@
 import { useEffect, useState, useCallback } from './vendor/hooks.js';
 import { html, useRoute, Link, navigate, Notify, Notices } from './ui.js';
 import { s, roles } from './strings.js';
-import { api, refresh, signedIn, signOut, onSignOut } from './session.js';
+import { refresh, signedIn, signOut, onSignOut } from './session.js';
+import { getMe } from './api.js';
 import { SignIn } from './screens/signin.js';
 import { Accept } from './screens/accept.js';
 import { Users } from './screens/users.js';
@@ -27,7 +28,7 @@ export function App() {
 
   const loadMe = useCallback(async () => {
     try {
-      setMe(await api('GET', '/me'));
+      setMe(await getMe());
       setState('in');
     } catch (e) {
       if (!signedIn()) { setState('out'); return; }
@@ -43,7 +44,7 @@ export function App() {
   }, []);
 
   // Every screen change re-reads the caller, so a role changed by an admin shows on the next page.
-  useEffect(() => { if (state === 'in') api('GET', '/me').then(setMe, () => {}); }, [route.path]);
+  useEffect(() => { if (state === 'in') getMe().then(setMe, () => {}); }, [route.path]);
 
   if (route.path === '/accept') {
     return html`<${Notify.Provider} value=${notify}>

@@ -1,7 +1,8 @@
 import { useEffect, useState, useRef } from '../vendor/hooks.js';
 import { html, Field, ErrorBox, Link } from '../ui.js';
 import { s, roles, fmt } from '../strings.js';
-import { api, signIn } from '../session.js';
+import { signIn } from '../session.js';
+import { previewInvite, acceptInvite } from '../api.js';
 
 // The checks behind each rule id the API names in `passwordPolicy.rules`.
 const checks = {
@@ -37,7 +38,7 @@ export function Accept({ onJoined }) {
   const load = () => {
     setState('loading');
     if (!token.current) { setState('unusable'); return; }
-    api('POST', '/invites/preview', { body: { token: token.current }, auth: false })
+    previewInvite({ token: token.current })
       .then((p) => { setInvite(p); setState('ready'); },
         (e) => setState(e.status === 0 || e.status >= 500 ? 'unavailable' : 'unusable'));
   };
@@ -73,7 +74,7 @@ export function Accept({ onJoined }) {
     const idempotencyKey = crypto.randomUUID();
     for (let attempt = 0; ; attempt++) {
       try {
-        const done = await api('POST', '/invites/accept', { body: { token: token.current, password }, auth: false, idempotencyKey });
+        const done = await acceptInvite({ token: token.current, password }, { idempotencyKey });
         await signIn(done.signIn.username, password);
         onJoined();
         return;

@@ -1,7 +1,7 @@
 import { useEffect, useState, useRef } from '../vendor/hooks.js';
 import { html, navigate, ErrorBox } from '../ui.js';
 import { s, roles, fmt } from '../strings.js';
-import { api } from '../session.js';
+import { listUsers, listAudit } from '../api.js';
 
 const PAGE = 50;
 
@@ -50,13 +50,13 @@ export function Audit({ query }) {
   const gen = useRef(0);
 
   useEffect(() => {
-    api('GET', '/users', { query: { status: 'active,suspended,deleted', limit: 200 } }).then((p) => setPeople(p.users), () => {});
+    listUsers({ status: 'active,suspended,deleted', limit: 200 }).then((p) => setPeople(p.users), () => {});
   }, []);
   const load = async (after) => {
     const mine = ++gen.current;
     setLoading(true); setError(null);
     try {
-      const page = await api('GET', '/audit', { query: { action: f.action, actor: f.actor, target: f.target, from: dayStart(f.from), to: dayEnd(f.to), limit: PAGE, cursor: after } });
+      const page = await listAudit({ action: f.action, actor: f.actor, target: f.target, from: dayStart(f.from), to: dayEnd(f.to), limit: PAGE, cursor: after });
       if (mine !== gen.current) return;
       setEntries((x) => (after ? [...x, ...page.entries] : page.entries));
       setCursor(page.nextCursor);

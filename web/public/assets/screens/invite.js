@@ -1,7 +1,8 @@
 import { useState } from '../vendor/hooks.js';
 import { html, Dialog, Field, ErrorBox } from '../ui.js';
 import { s, roles } from '../strings.js';
-import { api, config } from '../session.js';
+import { config } from '../session.js';
+import { createInvites } from '../api.js';
 
 const MAX = 25;
 const blank = (role = 'agent') => ({ email: '', name: '', role, team: '' });
@@ -47,7 +48,7 @@ export function InviteDialog({ tenant, onClose, onSent }) {
       // The email writes the link's expiry in the inviter's time zone; a zone the API's database
       // lacks only costs that, so the invite goes again in UTC rather than failing.
       const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-      const send = (body) => api('POST', '/invites', { body });
+      const send = (body) => createInvites(body);
       const res = await send(timeZone ? { invites, timeZone } : { invites }).catch((err) => {
         if (timeZone && err.field?.('timeZone').length) return send({ invites });
         throw err;

@@ -1,12 +1,12 @@
 import { useEffect, useState } from '../vendor/hooks.js';
 import { html, Link, navigate, Field, ErrorBox, Confirm, useNotify, StatusBadge } from '../ui.js';
 import { s, roles, fmt } from '../strings.js';
-import { api } from '../session.js';
+import { listAudit, getUser, changeRole, suspendUser, reactivateUser, deleteUser } from '../api.js';
 
 /** Who last changed a user, from the audit log (admins read it), for a conflict's message. */
 async function lastChangedBy(id) {
   try {
-    const page = await api('GET', '/audit', { query: { target: id, limit: 1 } });
+    const page = await listAudit({ target: id, limit: 1 });
     const e = page.entries[0];
     return e && (e.actor.name || e.actor.email);
   } catch { return null; }
@@ -23,7 +23,7 @@ export function UserPage({ me, isAdmin, id }) {
   const notify = useNotify();
 
   const show = (u) => { setUser(u); setForm({ role: u.role, team: u.team || '' }); };
-  const load = () => api('GET', `/users/${encodeURIComponent(id)}`).then(show, setError);
+  const load = () => getUser(id).then(show, setError);
   useEffect(() => { load(); }, [id]);
 
   if (error) return html`<section class="page"><p><${Link} href="/settings/company/users">← ${s.user.back}<//></p><${ErrorBox}>${error.status === 404 ? s.user.notFound : undefined}<//>${error.status !== 404 && html`<${ErrorBox} error=${error} />`}</section>`;
@@ -36,7 +36,7 @@ export function UserPage({ me, isAdmin, id }) {
     e.preventDefault();
     setBusy(true); setSaveError(null); setConflict(null);
     try {
-      const u = await api('PUT', `/users/${encodeURIComponent(id)}/role`, { body: { role: form.role, team: form.team.trim() || null, version: user.version } });
+      const u = await changeRole(id, { role: form.role, team: form.team.trim() || null, version: user.version });
       show(u);
       notify(s.user.saved);
     } catch (err) {
@@ -48,7 +48,7 @@ export function UserPage({ me, isAdmin, id }) {
     } finally { setBusy(false); }
   };
   const act = (verb) => async () => {
-    const u = await api(verb === 'delete' ? 'DELETE' : 'POST', verb === 'delete' ? `/users/${encodeURIComponent(id)}` : `/users/${encodeURIComponent(id)}/${verb}`);
+    const u = await { suspend: suspendUser, reactivate: reactivateUser, delete: deleteUser }[verb](id);
     if (verb === 'delete') { notify(s.user.deleted(user.name)); navigate('/settings/company/users'); return; }
     show(u);
     notify(verb === 'suspend' ? s.user.suspended(user.name) : s.user.reactivated(user.name));

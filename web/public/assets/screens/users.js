@@ -1,7 +1,8 @@
 import { useEffect, useLayoutEffect, useState, useRef } from '../vendor/hooks.js';
 import { html, Link, navigate, ErrorBox, Confirm, useNotify, StatusBadge, messageOf } from '../ui.js';
 import { s, roles, statuses, fmt } from '../strings.js';
-import { api, config } from '../session.js';
+import { config } from '../session.js';
+import { listInvites, listUsers, getTenant, resendInvite, revokeInvite } from '../api.js';
 import { InviteDialog } from './invite.js';
 
 const USER_STATUSES = ['active', 'suspended', 'deleted'];
@@ -40,10 +41,10 @@ function sourcesFor(f, isAdmin) {
 async function fetchPage(src, f) {
   const query = { status: src.status, role: f.role, team: f.team, q: f.q, limit: PAGE, cursor: src.cursor };
   if (src.kind === 'invite') {
-    const page = await api('GET', '/invites', { query });
+    const page = await listInvites(query);
     return { rows: page.invites.map((i) => inviteRow(i, src.status)), next: page.nextCursor };
   }
-  const page = await api('GET', '/users', { query });
+  const page = await listUsers(query);
   return { rows: page.users.map(userRow), next: page.nextCursor };
 }
 
@@ -64,7 +65,7 @@ export function Users({ me, isAdmin, query }) {
   const notify = useNotify();
   const gen = useRef(0);
 
-  const loadTenant = () => { if (isAdmin) api('GET', '/tenant').then(setTenant, () => {}); };
+  const loadTenant = () => { if (isAdmin) getTenant().then(setTenant, () => {}); };
   useEffect(loadTenant, []);
 
   const load = async (srcs, append) => {
@@ -99,7 +100,7 @@ export function Users({ me, isAdmin, query }) {
 
   const resend = async (row) => {
     try {
-      const inv = await api('POST', `/invites/${encodeURIComponent(row.id)}/resend`);
+      const inv = await resendInvite(row.id);
       setRows((rs) => rs.map((r) => (r.key === row.key ? inviteRow(inv, 'pending') : r)));
       notify(s.users.resent(row.email));
       loadTenant();
@@ -110,7 +111,7 @@ export function Users({ me, isAdmin, query }) {
   const revoke = (row) => setConfirm({
     title: s.users.revokeTitle(row.name), body: s.users.revokeBody, confirm: s.users.revoke, danger: true,
     onConfirm: async () => {
-      await api('DELETE', `/invites/${encodeURIComponent(row.id)}`);
+      await revokeInvite(row.id);
       setRows((rs) => rs.filter((r) => r.key !== row.key));
       notify(s.users.revoked(row.name));
       loadTenant();

@@ -1,0 +1,31 @@
+// Every API operation the console calls, in one place: screens call these, never a path. Each
+// is named by its `operationId` in infra/openapi.yaml, so a name here, the spec and the browser
+// suite's contract check (web/tests/openapi.mjs) all point at the same route; web/tests/api-names.mjs
+// checks each name against the spec's method and path. Each one only builds the path (every
+// path parameter encoded) and hands query, body and options (`idempotencyKey`) to session.js's
+// `api`, which keeps the token, the Idempotency-Key and the retries.
+// All 15 operations of the spec are here and used. Left out, as they are not HTTP routes of the
+// API: tenant-admin's createTenant and setTier (the platform invokes that function directly)
+// and the scheduled expire-invites and reconcile-signin functions.
+import { api } from './session.js';
+
+const at = encodeURIComponent;
+
+// Invites: an admin's writes and the pending list; preview and accept are public (`security: []`).
+export function createInvites(body, opts) { return api('POST', '/invites', { ...opts, body }); }
+export function listInvites(query, opts) { return api('GET', '/invites', { ...opts, query }); }
+export function resendInvite(id, opts) { return api('POST', `/invites/${at(id)}/resend`, opts); }
+export function revokeInvite(id, opts) { return api('DELETE', `/invites/${at(id)}`, opts); }
+export function previewInvite(body, opts) { return api('POST', '/invites/preview', { ...opts, body, auth: false }); }
+export function acceptInvite(body, opts) { return api('POST', '/invites/accept', { ...opts, body, auth: false }); }
+
+// The caller, the directory, the company and its audit log.
+export function getMe(opts) { return api('GET', '/me', opts); }
+export function listUsers(query, opts) { return api('GET', '/users', { ...opts, query }); }
+export function getUser(id, opts) { return api('GET', `/users/${at(id)}`, opts); }
+export function deleteUser(id, opts) { return api('DELETE', `/users/${at(id)}`, opts); }
+export function changeRole(id, body, opts) { return api('PUT', `/users/${at(id)}/role`, { ...opts, body }); }
+export function suspendUser(id, opts) { return api('POST', `/users/${at(id)}/suspend`, opts); }
+export function reactivateUser(id, opts) { return api('POST', `/users/${at(id)}/reactivate`, opts); }
+export function getTenant(opts) { return api('GET', '/tenant', opts); }
+export function listAudit(query, opts) { return api('GET', '/audit', { ...opts, query }); }
