@@ -65,6 +65,10 @@ pub fn aws() -> Result<aws_types::SdkConfig, ConfigError> {
 
 /// `aws` over any source of variables, so it can be tested without touching the process's.
 #[cfg(feature = "aws")]
+#[allow(
+    clippy::expect_used,
+    reason = "the TLS context is built from constant settings; a failure is a build defect, seen at the first cold start"
+)]
 pub fn sdk_config(
     var: impl Fn(&str) -> Option<String>,
 ) -> Result<aws_types::SdkConfig, ConfigError> {

@@ -15,6 +15,10 @@ use tracing::Instrument;
 /// Bodies larger than this are refused before parsing (a 25-row batch is about 5 KB).
 pub const MAX_BODY: usize = 64 * 1024;
 
+#[allow(
+    clippy::expect_used,
+    reason = "response types always serialize, serde_json writes UTF-8, and the status and headers are constants"
+)]
 pub fn json<T: Serialize>(status: u16, body: &T) -> Response<Body> {
     let bytes = serde_json::to_vec(body).expect("response types serialize");
     Response::builder()
@@ -157,6 +161,10 @@ fn truthful(
 }
 
 /// A recorded answer as a response.
+#[allow(
+    clippy::expect_used,
+    reason = "a recorded answer's status and content type were written by this code from a valid response"
+)]
 pub fn answer(a: &Answer) -> Response<Body> {
     let body = if a.body.is_empty() {
         Body::Empty
@@ -203,6 +211,7 @@ fn respond(request_id: &str, result: Result<Response<Body>, ApiError>) -> Respon
     }
 }
 
+#[allow(clippy::expect_used, reason = "a constant status and no headers")]
 pub fn no_content() -> Response<Body> {
     Response::builder()
         .status(StatusCode::NO_CONTENT)

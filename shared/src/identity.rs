@@ -58,6 +58,10 @@ impl From<IdentityError> for crate::domain::ApiError {
     }
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "the builder's one required field, the name, is set"
+)]
 fn attr(name: &str, value: &str) -> AttributeType {
     AttributeType::builder()
         .name(name)

@@ -52,18 +52,30 @@ impl Journal {
     }
 
     pub fn progress(&self) -> Progress {
-        self.0.lock().expect("journal lock").progress
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .progress
     }
 
     /// The answer the change gives once committed, if it named one.
     pub fn answer(&self) -> Option<Answer> {
-        self.0.lock().expect("journal lock").answer.clone()
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .answer
+            .clone()
     }
 }
 
 fn with<R>(f: impl FnOnce(&mut Entries) -> R) -> Option<R> {
     JOURNAL
-        .try_with(|j| f(&mut j.0.lock().expect("journal lock")))
+        .try_with(|j| {
+            f(&mut j
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner))
+        })
         .ok()
 }
 

@@ -45,6 +45,10 @@ fn throttled<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
         )
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "the builder's one required field, the data, is set"
+)]
 fn utf8(data: &str) -> Content {
     Content::builder()
         .data(data)
@@ -105,7 +109,10 @@ impl Mailer {
         let next_start = Mutex::new(Instant::now());
         let in_flight = tokio::sync::Semaphore::new(IN_FLIGHT);
         let take_turn = || {
-            let mut next = next_start.lock().expect("not poisoned");
+            // A pacing clock: whatever a panicking holder left is still a usable time.
+            let mut next = next_start
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let turn = (*next).max(Instant::now());
             *next = turn + self.interval;
             turn
@@ -119,7 +126,9 @@ impl Mailer {
                 }
                 tokio::time::sleep_until(turn).await;
                 let sent = {
-                    let _slot = in_flight.acquire().await.expect("never closed");
+                    let Ok(_slot) = in_flight.acquire().await else {
+                        return Err(MailError("the send queue closed".into()));
+                    };
                     tokio::time::timeout_at(until, self.try_send(to, m)).await
                 };
                 match sent {

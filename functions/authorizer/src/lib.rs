@@ -71,6 +71,10 @@ const MAX_JWKS_BYTES: usize = 64 * 1024;
 
 /// The JWKS lives on a Cognito endpoint, so the Amazon Trust Services roots are all it needs
 /// (see `shared::config::AMAZON_TRUST_SERVICES_PEM` for why not the platform store).
+#[allow(
+    clippy::expect_used,
+    reason = "the roots are a constant compiled in, parsed by every test that builds a Verifier; a bad one is a build defect"
+)]
 fn amazon_roots_only() -> rustls::ClientConfig {
     use rustls::pki_types::{pem::PemObject, CertificateDer};
     let mut roots = rustls::RootCertStore::empty();

@@ -153,6 +153,10 @@ pub fn render_invite(m: &InviteMail<'_>) -> Rendered {
     render_invite_in(&EN, m)
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "askama renders into a String, whose writes can't fail; the templates' own errors are compile errors"
+)]
 pub fn render_invite_in(s: &InviteStrings, m: &InviteMail<'_>) -> Rendered {
     let line = |v: &str| header_safe(v, 200);
     let company = line(m.company);

@@ -89,6 +89,10 @@ impl TenantId {
     }
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "without the OS random source no id or token can be safe; Lambda always has it"
+)]
 pub fn new_id() -> String {
     let mut b = [0u8; 16];
     getrandom::fill(&mut b).expect("the OS random source is available");

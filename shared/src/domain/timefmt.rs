@@ -8,6 +8,10 @@ use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 const FMT: &[FormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
 
+#[allow(
+    clippy::expect_used,
+    reason = "RFC 3339 fails only outside years 0-9999, which no clock or parsed input here reaches"
+)]
 pub fn format(t: OffsetDateTime) -> String {
     t.to_offset(UtcOffset::UTC)
         .format(FMT)

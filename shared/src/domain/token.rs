@@ -12,6 +12,10 @@ use std::fmt;
 pub const HASH_MEMORY_KIB: u32 = 4096;
 pub const HASH_PASSES: u32 = 1;
 
+#[allow(
+    clippy::expect_used,
+    reason = "constant parameters inside argon2's bounds (every token test builds them)"
+)]
 fn hash_params() -> Params {
     Params::new(HASH_MEMORY_KIB, HASH_PASSES, 1, Some(32))
         .expect("the constants are within argon2's limits")
@@ -44,6 +48,10 @@ pub struct InviteToken {
 }
 
 impl InviteToken {
+    #[allow(
+        clippy::expect_used,
+        reason = "without the OS random source no token can be safe; Lambda always has it"
+    )]
     pub fn generate(invite_id: &super::InviteId) -> InviteToken {
         let mut secret = [0u8; 32];
         getrandom::fill(&mut secret).expect("the OS random source is available");
@@ -94,6 +102,10 @@ impl InviteToken {
 /// argon2id of any secret with a random salt, at [`HASH_MEMORY_KIB`] and [`HASH_PASSES`], as
 /// a PHC string. Also what a public route's idempotency fingerprint is stored as, since the
 /// request it prints holds a token and a password (`domain::idempotency`).
+#[allow(
+    clippy::expect_used,
+    reason = "fixed salt and output sizes and constant parameters, all inside argon2's bounds"
+)]
 pub fn hash_secret_in(secret: &[u8], memory: &mut HashMemory) -> String {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).expect("the OS random source is available");

@@ -72,6 +72,10 @@ impl Tx<'_> {
     /// read of the tenant is needed. Several at once can't be (a condition can't add), so
     /// they need the limit as read, and the condition pins that limit too: a concurrent tier
     /// change can't slip a stale limit through.
+    #[allow(
+        clippy::expect_used,
+        reason = "a caller taking several seats must pass the limit it read (take_seats does); a bug, not an input"
+    )]
     pub fn tenant_counters(
         &mut self,
         tenant_id: &TenantId,

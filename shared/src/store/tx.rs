@@ -151,6 +151,10 @@ impl<'a> Tx<'a> {
     }
 
     /// A put that must not overwrite anything.
+    #[allow(
+        clippy::expect_used,
+        reason = "the builder's required fields (table, item) are set"
+    )]
     pub fn put_new(&mut self, tag: Tag, item: Item) {
         let put = Put::builder()
             .table_name(&self.tables.directory)
@@ -162,6 +166,10 @@ impl<'a> Tx<'a> {
     }
 
     /// A put that replaces an item only if `condition` holds on the stored one.
+    #[allow(
+        clippy::expect_used,
+        reason = "the builder's required fields (table, item) are set"
+    )]
     pub fn put_if(
         &mut self,
         tag: Tag,
@@ -181,6 +189,10 @@ impl<'a> Tx<'a> {
         self.push(tag, TransactWriteItem::builder().put(put).build());
     }
 
+    #[allow(
+        clippy::expect_used,
+        reason = "the builder's required fields (table, key) are set"
+    )]
     pub fn delete_if(
         &mut self,
         tag: Tag,
@@ -201,6 +213,10 @@ impl<'a> Tx<'a> {
     }
 
     /// Append-only: an entry is only ever put, never over an existing one (docs/rules.md, rule 3).
+    #[allow(
+        clippy::expect_used,
+        reason = "the builder's required fields (table, item) are set"
+    )]
     pub fn audit(&mut self, entry: &AuditEntry) {
         if self.receipt.is_none() {
             self.receipt = Some(HashMap::from([
@@ -218,6 +234,10 @@ impl<'a> Tx<'a> {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::expect_used,
+        reason = "the builder's required fields (table, key, expression) are set"
+    )]
     pub fn update(
         &mut self,
         tag: Tag,

@@ -123,7 +123,7 @@ pub async fn create(
         .iter()
         .map(|r| new_invite(r, &tenant.id, &change.actor, change.at))
         .unzip();
-    hash_tokens(&mut invites, &tokens).await;
+    hash_tokens(&mut invites, &tokens).await?;
     let audit: Vec<AuditEntry> = invites
         .iter()
         .map(|i| change.on_invite(AuditAction::InviteCreated, None, i))
@@ -198,7 +198,7 @@ pub async fn resend(
         delivery: DeliveryStatus::Queued,
         ..before.clone()
     }];
-    hash_tokens(&mut sent, &tokens).await;
+    hash_tokens(&mut sent, &tokens).await?;
     let entry = change.on_invite(AuditAction::InviteResent, Some(&before), &sent[0]);
     crate::journal::will_answer(answers::invite(&sent[0], now));
     match iv
@@ -262,7 +262,7 @@ pub async fn revoke(store: &Store, change: &Change, before: Invite) -> Result<In
 /// Hashes the tokens on one blocking worker per core, each taking every k-th token: a 25-row
 /// batch costs 25 / cores hashes of wall time, and memory holds one hash's working set per
 /// core, allocated once, never 25 at once.
-pub async fn hash_tokens(invites: &mut [Invite], tokens: &[InviteToken]) {
+pub async fn hash_tokens(invites: &mut [Invite], tokens: &[InviteToken]) -> Result<(), ApiError> {
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -285,10 +285,15 @@ pub async fn hash_tokens(invites: &mut [Invite], tokens: &[InviteToken]) {
         })
         .collect();
     for h in handles {
-        for (i, hash) in h.await.expect("hashing does not panic") {
+        // Before any write: a hashing thread that died changed nothing.
+        let hashed = h
+            .await
+            .map_err(|e| ApiError::Unavailable(crate::domain::Cause::new(e)))?;
+        for (i, hash) in hashed {
             invites[i].token_hash = hash;
         }
     }
+    Ok(())
 }
 
 pub fn accept_link(app_url: &str, token: &InviteToken) -> String {

@@ -36,7 +36,7 @@ pub async fn create(
     };
     let (invite, token) = new_invite(&new.admin, &tenant.id, &change.actor, change.at);
     let (mut invites, tokens) = (vec![invite], vec![token]);
-    hash_tokens(&mut invites, &tokens).await;
+    hash_tokens(&mut invites, &tokens).await?;
     let plan =
         json!({"name": tenant.name, "tier": tenant.tier.as_str(), "seatLimit": tenant.seat_limit});
     let audit = [
