@@ -27,6 +27,27 @@ pub const SETTLE_BUDGET: Duration = Duration::from_secs(15);
 /// Kept back from the request's deadline for giving the lock back after a converge cut short.
 const UNLOCK_RESERVE: Duration = Duration::from_secs(1);
 
+/// What the functions that make a login follow the directory without changing a user (accept
+/// and the reconciler) hold for their lifetime: the store, the user pool and the clock.
+pub struct PoolDeps {
+    pub store: Store,
+    pub directory: Directory,
+    pub clock: std::sync::Arc<dyn Clock>,
+}
+
+impl PoolDeps {
+    /// As deployed: the SDK configuration, tables and pool from Lambda's environment, and
+    /// the system clock.
+    pub fn from_env() -> Result<PoolDeps, crate::config::ConfigError> {
+        let cfg = crate::config::aws()?;
+        Ok(PoolDeps {
+            store: Store::from_env(&cfg)?,
+            directory: Directory::from_env(&cfg)?,
+            clock: std::sync::Arc::new(crate::domain::SystemClock),
+        })
+    }
+}
+
 /// How long to wait for another request's lock on the same login, in steps (about 2.5 s in
 /// all: a lock is held for tens of milliseconds, seconds only while AWS calls are retried).
 const LOCK_WAITS: [u64; 7] = [20, 40, 80, 160, 320, 640, 1200];

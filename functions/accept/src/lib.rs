@@ -6,43 +6,15 @@ use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 use shared::domain::validation::{accept_request, preview_request};
 use shared::domain::views::{self, answers};
-use shared::domain::{ApiError, Clock, InviteToken};
+use shared::domain::{ApiError, InviteToken};
 use shared::http::{
     answer, body_json, json, request_id, respond_once, respond_within, route_key, KeyScope,
 };
-use shared::identity::Directory;
-use shared::store::Store;
-use shared::usecase::accept::{self, Links};
-use std::sync::Arc;
+use shared::usecase::accept;
 
 pub const ROUTES: &[&str] = &["POST /invites/preview", "POST /invites/accept"];
 
-pub struct Deps {
-    pub store: Store,
-    pub directory: Directory,
-    pub clock: Arc<dyn Clock>,
-}
-
-impl Deps {
-    /// As deployed: the SDK configuration, tables and pool from Lambda's environment, and
-    /// the system clock.
-    pub fn from_env() -> Result<Deps, shared::config::ConfigError> {
-        let cfg = shared::config::aws()?;
-        Ok(Deps {
-            store: Store::from_env(&cfg)?,
-            directory: Directory::from_env(&cfg)?,
-            clock: Arc::new(shared::domain::SystemClock),
-        })
-    }
-
-    fn links(&self) -> Links<'_> {
-        Links {
-            store: &self.store,
-            directory: &self.directory,
-            clock: &*self.clock,
-        }
-    }
-}
+pub use shared::signin::PoolDeps as Deps;
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     match route_key(&req) {

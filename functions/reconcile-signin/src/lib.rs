@@ -10,31 +10,11 @@
 
 use serde::Serialize;
 use shared::domain::signin::Fix;
-use shared::domain::Clock;
-use shared::identity::Directory;
 use shared::signin::{converge, ConvergeError, Report};
-use shared::store::{Store, Sweep};
-use std::sync::Arc;
+use shared::store::Sweep;
 use std::time::Instant;
 
-pub struct Deps {
-    pub store: Store,
-    pub directory: Directory,
-    pub clock: Arc<dyn Clock>,
-}
-
-impl Deps {
-    /// As deployed: the SDK configuration, tables and pool from Lambda's environment, and
-    /// the system clock.
-    pub fn from_env() -> Result<Deps, shared::config::ConfigError> {
-        let cfg = shared::config::aws()?;
-        Ok(Deps {
-            store: Store::from_env(&cfg)?,
-            directory: Directory::from_env(&cfg)?,
-            clock: Arc::new(shared::domain::SystemClock),
-        })
-    }
-}
+pub use shared::signin::PoolDeps as Deps;
 
 /// Markers per page of the index.
 pub const PAGE: usize = 100;

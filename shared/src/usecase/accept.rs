@@ -17,6 +17,16 @@ pub struct Links<'a> {
     pub clock: &'a dyn Clock,
 }
 
+impl crate::signin::PoolDeps {
+    pub fn links(&self) -> Links<'_> {
+        Links {
+            store: &self.store,
+            directory: &self.directory,
+            clock: &*self.clock,
+        }
+    }
+}
+
 /// The invite a token opens: it exists, the secret matches its newest hash, and it is pending
 /// and unexpired by the clock. Every failure is the same answer, so a probe learns nothing.
 async fn open_invite(l: &Links<'_>, raw: &str) -> Result<Invite, ApiError> {
