@@ -83,12 +83,23 @@ export function Users({ me, isAdmin, query }) {
       if (mine === gen.current) setLoading(false);
     }
   };
-  useEffect(() => { setSearch(f.q); load(sourcesFor(f, isAdmin), false); }, [fkey]);
+  // The box follows the URL only when the URL's search changed from elsewhere (Clear, Back):
+  // a filter picked while typing must not wipe what was typed, nor the typing drop the filter.
+  const latest = useRef(f);
+  latest.current = f;
+  const wrote = useRef(f.q);
+  useEffect(() => {
+    if (f.q !== wrote.current) { wrote.current = f.q; setSearch(f.q); }
+    load(sourcesFor(f, isAdmin), false);
+  }, [fkey]);
 
   // The search box updates the URL once typing pauses.
   useEffect(() => {
-    if (search === f.q) return undefined;
-    const t = setTimeout(() => navigate(urlOf({ ...f, q: search.trim() }), { replace: true }), 300);
+    if (search.trim() === latest.current.q) return undefined;
+    const t = setTimeout(() => {
+      wrote.current = search.trim();
+      navigate(urlOf({ ...latest.current, q: search.trim() }), { replace: true });
+    }, 300);
     return () => clearTimeout(t);
   }, [search]);
 
