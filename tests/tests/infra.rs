@@ -140,6 +140,75 @@ fn the_openapi_description_lists_exactly_the_routes_the_code_serves() {
     );
 }
 
+/// The `from_env` constructors a function's settings come through, and where each is.
+const CONSTRUCTORS: &[(&str, &str)] = &[
+    ("Tables", "shared/src/store/mod.rs"),
+    ("Store", "shared/src/store/mod.rs"),
+    ("Directory", "shared/src/identity.rs"),
+    ("Mailer", "shared/src/mail.rs"),
+    ("UsersDeps", "shared/src/usecase/users.rs"),
+    ("SignInDeps", "shared/src/usecase/users.rs"),
+    ("InviteDeps", "shared/src/usecase/invites.rs"),
+    ("PoolDeps", "shared/src/signin.rs"),
+];
+
+/// The body of `impl <name> { … fn from_env … }` in `src`, up to the next function.
+fn from_env_body(src: &str, name: &str) -> Option<String> {
+    let at = src.find(&format!("impl {name} {{"))?;
+    let start = at + src[at..].find("fn from_env")?;
+    let end = src[start + 2..]
+        .find("fn ")
+        .map(|i| start + 2 + i)
+        .unwrap_or(src.len());
+    Some(src[start..end].to_string())
+}
+
+/// Every setting (`env("…")`) a function reads at start, following `main.rs` through its
+/// `Deps::from_env` and every shared constructor that calls, however they are nested.
+fn settings_read_by(bin: &str) -> BTreeSet<String> {
+    let main = read(&format!("functions/{bin}/src/main.rs"));
+    let lib = read(&format!("functions/{bin}/src/lib.rs"));
+    let mut texts = vec![main];
+    if let Some(own) = from_env_body(&lib, "Deps") {
+        texts.push(own);
+    } else if let Some(i) = lib.find(" as Deps;") {
+        let name = lib[..i].rsplit("::").next().unwrap().to_string();
+        let (_, file) = CONSTRUCTORS.iter().find(|(n, _)| *n == name).unwrap();
+        texts.push(from_env_body(&read(file), &name).unwrap());
+    }
+    let mut wanted = BTreeSet::new();
+    let mut seen = BTreeSet::new();
+    while let Some(text) = texts.pop() {
+        for (i, _) in text.match_indices("env(\"") {
+            wanted.insert(text[i + 5..].split('"').next().unwrap().to_string());
+        }
+        for (name, file) in CONSTRUCTORS {
+            if text.contains(&format!("{name}::from_env")) && seen.insert(*name) {
+                let body = from_env_body(&read(file), name)
+                    .unwrap_or_else(|| panic!("no {name}::from_env in {file}"));
+                texts.push(body);
+            }
+        }
+    }
+    wanted
+}
+
+#[test]
+fn the_settings_walk_follows_shared_constructors() {
+    let invite = settings_read_by("invite");
+    for var in [
+        "DIRECTORY_TABLE",
+        "AUDIT_TABLE",
+        "SENDER_EMAIL",
+        "APP_URL",
+        "PRICING_URL",
+    ] {
+        assert!(invite.contains(var), "{var} not found: {invite:?}");
+    }
+    let suspend = settings_read_by("suspend");
+    assert!(suspend.contains("USER_POOL_ID"), "{suspend:?}");
+}
+
 #[test]
 fn every_setting_a_function_reads_is_set_for_it_in_the_template() {
     let template = read("infra/template.yaml");
@@ -152,14 +221,11 @@ fn every_setting_a_function_reads_is_set_for_it_in_the_template() {
         .unwrap()
         .to_string();
     for (id, (bin, lines)) in template_functions() {
-        let main = read(&format!("functions/{bin}/src/main.rs"));
-        let mut wanted: Vec<String> = main
-            .match_indices("env(\"")
-            .map(|(i, _)| main[i + 5..].split('"').next().unwrap().to_string())
-            .collect();
-        if main.contains("Tables::from_env") {
-            wanted.extend(["DIRECTORY_TABLE".to_string(), "AUDIT_TABLE".to_string()]);
-        }
+        let wanted = settings_read_by(&bin);
+        assert!(
+            !wanted.is_empty(),
+            "{id} ({bin}) reads no setting: the walk lost its way"
+        );
         let block = lines.join("\n");
         for var in wanted {
             let set = block.contains(&format!("{var}:")) || globals.contains(&format!("{var}:"));
