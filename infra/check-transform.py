@@ -5,7 +5,7 @@ names of its own), offline, with the real transform from the aws-sam-cli install
 1. Two stages in one account and region must not collide: every physical name names the stage.
 2. Logs: every function writes JSON to a log group of its own with a retention, Lambda filters
    by the LogLevel parameter (ApplicationLogLevel), and the HTTP API writes a JSON access log
-   (request id, route, status, latency, authorizer error) to a group with a retention. No log
+   (request id, route, status, latency, integration error) to a group with a retention. No log
    group the stack makes keeps logs forever.
 3. Data: the stack policy (infra/stack-policy.json) refuses to replace or delete every
    resource holding data nobody can rebuild (tables, user pool), and each of them, and the
@@ -147,7 +147,7 @@ def logs(out):
             bad.append(f"{rid}: the access log format is not one JSON object: {fmt!r}")
             continue
         for wanted in ["$context.requestId", "$context.routeKey", "$context.status",
-                       "$context.responseLatency", "$context.authorizer.error"]:
+                       "$context.responseLatency", "$context.integrationErrorMessage"]:
             if wanted not in fields:
                 bad.append(f"{rid}: the access log lacks {wanted}")
     return bad, f"{functions} functions and {len(stages)} API stage log as required"

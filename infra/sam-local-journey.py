@@ -85,7 +85,7 @@ def invite_token(email):
 def main():
     print(f"journey through {API}")
     admin = sign_in(STACK["adminEmail"], STACK["adminPassword"])
-    expect(call("GET", "/me"), 401, "no token: the authorizer refuses")
+    expect(call("GET", "/me"), 401, "no token: the function refuses")
     bad = call("GET", "/me", token="not.a.token")
     if bad[0] not in (401, 403):
         sys.exit(f"FAILED: a forged token got {bad[0]} {bad[1]}")

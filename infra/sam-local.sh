@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The API under `sam local start-api`: the template's routes, its Lambda authorizer and every
-# function's settings, each function in a Lambda container (the Runtime Interface Emulator
+# The API under `sam local start-api`: the template's routes and every function's settings (each
+# function checks the caller's token itself), each function in a Lambda container (the Runtime Interface Emulator
 # the SAM CLI bundles), against the local AWS emulator seeded as `local-api` seeds it.
 #
 #   bash infra/sam-local.sh            stays in the foreground; Ctrl-C stops all it started
@@ -25,7 +25,7 @@ work="$root/.local/sam-local"
 port="${SAM_LOCAL_PORT:-3001}"
 image=public.ecr.aws/lambda/provided:al2023-x86_64
 venv="${TMPDIR:-/tmp}/veloconnect-infra-venv"
-functions=(authorizer invite accept list change-role suspend delete audit expire-invites reconcile-signin tenant-admin)
+functions=(invite accept list change-role suspend delete audit expire-invites reconcile-signin tenant-admin)
 log() { echo "sam-local: $*" >&2; }
 die() { log "$*"; exit 1; }
 
@@ -195,7 +195,7 @@ admin=$(python3 -c 'import json; s=json.load(open(".local/stack.json")); print(s
 cat <<EOF
 
 VeloConnect directory API under sam local on http://127.0.0.1:$port
-(each function in its Lambda container; the authorizer guards every route but the two invite ones)
+(each function in its Lambda container, checking the caller's token itself on every route but the two invite ones)
 AWS emulator (moto) on $moto; seeded demo admin $admin
 Get a token: $python tests/moto/get_token.py (reads .local/stack.json)
 The journey through it: $python infra/sam-local-journey.py http://127.0.0.1:$port

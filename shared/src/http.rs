@@ -65,9 +65,16 @@ fn problem_of(err: &ApiError, p: crate::domain::Problem) -> Response<Body> {
             resp.headers_mut().insert(header::RETRY_AFTER, v);
         }
     }
-    if p.status == 401 {
+    // RFC 6750 §3: a request that sent no credential is told only the scheme; one whose
+    // credential was refused is told `invalid_token`.
+    let challenge = match err {
+        ApiError::Unauthorized => Some("Bearer"),
+        ApiError::InvalidToken => Some("Bearer error=\"invalid_token\""),
+        _ => None,
+    };
+    if let Some(c) = challenge {
         resp.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
     }
     resp
 }
@@ -293,30 +300,42 @@ pub fn change_by(
     crate::domain::Change::new(crate::domain::Actor::of(caller), now, &request_id(req))
 }
 
-/// What the authorizer verified: the token's `sub` and when Cognito issued it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Authorized {
-    pub sub: UserId,
-    pub issued_at: i64,
+/// What `admit` found: the verified caller, or why there is none.
+#[derive(Clone)]
+struct Admission(Result<crate::auth::Verified, ApiError>);
+
+/// Every authenticated route's first step (its function's `handle`): the request's access
+/// token verified (`auth::Verifier`) and the verdict kept on the request for `authorized`.
+/// No credential is a 401 with the bare challenge, a refused one a 401 `invalid_token`, and
+/// keys that can't be read a 503 (nothing is known about the token; the next request tries
+/// again).
+pub async fn admit(verifier: &crate::auth::Verifier, mut req: Request) -> Request {
+    let verdict = authenticate(verifier, &req).await;
+    req.extensions_mut().insert(Admission(verdict));
+    req
 }
 
-/// The caller the authorizer verified. Absent means the route was reached without the
-/// authorizer, which must never be trusted.
-pub fn authorized(req: &Request) -> Result<Authorized, ApiError> {
-    let fields = &req
-        .request_context_ref()
-        .and_then(RequestContext::authorizer)
-        .ok_or(ApiError::Unauthorized)?
-        .fields;
-    let sub = fields
-        .get("sub")
-        .and_then(Value::as_str)
-        .and_then(UserId::parse)
-        .ok_or(ApiError::Unauthorized)?;
-    // Without `iat` the token's age is unknown, so it counts as the oldest: refused for any
-    // user who was ever signed out, fine for the rest.
-    let issued_at = fields.get("iat").and_then(Value::as_i64).unwrap_or(0);
-    Ok(Authorized { sub, issued_at })
+/// The caller `admit` verified. A request that was never admitted has no caller: fail closed.
+pub fn authorized(req: &Request) -> Result<crate::auth::Verified, ApiError> {
+    match req.extensions().get::<Admission>() {
+        Some(Admission(verdict)) => verdict.clone(),
+        None => Err(ApiError::Unauthorized),
+    }
+}
+
+async fn authenticate(
+    verifier: &crate::auth::Verifier,
+    req: &Request,
+) -> Result<crate::auth::Verified, ApiError> {
+    use crate::auth::AuthError;
+    verifier.check(req.headers()).await.map_err(|e| match e {
+        AuthError::Missing => ApiError::Unauthorized,
+        AuthError::Invalid(why) => {
+            tracing::info!(reason = %why, "credential refused");
+            ApiError::InvalidToken
+        }
+        AuthError::Keys(cause) => ApiError::Unavailable(cause),
+    })
 }
 
 #[cfg(feature = "dynamo")]
@@ -336,9 +355,9 @@ mod once {
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
     use tokio::time::Instant;
 
-    /// Whose keys a route's keys are: the caller's, or on a public route (accept) one space
-    /// for everyone, where the request's print (holding the invite's secret token) is what
-    /// tells one client's retry from anyone else's.
+    /// Whose keys a route's keys are: the caller's (as `admit` verified them), or on a
+    /// public route (accept) one space for everyone, where the request's print (holding the
+    /// invite's secret token) is what tells one client's retry from anyone else's.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum KeyScope {
         Caller,
@@ -397,11 +416,12 @@ mod once {
             },
             KeyScope::Public => "public".to_string(),
         };
+        let public = scope == KeyScope::Public;
         let print = Print::of(
             route_key(req).unwrap_or(""),
             req.uri().path(),
             req.body().as_ref(),
-            scope == KeyScope::Public,
+            public,
         );
         let claim = Claim {
             pk: crate::store::idem_pk(&owner, key.as_str()),
@@ -505,26 +525,28 @@ mod once {
 #[cfg(feature = "dynamo")]
 mod caller {
     use super::*;
+    use crate::auth::Verified;
     use crate::domain::{Invite, InviteId, User, UserStatus};
     use crate::store::Store;
 
     /// Rule 5: every request loads the caller's current record (consistent read) and decides
     /// from its role and status, never from claims in the token. A suspended or deleted
-    /// caller, or one without a record, is refused even with a valid token, and so is a
-    /// token issued before the caller was last signed out everywhere.
+    /// caller, or one without a record, is refused even with a valid token (a revoked
+    /// credential: 401 `invalid_token`), and so is a token issued before the caller was last
+    /// signed out everywhere.
     pub async fn load_caller(store: &Store, req: &Request) -> Result<User, ApiError> {
         let who = authorized(req)?;
         active(store.user(&who.sub).await?, &who)
     }
 
-    fn active(caller: Option<User>, who: &Authorized) -> Result<User, ApiError> {
+    fn active(caller: Option<User>, who: &Verified) -> Result<User, ApiError> {
         match caller {
             Some(u)
                 if u.status == UserStatus::Active && u.accepts_token_issued_at(who.issued_at) =>
             {
                 Ok(u)
             }
-            _ => Err(ApiError::Unauthorized),
+            _ => Err(ApiError::InvalidToken),
         }
     }
 

@@ -7,6 +7,8 @@
 
 pub mod domain;
 
+#[cfg(feature = "auth")]
+pub mod auth;
 #[cfg(feature = "env")]
 pub mod config;
 #[cfg(feature = "http")]

@@ -1,6 +1,7 @@
-//! An in-process API Gateway (HTTP API, payload 2.0): matches the route, runs the Lambda
-//! authorizer on every route but the public ones, builds the same event API Gateway sends, and
-//! calls the function's handler. The local server and the end-to-end tests both use it.
+//! An in-process API Gateway (HTTP API, payload 2.0): matches the route, builds the same event
+//! API Gateway sends, and calls the function's handler, which checks the caller's token itself
+//! (as on AWS: the template has no gateway authorizer). The local server and the end-to-end
+//! tests both use it.
 
 use crate::moto;
 use crate::stack::Stack;
@@ -49,7 +50,7 @@ impl Function {
     }
 }
 
-/// Every route, the function serving it, and whether it is public (no authorizer).
+/// Every route, the function serving it, and whether it is public (no token checked).
 pub fn routes() -> Vec<(&'static str, Function, bool)> {
     let mut r = Vec::new();
     r.extend(
@@ -101,7 +102,8 @@ pub struct App {
     pub audit: audit_fn::Deps,
     pub expire: expire_invites_fn::Deps,
     pub reconcile: reconcile_signin_fn::Deps,
-    pub verifier: authorizer_fn::Verifier,
+    /// The functions' token check (`shared::auth`), with its key cache: one "container" per app.
+    pub verifier: shared::auth::Verifier,
     pub store: Store,
     /// Whether an answer outside the route's described statuses panics (tests) or is only
     /// reported (the local run).
@@ -195,21 +197,6 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// API Gateway's own answer when the authorizer's invocation fails: not a problem document,
-/// and not cached against the token.
-fn gateway_error() -> Reply {
-    let mut headers = http::HeaderMap::new();
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    Reply {
-        status: 500,
-        headers,
-        body: br#"{"message":"Internal Server Error"}"#.to_vec(),
-    }
 }
 
 fn problem_reply(e: &ApiError) -> Reply {
@@ -319,7 +306,7 @@ impl App {
                 directory: directory_for("reconcile-signin"),
                 clock: clock.clone(),
             },
-            verifier: authorizer_fn::Verifier::new(authorizer_fn::Settings {
+            verifier: shared::auth::Verifier::new(shared::auth::Settings {
                 issuer: stack.token_issuer.clone(),
                 jwks_url: stack.jwks_url.clone(),
                 client_id: stack.user_pool_client_id.clone(),
@@ -339,7 +326,7 @@ impl App {
         self.clock.now()
     }
 
-    /// One HTTP request through the gateway: route, authorizer, handler.
+    /// One HTTP request through the gateway: route, then handler.
     pub async fn call(
         &self,
         method: &str,
@@ -370,7 +357,7 @@ impl App {
             .filter(|(n, _)| *n == fewest)
             .map(|(_, m)| m)
             .collect();
-        let Some((route_key, function, public, params)) = found else {
+        let Some((route_key, function, _public, params)) = found else {
             if allowed.is_empty() {
                 return problem_reply(&ApiError::NoRoute);
             }
@@ -381,17 +368,6 @@ impl App {
             }
             return reply;
         };
-
-        let mut authorizer = None;
-        if !public {
-            match authorizer_fn::authorize(&self.verifier, headers).await {
-                Ok(id) => authorizer = Some(json!({ "lambda": id.context() })),
-                // As API Gateway answers when the authorizer's invocation fails (uncached):
-                // the gateway's own answer, outside any route's description.
-                Err(authorizer_fn::AuthError::Keys(_)) => return gateway_error(),
-                Err(_) => return self.described(route_key, problem_reply(&ApiError::Unauthorized)),
-            }
-        }
 
         let mut query = Map::new();
         for pair in raw_query.split('&').filter(|p| !p.is_empty()) {
@@ -436,9 +412,6 @@ impl App {
             "time": "",
             "timeEpoch": 0,
         });
-        if let Some(a) = authorizer {
-            ctx["authorizer"] = a;
-        }
         let mut event = json!({
             "version": "2.0",
             "routeKey": route_key,
@@ -474,13 +447,13 @@ impl App {
             .as_millis() as u64;
         let req = lambda_http::RequestExt::with_lambda_context(req, invocation);
         let resp = match function {
-            Function::Invite => invite_fn::handle(&self.invite, req).await,
+            Function::Invite => invite_fn::handle(&self.invite, &self.verifier, req).await,
             Function::Accept => accept_fn::handle(&self.accept, req).await,
-            Function::List => list_fn::handle(&self.list, req).await,
-            Function::ChangeRole => change_role_fn::handle(&self.change_role, req).await,
-            Function::Suspend => suspend_fn::handle(&self.suspend, req).await,
-            Function::Delete => delete_fn::handle(&self.delete, req).await,
-            Function::Audit => audit_fn::handle(&self.audit, req).await,
+            Function::List => list_fn::handle(&self.list, &self.verifier, req).await,
+            Function::ChangeRole => change_role_fn::handle(&self.change_role, &self.verifier, req).await,
+            Function::Suspend => suspend_fn::handle(&self.suspend, &self.verifier, req).await,
+            Function::Delete => delete_fn::handle(&self.delete, &self.verifier, req).await,
+            Function::Audit => audit_fn::handle(&self.audit, &self.verifier, req).await,
         };
         let mut reply = to_reply(resp);
         // As an HTTP API does: the request id the function saw (the audit entry's requestId).

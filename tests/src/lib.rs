@@ -1,5 +1,5 @@
 //! The harness: the local AWS emulator (moto server), the resources the functions expect, an
-//! in-process API Gateway that runs the authorizer and then the right handler, and helpers the
+//! in-process API Gateway that routes to the right handler, and helpers the
 //! end-to-end tests and the local run share.
 
 pub mod app;
@@ -15,7 +15,6 @@ pub mod web;
 /// Every function binary, by the name `App::with_sdk_per_function` passes and the template's
 /// `BuildProperties.Binary` uses.
 pub const FUNCTIONS: &[&str] = &[
-    "authorizer",
     "invite",
     "accept",
     "list",

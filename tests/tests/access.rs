@@ -146,6 +146,11 @@ fn a_suspended_or_deleted_caller_is_refused_even_with_a_valid_token() {
             for (method, path) in [("GET", "/me"), ("GET", "/users"), ("GET", "/users/x")] {
                 let r = app.request(method, path, Some(&m.token), None).await;
                 assert_problem(&r, 401, "unauthorized");
+                // A revoked credential: the token is genuine, its user no longer may.
+                assert_eq!(
+                    r.headers["www-authenticate"],
+                    "Bearer error=\"invalid_token\""
+                );
             }
         }
         set_user(&app, &m.id, "status", "active").await;
@@ -179,6 +184,88 @@ fn missing_garbage_and_foreign_tokens_are_401() {
         assert_problem(&app.get(&foreign, "/me").await, 401, "unauthorized");
         let r = app.request("GET", "/me", None, None).await;
         assert_eq!(r.headers.get("www-authenticate").unwrap(), "Bearer");
+        let r = app.get(&forged, "/users").await;
+        assert_eq!(
+            r.headers.get("www-authenticate").unwrap(),
+            "Bearer error=\"invalid_token\""
+        );
+    });
+}
+
+/// A refused credential minted by `tests/moto/mint_token.py` (the emulator's key, or a forged
+/// one) for `sub` of this app's pool.
+fn mint(app: &harness::App, kind: &str, sub: &str) -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = std::process::Command::new(harness::moto::python())
+        .arg(root.join("tests/moto/mint_token.py"))
+        .args([
+            kind,
+            &app.stack.token_issuer,
+            &app.stack.user_pool_client_id,
+            sub,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Rule 12 across the whole API: every route that needs a caller answers every kind of
+/// refused credential with the same 401 problem, `WWW-Authenticate: Bearer
+/// error="invalid_token"`, and no credential at all with the bare `Bearer` challenge (RFC 6750
+/// §3.1). The same tokens a gateway differential check sends.
+#[test]
+fn every_refused_credential_is_the_same_401_problem_on_every_route() {
+    run(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let me = app.get(&t.admin, "/me").await.json();
+        let sub = me["id"].as_str().unwrap().to_string();
+        let mut flipped = t.admin.clone();
+        let last = flipped.pop().unwrap();
+        flipped.push(if last == 'A' { 'B' } else { 'A' });
+        let other = harness::Stack::create(&app.stack.aws_endpoint, &app.sdk).await;
+        let other_app = harness::App::new(other, app.sdk.clone()).await;
+        let (_, other_pool) = other_app
+            .provision_tenant("Other", "team", None, &email("other"), "Otto", PASSWORD)
+            .await
+            .unwrap();
+        let mut refused: Vec<(String, String)> = vec![
+            ("garbage".into(), "garbage".into()),
+            ("flipped signature".into(), flipped),
+            ("other pool".into(), other_pool),
+        ];
+        for kind in [
+            "expired",
+            "no-exp",
+            "id-token",
+            "other-client",
+            "forged-key",
+            "alg-none",
+            "hs256",
+        ] {
+            refused.push((kind.into(), mint(&app, kind, &sub)));
+        }
+        // The emulator's key signs what the pool would: a control that must pass.
+        assert_eq!(app.get(&t.admin, "/me").await.status, 200);
+        for (route, _, public) in harness::app::routes() {
+            if public {
+                continue;
+            }
+            let (method, template) = route.split_once(' ').unwrap();
+            let path = template.replace("{id}", &sub);
+            let r = Box::pin(app.request(method, &path, None, None)).await;
+            assert_problem(&r, 401, "unauthorized");
+            assert_eq!(r.headers["www-authenticate"], "Bearer", "{route}, no token");
+            for (kind, token) in &refused {
+                let r = Box::pin(app.request(method, &path, Some(token), None)).await;
+                assert_eq!(r.status, 401, "{route}, {kind}: {}", String::from_utf8_lossy(&r.body));
+                assert_problem(&r, 401, "unauthorized");
+                assert_eq!(
+                    r.headers["www-authenticate"], "Bearer error=\"invalid_token\"",
+                    "{route}, {kind}"
+                );
+            }
+        }
     });
 }
 
@@ -354,7 +441,7 @@ fn the_local_server_answers_over_real_http() {
         )
         .await
         .unwrap();
-        assert_eq!(status, 401, "CORS does not stand in for the authorizer");
+        assert_eq!(status, 401, "CORS does not stand in for the token check");
         assert_eq!(h["access-control-allow-origin"], console);
         assert!(String::from_utf8_lossy(&body).contains("401"));
         let (_, h, _) = harness::moto::http_request(

@@ -132,7 +132,7 @@ fn the_openapi_description_lists_exactly_the_routes_the_code_serves() {
         .map(|(k, _, _)| k.to_string())
         .collect();
     assert_eq!(described, served);
-    // Public in the spec exactly where the gateway skips the authorizer.
+    // Public in the spec exactly where no token is checked (the accept function's routes).
     let public_in_spec = spec.matches("      security: []").count();
     assert_eq!(
         public_in_spec,

@@ -138,8 +138,9 @@ await expectText(admin.locator('.seat-meter'), '1 of 5 seats used (pending invit
 check(await rows(admin).count() === 1, 'the users table lists the admin');
 await screen(admin, '03-users');
 
-// API Gateway's own refusal (403 {"message":"Forbidden"}, as for a token it no longer
-// accepts) gets one refresh of the token and one retry; the admin stays signed in.
+// A refused token (401 invalid_token, as for one that expired in flight) gets one refresh of
+// the token and one retry; the admin stays signed in. A 403 is a role refusal: no refresh,
+// and the session goes on.
 const cognitoUrl = (await (await fetch(`${appUrl}/config.json`)).json()).cognitoEndpoint;
 const isRefresh = (req) => req.url().startsWith(cognitoUrl) && (req.postData() || '').includes('REFRESH_TOKEN_AUTH');
 let refreshes = 0;
@@ -148,14 +149,28 @@ let forbidden = 0;
 await admin.route(`${apiUrl}/me`, (route) => {
   if (route.request().method() !== 'GET' || forbidden > 0) return route.continue();
   forbidden += 1;
-  return route.fulfill({ status: 403, contentType: 'application/json', headers: { 'access-control-allow-origin': appUrl, 'x-injected-by-test': '1' }, body: '{"message":"Forbidden"}' });
+  return route.fulfill({ status: 401, contentType: 'application/problem+json', headers: { 'access-control-allow-origin': appUrl, 'x-injected-by-test': '1', 'www-authenticate': 'Bearer error="invalid_token"' }, body: JSON.stringify({ type: 'https://veloconnect.io/problems/unauthorized', title: 'Sign-in required', status: 401, detail: 'The access token was refused.' }) });
 });
-// The retry is the first GET /me the gateway really answers after the injected 403.
+// The retry is the first GET /me the gateway really answers after the injected 401.
 const retried = admin.waitForResponse((r) => r.url() === `${apiUrl}/me` && r.request().method() === 'GET' && !r.headers()['x-injected-by-test'], { timeout: 10_000 }).catch(() => null);
 await admin.getByRole('link', { name: 'Dashboard' }).click();
 check((await retried)?.status() === 200, 'the retried request is answered');
-check(forbidden === 1 && refreshes === 1, `a gateway 403 gets one refresh and a retry (403s ${forbidden}, refreshes ${refreshes})`);
+check(forbidden === 1 && refreshes === 1, `a refused token gets one refresh and a retry (401s ${forbidden}, refreshes ${refreshes})`);
 check(await admin.getByRole('heading', { name: 'Welcome, Demo Admin' }).count() === 1, 'and the admin stays signed in');
+await admin.unroute(`${apiUrl}/me`);
+let roleRefusals = 0;
+await admin.route(`${apiUrl}/me`, (route) => {
+  if (route.request().method() !== 'GET' || roleRefusals > 0) return route.continue();
+  roleRefusals += 1;
+  return route.fulfill({ status: 403, contentType: 'application/problem+json', headers: { 'access-control-allow-origin': appUrl, 'x-injected-by-test': '1' }, body: JSON.stringify({ type: 'https://veloconnect.io/problems/forbidden', title: 'Not allowed for your role', status: 403, detail: 'Your role may not do this.' }) });
+});
+const refused403 = admin.waitForResponse((r) => r.url() === `${apiUrl}/me` && r.headers()['x-injected-by-test'] === '1', { timeout: 10_000 }).catch(() => null);
+await admin.getByRole('link', { name: 'Users', exact: true }).click();
+await refused403;
+await admin.getByRole('link', { name: 'Dashboard' }).click();
+await admin.getByRole('heading', { name: 'Welcome, Demo Admin' }).waitFor();
+check(roleRefusals === 1 && refreshes === 1, `a 403 is a role refusal: no refresh, no retry (403s ${roleRefusals}, refreshes ${refreshes})`);
+check(await admin.getByRole('button', { name: 'Sign out' }).count() === 1, 'and a 403 does not sign anyone out');
 await admin.unroute(`${apiUrl}/me`);
 await admin.getByRole('link', { name: 'Users', exact: true }).click();
 await rows(admin).first().waitFor();

@@ -2,6 +2,8 @@
 //! target and time range.
 
 use lambda_http::{Body, Request, Response};
+use shared::auth::Verifier;
+use shared::http::admit;
 use serde_json::json;
 use shared::domain::ids::looks_like_id;
 use shared::domain::manage::require_admin;
@@ -24,7 +26,9 @@ impl Deps {
     }
 }
 
-pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+/// `verifier` is the container's (its cached keys): `admit` checks the caller's token first.
+pub async fn handle(deps: &Deps, verifier: &Verifier, req: Request) -> Response<Body> {
+    let req = admit(verifier, req).await;
     respond_within(&req, async {
         match route_key(&req) {
             Some("GET /audit") => list(deps, &req).await,

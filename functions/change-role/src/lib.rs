@@ -2,6 +2,8 @@
 //! next request (every request reads the current record), no sign-out needed.
 
 use lambda_http::{Body, Request, Response};
+use shared::auth::Verifier;
+use shared::http::admit;
 use shared::domain::manage::{require_admin, target};
 use shared::domain::validation::role_edit;
 use shared::domain::views::answers;
@@ -15,7 +17,9 @@ pub const ROUTES: &[&str] = &["PUT /users/{id}/role"];
 
 pub use shared::usecase::users::UsersDeps as Deps;
 
-pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+/// `verifier` is the container's (its cached keys): `admit` checks the caller's token first.
+pub async fn handle(deps: &Deps, verifier: &Verifier, req: Request) -> Response<Body> {
+    let req = admit(verifier, req).await;
     respond_once(&req, &deps.store, KeyScope::Caller, async {
         match route_key(&req) {
             Some("PUT /users/{id}/role") => change(deps, &req).await,

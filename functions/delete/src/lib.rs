@@ -8,6 +8,8 @@
 //! deleted, and retrying the request (or the reconciler) finishes the remaining steps.
 
 use lambda_http::{Body, Request, Response};
+use shared::auth::Verifier;
+use shared::http::admit;
 use shared::domain::manage::{own, require_admin};
 use shared::domain::views::answers;
 use shared::domain::ApiError;
@@ -18,7 +20,9 @@ pub const ROUTES: &[&str] = &["DELETE /users/{id}"];
 
 pub use shared::usecase::users::SignInDeps as Deps;
 
-pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+/// `verifier` is the container's (its cached keys): `admit` checks the caller's token first.
+pub async fn handle(deps: &Deps, verifier: &Verifier, req: Request) -> Response<Body> {
+    let req = admit(verifier, req).await;
     respond_once(&req, &deps.store, KeyScope::Caller, async {
         match route_key(&req) {
             Some("DELETE /users/{id}") => delete(deps, &req).await,

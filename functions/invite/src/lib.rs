@@ -2,6 +2,8 @@
 //! `POST /invites/{id}/resend` and `DELETE /invites/{id}` (revoke).
 
 use lambda_http::{Body, Request, Response};
+use shared::auth::Verifier;
+use shared::http::admit;
 use shared::domain::manage::{own, require_admin};
 use shared::domain::validation::invite_request;
 use shared::domain::views::answers;
@@ -20,7 +22,9 @@ pub const ROUTES: &[&str] = &[
 
 pub use shared::usecase::invites::InviteDeps as Deps;
 
-pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+/// `verifier` is the container's (its cached keys): `admit` checks the caller's token first.
+pub async fn handle(deps: &Deps, verifier: &Verifier, req: Request) -> Response<Body> {
+    let req = admit(verifier, req).await;
     respond_once(&req, &deps.store, KeyScope::Caller, async {
         match route_key(&req) {
             Some("POST /invites") => create(deps, &req).await,

@@ -1,6 +1,8 @@
 //! `list`: `GET /me`, `GET /users`, `GET /users/{id}`, `GET /invites`, `GET /tenant`.
 
 use lambda_http::{Body, Request, Response};
+use shared::auth::Verifier;
+use shared::http::admit;
 use serde_json::json;
 use shared::domain::manage::{require_admin, visible};
 use shared::domain::views::{InviteView, MeView, TenantView, UserView};
@@ -21,7 +23,9 @@ pub const MAX_PAGE: usize = 1000;
 
 pub use shared::usecase::users::UsersDeps as Deps;
 
-pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+/// `verifier` is the container's (its cached keys): `admit` checks the caller's token first.
+pub async fn handle(deps: &Deps, verifier: &Verifier, req: Request) -> Response<Body> {
+    let req = admit(verifier, req).await;
     respond_within(&req, route(deps, &req)).await
 }
 

@@ -6,6 +6,8 @@
 //! commit answered. A retry of either finishes what a crash left.
 
 use lambda_http::{Body, Request, Response};
+use shared::auth::Verifier;
+use shared::http::admit;
 use shared::domain::manage::{require_admin, target};
 use shared::domain::views::answers;
 use shared::domain::{ApiError, Change, User};
@@ -16,7 +18,9 @@ pub const ROUTES: &[&str] = &["POST /users/{id}/suspend", "POST /users/{id}/reac
 
 pub use shared::usecase::users::SignInDeps as Deps;
 
-pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+/// `verifier` is the container's (its cached keys): `admit` checks the caller's token first.
+pub async fn handle(deps: &Deps, verifier: &Verifier, req: Request) -> Response<Body> {
+    let req = admit(verifier, req).await;
     respond_once(&req, &deps.store, KeyScope::Caller, async {
         match route_key(&req) {
             Some("POST /users/{id}/suspend") => {

@@ -99,8 +99,13 @@ impl std::fmt::Display for Chain<'_> {
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ApiError {
-    #[error("missing or invalid credentials")]
+    /// No credential was sent.
+    #[error("no credentials")]
     Unauthorized,
+    /// A credential was sent and refused: malformed, forged, expired, for another client or
+    /// pool, or revoked (its user suspended, deleted or signed out since it was issued).
+    #[error("credentials refused")]
+    InvalidToken,
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
     #[error("{0} not found")]
@@ -191,6 +196,12 @@ impl ApiError {
                 "Sign-in required",
                 401,
                 "Send a valid access token in the Authorization header.".to_string(),
+            ),
+            ApiError::InvalidToken => (
+                "unauthorized",
+                "Sign-in required",
+                401,
+                "The access token was refused: it is malformed, expired, not ours, or no longer valid for this user. Sign in again.".to_string(),
             ),
             ApiError::Forbidden(what) => (
                 "forbidden",

@@ -93,11 +93,10 @@ export async function signOut(reason = 'signedOut') {
   listeners.forEach((fn) => fn(reason));
 }
 
-// API Gateway's own refusal (a token it no longer accepts) is `403 {"message":"Forbidden"}`;
-// ours is a 401 problem. A 403 problem is a role refusal and is not retried.
+// A refused credential is a 401 on every gateway (docs/rules.md, rule 12): the session is
+// refreshed once, then over. A 403 is a refusal of the role, never of the session.
 function refused(res) {
-  const type = res.headers.get('content-type') || '';
-  return res.status === 401 || (res.status === 403 && !type.includes('problem'));
+  return res.status === 401;
 }
 
 // A write whose answer says it may go through when sent again (rule 11 of docs/rules.md):

@@ -1,21 +1,31 @@
-//! `authorizer`: an API Gateway (HTTP API, payload 2.0, simple responses) Lambda authorizer
-//! that verifies a Cognito access token and hands the handlers the caller's `sub`. It decides
-//! nothing about roles: handlers load the caller's current record on every request (docs/rules.md, rule 5).
+//! Who is calling: the Cognito access token in `Authorization: Bearer …`, verified by the
+//! function itself (no gateway authorizer), so a refused credential answers the same 401
+//! problem on every gateway: in-process, `sam local` and AWS (docs/rules.md, rule 12).
+//!
+//! The pool's signing keys are fetched once per container and kept; a token naming a key we
+//! don't hold refetches at most once a minute (rotation), so forged key ids can't turn into a
+//! flood of fetches. A failed fetch is not a verdict on the token: the request answers 503 and
+//! the next one tries again, so a signing-key outage never locks anyone out for longer than
+//! it lasts. Roles and status are not in the token: every request re-reads the caller
+//! (rule 5), which also refuses a token issued before a suspension or sign-out.
 
-use aws_lambda_events::apigw::{
-    ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
-};
+use crate::domain::{Cause, UserId};
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
-use serde_json::json;
 use std::time::{Duration, Instant};
 use tokio::sync::RwLock;
 
 type Https = hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>;
+
+/// Keys are refetched at most this often when a token names an unknown `kid` (rotation).
+const REFETCH_AFTER: Duration = Duration::from_secs(60);
+const MAX_JWKS_BYTES: usize = 64 * 1024;
+/// A key fetch gives up after this; the request then answers 503 inside its own deadline.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -27,30 +37,41 @@ pub struct Settings {
     pub client_id: String,
 }
 
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum AuthError {
-    #[error("no bearer token")]
-    Missing,
-    #[error("token rejected: {0}")]
-    Invalid(String),
-    #[error("signing keys unavailable: {0}")]
-    Keys(String),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Identity {
-    pub sub: String,
-    pub username: String,
-    /// When Cognito issued the token: handlers refuse tokens older than the user's last
-    /// sign-out everywhere (a JWT can't be revoked).
-    pub issued_at: i64,
-}
-
-impl Identity {
-    /// What the handlers read as `requestContext.authorizer.lambda` (see `shared::http::authorized`).
-    pub fn context(&self) -> serde_json::Value {
-        json!({ "sub": self.sub, "username": self.username, "iat": self.issued_at })
+impl Settings {
+    /// `TOKEN_ISSUER`, `USER_POOL_CLIENT_ID`, and `JWKS_URL` (empty or unset: the issuer's).
+    pub fn from_env() -> Result<Settings, crate::config::ConfigError> {
+        let issuer = crate::config::env("TOKEN_ISSUER")?;
+        Ok(Settings {
+            jwks_url: crate::config::env("JWKS_URL")
+                .unwrap_or_else(|_| format!("{issuer}/.well-known/jwks.json")),
+            issuer,
+            client_id: crate::config::env("USER_POOL_CLIENT_ID")?,
+        })
     }
+}
+
+/// Why no caller could be established.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// No `Authorization` header at all (RFC 6750: answered without an error code).
+    #[error("no credential sent")]
+    Missing,
+    /// A credential was sent and is not one we accept: malformed, forged, expired, for
+    /// another client or pool, or not an access token.
+    #[error("credential refused: {0}")]
+    Invalid(String),
+    /// The pool's keys could not be read: nothing is known about the token.
+    #[error("signing keys unavailable")]
+    Keys(#[source] Cause),
+}
+
+/// A verified access token's subject and when Cognito issued it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verified {
+    pub sub: UserId,
+    /// Handlers refuse tokens older than the user's last sign-out everywhere (a JWT can't be
+    /// recalled).
+    pub issued_at: i64,
 }
 
 #[derive(Deserialize)]
@@ -58,19 +79,12 @@ struct Claims {
     sub: String,
     token_use: String,
     client_id: String,
-    #[serde(default)]
-    username: String,
     // Required: every Cognito access token has it, and without it a token's age is unknown.
     iat: i64,
 }
 
-/// Keys are refetched at most this often when a token names an unknown `kid` (rotation), so a
-/// flood of forged kids can't turn into a flood of JWKS requests.
-const REFETCH_AFTER: Duration = Duration::from_secs(60);
-const MAX_JWKS_BYTES: usize = 64 * 1024;
-
 /// The JWKS lives on a Cognito endpoint, so the Amazon Trust Services roots are all it needs
-/// (see `shared::config::AMAZON_TRUST_SERVICES_PEM` for why not the platform store).
+/// (see `config::AMAZON_TRUST_SERVICES_PEM` for why not the platform store).
 #[allow(
     clippy::expect_used,
     reason = "the roots are a constant compiled in, parsed by every test that builds a Verifier; a bad one is a build defect"
@@ -78,7 +92,7 @@ const MAX_JWKS_BYTES: usize = 64 * 1024;
 fn amazon_roots_only() -> rustls::ClientConfig {
     use rustls::pki_types::{pem::PemObject, CertificateDer};
     let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(shared::config::AMAZON_TRUST_SERVICES_PEM.as_bytes())
+    for cert in CertificateDer::pem_slice_iter(crate::config::AMAZON_TRUST_SERVICES_PEM.as_bytes())
     {
         roots
             .add(cert.expect("the bundled roots are valid PEM"))
@@ -89,6 +103,8 @@ fn amazon_roots_only() -> rustls::ClientConfig {
         .with_no_client_auth()
 }
 
+/// Verifies access tokens for one pool and app client; one per container, shared by its
+/// requests (the keys it caches are the container's).
 pub struct Verifier {
     settings: Settings,
     client: Client<Https, Empty<bytes::Bytes>>,
@@ -110,31 +126,37 @@ impl Verifier {
         }
     }
 
+    /// As deployed: the pool and client Lambda's environment names.
+    pub fn from_env() -> Result<Verifier, crate::config::ConfigError> {
+        Ok(Verifier::new(Settings::from_env()?))
+    }
+
     async fn fetch_keys(&self) -> Result<JwkSet, AuthError> {
         let uri: http::Uri = self
             .settings
             .jwks_url
             .parse()
-            .map_err(|e| AuthError::Keys(format!("bad JWKS url: {e}")))?;
+            .map_err(|e| AuthError::Keys(Cause::new(e)))?;
         let fetch = async {
             let resp = self
                 .client
                 .get(uri)
                 .await
-                .map_err(|e| AuthError::Keys(e.to_string()))?;
+                .map_err(|e| AuthError::Keys(Cause::new(e)))?;
             if !resp.status().is_success() {
-                return Err(AuthError::Keys(format!("JWKS answered {}", resp.status())));
+                let why = format!("the JWKS endpoint answered {}", resp.status());
+                return Err(AuthError::Keys(why.into()));
             }
             let body = Limited::new(resp.into_body(), MAX_JWKS_BYTES)
                 .collect()
                 .await
-                .map_err(|e| AuthError::Keys(e.to_string()))?
+                .map_err(|e| AuthError::Keys(e.to_string().into()))?
                 .to_bytes();
-            serde_json::from_slice::<JwkSet>(&body).map_err(|e| AuthError::Keys(e.to_string()))
+            serde_json::from_slice::<JwkSet>(&body).map_err(|e| AuthError::Keys(Cause::new(e)))
         };
-        tokio::time::timeout(Duration::from_secs(3), fetch)
+        tokio::time::timeout(FETCH_TIMEOUT, fetch)
             .await
-            .map_err(|_| AuthError::Keys("JWKS fetch timed out".into()))?
+            .map_err(|_| AuthError::Keys("the JWKS fetch timed out".into()))?
     }
 
     async fn key_for(&self, kid: &str) -> Result<DecodingKey, AuthError> {
@@ -142,7 +164,7 @@ impl Verifier {
             let guard = self.keys.read().await;
             if let Some((set, fetched)) = guard.as_ref() {
                 if let Some(jwk) = set.find(kid) {
-                    return DecodingKey::from_jwk(jwk).map_err(|e| AuthError::Keys(e.to_string()));
+                    return DecodingKey::from_jwk(jwk).map_err(|e| AuthError::Keys(Cause::new(e)));
                 }
                 if fetched.elapsed() < REFETCH_AFTER {
                     return Err(AuthError::Invalid("unknown signing key".into()));
@@ -154,14 +176,14 @@ impl Verifier {
         let found = set.find(kid).map(DecodingKey::from_jwk);
         *guard = Some((set, Instant::now()));
         match found {
-            Some(k) => k.map_err(|e| AuthError::Keys(e.to_string())),
+            Some(k) => k.map_err(|e| AuthError::Keys(Cause::new(e))),
             None => Err(AuthError::Invalid("unknown signing key".into())),
         }
     }
 
     /// Signature (RS256 against the pool's JWKS), issuer, expiry, `token_use = access` and the
-    /// app client.
-    pub async fn verify(&self, token: &str) -> Result<Identity, AuthError> {
+    /// app client. Nothing about the token is logged.
+    pub async fn verify(&self, token: &str) -> Result<Verified, AuthError> {
         let header = decode_header(token).map_err(|e| AuthError::Invalid(e.to_string()))?;
         if header.alg != Algorithm::RS256 {
             return Err(AuthError::Invalid("algorithm must be RS256".into()));
@@ -184,86 +206,67 @@ impl Verifier {
         if claims.client_id != self.settings.client_id {
             return Err(AuthError::Invalid("token from another app client".into()));
         }
-        Ok(Identity {
-            sub: claims.sub,
-            username: claims.username,
+        let sub = UserId::parse(&claims.sub)
+            .ok_or_else(|| AuthError::Invalid("subject is not a user id".into()))?;
+        Ok(Verified {
+            sub,
             issued_at: claims.iat,
         })
     }
+
+    /// The request's credential, verified: absent, refused, or its subject.
+    pub async fn check(&self, headers: &http::HeaderMap) -> Result<Verified, AuthError> {
+        let token = bearer(headers)?;
+        self.verify(token).await
+    }
 }
 
-/// The token from `Authorization: Bearer <jwt>` (scheme case-insensitive).
+/// The token from `Authorization: Bearer <jwt>` (scheme case-insensitive). A header that is
+/// there but is not a bearer token is a refused credential, not a missing one.
 pub fn bearer(headers: &http::HeaderMap) -> Result<&str, AuthError> {
-    let value = headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or(AuthError::Missing)?;
-    let (scheme, token) = value.trim().split_once(' ').ok_or(AuthError::Missing)?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+    let Some(raw) = headers.get(http::header::AUTHORIZATION) else {
         return Err(AuthError::Missing);
+    };
+    let malformed = || AuthError::Invalid("not a bearer token".into());
+    let value = raw.to_str().map_err(|_| malformed())?;
+    let (scheme, token) = value.trim().split_once(' ').ok_or_else(malformed)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(malformed());
     }
     Ok(token.trim())
-}
-
-/// Verifies the request's token; never logs it.
-pub async fn authorize(
-    verifier: &Verifier,
-    headers: &http::HeaderMap,
-) -> Result<Identity, AuthError> {
-    let token = bearer(headers)?;
-    verifier.verify(token).await
-}
-
-/// A token that fails verification is denied. A failure to get the signing keys is not a
-/// verdict on the token: it ends the invocation with an error, because API Gateway caches a
-/// deny per token for `ReauthorizeEvery` (five minutes) and would lock the caller out long
-/// after the key fetch recovered; an error is answered once (500) and not cached.
-pub async fn handle(
-    verifier: &Verifier,
-    event: ApiGatewayV2CustomAuthorizerV2Request,
-) -> Result<ApiGatewayV2CustomAuthorizerSimpleResponse, AuthError> {
-    let mut resp = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
-    match authorize(verifier, &event.headers).await {
-        Ok(id) => {
-            resp.is_authorized = true;
-            resp.context = id.context();
-        }
-        Err(e @ AuthError::Keys(_)) => {
-            tracing::error!(error = %e, "authorizer cannot verify");
-            return Err(e);
-        }
-        Err(e) => {
-            tracing::info!(reason = %e, "request not authorized");
-            resp.is_authorized = false;
-            resp.context = json!({});
-        }
-    }
-    Ok(resp)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn verifier() -> Verifier {
+        Verifier::new(Settings {
+            issuer: "https://issuer.example".into(),
+            // A closed loopback port: a key fetch fails at once.
+            jwks_url: "http://127.0.0.1:9/jwks.json".into(),
+            client_id: "c".into(),
+        })
+    }
+
     #[test]
-    fn only_a_bearer_authorization_header_yields_a_token() {
+    fn no_header_is_missing_and_any_other_non_bearer_header_is_refused() {
         let mut h = http::HeaderMap::new();
-        assert_eq!(bearer(&h), Err(AuthError::Missing));
-        h.insert("authorization", "Basic abc".parse().unwrap());
-        assert_eq!(bearer(&h), Err(AuthError::Missing));
-        h.insert("authorization", "Bearer ".parse().unwrap());
-        assert_eq!(bearer(&h), Err(AuthError::Missing));
+        assert!(matches!(bearer(&h), Err(AuthError::Missing)));
+        for refused in ["Basic abc", "Bearer ", "Bearer", "token abc"] {
+            h.insert("authorization", refused.parse().unwrap());
+            assert!(
+                matches!(bearer(&h), Err(AuthError::Invalid(_))),
+                "{refused:?}"
+            );
+        }
         h.insert("authorization", "bearer abc.def.ghi".parse().unwrap());
-        assert_eq!(bearer(&h), Ok("abc.def.ghi"));
+        assert_eq!(bearer(&h).unwrap(), "abc.def.ghi");
     }
 
     #[tokio::test]
     async fn garbage_and_unsigned_tokens_are_refused_without_fetching_keys() {
-        let v = Verifier::new(Settings {
-            issuer: "https://issuer.example".into(),
-            jwks_url: "http://127.0.0.1:9/jwks.json".into(),
-            client_id: "c".into(),
-        });
+        let v = verifier();
         assert!(matches!(
             v.verify("garbage").await,
             Err(AuthError::Invalid(_))
@@ -273,40 +276,19 @@ mod tests {
         assert!(matches!(v.verify(none).await, Err(AuthError::Invalid(_))));
         // HS256 with a kid: refused by algorithm before any key lookup.
         let hs = "eyJhbGciOiJIUzI1NiIsImtpZCI6ImsifQ.eyJzdWIiOiJ4In0.c2ln";
-        assert_eq!(
+        assert!(matches!(
             v.verify(hs).await,
-            Err(AuthError::Invalid("algorithm must be RS256".into()))
-        );
-    }
-
-    fn request_with(token: &str) -> ApiGatewayV2CustomAuthorizerV2Request {
-        let mut event = ApiGatewayV2CustomAuthorizerV2Request::default();
-        event
-            .headers
-            .insert("authorization", format!("Bearer {token}").parse().unwrap());
-        event
+            Err(AuthError::Invalid(why)) if why == "algorithm must be RS256"
+        ));
     }
 
     #[tokio::test]
-    async fn unreachable_keys_end_the_invocation_with_an_error_not_a_cached_deny() {
-        let v = Verifier::new(Settings {
-            issuer: "https://issuer.example".into(),
-            // A closed loopback port: the key fetch fails at once.
-            jwks_url: "http://127.0.0.1:9/jwks.json".into(),
-            client_id: "c".into(),
-        });
+    async fn unreachable_keys_are_no_verdict_on_the_token() {
+        let v = verifier();
         // {"alg":"RS256","kid":"k"} . {"sub":"x"} . sig: well formed, so its key is needed.
         let rs = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsifQ.eyJzdWIiOiJ4In0.c2ln";
-        assert!(matches!(
-            handle(&v, request_with(rs)).await,
-            Err(AuthError::Keys(_))
-        ));
-        // A token refused on its own is still a deny.
-        let denied = handle(&v, request_with("garbage")).await.unwrap();
-        assert!(!denied.is_authorized);
-        let none = handle(&v, ApiGatewayV2CustomAuthorizerV2Request::default())
-            .await
-            .unwrap();
-        assert!(!none.is_authorized);
+        assert!(matches!(v.verify(rs).await, Err(AuthError::Keys(_))));
+        // Nothing was cached by the failure: the next request tries the fetch again.
+        assert!(v.keys.read().await.is_none());
     }
 }
