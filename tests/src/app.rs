@@ -399,7 +399,7 @@ impl App {
                 )
             }
         };
-        let mut ctx = json!({
+        let ctx = json!({
             "accountId": "000000000000",
             "apiId": "local",
             "domainName": "127.0.0.1",
