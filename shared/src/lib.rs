@@ -19,6 +19,7 @@ pub mod identity;
 pub mod journal;
 #[cfg(feature = "ses")]
 pub mod mail;
+pub mod routes;
 #[cfg(all(feature = "dynamo", feature = "cognito"))]
 pub mod signin;
 #[cfg(feature = "dynamo")]

@@ -3,6 +3,7 @@
 //! (as on AWS: the template has no gateway authorizer). The local server and the end-to-end
 //! tests both use it.
 
+use crate::gateway;
 use crate::moto;
 use crate::stack::Stack;
 use aws_config::SdkConfig;
@@ -12,7 +13,6 @@ use shared::domain::{ApiError, ManualClock};
 use shared::identity::Directory;
 use shared::mail::Mailer;
 use shared::store::Store;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +24,8 @@ pub enum Function {
     Suspend,
     Delete,
     Audit,
+    /// The `$default` route's.
+    Fallback,
 }
 
 impl Function {
@@ -37,6 +39,7 @@ impl Function {
             Function::Suspend => "suspend",
             Function::Delete => "delete",
             Function::Audit => "audit",
+            Function::Fallback => "fallback",
         }
     }
 
@@ -50,41 +53,35 @@ impl Function {
     }
 }
 
-/// Every route, the function serving it, and whether it is public (no token checked).
+impl Function {
+    /// The function a binary name (as the route table names it) stands for.
+    pub fn of_binary(name: &str) -> Option<Function> {
+        [
+            Function::Invite,
+            Function::Accept,
+            Function::List,
+            Function::ChangeRole,
+            Function::Suspend,
+            Function::Delete,
+            Function::Audit,
+            Function::Fallback,
+        ]
+        .into_iter()
+        .find(|f| f.binary() == name)
+    }
+}
+
+/// Every route (`shared::routes::ROUTES`), the function serving it, and whether it is public
+/// (no token checked).
 pub fn routes() -> Vec<(&'static str, Function, bool)> {
-    let mut r = Vec::new();
-    r.extend(
-        invite_fn::ROUTES
-            .iter()
-            .map(|k| (*k, Function::Invite, false)),
-    );
-    r.extend(
-        accept_fn::ROUTES
-            .iter()
-            .map(|k| (*k, Function::Accept, true)),
-    );
-    r.extend(list_fn::ROUTES.iter().map(|k| (*k, Function::List, false)));
-    r.extend(
-        change_role_fn::ROUTES
-            .iter()
-            .map(|k| (*k, Function::ChangeRole, false)),
-    );
-    r.extend(
-        suspend_fn::ROUTES
-            .iter()
-            .map(|k| (*k, Function::Suspend, false)),
-    );
-    r.extend(
-        delete_fn::ROUTES
-            .iter()
-            .map(|k| (*k, Function::Delete, false)),
-    );
-    r.extend(
-        audit_fn::ROUTES
-            .iter()
-            .map(|k| (*k, Function::Audit, false)),
-    );
-    r
+    shared::routes::ROUTES
+        .iter()
+        .map(|r| {
+            let f = Function::of_binary(r.function)
+                .unwrap_or_else(|| panic!("no function {} in the harness", r.function));
+            (r.key, f, r.public)
+        })
+        .collect()
 }
 
 pub struct App {
@@ -111,6 +108,8 @@ pub struct App {
     /// Every (route, status) this gateway has answered, for the test that draws each
     /// described status on purpose.
     pub answered: std::sync::Mutex<std::collections::BTreeSet<(String, u16)>>,
+    /// The gateway's route throttle (`gateway::Throttle`, the template's limits).
+    pub throttle: gateway::Throttle,
     /// Every function's timeout instead of the template's, when set: the load test shortens
     /// it so that the emulator's slowness under load cuts requests at their deadline.
     pub timeout_override: std::sync::Mutex<Option<std::time::Duration>>,
@@ -153,26 +152,6 @@ pub struct Joined {
     pub token: String,
 }
 
-fn match_template(template: &str, path: &str) -> Option<HashMap<String, String>> {
-    let t: Vec<&str> = template.trim_matches('/').split('/').collect();
-    let p: Vec<&str> = path.trim_matches('/').split('/').collect();
-    if t.len() != p.len() {
-        return None;
-    }
-    let mut params = HashMap::new();
-    for (ts, ps) in t.iter().zip(&p) {
-        if let Some(name) = ts.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            if ps.is_empty() {
-                return None;
-            }
-            params.insert(name.to_string(), percent_decode(ps));
-        } else if ts != ps {
-            return None;
-        }
-    }
-    Some(params)
-}
-
 fn percent_decode(s: &str) -> String {
     fn hex(b: u8) -> Option<u8> {
         (b as char).to_digit(16).map(|d| d as u8)
@@ -199,12 +178,19 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn problem_reply(e: &ApiError) -> Reply {
-    to_reply(shared_problem(e))
-}
-
-fn shared_problem(e: &ApiError) -> lambda_http::Response<lambda_http::Body> {
-    shared::http::problem(e)
+/// API Gateway's own answer for `status` (`gateway::aws_answer`).
+fn aws_reply(status: u16) -> Reply {
+    let (status, message) = gateway::aws_answer(status);
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    Reply {
+        status,
+        headers,
+        body: serde_json::to_vec(&json!({ "message": message })).unwrap_or_default(),
+    }
 }
 
 fn to_reply(resp: lambda_http::Response<lambda_http::Body>) -> Reply {
@@ -315,6 +301,7 @@ impl App {
             strict_contract: true,
             answered: Default::default(),
             timeout_override: Default::default(),
+            throttle: Default::default(),
             clock,
             stack,
             sdk,
@@ -337,38 +324,29 @@ impl App {
         let (path, raw_query) = path_and_query
             .split_once('?')
             .unwrap_or((path_and_query, ""));
-        // Like API Gateway, a literal segment wins over a parameter (`/invites/preview` over
-        // `/invites/{id}`); the 405's `Allow` names the methods of the most literal match.
-        let mut allowed: Vec<(usize, &str)> = Vec::new();
-        let mut found = None;
-        for (key, f, public) in routes() {
-            let (m, template) = key.split_once(' ').expect("route keys are 'METHOD /path'");
-            if let Some(params) = match_template(template, path) {
-                allowed.push((params.len(), m));
-                if m.eq_ignore_ascii_case(method) {
-                    found = Some((key, f, public, params));
-                    break;
-                }
+        // API Gateway refuses a request over its payload limit before it picks a route; the
+        // route it would have taken is still the one its answer counts for (`described`).
+        let too_large = body.len() > gateway::PAYLOAD_LIMIT;
+        // As an HTTP API picks a route (`shared::routes::resolve`); what no route takes goes
+        // to the `$default` route, the fallback function, as the template sends it on AWS.
+        let (route_key, function, params) = match shared::routes::resolve(method, path) {
+            shared::routes::Resolved::Found { route, params } => {
+                let f = Function::of_binary(route.function).expect("the table's functions");
+                (route.key, f, params)
             }
-        }
-        let fewest = allowed.iter().map(|(n, _)| *n).min().unwrap_or(0);
-        let allowed: Vec<&str> = allowed
-            .into_iter()
-            .filter(|(n, _)| *n == fewest)
-            .map(|(_, m)| m)
-            .collect();
-        let Some((route_key, function, _public, params)) = found else {
-            if allowed.is_empty() {
-                return problem_reply(&ApiError::NoRoute);
-            }
-            // RFC 9110: a 405 says which methods the resource has.
-            let mut reply = problem_reply(&ApiError::MethodNotAllowed);
-            if let Ok(v) = allowed.join(", ").parse() {
-                reply.headers.insert(http::header::ALLOW, v);
-            }
-            return reply;
+            _ => (
+                shared::routes::DEFAULT_ROUTE,
+                Function::Fallback,
+                Vec::new(),
+            ),
         };
-
+        if too_large {
+            return self.described(route_key, aws_reply(413));
+        }
+        // Each route has its own throttle on an HTTP API (the stage's DefaultRouteSettings).
+        if !self.throttle.admit(route_key) {
+            return self.described(route_key, aws_reply(429));
+        }
         let mut query = Map::new();
         for pair in raw_query.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -428,9 +406,18 @@ impl App {
             event["queryStringParameters"] = Value::Object(query);
         }
         if !params.is_empty() {
-            event["pathParameters"] = json!(params);
+            // API Gateway decodes path parameters.
+            let params: Map<String, Value> = params
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), Value::String(percent_decode(&v))))
+                .collect();
+            event["pathParameters"] = Value::Object(params);
         }
-        let req = match lambda_http::request::from_str(&event.to_string()) {
+        let event = event.to_string();
+        if event.len() > gateway::INVOKE_LIMIT {
+            return self.described(route_key, aws_reply(500));
+        }
+        let req = match lambda_http::request::from_str(&event) {
             Ok(r) => r,
             Err(e) => panic!("the gateway built an event lambda_http can't read: {e}"),
         };
@@ -446,16 +433,26 @@ impl App {
             .expect("after 1970")
             .as_millis() as u64;
         let req = lambda_http::RequestExt::with_lambda_context(req, invocation);
-        let resp = match function {
-            Function::Invite => invite_fn::handle(&self.invite, &self.verifier, req).await,
-            Function::Accept => accept_fn::handle(&self.accept, req).await,
-            Function::List => list_fn::handle(&self.list, &self.verifier, req).await,
-            Function::ChangeRole => change_role_fn::handle(&self.change_role, &self.verifier, req).await,
-            Function::Suspend => suspend_fn::handle(&self.suspend, &self.verifier, req).await,
-            Function::Delete => delete_fn::handle(&self.delete, &self.verifier, req).await,
-            Function::Audit => audit_fn::handle(&self.audit, &self.verifier, req).await,
+        let handler = async {
+            match function {
+                Function::Invite => invite_fn::handle(&self.invite, &self.verifier, req).await,
+                Function::Accept => accept_fn::handle(&self.accept, req).await,
+                Function::List => list_fn::handle(&self.list, &self.verifier, req).await,
+                Function::ChangeRole => {
+                    change_role_fn::handle(&self.change_role, &self.verifier, req).await
+                }
+                Function::Suspend => suspend_fn::handle(&self.suspend, &self.verifier, req).await,
+                Function::Delete => delete_fn::handle(&self.delete, &self.verifier, req).await,
+                Function::Audit => audit_fn::handle(&self.audit, &self.verifier, req).await,
+                Function::Fallback => fallback_fn::handle(req),
+            }
         };
-        let mut reply = to_reply(resp);
+        // Lambda stops a function at its timeout, and the runtime reports a panic as an error:
+        // either way API Gateway answers for it (a 500 of its own).
+        let mut reply = match gateway::invoke(timeout, handler).await {
+            gateway::Invocation::Answered(resp) => to_reply(resp),
+            gateway::Invocation::TimedOut | gateway::Invocation::Crashed => aws_reply(500),
+        };
         // As an HTTP API does: the request id the function saw (the audit entry's requestId).
         if let Ok(v) = request_id.parse() {
             reply.headers.insert("apigw-requestid", v);
@@ -739,17 +736,6 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn templates_capture_path_parameters_and_nothing_else_matches() {
-        let p = match_template("/users/{id}", "/users/abc%20d").unwrap();
-        assert_eq!(p["id"], "abc d");
-        assert!(match_template("/users/{id}", "/users").is_none());
-        assert!(match_template("/users/{id}", "/users/").is_none());
-        assert!(match_template("/users/{id}", "/users/a/b").is_none());
-        assert!(match_template("/me", "/me").unwrap().is_empty());
-        assert!(match_template("/me", "/you").is_none());
-    }
 
     #[test]
     fn percent_decoding_survives_junk() {

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod contract;
+pub mod gateway;
 pub mod moto;
 pub mod peers;
 pub mod proxy;
@@ -25,6 +26,7 @@ pub const FUNCTIONS: &[&str] = &[
     "expire-invites",
     "reconcile-signin",
     "tenant-admin",
+    "fallback",
 ];
 
 pub use app::App;

@@ -11,8 +11,9 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
-/// API Gateway's payload limit is 10 MB; this API never needs more than a few KB.
-const MAX_BODY: usize = 1024 * 1024;
+/// One byte past API Gateway's payload limit is enough for the gateway to refuse the request
+/// as AWS does (`App::call`); reading further would only cost memory.
+const MAX_BODY: usize = crate::gateway::PAYLOAD_LIMIT + 1;
 
 /// The template's `Api.CorsConfiguration`, but for the origins (there `AppUrl`). The infra
 /// test holds the template to these values.
@@ -97,11 +98,15 @@ pub async fn serve(app: Arc<App>, listener: TcpListener, cors: Cors) {
                         return Ok::<_, Infallible>(cors.preflight(&parts.headers));
                     }
                     let origin = cors.allowed(&parts.headers).map(str::to_string);
+                    // Past the limit, what was read is enough for the gateway's 413.
                     let bytes = match Limited::new(body, MAX_BODY).collect().await {
                         Ok(b) => b.to_bytes(),
+                        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                            bytes::Bytes::from(vec![0; MAX_BODY])
+                        }
                         Err(_) => {
                             return Ok(hyper::Response::builder()
-                                .status(413)
+                                .status(400)
                                 .body(Full::new(bytes::Bytes::new()))
                                 .unwrap())
                         }

@@ -206,7 +206,11 @@ fn mint(app: &harness::App, kind: &str, sub: &str) -> String {
         ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
@@ -258,7 +262,12 @@ fn every_refused_credential_is_the_same_401_problem_on_every_route() {
             assert_eq!(r.headers["www-authenticate"], "Bearer", "{route}, no token");
             for (kind, token) in &refused {
                 let r = Box::pin(app.request(method, &path, Some(token), None)).await;
-                assert_eq!(r.status, 401, "{route}, {kind}: {}", String::from_utf8_lossy(&r.body));
+                assert_eq!(
+                    r.status,
+                    401,
+                    "{route}, {kind}: {}",
+                    String::from_utf8_lossy(&r.body)
+                );
                 assert_problem(&r, 401, "unauthorized");
                 assert_eq!(
                     r.headers["www-authenticate"], "Bearer error=\"invalid_token\"",
@@ -356,11 +365,11 @@ fn malformed_bodies_and_queries_are_400_problems_that_name_the_field() {
             .await;
         assert_eq!(r.json()["errors"][0]["field"], "password");
         assert_problem(&app.get(&t.admin, "/nowhere").await, 404, "no-route");
-        assert_problem(
-            &app.request("DELETE", "/me", Some(&t.admin), None).await,
-            405,
-            "method-not-allowed",
-        );
+        let wrong = app.request("DELETE", "/me", Some(&t.admin), None).await;
+        assert_problem(&wrong, 405, "method-not-allowed");
+        assert_eq!(wrong.headers[http::header::ALLOW], "GET");
+        let wrong = app.request("PATCH", "/invites", Some(&t.admin), None).await;
+        assert_eq!(wrong.headers[http::header::ALLOW], "POST, GET");
         assert_eq!(assert_seats_consistent(&app, &t.id).await, 1);
         assert_eq!(
             audit(&app, &t.id).await.len(),
@@ -470,6 +479,7 @@ fn every_status_the_description_names_is_one_its_route_answers() {
         Box::pin(w.users()).await;
         Box::pin(w.keys()).await;
         Box::pin(w.every_route(&faults)).await;
+        Box::pin(w.gateway_answers()).await;
         Box::pin(w.broken_records()).await;
         let answered = w.app.answered.lock().unwrap().clone();
         let missing: Vec<String> = harness::contract::described()
@@ -728,6 +738,42 @@ impl Walk {
             r.await.expect(503);
         }
         faults.clear();
+    }
+
+    /// What API Gateway answers itself, on every route and as AWS words it (not problems): a
+    /// body over its payload limit, a route over its throttle (each route its own bucket),
+    /// and a body that passes the gateway but not Lambda's invocation limit.
+    async fn gateway_answers(&self) {
+        let aws = |r: harness::app::Reply, status: u16, message: &str| {
+            let r = r.expect(status);
+            assert_eq!(r.content_type(), "application/json");
+            assert_eq!(r.json(), json!({ "message": message }));
+        };
+        let huge = vec![b'x'; harness::gateway::PAYLOAD_LIMIT + 1];
+        let big = vec![b'x'; harness::gateway::INVOKE_LIMIT + 1];
+        for (route, _, public) in harness::app::routes() {
+            let (method, template) = route.split_once(' ').unwrap();
+            let path = template.replace("{id}", &self.agent.id);
+            let mut h = http::HeaderMap::new();
+            if !public {
+                let bearer = format!("Bearer {}", self.t.admin);
+                h.insert(http::header::AUTHORIZATION, bearer.parse().unwrap());
+            }
+            let call = self.app.call(method, &path, &h, &huge);
+            aws(call.await, 413, "Request Entity Too Large");
+            let call = self.app.call(method, &path, &h, &big);
+            aws(call.await, 500, "Internal Server Error");
+            self.app.throttle.exhaust(route);
+            aws(
+                self.app.call(method, &path, &h, b"").await,
+                429,
+                "Too Many Requests",
+            );
+            // The other routes keep their own tokens.
+            let other = if route == "GET /me" { "/tenant" } else { "/me" };
+            self.app.get(&self.t.admin, other).await.expect(200);
+            self.app.throttle.refill();
+        }
     }
 
     /// A record that can't be read is a fault of ours: 500 with the request id, never a 503

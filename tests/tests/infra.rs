@@ -86,17 +86,33 @@ fn the_template_routes_each_path_to_the_function_that_serves_it() {
     let mut in_template = BTreeSet::new();
     for (_, (bin, lines)) in template_functions() {
         for l in lines.iter().filter(|l| l.contains("Type: HttpApi")) {
-            let method = field(l, "Method").unwrap();
-            let path = field(l, "Path").unwrap();
-            let public = l.contains("Authorizer: NONE");
-            in_template.insert((format!("{method} {path}"), bin.clone(), public));
+            // An HttpApi event without Path and Method is the API's `$default` route (SAM's
+            // HttpApi event: "If no Path and Method are specified, SAM will create a default
+            // API path that routes any request that doesn't map to a different endpoint").
+            let key = match (field(l, "Method"), field(l, "Path")) {
+                (Some(method), Some(path)) => format!("{method} {path}"),
+                (None, None) => shared::routes::DEFAULT_ROUTE.to_string(),
+                _ => panic!("an HttpApi event with only one of Method and Path: {l}"),
+            };
+            // No route is the gateway's to refuse: each function checks the caller's token.
+            assert!(!l.contains("Auth"), "a gateway authorizer on {key}");
+            in_template.insert((key, bin.clone()));
         }
     }
-    let in_code: BTreeSet<(String, String, bool)> = routes()
+    let mut in_code: BTreeSet<(String, String)> = routes()
         .into_iter()
-        .map(|(k, f, public)| (k.to_string(), f.binary().to_string(), public))
+        .map(|(k, f, _)| (k.to_string(), f.binary().to_string()))
         .collect();
+    in_code.insert((
+        shared::routes::DEFAULT_ROUTE.to_string(),
+        shared::routes::FALLBACK_FUNCTION.to_string(),
+    ));
     assert_eq!(in_template, in_code);
+    let api = read("infra/template.yaml");
+    assert!(
+        !api.contains("Authorizers:") && !api.contains("DefaultAuthorizer"),
+        "the HTTP API has an authorizer: a refused token would be API Gateway's 401/403, not the functions' problem"
+    );
 }
 
 #[test]
@@ -222,8 +238,9 @@ fn every_setting_a_function_reads_is_set_for_it_in_the_template() {
         .to_string();
     for (id, (bin, lines)) in template_functions() {
         let wanted = settings_read_by(&bin);
+        // The fallback reads nothing by design: the route table is compiled in.
         assert!(
-            !wanted.is_empty(),
+            !wanted.is_empty() || bin == shared::routes::FALLBACK_FUNCTION,
             "{id} ({bin}) reads no setting: the walk lost its way"
         );
         let block = lines.join("\n");
@@ -261,23 +278,33 @@ fn the_audit_table_is_never_granted_update_or_delete() {
 #[test]
 fn every_sample_event_is_one_its_function_can_read() {
     let dir = root().join("infra/events");
-    let served: BTreeSet<String> = routes()
+    let mut served: BTreeSet<String> = routes()
         .into_iter()
         .map(|(k, _, _)| k.to_string())
         .collect();
+    served.insert(shared::routes::DEFAULT_ROUTE.to_string());
+    served.insert(shared::routes::DEFAULT_ROUTE.to_string());
     let mut covered = BTreeSet::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap();
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
-        if let Some(route) = v["routeKey"].as_str().filter(|_| v["type"] != "REQUEST") {
+        if let Some(route) = v["routeKey"].as_str() {
             assert!(served.contains(route), "{name}: {route} is not served");
             lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
             covered.insert(route.to_string());
-        } else if v["type"] == "REQUEST" {
-            let _: aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request =
-                serde_json::from_value(v).unwrap_or_else(|e| panic!("{name}: {e}"));
+            // No gateway authorizer: the function reads the caller's token from the request.
+            assert!(v["requestContext"].get("authorizer").is_none(), "{name}");
+            let public = shared::routes::ROUTES
+                .iter()
+                .any(|r| r.public && r.key == route)
+                || route == shared::routes::DEFAULT_ROUTE;
+            assert_eq!(
+                v["headers"].get("authorization").is_some(),
+                !public,
+                "{name}: a bearer token exactly where the route needs one"
+            );
         }
     }
     for bin in crate_dirs() {
@@ -331,7 +358,8 @@ fn the_local_gateway_gives_each_function_the_templates_timeout() {
         .unwrap();
     let functions = template_functions();
     let mut seen = BTreeSet::new();
-    for (_, f, _) in routes() {
+    let fallback = harness::app::Function::Fallback;
+    for f in routes().into_iter().map(|(_, f, _)| f).chain([fallback]) {
         if !seen.insert(f.binary()) {
             continue;
         }
@@ -371,6 +399,37 @@ fn the_local_gateway_answers_cors_as_the_templates_configuration_says() {
     assert_eq!(list("AllowMethods"), strs(CORS_ALLOW_METHODS));
     assert_eq!(list("ExposeHeaders"), strs(CORS_EXPOSE_HEADERS));
     assert_eq!(list("MaxAge"), vec![CORS_MAX_AGE.to_string()]);
+}
+
+#[test]
+fn the_local_gateway_throttles_each_route_as_the_templates_default_route_settings_say() {
+    use harness::gateway::{THROTTLE_BURST, THROTTLE_RATE};
+    assert_eq!(
+        template_values("ThrottlingBurstLimit"),
+        vec![THROTTLE_BURST.to_string()]
+    );
+    assert_eq!(
+        template_values("ThrottlingRateLimit"),
+        vec![THROTTLE_RATE.to_string()]
+    );
+}
+
+/// Lambda stops a function at its `Timeout` and API Gateway then answers 500; an HTTP API's
+/// integration timeout (30 s at most) would answer 503 instead. Every API function stops well
+/// before it, so the gateway's 503 never comes first and the in-process gateway models only the
+/// 500 (the `Timeout` each has is `Function::timeout`, checked with the other settings).
+#[test]
+fn every_api_function_times_out_before_the_http_apis_integration_timeout() {
+    use harness::app::{routes, Function};
+    let mut functions: Vec<Function> = routes().into_iter().map(|(_, f, _)| f).collect();
+    functions.push(Function::Fallback);
+    for f in functions {
+        assert!(
+            f.timeout() < std::time::Duration::from_secs(29),
+            "{} may still run when API Gateway gives up on it",
+            f.binary()
+        );
+    }
 }
 
 /// The roots every function trusts, compiled in instead of the platform store, are exactly the

@@ -12,8 +12,6 @@ use shared::http::{
 };
 use shared::usecase::accept;
 
-pub const ROUTES: &[&str] = &["POST /invites/preview", "POST /invites/accept"];
-
 pub use shared::signin::PoolDeps as Deps;
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {

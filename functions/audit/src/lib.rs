@@ -2,16 +2,14 @@
 //! target and time range.
 
 use lambda_http::{Body, Request, Response};
-use shared::auth::Verifier;
-use shared::http::admit;
 use serde_json::json;
+use shared::auth::Verifier;
 use shared::domain::ids::looks_like_id;
 use shared::domain::manage::require_admin;
 use shared::domain::{timefmt, ApiError, AuditAction, FieldError};
+use shared::http::admit;
 use shared::http::{json, load_caller, page_limit, query, respond_within, route_key};
 use shared::store::{AuditFilter, Store};
-
-pub const ROUTES: &[&str] = &["GET /audit"];
 
 pub struct Deps {
     pub store: Store,

@@ -3,17 +3,15 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::auth::Verifier;
-use shared::http::admit;
 use shared::domain::manage::{require_admin, target};
 use shared::domain::validation::role_edit;
 use shared::domain::views::answers;
 use shared::domain::ApiError;
+use shared::http::admit;
 use shared::http::{
     answer, body_json, change_by, load_caller_and_user, respond_once, route_key, KeyScope,
 };
 use shared::usecase::users;
-
-pub const ROUTES: &[&str] = &["PUT /users/{id}/role"];
 
 pub use shared::usecase::users::UsersDeps as Deps;
 

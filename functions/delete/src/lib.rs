@@ -9,14 +9,12 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::auth::Verifier;
-use shared::http::admit;
 use shared::domain::manage::{own, require_admin};
 use shared::domain::views::answers;
 use shared::domain::ApiError;
+use shared::http::admit;
 use shared::http::{answer, change_by, load_caller_and_user, respond_once, route_key, KeyScope};
 use shared::usecase::users;
-
-pub const ROUTES: &[&str] = &["DELETE /users/{id}"];
 
 pub use shared::usecase::users::SignInDeps as Deps;
 

@@ -3,22 +3,16 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::auth::Verifier;
-use shared::http::admit;
 use shared::domain::manage::{own, require_admin};
 use shared::domain::validation::invite_request;
 use shared::domain::views::answers;
 use shared::domain::{ApiError, Invite, User};
+use shared::http::admit;
 use shared::http::{
     answer, body_json, change_by, deadline, load_caller, load_caller_and_invite, respond_once,
     route_key, KeyScope,
 };
 use shared::usecase::invites;
-
-pub const ROUTES: &[&str] = &[
-    "POST /invites",
-    "POST /invites/{id}/resend",
-    "DELETE /invites/{id}",
-];
 
 pub use shared::usecase::invites::InviteDeps as Deps;
 

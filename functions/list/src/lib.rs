@@ -1,22 +1,14 @@
 //! `list`: `GET /me`, `GET /users`, `GET /users/{id}`, `GET /invites`, `GET /tenant`.
 
 use lambda_http::{Body, Request, Response};
-use shared::auth::Verifier;
-use shared::http::admit;
 use serde_json::json;
+use shared::auth::Verifier;
 use shared::domain::manage::{require_admin, visible};
 use shared::domain::views::{InviteView, MeView, TenantView, UserView};
 use shared::domain::{ApiError, FieldError, Role, Scope, User, UserId, UserStatus};
+use shared::http::admit;
 use shared::http::{json, load_caller, page_limit, path_param, query, respond_within, route_key};
 use shared::store::{InviteListFilter, InviteNarrow, UserFilter};
-
-pub const ROUTES: &[&str] = &[
-    "GET /me",
-    "GET /users",
-    "GET /users/{id}",
-    "GET /invites",
-    "GET /tenant",
-];
 
 pub const DEFAULT_PAGE: usize = 50;
 pub const MAX_PAGE: usize = 1000;
@@ -31,7 +23,7 @@ pub async fn handle(deps: &Deps, verifier: &Verifier, req: Request) -> Response<
 
 async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let route = route_key(req).ok_or(ApiError::NoRoute)?;
-    if !ROUTES.contains(&route) {
+    if !shared::routes::serves("list", route) {
         return Err(ApiError::NoRoute);
     }
     let caller = load_caller(&deps.store, req).await?;

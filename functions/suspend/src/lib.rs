@@ -7,14 +7,12 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::auth::Verifier;
-use shared::http::admit;
 use shared::domain::manage::{require_admin, target};
 use shared::domain::views::answers;
 use shared::domain::{ApiError, Change, User};
+use shared::http::admit;
 use shared::http::{answer, change_by, load_caller_and_user, respond_once, route_key, KeyScope};
 use shared::usecase::users::{self, SignIns};
-
-pub const ROUTES: &[&str] = &["POST /users/{id}/suspend", "POST /users/{id}/reactivate"];
 
 pub use shared::usecase::users::SignInDeps as Deps;
 

@@ -66,7 +66,13 @@ fn summarize(calls: &[Call]) -> String {
 
 /// `caller` is `(sub, access token)`: our functions verify the token themselves; the peers
 /// (other runtimes, for comparison) read the sub from an authorizer's context, as they did.
-fn http_event(route: &str, path: &str, caller: &(String, String), body: Option<Value>, params: Value) -> Vec<u8> {
+fn http_event(
+    route: &str,
+    path: &str,
+    caller: &(String, String),
+    body: Option<Value>,
+    params: Value,
+) -> Vec<u8> {
     let (sub, token) = caller;
     let method = route.split(' ').next().unwrap();
     let mut ev = json!({
@@ -518,16 +524,52 @@ async fn cold_start_and_memory(c: &Ctx) {
     // A first request that does real work on each: a caller read, then the function's answer.
     let first_event = |f: &str| -> Vec<u8> {
         match f {
-            "invite" => http_event("POST /invites", "/invites", &sub, Some(json!({"email": "not-an-email"})), json!({})),
-            "accept" => http_event("POST /invites/preview", "/invites/preview", &sub, Some(json!({"token": format!("{nobody}.{}", "A".repeat(43))})), json!({})),
+            "invite" => http_event(
+                "POST /invites",
+                "/invites",
+                &sub,
+                Some(json!({"email": "not-an-email"})),
+                json!({}),
+            ),
+            "accept" => http_event(
+                "POST /invites/preview",
+                "/invites/preview",
+                &sub,
+                Some(json!({"token": format!("{nobody}.{}", "A".repeat(43))})),
+                json!({}),
+            ),
             // GET /users, the request the peers make too: a consistent caller read, one page.
             "list" => http_event("GET /users", "/users", &sub, None, json!({})),
-            "change-role" => http_event("PUT /users/{id}/role", &format!("/users/{nobody}/role"), &sub, Some(json!({"role": "agent"})), json!({"id": nobody})),
-            "suspend" => http_event("POST /users/{id}/suspend", &format!("/users/{nobody}/suspend"), &sub, None, json!({"id": nobody})),
-            "delete" => http_event("DELETE /users/{id}", &format!("/users/{nobody}"), &sub, None, json!({"id": nobody})),
+            "change-role" => http_event(
+                "PUT /users/{id}/role",
+                &format!("/users/{nobody}/role"),
+                &sub,
+                Some(json!({"role": "agent"})),
+                json!({"id": nobody}),
+            ),
+            "suspend" => http_event(
+                "POST /users/{id}/suspend",
+                &format!("/users/{nobody}/suspend"),
+                &sub,
+                None,
+                json!({"id": nobody}),
+            ),
+            "delete" => http_event(
+                "DELETE /users/{id}",
+                &format!("/users/{nobody}"),
+                &sub,
+                None,
+                json!({"id": nobody}),
+            ),
             "audit" => http_event("GET /audit", "/audit", &sub, None, json!({})),
-            "expire-invites" | "reconcile-signin" => json!({"source": "aws.scheduler", "detail": {}}).to_string().into_bytes(),
-            "tenant-admin" => json!({"action": "setTier", "tenantId": "nope"}).to_string().into_bytes(),
+            "expire-invites" | "reconcile-signin" => {
+                json!({"source": "aws.scheduler", "detail": {}})
+                    .to_string()
+                    .into_bytes()
+            }
+            "tenant-admin" => json!({"action": "setTier", "tenantId": "nope"})
+                .to_string()
+                .into_bytes(),
             _ => b"{}".to_vec(),
         }
     };

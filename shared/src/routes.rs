@@ -1,0 +1,200 @@
+//! The API's route table: every route, the function that serves it, and whether it is public.
+//!
+//! One table, read by everything that routes: each function checks that what reached it is
+//! its own, the `fallback` function (the HTTP API's `$default` route on AWS) answers what no
+//! route takes with a 404 or a 405 naming the methods the path has, and the in-process gateway
+//! matches requests with `resolve`, the way an HTTP API picks a route. The infra tests hold
+//! infra/template.yaml and infra/openapi.yaml to this table.
+
+/// One route: `METHOD /path` as the template's event declares it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub key: &'static str,
+    /// The binary serving it (the template's `BuildProperties.Binary`).
+    pub function: &'static str,
+    /// Public routes take no credential (the invite link's own token is checked instead).
+    pub public: bool,
+}
+
+const fn route(key: &'static str, function: &'static str) -> Route {
+    Route {
+        key,
+        function,
+        public: false,
+    }
+}
+
+pub const ROUTES: &[Route] = &[
+    route("POST /invites", "invite"),
+    route("POST /invites/{id}/resend", "invite"),
+    route("DELETE /invites/{id}", "invite"),
+    Route {
+        public: true,
+        ..route("POST /invites/preview", "accept")
+    },
+    Route {
+        public: true,
+        ..route("POST /invites/accept", "accept")
+    },
+    route("GET /me", "list"),
+    route("GET /users", "list"),
+    route("GET /users/{id}", "list"),
+    route("GET /invites", "list"),
+    route("GET /tenant", "list"),
+    route("PUT /users/{id}/role", "change-role"),
+    route("POST /users/{id}/suspend", "suspend"),
+    route("POST /users/{id}/reactivate", "suspend"),
+    route("DELETE /users/{id}", "delete"),
+    route("GET /audit", "audit"),
+];
+
+/// The route key API Gateway gives a request that no route takes.
+pub const DEFAULT_ROUTE: &str = "$default";
+/// The function behind `$default`.
+pub const FALLBACK_FUNCTION: &str = "fallback";
+
+/// Whether `key` is one of `function`'s routes: a function answers only its own.
+pub fn serves(function: &str, key: &str) -> bool {
+    ROUTES
+        .iter()
+        .any(|r| r.function == function && r.key == key)
+}
+
+impl Route {
+    pub fn method(&self) -> &'static str {
+        self.key.split_once(' ').map_or(self.key, |(m, _)| m)
+    }
+    pub fn path(&self) -> &'static str {
+        self.key.split_once(' ').map_or("/", |(_, p)| p)
+    }
+}
+
+/// What the table makes of a request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Resolved {
+    /// A route takes it, with its path parameters (raw, as sent: API Gateway decodes them).
+    Found {
+        route: Route,
+        params: Vec<(&'static str, String)>,
+    },
+    /// The path is a route's, the method is not: the methods it has (RFC 9110's `Allow`).
+    WrongMethod {
+        allow: Vec<&'static str>,
+    },
+    NoRoute,
+}
+
+/// Matches `path` against a route's template segment by segment; a `{name}` takes one
+/// non-empty segment.
+fn matches(template: &'static str, path: &str) -> Option<Vec<(&'static str, String)>> {
+    let t: Vec<&'static str> = template.trim_matches('/').split('/').collect();
+    let p: Vec<&str> = path.trim_matches('/').split('/').collect();
+    if t.len() != p.len() {
+        return None;
+    }
+    let mut params = Vec::new();
+    for (ts, ps) in t.into_iter().zip(p) {
+        match ts.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some(_) if ps.is_empty() => return None,
+            Some(name) => params.push((name, ps.to_string())),
+            None if ts != ps => return None,
+            None => {}
+        }
+    }
+    Some(params)
+}
+
+/// Picks the route for `method` and `path` as an HTTP API does: of the routes whose path
+/// matches, the most specific (fewest parameters: `/invites/preview` over `/invites/{id}`)
+/// whose method is the request's. When the path matches but no method does, `allow` names the
+/// methods of the most specific matching paths.
+pub fn resolve(method: &str, path: &str) -> Resolved {
+    let mut candidates: Vec<(usize, Route, Vec<(&'static str, String)>)> = ROUTES
+        .iter()
+        .filter_map(|r| matches(r.path(), path).map(|p| (p.len(), *r, p)))
+        .collect();
+    candidates.sort_by_key(|(n, _, _)| *n);
+    if let Some(i) = candidates
+        .iter()
+        .position(|(_, r, _)| r.method().eq_ignore_ascii_case(method))
+    {
+        let (_, route, params) = candidates.swap_remove(i);
+        return Resolved::Found { route, params };
+    }
+    let Some(fewest) = candidates.first().map(|(n, _, _)| *n) else {
+        return Resolved::NoRoute;
+    };
+    let mut allow: Vec<&'static str> = candidates
+        .iter()
+        .filter(|(n, _, _)| *n == fewest)
+        .map(|(_, r, _)| r.method())
+        .collect();
+    allow.dedup();
+    Resolved::WrongMethod { allow }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(method: &str, path: &str) -> Option<(&'static str, Vec<(&'static str, String)>)> {
+        match resolve(method, path) {
+            Resolved::Found { route, params } => Some((route.key, params)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_literal_segment_wins_over_a_parameter() {
+        assert_eq!(
+            found("POST", "/invites/preview"),
+            Some(("POST /invites/preview", vec![]))
+        );
+        assert_eq!(
+            found("DELETE", "/invites/preview"),
+            Some(("DELETE /invites/{id}", vec![("id", "preview".into())]))
+        );
+        assert_eq!(
+            found("post", "/users/u1/suspend"),
+            Some(("POST /users/{id}/suspend", vec![("id", "u1".into())]))
+        );
+    }
+
+    #[test]
+    fn a_path_without_its_method_names_the_methods_it_has() {
+        assert_eq!(
+            resolve("PUT", "/invites"),
+            Resolved::WrongMethod {
+                allow: vec!["POST", "GET"]
+            }
+        );
+        assert_eq!(
+            resolve("GET", "/users/u1/role"),
+            Resolved::WrongMethod { allow: vec!["PUT"] }
+        );
+        // `/invites/accept` is a literal path of its own: GET on it names only POST.
+        assert_eq!(
+            resolve("GET", "/invites/accept"),
+            Resolved::WrongMethod {
+                allow: vec!["POST"]
+            }
+        );
+    }
+
+    #[test]
+    fn anything_else_is_no_route() {
+        for path in ["/", "/nope", "/users/u1/extra/more", "/users//role"] {
+            assert_eq!(resolve("GET", path), Resolved::NoRoute, "{path}");
+        }
+    }
+
+    #[test]
+    fn every_route_is_served_by_one_function_and_resolves_to_itself() {
+        for r in ROUTES {
+            assert!(serves(r.function, r.key));
+            let path = r.path().replace("{id}", "x1");
+            assert_eq!(found(r.method(), &path).map(|(k, _)| k), Some(r.key));
+        }
+        assert!(!serves("list", "POST /invites"));
+    }
+}
