@@ -12,6 +12,11 @@ names of its own), offline, with the real transform from the aws-sam-cli install
    verified sender identity, is also retained if it leaves the template. (The identity is not
    in the policy: `CreateSenderIdentity=false` after the first deploy removes it from the
    stack on purpose, and the retain policy keeps it verified in the account.)
+4. Routes: the HTTP API has exactly the routes infra/openapi.yaml describes (which the infra
+   tests hold to the code's table, shared/src/routes.rs), each a payload 2.0 Lambda proxy with
+   no authorizer (each function checks the caller's token, so a refused token is the same 401
+   problem on AWS as locally), and a `$default` route to the fallback function, so that what no
+   route takes is the API's own 404/405 problem and not API Gateway's `{"message":"Not Found"}`.
 
     python3 infra/check-transform.py        (with the venv that has aws-sam-cli)
     TEMPLATE=other.yaml python3 infra/check-transform.py   (another template, e.g. an old one)
@@ -178,10 +183,63 @@ def stateful(out):
                  f"{len(keep)} retained if they leave the template")
 
 
+def described_routes():
+    """(METHOD, /path) for every operation in infra/openapi.yaml's paths block."""
+    routes, path = set(), None
+    for line in (HERE / "openapi.yaml").read_text().splitlines():
+        if line == "components:":
+            break
+        if line.startswith("  /"):
+            path = line.strip().rstrip(":")
+        elif path and line.rstrip() in ("    get:", "    post:", "    put:", "    delete:", "    patch:"):
+            routes.add((line.strip().rstrip(":").upper(), path))
+    return routes
+
+
+def api_routes(out):
+    res = out["Resources"]
+    apis = [r for r in res.values() if r["Type"] == "AWS::ApiGatewayV2::Api"]
+    if len(apis) != 1:
+        return [f"{len(apis)} HTTP APIs, expected one"], ""
+    body = apis[0]["Properties"].get("Body", {})
+    bad, routes, default = [], set(), None
+    if body.get("components", {}).get("securitySchemes"):
+        bad.append("the HTTP API declares an authorizer")
+    permitted = {ref(r["Properties"].get("FunctionName")) for r in res.values()
+                 if r["Type"] == "AWS::Lambda::Permission"
+                 and r["Properties"].get("Principal") == "apigateway.amazonaws.com"}
+    for path, ops in body.get("paths", {}).items():
+        for method, op in ops.items():
+            integration = op.get("x-amazon-apigateway-integration", {})
+            uri = json.dumps(integration.get("uri"))
+            function = next((rid for rid, r in res.items() if r["Type"] == "AWS::Lambda::Function"
+                             and "${" + rid + ".Arn}" in uri), None)
+            where = f"{method.upper()} {path}"
+            if integration.get("type") != "aws_proxy" or integration.get("payloadFormatVersion") != "2.0":
+                bad.append(f"{where}: not a payload 2.0 Lambda proxy")
+            if function is None or function not in permitted:
+                bad.append(f"{where}: API Gateway may not invoke its function ({function})")
+            if op.get("security"):
+                bad.append(f"{where}: has an authorizer")
+            if path == "$default":
+                default = (method, function)
+            else:
+                routes.add((method.upper(), path))
+    described = described_routes()
+    for m, p in sorted(described - routes):
+        bad.append(f"{m} {p}: described in openapi.yaml, not a route of the API")
+    for m, p in sorted(routes - described):
+        bad.append(f"{m} {p}: a route of the API that openapi.yaml does not describe")
+    if default != ("x-amazon-apigateway-any-method", "FallbackFunction"):
+        bad.append(f"$default is {default}, not any method to FallbackFunction")
+    return bad, (f"{len(routes)} routes as described, no authorizer, "
+                 "and $default (any method) to the fallback function")
+
+
 def main():
     out = transformed()
     failed = False
-    for check in (stage_names, logs, stateful):
+    for check in (stage_names, logs, stateful, api_routes):
         bad, ok = check(out)
         if bad:
             failed = True

@@ -221,19 +221,23 @@ impl Verifier {
     }
 }
 
-/// The token from `Authorization: Bearer <jwt>` (scheme case-insensitive). A header that is
-/// there but is not a bearer token is a refused credential, not a missing one.
+/// The token from `Authorization: Bearer <jwt>` (scheme case-insensitive). No header, or one
+/// of another scheme (`Basic …`), is no bearer credential at all: RFC 6750 section 3.1 has the
+/// challenge then carry no error code. A bearer header without a usable token is a refused one.
 pub fn bearer(headers: &http::HeaderMap) -> Result<&str, AuthError> {
     let Some(raw) = headers.get(http::header::AUTHORIZATION) else {
         return Err(AuthError::Missing);
     };
     let malformed = || AuthError::Invalid("not a bearer token".into());
-    let value = raw.to_str().map_err(|_| malformed())?;
-    let (scheme, token) = value.trim().split_once(' ').ok_or_else(malformed)?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(malformed());
+    let value = raw.to_str().map_err(|_| malformed())?.trim();
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AuthError::Missing);
     }
-    Ok(token.trim())
+    match token.trim() {
+        "" => Err(malformed()),
+        token => Ok(token),
+    }
 }
 
 #[cfg(test)]
@@ -250,16 +254,25 @@ mod tests {
     }
 
     #[test]
-    fn no_header_is_missing_and_any_other_non_bearer_header_is_refused() {
+    fn no_bearer_header_is_missing_and_a_bearer_header_without_a_token_is_refused() {
         let mut h = http::HeaderMap::new();
         assert!(matches!(bearer(&h), Err(AuthError::Missing)));
-        for refused in ["Basic abc", "Bearer ", "Bearer", "token abc"] {
+        for other in ["Basic abc", "token abc", "Digest", ""] {
+            h.insert("authorization", other.parse().unwrap());
+            assert!(matches!(bearer(&h), Err(AuthError::Missing)), "{other:?}");
+        }
+        for refused in ["Bearer ", "Bearer", " bearer  "] {
             h.insert("authorization", refused.parse().unwrap());
             assert!(
                 matches!(bearer(&h), Err(AuthError::Invalid(_))),
                 "{refused:?}"
             );
         }
+        h.insert(
+            "authorization",
+            http::HeaderValue::from_bytes(b"Bearer \xff").unwrap(),
+        );
+        assert!(matches!(bearer(&h), Err(AuthError::Invalid(_))));
         h.insert("authorization", "bearer abc.def.ghi".parse().unwrap());
         assert_eq!(bearer(&h).unwrap(), "abc.def.ghi");
     }

@@ -69,13 +69,16 @@ impl Route {
     }
 }
 
+/// A route's path parameters by name, as sent (API Gateway decodes them).
+pub type Params = Vec<(&'static str, String)>;
+
 /// What the table makes of a request.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Resolved {
     /// A route takes it, with its path parameters (raw, as sent: API Gateway decodes them).
     Found {
         route: Route,
-        params: Vec<(&'static str, String)>,
+        params: Params,
     },
     /// The path is a route's, the method is not: the methods it has (RFC 9110's `Allow`).
     WrongMethod {
@@ -86,7 +89,7 @@ pub enum Resolved {
 
 /// Matches `path` against a route's template segment by segment; a `{name}` takes one
 /// non-empty segment.
-fn matches(template: &'static str, path: &str) -> Option<Vec<(&'static str, String)>> {
+fn matches(template: &'static str, path: &str) -> Option<Params> {
     let t: Vec<&'static str> = template.trim_matches('/').split('/').collect();
     let p: Vec<&str> = path.trim_matches('/').split('/').collect();
     if t.len() != p.len() {
@@ -109,7 +112,7 @@ fn matches(template: &'static str, path: &str) -> Option<Vec<(&'static str, Stri
 /// whose method is the request's. When the path matches but no method does, `allow` names the
 /// methods of the most specific matching paths.
 pub fn resolve(method: &str, path: &str) -> Resolved {
-    let mut candidates: Vec<(usize, Route, Vec<(&'static str, String)>)> = ROUTES
+    let mut candidates: Vec<(usize, Route, Params)> = ROUTES
         .iter()
         .filter_map(|r| matches(r.path(), path).map(|p| (p.len(), *r, p)))
         .collect();
@@ -137,7 +140,7 @@ pub fn resolve(method: &str, path: &str) -> Resolved {
 mod tests {
     use super::*;
 
-    fn found(method: &str, path: &str) -> Option<(&'static str, Vec<(&'static str, String)>)> {
+    fn found(method: &str, path: &str) -> Option<(&'static str, Params)> {
         match resolve(method, path) {
             Resolved::Found { route, params } => Some((route.key, params)),
             _ => None,

@@ -4,7 +4,7 @@ differential check): tokens that look like the emulator's Cognito ones but must 
 
     python3 tests/moto/mint_token.py KIND ISSUER CLIENT_ID SUB
 
-KIND: expired | no-exp | id-token | other-client | forged-key | alg-none | hs256.
+KIND: expired | no-exp | id-token | other-client | other-pool | forged-key | alg-none | hs256.
 Signed with the emulator's own private key (moto's, the one its JWKS publishes as "dummy"),
 except forged-key (a fresh RSA key under the same kid), alg-none and hs256. Prints the token.
 Loopback only: it reads moto's bundled key file and talks to nobody.
@@ -40,6 +40,8 @@ def main():
         claims["aud"] = claims.pop("client_id")
     elif kind == "other-client":
         claims["client_id"] = "someone-elses-client"
+    elif kind == "other-pool":
+        claims["iss"] = issuer.rsplit("_", 1)[0] + "_SomeoneElsesPool"
     elif kind == "forged-key":
         key = jwk.RSAKey.generate_key(2048)
     elif kind == "alg-none":

@@ -502,7 +502,7 @@ fn an_accept_retried_after_the_first_died_takes_the_link_over_once_its_lease_ran
 
 #[test]
 fn the_reconciler_reads_what_drifted_not_what_exists() {
-    run_counted(&harness::FUNCTIONS[1..], |app, calls| async move {
+    run_counted(harness::FUNCTIONS, |app, calls| async move {
         let t = tenant(&app, "team", None).await;
         let mut members = Vec::new();
         for _ in 0..12 {

@@ -49,7 +49,7 @@ fn path_without_stage(req: &Request) -> String {
         Some(s) => {
             let prefix = format!("/{s}");
             match raw.strip_prefix(&prefix) {
-                Some(rest) if rest.is_empty() => "/".to_string(),
+                Some("") => "/".to_string(),
                 Some(rest) if rest.starts_with('/') => rest.to_string(),
                 _ => raw.to_string(),
             }
