@@ -8,7 +8,9 @@ sam local does differently from AWS itself, each with the AWS document that says
 (and which the in-process gateway follows). A listed difference that stops differing fails
 too, so the list stays true.
 
-    python3 infra/differential.py http://127.0.0.1:3100 http://127.0.0.1:3001
+    python3 infra/differential.py http://127.0.0.1:3100 http://127.0.0.1:3001 [-v]
+
+(-v prints what each case got from both.)
 
 (CI runs it while infra/sam-local.sh is up: its seeding `local-api` listens on 3100.)
 """
@@ -25,20 +27,29 @@ import boto3
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 STACK = json.loads((ROOT / ".local" / "stack.json").read_text())
 LOCAL, SAM = (a.rstrip("/") for a in sys.argv[1:3])
+VERBOSE = "-v" in sys.argv[3:]
 ORIGIN = STACK["appUrl"]
 
 # What AWS itself settles, and how sam local differs from it. Keyed by case name; the value is
 # (what sam local answers instead, the document that says what AWS answers).
 SAM_LOCAL_DIFFERS = {
     "preflight": (
-        "200 with no body for every OPTIONS (samcli/local/apigw/local_apigw_service.py answers "
-        "them itself, whatever their headers)",
+        "200 with no body and, here, no Access-Control-Allow-Origin for every OPTIONS "
+        "(samcli/local/apigw/local_apigw_service.py answers them itself, whatever their headers, "
+        "and cannot resolve the template's !If origin)",
         "https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html: "
         "API Gateway answers the preflight itself, before any route; the in-process gateway "
         "answers 204 with the configured headers (tests/src/server.rs)",
     ),
+    "body over Lambda's 6 MB invoke limit": (
+        '500 {"message":"Internal server error"}: the same status (the emulator refuses the invoke too), in '
+        "samcli's own words (samcli/local/apigw/service_error_responses.py)",
+        "https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-troubleshooting-lambda.html: "
+        'an HTTP API answers a failed Lambda invocation 500 {"message":"Internal Server Error"}; '
+        "https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html: 6 MB per synchronous invoke",
+    ),
     "body over 10 MB": (
-        "no payload limit: Flask reads the whole body and the request reaches a function",
+        "no payload limit of its own: the request goes on, and the emulator refuses the invoke (over 6 MB) with a 500",
         "https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html: "
         "payload size 10 MB, not adjustable; the in-process gateway answers 413 "
         '{"message":"Request Entity Too Large"} (tests/src/gateway.rs)',
@@ -147,6 +158,7 @@ def cases(admin):
         ("preflight", "OPTIONS", "/invites",
          {"origin": ORIGIN, "access-control-request-method": "POST",
           "access-control-request-headers": "authorization,content-type"}, None),
+        ("body over Lambda's 6 MB invoke limit", "POST", "/invites", {**json_h, **bearer}, b"x" * (7 * 1024 * 1024)),
         ("body over 10 MB", "POST", "/invites", {**json_h, **bearer}, b"x" * (10 * 1024 * 1024 + 1)),
     ]
     return out
@@ -160,6 +172,8 @@ def main():
         data = body if isinstance(body, bytes) else (None if body is None else json.dumps(body).encode())
         local = observed(send(LOCAL, method, path, headers, data))
         sam = observed(send(SAM, method, path, headers, data))
+        if VERBOSE:
+            print(f"  {name} ({method} {path}): local-api {local}; sam local {sam}")
         known = SAM_LOCAL_DIFFERS.get(name)
         if local == sam:
             same += 1

@@ -4,7 +4,8 @@ differential check): tokens that look like the emulator's Cognito ones but must 
 
     python3 tests/moto/mint_token.py KIND ISSUER CLIENT_ID SUB
 
-KIND: expired | no-exp | id-token | other-client | other-pool | forged-key | alg-none | hs256.
+KIND: valid | expired | no-exp | id-token | other-client | other-pool | forged-key | alg-none |
+hs256. `valid` is the control: the pool's own kind of token, which must be accepted.
 Signed with the emulator's own private key (moto's, the one its JWKS publishes as "dummy"),
 except forged-key (a fresh RSA key under the same kid), alg-none and hs256. Prints the token.
 Loopback only: it reads moto's bundled key file and talks to nobody.
@@ -31,7 +32,9 @@ def main():
               "username": sub}
     header = {"kid": "dummy", "alg": "RS256"}
     key = jwk.RSAKey.import_key(load_resource("moto.cognitoidp.models", "resources/jwks-private.json"))
-    if kind == "expired":
+    if kind == "valid":
+        pass
+    elif kind == "expired":
         claims["iat"], claims["exp"] = now - 7200, now - 3600
     elif kind == "no-exp":
         del claims["exp"]

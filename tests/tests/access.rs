@@ -243,13 +243,16 @@ fn every_refused_credential_is_the_same_401_problem_on_every_route() {
             "no-exp",
             "id-token",
             "other-client",
+            "other-pool",
             "forged-key",
             "alg-none",
             "hs256",
         ] {
             refused.push((kind.into(), mint(&app, kind, &sub)));
         }
-        // The emulator's key signs what the pool would: a control that must pass.
+        // The control: a token minted like the refused ones but with nothing wrong passes, so
+        // each refusal is for the one thing its kind changes.
+        assert_eq!(app.get(&mint(&app, "valid", &sub), "/me").await.status, 200);
         assert_eq!(app.get(&t.admin, "/me").await.status, 200);
         for (route, _, public) in harness::app::routes() {
             if public {
@@ -260,6 +263,12 @@ fn every_refused_credential_is_the_same_401_problem_on_every_route() {
             let r = Box::pin(app.request(method, &path, None, None)).await;
             assert_problem(&r, 401, "unauthorized");
             assert_eq!(r.headers["www-authenticate"], "Bearer", "{route}, no token");
+            // Another scheme is no bearer credential either: the bare challenge again.
+            let mut basic = http::HeaderMap::new();
+            basic.insert(http::header::AUTHORIZATION, "Basic YTpi".parse().unwrap());
+            let r = Box::pin(app.call(method, &path, &basic, b"")).await;
+            assert_problem(&r, 401, "unauthorized");
+            assert_eq!(r.headers["www-authenticate"], "Bearer", "{route}, Basic");
             for (kind, token) in &refused {
                 let r = Box::pin(app.request(method, &path, Some(token), None)).await;
                 assert_eq!(
