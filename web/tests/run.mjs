@@ -159,19 +159,24 @@ check(forbidden === 1 && refreshes === 1, `a refused token gets one refresh and 
 check(await admin.getByRole('heading', { name: 'Welcome, Demo Admin' }).count() === 1, 'and the admin stays signed in');
 await admin.unroute(`${apiUrl}/me`);
 let roleRefusals = 0;
-await admin.route(`${apiUrl}/me`, (route) => {
+const usersList = (url) => url.href.startsWith(`${apiUrl}/users`) && new URL(url).pathname === '/users';
+await admin.route(usersList, (route) => {
   if (route.request().method() !== 'GET' || roleRefusals > 0) return route.continue();
   roleRefusals += 1;
-  return route.fulfill({ status: 403, contentType: 'application/problem+json', headers: { 'access-control-allow-origin': appUrl, 'x-injected-by-test': '1' }, body: JSON.stringify({ type: 'https://veloconnect.io/problems/forbidden', title: 'Not allowed for your role', status: 403, detail: 'Your role may not do this.' }) });
+  return route.fulfill({ status: 403, contentType: 'application/problem+json', headers: { 'access-control-allow-origin': appUrl, 'x-injected-by-test': '1' }, body: JSON.stringify({ type: 'https://veloconnect.io/problems/forbidden', title: 'Not allowed for your role', status: 403, detail: 'Your role may not list users.' }) });
 });
-const refused403 = admin.waitForResponse((r) => r.url() === `${apiUrl}/me` && r.headers()['x-injected-by-test'] === '1', { timeout: 10_000 }).catch(() => null);
+const refused403 = admin.waitForResponse((r) => r.headers()['x-injected-by-test'] === '1' && r.status() === 403, { timeout: 10_000 }).catch(() => null);
 await admin.getByRole('link', { name: 'Users', exact: true }).click();
-await refused403;
+check((await refused403) !== null, 'the injected 403 was answered to the console');
+// Said as "not allowed", in the API's words, where the list would be.
+const notAllowed = await admin.getByRole('alert').filter({ hasText: 'Your role may not list users.' }).first().waitFor({ timeout: 5_000 }).then(() => true, () => false);
+check(notAllowed, 'a 403 is shown as not allowed, in the API\'s words');
+await screen(admin, '03b-users-forbidden');
 await admin.getByRole('link', { name: 'Dashboard' }).click();
 await admin.getByRole('heading', { name: 'Welcome, Demo Admin' }).waitFor();
 check(roleRefusals === 1 && refreshes === 1, `a 403 is a role refusal: no refresh, no retry (403s ${roleRefusals}, refreshes ${refreshes})`);
 check(await admin.getByRole('button', { name: 'Sign out' }).count() === 1, 'and a 403 does not sign anyone out');
-await admin.unroute(`${apiUrl}/me`);
+await admin.unroute(usersList);
 await admin.getByRole('link', { name: 'Users', exact: true }).click();
 await rows(admin).first().waitFor();
 

@@ -8,7 +8,9 @@
 //! Settings: BENCH_BIN_DIR (default target/release), BENCH_STARTS (20), BENCH_WARM (200),
 //! BENCH_GROWTH (list page sizes, 10,1000,10000), BENCH_EXPIRY (pending invites, 0,1000,10000),
 //! BENCH_PEERS=0 (leave out the peers of `tests/peers/`, which the first run builds and installs),
-//! BENCH_SECTIONS (which sections, default sizes,cold,trips,growth,warm).
+//! BENCH_SECTIONS (which sections, default sizes,cold,session,trips,growth,warm),
+//! BENCH_BEFORE_DIR (release `authorizer` and `list` binaries of a commit that still had the
+//! gateway authorizer, for the session section's "before"; without it only "after" is printed).
 
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use harness::app::App;
@@ -451,8 +453,8 @@ async fn main() {
         ("TOKEN_ISSUER".into(), stack.token_issuer.clone()),
         ("JWKS_URL".into(), stack.jwks_url.clone()),
     ];
-    let sections =
-        std::env::var("BENCH_SECTIONS").unwrap_or_else(|_| "sizes,cold,trips,growth,warm".into());
+    let sections = std::env::var("BENCH_SECTIONS")
+        .unwrap_or_else(|_| "sizes,cold,session,trips,growth,warm".into());
     let wanted = |name: &str| sections.split(',').any(|s| s.trim() == name);
     let peers = if !wanted("cold") || std::env::var("BENCH_PEERS").is_ok_and(|v| v == "0") {
         Vec::new()
@@ -479,6 +481,9 @@ async fn main() {
     if wanted("cold") {
         cold_start_and_memory(&c).await;
     }
+    if wanted("session") {
+        session_first_request(&c).await;
+    }
     if wanted("trips") {
         round_trips(&c).await;
     }
@@ -488,6 +493,74 @@ async fn main() {
     if wanted("warm") {
         warm_latency(&c).await;
     }
+}
+
+/// 2c. A session's first request from cold, from the gateway's call to the answer: what a
+/// user waits for (besides API Gateway's own hop) when every container it needs is cold. With
+/// a gateway authorizer that was two cold starts one after the other (the authorizer, then the
+/// function, which trusted its context); now it is one, the function verifying the token itself,
+/// its JWKS fetch included. `GET /users` (list), as in the cold-start table.
+async fn session_first_request(c: &Ctx) {
+    let Ctx {
+        b,
+        bin_dir,
+        starts,
+        envs,
+        ..
+    } = c;
+    let caller = (b.admin_sub.clone(), b.admin_token.clone());
+    let list_event = || http_event("GET /users", "/users", &caller, None, json!({}));
+    let authorizer_event = || {
+        json!({"version": "2.0", "type": "REQUEST", "routeKey": "GET /users", "rawPath": "/users",
+            "rawQueryString": "", "headers": {"authorization": format!("Bearer {}", b.admin_token)},
+            "requestContext": {"accountId": "0", "apiId": "b", "domainName": "b", "domainPrefix": "b",
+              "http": {"method": "GET", "path": "/users", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "b"},
+              "requestId": "b", "routeKey": "GET /users", "stage": "$default", "time": "", "timeEpoch": 0}})
+        .to_string()
+        .into_bytes()
+    };
+    let before_dir = std::env::var("BENCH_BEFORE_DIR").ok().map(PathBuf::from);
+    let mut after = Vec::new();
+    let (mut before, mut before_auth, mut before_list) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..*starts {
+        let s = cold_start(&Program::binary(bin_dir, "list"), envs, list_event()).await;
+        assert_eq!(
+            status_of(&s.response),
+            "HTTP 200",
+            "list: {}",
+            String::from_utf8_lossy(&s.response)
+        );
+        after.push(ms(s.answer));
+        if let Some(dir) = &before_dir {
+            let auth = cold_start(
+                &Program::binary(dir, "authorizer"),
+                envs,
+                authorizer_event(),
+            )
+            .await;
+            let allowed: Value = serde_json::from_slice(&auth.response).unwrap_or(Value::Null);
+            assert_eq!(allowed["isAuthorized"], true, "authorizer: {allowed}");
+            let list = cold_start(&Program::binary(dir, "list"), envs, list_event()).await;
+            assert_eq!(status_of(&list.response), "HTTP 200", "old list");
+            before_auth.push(ms(auth.answer));
+            before_list.push(ms(list.answer));
+            before.push(ms(auth.answer + list.answer));
+        }
+    }
+    println!("\n## 2c. A session's first request from cold (GET /users; median of {starts}; exec → answer of each cold process on the way)\n");
+    println!("| path | cold processes | first answer ms |\n|---|---|---:|");
+    if before_dir.is_some() {
+        println!(
+            "| before: gateway authorizer, then the function | authorizer {:.2} + list {:.2} | {:.2} |",
+            median(&mut before_auth),
+            median(&mut before_list),
+            median(&mut before)
+        );
+    }
+    println!(
+        "| after: the function verifies the token (JWKS fetched on its first request) | list | {:.2} |",
+        median(&mut after)
+    );
 }
 
 /// 1. Binary sizes of the release build.
