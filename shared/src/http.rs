@@ -1,4 +1,4 @@
-//! HTTP plumbing shared by the API functions: bodies, query strings, the authorizer's identity,
+//! HTTP plumbing shared by the API functions: the caller's token (`admit`), bodies, query strings,
 //! and the one place an `ApiError` becomes a problem+json response.
 
 use crate::domain::idempotency::Answer;

@@ -287,6 +287,36 @@ fn every_refused_credential_is_the_same_401_problem_on_every_route() {
     });
 }
 
+/// Rule 12: the pool's signing keys out of reach is no verdict on anyone's token. The request
+/// is a 503 `unavailable` (retry), never a 401 that would sign the user out, and the failure
+/// is not remembered: the first request after the keys are back is answered.
+#[test]
+fn a_signing_key_outage_is_a_503_to_retry_and_never_locks_anyone_out() {
+    use harness::proxy::{Fault, FaultRule};
+    run_with_faulty_keys(|app, faults| async move {
+        let t = tenant(&app, "team", None).await;
+        faults.set(
+            vec![FaultRule::new("cognito.JWKS", Fault::ServerError, 1.0)],
+            7,
+        );
+        for _ in 0..2 {
+            let r = app.get(&t.admin, "/me").await;
+            assert_problem(&r, 503, "unavailable");
+            assert!(r.headers.contains_key(http::header::RETRY_AFTER));
+            assert!(!r.headers.contains_key("www-authenticate"));
+        }
+        faults.clear();
+        app.get(&t.admin, "/me").await.expect(200);
+        // Once fetched, the keys are kept: the outage returning changes nothing.
+        faults.set(
+            vec![FaultRule::new("cognito.JWKS", Fault::ServerError, 1.0)],
+            7,
+        );
+        app.get(&t.admin, "/users").await.expect(200);
+        faults.clear();
+    });
+}
+
 #[test]
 fn malformed_bodies_and_queries_are_400_problems_that_name_the_field() {
     run(|app| async move {

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use time::Duration;
 
-/// The authorizer only fetches the public JWKS; every other function calls AWS.
+/// The fallback (the `$default` route) calls nothing; every other function calls AWS.
 fn calling_aws() -> Vec<&'static str> {
     harness::FUNCTIONS
         .iter()

@@ -1,4 +1,4 @@
-//! `accept` (public, no authorizer): `POST /invites/preview {token}` and
+//! `accept` (public: no bearer token, the link's own token instead): `POST /invites/preview {token}` and
 //! `POST /invites/accept {token, password}`. What following a link does is
 //! `shared::usecase::accept`; this reads the bodies and writes the answers.
 

@@ -124,6 +124,24 @@ where
     })
 }
 
+/// Like `run_faulty`, with the functions' key fetches (the pool's JWKS, `cognito.JWKS`) going
+/// through the proxy too, so a test can take the signing keys away.
+pub fn run_with_faulty_keys<F, Fut>(f: F)
+where
+    F: FnOnce(Arc<App>, harness::proxy::Faults) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let e = env();
+    e.rt.block_on(async {
+        let mut stack = Stack::create(&e.stack.aws_endpoint, &e.sdk).await;
+        let (url, _, faults) = harness::proxy::start_with_faults(stack.aws_endpoint.clone()).await;
+        stack.jwks_url = stack.jwks_url.replace(&stack.aws_endpoint, &url);
+        assert!(stack.jwks_url.starts_with(&url), "{}", stack.jwks_url);
+        let app = App::new(stack, e.sdk.clone()).await;
+        f(Arc::new(app), faults).await
+    })
+}
+
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", &shared::domain::ids::new_id()[..10])
 }
