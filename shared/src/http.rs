@@ -69,7 +69,9 @@ fn problem_of(err: &ApiError, p: crate::domain::Problem) -> Response<Body> {
     // credential was refused is told `invalid_token`.
     let challenge = match err {
         ApiError::Unauthorized => Some("Bearer"),
-        ApiError::InvalidToken => Some("Bearer error=\"invalid_token\""),
+        ApiError::InvalidToken | ApiError::SignedOut { .. } => {
+            Some("Bearer error=\"invalid_token\"")
+        }
         _ => None,
     };
     if let Some(c) = challenge {
@@ -541,12 +543,12 @@ mod caller {
 
     fn active(caller: Option<User>, who: &Verified) -> Result<User, ApiError> {
         match caller {
-            Some(u)
-                if u.status == UserStatus::Active && u.accepts_token_issued_at(who.issued_at) =>
-            {
-                Ok(u)
-            }
-            _ => Err(ApiError::InvalidToken),
+            Some(u) if u.status != UserStatus::Active => Err(ApiError::InvalidToken),
+            Some(u) if u.accepts_token_issued_at(who.issued_at) => Ok(u),
+            Some(u) => Err(ApiError::SignedOut {
+                by_admin: u.signed_out_by.as_ref() != Some(&u.id),
+            }),
+            None => Err(ApiError::InvalidToken),
         }
     }
 

@@ -224,6 +224,13 @@ impl Directory {
             }
             Err(e) => return Err(IdentityError::Unavailable(Cause::new(e))),
         }
+        self.sign_out_everywhere(email).await
+    }
+
+    /// Every refresh token of the user revoked (AdminUserGlobalSignOut): no session of theirs
+    /// gets a new access token again; the ones already issued are refused by the record's
+    /// `signed_out_at`. Idempotent; a missing identity has no session.
+    pub async fn sign_out_everywhere(&self, email: &str) -> Result<(), IdentityError> {
         match self
             .client
             .admin_user_global_sign_out()

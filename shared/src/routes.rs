@@ -44,6 +44,8 @@ pub const ROUTES: &[Route] = &[
     route("PUT /users/{id}/role", "change-role"),
     route("POST /users/{id}/suspend", "suspend"),
     route("POST /users/{id}/reactivate", "suspend"),
+    route("POST /users/{id}/sign-out", "suspend"),
+    route("POST /me/sign-out", "suspend"),
     route("DELETE /users/{id}", "delete"),
     route("GET /audit", "audit"),
 ];

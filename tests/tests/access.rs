@@ -23,7 +23,15 @@ fn agents_and_supervisors_are_refused_the_admin_routes() {
             assert_problem(&r, 403, "forbidden");
             assert_problem(&app.get(who, "/invites").await, 403, "forbidden");
             assert_problem(&app.get(who, "/tenant").await, 403, "forbidden");
+            // Ending someone else's sessions is an admin's, even for a teammate.
+            for target in [&agent.id, &sup.id] {
+                let path = format!("/users/{target}/sign-out");
+                let r = app.request("POST", &path, Some(who), None).await;
+                assert_problem(&r, 403, "forbidden");
+            }
         }
+        app.get(&agent.token, "/me").await.expect(200);
+        app.get(&sup.token, "/me").await.expect(200);
         assert_eq!(assert_seats_consistent(&app, &t.id).await, 3);
     });
 }
@@ -653,6 +661,7 @@ impl Walk {
         for (method, tail) in [
             ("POST", "/suspend"),
             ("POST", "/reactivate"),
+            ("POST", "/sign-out"),
             ("DELETE", ""),
         ] {
             let (missing, theirs) = (
@@ -668,6 +677,14 @@ impl Walk {
         }
         app.suspend(admin, me).await.expect(409);
         app.delete_user(admin, me).await.expect(409);
+        // Sessions: the other agent signs out everywhere, then an admin signs them out again.
+        let sign_out = format!("/users/{other}/sign-out");
+        app.request("POST", "/me/sign-out", Some(&self.other.token), None)
+            .await
+            .expect(200);
+        app.request("POST", &sign_out, Some(admin), None)
+            .await
+            .expect(200);
         app.suspend(admin, other).await.expect(200);
         // 3 of 5 now; two new invites take the last seats, so reactivating finds none.
         let filler = invited(app.invite(admin, person(&email("filler"))).await);
@@ -676,6 +693,9 @@ impl Walk {
         app.revoke(admin, &filler).await.expect(200);
         app.reactivate(admin, other).await.expect(200);
         app.delete_user(admin, other).await.expect(200);
+        app.request("POST", &sign_out, Some(admin), None)
+            .await
+            .expect(409);
         app.get(agent, "/tenant").await.expect(403);
         app.get(admin, "/tenant").await.expect(200);
         app.get(agent, "/audit").await.expect(403);

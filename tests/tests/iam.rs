@@ -345,6 +345,26 @@ fn every_aws_call_a_function_makes_is_granted_by_the_template_and_reads_are_cons
         call("POST", "/users/{id}/reactivate");
         ok(app
             .request_keyed(
+                "POST",
+                "/me/sign-out",
+                Some(&sup.token),
+                None,
+                Some(&new_id()),
+            )
+            .await);
+        call("POST", "/me/sign-out");
+        ok(app
+            .request_keyed(
+                "POST",
+                &format!("/users/{}/sign-out", sup.id),
+                admin,
+                None,
+                Some(&new_id()),
+            )
+            .await);
+        call("POST", "/users/{id}/sign-out");
+        ok(app
+            .request_keyed(
                 "DELETE",
                 &format!("/users/{}", sup.id),
                 admin,

@@ -166,6 +166,22 @@ fn a_retry_with_the_same_key_gets_the_first_answer_and_changes_nothing_on_every_
             200,
         )
         .await;
+        let out = format!("/users/{user}/sign-out");
+        let signed_out = twice(&app, &t.id, "POST", &out, admin, None, 200).await;
+        assert_eq!(signed_out["status"], "active");
+        // Signing yourself out ends the session the retry comes from: the retry still gets the
+        // first answer (the key is the caller's, and the answer was theirs), nothing again.
+        let m = member(&app, &t.admin, "agent", None).await;
+        twice(
+            &app,
+            &t.id,
+            "POST",
+            "/me/sign-out",
+            Some(&m.token),
+            None,
+            200,
+        )
+        .await;
         let deleted = twice(
             &app,
             &t.id,
@@ -205,8 +221,8 @@ fn a_retry_with_the_same_key_gets_the_first_answer_and_changes_nothing_on_every_
             .collect();
         assert_eq!(
             user_entries.len(),
-            4,
-            "role, suspend, reactivate, delete once each: {user_entries:?}"
+            5,
+            "role, suspend, reactivate, sign-out, delete once each: {user_entries:?}"
         );
         assert_seats_consistent(&app, &t.id).await;
     });

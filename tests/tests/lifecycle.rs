@@ -908,3 +908,121 @@ fn invites_narrow_by_role_team_and_search_like_users_so_one_filter_covers_both_k
         }
     });
 }
+
+/// An admin's "sign out of all devices" (issue 26, sessions): every session of the user ends
+/// (the access tokens refused saying an admin did it, the refresh tokens revoked) while the
+/// account, its role and its seat stay; they sign in again with their password. Audited.
+#[test]
+fn an_admin_signs_a_user_out_of_every_device_without_suspending_them() {
+    run(|app| async move {
+        let t = tenant(&app, "starter", None).await;
+        let m = member(&app, &t.admin, "agent", None).await;
+        let seats = assert_seats_consistent(&app, &t.id).await;
+        let (second, refresh) = app.sign_in_tokens(&m.email, PASSWORD).await.unwrap();
+        assert!(app.refresh(&refresh).await.is_ok());
+        let path = format!("/users/{}/sign-out", m.id);
+        // Not for an agent to do to anyone, nor for another company's admin.
+        let other = tenant(&app, "starter", None).await;
+        assert_problem(
+            &app.request("POST", &path, Some(&m.token), None).await,
+            403,
+            "forbidden",
+        );
+        assert_problem(
+            &app.request("POST", &path, Some(&other.admin), None).await,
+            404,
+            "not-found",
+        );
+        app.get(&m.token, "/me").await.expect(200);
+
+        let r = app.request("POST", &path, Some(&t.admin), None).await;
+        let r = r.expect(200);
+        assert_eq!(r.json()["status"], "active");
+        for token in [&m.token, &second] {
+            let refused = app.get(token, "/me").await;
+            assert_problem(&refused, 401, "unauthorized");
+            assert_eq!(refused.json()["reason"], "signed-out-by-admin");
+            assert_eq!(
+                refused.headers["www-authenticate"],
+                "Bearer error=\"invalid_token\""
+            );
+        }
+        assert!(
+            app.refresh(&refresh).await.is_err(),
+            "the refresh token is revoked"
+        );
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, seats);
+        let entries = audit(&app, &t.id).await;
+        let last = entries
+            .iter()
+            .filter(|e| e["action"].as_s().unwrap() == "user.signedOut")
+            .count();
+        assert_eq!(last, 1, "one audit entry");
+        // The stamp is the sign-out's next second (a token from its own second is refused
+        // too): past it, a new sign-in is a working session.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let fresh = app.sign_in(&m.email, PASSWORD).await.unwrap();
+        app.get(&fresh, "/me").await.expect(200);
+        // A suspended user was signed out when suspended: nothing more to do, nothing audited.
+        app.request(
+            "POST",
+            &format!("/users/{}/suspend", m.id),
+            Some(&t.admin),
+            None,
+        )
+        .await
+        .expect(200);
+        let again = app.request("POST", &path, Some(&t.admin), None).await;
+        assert_eq!(again.expect(200).json()["status"], "suspended");
+        let signed_out = audit(&app, &t.id)
+            .await
+            .iter()
+            .filter(|e| e["action"].as_s().unwrap() == "user.signedOut")
+            .count();
+        assert_eq!(signed_out, 1);
+        // A deleted one has no sessions and no account to sign out of.
+        app.request("DELETE", &format!("/users/{}", m.id), Some(&t.admin), None)
+            .await
+            .expect(200);
+        assert_problem(
+            &app.request("POST", &path, Some(&t.admin), None).await,
+            409,
+            "user-deleted",
+        );
+    });
+}
+
+/// "Sign out everywhere" from the profile: any role, every session of the caller's own,
+/// refused saying they did it themselves.
+#[test]
+fn anyone_signs_themselves_out_everywhere() {
+    run(|app| async move {
+        let t = tenant(&app, "starter", None).await;
+        let m = member(&app, &t.admin, "agent", None).await;
+        let (second, refresh) = app.sign_in_tokens(&m.email, PASSWORD).await.unwrap();
+        let r = app
+            .request("POST", "/me/sign-out", Some(&m.token), None)
+            .await;
+        assert_eq!(r.expect(200).json()["id"], m.id.as_str());
+        for token in [&m.token, &second] {
+            let refused = app.get(token, "/me").await;
+            assert_problem(&refused, 401, "unauthorized");
+            assert_eq!(refused.json()["reason"], "signed-out");
+        }
+        assert!(app.refresh(&refresh).await.is_err());
+        // The admin's sessions are theirs: untouched.
+        app.get(&t.admin, "/users").await.expect(200);
+        let entry = audit(&app, &t.id)
+            .await
+            .into_iter()
+            .find(|e| e["action"].as_s().unwrap() == "user.signedOut")
+            .expect("audited");
+        assert_eq!(entry["actorId"].as_s().unwrap(), &m.id);
+        // With no token, or an old one, there is nobody to sign out.
+        assert_problem(
+            &app.request("POST", "/me/sign-out", None, None).await,
+            401,
+            "unauthorized",
+        );
+    });
+}

@@ -298,6 +298,42 @@ await admin.locator('.warn[role=alert]').waitFor();
 check((await admin.locator('.warn[role=alert]').innerText()).startsWith('Demo Admin changed this user'), 'a version conflict says who changed the user');
 check(await admin.getByLabel('Team').inputValue() === 'Sales', 'and reloads their current details');
 
+// 5b. Sessions: an admin signs the agent out of every device (a lost laptop) without
+// suspending them; the agent's next request ends on the sign-in screen saying an admin did it,
+// and they sign in again. Then the agent signs out everywhere from the profile.
+log('sessions: sign out of all devices, sign out everywhere');
+const signInAgain = async (page) => {
+  // The sign-out refuses every token of its own second, so a new session starts after it.
+  await page.waitForTimeout(1100);
+  await page.getByLabel('Email').fill(annEmail);
+  await page.getByLabel('Password').fill('Ann-Strong-Passw0rd');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('link', { name: /Ann Agent ·/ }).waitFor();
+};
+await admin.getByRole('button', { name: 'Sign out of all devices' }).click();
+const so = admin.getByRole('dialog', { name: 'Sign Ann Agent out of all devices?' });
+await so.waitFor();
+await screen(admin, '10b-sign-out-confirm');
+await so.getByRole('button', { name: 'Sign out of all devices' }).click();
+await notice(admin).filter({ hasText: 'Ann Agent is signed out of every device.' }).waitFor();
+check(await admin.locator('.page-head .badge').innerText() === 'Active', 'signed out of all devices, still active');
+await ann.getByRole('link', { name: 'Dashboard' }).click();
+await ann.getByRole('heading', { name: 'Sign in to VeloConnect' }).waitFor();
+await expectText(ann.locator('.info'), 'You were signed out by an admin. Sign in again to continue.', 'the agent is told an admin signed them out');
+await screen(ann, '10c-signed-out-by-admin');
+await signInAgain(ann);
+check(true, 'and signs in again with their password');
+await ann.getByRole('link', { name: /Ann Agent ·/ }).click();
+await ann.getByRole('heading', { name: 'Your profile' }).waitFor();
+await ann.getByRole('button', { name: 'Sign out everywhere' }).click();
+const se = ann.getByRole('dialog', { name: 'Sign out everywhere?' });
+await se.waitFor();
+await screen(ann, '10d-sign-out-everywhere');
+await se.getByRole('button', { name: 'Sign out everywhere' }).click();
+await ann.getByRole('heading', { name: 'Sign in to VeloConnect' }).waitFor();
+await expectText(ann.locator('.info'), 'You signed out of every device. Sign in again to continue.', 'signing out everywhere ends this session too, and says so');
+await signInAgain(ann);
+
 // 6. Suspend; the agent's next request ends in the sign-in screen.
 log('admin suspends the agent');
 await admin.getByRole('button', { name: 'Suspend' }).click();
@@ -406,6 +442,7 @@ const auditText = await admin.locator('ol.audit').innerText();
 for (const sentence of [
   'Demo Admin invited Ann Agent', 'Ann Agent accepted the invite and joined as agent',
   'Demo Admin changed Ann Agent’s role from agent to supervisor and team from none to Support',
+  'Demo Admin signed Ann Agent out of every device', 'Ann Agent signed out everywhere',
   'Demo Admin suspended Ann Agent', 'Demo Admin revoked the invite for Carol Chen', 'Demo Admin deleted Ann Agent',
 ]) check(auditText.includes(sentence), `audit: “${sentence}”`);
 await screen(admin, '16-audit');

@@ -1,4 +1,6 @@
-//! `suspend`: `POST /users/{id}/suspend` and `POST /users/{id}/reactivate`.
+//! `suspend`: `POST /users/{id}/suspend` and `POST /users/{id}/reactivate`, and the routes
+//! that end sessions without suspending: `POST /users/{id}/sign-out` (an admin signs a user out
+//! of all devices) and `POST /me/sign-out` (a user signs out everywhere).
 //!
 //! DynamoDB is the source of truth and Cognito follows it (docs/rules.md, "Sign-in follows
 //! the directory"): under the login's lock, suspend disables the sign-in (which signs out
@@ -11,7 +13,9 @@ use shared::domain::manage::{require_admin, target};
 use shared::domain::views::answers;
 use shared::domain::{ApiError, Change, User};
 use shared::http::admit;
-use shared::http::{answer, change_by, load_caller_and_user, respond_once, route_key, KeyScope};
+use shared::http::{
+    answer, change_by, load_caller, load_caller_and_user, respond_once, route_key, KeyScope,
+};
 use shared::usecase::users::{self, SignIns};
 
 pub use shared::usecase::users::SignInDeps as Deps;
@@ -27,6 +31,10 @@ pub async fn handle(deps: &Deps, verifier: &Verifier, req: Request) -> Response<
             Some("POST /users/{id}/reactivate") => {
                 act(deps, &req, "reactivate users", users::reactivate).await
             }
+            Some("POST /users/{id}/sign-out") => {
+                act(deps, &req, "sign users out", users::sign_out).await
+            }
+            Some("POST /me/sign-out") => sign_out_everywhere(deps, &req).await,
             _ => Err(ApiError::NoRoute),
         }
     })
@@ -49,5 +57,14 @@ where
     let signins = deps.signins();
     let change = change_by(req, &caller, deps.clock.now());
     let after = use_case(&signins, &change, before).await?;
+    Ok(answer(&answers::user(&after)))
+}
+
+/// Any active user, themselves: every session ends, this one included.
+async fn sign_out_everywhere(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = load_caller(&deps.store, req).await?;
+    let signins = deps.signins();
+    let change = change_by(req, &caller, deps.clock.now());
+    let after = users::sign_out(&signins, &change, caller).await?;
     Ok(answer(&answers::user(&after)))
 }

@@ -61,6 +61,10 @@ pub enum AuditAction {
     UserReactivated,
     #[serde(rename = "user.deleted")]
     UserDeleted,
+    /// Every session of the user ended, the account untouched: by an admin ("sign out of all
+    /// devices") or by the user ("sign out everywhere").
+    #[serde(rename = "user.signedOut")]
+    UserSignedOut,
 }
 
 impl AuditAction {
@@ -77,6 +81,7 @@ impl AuditAction {
             AuditAction::UserSuspended => "user.suspended",
             AuditAction::UserReactivated => "user.reactivated",
             AuditAction::UserDeleted => "user.deleted",
+            AuditAction::UserSignedOut => "user.signedOut",
         }
     }
 

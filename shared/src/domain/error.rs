@@ -106,6 +106,10 @@ pub enum ApiError {
     /// pool, or revoked (its user suspended, deleted or signed out since it was issued).
     #[error("credentials refused")]
     InvalidToken,
+    /// A valid token of an active user, issued before they were last signed out everywhere:
+    /// refused as `InvalidToken` is, saying why (`reason`), so the console can tell the user.
+    #[error("signed out everywhere since the token was issued")]
+    SignedOut { by_admin: bool },
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
     #[error("{0} not found")]
@@ -203,6 +207,15 @@ impl ApiError {
                 401,
                 "The access token was refused: it is malformed, expired, not ours, or no longer valid for this user. Sign in again.".to_string(),
             ),
+            ApiError::SignedOut { by_admin } => {
+                let (reason, detail) = if *by_admin {
+                    ("signed-out-by-admin", "An admin signed you out of every device. Sign in again.")
+                } else {
+                    ("signed-out", "You signed out of every device. Sign in again.")
+                };
+                ext.insert("reason".into(), reason.into());
+                ("unauthorized", "Sign-in required", 401, detail.to_string())
+            }
             ApiError::Forbidden(what) => (
                 "forbidden",
                 "Not allowed for your role",

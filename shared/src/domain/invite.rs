@@ -120,6 +120,7 @@ impl Invite {
             updated_at: now,
             version: 1,
             signed_out_at: None,
+            signed_out_by: None,
         };
         let accepted = Invite {
             status: InviteStatus::Accepted,

@@ -85,6 +85,7 @@ mod tests {
             updated_at: OffsetDateTime::UNIX_EPOCH,
             version: 1,
             signed_out_at: None,
+            signed_out_by: None,
         }
     }
 

@@ -53,6 +53,9 @@ pub struct User {
     /// this second are refused even after a reactivation (docs/rules.md, "Signed out
     /// everywhere"): a JWT can't be revoked, so the record remembers when its tokens stopped.
     pub signed_out_at: Option<OffsetDateTime>,
+    /// Who last signed the user out everywhere: themselves ("sign out everywhere") or an admin
+    /// (a suspend, or "sign out of all devices"), so a refused session can say which.
+    pub signed_out_by: Option<super::UserId>,
 }
 
 /// Who a caller may see, from their current role (the role table in docs/rules.md).
@@ -199,6 +202,7 @@ pub(crate) mod tests {
             updated_at: OffsetDateTime::UNIX_EPOCH,
             version: 1,
             signed_out_at: None,
+            signed_out_by: None,
         }
     }
 

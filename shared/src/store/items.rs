@@ -154,6 +154,10 @@ impl Row<'_> {
                 .opt_s("signedOutAt")
                 .map(|v| timefmt::parse(&v).ok_or_else(|| self.bad("signedOutAt")))
                 .transpose()?,
+            signed_out_by: self
+                .opt_s("signedOutBy")
+                .map(|v| UserId::parse(&v).ok_or_else(|| self.bad("signedOutBy")))
+                .transpose()?,
         })
     }
 
@@ -254,6 +258,11 @@ pub fn user_item(u: &User) -> Item {
         &mut item,
         "signedOutAt",
         &u.signed_out_at.map(timefmt::format),
+    );
+    put_opt(
+        &mut item,
+        "signedOutBy",
+        &u.signed_out_by.as_ref().map(|id| id.to_string()),
     );
     item
 }

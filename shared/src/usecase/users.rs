@@ -130,7 +130,7 @@ async fn commit(
 }
 
 #[cfg(feature = "cognito")]
-pub use signin::{delete, reactivate, suspend, SignInDeps, SignIns};
+pub use signin::{delete, reactivate, sign_out, suspend, SignInDeps, SignIns};
 
 #[cfg(feature = "cognito")]
 mod signin {
@@ -228,6 +228,55 @@ mod signin {
         .await
     }
 
+    /// Sign out everywhere (rule 5): every session of the user ends and the account, its role
+    /// and its seat stay as they are. An admin does it to a user who lost a device ("sign out
+    /// of all devices"), anyone to themselves ("sign out everywhere"). Cognito first (no
+    /// refresh token works again), then the stamp that refuses every access token issued
+    /// before it; a failure between the two leaves the tokens refreshless and a retry stamps.
+    /// A suspended user was signed out when suspended, so nothing is done twice.
+    pub async fn sign_out(
+        s: &SignIns<'_>,
+        change: &Change,
+        before: User,
+    ) -> Result<User, ApiError> {
+        match before.status {
+            UserStatus::Deleted => return Err(ApiError::UserDeleted),
+            UserStatus::Suspended => return Ok(before),
+            UserStatus::Active => {}
+        }
+        s.directory
+            .sign_out_everywhere(before.email.as_str())
+            .await?;
+        // Cognito's `iat` is whole seconds and a token is refused only when issued before the
+        // stamp's second, so the stamp is the next second: a token issued in this one, before
+        // the sign-out, is refused too. Wall clock, as Cognito's (the domain clock is the tests').
+        let now = crate::domain::SystemClock.now().unix_timestamp();
+        let stamp = time::OffsetDateTime::from_unix_timestamp(now + 1)
+            .map_err(|e| ApiError::Internal(crate::domain::Cause::new(e)))?;
+        let by = crate::domain::UserId::parse(&change.actor.id);
+        let mut before = before;
+        // Another edit of the user in between (a role change) is no reason to fail: the
+        // sign-out is stamped on the record as it now is. Each turn follows a commit of someone
+        // else's, and the request's deadline bounds them all (rule 11 words that answer).
+        loop {
+            let after = next(&before, change, |u| {
+                u.signed_out_at = Some(stamp);
+                u.signed_out_by = by.clone();
+            });
+            let entry = change.on_user(AuditAction::UserSignedOut, &before, &after);
+            match commit(&s.users, &before, &after, &entry).await {
+                Err(ApiError::VersionConflict { .. }) => {}
+                done => return done.map(|()| after),
+            }
+            before = match s.users.store.user(&before.id).await? {
+                Some(u) if u.status == UserStatus::Active => u,
+                // Suspended or deleted meanwhile: signed out by that change already.
+                Some(u) if u.status == UserStatus::Suspended => return Ok(u),
+                _ => return Err(ApiError::UserDeleted),
+            };
+        }
+    }
+
     /// Delete (rule 9): a tombstone that keeps the name, the seat and the email free at once,
     /// the sign-in identity removed by the converge step. An admin can't delete themselves.
     pub async fn delete(s: &SignIns<'_>, change: &Change, before: User) -> Result<User, ApiError> {
@@ -289,6 +338,7 @@ mod signin {
             // it: every token older than this is refused for good (rule 5). Read from the wall
             // clock, as Cognito's `iat` is, not the domain clock (which tests move).
             after.signed_out_at = Some(crate::domain::SystemClock.now());
+            after.signed_out_by = crate::domain::UserId::parse(&entry.actor.id);
         }
         let committed = commit(&s.users, before, &after, entry).await;
         if let Err(e) = signin.converge().await {

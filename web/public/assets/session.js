@@ -140,8 +140,11 @@ export async function api(method, path, { body, query, auth = true, idempotencyK
         // One refresh and one retry; then the session is over.
         if (await refresh()) res = await send();
         if (refused(res)) {
-          await signOut('expired');
-          throw new Problem(401, await res.json().catch(() => null), 'expired');
+          // The API says when the session ended because its user was signed out everywhere.
+          const b = await res.json().catch(() => null);
+          const why = { 'signed-out-by-admin': 'signedOutByAdmin', 'signed-out': 'signedOutEverywhere' }[b?.reason] || 'expired';
+          await signOut(why);
+          throw new Problem(401, b, why);
         }
       }
       const inProgress = res.status === 409 && (res.headers.get('content-type') || '').includes('problem')

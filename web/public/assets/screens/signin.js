@@ -7,6 +7,8 @@ function reasonText(reason) {
   if (!reason) return null;
   if (reason === 'expired') return s.signIn.expired;
   if (reason === 'signedOut') return s.signIn.signedOut;
+  if (reason === 'signedOutByAdmin') return s.signIn.signedOutByAdmin;
+  if (reason === 'signedOutEverywhere') return s.signIn.signedOutEverywhere;
   if (reason.status === 0) return s.signIn.unreachable;
   return reason.body?.detail || s.signIn.expired;
 }
