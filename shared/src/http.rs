@@ -54,6 +54,7 @@ fn problem_of(err: &ApiError, p: crate::domain::Problem) -> Response<Body> {
     );
     let retry_after = match err {
         ApiError::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+        ApiError::TooManyAttempts => Some(60),
         ApiError::AcceptInProgress => Some(2),
         ApiError::IdempotencyInProgress => Some(1),
         // AWS answers these within a second or two of recovering; the SDK already retried.
@@ -363,6 +364,9 @@ mod once {
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum KeyScope {
         Caller,
+        /// The caller's, for a body that holds a password: its print is kept only as an
+        /// argon2id hash, as the public route's is.
+        CallerSecret,
         Public,
     }
 
@@ -412,18 +416,18 @@ mod once {
             Err(f) => return problem(&ApiError::Invalid(vec![f])),
         };
         let owner = match scope {
-            KeyScope::Caller => match authorized(req) {
+            KeyScope::Caller | KeyScope::CallerSecret => match authorized(req) {
                 Ok(a) => a.sub.to_string(),
                 Err(e) => return problem(&e),
             },
             KeyScope::Public => "public".to_string(),
         };
-        let public = scope == KeyScope::Public;
+        let secret = scope != KeyScope::Caller;
         let print = Print::of(
             route_key(req).unwrap_or(""),
             req.uri().path(),
             req.body().as_ref(),
-            public,
+            secret,
         );
         let claim = Claim {
             pk: crate::store::idem_pk(&owner, key.as_str()),

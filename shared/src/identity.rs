@@ -41,6 +41,15 @@ pub enum IdentityError {
     WeakPassword(String),
     #[error("cognito did not answer")]
     Unavailable(#[source] Cause),
+    /// ChangePassword: the current password is not the user's.
+    #[error("the current password is wrong")]
+    WrongPassword,
+    /// ChangePassword: Cognito refused the access token itself (revoked there).
+    #[error("the access token was refused")]
+    TokenRefused,
+    /// Cognito's own limit on password attempts.
+    #[error("too many attempts")]
+    TooManyAttempts,
 }
 
 /// A refused password names the rule on the `password` field; anything else is Cognito being
@@ -53,6 +62,14 @@ impl From<IdentityError> for crate::domain::ApiError {
                     "password", msg,
                 )])
             }
+            IdentityError::WrongPassword => {
+                crate::domain::ApiError::Invalid(vec![crate::domain::FieldError::new(
+                    "currentPassword",
+                    "is not your current password",
+                )])
+            }
+            IdentityError::TokenRefused => crate::domain::ApiError::InvalidToken,
+            IdentityError::TooManyAttempts => crate::domain::ApiError::TooManyAttempts,
             e => crate::domain::ApiError::Unavailable(Cause::new(e)),
         }
     }
@@ -225,6 +242,54 @@ impl Directory {
             Err(e) => return Err(IdentityError::Unavailable(Cause::new(e))),
         }
         self.sign_out_everywhere(email).await
+    }
+
+    /// The user's own password change (ChangePassword), with their access token: Cognito checks
+    /// the current password itself, and needs no IAM grant for it (the token is the
+    /// authority). Nothing else changes here; the caller then ends the other sessions.
+    pub async fn change_password(
+        &self,
+        access_token: &str,
+        current: &str,
+        new: &str,
+    ) -> Result<(), IdentityError> {
+        match self
+            .client
+            .change_password()
+            .access_token(access_token)
+            .previous_password(current)
+            .proposed_password(new)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(se)) => {
+                let e = se.err();
+                let message = e.meta().message().unwrap_or_default().to_ascii_lowercase();
+                if e.is_invalid_password_exception() {
+                    Err(IdentityError::WeakPassword(
+                        e.meta()
+                            .message()
+                            .unwrap_or("refused by the password policy")
+                            .to_string(),
+                    ))
+                } else if e.is_limit_exceeded_exception() || e.is_too_many_requests_exception() {
+                    Err(IdentityError::TooManyAttempts)
+                } else if e.is_not_authorized_exception() && message.contains("access token") {
+                    // "Access Token has been revoked": refused at Cognito, not by us.
+                    Err(IdentityError::TokenRefused)
+                } else if e.is_not_authorized_exception() {
+                    // The token was verified before this call, so the refusal is the
+                    // current password's ("Incorrect username or password.").
+                    Err(IdentityError::WrongPassword)
+                } else {
+                    Err(IdentityError::Unavailable(Cause::new(
+                        SdkError::ServiceError(se),
+                    )))
+                }
+            }
+            Err(e) => Err(IdentityError::Unavailable(Cause::new(e))),
+        }
     }
 
     /// Every refresh token of the user revoked (AdminUserGlobalSignOut): no session of theirs

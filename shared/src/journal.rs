@@ -24,6 +24,9 @@ pub enum Progress {
 #[derive(Debug)]
 struct Entries {
     progress: Progress,
+    /// Something outside the store changed for good (a Cognito sign-out): from then on the
+    /// request can no longer say that nothing was changed, whatever its commit does.
+    changed_elsewhere: bool,
     answer: Option<Answer>,
     claim: Option<Claim>,
 }
@@ -41,6 +44,7 @@ impl Journal {
     pub fn new(claim: Option<Claim>) -> Journal {
         Journal(Arc::new(Mutex::new(Entries {
             progress: Progress::Untouched,
+            changed_elsewhere: false,
             answer: None,
             claim,
         })))
@@ -103,8 +107,20 @@ pub(crate) fn settled(committed: bool) {
     with(|e| {
         if committed {
             e.progress = Progress::Committed;
-        } else if e.progress == Progress::Sent {
+        } else if e.progress == Progress::Sent && !e.changed_elsewhere {
             e.progress = Progress::Untouched;
+        }
+    });
+}
+
+/// A use case, once it changed something outside the store that no rollback undoes (every
+/// session of a user signed out at Cognito): a failure after this is "we couldn't confirm",
+/// never "nothing was changed".
+pub fn changed_elsewhere() {
+    with(|e| {
+        e.changed_elsewhere = true;
+        if e.progress == Progress::Untouched {
+            e.progress = Progress::Sent;
         }
     });
 }
@@ -112,6 +128,20 @@ pub(crate) fn settled(committed: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_change_outside_the_store_is_never_undone_by_a_commit_that_failed() {
+        let j = Journal::new(None);
+        j.scope(async {
+            changed_elsewhere();
+            sending();
+            settled(false);
+        })
+        .await;
+        assert_eq!(j.progress(), Progress::Sent);
+        j.scope(async { settled(true) }).await;
+        assert_eq!(j.progress(), Progress::Committed);
+    }
 
     #[tokio::test]
     async fn a_commit_moves_the_journal_from_untouched_to_sent_to_committed_or_back() {

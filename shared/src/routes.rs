@@ -46,6 +46,7 @@ pub const ROUTES: &[Route] = &[
     route("POST /users/{id}/reactivate", "suspend"),
     route("POST /users/{id}/sign-out", "suspend"),
     route("POST /me/sign-out", "suspend"),
+    route("POST /me/password", "suspend"),
     route("DELETE /users/{id}", "delete"),
     route("GET /audit", "audit"),
 ];

@@ -677,9 +677,25 @@ impl Walk {
         }
         app.suspend(admin, me).await.expect(409);
         app.delete_user(admin, me).await.expect(409);
+        let own = format!("/users/{me}/sign-out");
+        let r = app.request("POST", &own, Some(admin), None).await;
+        assert_problem(&r, 409, "self-action");
         // Sessions: the other agent signs out everywhere, then an admin signs them out again.
         let sign_out = format!("/users/{other}/sign-out");
-        app.request("POST", "/me/sign-out", Some(&self.other.token), None)
+        let new_password =
+            json!({"currentPassword": PASSWORD, "newPassword": "Another-Passw0rd-7!"});
+        app.request(
+            "POST",
+            "/me/password",
+            Some(&self.other.token),
+            Some(new_password),
+        )
+        .await
+        .expect(200);
+        // The change ended the session it came from; a new one starts past its second.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let again = app.sign_in(&self.other.email, "Another-Passw0rd-7!").await;
+        app.request("POST", "/me/sign-out", Some(&again.unwrap()), None)
             .await
             .expect(200);
         app.request("POST", &sign_out, Some(admin), None)
@@ -747,6 +763,8 @@ impl Walk {
                 "POST /invites" => Some(person(&email("key"))),
                 "PUT /users/{id}/role" => Some(json!({"role": "agent"})),
                 "POST /invites/accept" => Some(accept("Another-Passw0rd!")),
+                "POST /me/password" => Some(json!({"currentPassword": PASSWORD,
+                                                   "newPassword": "Keyed-Passw0rd-1!"})),
                 _ => None,
             };
             let (token, key) = match public {

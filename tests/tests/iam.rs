@@ -73,6 +73,9 @@ fn needs(call: &Call, directory: &str, audit: &str) -> Vec<(String, String)> {
                 vec![(format!("dynamodb:{op}"), resource)]
             }
         },
+        // Cognito authorizes a user's own ChangePassword by the access token it carries, not
+        // by IAM ("doesn't require IAM permissions"): nothing to grant.
+        "cognito" if op == "ChangePassword" => vec![],
         "cognito" => vec![(format!("cognito-idp:{op}"), "UserPool".to_string())],
         "ses" => ses_needs(&body),
         _ => panic!("unexpected AWS call {}", call.op),
@@ -323,26 +326,19 @@ fn every_aws_call_a_function_makes_is_granted_by_the_template_and_reads_are_cons
             )
             .await);
         call("PUT", "/users/{id}/role");
+        let mover = member(&app, &t.admin, "agent", None).await;
+        let moved = json!({"currentPassword": PASSWORD, "newPassword": "Moved-Passw0rd-9!"});
         ok(app
             .request_keyed(
                 "POST",
-                &format!("/users/{}/suspend", sup.id),
-                admin,
-                None,
+                "/me/password",
+                Some(&mover.token),
+                Some(moved),
                 Some(&new_id()),
             )
             .await);
-        call("POST", "/users/{id}/suspend");
-        ok(app
-            .request_keyed(
-                "POST",
-                &format!("/users/{}/reactivate", sup.id),
-                admin,
-                None,
-                Some(&new_id()),
-            )
-            .await);
-        call("POST", "/users/{id}/reactivate");
+        call("POST", "/me/password");
+        // Before the suspend below, which ends the supervisor's sessions itself.
         ok(app
             .request_keyed(
                 "POST",
@@ -363,6 +359,26 @@ fn every_aws_call_a_function_makes_is_granted_by_the_template_and_reads_are_cons
             )
             .await);
         call("POST", "/users/{id}/sign-out");
+        ok(app
+            .request_keyed(
+                "POST",
+                &format!("/users/{}/suspend", sup.id),
+                admin,
+                None,
+                Some(&new_id()),
+            )
+            .await);
+        call("POST", "/users/{id}/suspend");
+        ok(app
+            .request_keyed(
+                "POST",
+                &format!("/users/{}/reactivate", sup.id),
+                admin,
+                None,
+                Some(&new_id()),
+            )
+            .await);
+        call("POST", "/users/{id}/reactivate");
         ok(app
             .request_keyed(
                 "DELETE",

@@ -938,19 +938,7 @@ fn an_admin_signs_a_user_out_of_every_device_without_suspending_them() {
         let r = app.request("POST", &path, Some(&t.admin), None).await;
         let r = r.expect(200);
         assert_eq!(r.json()["status"], "active");
-        for token in [&m.token, &second] {
-            let refused = app.get(token, "/me").await;
-            assert_problem(&refused, 401, "unauthorized");
-            assert_eq!(refused.json()["reason"], "signed-out-by-admin");
-            assert_eq!(
-                refused.headers["www-authenticate"],
-                "Bearer error=\"invalid_token\""
-            );
-        }
-        assert!(
-            app.refresh(&refresh).await.is_err(),
-            "the refresh token is revoked"
-        );
+        sessions_ended(&app, [&m.token, &second], &refresh, "signed-out-by-admin").await;
         assert_eq!(assert_seats_consistent(&app, &t.id).await, seats);
         let entries = audit(&app, &t.id).await;
         let last = entries
@@ -1004,12 +992,7 @@ fn anyone_signs_themselves_out_everywhere() {
             .request("POST", "/me/sign-out", Some(&m.token), None)
             .await;
         assert_eq!(r.expect(200).json()["id"], m.id.as_str());
-        for token in [&m.token, &second] {
-            let refused = app.get(token, "/me").await;
-            assert_problem(&refused, 401, "unauthorized");
-            assert_eq!(refused.json()["reason"], "signed-out");
-        }
-        assert!(app.refresh(&refresh).await.is_err());
+        sessions_ended(&app, [&m.token, &second], &refresh, "signed-out").await;
         // The admin's sessions are theirs: untouched.
         app.get(&t.admin, "/users").await.expect(200);
         let entry = audit(&app, &t.id)
@@ -1025,4 +1008,126 @@ fn anyone_signs_themselves_out_everywhere() {
             "unauthorized",
         );
     });
+}
+
+/// Rule 11 for a sign-out: once Cognito has ended the sessions, a commit that fails can't be
+/// answered "nothing was changed". It is "we couldn't confirm", and doing it again finishes it.
+#[test]
+fn a_sign_out_whose_stamp_fails_after_cognito_says_it_could_not_confirm() {
+    use harness::proxy::{Fault, FaultRule};
+    run_faulty(|app, faults, _| async move {
+        let t = tenant(&app, "starter", None).await;
+        let m = member(&app, &t.admin, "agent", None).await;
+        let (_, refresh) = app.sign_in_tokens(&m.email, PASSWORD).await.unwrap();
+        let path = format!("/users/{}/sign-out", m.id);
+        faults.set(
+            vec![FaultRule::new(
+                "dynamodb.TransactWriteItems",
+                Fault::ServerError,
+                1.0,
+            )],
+            3,
+        );
+        let r = app.request("POST", &path, Some(&t.admin), None).await;
+        assert_problem(&r, 503, "outcome-unknown");
+        faults.clear();
+        assert!(
+            app.refresh(&refresh).await.is_err(),
+            "Cognito did sign them out"
+        );
+        app.request("POST", &path, Some(&t.admin), None)
+            .await
+            .expect(200);
+        let refused = app.get(&m.token, "/me").await;
+        assert_eq!(refused.json()["reason"], "signed-out-by-admin");
+    });
+}
+
+/// A user changes their own password (issue 26, part 3): Cognito judges the current one, every
+/// session ends (this one too, saying they did it), the old password stops working and the new
+/// one works; audited. Refusals change nothing. A keyed request keeps only an argon2id print of
+/// a body that holds passwords.
+#[test]
+fn a_user_changes_their_password_and_every_session_ends() {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    run(|app| async move {
+        let t = tenant(&app, "starter", None).await;
+        let m = member(&app, &t.admin, "agent", None).await;
+        let (second, refresh) = app.sign_in_tokens(&m.email, PASSWORD).await.unwrap();
+        let change =
+            |current: &str, new: &str| json!({"currentPassword": current, "newPassword": new});
+        let post = |body: Value| app.request("POST", "/me/password", Some(&m.token), Some(body));
+        let wrong = post(change("Not-The-Passw0rd!", "Brand-New-Passw0rd!")).await;
+        assert_problem(&wrong, 400, "invalid-request");
+        assert_eq!(wrong.json()["errors"][0]["field"], "currentPassword");
+        let weak = post(change(PASSWORD, "weak")).await;
+        assert_problem(&weak, 400, "weak-password");
+        assert_eq!(weak.json()["errors"][0]["field"], "newPassword");
+        let same = post(change(PASSWORD, PASSWORD)).await;
+        assert_eq!(same.json()["errors"][0]["field"], "newPassword");
+        // Nothing of that changed anything.
+        app.get(&m.token, "/me").await.expect(200);
+        assert!(app.refresh(&refresh).await.is_ok());
+
+        let key = shared::domain::ids::new_id();
+        let new = "Brand-New-Passw0rd!";
+        let r = app
+            .request_keyed(
+                "POST",
+                "/me/password",
+                Some(&m.token),
+                Some(change(PASSWORD, new)),
+                Some(&key),
+            )
+            .await;
+        assert_eq!(r.expect(200).json()["id"], m.id.as_str());
+        sessions_ended(&app, [&m.token, &second], &refresh, "signed-out").await;
+        assert!(
+            app.sign_in(&m.email, PASSWORD).await.is_err(),
+            "the old password"
+        );
+        let record = aws_sdk_dynamodb::Client::new(&app.sdk)
+            .get_item()
+            .table_name(&app.stack.directory_table)
+            .key("pk", S(format!("IDEM#{}#{key}", m.id)))
+            .key("sk", S("IDEM".into()))
+            .send()
+            .await
+            .unwrap()
+            .item
+            .expect("the key's record");
+        let print = record["print"].as_s().unwrap();
+        assert!(
+            print.starts_with("$argon2id$"),
+            "the print is a slow hash: {print}"
+        );
+        let entries = audit(&app, &t.id).await;
+        let changed: Vec<_> = entries
+            .iter()
+            .filter(|e| e["action"].as_s().unwrap() == "user.passwordChanged")
+            .collect();
+        assert_eq!(changed.len(), 1);
+        assert_eq!(changed[0]["actorId"].as_s().unwrap(), &m.id);
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let fresh = app.sign_in(&m.email, new).await.unwrap();
+        app.get(&fresh, "/me").await.expect(200);
+    });
+}
+
+/// Every access token given is refused as a session ended by a sign-out (`reason`), with the
+/// `invalid_token` challenge, and the refresh token no longer works.
+async fn sessions_ended(app: &harness::App, tokens: [&String; 2], refresh: &str, reason: &str) {
+    for token in tokens {
+        let refused = app.get(token, "/me").await;
+        assert_problem(&refused, 401, "unauthorized");
+        assert_eq!(refused.json()["reason"], reason);
+        assert_eq!(
+            refused.headers["www-authenticate"],
+            "Bearer error=\"invalid_token\""
+        );
+    }
+    assert!(
+        app.refresh(refresh).await.is_err(),
+        "the refresh token is revoked"
+    );
 }

@@ -301,12 +301,13 @@ check(await admin.getByLabel('Team').inputValue() === 'Sales', 'and reloads thei
 // 5b. Sessions: an admin signs the agent out of every device (a lost laptop) without
 // suspending them; the agent's next request ends on the sign-in screen saying an admin did it,
 // and they sign in again. Then the agent signs out everywhere from the profile.
-log('sessions: sign out of all devices, sign out everywhere');
+log('sessions: sign out of all devices, sign out everywhere, change password');
+let annPassword = 'Ann-Strong-Passw0rd';
 const signInAgain = async (page) => {
   // The sign-out refuses every token of its own second, so a new session starts after it.
   await page.waitForTimeout(1100);
   await page.getByLabel('Email').fill(annEmail);
-  await page.getByLabel('Password').fill('Ann-Strong-Passw0rd');
+  await page.getByLabel('Password').fill(annPassword);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('link', { name: /Ann Agent ·/ }).waitFor();
 };
@@ -333,6 +334,22 @@ await se.getByRole('button', { name: 'Sign out everywhere' }).click();
 await ann.getByRole('heading', { name: 'Sign in to VeloConnect' }).waitFor();
 await expectText(ann.locator('.info'), 'You signed out of every device. Sign in again to continue.', 'signing out everywhere ends this session too, and says so');
 await signInAgain(ann);
+// Changing the password from the profile: a wrong current one is named on its field; the right
+// one changes it, ends every other session, and this one goes on (signed in again with it).
+await ann.getByRole('link', { name: /Ann Agent ·/ }).click();
+await ann.getByRole('heading', { name: 'Your profile' }).waitFor();
+await ann.getByLabel('Current password').fill('Not-Her-Passw0rd!');
+await ann.getByLabel('New password').fill('Ann-Newer-Passw0rd-2');
+await ann.getByRole('button', { name: 'Change password' }).click();
+await expectText(ann.locator('.field.invalid'), 'Current password', 'a wrong current password is named on its field');
+await screen(ann, '10e-change-password-wrong');
+await ann.getByLabel('Current password').fill(annPassword);
+await ann.getByRole('button', { name: 'Change password' }).click();
+await notice(ann).filter({ hasText: 'Password changed.' }).waitFor();
+annPassword = 'Ann-Newer-Passw0rd-2';
+await ann.getByRole('link', { name: 'Dashboard' }).click();
+await ann.getByRole('heading', { name: /Welcome, Ann Agent/ }).waitFor();
+check(true, 'the password is changed and this session goes on with it');
 
 // 6. Suspend; the agent's next request ends in the sign-in screen.
 log('admin suspends the agent');
@@ -364,7 +381,7 @@ await ann.getByRole('link', { name: 'Users', exact: true }).click();
 await ann.getByRole('heading', { name: 'Sign in to VeloConnect' }).waitFor();
 check((await ann.locator('.info').innerText()).includes('session has ended'), 'the suspended agent is sent to sign-in with a reason');
 await ann.getByLabel('Email').fill(annEmail);
-await ann.getByLabel('Password').fill('Ann-Strong-Passw0rd');
+await ann.getByLabel('Password').fill(annPassword);
 await ann.getByRole('button', { name: 'Sign in' }).click();
 await ann.getByRole('alert').filter({ hasText: 'suspended' }).waitFor();
 check(true, 'a suspended user cannot sign in, and is told why');

@@ -1,6 +1,7 @@
 //! `suspend`: `POST /users/{id}/suspend` and `POST /users/{id}/reactivate`, and the routes
 //! that end sessions without suspending: `POST /users/{id}/sign-out` (an admin signs a user out
-//! of all devices) and `POST /me/sign-out` (a user signs out everywhere).
+//! of all devices), `POST /me/sign-out` (a user signs out everywhere) and `POST /me/password`
+//! (a user changes their password, which ends every session too).
 //!
 //! DynamoDB is the source of truth and Cognito follows it (docs/rules.md, "Sign-in follows
 //! the directory"): under the login's lock, suspend disables the sign-in (which signs out
@@ -10,11 +11,13 @@
 use lambda_http::{Body, Request, Response};
 use shared::auth::Verifier;
 use shared::domain::manage::{require_admin, target};
+use shared::domain::validation::password_change_request;
 use shared::domain::views::answers;
 use shared::domain::{ApiError, Change, User};
 use shared::http::admit;
 use shared::http::{
-    answer, change_by, load_caller, load_caller_and_user, respond_once, route_key, KeyScope,
+    answer, body_json, change_by, load_caller, load_caller_and_user, respond_once, route_key,
+    KeyScope,
 };
 use shared::usecase::users::{self, SignIns};
 
@@ -23,7 +26,12 @@ pub use shared::usecase::users::SignInDeps as Deps;
 /// `verifier` is the container's (its cached keys): `admit` checks the caller's token first.
 pub async fn handle(deps: &Deps, verifier: &Verifier, req: Request) -> Response<Body> {
     let req = admit(verifier, req).await;
-    respond_once(&req, &deps.store, KeyScope::Caller, async {
+    // A password change's body holds passwords: its key keeps only an argon2id print.
+    let scope = match route_key(&req) {
+        Some("POST /me/password") => KeyScope::CallerSecret,
+        _ => KeyScope::Caller,
+    };
+    respond_once(&req, &deps.store, scope, async {
         match route_key(&req) {
             Some("POST /users/{id}/suspend") => {
                 act(deps, &req, "suspend users", users::suspend).await
@@ -32,9 +40,10 @@ pub async fn handle(deps: &Deps, verifier: &Verifier, req: Request) -> Response<
                 act(deps, &req, "reactivate users", users::reactivate).await
             }
             Some("POST /users/{id}/sign-out") => {
-                act(deps, &req, "sign users out", users::sign_out).await
+                act(deps, &req, "sign users out", users::sign_out_user).await
             }
             Some("POST /me/sign-out") => sign_out_everywhere(deps, &req).await,
+            Some("POST /me/password") => change_password(deps, &req).await,
             _ => Err(ApiError::NoRoute),
         }
     })
@@ -66,5 +75,17 @@ async fn sign_out_everywhere(deps: &Deps, req: &Request) -> Result<Response<Body
     let signins = deps.signins();
     let change = change_by(req, &caller, deps.clock.now());
     let after = users::sign_out(&signins, &change, caller).await?;
+    Ok(answer(&answers::user(&after)))
+}
+
+/// Any active user, their own password: Cognito judges the current one with the caller's own
+/// access token (the one this request came with), then every session ends.
+async fn change_password(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = load_caller(&deps.store, req).await?;
+    let pw = password_change_request(&body_json(req)?)?;
+    let token = shared::auth::bearer(req.headers()).map_err(|_| ApiError::InvalidToken)?;
+    let signins = deps.signins();
+    let change = change_by(req, &caller, deps.clock.now());
+    let after = users::change_password(&signins, &change, caller, token, &pw).await?;
     Ok(answer(&answers::user(&after)))
 }

@@ -65,6 +65,9 @@ pub enum AuditAction {
     /// devices") or by the user ("sign out everywhere").
     #[serde(rename = "user.signedOut")]
     UserSignedOut,
+    /// The user changed their own password (every session ended with it).
+    #[serde(rename = "user.passwordChanged")]
+    PasswordChanged,
 }
 
 impl AuditAction {
@@ -82,6 +85,7 @@ impl AuditAction {
             AuditAction::UserReactivated => "user.reactivated",
             AuditAction::UserDeleted => "user.deleted",
             AuditAction::UserSignedOut => "user.signedOut",
+            AuditAction::PasswordChanged => "user.passwordChanged",
         }
     }
 

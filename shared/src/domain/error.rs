@@ -110,6 +110,9 @@ pub enum ApiError {
     /// refused as `InvalidToken` is, saying why (`reason`), so the console can tell the user.
     #[error("signed out everywhere since the token was issued")]
     SignedOut { by_admin: bool },
+    /// Cognito's limit on password attempts was reached.
+    #[error("too many password attempts")]
+    TooManyAttempts,
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
     #[error("{0} not found")]
@@ -335,7 +338,10 @@ impl ApiError {
                 "self-action",
                 "Not on yourself",
                 409,
-                format!("You can't {what} yourself; ask another admin."),
+                match *what {
+                    "sign out" => "To end your own sessions, use “Sign out everywhere” on your profile.".to_string(),
+                    _ => format!("You can't {what} yourself; ask another admin."),
+                },
             ),
             ApiError::UserDeleted => (
                 "user-deleted",
@@ -350,6 +356,15 @@ impl ApiError {
                     "Too soon",
                     429,
                     format!("This invite was just sent. Try again in {retry_after_secs} seconds."),
+                )
+            }
+            ApiError::TooManyAttempts => {
+                ext.insert("retryAfter".into(), 60.into());
+                (
+                    "too-many-attempts",
+                    "Too many attempts",
+                    429,
+                    "Too many password attempts. Wait a minute and try again.".to_string(),
                 )
             }
             ApiError::Unavailable(_) => (

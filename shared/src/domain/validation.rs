@@ -324,7 +324,16 @@ pub fn preview_request(body: &Value) -> Result<String, ApiError> {
 /// problem (400 `weak-password` with each broken rule), but only once the rest of the body
 /// is well formed.
 fn password_field(body: &Value, errs: &mut Vec<FieldError>) -> Result<Option<String>, ApiError> {
-    match body.get("password") {
+    new_password_field(body, "password", errs)
+}
+
+/// A password to set, at `key`: as `password_field` says.
+fn new_password_field(
+    body: &Value,
+    key: &'static str,
+    errs: &mut Vec<FieldError>,
+) -> Result<Option<String>, ApiError> {
+    match body.get(key) {
         Some(Value::String(p)) => {
             let problems = password::problems(p);
             if problems.is_empty() {
@@ -333,7 +342,7 @@ fn password_field(body: &Value, errs: &mut Vec<FieldError>) -> Result<Option<Str
                 Err(ApiError::WeakPassword(
                     problems
                         .into_iter()
-                        .map(|m| FieldError::new("password", m))
+                        .map(|m| FieldError::new(key, m))
                         .collect(),
                 ))
             } else {
@@ -341,11 +350,11 @@ fn password_field(body: &Value, errs: &mut Vec<FieldError>) -> Result<Option<Str
             }
         }
         None | Some(Value::Null) => {
-            errs.push(FieldError::new("password", "is required"));
+            errs.push(FieldError::new(key, "is required"));
             Ok(None)
         }
         Some(_) => {
-            errs.push(FieldError::new("password", "must be a string"));
+            errs.push(FieldError::new(key, "must be a string"));
             Ok(None)
         }
     }
@@ -363,10 +372,78 @@ pub fn accept_request(body: &Value) -> Result<(String, String), ApiError> {
     }
 }
 
+/// `POST /me/password` takes `{currentPassword, newPassword}`: the current one as typed (Cognito
+/// judges it), the new one within the policy and not the current one.
+pub struct PasswordChange {
+    pub current: String,
+    pub new: String,
+}
+
+pub fn password_change_request(body: &Value) -> Result<PasswordChange, ApiError> {
+    let mut errs = Vec::new();
+    let current = object(body, &["currentPassword", "newPassword"], "", &mut errs).and_then(|o| {
+        match o.get("currentPassword") {
+            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(Value::String(_)) | None | Some(Value::Null) => {
+                errs.push(FieldError::new("currentPassword", "is required"));
+                None
+            }
+            Some(_) => {
+                errs.push(FieldError::new("currentPassword", "must be a string"));
+                None
+            }
+        }
+    });
+    let new = new_password_field(body, "newPassword", &mut errs)?;
+    if let (Some(c), Some(n)) = (&current, &new) {
+        if c == n {
+            errs.push(FieldError::new(
+                "newPassword",
+                "must differ from the current password",
+            ));
+        }
+    }
+    match (current, new, errs.is_empty()) {
+        (Some(current), Some(new), true) => Ok(PasswordChange { current, new }),
+        _ => Err(ApiError::Invalid(errs)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_password_change_names_each_field_it_refuses() {
+        let ok = password_change_request(
+            &json!({"currentPassword": "old one", "newPassword": "Correct-Horse-42"}),
+        )
+        .unwrap();
+        assert_eq!(
+            (ok.current.as_str(), ok.new.as_str()),
+            ("old one", "Correct-Horse-42")
+        );
+        let fields = |body: Value| match password_change_request(&body) {
+            Err(ApiError::Invalid(e)) | Err(ApiError::WeakPassword(e)) => {
+                e.into_iter().map(|f| f.field).collect::<Vec<_>>()
+            }
+            other => panic!("{:?}", other.map(|_| ())),
+        };
+        assert_eq!(fields(json!({})), ["currentPassword", "newPassword"]);
+        assert_eq!(
+            fields(json!({"currentPassword": "x", "newPassword": "short"})),
+            ["newPassword"]
+        );
+        let same =
+            json!({"currentPassword": "Correct-Horse-42", "newPassword": "Correct-Horse-42"});
+        assert_eq!(fields(same), ["newPassword"]);
+        assert_eq!(
+            fields(json!({"currentPassword": 1, "newPassword": "Correct-Horse-42", "x": 1})),
+            ["x", "currentPassword"]
+        );
+        assert!(password_change_request(&json!([])).is_err());
+    }
 
     #[test]
     fn a_single_invite_parses() {

@@ -130,7 +130,9 @@ async fn commit(
 }
 
 #[cfg(feature = "cognito")]
-pub use signin::{delete, reactivate, sign_out, suspend, SignInDeps, SignIns};
+pub use signin::{
+    change_password, delete, reactivate, sign_out, sign_out_user, suspend, SignInDeps, SignIns,
+};
 
 #[cfg(feature = "cognito")]
 mod signin {
@@ -244,9 +246,60 @@ mod signin {
             UserStatus::Suspended => return Ok(before),
             UserStatus::Active => {}
         }
+        end_sessions(s, change, before, AuditAction::UserSignedOut).await
+    }
+
+    /// An admin's "sign out of all devices" for another user; their own sessions they end with
+    /// `sign_out` ("sign out everywhere" on their profile).
+    pub async fn sign_out_user(
+        s: &SignIns<'_>,
+        change: &Change,
+        before: User,
+    ) -> Result<User, ApiError> {
+        if change.actor.id == before.id.as_str() {
+            return Err(ApiError::SelfAction("sign out"));
+        }
+        sign_out(s, change, before).await
+    }
+
+    /// A user's own new password (rule 5): Cognito checks the current password and sets the
+    /// new one, authorized by the caller's own access token; then every session of theirs ends
+    /// as with `sign_out`, this one included, and the change is audited. A failure after
+    /// Cognito took the password can't say that nothing was changed (rule 11).
+    pub async fn change_password(
+        s: &SignIns<'_>,
+        change: &Change,
+        caller: User,
+        access_token: &str,
+        pw: &crate::domain::validation::PasswordChange,
+    ) -> Result<User, ApiError> {
+        s.directory
+            .change_password(access_token, &pw.current, &pw.new)
+            .await
+            .map_err(|e| match e {
+                crate::identity::IdentityError::WeakPassword(m) => {
+                    ApiError::WeakPassword(vec![crate::domain::FieldError::new("newPassword", m)])
+                }
+                e => e.into(),
+            })?;
+        crate::journal::changed_elsewhere();
+        end_sessions(s, change, caller, AuditAction::PasswordChanged).await
+    }
+
+    /// Every session of an active user ended at Cognito, then stamped on the record (with the
+    /// audit entry `action`).
+    async fn end_sessions(
+        s: &SignIns<'_>,
+        change: &Change,
+        before: User,
+        action: AuditAction,
+    ) -> Result<User, ApiError> {
         s.directory
             .sign_out_everywhere(before.email.as_str())
             .await?;
+        // The sessions are gone whatever the commit does: a failure from here on can't say
+        // that nothing was changed (rule 11), and a retry with the key finishes the stamp.
+        crate::journal::changed_elsewhere();
         // Cognito's `iat` is whole seconds and a token is refused only when issued before the
         // stamp's second, so the stamp is the next second: a token issued in this one, before
         // the sign-out, is refused too. Wall clock, as Cognito's (the domain clock is the tests').
@@ -263,7 +316,7 @@ mod signin {
                 u.signed_out_at = Some(stamp);
                 u.signed_out_by = by.clone();
             });
-            let entry = change.on_user(AuditAction::UserSignedOut, &before, &after);
+            let entry = change.on_user(action, &before, &after);
             match commit(&s.users, &before, &after, &entry).await {
                 Err(ApiError::VersionConflict { .. }) => {}
                 done => return done.map(|()| after),

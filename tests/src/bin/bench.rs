@@ -962,6 +962,61 @@ async fn round_trips(c: &Ctx) {
         "caller + target in one batch read, 1 transaction",
     );
     let (_, c, _) = b
+        .measure(b.req("POST", &format!("/users/{uid}/sign-out"), None))
+        .await;
+    row(
+        "sign a user out of all devices",
+        &c,
+        "caller + target in one batch read, AdminUserGlobalSignOut, 1 transaction",
+    );
+    // The user's own: change their password, then sign out everywhere (a new session between,
+    // past the first one's stamp).
+    // Past the sign-out's stamp (the next whole second), a new session counts.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let user_token = b
+        .app
+        .sign_in(&email_of(&acc), PASSWORD)
+        .await
+        .expect("sign in");
+    let new_password = "Rt-Newer-Passw0rd!";
+    let (changed, c, _) = b
+        .measure(b.app.request(
+            "POST",
+            "/me/password",
+            Some(&user_token),
+            Some(json!({"currentPassword": PASSWORD, "newPassword": new_password})),
+        ))
+        .await;
+    assert_eq!(
+        changed.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&changed.body)
+    );
+    row(
+        "change your password",
+        &c,
+        "caller read, ChangePassword, AdminUserGlobalSignOut, 1 transaction",
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let user_token = b
+        .app
+        .sign_in(&email_of(&acc), new_password)
+        .await
+        .expect("sign in");
+    let (out, c, _) = b
+        .measure(
+            b.app
+                .request("POST", "/me/sign-out", Some(&user_token), None),
+        )
+        .await;
+    assert_eq!(out.status, 200, "{}", String::from_utf8_lossy(&out.body));
+    row(
+        "sign out everywhere",
+        &c,
+        "caller read, AdminUserGlobalSignOut, 1 transaction",
+    );
+    let (_, c, _) = b
         .measure(b.req("POST", &format!("/users/{uid}/suspend"), None))
         .await;
     row(
@@ -987,6 +1042,14 @@ async fn round_trips(c: &Ctx) {
     );
     let (_, c, _) = b.measure(b.req("GET", "/audit?limit=50", None)).await;
     row("audit page", &c, "1 caller read + 1 query");
+}
+
+/// The accepted user's email, from an accept's answer.
+fn email_of(accepted: &harness::app::Reply) -> String {
+    accepted.json()["signIn"]["username"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// 5. How the cost grows with the data: list pages, the expiry job, bulk invites.

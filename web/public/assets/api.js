@@ -4,7 +4,7 @@
 // checks each name against the spec's method and path. Each one only builds the path (every
 // path parameter encoded) and hands query, body and options (`idempotencyKey`) to session.js's
 // `api`, which keeps the token, the Idempotency-Key and the retries.
-// All 17 operations of the spec are here and used. Left out, as they are not HTTP routes of the
+// All 18 operations of the spec are here and used. Left out, as they are not HTTP routes of the
 // API: tenant-admin's createTenant and setTier (the platform invokes that function directly)
 // and the scheduled expire-invites and reconcile-signin functions.
 import { api } from './session.js';
@@ -29,5 +29,6 @@ export function suspendUser(id, opts) { return api('POST', `/users/${at(id)}/sus
 export function reactivateUser(id, opts) { return api('POST', `/users/${at(id)}/reactivate`, opts); }
 export function signOutUser(id, opts) { return api('POST', `/users/${at(id)}/sign-out`, opts); }
 export function signOutEverywhere(opts) { return api('POST', '/me/sign-out', opts); }
+export function changePassword(body, opts) { return api('POST', '/me/password', { ...opts, body }); }
 export function getTenant(opts) { return api('GET', '/tenant', opts); }
 export function listAudit(query, opts) { return api('GET', '/audit', { ...opts, query }); }

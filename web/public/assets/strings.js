@@ -123,7 +123,7 @@ export const s = {
     empty: 'No entries match these filters.', when: 'When', what: 'What happened',
     actions: {
       'invite.created': 'Invite sent', 'invite.resent': 'Invite resent', 'invite.revoked': 'Invite revoked', 'invite.expired': 'Invite expired', 'invite.accepted': 'Invite accepted',
-      'user.roleChanged': 'Role changed', 'user.suspended': 'User suspended', 'user.reactivated': 'User reactivated', 'user.deleted': 'User deleted', 'user.signedOut': 'Signed out everywhere',
+      'user.roleChanged': 'Role changed', 'user.suspended': 'User suspended', 'user.reactivated': 'User reactivated', 'user.deleted': 'User deleted', 'user.signedOut': 'Signed out everywhere', 'user.passwordChanged': 'Password changed',
       'tenant.created': 'Company created', 'tenant.tierChanged': 'Plan changed',
     },
   },
@@ -132,6 +132,10 @@ export const s = {
     sessions: 'Sessions', sessionsHint: 'Lost a device, or signed in somewhere you shouldn’t stay signed in? End every session at once.',
     signOutEverywhere: 'Sign out everywhere', signOutTitle: 'Sign out everywhere?',
     signOutBody: 'Every session of yours ends now, on every device, this one included. You sign in again with your password.',
+    password: 'Password', current: 'Current password', next: 'New password',
+    nextHint: 'At least 12 characters, with an upper- and a lower-case letter, a digit and a symbol.',
+    change: 'Change password', changing: 'Changing…',
+    changed: 'Password changed. Every other session of yours is signed out.',
   },
   dialog: { cancel: 'Cancel', close: 'Close', confirm: 'Confirm' },
   errors: {

@@ -29,6 +29,7 @@ export function sentence(e) {
     case 'user.suspended': return `${actor} suspended ${target}`;
     case 'user.reactivated': return `${actor} reactivated ${target}`;
     case 'user.deleted': return `${actor} deleted ${target}`;
+    case 'user.passwordChanged': return `${actor} changed their password`;
     case 'user.signedOut': return e.actor.id === e.target.id ? `${actor} signed out everywhere` : `${actor} signed ${target} out of every device`;
     case 'tenant.created': return `${actor} created the company ${target}`;
     case 'tenant.tierChanged': return `${actor} changed the plan from ${b.tier} to ${a.tier}`;

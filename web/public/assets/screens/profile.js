@@ -1,8 +1,39 @@
 import { useState } from '../vendor/hooks.js';
-import { html, Confirm } from '../ui.js';
+import { html, Confirm, Field, ErrorBox, useNotify } from '../ui.js';
 import { s, roles, permissions, visibility, statuses } from '../strings.js';
-import { signOutEverywhere } from '../api.js';
-import { signOut } from '../session.js';
+import { signOutEverywhere, changePassword } from '../api.js';
+import { signIn, signOut } from '../session.js';
+
+/** Changing the password ends every session, this one too: it signs in again with the new one
+ * once past the sign-out's second (a token from that second is refused). */
+function PasswordCard({ me }) {
+  const [current, setCurrent] = useState('');
+  const [next, setNext] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const notify = useNotify();
+  const submit = async (e) => {
+    e.preventDefault();
+    setBusy(true); setError(null);
+    try {
+      await changePassword({ currentPassword: current, newPassword: next });
+      await new Promise((r) => setTimeout(r, 1100));
+      await signIn(me.email, next);
+      setCurrent(''); setNext('');
+      notify(s.profile.changed);
+    } catch (err) { setError(err); }
+    setBusy(false);
+  };
+  const fieldErrors = (name) => (error && error.field ? error.field(name) : []);
+  const other = error && !fieldErrors('currentPassword').length && !fieldErrors('newPassword').length;
+  return html`<form class="card" onSubmit=${submit} aria-labelledby="password-title">
+    <h2 id="password-title">${s.profile.password}</h2>
+    ${other && html`<${ErrorBox} error=${error} />`}
+    <${Field} label=${s.profile.current} errors=${fieldErrors('currentPassword')}>${(a) => html`<input ...${a} type="password" autocomplete="current-password" required value=${current} onInput=${(e) => setCurrent(e.target.value)} />`}<//>
+    <${Field} label=${s.profile.next} hint=${s.profile.nextHint} errors=${fieldErrors('newPassword')}>${(a) => html`<input ...${a} type="password" autocomplete="new-password" required value=${next} onInput=${(e) => setNext(e.target.value)} />`}<//>
+    <div class="actions"><button type="submit" class="primary" disabled=${busy}>${busy ? s.profile.changing : s.profile.change}</button></div>
+  </form>`;
+}
 
 export function Profile({ me }) {
   const [confirm, setConfirm] = useState(false);
@@ -23,6 +54,7 @@ export function Profile({ me }) {
       <h3>${s.profile.permissions}</h3>
       <ul class="checks">${me.permissions.map((p) => html`<li key=${p}>${permissions[p] || p}</li>`)}</ul>
     </div>
+    <${PasswordCard} me=${me} />
     <div class="card">
       <h2>${s.profile.sessions}</h2>
       <p class="hint">${s.profile.sessionsHint}</p>
