@@ -17,6 +17,7 @@ names of its own), offline, with the real transform from the aws-sam-cli install
    no authorizer (each function checks the caller's token, so a refused token is the same 401
    problem on AWS as locally), and a `$default` route to the fallback function, so that what no
    route takes is the API's own 404/405 problem and not API Gateway's `{"message":"Not Found"}`.
+   Every public route (`security: []`) has a stage throttle below the default one.
 
     python3 infra/check-transform.py        (with the venv that has aws-sam-cli)
     TEMPLATE=other.yaml python3 infra/check-transform.py   (another template, e.g. an old one)
@@ -196,6 +197,46 @@ def described_routes():
     return routes
 
 
+def public_routes():
+    """`METHOD /path` of every operation infra/openapi.yaml marks `security: []`."""
+    public, path, op = set(), None, None
+    for line in (HERE / "openapi.yaml").read_text().splitlines():
+        if line == "components:":
+            break
+        if line.startswith("  /"):
+            path, op = line.strip().rstrip(":"), None
+        elif path and line.rstrip() in ("    get:", "    post:", "    put:", "    delete:", "    patch:"):
+            op = f"{line.strip().rstrip(':').upper()} {path}"
+        elif op and line.rstrip() == "      security: []":
+            public.add(op)
+    return public
+
+
+def public_throttles(out):
+    """The public routes are throttled below the default at the stage (a flood on them stops at
+    the gateway, not in the account's Lambda concurrency)."""
+    res = out["Resources"]
+    bad = []
+    public = public_routes()
+    if not public:
+        bad.append("openapi.yaml marks no route public")
+    for rid, r in sorted(res.items()):
+        if r["Type"] != "AWS::ApiGatewayV2::Stage":
+            continue
+        props = r["Properties"]
+        default = props.get("DefaultRouteSettings", {})
+        routes = props.get("RouteSettings", {})
+        for key in sorted(public):
+            limits = routes.get(key)
+            if limits is None:
+                bad.append(f"{rid}: public route {key} has no throttle of its own")
+                continue
+            for name in ("ThrottlingBurstLimit", "ThrottlingRateLimit"):
+                if not limits.get(name, 10**9) < default.get(name, 0):
+                    bad.append(f"{rid}: {key} {name} {limits.get(name)} is not below the default {default.get(name)}")
+    return bad, f"{len(public)} public routes throttled below the default"
+
+
 def api_routes(out):
     res = out["Resources"]
     apis = [r for r in res.values() if r["Type"] == "AWS::ApiGatewayV2::Api"]
@@ -239,7 +280,7 @@ def api_routes(out):
 def main():
     out = transformed()
     failed = False
-    for check in (stage_names, logs, stateful, api_routes):
+    for check in (stage_names, logs, stateful, api_routes, public_throttles):
         bad, ok = check(out)
         if bad:
             failed = True

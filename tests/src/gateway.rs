@@ -26,6 +26,10 @@ pub const INVOKE_LIMIT: usize = 6 * 1024 * 1024;
 /// (the infra test holds the template to these).
 pub const THROTTLE_BURST: u32 = 200;
 pub const THROTTLE_RATE: u32 = 100;
+/// The template's `RouteSettings` for every public route (`shared::routes`, `public`): a tenth
+/// of the default, so a flood on them stops at the gateway.
+pub const PUBLIC_THROTTLE_BURST: u32 = 20;
+pub const PUBLIC_THROTTLE_RATE: u32 = 10;
 
 /// API Gateway's own answer: status and `{"message": …}` as `application/json`.
 pub fn aws_answer(status: u16) -> (u16, &'static str) {
@@ -43,12 +47,18 @@ pub fn aws_answer(status: u16) -> (u16, &'static str) {
 pub struct Throttle {
     burst: f64,
     rate: f64,
+    /// Routes with limits of their own (the template's `RouteSettings`): (burst, rate).
+    routes: HashMap<String, (f64, f64)>,
     buckets: Mutex<HashMap<String, (f64, Instant)>>,
 }
 
 impl Default for Throttle {
     fn default() -> Self {
-        Throttle::new(THROTTLE_BURST, THROTTLE_RATE)
+        let mut t = Throttle::new(THROTTLE_BURST, THROTTLE_RATE);
+        for r in shared::routes::ROUTES.iter().filter(|r| r.public) {
+            t = t.with_route(r.key, PUBLIC_THROTTLE_BURST, PUBLIC_THROTTLE_RATE);
+        }
+        t
     }
 }
 
@@ -57,8 +67,24 @@ impl Throttle {
         Throttle {
             burst: f64::from(burst),
             rate: f64::from(rate),
+            routes: HashMap::new(),
             buckets: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// `route` throttled at its own limits instead of the default.
+    pub fn with_route(mut self, route: &str, burst: u32, rate: u32) -> Throttle {
+        self.routes
+            .insert(route.to_string(), (f64::from(burst), f64::from(rate)));
+        self
+    }
+
+    /// The (burst, rate) `route` is held to.
+    pub fn limits(&self, route: &str) -> (f64, f64) {
+        self.routes
+            .get(route)
+            .copied()
+            .unwrap_or((self.burst, self.rate))
     }
 
     /// Whether a request on `route` may go now (and takes its token if so).
@@ -67,12 +93,11 @@ impl Throttle {
     }
 
     fn admit_at(&self, route: &str, now: Instant) -> bool {
+        let (burst, rate) = self.limits(route);
         let mut buckets = self.buckets.lock().unwrap();
-        let (tokens, at) = buckets
-            .entry(route.to_string())
-            .or_insert((self.burst, now));
-        let refilled = now.saturating_duration_since(*at).as_secs_f64() * self.rate;
-        *tokens = (*tokens + refilled).min(self.burst);
+        let (tokens, at) = buckets.entry(route.to_string()).or_insert((burst, now));
+        let refilled = now.saturating_duration_since(*at).as_secs_f64() * rate;
+        *tokens = (*tokens + refilled).min(burst);
         *at = now;
         if *tokens >= 1.0 {
             *tokens -= 1.0;
@@ -149,6 +174,18 @@ mod tests {
             .filter(|_| t.admit_at("GET /me", much_later))
             .count();
         assert_eq!(admitted, 3);
+    }
+
+    #[test]
+    fn a_public_route_has_its_own_lower_limits() {
+        let t = Throttle::default();
+        let start = Instant::now();
+        let public = (0..100)
+            .filter(|_| t.admit_at("POST /invites/accept", start))
+            .count();
+        assert_eq!(public, PUBLIC_THROTTLE_BURST as usize);
+        let signed_in = (0..300).filter(|_| t.admit_at("GET /users", start)).count();
+        assert_eq!(signed_in, THROTTLE_BURST as usize);
     }
 
     #[tokio::test]

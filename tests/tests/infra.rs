@@ -402,7 +402,8 @@ fn the_local_gateway_answers_cors_as_the_templates_configuration_says() {
 }
 
 #[test]
-fn the_local_gateway_throttles_each_route_as_the_templates_default_route_settings_say() {
+fn the_local_gateway_throttles_each_route_as_the_templates_route_settings_say() {
+    use harness::gateway::{PUBLIC_THROTTLE_BURST, PUBLIC_THROTTLE_RATE};
     use harness::gateway::{THROTTLE_BURST, THROTTLE_RATE};
     assert_eq!(
         template_values("ThrottlingBurstLimit"),
@@ -412,6 +413,36 @@ fn the_local_gateway_throttles_each_route_as_the_templates_default_route_setting
         template_values("ThrottlingRateLimit"),
         vec![THROTTLE_RATE.to_string()]
     );
+    // Every public route, and only those, has route settings of its own, below the default.
+    let template = read("infra/template.yaml");
+    let settings = template
+        .split("      RouteSettings:\n")
+        .nth(1)
+        .expect("the API's RouteSettings");
+    let mut limited = BTreeSet::new();
+    for line in settings.lines().take_while(|l| l.starts_with("        ")) {
+        let (key, limits) = line.trim().split_once(": ").unwrap();
+        let burst = PUBLIC_THROTTLE_BURST.to_string();
+        let rate = PUBLIC_THROTTLE_RATE.to_string();
+        assert_eq!(
+            field(limits, "ThrottlingBurstLimit"),
+            Some(burst.as_str()),
+            "{key}"
+        );
+        assert_eq!(
+            field(limits, "ThrottlingRateLimit"),
+            Some(rate.as_str()),
+            "{key}"
+        );
+        limited.insert(key.trim_matches('"').to_string());
+    }
+    let public: BTreeSet<String> = shared::routes::ROUTES
+        .iter()
+        .filter(|r| r.public)
+        .map(|r| r.key.to_string())
+        .collect();
+    assert_eq!(limited, public);
+    const { assert!(PUBLIC_THROTTLE_BURST < THROTTLE_BURST && PUBLIC_THROTTLE_RATE < THROTTLE_RATE) };
 }
 
 /// Lambda stops a function at its `Timeout` and API Gateway then answers 500; an HTTP API's
