@@ -580,6 +580,39 @@ fn the_publish_script_uploads_the_console_with_the_stacks_config() {
     assert!(log.contains("Ran 7 tests"), "{log}");
 }
 
+/// The README's deploy steps take the stack name and region from samconfig.toml through
+/// infra/stack-env.py (what `sam deploy --guided` saves wins), so a stack of another name or in
+/// another region works step by step.
+#[test]
+fn the_deploy_steps_read_the_stack_name_and_region_sam_deploy_uses() {
+    let out = std::process::Command::new(harness::moto::python())
+        .args(["-m", "unittest", "-v", "infra/test_stack_env.py"])
+        .current_dir(root())
+        .output()
+        .expect("python runs");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("Ran 3 tests"), "{log}");
+    let readme = read("README.md");
+    let steps = readme
+        .split("eval \"$(python3 infra/stack-env.py)\"")
+        .nth(1)
+        .expect("the deploy steps set STACK and AWS_REGION")
+        .split("```")
+        .next()
+        .unwrap();
+    for line in steps.lines().filter(|l| l.trim_start().starts_with("aws ")) {
+        assert!(
+            line.contains("--region \"$AWS_REGION\""),
+            "no region: {line}"
+        );
+    }
+    assert!(
+        !steps.contains("veloconnect-directory-dev"),
+        "a fixed stack name in the steps"
+    );
+}
+
 /// The lines of one resource's block in the template.
 fn resource_block(id: &str) -> Vec<String> {
     let t = read("infra/template.yaml");
