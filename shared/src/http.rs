@@ -593,21 +593,7 @@ mod caller {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
-
-    /// The log lines a subscriber writes, as the telemetry's JSON.
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Lines {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
+    use crate::test_log::Lines;
 
     fn request(route: &str, id: &str) -> Request {
         let event = serde_json::json!({
@@ -662,11 +648,8 @@ mod tests {
             "no cause reaches a client"
         );
 
-        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
-        let logged: Vec<Value> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let text = lines.text();
+        let logged = lines.json();
         assert_eq!(
             logged.len(),
             1,

@@ -28,3 +28,36 @@ pub mod store;
 pub mod telemetry;
 #[cfg(feature = "dynamo")]
 pub mod usecase;
+
+/// What the tests that read log lines share: a writer that keeps what a subscriber writes.
+#[cfg(test)]
+pub(crate) mod test_log {
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    pub struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Lines {
+        pub fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+
+        /// One JSON object per line, as the telemetry writes them.
+        pub fn json(&self) -> Vec<serde_json::Value> {
+            self.text()
+                .lines()
+                .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+                .collect()
+        }
+    }
+}

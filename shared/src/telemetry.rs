@@ -47,20 +47,7 @@ pub fn init() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
-
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Lines {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
+    use crate::test_log::Lines;
 
     fn logged(directive: &str) -> Vec<serde_json::Value> {
         let lines = Lines::default();
@@ -70,10 +57,7 @@ mod tests {
             tracing::info!(route = "GET /me", "answered");
             tracing::error!(error = "dynamodb did not answer", "request failed");
         });
-        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
-        text.lines()
-            .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
-            .collect()
+        lines.json()
     }
 
     /// As Lambda reads a line: a `level` it knows, and a `timestamp` in RFC 3339; otherwise
