@@ -68,6 +68,12 @@ pub enum AuditAction {
     /// The user changed their own password (every session ended with it).
     #[serde(rename = "user.passwordChanged")]
     PasswordChanged,
+    /// An admin sent the user a link to set a new password.
+    #[serde(rename = "user.passwordResetSent")]
+    PasswordResetSent,
+    /// The user set a new password from a reset link (every session ended with it).
+    #[serde(rename = "user.passwordReset")]
+    PasswordReset,
 }
 
 impl AuditAction {
@@ -86,6 +92,8 @@ impl AuditAction {
             AuditAction::UserDeleted => "user.deleted",
             AuditAction::UserSignedOut => "user.signedOut",
             AuditAction::PasswordChanged => "user.passwordChanged",
+            AuditAction::PasswordResetSent => "user.passwordResetSent",
+            AuditAction::PasswordReset => "user.passwordReset",
         }
     }
 

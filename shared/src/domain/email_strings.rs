@@ -70,3 +70,63 @@ pub static EN: InviteStrings = InviteStrings {
     ignore: "If you weren’t expecting it, you can ignore this email: nothing is created until you set a password.",
     at: "at",
 };
+
+/// Every word of the password-reset email (`shared/templates/reset.*`), beside the invite's.
+pub struct ResetStrings {
+    pub lang: &'static str,
+    pub product: &'static str,
+    /// Subject when the user asked: no name in it, so it reads the same to anyone.
+    pub subject: &'static str,
+    /// Subject when an admin sent it: (admin).
+    pub subject_by: fn(&str) -> String,
+    pub heading: &'static str,
+    pub greeting: fn(&str) -> String,
+    /// The user asked: (company).
+    pub intro: fn(&str) -> String,
+    /// An admin sent it: (admin, company).
+    pub intro_by: fn(&str, &str) -> String,
+    pub account_label: &'static str,
+    pub button: &'static str,
+    pub copy_link: &'static str,
+    /// (when): a date, a time and the time zone.
+    pub expires: fn(&str) -> String,
+    pub sessions_end: &'static str,
+    /// The From display name when an admin sent it: (admin).
+    pub from_name: fn(&str) -> String,
+    pub why: fn(&str) -> String,
+    pub ignore: &'static str,
+    /// What to do if it was unexpected, when an admin sent it: (admin).
+    pub ignore_by: fn(&str) -> String,
+    pub at: &'static str,
+}
+
+pub static EN_RESET: ResetStrings = ResetStrings {
+    lang: "en",
+    product: "VeloConnect",
+    subject: "Set a new VeloConnect password",
+    subject_by: |admin| format!("{admin} sent you a link to set a new VeloConnect password"),
+    heading: "Set a new password",
+    greeting: |name| format!("Hi {name},"),
+    intro: |company| {
+        format!("Someone asked to reset the password of your {company} account on VeloConnect. If it was you, choose a new password with the button below.")
+    },
+    intro_by: |admin, company| {
+        format!("{admin} asked VeloConnect to send you a link to set a new password for your {company} account.")
+    },
+    account_label: "Account",
+    button: "Set a new password",
+    copy_link: "Or copy this link into your browser:",
+    expires: |when| {
+        format!("The link works once and expires in 1 hour, on {when}. Each new link replaces the one before.")
+    },
+    sessions_end: "Setting a new password signs you out on every device.",
+    from_name: |admin| format!("{admin} via VeloConnect"),
+    why: |company| {
+        format!("You’re getting this email because a new password was asked for your {company} account on VeloConnect.")
+    },
+    ignore: "If you didn’t ask for it, ignore this email: your password stays as it is.",
+    ignore_by: |admin| {
+        format!("If you didn’t expect it, ask {admin}, or ignore this email: your password stays as it is.")
+    },
+    at: "at",
+};

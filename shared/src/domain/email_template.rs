@@ -5,7 +5,7 @@
 //! paragraph in the text part can ride in on it. The words are in `email_strings`.
 
 use super::email::Email;
-use super::email_strings::{InviteStrings, EN};
+use super::email_strings::{InviteStrings, ResetStrings, EN, EN_RESET};
 use super::role::Role;
 use askama::Template;
 use base64::Engine;
@@ -207,6 +207,97 @@ pub fn render_invite_in(s: &InviteStrings, m: &InviteMail<'_>) -> Rendered {
             None => s.product.to_string(),
         },
         reply_to: inviter.map(|(_, email)| email),
+        subject: c.subject,
+    }
+}
+
+/// A password-reset email: to the user, from VeloConnect (they asked) or an admin (who sent it).
+pub struct ResetMail<'a> {
+    pub company: &'a str,
+    pub name: &'a str,
+    /// The account's address, shown so the reader knows which account it is.
+    pub account: &'a Email,
+    /// The admin who sent it; `None` when the user asked on the sign-in page.
+    pub sent_by: Option<Inviter<'a>>,
+    pub expires_at: OffsetDateTime,
+    /// The IANA zone the expiry is written in (the requester's browser's); UTC without.
+    pub time_zone: Option<&'a str>,
+    /// `{APP_URL}/reset#token=<token>`, the token in the fragment as the invite's.
+    pub link: &'a str,
+}
+
+struct ResetContent<'a> {
+    s: &'a ResetStrings,
+    subject: String,
+    preheader: String,
+    heading: &'a str,
+    greeting: String,
+    intro: String,
+    account: &'a str,
+    link: &'a str,
+    expires: String,
+    why: String,
+    ignore: String,
+}
+
+#[derive(Template)]
+#[template(path = "reset.html", escape = "html")]
+struct ResetHtml<'a> {
+    m: &'a ResetContent<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "reset.txt", escape = "none")]
+struct ResetText<'a> {
+    m: &'a ResetContent<'a>,
+}
+
+#[allow(
+    clippy::expect_used,
+    reason = "askama renders into a String, whose writes can't fail; the templates' own errors are compile errors"
+)]
+pub fn render_reset(m: &ResetMail<'_>) -> Rendered {
+    let s = &EN_RESET;
+    let line = |v: &str| header_safe(v, 200);
+    let company = line(m.company);
+    let admin = m
+        .sent_by
+        .map(|a| (line(a.name), a.email.as_str().to_string()));
+    let expires = (s.expires)(&when(m.expires_at, m.time_zone, s.at));
+    let c = ResetContent {
+        s,
+        subject: match &admin {
+            Some((name, _)) => header_safe(&(s.subject_by)(name), 200),
+            None => s.subject.to_string(),
+        },
+        preheader: format!("{}. {expires}", s.button),
+        heading: s.heading,
+        greeting: (s.greeting)(&line(m.name)),
+        intro: match &admin {
+            Some((name, _)) => (s.intro_by)(name, &company),
+            None => (s.intro)(&company),
+        },
+        account: m.account.as_str(),
+        link: m.link,
+        expires,
+        why: (s.why)(&company),
+        ignore: match &admin {
+            Some((name, _)) => (s.ignore_by)(name),
+            None => s.ignore.to_string(),
+        },
+    };
+    Rendered {
+        html: ResetHtml { m: &c }
+            .render()
+            .expect("rendering into a String cannot fail"),
+        text: ResetText { m: &c }
+            .render()
+            .expect("rendering into a String cannot fail"),
+        from_name: match &admin {
+            Some((name, _)) => header_safe(&(s.from_name)(name), 100),
+            None => s.product.to_string(),
+        },
+        reply_to: admin.map(|(_, email)| email),
         subject: c.subject,
     }
 }
@@ -429,6 +520,88 @@ mod tests {
                 })
                 .expect("the role's line in strings.js");
             assert!(line.contains((EN.role_can)(role)), "{role:?}: {line}");
+        }
+    }
+
+    fn reset<'a>(company: &'a str, name: &'a str, by: Option<&'a str>) -> ResetMail<'a> {
+        ResetMail {
+            company,
+            name,
+            account: ann(),
+            sent_by: by.map(|n| Inviter {
+                name: n,
+                email: ann(),
+            }),
+            expires_at: datetime!(2026-12-06 10:05 UTC),
+            time_zone: Some("Europe/Berlin"),
+            link: "https://app.example.com/reset#token=u1.def",
+        }
+    }
+
+    #[test]
+    fn a_reset_email_names_the_account_the_hour_and_the_link_in_both_parts() {
+        let r = render_reset(&reset("Acme", "Jane", None));
+        assert_eq!(r.subject, "Set a new VeloConnect password");
+        assert_eq!(r.from_name, "VeloConnect");
+        assert_eq!(r.reply_to, None);
+        for part in [&r.html, &r.text] {
+            assert!(part.contains("Hi Jane,"), "{part}");
+            assert!(part.contains("ann@acme.test"));
+            assert!(part.contains("your Acme account"));
+            assert!(
+                part.contains(
+                    "expires in 1 hour, on Sunday, 6 December 2026 at 11:05 CET (Europe/Berlin)"
+                ),
+                "{part}"
+            );
+            assert!(part.contains("https://app.example.com/reset#token=u1.def"));
+            assert!(part.contains("signs you out on every device"));
+            assert!(part.contains("your password stays as it is"));
+        }
+        assert!(r
+            .html
+            .contains("href=\"https://app.example.com/reset#token=u1.def\""));
+        // The same frame as the invite's.
+        let invite = render_invite(&mail("Acme", "Ann Lee"));
+        assert_eq!(tags(&r.html)[..12], tags(&invite.html)[..12]);
+    }
+
+    #[test]
+    fn an_admins_reset_says_who_sent_it_and_replies_reach_them() {
+        let r = render_reset(&reset("Acme", "Jane", Some("Demo Admin")));
+        assert_eq!(
+            r.subject,
+            "Demo Admin sent you a link to set a new VeloConnect password"
+        );
+        assert_eq!(r.from_name, "Demo Admin via VeloConnect");
+        assert_eq!(r.reply_to.as_deref(), Some("ann@acme.test"));
+        assert!(r.text.contains(
+            "Demo Admin asked VeloConnect to send you a link to set a new password for your Acme account."
+        ));
+        assert!(r.text.contains("ask Demo Admin"));
+    }
+
+    #[test]
+    fn no_person_supplied_field_of_a_reset_can_inject_markup_or_headers() {
+        let clean = render_reset(&reset("Acme", "Jane", Some("Ann")));
+        for (field, m) in [
+            ("company", reset(HOSTILE, "Jane", Some("Ann"))),
+            ("name", reset("Acme", HOSTILE, Some("Ann"))),
+            ("admin", reset("Acme", "Jane", Some(HOSTILE))),
+        ] {
+            let r = render_reset(&m);
+            assert_eq!(
+                tags(&r.html),
+                tags(&clean.html),
+                "{field} changed the markup"
+            );
+            assert!(
+                r.html.contains("&#60;img src=x onerror=alert(1)&#62;"),
+                "{field}"
+            );
+            assert!(!r.subject.contains(['\r', '\n']), "{field}");
+            assert!(!r.from_name.contains(['\r', '\n']), "{field}");
+            assert!(!r.text.lines().any(|l| l.starts_with("Bcc:")), "{field}");
         }
     }
 }

@@ -126,6 +126,19 @@ pub enum ApiError {
     /// Another request is accepting the same invite right now (a double-clicked button).
     #[error("invite is being accepted by another request")]
     AcceptInProgress,
+    /// A password-reset link that opens nothing: never issued, replaced by a newer one, past
+    /// its hour, or its user no longer active. One answer for all (rule 13).
+    #[error("reset link invalid")]
+    ResetLinkInvalid,
+    /// The reset link already set a password.
+    #[error("reset link already used")]
+    ResetLinkUsed,
+    /// An admin asked for a reset past the per-address limit.
+    #[error("too many reset emails; retry in {retry_after_secs}s")]
+    TooManyResets { retry_after_secs: u64 },
+    /// The user is suspended: nothing may reach their sign-in until they are reactivated.
+    #[error("user is suspended")]
+    UserSuspended,
     #[error("malformed request body: {0}")]
     MalformedBody(String),
     #[error("invalid request")]
@@ -256,6 +269,35 @@ impl ApiError {
                 409,
                 "Another request is accepting this invite right now. Wait a moment, then sign in; if that fails, open the link again."
                     .to_string(),
+            ),
+            ApiError::ResetLinkInvalid => (
+                "reset-link-invalid",
+                "This reset link can't be used",
+                404,
+                "The link is invalid, was replaced by a newer one or has expired (links work for 1 hour). Ask for a new one from the sign-in page."
+                    .to_string(),
+            ),
+            ApiError::ResetLinkUsed => (
+                "reset-link-used",
+                "This reset link was already used",
+                409,
+                "A new password was already set with this link. Sign in with it, or ask for a new link from the sign-in page."
+                    .to_string(),
+            ),
+            ApiError::TooManyResets { retry_after_secs } => {
+                ext.insert("retryAfter".into(), (*retry_after_secs).into());
+                (
+                    "too-many-resets",
+                    "Too many reset emails",
+                    429,
+                    format!("This address got 3 reset emails in the last hour. Try again in {} minutes.", retry_after_secs.div_ceil(60)),
+                )
+            }
+            ApiError::UserSuspended => (
+                "user-suspended",
+                "User suspended",
+                409,
+                "This user is suspended. Reactivate them first.".to_string(),
             ),
             ApiError::MalformedBody(why) => (
                 "malformed-body",

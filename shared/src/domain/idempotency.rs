@@ -218,7 +218,9 @@ impl Disposition {
             | ApiError::LastAdmin
             | ApiError::InviteNotPending(_)
             | ApiError::SelfAction(_)
-            | ApiError::UserDeleted => Disposition::Keep,
+            | ApiError::UserDeleted
+            | ApiError::UserSuspended
+            | ApiError::ResetLinkUsed => Disposition::Keep,
             ApiError::OutcomeUnknown(_) => Disposition::Leave,
             _ => Disposition::Release,
         }

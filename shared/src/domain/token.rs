@@ -39,47 +39,73 @@ impl Default for HashMemory {
     }
 }
 
-/// An invite token: the invite's id (to find the record in one read) and 256 random bits
-/// (the secret, stored only as an argon2id hash). Shown once, in the email link's fragment.
+/// What a link token names before its secret: the record it opens, found in one read. Only
+/// ids of the directory's own shape (`domain::ids`) are.
+pub trait LinkId: Clone + fmt::Display {
+    fn parse_id(s: &str) -> Option<Self>;
+}
+
+impl LinkId for super::InviteId {
+    fn parse_id(s: &str) -> Option<Self> {
+        super::InviteId::parse(s)
+    }
+}
+
+impl LinkId for super::UserId {
+    fn parse_id(s: &str) -> Option<Self> {
+        super::UserId::parse(s)
+    }
+}
+
+/// A one-time link's token: the id of the record it opens (to find it in one read) and 256
+/// random bits (the secret, stored only as an argon2id hash). Shown once, in the email link's
+/// fragment. An invite link names its invite ([`InviteToken`]); a password-reset link names
+/// its user, whose one reset record it opens ([`ResetToken`]).
 #[derive(Clone)]
-pub struct InviteToken {
-    invite_id: super::InviteId,
+pub struct LinkToken<I> {
+    id: I,
     secret: [u8; 32],
 }
 
-impl InviteToken {
+/// An invite link's token (docs/rules.md, rule 4).
+pub type InviteToken = LinkToken<super::InviteId>;
+/// A password-reset link's token (docs/rules.md, rule 13).
+pub type ResetToken = LinkToken<super::UserId>;
+
+impl<I: LinkId> LinkToken<I> {
     #[allow(
         clippy::expect_used,
         reason = "without the OS random source no token can be safe; Lambda always has it"
     )]
-    pub fn generate(invite_id: &super::InviteId) -> InviteToken {
+    pub fn generate(id: &I) -> LinkToken<I> {
         let mut secret = [0u8; 32];
         getrandom::fill(&mut secret).expect("the OS random source is available");
-        InviteToken {
-            invite_id: invite_id.clone(),
+        LinkToken {
+            id: id.clone(),
             secret,
         }
     }
 
     /// Any string a client sends; `None` unless it has the shape of a token we issued.
-    pub fn parse(raw: &str) -> Option<InviteToken> {
+    pub fn parse(raw: &str) -> Option<LinkToken<I>> {
         let (id, secret) = raw.trim().split_once('.')?;
-        let invite_id = super::InviteId::parse(id)?;
+        let id = I::parse_id(id)?;
         if secret.len() != 43 {
             return None;
         }
         let bytes = URL_SAFE_NO_PAD.decode(secret).ok()?;
         let secret: [u8; 32] = bytes.try_into().ok()?;
-        Some(InviteToken { invite_id, secret })
+        Some(LinkToken { id, secret })
     }
 
-    pub fn invite_id(&self) -> &super::InviteId {
-        &self.invite_id
+    /// The record the link opens.
+    pub fn id(&self) -> &I {
+        &self.id
     }
 
     /// The one place the secret is rendered: for the email link, never for a log.
     pub fn expose(&self) -> String {
-        format!("{}.{}", self.invite_id, URL_SAFE_NO_PAD.encode(self.secret))
+        format!("{}.{}", self.id, URL_SAFE_NO_PAD.encode(self.secret))
     }
 
     /// argon2id with a random salt, at [`HASH_MEMORY_KIB`] and [`HASH_PASSES`].
@@ -96,6 +122,12 @@ impl InviteToken {
     /// with other parameters keep verifying).
     pub fn verify(&self, phc: &str) -> bool {
         verify_secret(&self.secret, phc)
+    }
+}
+
+impl InviteToken {
+    pub fn invite_id(&self) -> &super::InviteId {
+        &self.id
     }
 }
 
@@ -135,9 +167,9 @@ pub fn verify_secret(secret: &[u8], phc: &str) -> bool {
     }
 }
 
-impl fmt::Debug for InviteToken {
+impl<I: fmt::Display> fmt::Debug for LinkToken<I> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "InviteToken({}.<redacted>)", self.invite_id)
+        write!(f, "LinkToken({}.<redacted>)", self.id)
     }
 }
 
@@ -202,6 +234,19 @@ mod tests {
         let secret = exposed.split_once('.').unwrap().1;
         assert_eq!(URL_SAFE_NO_PAD.decode(secret).unwrap().len(), 32);
         assert!(!format!("{t:?}").contains(secret));
+    }
+
+    #[test]
+    fn a_reset_token_names_its_user_and_an_invite_token_is_not_one() {
+        let t = ResetToken::generate(&"u-1".into());
+        let back = ResetToken::parse(&t.expose()).unwrap();
+        assert_eq!(back.id(), "u-1");
+        assert!(back.verify(&t.hash()));
+        assert!(format!("{t:?}").contains("<redacted>"));
+        let invite = InviteToken::generate(&"abc123".into());
+        // Same shape, other record: the id names a user that has no reset of this secret.
+        let as_reset = ResetToken::parse(&invite.expose()).unwrap();
+        assert!(!as_reset.verify(&t.hash()));
     }
 
     #[test]

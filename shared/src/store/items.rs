@@ -19,6 +19,7 @@ pub const USER_SK: &str = "USER";
 pub const INVITE_SK: &str = "INVITE";
 pub const EMAIL_SK: &str = "EMAIL";
 pub const IDEM_SK: &str = "IDEM";
+pub const RESET_SK: &str = "RESET";
 
 pub fn tenant_pk(id: &TenantId) -> String {
     format!("TENANT#{id}")
@@ -34,6 +35,11 @@ pub fn email_pk(email: &Email) -> String {
     login_guard_pk(email.normalized())
 }
 /// The guard of a sign-in username (a normalized address).
+/// A user's password reset: keyed by the user, so a newer link replaces the older in place.
+pub fn reset_pk(user: &UserId) -> String {
+    format!("RESET#{user}")
+}
+
 pub fn login_guard_pk(login: &str) -> String {
     format!("EMAIL#{login}")
 }
@@ -124,6 +130,42 @@ impl Row<'_> {
     }
     fn parsed<T>(&self, key: &str, f: impl Fn(&str) -> Option<T>) -> Result<T, StoreError> {
         f(&self.s(key)?).ok_or_else(|| self.bad(key))
+    }
+
+    pub fn reset(&self) -> Result<crate::domain::reset::PasswordReset, StoreError> {
+        let time = |k: &str| {
+            self.opt_s(k)
+                .map(|v| timefmt::parse(&v).ok_or_else(|| self.bad(k)))
+                .transpose()
+        };
+        let sends = match self.0.get("sends") {
+            None => Vec::new(),
+            Some(v) => v
+                .as_l()
+                .map_err(|_| self.bad("sends"))?
+                .iter()
+                .map(|t| {
+                    t.as_s()
+                        .ok()
+                        .and_then(|t| timefmt::parse(t))
+                        .ok_or_else(|| self.bad("sends"))
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(crate::domain::reset::PasswordReset {
+            user_id: self.parsed("userId", UserId::parse)?,
+            tenant_id: self.parsed("tenantId", TenantId::parse)?,
+            token_hash: self.opt_s("tokenHash"),
+            used_hash: self.opt_s("usedHash"),
+            issued_at: self.t("issuedAt")?,
+            expires_at: self.t("expiresAt")?,
+            used_at: time("usedAt")?,
+            sends,
+            requested_by: self
+                .opt_s("requestedBy")
+                .map(|v| UserId::parse(&v).ok_or_else(|| self.bad("requestedBy")))
+                .transpose()?,
+        })
     }
 
     pub fn tenant(&self) -> Result<Tenant, StoreError> {
@@ -263,6 +305,36 @@ pub fn user_item(u: &User) -> Item {
         &mut item,
         "signedOutBy",
         &u.signed_out_by.as_ref().map(|id| id.to_string()),
+    );
+    item
+}
+
+pub fn reset_item(r: &crate::domain::reset::PasswordReset) -> Item {
+    let mut item = HashMap::from([
+        ("pk".into(), s(reset_pk(&r.user_id))),
+        ("sk".into(), s(RESET_SK)),
+        ("userId".into(), s(&r.user_id)),
+        ("tenantId".into(), s(&r.tenant_id)),
+        ("issuedAt".into(), s(timefmt::format(r.issued_at))),
+        ("expiresAt".into(), s(timefmt::format(r.expires_at))),
+        (
+            "sends".into(),
+            AttributeValue::L(r.sends.iter().map(|t| s(timefmt::format(*t))).collect()),
+        ),
+        // DynamoDB's TTL removes it a day after it is of no more use (the code never relies on
+        // that: every read judges the times itself).
+        (
+            "ttl".into(),
+            n((r.forgettable_at() + time::Duration::days(1)).unix_timestamp()),
+        ),
+    ]);
+    put_opt(&mut item, "tokenHash", &r.token_hash);
+    put_opt(&mut item, "usedHash", &r.used_hash);
+    put_opt(&mut item, "usedAt", &r.used_at.map(timefmt::format));
+    put_opt(
+        &mut item,
+        "requestedBy",
+        &r.requested_by.as_ref().map(|id| id.to_string()),
     );
     item
 }

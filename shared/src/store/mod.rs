@@ -22,6 +22,7 @@ mod audit;
 mod idempotency;
 mod invites;
 mod items;
+mod resets;
 mod signin;
 mod tenants;
 mod tx;

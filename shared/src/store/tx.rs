@@ -22,6 +22,8 @@ pub enum Tag {
     Marker,
     /// The request's idempotency record (rule 11), conditioned on its lease.
     Idempotency,
+    /// A user's password reset (rule 13).
+    Reset,
 }
 
 /// The rule that refused a change. Each store operation decides it from the conditions that
