@@ -25,7 +25,7 @@ work="$root/.local/sam-local"
 port="${SAM_LOCAL_PORT:-3001}"
 image=public.ecr.aws/lambda/provided:al2023-x86_64
 venv="${TMPDIR:-/tmp}/veloconnect-infra-venv"
-functions=(invite accept list change-role suspend delete audit expire-invites reconcile-signin tenant-admin fallback)
+functions=(invite accept list change-role suspend delete audit reset-password expire-invites reconcile-signin tenant-admin fallback)
 log() { echo "sam-local: $*" >&2; }
 die() { log "$*"; exit 1; }
 

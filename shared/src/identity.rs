@@ -136,7 +136,25 @@ impl Directory {
             }
             Err(e) => return Err(IdentityError::Unavailable(Cause::new(e))),
         };
-        let set = self
+        if let Err(e) = self.set_password(email, password).await {
+            if matches!(e, IdentityError::WeakPassword(_)) && !existing {
+                // Don't leave a half-made identity behind for a password we refused.
+                let _ = self.delete_user(email).await;
+            }
+            return Err(e);
+        }
+        let sub = match sub {
+            Some(sub) => sub,
+            None => self.sub_of(email).await?,
+        };
+        Ok((sub, existing))
+    }
+
+    /// Sets the identity's password, permanent (AdminSetUserPassword): an accept's new
+    /// identity, or a reset link's new password. Idempotent: the same password again is the
+    /// same state, so a retry finishes what a cut attempt started.
+    pub async fn set_password(&self, email: &str, password: &str) -> Result<(), IdentityError> {
+        match self
             .client
             .admin_set_user_password()
             .user_pool_id(&self.pool_id)
@@ -144,29 +162,21 @@ impl Directory {
             .password(password)
             .permanent(true)
             .send()
-            .await;
-        match set {
-            Ok(_) => {}
+            .await
+        {
+            Ok(_) => Ok(()),
             Err(SdkError::ServiceError(se))
                 if matches!(
                     se.err(),
                     AdminSetUserPasswordError::InvalidPasswordException(_)
                 ) =>
             {
-                let msg = se.err().meta().message().unwrap_or("").to_string();
-                if !existing {
-                    // Don't leave a half-made identity behind for a password we refused.
-                    let _ = self.delete_user(email).await;
-                }
-                return Err(IdentityError::WeakPassword(msg));
+                Err(IdentityError::WeakPassword(
+                    se.err().meta().message().unwrap_or("").to_string(),
+                ))
             }
-            Err(e) => return Err(IdentityError::Unavailable(Cause::new(e))),
+            Err(e) => Err(IdentityError::Unavailable(Cause::new(e))),
         }
-        let sub = match sub {
-            Some(sub) => sub,
-            None => self.sub_of(email).await?,
-        };
-        Ok((sub, existing))
     }
 
     /// The identity a login names now, if there is one: its `sub` and whether it may sign in.

@@ -48,6 +48,19 @@ pub const ROUTES: &[Route] = &[
     route("POST /me/sign-out", "suspend"),
     route("POST /me/password", "suspend"),
     route("DELETE /users/{id}", "delete"),
+    Route {
+        public: true,
+        ..route("POST /password-resets", "reset-password")
+    },
+    Route {
+        public: true,
+        ..route("POST /password-resets/preview", "reset-password")
+    },
+    Route {
+        public: true,
+        ..route("POST /password-resets/confirm", "reset-password")
+    },
+    route("POST /users/{id}/password-reset", "reset-password"),
     route("GET /audit", "audit"),
 ];
 

@@ -158,6 +158,12 @@ impl<'a> SignIn<'a> {
         &self.login
     }
 
+    /// The lock this request holds, for a commit that must still hold it
+    /// (`Tx::signin_still_held`).
+    pub fn lock_id(&self) -> &str {
+        &self.lock
+    }
+
     /// Swaps the lock for a new id, so a commit still in flight under the old one (they are
     /// conditioned on it) can never land after what we do next. `Busy` if someone else has
     /// it now.

@@ -24,6 +24,7 @@ pub enum Function {
     Suspend,
     Delete,
     Audit,
+    ResetPassword,
     /// The `$default` route's.
     Fallback,
 }
@@ -39,6 +40,7 @@ impl Function {
             Function::Suspend => "suspend",
             Function::Delete => "delete",
             Function::Audit => "audit",
+            Function::ResetPassword => "reset-password",
             Function::Fallback => "fallback",
         }
     }
@@ -64,6 +66,7 @@ impl Function {
             Function::Suspend,
             Function::Delete,
             Function::Audit,
+            Function::ResetPassword,
             Function::Fallback,
         ]
         .into_iter()
@@ -94,6 +97,7 @@ pub struct App {
     pub list: list_fn::Deps,
     pub tenant_admin: tenant_admin_fn::Deps,
     pub change_role: change_role_fn::Deps,
+    pub reset: reset_password_fn::Deps,
     pub suspend: suspend_fn::Deps,
     pub delete: delete_fn::Deps,
     pub audit: audit_fn::Deps,
@@ -267,6 +271,13 @@ impl App {
                 store: store_for("change-role"),
                 clock: clock.clone(),
                 pricing_url: stack.pricing_url.clone(),
+            },
+            reset: reset_password_fn::Deps {
+                store: store_for("reset-password"),
+                directory: directory_for("reset-password"),
+                mailer: mailer_for("reset-password"),
+                clock: clock.clone(),
+                app_url: stack.app_url.clone(),
             },
             suspend: suspend_fn::Deps {
                 store: store_for("suspend"),
@@ -444,6 +455,9 @@ impl App {
                 Function::Suspend => suspend_fn::handle(&self.suspend, &self.verifier, req).await,
                 Function::Delete => delete_fn::handle(&self.delete, &self.verifier, req).await,
                 Function::Audit => audit_fn::handle(&self.audit, &self.verifier, req).await,
+                Function::ResetPassword => {
+                    reset_password_fn::handle(&self.reset, &self.verifier, req).await
+                }
                 Function::Fallback => fallback_fn::handle(req),
             }
         };

@@ -23,6 +23,7 @@ pub const FUNCTIONS: &[&str] = &[
     "suspend",
     "delete",
     "audit",
+    "reset-password",
     "expire-invites",
     "reconcile-signin",
     "tenant-admin",

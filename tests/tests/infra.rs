@@ -165,6 +165,7 @@ const CONSTRUCTORS: &[(&str, &str)] = &[
     ("UsersDeps", "shared/src/usecase/users.rs"),
     ("SignInDeps", "shared/src/usecase/users.rs"),
     ("InviteDeps", "shared/src/usecase/invites.rs"),
+    ("ResetDeps", "shared/src/usecase/resets.rs"),
     ("PoolDeps", "shared/src/signin.rs"),
 ];
 

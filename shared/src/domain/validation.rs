@@ -372,6 +372,31 @@ pub fn accept_request(body: &Value) -> Result<(String, String), ApiError> {
     }
 }
 
+/// `POST /password-resets` takes `{email, timeZone?}`: the address as typed (it must be one,
+/// which says nothing about whether it is anyone's) and the zone the email writes the expiry in.
+pub fn reset_request(body: &Value) -> Result<(Email, Option<String>), ApiError> {
+    let mut errs = Vec::new();
+    let Some(obj) = object(body, &["email", "timeZone"], "", &mut errs) else {
+        return Err(ApiError::Invalid(errs));
+    };
+    let address = email(obj, "email", "", &mut errs);
+    let zone = time_zone(obj, &mut errs);
+    match (address, zone, errs.is_empty()) {
+        (Some(a), Some(z), true) => Ok((a, z)),
+        _ => Err(ApiError::Invalid(errs)),
+    }
+}
+
+/// `POST /users/{id}/password-reset` takes `{timeZone?}`, or no body at all.
+pub fn admin_reset_request(body: &Value) -> Result<Option<String>, ApiError> {
+    let mut errs = Vec::new();
+    let zone = object(body, &["timeZone"], "", &mut errs).and_then(|o| time_zone(o, &mut errs));
+    match (zone, errs.is_empty()) {
+        (Some(z), true) => Ok(z),
+        _ => Err(ApiError::Invalid(errs)),
+    }
+}
+
 /// `POST /me/password` takes `{currentPassword, newPassword}`: the current one as typed (Cognito
 /// judges it), the new one within the policy and not the current one.
 pub struct PasswordChange {
@@ -580,5 +605,34 @@ mod tests {
             preview_request(&json!({"token": " ", "extra": 1})),
             Err(ApiError::Invalid(e)) if e.len() == 2
         ));
+    }
+
+    #[test]
+    fn a_reset_request_needs_an_address_and_may_name_a_zone() {
+        let (e, z) = reset_request(&json!({"email": " Ann@Acme.test "})).unwrap();
+        assert_eq!(e.normalized(), "ann@acme.test");
+        assert_eq!(z, None);
+        let (_, z) =
+            reset_request(&json!({"email": "a@b.test", "timeZone": "Europe/Berlin"})).unwrap();
+        assert_eq!(z.as_deref(), Some("Europe/Berlin"));
+        for (bad, field) in [
+            (json!({}), "email"),
+            (json!({"email": "nope"}), "email"),
+            (json!({"email": 3}), "email"),
+            (
+                json!({"email": "a@b.test", "timeZone": "Mars/Base"}),
+                "timeZone",
+            ),
+            (json!({"email": "a@b.test", "extra": 1}), "extra"),
+        ] {
+            match reset_request(&bad) {
+                Err(ApiError::Invalid(errs)) => {
+                    assert!(errs.iter().any(|e| e.field == field), "{bad}: {errs:?}")
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        assert_eq!(admin_reset_request(&json!({})).unwrap(), None);
+        assert!(admin_reset_request(&json!({"timeZone": 1})).is_err());
     }
 }

@@ -138,8 +138,36 @@ impl TenantView {
 /// What an invite link shows before it is accepted (`POST /invites/preview`): the company,
 /// the invite, and the password policy in the words a refusal uses (the accept page shows
 /// them as live hints).
-pub fn preview(invite: &Invite, tenant: &Tenant) -> serde_json::Value {
+/// The password rules the accept and reset pages show live.
+fn password_policy() -> serde_json::Value {
     use super::password;
+    serde_json::json!({
+        "minLength": password::MIN_LENGTH,
+        "maxLength": password::MAX_LENGTH,
+        "requires": ["lowercase", "uppercase", "digit", "symbol"],
+        "rules": password::RULES
+            .iter()
+            .map(|(rule, message, _)| serde_json::json!({ "rule": rule, "message": message }))
+            .collect::<Vec<_>>(),
+    })
+}
+
+/// What the reset page shows before a password is chosen: whose account, until when.
+pub fn reset_preview(
+    user: &User,
+    tenant: &Tenant,
+    expires_at: OffsetDateTime,
+) -> serde_json::Value {
+    serde_json::json!({
+        "companyName": tenant.name,
+        "email": user.email,
+        "name": user.name,
+        "expiresAt": timefmt::format(expires_at),
+        "passwordPolicy": password_policy(),
+    })
+}
+
+pub fn preview(invite: &Invite, tenant: &Tenant) -> serde_json::Value {
     serde_json::json!({
         "companyName": tenant.name,
         "email": invite.email,
@@ -148,15 +176,7 @@ pub fn preview(invite: &Invite, tenant: &Tenant) -> serde_json::Value {
         "team": invite.team,
         "invitedBy": { "name": invite.invited_by.name },
         "expiresAt": timefmt::format(invite.expires_at),
-        "passwordPolicy": {
-            "minLength": password::MIN_LENGTH,
-            "maxLength": password::MAX_LENGTH,
-            "requires": ["lowercase", "uppercase", "digit", "symbol"],
-            "rules": password::RULES
-                .iter()
-                .map(|(rule, message, _)| serde_json::json!({ "rule": rule, "message": message }))
-                .collect::<Vec<_>>(),
-        },
+        "passwordPolicy": password_policy(),
     })
 }
 
@@ -194,6 +214,40 @@ pub mod answers {
         } else {
             Answer::json(201, &views[0])
         }
+    }
+
+    /// The public reset form: 202 and the same words whoever the address belongs to (rule 13).
+    pub fn reset_requested() -> Answer {
+        Answer::json(
+            202,
+            &json!({
+                "message": "If an active account uses this address, we sent it a link to set a new password. The link works for 1 hour; check your spam folder if it doesn't arrive within a few minutes."
+            }),
+        )
+    }
+
+    /// An admin's reset: 202 with where it went and until when the link works.
+    pub fn reset_sent(user: &User, expires_at: OffsetDateTime) -> Answer {
+        Answer::json(
+            202,
+            &json!({
+                "userId": user.id,
+                "sentTo": user.email,
+                "expiresAt": timefmt::format(expires_at),
+            }),
+        )
+    }
+
+    /// A link set a new password: 200 with the login to sign in with.
+    pub fn password_reset(user: &User) -> Answer {
+        Answer::json(
+            200,
+            &json!({
+                "userId": user.id,
+                "email": user.email,
+                "signIn": { "username": user.login() },
+            }),
+        )
     }
 
     /// An accepted invite: 201 with who joined and the username they sign in with.

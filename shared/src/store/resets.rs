@@ -79,14 +79,13 @@ impl Store {
             .map_err(|e| e.decided_by(decide::save))
     }
 
-    /// A link sets a password: the reset consumed (only the very link, still unexpired at
-    /// `now`), the user stamped signed out (at the version read), the login's lock still this
-    /// request's, and the audit entry, all at once.
-    #[allow(clippy::too_many_arguments)]
+    /// A link sets a password: the link marked used (unless it already is: a link sets a
+    /// password once), every link of the user's gone with it, the user stamped signed out (at
+    /// the version read, still active), the login's lock still this request's, and the audit
+    /// entry, all at once. A newer link asked for meanwhile goes too: a new password was set.
     pub async fn consume_reset(
         &self,
-        reset: &PasswordReset,
-        consumed: &PasswordReset,
+        used_hash: &str,
         now: OffsetDateTime,
         before: &User,
         after: &User,
@@ -94,15 +93,14 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<(), WriteError> {
         let mut tx = Tx::new(&self.tables);
-        tx.put_if(
+        tx.update(
             Tag::Reset,
-            items::reset_item(consumed),
-            "tokenHash = :hash AND expiresAt > :now",
+            items::reset_pk(&before.id),
+            items::RESET_SK,
+            "SET usedHash = :hash, usedAt = :now REMOVE tokenHash",
+            "attribute_exists(pk) AND (attribute_not_exists(usedHash) OR usedHash <> :hash)",
             &[],
-            vec![
-                (":hash", s(reset.token_hash.clone().unwrap_or_default())),
-                (":now", s(timefmt::format(now))),
-            ],
+            vec![(":hash", s(used_hash)), (":now", s(timefmt::format(now)))],
         );
         tx.put_if(
             Tag::User,
@@ -130,8 +128,8 @@ mod decide {
         Refusal::Stale
     }
 
-    /// A link's use: the link is gone first (used by the other click, replaced, expired),
-    /// then the lock, then the user changed meanwhile.
+    /// A link's use: the link already used first, then the lock, then the user changed
+    /// meanwhile.
     pub fn consume(tags: &[Tag]) -> Refusal {
         if tags.contains(&Tag::Reset) {
             Refusal::NotPending

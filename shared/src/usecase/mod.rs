@@ -7,6 +7,8 @@
 pub mod accept;
 #[cfg(all(feature = "dynamo", feature = "ses"))]
 pub mod invites;
+#[cfg(all(feature = "dynamo", feature = "cognito", feature = "ses"))]
+pub mod resets;
 #[cfg(all(feature = "dynamo", feature = "ses"))]
 pub mod tenants;
 #[cfg(feature = "dynamo")]

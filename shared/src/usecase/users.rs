@@ -44,7 +44,7 @@ impl UsersDeps {
 }
 
 /// The next version of `before`, changed by `edit`, stamped at the change's time.
-fn next(before: &User, change: &Change, edit: impl FnOnce(&mut User)) -> User {
+pub(crate) fn next(before: &User, change: &Change, edit: impl FnOnce(&mut User)) -> User {
     let mut after = User {
         version: before.version + 1,
         updated_at: change.at,
@@ -129,6 +129,8 @@ async fn commit(
     }
 }
 
+#[cfg(feature = "cognito")]
+pub(crate) use signin::sign_out_stamp;
 #[cfg(feature = "cognito")]
 pub use signin::{
     change_password, delete, reactivate, sign_out, sign_out_user, suspend, SignInDeps, SignIns,
@@ -300,12 +302,7 @@ mod signin {
         // The sessions are gone whatever the commit does: a failure from here on can't say
         // that nothing was changed (rule 11), and a retry with the key finishes the stamp.
         crate::journal::changed_elsewhere();
-        // Cognito's `iat` is whole seconds and a token is refused only when issued before the
-        // stamp's second, so the stamp is the next second: a token issued in this one, before
-        // the sign-out, is refused too. Wall clock, as Cognito's (the domain clock is the tests').
-        let now = crate::domain::SystemClock.now().unix_timestamp();
-        let stamp = time::OffsetDateTime::from_unix_timestamp(now + 1)
-            .map_err(|e| ApiError::Internal(crate::domain::Cause::new(e)))?;
+        let stamp = sign_out_stamp()?;
         let by = crate::domain::UserId::parse(&change.actor.id);
         let mut before = before;
         // Another edit of the user in between (a role change) is no reason to fail: the
@@ -328,6 +325,16 @@ mod signin {
                 _ => return Err(ApiError::UserDeleted),
             };
         }
+    }
+
+    /// When a sign-out made now takes effect: Cognito's `iat` is whole seconds and a token is
+    /// refused only when issued before the stamp's second, so the stamp is the next second: a
+    /// token issued in this one, before the sign-out, is refused too. Wall clock, as Cognito's
+    /// (the domain clock is the tests').
+    pub(crate) fn sign_out_stamp() -> Result<time::OffsetDateTime, ApiError> {
+        let now = crate::domain::SystemClock.now().unix_timestamp();
+        time::OffsetDateTime::from_unix_timestamp(now + 1)
+            .map_err(|e| ApiError::Internal(crate::domain::Cause::new(e)))
     }
 
     /// Delete (rule 9): a tombstone that keeps the name, the seat and the email free at once,

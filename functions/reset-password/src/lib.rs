@@ -1,0 +1,105 @@
+//! `reset-password`: a forgotten password, and an admin's reset (docs/rules.md, rule 13).
+//!
+//! - `POST /password-resets {email, timeZone?}` (public): always 202 with the same body, no
+//!   sooner than `resets::ANSWER_FLOOR`, whoever the address belongs to.
+//! - `POST /password-resets/preview {token}` (public): whose account the link opens.
+//! - `POST /password-resets/confirm {token, password}` (public): sets the password, ends every
+//!   session.
+//! - `POST /users/{id}/password-reset {timeZone?}` (admins): the same email, sent by them.
+//!
+//! What each does is `shared::usecase::resets`; this reads the bodies and writes the answers.
+
+use lambda_http::{Body, Request, Response};
+use serde_json::Value;
+use shared::auth::Verifier;
+use shared::domain::manage::{require_admin, target};
+use shared::domain::validation::{
+    accept_request, admin_reset_request, preview_request, reset_request,
+};
+use shared::domain::views::{self, answers};
+use shared::domain::{ApiError, ResetToken};
+use shared::http::{
+    admit, answer, body_json, change_by, deadline, json, load_caller_and_user, request_id,
+    respond_once, respond_within, route_key, KeyScope,
+};
+use shared::usecase::resets::{self, ANSWER_FLOOR};
+
+pub use shared::usecase::resets::ResetDeps as Deps;
+
+/// `verifier` is the container's (its cached keys): the admin route checks the caller's token
+/// first; the public routes take none.
+pub async fn handle(deps: &Deps, verifier: &Verifier, req: Request) -> Response<Body> {
+    match route_key(&req) {
+        Some("POST /password-resets") => {
+            // The floor starts before anything is read, and every answer waits for it, a
+            // malformed body's and a replay's included: the route's time is one number.
+            let floor = tokio::time::Instant::now() + ANSWER_FLOOR;
+            let resp = respond_once(&req, &deps.store, KeyScope::Public, request(deps, &req)).await;
+            resets::wait_for_floor(floor).await;
+            resp
+        }
+        // Only a link we could have issued takes a key (its print costs an argon2id hash).
+        Some("POST /password-resets/confirm") if links_a_token(&req) => {
+            respond_once(&req, &deps.store, KeyScope::Public, confirm(deps, &req)).await
+        }
+        Some("POST /password-resets/confirm") => respond_within(&req, confirm(deps, &req)).await,
+        Some("POST /password-resets/preview") => respond_within(&req, preview(deps, &req)).await,
+        Some("POST /users/{id}/password-reset") => {
+            let req = admit(verifier, req).await;
+            respond_once(&req, &deps.store, KeyScope::Caller, send(deps, &req)).await
+        }
+        _ => respond_within(&req, async { Err(ApiError::NoRoute) }).await,
+    }
+}
+
+/// Whether the body names a token of a reset link's shape.
+fn links_a_token(req: &Request) -> bool {
+    serde_json::from_slice::<Value>(req.body().as_ref())
+        .ok()
+        .and_then(|b| b.get("token")?.as_str().and_then(ResetToken::parse))
+        .is_some()
+}
+
+async fn request(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let (email, zone) = reset_request(&body_json(req)?)?;
+    resets::request(&deps.resets(), &email, zone.as_deref(), deadline(req)).await;
+    Ok(answer(&answers::reset_requested()))
+}
+
+async fn preview(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let raw = preview_request(&body_json(req)?)?;
+    let (user, tenant, reset) = resets::preview(&deps.resets(), &raw).await?;
+    Ok(json(
+        200,
+        &views::reset_preview(&user, &tenant, reset.expires_at),
+    ))
+}
+
+async fn confirm(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let (raw, pw) = accept_request(&body_json(req)?)?;
+    let user = resets::confirm(&deps.resets(), &raw, &pw, &request_id(req)).await?;
+    Ok(answer(&answers::password_reset(&user)))
+}
+
+/// An admin, one of the company's users who is not deleted, then the use case.
+async fn send(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let (caller, found) = load_caller_and_user(&deps.store, req).await?;
+    require_admin(&caller, "send password resets")?;
+    let user = target(&caller, found)?;
+    let zone = if req.body().is_empty() {
+        None
+    } else {
+        admin_reset_request(&body_json(req)?)?
+    };
+    let change = change_by(req, &caller, deps.clock.now());
+    let reset = resets::send_by_admin(
+        &deps.resets(),
+        &change,
+        &caller,
+        user.clone(),
+        zone.as_deref(),
+        deadline(req),
+    )
+    .await?;
+    Ok(answer(&answers::reset_sent(&user, reset.expires_at)))
+}
