@@ -5,7 +5,7 @@ mod common;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::*;
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[test]
 fn agents_and_supervisors_are_refused_the_admin_routes() {
@@ -23,11 +23,14 @@ fn agents_and_supervisors_are_refused_the_admin_routes() {
             assert_problem(&r, 403, "forbidden");
             assert_problem(&app.get(who, "/invites").await, 403, "forbidden");
             assert_problem(&app.get(who, "/tenant").await, 403, "forbidden");
-            // Ending someone else's sessions is an admin's, even for a teammate.
+            // Ending someone else's sessions, or sending them a reset, is an admin's, even for
+            // a teammate.
             for target in [&agent.id, &sup.id] {
-                let path = format!("/users/{target}/sign-out");
-                let r = app.request("POST", &path, Some(who), None).await;
-                assert_problem(&r, 403, "forbidden");
+                for tail in ["sign-out", "password-reset"] {
+                    let path = format!("/users/{target}/{tail}");
+                    let r = app.request("POST", &path, Some(who), None).await;
+                    assert_problem(&r, 403, "forbidden");
+                }
             }
         }
         app.get(&agent.token, "/me").await.expect(200);
@@ -523,6 +526,7 @@ fn every_status_the_description_names_is_one_its_route_answers() {
         let w = Box::pin(Walk::new(app)).await;
         Box::pin(w.invites()).await;
         Box::pin(w.link()).await;
+        Box::pin(w.resets()).await;
         Box::pin(w.users()).await;
         Box::pin(w.keys()).await;
         Box::pin(w.every_route(&faults)).await;
@@ -624,6 +628,72 @@ impl Walk {
             .await
             .unwrap();
         app.accept(&link, PASSWORD).await.expect(409);
+    }
+
+    /// Password resets, on a teammate of their own (the walk's agents keep their passwords and
+    /// sessions for the phases after), who takes the free seat and gives it back.
+    async fn resets(&self) {
+        let (app, admin) = (&self.app, self.t.admin.as_str());
+        let fresh = member(app, admin, "agent", None).await;
+        let send = |id: String, who: String| async move {
+            let path = format!("/users/{id}/password-reset");
+            app.request("POST", &path, Some(&who), None).await
+        };
+        send(fresh.id.clone(), self.agent.token.clone())
+            .await
+            .expect(403);
+        send(self.nobody.clone(), admin.into()).await.expect(404);
+        send(fresh.id.clone(), admin.into()).await.expect(202);
+        let ask = json!({"email": fresh.email});
+        app.request("POST", "/password-resets", None, Some(ask))
+            .await
+            .expect(202);
+        let link = harness::moto::token_in(
+            &harness::moto::last_mail_to(&app.stack.aws_endpoint, &fresh.email)
+                .await
+                .unwrap()
+                .text,
+        )
+        .unwrap();
+        let post = |route: &'static str, body: Value| app.request("POST", route, None, Some(body));
+        let preview = "/password-resets/preview";
+        let confirm = "/password-resets/confirm";
+        post(preview, json!({})).await.expect(400);
+        post(preview, json!({"token": self.reset_token()}))
+            .await
+            .expect(404);
+        post(preview, json!({"token": link})).await.expect(200);
+        let set = json!({"token": link, "password": "Reset-Passw0rd-9!"});
+        post(
+            confirm,
+            json!({"token": self.reset_token(), "password": PASSWORD}),
+        )
+        .await
+        .expect(404);
+        post(confirm, set.clone()).await.expect(200);
+        post(confirm, set).await.expect(409);
+        post(preview, json!({"token": link})).await.expect(409);
+        app.suspend(admin, &fresh.id).await.expect(200);
+        send(fresh.id.clone(), admin.into()).await.expect(409);
+        app.delete_user(admin, &fresh.id).await.expect(200);
+    }
+
+    /// A token of a reset link's shape naming the admin (whose record the last phase breaks).
+    fn reset_token(&self) -> String {
+        format!("{}.{}", self.admin_id, "A".repeat(43))
+    }
+
+    /// The body each reset route reads far enough to reach DynamoDB: the admin's address, or a
+    /// link naming the admin.
+    fn reset_body(&self, route: &str) -> Option<Value> {
+        match route {
+            "POST /password-resets" => Some(json!({"email": self.t.admin_email})),
+            "POST /password-resets/preview" => Some(json!({"token": self.reset_token()})),
+            "POST /password-resets/confirm" => {
+                Some(json!({"token": self.reset_token(), "password": PASSWORD}))
+            }
+            _ => None,
+        }
     }
 
     async fn link_token(&self) -> String {
@@ -751,7 +821,10 @@ impl Walk {
         .expect(201);
         for (route, _, public) in harness::app::routes() {
             let (method, template) = route.split_once(' ').unwrap();
-            if method == "GET" || route == "POST /invites/preview" {
+            if method == "GET"
+                || route == "POST /invites/preview"
+                || route == "POST /password-resets/preview"
+            {
                 continue;
             }
             let id = match template.starts_with("/invites") {
@@ -765,6 +838,12 @@ impl Walk {
                 "POST /invites/accept" => Some(accept("Another-Passw0rd!")),
                 "POST /me/password" => Some(json!({"currentPassword": PASSWORD,
                                                    "newPassword": "Keyed-Passw0rd-1!"})),
+                "POST /password-resets" => Some(json!({"email": email("key")})),
+                // A key is taken only with a token of a reset link's shape.
+                "POST /password-resets/confirm" => Some(json!({
+                    "token": self.reset_token(),
+                    "password": "Keyed-Passw0rd-1!"
+                })),
                 _ => None,
             };
             let (token, key) = match public {
@@ -796,7 +875,7 @@ impl Walk {
             "PUT /users/{id}/role" => Some(json!({"role": "agent"})),
             "POST /invites/preview" => Some(json!({"token": link})),
             "POST /invites/accept" => Some(json!({"token": link, "password": PASSWORD})),
-            _ => None,
+            route => self.reset_body(route),
         };
         for (route, _, public) in harness::app::routes() {
             if !public {
@@ -872,7 +951,7 @@ impl Walk {
                 "PUT /users/{id}/role" => Some(json!({"role": "agent"})),
                 "POST /invites/preview" => Some(json!({"token": link})),
                 "POST /invites/accept" => Some(json!({"token": link, "password": PASSWORD})),
-                _ => None,
+                route => self.reset_body(route),
             };
             let token = (!public).then_some(self.t.admin.as_str());
             let r = Box::pin(self.app.request(method, &path, token, body)).await;

@@ -62,7 +62,7 @@ fn links_a_token(req: &Request) -> bool {
 
 async fn request(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let (email, zone) = reset_request(&body_json(req)?)?;
-    resets::request(&deps.resets(), &email, zone.as_deref(), deadline(req)).await;
+    resets::request(&deps.resets(), &email, zone.as_deref(), deadline(req)).await?;
     Ok(answer(&answers::reset_requested()))
 }
 

@@ -107,40 +107,39 @@ async fn new_token(user: &UserId) -> Result<(ResetToken, String), ApiError> {
 }
 
 /// The public form (`POST /password-resets`): a link to `email` if it is an active user's and
-/// the hour's limit allows. Only a failed lookup is an error (the same on every path, since
-/// every path makes it first); anything after it is logged and the answer stays the same.
-pub async fn request(r: &Resets<'_>, email: &Email, time_zone: Option<&str>, until: Instant) {
-    let (user, prev) = match r.store.reset_lookup(email).await {
-        Ok(found) => found,
-        Err(e) => {
-            tracing::warn!(error = %crate::domain::Chain(&e), "reset lookup failed");
-            return;
-        }
-    };
+/// the hour's limit allows. Only a failed lookup is an error: every path makes the same reads
+/// first, so it says nothing about the address (and nothing was sent). Whatever fails after it
+/// differs by path, so it is logged and the answer stays the same.
+pub async fn request(
+    r: &Resets<'_>,
+    email: &Email,
+    time_zone: Option<&str>,
+    until: Instant,
+) -> Result<(), ApiError> {
+    let (user, prev) = r.store.reset_lookup(email).await?;
     let now = r.clock.now();
     // The same hash on every path: nobody's token costs what a user's does.
     let nobody = UserId::parse("nobody");
     let Some(id) = user.as_ref().map(|u| u.id.clone()).or(nobody) else {
-        return;
+        return Ok(());
     };
-    let Ok((token, hash)) = new_token(&id).await else {
-        return;
-    };
+    let (token, hash) = new_token(&id).await?;
     let Some(user) = user.filter(|u| u.status == UserStatus::Active) else {
-        return;
+        return Ok(());
     };
     if let Some(next) = PasswordReset::next_send_at(prev.as_ref(), now) {
         tracing::info!(user = %user.id, next = %next, "reset limit reached; nothing sent");
-        return;
+        return Ok(());
     }
     let after = PasswordReset::issued(prev.as_ref(), &user, hash, now, None);
     if let Err(e) = r.store.save_reset(prev.as_ref(), &after, None).await {
         tracing::warn!(user = %user.id, error = %crate::domain::Chain(&e), "reset not saved; nothing sent");
-        return;
+        return Ok(());
     }
     if let Err(e) = send(r, &user, None, &after, &token, time_zone, until).await {
         tracing::warn!(user = %user.id, error = %crate::domain::Chain(&e), "reset email not sent");
     }
+    Ok(())
 }
 
 /// An admin's "send password reset" (`POST /users/{id}/password-reset`): the same email,
