@@ -135,6 +135,7 @@ def cases(admin):
         "suspend": ("POST", "/users/nobody/suspend", None),
         "delete": ("DELETE", "/users/nobody", None),
         "audit": ("GET", "/audit", None),
+        "reset-password": ("POST", "/users/nobody/password-reset", None),
     }
     out = []
     for cred_name, auth in credentials().items():
@@ -149,6 +150,11 @@ def cases(admin):
         ("accept: junk link", "POST", "/invites/preview", json_h, {"token": "junk"}),
         ("accept: no body", "POST", "/invites/accept", json_h, None),
         ("accept: short password", "POST", "/invites/accept", json_h, {"token": "x" * 43, "password": "short"}),
+        ("reset: unknown address", "POST", "/password-resets", json_h, {"email": "nobody@example.com"}),
+        ("reset: not an address", "POST", "/password-resets", json_h, {"email": "nope"}),
+        ("reset: junk link", "POST", "/password-resets/preview", json_h, {"token": "junk"}),
+        ("reset: a link nobody has", "POST", "/password-resets/confirm", json_h,
+         {"token": "nobody." + "A" * 43, "password": "Correct-Horse-42!"}),
         ("a valid token", "GET", "/me", bearer, None),
         ("a role refusal's neighbour: a user that isn't there", "GET", "/users/nobody", bearer, None),
         ("unknown path", "GET", "/nowhere", bearer, None),

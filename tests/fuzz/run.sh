@@ -5,7 +5,7 @@
 # match its schema, a schema-violating request that is accepted, an undeclared method answered
 # without 405 + Allow, and a route that ignores its authentication.
 #
-# usage: bash tests/fuzz/run.sh [EXAMPLES_PER_OPERATION]   (default 150; 18 operations)
+# usage: bash tests/fuzz/run.sh [EXAMPLES_PER_OPERATION]   (default 150; 22 operations)
 # Starts its own local API (and emulator) on a free port and stops them, by pid, on exit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -48,7 +48,8 @@ PY
 # positive_data_acceptance is left out: the description can't state every business rule a
 # schema-valid request may break (password classes, unknown ids, seats, duplicate emails).
 # not_a_server_error is replaced by the hook that allows a 503 problem.
-# Three passes. The public invite routes are throttled at 10 a second (burst 20) like the
+# Three passes. The public link routes (an invite's, a password reset's) are throttled at 10 a
+# second (burst 20) like the
 # template's stage, so they run apart at a rate under it: faster, most of their cases would
 # only meet the gateway's 429. `POST /me/sign-out` ends the session the fuzz signs its requests
 # with, so it runs alone, after every other operation (its later examples then meet the 401 a
@@ -63,8 +64,9 @@ fuzz() {
     --workers 1 \
     --no-color "$@"
 }
+public=(previewInvite acceptInvite requestPasswordReset previewPasswordReset confirmPasswordReset)
 fuzz --max-examples "$examples" --exclude-operation-id signOutEverywhere \
-  --exclude-operation-id previewInvite --exclude-operation-id acceptInvite "${FUZZ_ARGS[@]}"
-fuzz --max-examples "$examples" --include-operation-id previewInvite \
-  --include-operation-id acceptInvite --rate-limit 8/s "${FUZZ_ARGS[@]}"
+  "${public[@]/#/--exclude-operation-id=}" "${FUZZ_ARGS[@]}"
+fuzz --max-examples "$examples" "${public[@]/#/--include-operation-id=}" \
+  --rate-limit 8/s "${FUZZ_ARGS[@]}"
 fuzz --max-examples 20 --include-operation-id signOutEverywhere "${FUZZ_ARGS[@]}"

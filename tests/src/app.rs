@@ -762,7 +762,7 @@ mod tests {
     }
 
     #[test]
-    fn every_route_key_is_unique_and_public_routes_are_only_the_invite_link_ones() {
+    fn every_route_key_is_unique_and_public_routes_are_only_the_link_ones() {
         let r = routes();
         let mut keys: Vec<&str> = r.iter().map(|(k, _, _)| *k).collect();
         keys.sort();
@@ -773,9 +773,16 @@ mod tests {
             .filter(|(_, _, p)| *p)
             .map(|(k, _, _)| *k)
             .collect();
+        // An invite link's two, and a forgotten password's three (rule 13).
         assert_eq!(
             public,
-            vec!["POST /invites/preview", "POST /invites/accept"]
+            vec![
+                "POST /invites/preview",
+                "POST /invites/accept",
+                "POST /password-resets",
+                "POST /password-resets/preview",
+                "POST /password-resets/confirm"
+            ]
         );
     }
 }

@@ -359,6 +359,48 @@ fn every_aws_call_a_function_makes_is_granted_by_the_template_and_reads_are_cons
             )
             .await);
         call("POST", "/users/{id}/sign-out");
+        // A forgotten password (rule 13): the public form, an admin's send, the link's preview
+        // and its new password, all keyed.
+        ok(app
+            .request_keyed(
+                "POST",
+                "/password-resets",
+                None,
+                Some(json!({"email": mover.email})),
+                Some(&new_id()),
+            )
+            .await);
+        call("POST", "/password-resets");
+        ok(app
+            .request_keyed(
+                "POST",
+                &format!("/users/{}/password-reset", mover.id),
+                admin,
+                None,
+                Some(&new_id()),
+            )
+            .await);
+        call("POST", "/users/{id}/password-reset");
+        let link = app.token_from_mail(&mover.email).await.unwrap();
+        ok(app
+            .request(
+                "POST",
+                "/password-resets/preview",
+                None,
+                Some(json!({ "token": link })),
+            )
+            .await);
+        call("POST", "/password-resets/preview");
+        ok(app
+            .request_keyed(
+                "POST",
+                "/password-resets/confirm",
+                None,
+                Some(json!({"token": link, "password": "Reset-Passw0rd-9!"})),
+                Some(&new_id()),
+            )
+            .await);
+        call("POST", "/password-resets/confirm");
         ok(app
             .request_keyed(
                 "POST",

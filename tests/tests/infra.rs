@@ -255,6 +255,26 @@ fn every_setting_a_function_reads_is_set_for_it_in_the_template() {
     }
 }
 
+/// Rule 13: the API's reset is the only way to a new password without the old one. Cognito's
+/// own ForgotPassword would skip the limit, the audit entry and the sign-out stamp.
+#[test]
+fn cognitos_own_forgot_password_is_off() {
+    let t = read("infra/template.yaml");
+    let pool = t.split("  UserPool:\n").nth(1).unwrap();
+    let pool = &pool[..pool.find("\n  UserPoolClient:").unwrap()];
+    let mechanisms: Vec<&str> = pool
+        .lines()
+        .skip_while(|l| !l.contains("RecoveryMechanisms:"))
+        .skip(1)
+        .take_while(|l| l.trim_start().starts_with("- "))
+        .collect();
+    assert_eq!(
+        mechanisms,
+        vec!["          - {Name: admin_only, Priority: 1}"],
+        "only admin_only (it can't be combined with another)"
+    );
+}
+
 #[test]
 fn the_audit_table_is_never_granted_update_or_delete() {
     for (id, (_, lines)) in template_functions() {

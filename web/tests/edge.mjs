@@ -16,6 +16,7 @@ const handler = new Function(`${code}; return handler;`)();
 const cases = [
   ['/', '/index.html'],
   ['/accept', '/index.html'],
+  ['/reset', '/index.html'],
   ['/settings/company/users', '/index.html'],
   ['/users/u_123', '/index.html'],
   ['/audit', '/index.html'],

@@ -351,6 +351,71 @@ await ann.getByRole('link', { name: 'Dashboard' }).click();
 await ann.getByRole('heading', { name: /Welcome, Ann Agent/ }).waitFor();
 check(true, 'the password is changed and this session goes on with it');
 
+// 5c. A forgotten password (rule 13). The admin sends Ann a reset from her page; Ann, signed
+// out elsewhere, asks for one herself from the sign-in page ("Forgot password?"), opens the
+// newest link, sees whose account it is and the rules live, sets a new password, and lands on
+// sign-in with her address filled. Every session she had ends; the used link says so.
+log('forgotten password: admin reset, forgot form, reset page');
+await admin.getByRole('button', { name: 'Send password reset' }).click();
+const rd = admin.getByRole('dialog', { name: 'Send Ann Agent a password reset?' });
+await rd.waitFor();
+await screen(admin, '10f-send-reset-confirm');
+await rd.getByRole('button', { name: 'Send password reset' }).click();
+await notice(admin).filter({ hasText: `A password reset link was sent to ${annEmail}.` }).waitFor();
+const adminReset = await mailTo(annEmail);
+check(/Demo Admin sent you a link to set a new VeloConnect password/.test(adminReset.subject), 'the admin’s reset email says who sent it');
+const forgetful = await newPage('forgetful');
+pages.push(forgetful);
+await forgetful.goto(appUrl);
+await forgetful.getByRole('button', { name: 'Forgot password?' }).click();
+await forgetful.getByRole('heading', { name: 'Reset your password' }).waitFor();
+await forgetful.getByLabel('Email').fill(annEmail);
+await screen(forgetful, '10g-forgot');
+await forgetful.setViewportSize({ width: 390, height: 844 });
+await screen(forgetful, '10g-forgot-phone');
+await forgetful.setViewportSize({ width: 1280, height: 860 });
+await forgetful.getByRole('button', { name: 'Send reset link' }).click();
+await forgetful.getByRole('heading', { name: 'Check your email' }).waitFor();
+await expectText(forgetful.locator('[role=status]'), `If ${annEmail} belongs to an active VeloConnect account`, 'the form answers without saying whether the account exists');
+await screen(forgetful, '10h-forgot-sent');
+// An address nobody has gets the very same words.
+await forgetful.getByRole('button', { name: 'Back to sign in' }).click();
+await forgetful.getByRole('button', { name: 'Forgot password?' }).click();
+await forgetful.getByLabel('Email').fill('nobody-here@example.com');
+await forgetful.getByRole('button', { name: 'Send reset link' }).click();
+await expectText(forgetful.locator('[role=status]'), 'If nobody-here@example.com belongs to an active VeloConnect account', 'and an unknown address reads the same');
+const resetMail = await mailTo(annEmail);
+check(resetMail.subject === 'Set a new VeloConnect password', 'the reset email arrived');
+const resetLink = (resetMail.body.match(/href="([^"]+reset#token=[^"]+)"/) || [])[1]?.replace(/&amp;/g, '&');
+check(Boolean(resetLink) && resetLink.startsWith(`${appUrl}/reset#token=`), 'its link opens the console’s reset page');
+await forgetful.goto(resetLink);
+await forgetful.getByRole('heading', { name: 'Set a new password' }).waitFor();
+await expectText(forgetful.locator('.facts'), annEmail, 'the reset page says whose account');
+check(!(await forgetful.evaluate(() => location.hash)), 'the token leaves the address bar');
+await forgetful.getByLabel('New password').fill('short');
+await screen(forgetful, '10i-reset');
+await forgetful.setViewportSize({ width: 390, height: 844 });
+await screen(forgetful, '10i-reset-phone');
+check(await forgetful.getByRole('button', { name: 'Set new password' }).isDisabled(), 'a password that breaks a rule can’t be sent');
+annPassword = 'Ann-Reset-Passw0rd-3';
+await forgetful.getByLabel('New password').fill(annPassword);
+await forgetful.getByRole('button', { name: 'Set new password' }).click();
+await forgetful.getByRole('heading', { name: 'Sign in to VeloConnect' }).waitFor();
+await expectText(forgetful.locator('.info'), 'Your new password is set', 'the reset lands on sign-in and says so');
+check(await forgetful.getByLabel('Email').inputValue() === annEmail.toLowerCase(), 'with the account’s address filled in');
+await screen(forgetful, '10j-reset-done-phone');
+await forgetful.getByLabel('Password').fill(annPassword);
+await forgetful.getByRole('button', { name: 'Sign in' }).click();
+await forgetful.getByRole('heading', { name: /Welcome, Ann Agent/ }).waitFor();
+check(true, 'and the new password signs in');
+await forgetful.goto(resetLink);
+await forgetful.getByRole('heading', { name: 'This link was already used' }).waitFor();
+check(true, 'the used link says it was used');
+await ann.getByRole('link', { name: 'Dashboard' }).click();
+await ann.getByRole('heading', { name: 'Sign in to VeloConnect' }).waitFor();
+check(true, 'the reset ended Ann’s other session');
+await signInAgain(ann);
+
 // 6. Suspend; the agent's next request ends in the sign-in screen.
 log('admin suspends the agent');
 await admin.getByRole('button', { name: 'Suspend' }).click();

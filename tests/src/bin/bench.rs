@@ -635,6 +635,14 @@ async fn cold_start_and_memory(c: &Ctx) {
                 json!({"id": nobody}),
             ),
             "audit" => http_event("GET /audit", "/audit", &sub, None, json!({})),
+            // A reset link's preview: the one public read (the request route waits 400 ms).
+            "reset-password" => http_event(
+                "POST /password-resets/preview",
+                "/password-resets/preview",
+                &sub,
+                Some(json!({"token": format!("{nobody}.{}", "A".repeat(43))})),
+                json!({}),
+            ),
             "expire-invites" | "reconcile-signin" => {
                 json!({"source": "aws.scheduler", "detail": {}})
                     .to_string()
@@ -1015,6 +1023,55 @@ async fn round_trips(c: &Ctx) {
         "sign out everywhere",
         &c,
         "caller read, AdminUserGlobalSignOut, 1 transaction",
+    );
+    // A forgotten password (rule 13): the public form for an active user's address and for
+    // nobody's (the same reads and hash on both), an admin's send, and a link's new password.
+    let user_email = email_of(&acc);
+    for (label, addr) in [
+        (
+            "ask for a reset: an active user's address",
+            user_email.clone(),
+        ),
+        ("ask for a reset: nobody's address", email("nobody")),
+    ] {
+        let (r, c, _) = b
+            .measure(b.app.request(
+                "POST",
+                "/password-resets",
+                None,
+                Some(json!({ "email": addr })),
+            ))
+            .await;
+        assert_eq!(r.status, 202);
+        row(
+            label,
+            &c,
+            "email guard read, user + reset in one batch read (of no one's key for nobody); then for a user: 1 transaction, tenant read (company name), 1 email",
+        );
+    }
+    let (r, c, _) = b
+        .measure(b.req("POST", &format!("/users/{uid}/password-reset"), None))
+        .await;
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+    row(
+        "an admin sends a reset",
+        &c,
+        "caller + target in one batch read, user + reset in one batch read, 1 transaction, tenant read, 1 email",
+    );
+    let reset_token = b.app.token_from_mail(&user_email).await.unwrap();
+    let (r, c, _) = b
+        .measure(b.app.request(
+            "POST",
+            "/password-resets/confirm",
+            None,
+            Some(json!({"token": reset_token, "password": "Rt-Reset-Passw0rd!"})),
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    row(
+        "set a new password from a reset link",
+        &c,
+        "user + reset in one batch read, lock, user + reset again, AdminSetUserPassword, AdminUserGlobalSignOut, 1 transaction, converge: AdminGetUser + owner read, unlock",
     );
     let (_, c, _) = b
         .measure(b.req("POST", &format!("/users/{uid}/suspend"), None))

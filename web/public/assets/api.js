@@ -4,7 +4,7 @@
 // checks each name against the spec's method and path. Each one only builds the path (every
 // path parameter encoded) and hands query, body and options (`idempotencyKey`) to session.js's
 // `api`, which keeps the token, the Idempotency-Key and the retries.
-// All 18 operations of the spec are here and used. Left out, as they are not HTTP routes of the
+// All 22 operations of the spec are here and used. Left out, as they are not HTTP routes of the
 // API: tenant-admin's createTenant and setTier (the platform invokes that function directly)
 // and the scheduled expire-invites and reconcile-signin functions.
 import { api } from './session.js';
@@ -18,6 +18,13 @@ export function resendInvite(id, opts) { return api('POST', `/invites/${at(id)}/
 export function revokeInvite(id, opts) { return api('DELETE', `/invites/${at(id)}`, opts); }
 export function previewInvite(body, opts) { return api('POST', '/invites/preview', { ...opts, body, auth: false }); }
 export function acceptInvite(body, opts) { return api('POST', '/invites/accept', { ...opts, body, auth: false }); }
+
+// A forgotten password: the public form, the reset page's preview and its new password; and an
+// admin sending a user the same email.
+export function requestPasswordReset(body, opts) { return api('POST', '/password-resets', { ...opts, body, auth: false }); }
+export function previewPasswordReset(body, opts) { return api('POST', '/password-resets/preview', { ...opts, body, auth: false }); }
+export function confirmPasswordReset(body, opts) { return api('POST', '/password-resets/confirm', { ...opts, body, auth: false }); }
+export function sendPasswordReset(id, body, opts) { return api('POST', `/users/${at(id)}/password-reset`, { ...opts, body }); }
 
 // The caller, the directory, the company and its audit log.
 export function getMe(opts) { return api('GET', '/me', opts); }

@@ -6,6 +6,7 @@ import { refresh, signedIn, signOut, onSignOut } from './session.js';
 import { getMe } from './api.js';
 import { SignIn } from './screens/signin.js';
 import { Accept } from './screens/accept.js';
+import { Reset } from './screens/reset.js';
 import { Users } from './screens/users.js';
 import { UserPage } from './screens/user.js';
 import { Audit } from './screens/audit.js';
@@ -17,6 +18,8 @@ export function App() {
   const [me, setMe] = useState(null);
   const [state, setState] = useState('starting'); // starting | out | in
   const [reason, setReason] = useState(null);
+  // The address the sign-in form starts with (after a reset: the account's).
+  const [signInAs, setSignInAs] = useState('');
   const [notices, setNotices] = useState([]);
 
   const notify = useCallback((text, kind) => {
@@ -39,7 +42,7 @@ export function App() {
 
   useEffect(() => onSignOut((why) => { setMe(null); setReason(why); setState('out'); }), []);
   useEffect(() => {
-    if (route.path === '/accept') { setState('out'); return; }
+    if (route.path === '/accept' || route.path === '/reset') { setState('out'); return; }
     refresh().then((ok) => (ok ? loadMe() : setState('out')));
   }, []);
 
@@ -52,9 +55,13 @@ export function App() {
       <${Notices} items=${notices} dismiss=${dismiss} />
     <//>`;
   }
+  if (route.path === '/reset') {
+    return html`<${Reset} onDone=${(username) => { setSignInAs(username); setReason('passwordSet'); setState('out'); navigate('/', { replace: true }); }} />`;
+  }
   if (state === 'starting') return html`<p class="boot">${s.loading}</p>`;
   if (state === 'out' || !me) {
-    return html`<${SignIn} reason=${reason} onSignedIn=${() => { setReason(null); loadMe(); }} />`;
+    return html`<${SignIn} reason=${reason} email=${signInAs} forgot=${route.query.get('forgot') === '1'}
+      onSignedIn=${() => { setReason(null); loadMe(); }} />`;
   }
 
   const isAdmin = me.permissions.includes('users.invite');

@@ -1,28 +1,9 @@
 import { useEffect, useState, useRef } from '../vendor/hooks.js';
-import { html, Field, ErrorBox, Link } from '../ui.js';
+import { html, ErrorBox, Link } from '../ui.js';
 import { s, roles, fmt } from '../strings.js';
 import { signIn } from '../session.js';
 import { previewInvite, acceptInvite } from '../api.js';
-
-// The checks behind each rule id the API names in `passwordPolicy.rules`.
-const checks = {
-  minLength: (pw, p) => [...pw].length >= p.minLength,
-  maxLength: (pw, p) => [...pw].length <= (p.maxLength || 256),
-  lowercase: (pw) => /[a-z]/.test(pw),
-  uppercase: (pw) => /[A-Z]/.test(pw),
-  digit: (pw) => /[0-9]/.test(pw),
-  symbol: (pw) => /[!-/:-@[-`{-~]/.test(pw),
-  noEdgeSpace: (pw) => !/^\s|\s$/.test(pw),
-};
-// A hint reads as a requirement ("at least 12 characters"), not as a refusal.
-const hint = (rule, message) => s.accept.ruleHints[rule] || message.replace(/^must (be |contain )?/, '').replace(/^./, (c) => c.toUpperCase());
-
-/** Reads the token from the fragment once and removes it from the address bar and history. */
-function takeToken() {
-  const token = new URLSearchParams(location.hash.slice(1)).get('token') || '';
-  if (location.hash) history.replaceState(null, '', location.pathname);
-  return token;
-}
+import { takeToken, meets, NewPassword } from './password.js';
 
 export function Accept({ onJoined }) {
   const token = useRef(null);
@@ -30,7 +11,6 @@ export function Accept({ onJoined }) {
   const [invite, setInvite] = useState(null);
   const [state, setState] = useState('loading'); // loading | ready | unusable | unavailable
   const [password, setPassword] = useState('');
-  const [show, setShow] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
   const [pwErrors, setPwErrors] = useState([]);
@@ -60,9 +40,7 @@ export function Accept({ onJoined }) {
     </div></main>`;
   }
 
-  const policy = invite.passwordPolicy;
-  const rules = (policy.rules || []).filter((r) => r.rule !== 'maxLength' || [...password].length > 200);
-  const ok = (policy.rules || []).every((r) => !checks[r.rule] || checks[r.rule](password, policy));
+  const ok = meets(invite.passwordPolicy, password);
 
   const submit = async (e) => {
     e.preventDefault();
@@ -113,21 +91,8 @@ export function Accept({ onJoined }) {
       </dl>
       ${typeof error === 'string' ? html`<p class="info" role="status">${error}</p>` : html`<${ErrorBox} error=${error} />`}
       <input type="email" name="username" autocomplete="username" value=${invite.email} hidden readonly />
-      <${Field} label=${s.accept.password} errors=${pwErrors}>${(a) => html`<div class="with-button">
-        <input ...${a} type=${show ? 'text' : 'password'} autocomplete="new-password" required value=${password}
-          aria-describedby=${[a['aria-describedby'], 'pw-hints'].filter(Boolean).join(' ')}
-          onInput=${(e) => { setPassword(e.target.value); setPwErrors([]); }} />
-        <button type="button" class="ghost" aria-pressed=${show} onClick=${() => setShow(!show)}>${show ? s.accept.hide : s.accept.show}</button>
-      </div>`}<//>
-      <div id="pw-hints" class="hints" aria-live="polite">
-        <span class="visually-hidden">${s.accept.hintsTitle}:</span>
-        <ul>${rules.map((r) => {
-          const met = checks[r.rule] ? checks[r.rule](password, policy) : true;
-          return html`<li key=${r.rule} class=${met ? 'met' : 'unmet'} data-rule=${r.rule}>
-            <span aria-hidden="true">${met ? '✓' : '○'}</span> ${hint(r.rule, r.message)}<span class="visually-hidden">${met ? ' — done' : ' — not yet'}</span>
-          </li>`;
-        })}</ul>
-      </div>
+      <${NewPassword} label=${s.accept.password} policy=${invite.passwordPolicy} value=${password} errors=${pwErrors}
+        onInput=${(v) => { setPassword(v); setPwErrors([]); }} />
       <button class="primary wide" type="submit" disabled=${busy || !ok} aria-disabled=${!ok}>${busy ? s.accept.busy : s.accept.submit}</button>
     </form>
   </main>`;

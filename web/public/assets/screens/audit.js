@@ -30,6 +30,8 @@ export function sentence(e) {
     case 'user.reactivated': return `${actor} reactivated ${target}`;
     case 'user.deleted': return `${actor} deleted ${target}`;
     case 'user.passwordChanged': return `${actor} changed their password`;
+    case 'user.passwordResetSent': return `${actor} sent ${target} a password reset link`;
+    case 'user.passwordReset': return `${actor} set a new password from a reset link`;
     case 'user.signedOut': return e.actor.id === e.target.id ? `${actor} signed out everywhere` : `${actor} signed ${target} out of every device`;
     case 'tenant.created': return `${actor} created the company ${target}`;
     case 'tenant.tierChanged': return `${actor} changed the plan from ${b.tier} to ${a.tier}`;

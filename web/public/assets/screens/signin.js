@@ -1,7 +1,8 @@
 import { useState } from '../vendor/hooks.js';
 import { html, Field, ErrorBox } from '../ui.js';
-import { s } from '../strings.js';
+import { s, fmt } from '../strings.js';
 import { signIn } from '../session.js';
+import { requestPasswordReset } from '../api.js';
 
 function reasonText(reason) {
   if (!reason) return null;
@@ -9,6 +10,7 @@ function reasonText(reason) {
   if (reason === 'signedOut') return s.signIn.signedOut;
   if (reason === 'signedOutByAdmin') return s.signIn.signedOutByAdmin;
   if (reason === 'signedOutEverywhere') return s.signIn.signedOutEverywhere;
+  if (reason === 'passwordSet') return s.signIn.passwordSet;
   if (reason.status === 0) return s.signIn.unreachable;
   return reason.body?.detail || s.signIn.expired;
 }
@@ -20,11 +22,14 @@ function signInError(e) {
   return s.signIn.wrong;
 }
 
-export function SignIn({ reason, onSignedIn }) {
-  const [email, setEmail] = useState('');
+/** The sign-in page, and its "Forgot password?" form (`?forgot=1` opens it). */
+export function SignIn({ reason, onSignedIn, email: given = '', forgot: startForgot = false }) {
+  const [email, setEmail] = useState(given);
   const [password, setPassword] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
+  const [forgot, setForgot] = useState(startForgot);
+  if (forgot) return html`<${Forgot} email=${email} onBack=${(typed) => { setEmail(typed); setForgot(false); }} />`;
   const submit = async (e) => {
     e.preventDefault();
     setBusy(true); setError(null);
@@ -39,6 +44,41 @@ export function SignIn({ reason, onSignedIn }) {
       <${Field} label=${s.signIn.email}>${(a) => html`<input ...${a} type="email" autocomplete="username" required value=${email} onInput=${(e) => setEmail(e.target.value)} />`}<//>
       <${Field} label=${s.signIn.password}>${(a) => html`<input ...${a} type="password" autocomplete="current-password" required value=${password} onInput=${(e) => setPassword(e.target.value)} />`}<//>
       <button class="primary wide" type="submit" disabled=${busy}>${busy ? s.signIn.busy : s.signIn.submit}</button>
+      <p class="below"><button type="button" class="link" onClick=${() => setForgot(true)}>${s.signIn.forgot}</button></p>
+    </form>
+  </main>`;
+}
+
+/** "Forgot password?": one address in, the same words out whoever it belongs to (rule 13). */
+function Forgot({ email: given, onBack }) {
+  const [email, setEmail] = useState(given);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const [sent, setSent] = useState(null);
+  const submit = async (e) => {
+    e.preventDefault();
+    setBusy(true); setError(null);
+    try {
+      await requestPasswordReset({ email: email.trim(), timeZone: fmt.zone() }, { idempotencyKey: crypto.randomUUID() });
+      setSent(email.trim());
+    } catch (err) { setError(err); } finally { setBusy(false); }
+  };
+  if (sent) {
+    return html`<main class="center" id="main"><div class="card narrow" aria-labelledby="forgot-title">
+      <h1 id="forgot-title">${s.forgot.sentTitle}</h1>
+      <p role="status">${s.forgot.sent(sent)}</p>
+      <p class="hint">${s.forgot.spam}</p>
+      <p><button type="button" class="link" onClick=${() => onBack(sent)}>${s.forgot.back}</button></p>
+    </div></main>`;
+  }
+  return html`<main class="center" id="main">
+    <form class="card narrow" onSubmit=${submit} aria-labelledby="forgot-title">
+      <h1 id="forgot-title">${s.forgot.title}</h1>
+      <p>${s.forgot.intro}</p>
+      <${ErrorBox} error=${error} />
+      <${Field} label=${s.forgot.email} errors=${error?.field ? error.field('email') : []}>${(a) => html`<input ...${a} type="email" autocomplete="username" required value=${email} onInput=${(e) => setEmail(e.target.value)} />`}<//>
+      <button class="primary wide" type="submit" disabled=${busy}>${busy ? s.forgot.busy : s.forgot.submit}</button>
+      <p class="below"><button type="button" class="link" onClick=${() => onBack(email)}>${s.forgot.back}</button></p>
     </form>
   </main>`;
 }

@@ -1,7 +1,7 @@
 import { useEffect, useState } from '../vendor/hooks.js';
 import { html, Link, navigate, Field, ErrorBox, Confirm, useNotify, StatusBadge } from '../ui.js';
 import { s, roles, fmt } from '../strings.js';
-import { listAudit, getUser, changeRole, suspendUser, reactivateUser, deleteUser, signOutUser } from '../api.js';
+import { listAudit, getUser, changeRole, suspendUser, reactivateUser, deleteUser, signOutUser, sendPasswordReset } from '../api.js';
 
 /** Who last changed a user, from the audit log (admins read it), for a conflict's message. */
 async function lastChangedBy(id) {
@@ -47,6 +47,10 @@ export function UserPage({ me, isAdmin, id }) {
       } else setSaveError(err);
     } finally { setBusy(false); }
   };
+  const sendReset = async () => {
+    await sendPasswordReset(id, { timeZone: fmt.zone() });
+    notify(s.user.resetSent(user.email));
+  };
   const act = (verb) => async () => {
     const u = await { suspend: suspendUser, reactivate: reactivateUser, delete: deleteUser, signOut: signOutUser }[verb](id);
     if (verb === 'delete') { notify(s.user.deleted(user.name)); navigate('/settings/company/users'); return; }
@@ -82,6 +86,7 @@ export function UserPage({ me, isAdmin, id }) {
             ? html`<button type="button" onClick=${() => setConfirm({ title: s.user.suspendTitle(user.name), body: s.user.suspendBody, confirm: s.user.suspend, danger: true, onConfirm: act('suspend') })}>${s.user.suspend}</button>`
             : html`<button type="button" onClick=${() => act('reactivate')().catch(setSaveError)}>${s.user.reactivate}</button>`}
           ${user.status === 'active' && html`<button type="button" onClick=${() => setConfirm({ title: s.user.signOutTitle(user.name), body: s.user.signOutBody, confirm: s.user.signOut, onConfirm: act('signOut') })}>${s.user.signOut}</button>`}
+          ${user.status === 'active' && html`<button type="button" onClick=${() => setConfirm({ title: s.user.resetTitle(user.name), body: s.user.resetBody(user.email), confirm: s.user.reset, onConfirm: sendReset })}>${s.user.reset}</button>`}
           <button type="button" class="danger" onClick=${() => setConfirm({ title: s.user.deleteTitle(user.name), body: s.user.deleteBody, confirm: s.user.delete, danger: true, onConfirm: act('delete') })}>${s.user.delete}</button>
         </div>`}
       </form>`}
