@@ -48,6 +48,9 @@ export function Reset({ onDone }) {
     const idempotencyKey = crypto.randomUUID();
     try {
       const done = await confirmPasswordReset({ token: token.current, password }, { idempotencyKey });
+      // Every session is refused up to the end of the reset's second (Cognito stamps tokens in
+      // whole seconds), so the sign-in page opens past it and a quick sign-in is not refused.
+      await new Promise((r) => setTimeout(r, 1100));
       onDone(done.signIn.username);
     } catch (err) {
       if (err.type === 'reset-link-used') { setState('used'); return; }
