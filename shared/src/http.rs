@@ -143,6 +143,9 @@ where
             "the request ran out of time waiting on AWS".into(),
         ))
     });
+    if !journal.settle_side(by).await {
+        tracing::warn!("a side write (the caller's activity) did not finish before the answer");
+    }
     truthful(result, journal)
 }
 
@@ -543,18 +546,42 @@ mod caller {
     /// signed out everywhere.
     pub async fn load_caller(store: &Store, req: &Request) -> Result<User, ApiError> {
         let who = authorized(req)?;
-        active(store.user(&who.sub).await?, &who)
+        active(store, store.user(&who.sub).await?, &who)
     }
 
-    fn active(caller: Option<User>, who: &Verified) -> Result<User, ApiError> {
-        match caller {
-            Some(u) if u.status != UserStatus::Active => Err(ApiError::InvalidToken),
-            Some(u) if u.accepts_token_issued_at(who.issued_at) => Ok(u),
-            Some(u) => Err(ApiError::SignedOut {
-                by_admin: u.signed_out_by.as_ref() != Some(&u.id),
-            }),
-            None => Err(ApiError::InvalidToken),
+    /// The caller as read, if they may act; and their activity recorded beside the request
+    /// when it is due (at most one write per user per `ACTIVITY_GRAIN`: issue 26, part 5).
+    fn active(store: &Store, caller: Option<User>, who: &Verified) -> Result<User, ApiError> {
+        let u = match caller {
+            Some(u) if u.status != UserStatus::Active => return Err(ApiError::InvalidToken),
+            Some(u) if u.accepts_token_issued_at(who.issued_at) => u,
+            Some(u) => {
+                return Err(ApiError::SignedOut {
+                    by_admin: u.signed_out_by.as_ref() != Some(&u.id),
+                })
+            }
+            None => return Err(ApiError::InvalidToken),
+        };
+        note_activity(store, &u);
+        Ok(u)
+    }
+
+    /// Starts the activity touch beside the request's work, so the answer doesn't wait for it
+    /// in turn (`journal::beside`). Wall clock, as "last active" is read by people.
+    fn note_activity(store: &Store, u: &User) {
+        use crate::domain::Clock;
+        use tracing::Instrument;
+        let now = crate::domain::SystemClock.now();
+        if !u.activity_due(now) {
+            return;
         }
+        let (store, id) = (store.clone(), u.id.clone());
+        let touch = async move {
+            if let Err(e) = store.touch_user(&id, now).await {
+                tracing::warn!(error = %crate::domain::Chain(&e), "activity not recorded");
+            }
+        };
+        crate::journal::beside(tokio::spawn(touch.instrument(tracing::Span::current())));
     }
 
     /// The `{id}` path parameter as the kind of id the route names; junk reads as absent.
@@ -574,7 +601,7 @@ mod caller {
             Some(id) => store.user_pair(&who.sub, &id).await?,
             None => (store.user(&who.sub).await?, None),
         };
-        Ok((active(caller, &who)?, found))
+        Ok((active(store, caller, &who)?, found))
     }
 
     /// As `load_caller_and_user`, for the invite at `{id}`.
@@ -587,7 +614,7 @@ mod caller {
             Some(id) => store.user_and_invite(&who.sub, &id).await?,
             None => (store.user(&who.sub).await?, None),
         };
-        Ok((active(caller, &who)?, found))
+        Ok((active(store, caller, &who)?, found))
     }
 }
 

@@ -29,6 +29,9 @@ struct Entries {
     changed_elsewhere: bool,
     answer: Option<Answer>,
     claim: Option<Claim>,
+    /// Writes the request started beside its work (the caller's activity), awaited before the
+    /// answer goes out, within a bound.
+    side: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// One request's journal; cheap to clone (shared).
@@ -47,6 +50,7 @@ impl Journal {
             changed_elsewhere: false,
             answer: None,
             claim,
+            side: Vec::new(),
         })))
     }
 
@@ -81,6 +85,46 @@ fn with<R>(f: impl FnOnce(&mut Entries) -> R) -> Option<R> {
                 .unwrap_or_else(std::sync::PoisonError::into_inner))
         })
         .ok()
+}
+
+/// A write that runs beside the request's work and is no part of its answer (the caller's
+/// activity): awaited, within `SIDE_WAIT`, once the work is done, so Lambda doesn't freeze it
+/// half-sent; one that can't finish in time is dropped (the next request writes it again).
+/// Outside a request it just runs.
+pub fn beside(task: tokio::task::JoinHandle<()>) {
+    let mut task = Some(task);
+    with(|e| e.side.extend(task.take()));
+}
+
+/// How long an answer waits for its side writes after the work is done: one DynamoDB write,
+/// started when the caller was read, is normally done long before.
+pub const SIDE_WAIT: std::time::Duration = std::time::Duration::from_millis(300);
+
+impl Journal {
+    /// Waits for the side writes, until `SIDE_WAIT` from now or `by`, whichever is first;
+    /// `false` if one was still running then (it is dropped with the request).
+    pub async fn settle_side(&self, by: tokio::time::Instant) -> bool {
+        let tasks: Vec<_> = std::mem::take(
+            &mut self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .side,
+        );
+        if tasks.is_empty() {
+            return true;
+        }
+        let until = by.min(tokio::time::Instant::now() + SIDE_WAIT);
+        tokio::time::timeout_at(until, join_all(tasks))
+            .await
+            .is_ok()
+    }
+}
+
+async fn join_all(tasks: Vec<tokio::task::JoinHandle<()>>) {
+    for t in tasks {
+        let _ = t.await;
+    }
 }
 
 /// A use case, just before its change's commit: the answer the request gives if it commits.

@@ -81,11 +81,7 @@ fn every_kind_of_address_answers_in_the_same_time() {
         }
         for ((kind, _), m) in kinds.iter().zip(&medians) {
             assert!(*m >= shared::usecase::resets::ANSWER_FLOOR, "{kind}: {m:?}");
-            let gap = if *m > medians[0] {
-                *m - medians[0]
-            } else {
-                medians[0] - *m
-            };
+            let gap = m.abs_diff(medians[0]);
             assert!(
                 gap <= ALIKE,
                 "{kind} differs from an active address by {gap:?}"

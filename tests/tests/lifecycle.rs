@@ -1131,3 +1131,85 @@ async fn sessions_ended(app: &harness::App, tokens: [&String; 2], refresh: &str,
         "the refresh token is revoked"
     );
 }
+
+/// Last active (issue 26, part 5): a request records the caller's activity at most once per 5
+/// minutes (the wall clock's), beside its work; it is no change of the user (no version, no
+/// audit entry), and the user's view carries it.
+#[test]
+fn a_users_activity_is_recorded_at_most_once_per_five_minutes() {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    run_counted(harness::FUNCTIONS, |app, calls| async move {
+        let t = tenant(&app, "starter", None).await;
+        let m = member(&app, &t.admin, "agent", None).await;
+        let touches = |c: Vec<harness::proxy::Call>| {
+            c.iter()
+                .filter(|c| c.op == "dynamodb.UpdateItem")
+                .filter(|c| String::from_utf8_lossy(&c.body).contains("lastActiveAt"))
+                .count()
+        };
+        let stored = || async {
+            let u = app.store.user(&uid(&m.id)).await.unwrap().unwrap();
+            (u.last_active_at, u.version)
+        };
+        let set_seen = |minutes_ago: i64| {
+            let at = time::OffsetDateTime::now_utc() - Duration::minutes(minutes_ago);
+            let item = aws_sdk_dynamodb::Client::new(&app.sdk)
+                .update_item()
+                .table_name(&app.stack.directory_table)
+                .key("pk", S(format!("USER#{}", m.id)))
+                .key("sk", S("USER".into()))
+                .update_expression("SET lastActiveAt = :t")
+                .expression_attribute_values(":t", S(shared::domain::timefmt::format(at)));
+            async move { item.send().await.unwrap() }
+        };
+        assert_eq!(
+            stored().await.0,
+            None,
+            "joining made no request with a token"
+        );
+        let entries_before = audit(&app, &t.id).await.len();
+        calls["list"].take();
+        let before = time::OffsetDateTime::now_utc() - Duration::seconds(1);
+        app.get(&m.token, "/me").await.expect(200);
+        assert_eq!(
+            touches(calls["list"].take()),
+            1,
+            "the first request records it"
+        );
+        let (seen, version) = stored().await;
+        assert!(seen.is_some_and(|s| s >= before), "{seen:?}");
+        assert_eq!(version, 1, "no change of the user");
+        let me = app.get(&m.token, "/me").await.expect(200).json();
+        assert_eq!(
+            touches(calls["list"].take()),
+            0,
+            "the next, within 5 minutes, doesn't"
+        );
+        assert!(me["lastActiveAt"].is_string(), "{me}");
+
+        // Past the grain, the next request records it again; within it, not.
+        set_seen(4).await;
+        app.get(&m.token, "/users").await.expect(200);
+        assert_eq!(touches(calls["list"].take()), 0);
+        set_seen(6).await;
+        app.get(&m.token, "/users").await.expect(200);
+        assert_eq!(touches(calls["list"].take()), 1);
+        assert_eq!(
+            audit(&app, &t.id).await.len(),
+            entries_before,
+            "not audited"
+        );
+        // Every function that reads its caller records it.
+        set_seen(6).await;
+        app.request("POST", "/me/sign-out", Some(&m.token), None)
+            .await
+            .expect(200);
+        assert_eq!(touches(calls["suspend"].take()), 1);
+        let seen_by_admin = app
+            .get(&t.admin, &format!("/users/{}", m.id))
+            .await
+            .expect(200)
+            .json();
+        assert!(seen_by_admin["lastActiveAt"].is_string(), "{seen_by_admin}");
+    });
+}

@@ -136,6 +136,7 @@ await admin.getByRole('link', { name: 'Users', exact: true }).click();
 await rows(admin).first().waitFor();
 await expectText(admin.locator('.seat-meter'), '1 of 5 seats used (pending invites included)', 'seats shown beside the Invite button');
 check(await rows(admin).count() === 1, 'the users table lists the admin');
+await expectText(rows(admin).first().locator('.last-active'), 'Active now', 'the admin, who is using it, shows as active now');
 await screen(admin, '03-users');
 
 // A refused token (401 invalid_token, as for one that expired in flight) gets one refresh of
@@ -271,6 +272,7 @@ await admin.getByLabel('Role').selectOption('supervisor');
 await admin.getByLabel('Team').fill('Support');
 await admin.getByRole('button', { name: 'Save changes' }).click();
 await notice(admin).filter({ hasText: 'Changes saved' }).waitFor();
+await expectText(admin.locator('.facts dd').nth(5), 'Active now', 'the user page says when Ann was last active');
 await screen(admin, '09-user-detail');
 await ann.getByRole('link', { name: /Ann Agent ·/ }).click();
 await ann.getByRole('heading', { name: 'Your profile' }).waitFor();

@@ -121,6 +121,7 @@ impl Invite {
             version: 1,
             signed_out_at: None,
             signed_out_by: None,
+            last_active_at: None,
         };
         let accepted = Invite {
             status: InviteStatus::Accepted,

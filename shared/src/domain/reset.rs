@@ -142,6 +142,7 @@ mod tests {
             version: 1,
             signed_out_at: None,
             signed_out_by: None,
+            last_active_at: None,
         }
     }
 

@@ -56,7 +56,14 @@ pub struct User {
     /// Who last signed the user out everywhere: themselves ("sign out everywhere") or an admin
     /// (a suspend, or "sign out of all devices"), so a refused session can say which.
     pub signed_out_by: Option<super::UserId>,
+    /// When the user last made a request (wall clock), to the grain of [`ACTIVITY_GRAIN`]: the
+    /// Users list's "Last active 3 h ago". `None`: no request since this was first recorded.
+    pub last_active_at: Option<OffsetDateTime>,
 }
+
+/// How fine "last active" is: a request records it only when the stored time is at least this
+/// old, so a busy user costs one write per 5 minutes, not one per request.
+pub const ACTIVITY_GRAIN: time::Duration = time::Duration::minutes(5);
 
 /// Who a caller may see, from their current role (the role table in docs/rules.md).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,6 +183,13 @@ impl User {
             .is_none_or(|out| iat >= out.unix_timestamp())
     }
 
+    /// Whether a request at `now` should record the user's activity (the stored time is
+    /// missing or at least [`ACTIVITY_GRAIN`] old).
+    pub fn activity_due(&self, now: OffsetDateTime) -> bool {
+        self.last_active_at
+            .is_none_or(|seen| now - seen >= ACTIVITY_GRAIN)
+    }
+
     pub fn display_label(&self) -> String {
         if self.status == UserStatus::Deleted {
             format!("{} (deleted)", self.name)
@@ -203,7 +217,20 @@ pub(crate) mod tests {
             version: 1,
             signed_out_at: None,
             signed_out_by: None,
+            last_active_at: None,
         }
+    }
+
+    #[test]
+    fn activity_is_recorded_at_most_once_per_grain() {
+        let mut u = user("a", "t1", Role::Agent, None);
+        let t = OffsetDateTime::from_unix_timestamp(1_000_000).unwrap();
+        assert!(u.activity_due(t), "never recorded");
+        u.last_active_at = Some(t);
+        assert!(!u.activity_due(t + time::Duration::minutes(4)));
+        assert!(u.activity_due(t + ACTIVITY_GRAIN));
+        // A clock behind the stored time (another container's) writes nothing.
+        assert!(!u.activity_due(t - time::Duration::minutes(1)));
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub struct UserView {
     pub created_at: String,
     pub updated_at: String,
     pub version: u64,
+    /// When they last made a request (to 5 minutes); null: not since it was first recorded.
+    pub last_active_at: Option<String>,
 }
 
 impl From<&User> for UserView {
@@ -32,6 +34,7 @@ impl From<&User> for UserView {
             created_at: timefmt::format(u.created_at),
             updated_at: timefmt::format(u.updated_at),
             version: u.version,
+            last_active_at: u.last_active_at.map(timefmt::format),
         }
     }
 }

@@ -200,6 +200,10 @@ impl Row<'_> {
                 .opt_s("signedOutBy")
                 .map(|v| UserId::parse(&v).ok_or_else(|| self.bad("signedOutBy")))
                 .transpose()?,
+            last_active_at: self
+                .opt_s("lastActiveAt")
+                .map(|v| timefmt::parse(&v).ok_or_else(|| self.bad("lastActiveAt")))
+                .transpose()?,
         })
     }
 
@@ -305,6 +309,13 @@ pub fn user_item(u: &User) -> Item {
         &mut item,
         "signedOutBy",
         &u.signed_out_by.as_ref().map(|id| id.to_string()),
+    );
+    // Carried through a change as read; a request's touch in between may be lost, and the
+    // next request past the grain records it again.
+    put_opt(
+        &mut item,
+        "lastActiveAt",
+        &u.last_active_at.map(timefmt::format),
     );
     item
 }

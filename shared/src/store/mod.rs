@@ -146,6 +146,9 @@ impl Sweep {
     }
 }
 
+/// Cheap to clone (the SDK client is shared): a request's side write (the activity touch)
+/// runs on its own task with a clone.
+#[derive(Clone)]
 pub struct Store {
     client: Client,
     tables: Tables,

@@ -1,13 +1,14 @@
 //! The company's people (`USER#<sub>` / `USER`, listed by gsi1 `TENANT#<t>#USER`): their
-//! reads, their one write (a role, team or status change at the version read), and how a
-//! refused change names its rule.
+//! reads, their one change (a role, team or status change at the version read) and how a
+//! refused change names its rule, and the activity touch (not a change: no version, no audit).
 
 use super::items::{self, n, s, Row};
 use super::tx::{Refusal, Tag, Tx, WriteError};
 use super::{Page, Store, StoreError};
 use crate::domain::manage::counter_deltas;
-use crate::domain::{AuditEntry, Scope, TenantId, User, UserFilter, UserId, UserStatus};
+use crate::domain::{timefmt, AuditEntry, Scope, TenantId, User, UserFilter, UserId, UserStatus};
 use aws_sdk_dynamodb::types::AttributeValue;
+use time::OffsetDateTime;
 
 impl Store {
     /// Consistent read: a role change or suspension shows on the very next request (docs/rules.md, rule 5).
@@ -34,6 +35,37 @@ impl Store {
             x.map(|m| Row(&m).user()).transpose()?,
             y.map(|m| Row(&m).user()).transpose()?,
         ))
+    }
+
+    /// Records that the user made a request at `now`, unless someone recorded a time within
+    /// the grain already (`User::activity_due`, as the condition): two requests at once write
+    /// once. Not a change of the user: the version and the audit log don't move. `true` if it
+    /// wrote.
+    pub async fn touch_user(&self, id: &UserId, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let cutoff = now - crate::domain::user::ACTIVITY_GRAIN;
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.tables.directory)
+            .key("pk", s(items::user_pk(id)))
+            .key("sk", s(items::USER_SK))
+            .update_expression("SET lastActiveAt = :now")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(lastActiveAt) OR lastActiveAt <= :cutoff)",
+            )
+            .expression_attribute_values(":now", s(timefmt::format(now)))
+            .expression_attribute_values(":cutoff", s(timefmt::format(cutoff)))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(aws_sdk_dynamodb::error::SdkError::ServiceError(se))
+                if se.err().is_conditional_check_failed_exception() =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(super::unavailable(e)),
+        }
     }
 
     /// One page of the tenant's users in `scope` that pass `filter`: `Scope::admits` and

@@ -100,6 +100,7 @@ export const s = {
     seats: (used, limit) => `${used} of ${limit} seats used (pending invites included)`,
     atLimit: (limit) => `You’ve used all ${limit} seats on your plan. Upgrade your plan to invite more people.`,
     pricing: 'See pricing',
+    lastActive: (rel) => `Last active ${rel}`, activeNow: 'Active now', neverActive: 'Never signed in',
     menu: (name) => `Actions for ${name}`, open: 'Open', resend: 'Resend invite', revoke: 'Revoke invite',
     sent: (d) => `Sent ${d}`, expiresOn: (d) => `Expires ${d}`, expiredOn: (d) => `Expired ${d}`,
     deliveryFailed: 'Email not delivered', invitedBy: (n) => `Invited by ${n}`,
@@ -113,7 +114,7 @@ export const s = {
   user: {
     back: 'Back to Users', details: 'Details', role: 'Role', team: 'Team', noTeam: 'No team', save: 'Save changes', saved: 'Changes saved. They apply on the user’s next page load.',
     teamHint: 'Leave empty for no team.',
-    created: 'Joined', updated: 'Last changed',
+    created: 'Joined', updated: 'Last changed', lastActive: 'Last active',
     conflict: (who) => `${who || 'Someone'} changed this user while you were editing. Here are their current details; make your change again if it’s still needed.`,
     suspend: 'Suspend', reactivate: 'Reactivate', delete: 'Delete user',
     suspendTitle: (n) => `Suspend ${n}?`,
@@ -181,6 +182,11 @@ export const fmt = {
   date: (iso) => iso ? dateOnly.format(new Date(iso)) : '',
   number: (n) => number.format(n),
   zone: () => Intl.DateTimeFormat().resolvedOptions().timeZone,
+  /** "Active now" within the 5 minutes a request records, else "Last active 3 hours ago". */
+  lastActive(iso) {
+    if (!iso) return s.users.neverActive;
+    return Date.now() - new Date(iso).getTime() < 5 * 60 * 1000 ? s.users.activeNow : s.users.lastActive(fmt.relative(iso));
+  },
   relative(iso) {
     const secs = (new Date(iso).getTime() - Date.now()) / 1000;
     const units = [['year', 31536000], ['month', 2592000], ['week', 604800], ['day', 86400], ['hour', 3600], ['minute', 60]];
