@@ -193,14 +193,7 @@ fn a_retry_with_the_same_key_gets_the_first_answer_and_changes_nothing_on_every_
             .unwrap()
             .email
             .to_string();
-        let resets = || async {
-            harness::moto::sent_mail(&app.stack.aws_endpoint)
-                .await
-                .into_iter()
-                .filter(|m| m.to.iter().any(|to| to.eq_ignore_ascii_case(&address)))
-                .filter(|m| m.subject.contains("password"))
-                .collect::<Vec<_>>()
-        };
+        let resets = || reset_mails_to(&app, &address);
         let sent = format!("/users/{user}/password-reset");
         twice(&app, &t.id, "POST", &sent, admin, None, 202).await;
         assert_eq!(

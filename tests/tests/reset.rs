@@ -12,16 +12,6 @@ use serde_json::json;
 
 const NEW: &str = "Brand-New-Passw0rd!";
 
-/// The reset emails sent to `to` so far (the invite email aside).
-async fn resets_to(app: &harness::App, to: &str) -> Vec<moto::SentMail> {
-    moto::sent_mail(&app.stack.aws_endpoint)
-        .await
-        .into_iter()
-        .filter(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(to)))
-        .filter(|m| m.subject.contains("password"))
-        .collect()
-}
-
 async fn ask(app: &harness::App, email: &str) -> harness::app::Reply {
     app.request(
         "POST",
@@ -54,7 +44,7 @@ async fn confirm(app: &harness::App, token: &str, password: &str) -> harness::ap
 
 /// The link of the newest reset email to `to`.
 async fn link_to(app: &harness::App, to: &str) -> String {
-    let mail = resets_to(app, to).await.pop().expect("a reset email");
+    let mail = reset_mails_to(app, to).await.pop().expect("a reset email");
     moto::token_in(&mail.text).expect("a link in the email")
 }
 
@@ -68,7 +58,7 @@ fn a_forgotten_password_is_set_again_from_the_email_and_every_old_session_ends()
         assert_eq!(r.status, 202);
         assert!(r.json()["message"].as_str().unwrap().contains("1 hour"));
 
-        let mails = resets_to(&app, &m.email).await;
+        let mails = reset_mails_to(&app, &m.email).await;
         assert_eq!(mails.len(), 1);
         let mail = &mails[0];
         assert_eq!(mail.subject, "Set a new VeloConnect password");
@@ -158,38 +148,25 @@ fn a_forgotten_password_is_set_again_from_the_email_and_every_old_session_ends()
 fn only_an_active_users_address_gets_an_email_and_every_answer_is_the_same() {
     run(|app| async move {
         let t = tenant(&app, "starter", None).await;
-        let active = member(&app, &t.admin, "agent", None).await;
-        let suspended = member(&app, &t.admin, "agent", None).await;
-        app.suspend(&t.admin, &suspended.id).await.expect(200);
-        let deleted = member(&app, &t.admin, "agent", None).await;
-        app.delete_user(&t.admin, &deleted.id).await.expect(200);
-        let invited = email("invited");
-        invite(
-            &app,
-            &t.admin,
-            json!({"email": invited, "name": "Ivy", "role": "agent"}),
-        )
-        .await
-        .expect(201);
-        let nobody = email("nobody");
+        let Addresses {
+            active,
+            suspended,
+            deleted,
+            invited,
+            nobody,
+        } = address_kinds(&app, &t.admin).await;
         let mut bodies = Vec::new();
-        for addr in [
-            &active.email,
-            &suspended.email,
-            &deleted.email,
-            &invited,
-            &nobody,
-        ] {
+        for addr in [&active.email, &suspended, &deleted, &invited, &nobody] {
             let r = ask(&app, addr).await;
             assert_eq!(r.status, 202, "{addr}");
             assert_eq!(r.content_type(), "application/json");
             bodies.push(r.body.clone());
         }
         assert!(bodies.windows(2).all(|w| w[0] == w[1]), "one body for all");
-        assert_eq!(resets_to(&app, &active.email).await.len(), 1);
-        for addr in [&suspended.email, &deleted.email, &invited, &nobody] {
+        assert_eq!(reset_mails_to(&app, &active.email).await.len(), 1);
+        for addr in [&suspended, &deleted, &invited, &nobody] {
             assert!(
-                resets_to(&app, addr).await.is_empty(),
+                reset_mails_to(&app, addr).await.is_empty(),
                 "{addr} got an email"
             );
         }
@@ -222,7 +199,7 @@ fn three_emails_an_hour_a_newer_link_replaces_the_older_and_links_last_an_hour()
         ask(&app, &m.email).await.expect(202);
         ask(&app, &m.email).await.expect(202);
         assert_eq!(
-            resets_to(&app, &m.email).await.len(),
+            reset_mails_to(&app, &m.email).await.len(),
             3,
             "the fourth is not sent"
         );
@@ -249,7 +226,7 @@ fn three_emails_an_hour_a_newer_link_replaces_the_older_and_links_last_an_hour()
         assert_problem(&preview(&app, &third).await, 404, "reset-link-invalid");
         assert_problem(&confirm(&app, &third, NEW).await, 404, "reset-link-invalid");
         ask(&app, &m.email).await.expect(202);
-        assert_eq!(resets_to(&app, &m.email).await.len(), 4);
+        assert_eq!(reset_mails_to(&app, &m.email).await.len(), 4);
         // Junk, another user's id, an invite's token: the same 404.
         for junk in [
             "junk".to_string(),
@@ -379,7 +356,7 @@ fn an_admin_sends_a_reset_worded_as_theirs_and_only_to_their_active_users() {
             "not-found",
         );
         assert!(
-            resets_to(&app, &m.email).await.is_empty(),
+            reset_mails_to(&app, &m.email).await.is_empty(),
             "refusals send nothing"
         );
 
@@ -394,7 +371,7 @@ fn an_admin_sends_a_reset_worded_as_theirs_and_only_to_their_active_users() {
             .expect(202)
             .json();
         assert_eq!(r["sentTo"], m.email.as_str());
-        let mail = resets_to(&app, &m.email).await.pop().unwrap();
+        let mail = reset_mails_to(&app, &m.email).await.pop().unwrap();
         assert_eq!(
             mail.subject,
             "Ada Admin sent you a link to set a new VeloConnect password"

@@ -320,3 +320,47 @@ pub async fn leave_marker(app: &App, login: &str, due_in: time::Duration) {
         .await
         .unwrap();
 }
+
+/// The password-reset emails sent to `to` so far, oldest first (its invite email left out).
+pub async fn reset_mails_to(app: &App, to: &str) -> Vec<harness::moto::SentMail> {
+    harness::moto::sent_mail(&app.stack.aws_endpoint)
+        .await
+        .into_iter()
+        .filter(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(to)))
+        .filter(|m| m.subject.contains("password"))
+        .collect()
+}
+
+/// One address of each kind the forgotten-password form must answer alike (rule 13).
+pub struct Addresses {
+    pub active: Member,
+    pub suspended: String,
+    pub deleted: String,
+    pub invited: String,
+    pub nobody: String,
+}
+
+/// An active agent, a suspended one, a deleted one, a pending invite and an address nobody has,
+/// in `admin`'s company.
+pub async fn address_kinds(app: &App, admin: &str) -> Addresses {
+    let active = member(app, admin, "agent", None).await;
+    let suspended = member(app, admin, "agent", None).await;
+    app.suspend(admin, &suspended.id).await.expect(200);
+    let deleted = member(app, admin, "agent", None).await;
+    app.delete_user(admin, &deleted.id).await.expect(200);
+    let invited = email("invited");
+    invite(
+        app,
+        admin,
+        json!({"email": invited, "name": "Ivy", "role": "agent"}),
+    )
+    .await
+    .expect(201);
+    Addresses {
+        active,
+        suspended: suspended.email,
+        deleted: deleted.email,
+        invited,
+        nobody: email("nobody"),
+    }
+}

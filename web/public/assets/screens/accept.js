@@ -1,28 +1,16 @@
-import { useEffect, useState, useRef } from '../vendor/hooks.js';
+import { useState } from '../vendor/hooks.js';
 import { html, ErrorBox, Link } from '../ui.js';
 import { s, roles, fmt } from '../strings.js';
 import { signIn } from '../session.js';
 import { previewInvite, acceptInvite } from '../api.js';
-import { takeToken, meets, NewPassword } from './password.js';
+import { useLinkPreview, meets, NewPassword } from './password.js';
 
 export function Accept({ onJoined }) {
-  const token = useRef(null);
-  if (token.current === null) token.current = takeToken();
-  const [invite, setInvite] = useState(null);
-  const [state, setState] = useState('loading'); // loading | ready | unusable | unavailable
+  const { token, found: invite, state, setState, load } = useLinkPreview(previewInvite);
   const [password, setPassword] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
   const [pwErrors, setPwErrors] = useState([]);
-
-  const load = () => {
-    setState('loading');
-    if (!token.current) { setState('unusable'); return; }
-    previewInvite({ token: token.current })
-      .then((p) => { setInvite(p); setState('ready'); },
-        (e) => setState(e.status === 0 || e.status >= 500 ? 'unavailable' : 'unusable'));
-  };
-  useEffect(load, []);
 
   if (state === 'loading') return html`<main class="center" id="main"><p class="boot">${s.loading}</p></main>`;
   if (state === 'unavailable') {
@@ -52,7 +40,7 @@ export function Accept({ onJoined }) {
     const idempotencyKey = crypto.randomUUID();
     for (let attempt = 0; ; attempt++) {
       try {
-        const done = await acceptInvite({ token: token.current, password }, { idempotencyKey });
+        const done = await acceptInvite({ token, password }, { idempotencyKey });
         await signIn(done.signIn.username, password);
         onJoined();
         return;

@@ -1,6 +1,6 @@
 // What the accept and reset pages share: the link's token taken from the fragment, and the new
 // password field with the policy's rules shown live as the user types.
-import { useState } from '../vendor/hooks.js';
+import { useEffect, useRef, useState } from '../vendor/hooks.js';
 import { html, Field } from '../ui.js';
 import { s } from '../strings.js';
 
@@ -22,6 +22,27 @@ export function takeToken() {
   const token = new URLSearchParams(location.hash.slice(1)).get('token') || '';
   if (location.hash) history.replaceState(null, '', location.pathname);
   return token;
+}
+
+/**
+ * A link page's first step: take the token, ask `preview` what it opens. `state` is loading,
+ * ready (with `found`), used (the link already did its job: a 409), unusable (any other refusal,
+ * or no token), or unavailable (nothing answered: `load` tries again).
+ */
+export function useLinkPreview(preview) {
+  const token = useRef(null);
+  if (token.current === null) token.current = takeToken();
+  const [found, setFound] = useState(null);
+  const [state, setState] = useState('loading');
+  const load = () => {
+    setState('loading');
+    if (!token.current) { setState('unusable'); return; }
+    preview({ token: token.current })
+      .then((p) => { setFound(p); setState('ready'); },
+        (e) => setState(e.status === 0 || e.status >= 500 ? 'unavailable' : e.status === 409 ? 'used' : 'unusable'));
+  };
+  useEffect(load, []);
+  return { token: token.current, found, state, setState, load };
 }
 
 /** Whether `password` meets every rule of `policy`. */

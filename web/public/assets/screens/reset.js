@@ -2,30 +2,18 @@
 // password with the rules shown live, then the sign-in page with the address filled. It never
 // signs in with the password itself: the sign-in page is the one place that handles what a
 // sign-in may ask next (docs/rules.md, rule 13).
-import { useEffect, useState, useRef } from '../vendor/hooks.js';
+import { useState } from '../vendor/hooks.js';
 import { html, ErrorBox, Link } from '../ui.js';
 import { s, fmt } from '../strings.js';
 import { previewPasswordReset, confirmPasswordReset } from '../api.js';
-import { takeToken, meets, NewPassword } from './password.js';
+import { useLinkPreview, meets, NewPassword } from './password.js';
 
 export function Reset({ onDone }) {
-  const token = useRef(null);
-  if (token.current === null) token.current = takeToken();
-  const [account, setAccount] = useState(null);
-  const [state, setState] = useState('loading'); // loading | ready | unusable | used | unavailable
+  const { token, found: account, state, setState, load } = useLinkPreview(previewPasswordReset);
   const [password, setPassword] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
   const [pwErrors, setPwErrors] = useState([]);
-
-  const load = () => {
-    setState('loading');
-    if (!token.current) { setState('unusable'); return; }
-    previewPasswordReset({ token: token.current })
-      .then((p) => { setAccount(p); setState('ready'); },
-        (e) => setState(e.status === 0 || e.status >= 500 ? 'unavailable' : e.type === 'reset-link-used' ? 'used' : 'unusable'));
-  };
-  useEffect(load, []);
 
   const card = (title, body, action) => html`<main class="center" id="main"><div class="card narrow">
     <h1>${title}</h1><p>${body}</p>${action}
@@ -47,7 +35,7 @@ export function Reset({ onDone }) {
     // its first success instead of "link already used".
     const idempotencyKey = crypto.randomUUID();
     try {
-      const done = await confirmPasswordReset({ token: token.current, password }, { idempotencyKey });
+      const done = await confirmPasswordReset({ token, password }, { idempotencyKey });
       // Every session is refused up to the end of the reset's second (Cognito stamps tokens in
       // whole seconds), so the sign-in page opens past it and a quick sign-in is not refused.
       await new Promise((r) => setTimeout(r, 1100));
