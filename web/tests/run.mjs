@@ -400,6 +400,7 @@ await forgetful.getByLabel('New password', { exact: true }).fill('short');
 await screen(forgetful, '10i-reset');
 await forgetful.setViewportSize({ width: 390, height: 844 });
 await screen(forgetful, '10i-reset-phone');
+check(await forgetful.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'the reset page at phone width: the address wraps, nothing scrolls sideways');
 check(await forgetful.getByRole('button', { name: 'Set new password' }).isDisabled(), 'a password that breaks a rule can’t be sent');
 annPassword = 'Ann-Reset-Passw0rd-3';
 await forgetful.getByLabel('New password', { exact: true }).fill(annPassword);
