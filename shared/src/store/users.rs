@@ -39,9 +39,8 @@ impl Store {
 
     /// Records that the user made a request at `now`, unless someone recorded a time within
     /// the grain already (`User::activity_due`, as the condition): two requests at once write
-    /// once. Not a change of the user: the version and the audit log don't move. `true` if it
-    /// wrote.
-    pub async fn touch_user(&self, id: &UserId, now: OffsetDateTime) -> Result<bool, StoreError> {
+    /// once. Not a change of the user: the version and the audit log don't move.
+    pub async fn touch_user(&self, id: &UserId, now: OffsetDateTime) -> Result<(), StoreError> {
         let cutoff = now - crate::domain::user::ACTIVITY_GRAIN;
         let out = self
             .client
@@ -58,11 +57,12 @@ impl Store {
             .send()
             .await;
         match out {
-            Ok(_) => Ok(true),
+            Ok(_) => Ok(()),
+            // Someone recorded it within the grain already.
             Err(aws_sdk_dynamodb::error::SdkError::ServiceError(se))
                 if se.err().is_conditional_check_failed_exception() =>
             {
-                Ok(false)
+                Ok(())
             }
             Err(e) => Err(super::unavailable(e)),
         }
