@@ -72,6 +72,9 @@ pub struct Verified {
     /// Handlers refuse tokens older than the user's last sign-out everywhere (a JWT can't be
     /// recalled).
     pub issued_at: i64,
+    /// When the user last typed their credentials (Cognito's `auth_time`; a refreshed token
+    /// keeps its sign-in's): how recent a sign-in is, for turning two-step verification off.
+    pub auth_time: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -81,6 +84,8 @@ struct Claims {
     client_id: String,
     // Required: every Cognito access token has it, and without it a token's age is unknown.
     iat: i64,
+    #[serde(default)]
+    auth_time: Option<i64>,
 }
 
 /// The JWKS lives on a Cognito endpoint, so the Amazon Trust Services roots are all it needs
@@ -211,6 +216,7 @@ impl Verifier {
         Ok(Verified {
             sub,
             issued_at: claims.iat,
+            auth_time: claims.auth_time,
         })
     }
 

@@ -346,7 +346,7 @@ async fn authenticate(
 }
 
 #[cfg(feature = "dynamo")]
-pub use caller::{load_caller, load_caller_and_invite, load_caller_and_user};
+pub use caller::{load_caller, load_caller_and_invite, load_caller_and_user, require_admin};
 #[cfg(feature = "dynamo")]
 pub use once::{respond_once, KeyScope};
 
@@ -602,6 +602,29 @@ mod caller {
             None => (store.user(&who.sub).await?, None),
         };
         Ok((active(store, caller, &who)?, found))
+    }
+
+    /// An admin route's gate: the caller's role (`manage::require_admin`), then the company's
+    /// two-step policy (rule 14). The company's record is read only for an admin without
+    /// two-step verification: one who has it passes whatever the policy says.
+    pub async fn require_admin(
+        store: &Store,
+        caller: &User,
+        what: &'static str,
+    ) -> Result<(), ApiError> {
+        crate::domain::manage::require_admin(caller, what)?;
+        if caller.mfa {
+            return Ok(());
+        }
+        let policy = store
+            .tenant(&caller.tenant_id)
+            .await?
+            .map(|t| t.mfa_policy)
+            .unwrap_or_default();
+        if policy.requires(caller.role) {
+            return Err(ApiError::MfaRequired);
+        }
+        Ok(())
     }
 
     /// As `load_caller_and_user`, for the invite at `{id}`.

@@ -50,6 +50,9 @@ pub enum IdentityError {
     /// Cognito's own limit on password attempts.
     #[error("too many attempts")]
     TooManyAttempts,
+    /// VerifySoftwareToken: the code is not the authenticator's current one.
+    #[error("the code does not match")]
+    WrongCode,
 }
 
 /// A refused password names the rule on the `password` field; anything else is Cognito being
@@ -69,6 +72,12 @@ impl From<IdentityError> for crate::domain::ApiError {
                 )])
             }
             IdentityError::TokenRefused => crate::domain::ApiError::InvalidToken,
+            IdentityError::WrongCode => {
+                crate::domain::ApiError::Invalid(vec![crate::domain::FieldError::new(
+                    "code",
+                    "is not the current code from your authenticator app",
+                )])
+            }
             IdentityError::TooManyAttempts => crate::domain::ApiError::TooManyAttempts,
             e => crate::domain::ApiError::Unavailable(Cause::new(e)),
         }
@@ -85,6 +94,13 @@ fn attr(name: &str, value: &str) -> AttributeType {
         .value(value)
         .build()
         .expect("name is set")
+}
+
+fn totp_settings(on: bool) -> aws_sdk_cognitoidentityprovider::types::SoftwareTokenMfaSettingsType {
+    aws_sdk_cognitoidentityprovider::types::SoftwareTokenMfaSettingsType::builder()
+        .enabled(on)
+        .preferred_mfa(on)
+        .build()
 }
 
 impl Directory {
@@ -316,6 +332,107 @@ impl Directory {
         {
             Ok(_) => Ok(()),
             Err(SdkError::ServiceError(se)) if se.err().is_user_not_found_exception() => Ok(()),
+            Err(e) => Err(IdentityError::Unavailable(Cause::new(e))),
+        }
+    }
+
+    /// A new authenticator secret for the caller (AssociateSoftwareToken, with their own access
+    /// token, so no IAM grant): nothing is on until a code from it is verified.
+    pub async fn new_totp_secret(&self, access_token: &str) -> Result<String, IdentityError> {
+        match self
+            .client
+            .associate_software_token()
+            .access_token(access_token)
+            .send()
+            .await
+        {
+            Ok(out) => out
+                .secret_code()
+                .map(str::to_string)
+                .ok_or_else(|| IdentityError::Unavailable("no secret in the answer".into())),
+            Err(SdkError::ServiceError(se)) if se.err().is_not_authorized_exception() => {
+                Err(IdentityError::TokenRefused)
+            }
+            Err(e) => Err(IdentityError::Unavailable(Cause::new(e))),
+        }
+    }
+
+    /// The first code from the new secret (VerifySoftwareToken), then the authenticator made
+    /// the user's preferred second step (SetUserMFAPreference): from then on Cognito asks
+    /// for a code at every sign-in. Both with the caller's access token.
+    pub async fn turn_on_totp(&self, access_token: &str, code: &str) -> Result<(), IdentityError> {
+        match self
+            .client
+            .verify_software_token()
+            .access_token(access_token)
+            .user_code(code)
+            .friendly_device_name("VeloConnect")
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(SdkError::ServiceError(se)) => {
+                let e = se.err();
+                if e.is_code_mismatch_exception() || e.is_enable_software_token_mfa_exception() {
+                    return Err(IdentityError::WrongCode);
+                }
+                if e.is_too_many_requests_exception() {
+                    return Err(IdentityError::TooManyAttempts);
+                }
+                if e.is_not_authorized_exception() {
+                    return Err(IdentityError::TokenRefused);
+                }
+                return Err(IdentityError::Unavailable(Cause::new(
+                    SdkError::ServiceError(se),
+                )));
+            }
+            Err(e) => return Err(IdentityError::Unavailable(Cause::new(e))),
+        }
+        self.client
+            .set_user_mfa_preference()
+            .access_token(access_token)
+            .software_token_mfa_settings(totp_settings(true))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| IdentityError::Unavailable(Cause::new(e)))
+    }
+
+    /// The authenticator no longer asked for (AdminSetUserMFAPreference): the user's own
+    /// "turn off" once they signed in again with a code, or an admin's reset for a lost
+    /// device. Idempotent; a missing identity has nothing to turn off.
+    pub async fn turn_off_totp(&self, login: &str) -> Result<(), IdentityError> {
+        match self
+            .client
+            .admin_set_user_mfa_preference()
+            .user_pool_id(&self.pool_id)
+            .username(login)
+            .software_token_mfa_settings(totp_settings(false))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(se)) if se.err().is_user_not_found_exception() => Ok(()),
+            Err(e) => Err(IdentityError::Unavailable(Cause::new(e))),
+        }
+    }
+
+    /// Whether Cognito asks this login for an authenticator code (AdminGetUser's MFA
+    /// settings): what the record's `mfa` is set from, never from what a browser says.
+    pub async fn totp_on(&self, login: &str) -> Result<bool, IdentityError> {
+        match self
+            .client
+            .admin_get_user()
+            .user_pool_id(&self.pool_id)
+            .username(login)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .user_mfa_setting_list()
+                .iter()
+                .any(|m| m == "SOFTWARE_TOKEN_MFA")),
+            Err(SdkError::ServiceError(se)) if se.err().is_user_not_found_exception() => Ok(false),
             Err(e) => Err(IdentityError::Unavailable(Cause::new(e))),
         }
     }

@@ -47,6 +47,11 @@ pub const ROUTES: &[Route] = &[
     route("POST /users/{id}/sign-out", "suspend"),
     route("POST /me/sign-out", "suspend"),
     route("POST /me/password", "suspend"),
+    route("POST /me/mfa/setup", "suspend"),
+    route("POST /me/mfa", "suspend"),
+    route("DELETE /me/mfa", "suspend"),
+    route("POST /users/{id}/mfa-reset", "suspend"),
+    route("PUT /tenant/mfa-policy", "suspend"),
     route("DELETE /users/{id}", "delete"),
     Route {
         public: true,

@@ -24,6 +24,10 @@ import sys
 import threading
 import time
 
+# Moto checks authenticator codes only when asked to (its one secret for every user is
+# COGNITO_TOTP_MFA_SECRET): the tests compute real codes, so a wrong one must be refused.
+os.environ.setdefault("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")
+
 import moto.dynamodb.models as dynamodb_models
 from moto.dynamodb.models.table import Table
 from moto.server import DomainDispatcherApplication, create_backend_app

@@ -661,6 +661,67 @@ impl App {
         }
     }
 
+    /// Signs in as the console does when two-step verification is on: the password, then
+    /// the SOFTWARE_TOKEN_MFA challenge answered with `code`. Answers (access, refresh), or
+    /// Cognito's refusal.
+    pub async fn sign_in_with_code(
+        &self,
+        email: &str,
+        password: &str,
+        code: &str,
+    ) -> Result<(String, String), String> {
+        let idp = aws_sdk_cognitoidentityprovider::Client::new(&self.sdk);
+        let out = idp
+            .initiate_auth()
+            .auth_flow(AuthFlowType::UserPasswordAuth)
+            .client_id(&self.stack.user_pool_client_id)
+            .auth_parameters("USERNAME", email)
+            .auth_parameters("PASSWORD", password)
+            .send()
+            .await
+            .map_err(|e| format!("{:?}", e.into_service_error()))?;
+        let challenge = out.challenge_name().map(|c| c.as_str().to_string());
+        if challenge.as_deref() != Some("SOFTWARE_TOKEN_MFA") {
+            return Err(format!("no code asked for: {challenge:?}"));
+        }
+        let r = idp
+            .respond_to_auth_challenge()
+            .client_id(&self.stack.user_pool_client_id)
+            .challenge_name(
+                aws_sdk_cognitoidentityprovider::types::ChallengeNameType::SoftwareTokenMfa,
+            )
+            .session(out.session().unwrap_or_default())
+            .challenge_responses("USERNAME", email)
+            .challenge_responses("SOFTWARE_TOKEN_MFA_CODE", code)
+            .send()
+            .await
+            .map_err(|e| format!("{:?}", e.into_service_error()))?
+            .authentication_result
+            .ok_or_else(|| "no tokens".to_string())?;
+        match (r.access_token, r.refresh_token) {
+            (Some(a), Some(rt)) => Ok((a, rt)),
+            _ => Err("no access or refresh token".into()),
+        }
+    }
+
+    /// Two-step verification turned on the whole way, as the profile does it: a secret, then
+    /// a real code from it. Answers the `POST /me/mfa` reply.
+    pub async fn turn_on_mfa(&self, token: &str) -> Reply {
+        let setup = self
+            .request("POST", "/me/mfa/setup", Some(token), None)
+            .await
+            .expect(200);
+        let secret = setup.json()["secretCode"].as_str().unwrap().to_string();
+        let code = crate::totp::fresh_code(&secret).await;
+        self.request(
+            "POST",
+            "/me/mfa",
+            Some(token),
+            Some(serde_json::json!({ "code": code })),
+        )
+        .await
+    }
+
     /// A new access token for a refresh token, as the console gets one (REFRESH_TOKEN_AUTH).
     pub async fn refresh(&self, refresh_token: &str) -> Result<String, String> {
         let idp = aws_sdk_cognitoidentityprovider::Client::new(&self.sdk);

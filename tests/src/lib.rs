@@ -11,6 +11,7 @@ pub mod proxy;
 pub mod runtime_api;
 pub mod server;
 pub mod stack;
+pub mod totp;
 pub mod web;
 
 /// Every function binary, by the name `App::with_sdk_per_function` passes and the template's

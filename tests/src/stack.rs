@@ -149,10 +149,23 @@ impl Stack {
                     .build()
                     .unwrap(),
             )
+            // As infra/template.yaml: two-step verification optional, authenticator apps only.
+            .mfa_configuration(aws_sdk_cognitoidentityprovider::types::UserPoolMfaType::Optional)
             .send()
             .await
             .expect("create user pool");
         let pool_id = pool.user_pool.and_then(|p| p.id).expect("pool id");
+        idp.set_user_pool_mfa_config()
+            .user_pool_id(&pool_id)
+            .mfa_configuration(aws_sdk_cognitoidentityprovider::types::UserPoolMfaType::Optional)
+            .software_token_mfa_configuration(
+                aws_sdk_cognitoidentityprovider::types::SoftwareTokenMfaConfigType::builder()
+                    .enabled(true)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("set the pool's MFA configuration");
         let client = idp
             .create_user_pool_client()
             .user_pool_id(&pool_id)

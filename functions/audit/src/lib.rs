@@ -5,9 +5,9 @@ use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use shared::auth::Verifier;
 use shared::domain::ids::looks_like_id;
-use shared::domain::manage::require_admin;
 use shared::domain::{timefmt, ApiError, AuditAction, FieldError};
 use shared::http::admit;
+use shared::http::require_admin;
 use shared::http::{json, load_caller, page_limit, query, respond_within, route_key};
 use shared::store::{AuditFilter, Store};
 
@@ -79,7 +79,7 @@ fn filter(req: &Request, errs: &mut Vec<FieldError>) -> AuditFilter {
 
 async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = load_caller(&deps.store, req).await?;
-    require_admin(&caller, "read the audit log")?;
+    require_admin(&deps.store, &caller, "read the audit log").await?;
     let mut errs = Vec::new();
     let f = filter(req, &mut errs);
     let limit = page_limit(req, 50, 500, &mut errs);

@@ -3,11 +3,12 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::auth::Verifier;
-use shared::domain::manage::{require_admin, target};
+use shared::domain::manage::target;
 use shared::domain::validation::role_edit;
 use shared::domain::views::answers;
 use shared::domain::ApiError;
 use shared::http::admit;
+use shared::http::require_admin;
 use shared::http::{
     answer, body_json, change_by, load_caller_and_user, respond_once, route_key, KeyScope,
 };
@@ -29,7 +30,7 @@ pub async fn handle(deps: &Deps, verifier: &Verifier, req: Request) -> Response<
 
 async fn change(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let (caller, found) = load_caller_and_user(&deps.store, req).await?;
-    require_admin(&caller, "change roles")?;
+    require_admin(&deps.store, &caller, "change roles").await?;
     let edit = role_edit(&body_json(req)?)?;
     let before = target(&caller, found)?;
     let users = deps.users();

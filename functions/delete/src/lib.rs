@@ -9,10 +9,11 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::auth::Verifier;
-use shared::domain::manage::{own, require_admin};
+use shared::domain::manage::own;
 use shared::domain::views::answers;
 use shared::domain::ApiError;
 use shared::http::admit;
+use shared::http::require_admin;
 use shared::http::{answer, change_by, load_caller_and_user, respond_once, route_key, KeyScope};
 use shared::usecase::users;
 
@@ -32,7 +33,7 @@ pub async fn handle(deps: &Deps, verifier: &Verifier, req: Request) -> Response<
 
 async fn delete(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let (caller, found) = load_caller_and_user(&deps.store, req).await?;
-    require_admin(&caller, "delete users")?;
+    require_admin(&deps.store, &caller, "delete users").await?;
     // A tombstone is still found: deleting it again finishes what a crash left.
     let before = own(&caller, found)?;
     let signins = deps.signins();

@@ -3,11 +3,12 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::auth::Verifier;
-use shared::domain::manage::{own, require_admin};
+use shared::domain::manage::own;
 use shared::domain::validation::invite_request;
 use shared::domain::views::answers;
 use shared::domain::{ApiError, Invite, User};
 use shared::http::admit;
+use shared::http::require_admin;
 use shared::http::{
     answer, body_json, change_by, deadline, load_caller, load_caller_and_invite, respond_once,
     route_key, KeyScope,
@@ -32,7 +33,7 @@ pub async fn handle(deps: &Deps, verifier: &Verifier, req: Request) -> Response<
 
 async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = load_caller(&deps.store, req).await?;
-    require_admin(&caller, "invite users")?;
+    require_admin(&deps.store, &caller, "invite users").await?;
     let (rows, batch) = invite_request(&body_json(req)?).map_err(ApiError::Invalid)?;
     let now = deps.clock.now();
     let change = change_by(req, &caller, now);
@@ -55,7 +56,7 @@ async fn admin_and_invite(
     what: &'static str,
 ) -> Result<(User, Invite), ApiError> {
     let (caller, found) = load_caller_and_invite(&deps.store, req).await?;
-    require_admin(&caller, what)?;
+    require_admin(&deps.store, &caller, what).await?;
     let invite = own(&caller, found)?;
     Ok((caller, invite))
 }

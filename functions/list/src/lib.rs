@@ -3,10 +3,11 @@
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use shared::auth::Verifier;
-use shared::domain::manage::{require_admin, visible};
+use shared::domain::manage::visible;
 use shared::domain::views::{InviteView, MeView, TenantView, UserView};
 use shared::domain::{ApiError, FieldError, Role, Scope, User, UserId, UserStatus};
 use shared::http::admit;
+use shared::http::require_admin;
 use shared::http::{json, load_caller, page_limit, path_param, query, respond_within, route_key};
 use shared::store::{InviteListFilter, InviteNarrow, UserFilter};
 
@@ -126,7 +127,7 @@ async fn one_user(deps: &Deps, req: &Request, caller: &User) -> Result<Response<
 }
 
 async fn invites(deps: &Deps, req: &Request, caller: &User) -> Result<Response<Body>, ApiError> {
-    require_admin(caller, "list invites")?;
+    require_admin(&deps.store, caller, "list invites").await?;
     let mut errs = Vec::new();
     let which = match query(req, "status").as_deref().map(str::trim) {
         None | Some("pending") => InviteListFilter::Pending,
@@ -165,7 +166,7 @@ async fn invites(deps: &Deps, req: &Request, caller: &User) -> Result<Response<B
 }
 
 async fn tenant(deps: &Deps, caller: &User) -> Result<Response<Body>, ApiError> {
-    require_admin(caller, "read the plan and seats")?;
+    require_admin(&deps.store, caller, "read the plan and seats").await?;
     let t = deps
         .store
         .tenant(&caller.tenant_id)

@@ -12,12 +12,13 @@
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 use shared::auth::Verifier;
-use shared::domain::manage::{require_admin, target};
+use shared::domain::manage::target;
 use shared::domain::validation::{
     accept_request, admin_reset_request, preview_request, reset_request,
 };
 use shared::domain::views::{self, answers};
 use shared::domain::{ApiError, ResetToken};
+use shared::http::require_admin;
 use shared::http::{
     admit, answer, body_json, change_by, deadline, json, load_caller_and_user, request_id,
     respond_once, respond_within, route_key, KeyScope,
@@ -84,7 +85,7 @@ async fn confirm(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError>
 /// An admin, one of the company's users who is not deleted, then the use case.
 async fn send(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let (caller, found) = load_caller_and_user(&deps.store, req).await?;
-    require_admin(&caller, "send password resets")?;
+    require_admin(&deps.store, &caller, "send password resets").await?;
     let user = target(&caller, found)?;
     let zone = if req.body().is_empty() {
         None

@@ -1,7 +1,10 @@
 //! `suspend`: `POST /users/{id}/suspend` and `POST /users/{id}/reactivate`, and the routes
 //! that end sessions without suspending: `POST /users/{id}/sign-out` (an admin signs a user out
 //! of all devices), `POST /me/sign-out` (a user signs out everywhere) and `POST /me/password`
-//! (a user changes their password, which ends every session too).
+//! (a user changes their password, which ends every session too). And two-step verification
+//! (rule 14): `POST /me/mfa/setup` (a new authenticator secret), `POST /me/mfa` (the first code
+//! turns it on), `DELETE /me/mfa` (off, after a fresh sign-in with a code), `POST
+//! /users/{id}/mfa-reset` (an admin's, for a lost device) and `PUT /tenant/mfa-policy`.
 //!
 //! DynamoDB is the source of truth and Cognito follows it (docs/rules.md, "Sign-in follows
 //! the directory"): under the login's lock, suspend disables the sign-in (which signs out
@@ -10,14 +13,15 @@
 
 use lambda_http::{Body, Request, Response};
 use shared::auth::Verifier;
-use shared::domain::manage::{require_admin, target};
-use shared::domain::validation::password_change_request;
+use shared::domain::manage::target;
+use shared::domain::validation::{mfa_code_request, mfa_policy_request, password_change_request};
 use shared::domain::views::answers;
 use shared::domain::{ApiError, Change, User};
 use shared::http::admit;
+use shared::http::require_admin;
 use shared::http::{
-    answer, body_json, change_by, load_caller, load_caller_and_user, respond_once, route_key,
-    KeyScope,
+    answer, body_json, change_by, json, load_caller, load_caller_and_user, respond_once,
+    respond_within, route_key, KeyScope,
 };
 use shared::usecase::users::{self, SignIns};
 
@@ -26,9 +30,15 @@ pub use shared::usecase::users::SignInDeps as Deps;
 /// `verifier` is the container's (its cached keys): `admit` checks the caller's token first.
 pub async fn handle(deps: &Deps, verifier: &Verifier, req: Request) -> Response<Body> {
     let req = admit(verifier, req).await;
-    // A password change's body holds passwords: its key keeps only an argon2id print.
+    // The answer holds the authenticator's secret: it is never kept, so no key is honoured
+    // (nothing here changes: a retry gets a new secret, and only the newest one verifies).
+    if route_key(&req) == Some("POST /me/mfa/setup") {
+        return respond_within(&req, mfa_setup(deps, &req)).await;
+    }
+    // A password change's body holds passwords, a code's a one-time secret: their key keeps
+    // only an argon2id print.
     let scope = match route_key(&req) {
-        Some("POST /me/password") => KeyScope::CallerSecret,
+        Some("POST /me/password" | "POST /me/mfa") => KeyScope::CallerSecret,
         _ => KeyScope::Caller,
     };
     respond_once(&req, &deps.store, scope, async {
@@ -44,6 +54,12 @@ pub async fn handle(deps: &Deps, verifier: &Verifier, req: Request) -> Response<
             }
             Some("POST /me/sign-out") => sign_out_everywhere(deps, &req).await,
             Some("POST /me/password") => change_password(deps, &req).await,
+            Some("POST /me/mfa") => mfa_turn_on(deps, &req).await,
+            Some("DELETE /me/mfa") => mfa_turn_off(deps, &req).await,
+            Some("POST /users/{id}/mfa-reset") => {
+                act(deps, &req, "reset two-step verification", users::mfa_reset).await
+            }
+            Some("PUT /tenant/mfa-policy") => mfa_policy(deps, &req).await,
             _ => Err(ApiError::NoRoute),
         }
     })
@@ -61,7 +77,7 @@ where
     F: AsyncFn(&SignIns<'_>, &Change, User) -> Result<User, ApiError>,
 {
     let (caller, found) = load_caller_and_user(&deps.store, req).await?;
-    require_admin(&caller, what)?;
+    require_admin(&deps.store, &caller, what).await?;
     let before = target(&caller, found)?;
     let signins = deps.signins();
     let change = change_by(req, &caller, deps.clock.now());
@@ -88,4 +104,55 @@ async fn change_password(deps: &Deps, req: &Request) -> Result<Response<Body>, A
     let change = change_by(req, &caller, deps.clock.now());
     let after = users::change_password(&signins, &change, caller, token, &pw).await?;
     Ok(answer(&answers::user(&after)))
+}
+
+/// Any active user, for themselves: a new secret and the key URI its QR code carries.
+async fn mfa_setup(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = load_caller(&deps.store, req).await?;
+    let token = shared::auth::bearer(req.headers()).map_err(|_| ApiError::InvalidToken)?;
+    let secret = users::mfa_secret(&deps.signins(), &caller, token).await?;
+    let uri = shared::domain::totp::otpauth_uri(caller.email.as_str(), &secret);
+    Ok(json(
+        200,
+        &serde_json::json!({ "secretCode": secret, "otpauthUri": uri }),
+    ))
+}
+
+/// Any active user: the first code from their app turns it on.
+async fn mfa_turn_on(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = load_caller(&deps.store, req).await?;
+    let code = mfa_code_request(&body_json(req)?)?;
+    let token = shared::auth::bearer(req.headers()).map_err(|_| ApiError::InvalidToken)?;
+    let change = change_by(req, &caller, deps.clock.now());
+    let after = users::mfa_turn_on(&deps.signins(), &change, caller, token, &code).await?;
+    Ok(answer(&answers::user(&after)))
+}
+
+/// Any active user: off, with a token from a sign-in (password and code) minutes old.
+async fn mfa_turn_off(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = load_caller(&deps.store, req).await?;
+    let who = shared::http::authorized(req)?;
+    let policy = deps
+        .store
+        .tenant(&caller.tenant_id)
+        .await?
+        .map(|t| t.mfa_policy)
+        .unwrap_or_default();
+    let change = change_by(req, &caller, deps.clock.now());
+    let after =
+        users::mfa_turn_off(&deps.signins(), &change, caller, who.auth_time, policy).await?;
+    Ok(answer(&answers::user(&after)))
+}
+
+/// An admin (who passes the policy themselves): whom the company requires to have it.
+async fn mfa_policy(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = load_caller(&deps.store, req).await?;
+    let policy = mfa_policy_request(&body_json(req)?)?;
+    require_admin(&deps.store, &caller, "set the company's two-step policy").await?;
+    let change = change_by(req, &caller, deps.clock.now());
+    let t = users::set_mfa_policy(&deps.store, &change, &caller, policy, &deps.pricing_url).await?;
+    Ok(json(
+        200,
+        &shared::domain::views::TenantView::new(&t, &deps.pricing_url),
+    ))
 }

@@ -74,6 +74,18 @@ pub enum AuditAction {
     /// The user set a new password from a reset link (every session ended with it).
     #[serde(rename = "user.passwordReset")]
     PasswordReset,
+    /// The user turned two-step verification on (Cognito read back).
+    #[serde(rename = "user.mfaEnabled")]
+    MfaEnabled,
+    /// The user turned it off themselves, after signing in again with a code.
+    #[serde(rename = "user.mfaDisabled")]
+    MfaDisabled,
+    /// An admin turned it off for a user who lost their device; every session ended.
+    #[serde(rename = "user.mfaReset")]
+    MfaReset,
+    /// An admin changed whom the company requires to have it.
+    #[serde(rename = "tenant.mfaPolicyChanged")]
+    MfaPolicyChanged,
 }
 
 impl AuditAction {
@@ -94,6 +106,10 @@ impl AuditAction {
             AuditAction::PasswordChanged => "user.passwordChanged",
             AuditAction::PasswordResetSent => "user.passwordResetSent",
             AuditAction::PasswordReset => "user.passwordReset",
+            AuditAction::MfaEnabled => "user.mfaEnabled",
+            AuditAction::MfaDisabled => "user.mfaDisabled",
+            AuditAction::MfaReset => "user.mfaReset",
+            AuditAction::MfaPolicyChanged => "tenant.mfaPolicyChanged",
         }
     }
 
@@ -240,6 +256,7 @@ pub fn user_snapshot(u: &super::User) -> Value {
         "role": u.role,
         "team": u.team,
         "status": u.status.as_str(),
+        "mfa": u.mfa,
         "displayName": u.display_label(),
     })
 }

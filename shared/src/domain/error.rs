@@ -180,6 +180,20 @@ pub enum ApiError {
     /// A fault of ours that no retry mends (a stored record that can't be read).
     #[error("internal fault")]
     Internal(#[source] Cause),
+    /// The company requires two-step verification of the caller's role and the caller has
+    /// none (rule 14): every admin route refuses until they set it up.
+    #[error("two-step verification required")]
+    MfaRequired,
+    /// Turning two-step verification off needs a sign-in with a code in the last minutes.
+    #[error("a recent sign-in is required")]
+    RecentSignInRequired,
+    /// Setting up two-step verification again while it is on.
+    #[error("two-step verification is already on")]
+    MfaAlreadyOn,
+    /// The caller asked to require two-step verification without having it themselves, or to
+    /// turn off their own while the company requires it.
+    #[error("two-step verification: {0}")]
+    MfaPolicy(&'static str),
     /// An `Idempotency-Key` already used for a different request (rule 11).
     #[error("idempotency key reused for a different request")]
     IdempotencyKeyReused,
@@ -426,6 +440,40 @@ impl ApiError {
                 "Couldn't confirm",
                 503,
                 "We couldn't confirm whether this went through. Check before trying again, or send it again with the same Idempotency-Key to get its outcome without doing it twice.".to_string(),
+            ),
+            ApiError::MfaRequired => (
+                "mfa-required",
+                "Two-step verification required",
+                403,
+                "Your company requires admins to use two-step verification. Set it up on your profile to continue.".to_string(),
+            ),
+            ApiError::RecentSignInRequired => (
+                "recent-sign-in-required",
+                "Sign in again first",
+                403,
+                "To turn off two-step verification, sign in again with your password and a code from your app (within the last 5 minutes).".to_string(),
+            ),
+            ApiError::MfaAlreadyOn => (
+                "mfa-on",
+                "Two-step verification is already on",
+                409,
+                "Two-step verification is already on. To move it to another device, turn it off first.".to_string(),
+            ),
+            ApiError::MfaPolicy(why) => (
+                match *why {
+                    "required" => "mfa-required-by-policy",
+                    _ => "mfa-not-set-up",
+                },
+                match *why {
+                    "required" => "Required by your company",
+                    _ => "Set it up on your account first",
+                },
+                409,
+                match *why {
+                    "required" => "Your company requires two-step verification for your role, so it can't be turned off.",
+                    _ => "Turn on two-step verification on your own profile before requiring it: otherwise you would lock yourself out.",
+                }
+                .to_string(),
             ),
             ApiError::IdempotencyKeyReused => (
                 "idempotency-key-reused",

@@ -220,7 +220,9 @@ impl Disposition {
             | ApiError::SelfAction(_)
             | ApiError::UserDeleted
             | ApiError::UserSuspended
-            | ApiError::ResetLinkUsed => Disposition::Keep,
+            | ApiError::ResetLinkUsed
+            | ApiError::MfaAlreadyOn
+            | ApiError::MfaPolicy(_) => Disposition::Keep,
             ApiError::OutcomeUnknown(_) => Disposition::Leave,
             _ => Disposition::Release,
         }

@@ -122,6 +122,7 @@ impl Invite {
             signed_out_at: None,
             signed_out_by: None,
             last_active_at: None,
+            mfa: false,
         };
         let accepted = Invite {
             status: InviteStatus::Accepted,

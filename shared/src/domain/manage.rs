@@ -87,6 +87,7 @@ mod tests {
             signed_out_at: None,
             signed_out_by: None,
             last_active_at: None,
+            mfa: false,
         }
     }
 

@@ -15,6 +15,7 @@ pub mod signin;
 pub mod tenant;
 pub mod timefmt;
 pub mod token;
+pub mod totp;
 pub mod user;
 pub mod validation;
 pub mod views;

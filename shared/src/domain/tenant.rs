@@ -55,6 +55,40 @@ impl Tier {
     }
 }
 
+/// Whom the company requires to have two-step verification before they may act (rule 14).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MfaPolicy {
+    #[default]
+    Off,
+    /// Every admin route refuses an admin without it (403 `mfa-required`).
+    Admins,
+}
+
+impl MfaPolicy {
+    pub fn parse(s: &str) -> Option<MfaPolicy> {
+        match s {
+            "off" => Some(MfaPolicy::Off),
+            "admins" => Some(MfaPolicy::Admins),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MfaPolicy::Off => "off",
+            MfaPolicy::Admins => "admins",
+        }
+    }
+
+    /// Whether a user of `role` must have two-step verification on to use admin routes.
+    pub fn requires(self, role: super::Role) -> bool {
+        match self {
+            MfaPolicy::Off => false,
+            MfaPolicy::Admins => role.manages_users(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tenant {
     pub id: super::TenantId,
@@ -65,6 +99,8 @@ pub struct Tenant {
     pub seats_used: u32,
     /// Active users with the admin role; kept in step like `seats_used` (docs/rules.md, rule 6).
     pub active_admins: u32,
+    /// Absent on records written before the policy existed: off.
+    pub mfa_policy: MfaPolicy,
     pub created_at: OffsetDateTime,
 }
 
@@ -119,6 +155,7 @@ mod tests {
             seat_limit: limit,
             seats_used: used,
             active_admins: 1,
+            mfa_policy: MfaPolicy::Off,
             created_at: OffsetDateTime::UNIX_EPOCH,
         }
     }

@@ -59,6 +59,9 @@ pub struct User {
     /// When the user last made a request (wall clock), to the grain of [`ACTIVITY_GRAIN`]: the
     /// Users list's "Last active 3 h ago". `None`: no request since this was first recorded.
     pub last_active_at: Option<OffsetDateTime>,
+    /// Two-step verification (TOTP) is on at Cognito: set only from what Cognito said when read
+    /// back (AdminGetUser), never from what a browser claims (docs/rules.md, rule 14).
+    pub mfa: bool,
 }
 
 /// How fine "last active" is: a request records it only when the stored time is at least this
@@ -218,6 +221,7 @@ pub(crate) mod tests {
             signed_out_at: None,
             signed_out_by: None,
             last_active_at: None,
+            mfa: false,
         }
     }
 

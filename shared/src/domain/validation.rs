@@ -434,6 +434,102 @@ pub fn password_change_request(body: &Value) -> Result<PasswordChange, ApiError>
     }
 }
 
+/// `{code}`: six digits from an authenticator app (spaces people type between the groups
+/// are dropped).
+pub fn mfa_code_request(body: &Value) -> Result<String, ApiError> {
+    let mut errs = Vec::new();
+    let code = object(body, &["code"], "", &mut errs).and_then(|o| match o.get("code") {
+        Some(Value::String(s)) => {
+            let digits: String = s.chars().filter(|c| *c != ' ').collect();
+            if digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit()) {
+                Some(digits)
+            } else {
+                errs.push(FieldError::new(
+                    "code",
+                    "must be the 6 digits your app shows",
+                ));
+                None
+            }
+        }
+        None | Some(Value::Null) => {
+            errs.push(FieldError::new("code", "is required"));
+            None
+        }
+        Some(_) => {
+            errs.push(FieldError::new("code", "must be a string"));
+            None
+        }
+    });
+    match (code, errs.is_empty()) {
+        (Some(code), true) => Ok(code),
+        _ => Err(ApiError::Invalid(errs)),
+    }
+}
+
+/// `{policy}`: `off` or `admins`.
+pub fn mfa_policy_request(body: &Value) -> Result<super::tenant::MfaPolicy, ApiError> {
+    let mut errs = Vec::new();
+    let policy = object(body, &["policy"], "", &mut errs).and_then(|o| {
+        match o
+            .get("policy")
+            .and_then(Value::as_str)
+            .and_then(super::tenant::MfaPolicy::parse)
+        {
+            Some(p) => Some(p),
+            None => {
+                errs.push(FieldError::new("policy", "must be off or admins"));
+                None
+            }
+        }
+    });
+    match (policy, errs.is_empty()) {
+        (Some(p), true) => Ok(p),
+        _ => Err(ApiError::Invalid(errs)),
+    }
+}
+
+#[cfg(test)]
+mod mfa_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_code_is_six_digits_and_the_spaces_people_type_are_dropped() {
+        assert_eq!(
+            mfa_code_request(&json!({"code": "123 456"})).unwrap(),
+            "123456"
+        );
+        for bad in [
+            json!({"code": "12345"}),
+            json!({"code": "12345a"}),
+            json!({"code": 123456}),
+            json!({}),
+            json!({"code": "١٢٣٤٥٦"}),
+        ] {
+            let ApiError::Invalid(errs) = mfa_code_request(&bad).unwrap_err() else {
+                panic!()
+            };
+            assert_eq!(errs[0].field, "code", "{bad}");
+        }
+        let ApiError::Invalid(errs) =
+            mfa_code_request(&json!({"code": "123456", "x": 1})).unwrap_err()
+        else {
+            panic!()
+        };
+        assert_eq!(errs[0].field, "x");
+    }
+
+    #[test]
+    fn a_policy_is_off_or_admins() {
+        assert_eq!(
+            mfa_policy_request(&json!({"policy": "admins"})).unwrap(),
+            super::super::tenant::MfaPolicy::Admins
+        );
+        assert!(mfa_policy_request(&json!({"policy": "everyone"})).is_err());
+        assert!(mfa_policy_request(&json!([])).is_err());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,8 @@ pub struct UserView {
     pub version: u64,
     /// When they last made a request (to 5 minutes); null: not since it was first recorded.
     pub last_active_at: Option<String>,
+    /// Two-step verification is on (as Cognito said when last read back).
+    pub mfa: bool,
 }
 
 impl From<&User> for UserView {
@@ -35,6 +37,7 @@ impl From<&User> for UserView {
             updated_at: timefmt::format(u.updated_at),
             version: u.version,
             last_active_at: u.last_active_at.map(timefmt::format),
+            mfa: u.mfa,
         }
     }
 }
@@ -122,6 +125,8 @@ pub struct TenantView {
     pub seats_used: u32,
     pub seats_free: u32,
     pub pricing_url: String,
+    /// `off` or `admins`: who must have two-step verification to use admin routes.
+    pub mfa_policy: &'static str,
 }
 
 impl TenantView {
@@ -134,6 +139,7 @@ impl TenantView {
             seats_used: t.seats_used,
             seats_free: t.seats_free(),
             pricing_url: pricing_url.to_string(),
+            mfa_policy: t.mfa_policy.as_str(),
         }
     }
 }

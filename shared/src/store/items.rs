@@ -176,6 +176,11 @@ impl Row<'_> {
             seat_limit: self.n("seatLimit")?,
             seats_used: self.n("seatsUsed")?,
             active_admins: self.n("activeAdmins").unwrap_or(0),
+            mfa_policy: match self.opt_s("mfaPolicy") {
+                None => crate::domain::tenant::MfaPolicy::Off,
+                Some(v) => crate::domain::tenant::MfaPolicy::parse(&v)
+                    .ok_or_else(|| self.bad("mfaPolicy"))?,
+            },
             created_at: self.t("createdAt")?,
         })
     }
@@ -204,6 +209,10 @@ impl Row<'_> {
                 .opt_s("lastActiveAt")
                 .map(|v| timefmt::parse(&v).ok_or_else(|| self.bad("lastActiveAt")))
                 .transpose()?,
+            mfa: match self.0.get("mfa") {
+                None => false,
+                Some(v) => *v.as_bool().map_err(|_| self.bad("mfa"))?,
+            },
         })
     }
 
@@ -278,6 +287,7 @@ pub fn tenant_item(t: &Tenant) -> Item {
         ("seatLimit".into(), n(t.seat_limit)),
         ("seatsUsed".into(), n(t.seats_used)),
         ("activeAdmins".into(), n(t.active_admins)),
+        ("mfaPolicy".into(), s(t.mfa_policy.as_str())),
         ("createdAt".into(), s(timefmt::format(t.created_at))),
     ])
 }
@@ -317,6 +327,9 @@ pub fn user_item(u: &User) -> Item {
         "lastActiveAt",
         &u.last_active_at.map(timefmt::format),
     );
+    if u.mfa {
+        item.insert("mfa".into(), AttributeValue::Bool(true));
+    }
     item
 }
 

@@ -61,6 +61,29 @@ impl Store {
             .await
             .map_err(|e| e.decided_by(decide::tier))
     }
+
+    /// Whom the company requires to have two-step verification, with its audit entry.
+    pub async fn set_mfa_policy(
+        &self,
+        tenant: &Tenant,
+        policy: crate::domain::tenant::MfaPolicy,
+        audit: &AuditEntry,
+    ) -> Result<(), WriteError> {
+        let mut tx = Tx::new(&self.tables);
+        tx.update(
+            Tag::Tenant,
+            items::tenant_pk(&tenant.id),
+            items::TENANT_SK,
+            "SET mfaPolicy = :policy",
+            "attribute_exists(pk)",
+            &[],
+            vec![(":policy", items::s(policy.as_str()))],
+        );
+        tx.audit(audit);
+        tx.commit(&self.client)
+            .await
+            .map_err(|e| e.decided_by(|_| Refusal::Stale))
+    }
 }
 
 impl Tx<'_> {

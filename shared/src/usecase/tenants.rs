@@ -32,6 +32,7 @@ pub async fn create(
         seat_limit: new.seat_limit,
         seats_used: 1,
         active_admins: 0,
+        mfa_policy: crate::domain::tenant::MfaPolicy::Off,
         created_at: change.at,
     };
     let (invite, token) = new_invite(&new.admin, &tenant.id, &change.actor, change.at);

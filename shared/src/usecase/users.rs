@@ -8,6 +8,7 @@ use crate::domain::manage::counter_deltas;
 pub use crate::domain::validation::RoleEdit;
 use crate::domain::{ApiError, AuditAction, AuditEntry, Change, Tenant, User};
 use crate::store::{Refusal, Store, WriteError};
+use serde_json::json;
 
 /// What changing a user needs: the store, and the pricing page a seat refusal links to.
 pub struct Users<'a> {
@@ -129,11 +130,49 @@ async fn commit(
     }
 }
 
+/// A company admin's "require two-step verification" (rule 14), audited. Requiring it of one's
+/// own role without having it is refused: the very next admin request would be.
+pub async fn set_mfa_policy(
+    store: &Store,
+    change: &Change,
+    caller: &User,
+    policy: crate::domain::tenant::MfaPolicy,
+    pricing_url: &str,
+) -> Result<Tenant, ApiError> {
+    if policy.requires(caller.role) && !caller.mfa {
+        return Err(ApiError::MfaPolicy("not-set-up"));
+    }
+    let tenant = store
+        .tenant(&caller.tenant_id)
+        .await?
+        .ok_or(ApiError::NotFound("tenant"))?;
+    if tenant.mfa_policy == policy {
+        return Ok(tenant);
+    }
+    let entry = change.on_tenant(
+        AuditAction::MfaPolicyChanged,
+        &tenant,
+        Some(json!({"mfaPolicy": tenant.mfa_policy.as_str()})),
+        json!({"mfaPolicy": policy.as_str()}),
+    );
+    let after = Tenant {
+        mfa_policy: policy,
+        ..tenant.clone()
+    };
+    crate::journal::will_answer(crate::domain::idempotency::Answer::json(
+        200,
+        &crate::domain::views::TenantView::new(&after, pricing_url),
+    ));
+    store.set_mfa_policy(&tenant, policy, &entry).await?;
+    Ok(after)
+}
+
 #[cfg(feature = "cognito")]
 pub(crate) use signin::sign_out_stamp;
 #[cfg(feature = "cognito")]
 pub use signin::{
-    change_password, delete, reactivate, sign_out, sign_out_user, suspend, SignInDeps, SignIns,
+    change_password, delete, mfa_reset, mfa_secret, mfa_turn_off, mfa_turn_on, reactivate,
+    sign_out, sign_out_user, signed_in_recently, suspend, SignInDeps, SignIns, RECENT_SIGN_IN,
 };
 
 #[cfg(feature = "cognito")]
@@ -304,15 +343,26 @@ mod signin {
         crate::journal::changed_elsewhere();
         let stamp = sign_out_stamp()?;
         let by = crate::domain::UserId::parse(&change.actor.id);
-        let mut before = before;
-        // Another edit of the user in between (a role change) is no reason to fail: the
-        // sign-out is stamped on the record as it now is. Each turn follows a commit of someone
-        // else's, and the request's deadline bounds them all (rule 11 words that answer).
+        record_on_current(s, change, before, action, |u| {
+            u.signed_out_at = Some(stamp);
+            u.signed_out_by = by.clone();
+        })
+        .await
+    }
+
+    /// What Cognito already did, recorded on the user as the record now is: another edit of
+    /// the user in between (a role change) is no reason to fail. Each turn follows a commit of
+    /// someone else's, and the request's deadline bounds them all (rule 11 words that answer).
+    /// A user suspended meanwhile was signed out by that change already.
+    async fn record_on_current(
+        s: &SignIns<'_>,
+        change: &Change,
+        mut before: User,
+        action: AuditAction,
+        edit: impl Fn(&mut User),
+    ) -> Result<User, ApiError> {
         loop {
-            let after = next(&before, change, |u| {
-                u.signed_out_at = Some(stamp);
-                u.signed_out_by = by.clone();
-            });
+            let after = next(&before, change, &edit);
             let entry = change.on_user(action, &before, &after);
             match commit(&s.users, &before, &after, &entry).await {
                 Err(ApiError::VersionConflict { .. }) => {}
@@ -320,11 +370,121 @@ mod signin {
             }
             before = match s.users.store.user(&before.id).await? {
                 Some(u) if u.status == UserStatus::Active => u,
-                // Suspended or deleted meanwhile: signed out by that change already.
                 Some(u) if u.status == UserStatus::Suspended => return Ok(u),
                 _ => return Err(ApiError::UserDeleted),
             };
         }
+    }
+
+    /// How recent a sign-in must be to turn two-step verification off (rule 14).
+    pub const RECENT_SIGN_IN: i64 = 5 * 60;
+
+    /// Whether a token's sign-in (`auth_time`) is at most `RECENT_SIGN_IN` seconds before
+    /// `now`. A token without one, or from the future beyond the verifier's leeway, is not.
+    pub fn signed_in_recently(auth_time: Option<i64>, now: i64) -> bool {
+        auth_time.is_some_and(|t| (-30..=RECENT_SIGN_IN).contains(&(now - t)))
+    }
+
+    /// Set-up, step one: a new authenticator secret for the caller, from Cognito with their
+    /// own token. Nothing is on, stored or audited until a code from it is verified.
+    pub async fn mfa_secret(
+        s: &SignIns<'_>,
+        caller: &User,
+        access_token: &str,
+    ) -> Result<String, ApiError> {
+        if caller.mfa {
+            return Err(ApiError::MfaAlreadyOn);
+        }
+        Ok(s.directory.new_totp_secret(access_token).await?)
+    }
+
+    /// Set-up, step two (rule 14): the first code verified and the authenticator preferred at
+    /// Cognito, then read back from Cognito; the record's `mfa` is what Cognito said.
+    pub async fn mfa_turn_on(
+        s: &SignIns<'_>,
+        change: &Change,
+        caller: User,
+        access_token: &str,
+        code: &str,
+    ) -> Result<User, ApiError> {
+        if caller.mfa {
+            return Err(ApiError::MfaAlreadyOn);
+        }
+        // Already on at Cognito (a set-up cut before its commit): this retry only records it.
+        if !s.directory.totp_on(&caller.login()).await? {
+            s.directory.turn_on_totp(access_token, code).await?;
+            crate::journal::changed_elsewhere();
+        }
+        record_mfa(s, change, caller, AuditAction::MfaEnabled).await
+    }
+
+    /// The caller's own "turn off" (rule 14): refused while the company requires it of their
+    /// role, and unless they signed in with their password and a code in the last
+    /// `RECENT_SIGN_IN` seconds (`auth_time`, wall clock as Cognito's). No session ends.
+    pub async fn mfa_turn_off(
+        s: &SignIns<'_>,
+        change: &Change,
+        caller: User,
+        auth_time: Option<i64>,
+        policy: crate::domain::tenant::MfaPolicy,
+    ) -> Result<User, ApiError> {
+        if policy.requires(caller.role) {
+            return Err(ApiError::MfaPolicy("required"));
+        }
+        let now = crate::domain::SystemClock.now().unix_timestamp();
+        if !signed_in_recently(auth_time, now) {
+            return Err(ApiError::RecentSignInRequired);
+        }
+        s.directory.turn_off_totp(&caller.login()).await?;
+        crate::journal::changed_elsewhere();
+        record_mfa(s, change, caller, AuditAction::MfaDisabled).await
+    }
+
+    /// An admin's reset for a user who lost their device (rule 14): the authenticator off at
+    /// Cognito and every session ended, then both recorded with the audit entry. Cognito
+    /// first, always: a record that says off while Cognito still asks (a set-up cut before
+    /// its commit) is brought in line by the same reset.
+    pub async fn mfa_reset(
+        s: &SignIns<'_>,
+        change: &Change,
+        before: User,
+    ) -> Result<User, ApiError> {
+        if change.actor.id == before.id.as_str() {
+            return Err(ApiError::SelfAction("reset two-step verification for"));
+        }
+        if before.status == UserStatus::Deleted {
+            return Err(ApiError::UserDeleted);
+        }
+        let login = before.login();
+        s.directory.turn_off_totp(&login).await?;
+        crate::journal::changed_elsewhere();
+        s.directory.sign_out_everywhere(&login).await?;
+        let on = s.directory.totp_on(&login).await?;
+        let stamp = sign_out_stamp()?;
+        let by = crate::domain::UserId::parse(&change.actor.id);
+        record_on_current(s, change, before, AuditAction::MfaReset, |u| {
+            u.mfa = on;
+            if u.status == UserStatus::Active {
+                u.signed_out_at = Some(stamp);
+                u.signed_out_by = by.clone();
+            }
+        })
+        .await
+    }
+
+    /// Cognito read back (AdminGetUser) and its answer recorded: the record never says on
+    /// unless Cognito does. Unchanged, nothing is written.
+    async fn record_mfa(
+        s: &SignIns<'_>,
+        change: &Change,
+        caller: User,
+        action: AuditAction,
+    ) -> Result<User, ApiError> {
+        let on = s.directory.totp_on(&caller.login()).await?;
+        if on == caller.mfa {
+            return Ok(caller);
+        }
+        record_on_current(s, change, caller, action, |u| u.mfa = on).await
     }
 
     /// When a sign-out made now takes effect: Cognito's `iat` is whole seconds and a token is
@@ -411,5 +571,24 @@ mod signin {
     async fn converge(s: &SignIns<'_>, user: &User) -> Result<(), ApiError> {
         crate::signin::converge(s.users.store, s.directory, s.clock, &user.login()).await?;
         Ok(())
+    }
+}
+
+#[cfg(all(test, feature = "cognito"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn turning_two_step_off_needs_a_sign_in_of_the_last_five_minutes() {
+        let now = 1_800_000_000;
+        assert!(signed_in_recently(Some(now), now));
+        assert!(signed_in_recently(Some(now - RECENT_SIGN_IN), now));
+        assert!(!signed_in_recently(Some(now - RECENT_SIGN_IN - 1), now));
+        assert!(!signed_in_recently(None, now));
+        assert!(
+            signed_in_recently(Some(now + 30), now),
+            "clock skew within the leeway"
+        );
+        assert!(!signed_in_recently(Some(now + 31), now));
     }
 }
