@@ -72,9 +72,6 @@ pub struct Verified {
     /// Handlers refuse tokens older than the user's last sign-out everywhere (a JWT can't be
     /// recalled).
     pub issued_at: i64,
-    /// When the user last typed their credentials (Cognito's `auth_time`; a refreshed token
-    /// keeps its sign-in's): how recent a sign-in is, for turning two-step verification off.
-    pub auth_time: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -84,8 +81,6 @@ struct Claims {
     client_id: String,
     // Required: every Cognito access token has it, and without it a token's age is unknown.
     iat: i64,
-    #[serde(default)]
-    auth_time: Option<i64>,
 }
 
 /// The JWKS lives on a Cognito endpoint, so the Amazon Trust Services roots are all it needs
@@ -216,7 +211,6 @@ impl Verifier {
         Ok(Verified {
             sub,
             issued_at: claims.iat,
-            auth_time: claims.auth_time,
         })
     }
 

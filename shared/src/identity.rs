@@ -32,6 +32,8 @@ fn no_sub() -> IdentityError {
 pub struct Directory {
     client: Client,
     pool_id: String,
+    /// The console's app client: a password and code are checked by signing in through it.
+    app_client_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -105,15 +107,27 @@ fn totp_settings(on: bool) -> aws_sdk_cognitoidentityprovider::types::SoftwareTo
 
 impl Directory {
     pub fn new(client: Client, pool_id: String) -> Directory {
-        Directory { client, pool_id }
+        Directory {
+            client,
+            pool_id,
+            app_client_id: None,
+        }
     }
 
-    /// As deployed: Cognito with `cfg`, the pool `USER_POOL_ID` names.
+    /// With the app client `check_password_and_code` signs in through.
+    pub fn with_app_client(mut self, id: String) -> Directory {
+        self.app_client_id = Some(id);
+        self
+    }
+
+    /// As deployed: Cognito with `cfg`, the pool `USER_POOL_ID` names, and the app client
+    /// `USER_POOL_CLIENT_ID` (when set) names.
     pub fn from_env(cfg: &aws_types::SdkConfig) -> Result<Directory, crate::config::ConfigError> {
-        Ok(Directory::new(
-            Client::new(cfg),
-            crate::config::env("USER_POOL_ID")?,
-        ))
+        let d = Directory::new(Client::new(cfg), crate::config::env("USER_POOL_ID")?);
+        Ok(match crate::config::env("USER_POOL_CLIENT_ID") {
+            Ok(id) => d.with_app_client(id),
+            Err(_) => d,
+        })
     }
 
     /// Creates the sign-in identity for `email` with `password` (permanent, email verified, no
@@ -415,6 +429,102 @@ impl Directory {
             Err(SdkError::ServiceError(se)) if se.err().is_user_not_found_exception() => Ok(()),
             Err(e) => Err(IdentityError::Unavailable(Cause::new(e))),
         }
+    }
+
+    /// The user's password and a current code, checked the one way Cognito offers: a sign-in
+    /// (AdminInitiateAuth, then the SOFTWARE_TOKEN_MFA challenge), whose refresh token is
+    /// revoked at once, since nobody holds it. A login Cognito asks no code of is checked on
+    /// its password alone.
+    pub async fn check_password_and_code(
+        &self,
+        login: &str,
+        password: &str,
+        code: &str,
+    ) -> Result<(), IdentityError> {
+        use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, ChallengeNameType};
+        let client_id = self
+            .app_client_id
+            .as_deref()
+            .ok_or_else(|| IdentityError::Unavailable("no app client configured".into()))?;
+        let refusal = |e: &dyn aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata,
+                       code_mismatch: bool,
+                       not_authorized: IdentityError| {
+            match e.code() {
+                Some("CodeMismatchException" | "ExpiredCodeException") if code_mismatch => {
+                    Some(IdentityError::WrongCode)
+                }
+                Some("TooManyRequestsException" | "LimitExceededException")
+                | Some("TooManyFailedAttemptsException") => Some(IdentityError::TooManyAttempts),
+                Some("NotAuthorizedException") => Some(not_authorized),
+                _ => None,
+            }
+        };
+        let out = match self
+            .client
+            .admin_initiate_auth()
+            .user_pool_id(&self.pool_id)
+            .client_id(client_id)
+            .auth_flow(AuthFlowType::AdminUserPasswordAuth)
+            .auth_parameters("USERNAME", login)
+            .auth_parameters("PASSWORD", password)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(SdkError::ServiceError(se)) => {
+                return Err(
+                    refusal(se.err(), false, IdentityError::WrongPassword).unwrap_or_else(|| {
+                        IdentityError::Unavailable(Cause::new(SdkError::ServiceError(se)))
+                    }),
+                )
+            }
+            Err(e) => return Err(IdentityError::Unavailable(Cause::new(e))),
+        };
+        let result = match out.challenge_name() {
+            None => out.authentication_result,
+            Some(ChallengeNameType::SoftwareTokenMfa) => {
+                match self
+                    .client
+                    .admin_respond_to_auth_challenge()
+                    .user_pool_id(&self.pool_id)
+                    .client_id(client_id)
+                    .challenge_name(ChallengeNameType::SoftwareTokenMfa)
+                    .session(out.session().unwrap_or_default())
+                    .challenge_responses("USERNAME", login)
+                    .challenge_responses("SOFTWARE_TOKEN_MFA_CODE", code)
+                    .send()
+                    .await
+                {
+                    Ok(done) => done.authentication_result,
+                    Err(SdkError::ServiceError(se)) => {
+                        // A refused session is Cognito's end of the tries for this sign-in.
+                        return Err(refusal(se.err(), true, IdentityError::TooManyAttempts)
+                            .unwrap_or_else(|| {
+                                IdentityError::Unavailable(Cause::new(SdkError::ServiceError(se)))
+                            }));
+                    }
+                    Err(e) => return Err(IdentityError::Unavailable(Cause::new(e))),
+                }
+            }
+            Some(other) => {
+                return Err(IdentityError::Unavailable(
+                    format!("unexpected challenge {}", other.as_str()).into(),
+                ))
+            }
+        };
+        if let Some(refresh) = result.and_then(|r| r.refresh_token) {
+            if let Err(e) = self
+                .client
+                .revoke_token()
+                .client_id(client_id)
+                .token(refresh)
+                .send()
+                .await
+            {
+                tracing::warn!(error = %crate::domain::Chain(&e), "the check's own refresh token was not revoked");
+            }
+        }
+        Ok(())
     }
 
     /// Whether Cognito asks this login for an authenticator code (AdminGetUser's MFA

@@ -49,7 +49,7 @@ pub const ROUTES: &[Route] = &[
     route("POST /me/password", "suspend"),
     route("POST /me/mfa/setup", "suspend"),
     route("POST /me/mfa", "suspend"),
-    route("DELETE /me/mfa", "suspend"),
+    route("POST /me/mfa/disable", "suspend"),
     route("POST /users/{id}/mfa-reset", "suspend"),
     route("PUT /tenant/mfa-policy", "suspend"),
     route("DELETE /users/{id}", "delete"),

@@ -240,6 +240,7 @@ impl App {
                 aws_sdk_cognitoidentityprovider::Client::new(&sdk_for(f)),
                 stack.user_pool_id.clone(),
             )
+            .with_app_client(stack.user_pool_client_id.clone())
         };
         let store = || Store::new(aws_sdk_dynamodb::Client::new(&sdk), stack.tables());
         App {

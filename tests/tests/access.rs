@@ -528,6 +528,7 @@ fn every_status_the_description_names_is_one_its_route_answers() {
         Box::pin(w.link()).await;
         Box::pin(w.resets()).await;
         Box::pin(w.users()).await;
+        Box::pin(w.mfa()).await;
         Box::pin(w.keys()).await;
         Box::pin(w.every_route(&faults)).await;
         Box::pin(w.gateway_answers()).await;
@@ -789,6 +790,51 @@ impl Walk {
         app.get(admin, "/audit").await.expect(200);
     }
 
+    /// Two-step verification (rule 14). After `users`: the other agent is deleted by then, and
+    /// the agent's sessions, which the reset ends, are not needed again.
+    async fn mfa(&self) {
+        let (app, admin, agent) = (&self.app, &self.t.admin, &self.agent.token);
+        let (me, other, nobody) = (&self.admin_id, &self.other.id, &self.nobody);
+        put_policy(app, admin, "all").await.expect(400);
+        put_policy(app, agent, "admins").await.expect(403);
+        put_policy(app, admin, "admins").await.expect(409);
+        app.request("POST", "/me/mfa", Some(agent), Some(json!({"code": "x"})))
+            .await
+            .expect(400);
+        app.turn_on_mfa(admin).await.expect(200);
+        app.request("POST", "/me/mfa/setup", Some(admin), None)
+            .await
+            .expect(409);
+        let any_code = json!({"code": "123456"});
+        app.request("POST", "/me/mfa", Some(admin), Some(any_code))
+            .await
+            .expect(409);
+        put_policy(app, admin, "admins").await.expect(200);
+        let disable = |password: &str, code: &str| {
+            app.request(
+                "POST",
+                "/me/mfa/disable",
+                Some(admin),
+                Some(json!({"password": password, "code": code})),
+            )
+        };
+        disable("", "").await.expect(400);
+        disable(PASSWORD, "123456").await.expect(409);
+        for (token, id, status) in [(agent, other, 403), (admin, nobody, 404), (admin, me, 409)] {
+            let path = format!("/users/{id}/mfa-reset");
+            app.request("POST", &path, Some(token), None)
+                .await
+                .expect(status);
+        }
+        let reset_agent = format!("/users/{}/mfa-reset", self.agent.id);
+        app.request("POST", &reset_agent, Some(admin), None)
+            .await
+            .expect(200);
+        put_policy(app, admin, "off").await.expect(200);
+        let code = harness::totp::fresh_code(harness::totp::MOTO_SECRET).await;
+        disable(PASSWORD, &code).await.expect(200);
+    }
+
     /// Idempotency keys (rule 11) on every write route: a malformed key is a 400 before any
     /// work, and a key already used for another request is a 422 (a key's outcome is kept for
     /// a rule's 409 as for a success; on the public route, for the accept that succeeded).
@@ -821,9 +867,11 @@ impl Walk {
         .expect(201);
         for (route, _, public) in harness::app::routes() {
             let (method, template) = route.split_once(' ').unwrap();
+            // The set-up's answer is a secret never kept, so it takes no key.
             if method == "GET"
                 || route == "POST /invites/preview"
                 || route == "POST /password-resets/preview"
+                || route == "POST /me/mfa/setup"
             {
                 continue;
             }
@@ -839,6 +887,9 @@ impl Walk {
                 "POST /me/password" => Some(json!({"currentPassword": PASSWORD,
                                                    "newPassword": "Keyed-Passw0rd-1!"})),
                 "POST /password-resets" => Some(json!({"email": email("key")})),
+                "POST /me/mfa" => Some(json!({"code": "123456"})),
+                "POST /me/mfa/disable" => Some(json!({"password": PASSWORD, "code": "123456"})),
+                "PUT /tenant/mfa-policy" => Some(json!({"policy": "off"})),
                 // A key is taken only with a token of a reset link's shape.
                 "POST /password-resets/confirm" => Some(json!({
                     "token": self.reset_token(),
@@ -964,6 +1015,16 @@ impl Walk {
             );
         }
     }
+}
+
+async fn put_policy(app: &harness::App, token: &str, p: &str) -> harness::app::Reply {
+    app.request(
+        "PUT",
+        "/tenant/mfa-policy",
+        Some(token),
+        Some(json!({ "policy": p })),
+    )
+    .await
 }
 
 async fn set_invite(app: &harness::App, id: &str, field: &str, value: &str) {

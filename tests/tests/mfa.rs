@@ -125,32 +125,72 @@ fn two_step_verification_is_set_up_with_a_real_code_and_asked_for_at_every_sign_
     })
 }
 
+async fn turn_off(
+    app: &harness::App,
+    token: &str,
+    password: &str,
+    code: &str,
+) -> harness::app::Reply {
+    app.request(
+        "POST",
+        "/me/mfa/disable",
+        Some(token),
+        Some(json!({ "password": password, "code": code })),
+    )
+    .await
+}
+
 #[test]
-fn turning_it_off_takes_a_fresh_sign_in_and_the_company_policy_can_forbid_it() {
+fn turning_it_off_takes_the_password_and_a_current_code_and_the_company_policy_can_forbid_it() {
     run(|app| async move {
         let t = tenant(&app, "starter", None).await;
         let m = member(&app, &t.admin, "supervisor", None).await;
         app.turn_on_mfa(&m.token).await.expect(200);
-        // Signed in just now (the token's auth_time): this is the fresh sign-in.
-        let (token, _) = app
-            .sign_in_with_code(&m.email, PASSWORD, &fresh_code(MOTO_SECRET).await)
-            .await
-            .unwrap();
-        let off = app
-            .request("DELETE", "/me/mfa", Some(&token), None)
+
+        let r = turn_off(
+            &app,
+            &m.token,
+            "Not-The-Passw0rd!",
+            &fresh_code(MOTO_SECRET).await,
+        )
+        .await;
+        assert_problem(&r, 400, "invalid-request");
+        assert_eq!(r.json()["errors"][0]["field"], "password");
+        let r = turn_off(&app, &m.token, PASSWORD, &wrong_code(MOTO_SECRET)).await;
+        assert_problem(&r, 400, "invalid-request");
+        assert_eq!(r.json()["errors"][0]["field"], "code");
+        let r = app
+            .request(
+                "POST",
+                "/me/mfa/disable",
+                Some(&m.token),
+                Some(json!({"code": "1"})),
+            )
+            .await;
+        assert_problem(&r, 400, "invalid-request");
+        assert!(
+            app.store.user(&uid(&m.id)).await.unwrap().unwrap().mfa,
+            "still on"
+        );
+        assert!(
+            app.sign_in(&m.email, PASSWORD).await.is_err(),
+            "still asked for"
+        );
+
+        let off = turn_off(&app, &m.token, PASSWORD, &fresh_code(MOTO_SECRET).await)
             .await
             .expect(200);
         assert_eq!(off.json()["mfa"], false);
         app.sign_in(&m.email, PASSWORD)
             .await
             .expect("the password alone again");
-        app.get(&token, "/me").await.expect(200);
+        app.get(&m.token, "/me").await.expect(200);
         assert_eq!(
             mfa_entries(&app, &t.id, "user.mfaDisabled").await,
             vec![(true, false)]
         );
         // Off already: nothing to do, nothing written.
-        app.request("DELETE", "/me/mfa", Some(&token), None)
+        turn_off(&app, &m.token, PASSWORD, "123456")
             .await
             .expect(200);
         assert_eq!(mfa_entries(&app, &t.id, "user.mfaDisabled").await.len(), 1);
@@ -158,7 +198,7 @@ fn turning_it_off_takes_a_fresh_sign_in_and_the_company_policy_can_forbid_it() {
         // An admin under the policy keeps it.
         app.turn_on_mfa(&t.admin).await.expect(200);
         policy(&app, &t.admin, "admins").await.expect(200);
-        let r = app.request("DELETE", "/me/mfa", Some(&t.admin), None).await;
+        let r = turn_off(&app, &t.admin, PASSWORD, &fresh_code(MOTO_SECRET).await).await;
         assert_problem(&r, 409, "mfa-required-by-policy");
         assert!(
             app.store

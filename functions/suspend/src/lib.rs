@@ -3,7 +3,7 @@
 //! of all devices), `POST /me/sign-out` (a user signs out everywhere) and `POST /me/password`
 //! (a user changes their password, which ends every session too). And two-step verification
 //! (rule 14): `POST /me/mfa/setup` (a new authenticator secret), `POST /me/mfa` (the first code
-//! turns it on), `DELETE /me/mfa` (off, after a fresh sign-in with a code), `POST
+//! turns it on), `POST /me/mfa/disable` (off, with the password and a current code), `POST
 //! /users/{id}/mfa-reset` (an admin's, for a lost device) and `PUT /tenant/mfa-policy`.
 //!
 //! DynamoDB is the source of truth and Cognito follows it (docs/rules.md, "Sign-in follows
@@ -14,7 +14,9 @@
 use lambda_http::{Body, Request, Response};
 use shared::auth::Verifier;
 use shared::domain::manage::target;
-use shared::domain::validation::{mfa_code_request, mfa_policy_request, password_change_request};
+use shared::domain::validation::{
+    mfa_code_request, mfa_off_request, mfa_policy_request, password_change_request,
+};
 use shared::domain::views::answers;
 use shared::domain::{ApiError, Change, User};
 use shared::http::admit;
@@ -33,33 +35,43 @@ pub async fn handle(deps: &Deps, verifier: &Verifier, req: Request) -> Response<
     // The answer holds the authenticator's secret: it is never kept, so no key is honoured
     // (nothing here changes: a retry gets a new secret, and only the newest one verifies).
     if route_key(&req) == Some("POST /me/mfa/setup") {
-        return respond_within(&req, mfa_setup(deps, &req)).await;
+        return respond_within(&req, Box::pin(mfa_setup(deps, &req))).await;
     }
     // A password change's body holds passwords, a code's a one-time secret: their key keeps
     // only an argon2id print.
     let scope = match route_key(&req) {
-        Some("POST /me/password" | "POST /me/mfa") => KeyScope::CallerSecret,
+        Some("POST /me/password" | "POST /me/mfa" | "POST /me/mfa/disable") => {
+            KeyScope::CallerSecret
+        }
         _ => KeyScope::Caller,
     };
+    // Each arm boxed: inline, the largest arm's future is moved whole through the handler's,
+    // which overflows a debug build's test stack.
     respond_once(&req, &deps.store, scope, async {
         match route_key(&req) {
             Some("POST /users/{id}/suspend") => {
-                act(deps, &req, "suspend users", users::suspend).await
+                Box::pin(act(deps, &req, "suspend users", users::suspend)).await
             }
             Some("POST /users/{id}/reactivate") => {
-                act(deps, &req, "reactivate users", users::reactivate).await
+                Box::pin(act(deps, &req, "reactivate users", users::reactivate)).await
             }
             Some("POST /users/{id}/sign-out") => {
-                act(deps, &req, "sign users out", users::sign_out_user).await
+                Box::pin(act(deps, &req, "sign users out", users::sign_out_user)).await
             }
-            Some("POST /me/sign-out") => sign_out_everywhere(deps, &req).await,
-            Some("POST /me/password") => change_password(deps, &req).await,
-            Some("POST /me/mfa") => mfa_turn_on(deps, &req).await,
-            Some("DELETE /me/mfa") => mfa_turn_off(deps, &req).await,
+            Some("POST /me/sign-out") => Box::pin(sign_out_everywhere(deps, &req)).await,
+            Some("POST /me/password") => Box::pin(change_password(deps, &req)).await,
+            Some("POST /me/mfa") => Box::pin(mfa_turn_on(deps, &req)).await,
+            Some("POST /me/mfa/disable") => Box::pin(mfa_turn_off(deps, &req)).await,
             Some("POST /users/{id}/mfa-reset") => {
-                act(deps, &req, "reset two-step verification", users::mfa_reset).await
+                Box::pin(act(
+                    deps,
+                    &req,
+                    "reset two-step verification",
+                    users::mfa_reset,
+                ))
+                .await
             }
-            Some("PUT /tenant/mfa-policy") => mfa_policy(deps, &req).await,
+            Some("PUT /tenant/mfa-policy") => Box::pin(mfa_policy(deps, &req)).await,
             _ => Err(ApiError::NoRoute),
         }
     })
@@ -128,10 +140,10 @@ async fn mfa_turn_on(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiEr
     Ok(answer(&answers::user(&after)))
 }
 
-/// Any active user: off, with a token from a sign-in (password and code) minutes old.
+/// Any active user: off, with their password and a current code.
 async fn mfa_turn_off(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = load_caller(&deps.store, req).await?;
-    let who = shared::http::authorized(req)?;
+    let proof = mfa_off_request(&body_json(req)?)?;
     let policy = deps
         .store
         .tenant(&caller.tenant_id)
@@ -139,8 +151,7 @@ async fn mfa_turn_off(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiE
         .map(|t| t.mfa_policy)
         .unwrap_or_default();
     let change = change_by(req, &caller, deps.clock.now());
-    let after =
-        users::mfa_turn_off(&deps.signins(), &change, caller, who.auth_time, policy).await?;
+    let after = users::mfa_turn_off(&deps.signins(), &change, caller, &proof, policy).await?;
     Ok(answer(&answers::user(&after)))
 }
 

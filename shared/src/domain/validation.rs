@@ -466,6 +466,49 @@ pub fn mfa_code_request(body: &Value) -> Result<String, ApiError> {
     }
 }
 
+/// Turning two-step verification off: the caller's password and a current code.
+pub struct MfaOff {
+    pub password: String,
+    pub code: String,
+}
+
+pub fn mfa_off_request(body: &Value) -> Result<MfaOff, ApiError> {
+    let mut errs = Vec::new();
+    let password =
+        object(body, &["password", "code"], "", &mut errs).and_then(|o| match o.get("password") {
+            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(Value::String(_)) | None | Some(Value::Null) => {
+                errs.push(FieldError::new("password", "is required"));
+                None
+            }
+            Some(_) => {
+                errs.push(FieldError::new("password", "must be a string"));
+                None
+            }
+        });
+    let code = match body.as_object().map(|o| {
+        let mut only = serde_json::Map::new();
+        if let Some(c) = o.get("code") {
+            only.insert("code".into(), c.clone());
+        }
+        Value::Object(only)
+    }) {
+        Some(only) => match mfa_code_request(&only) {
+            Ok(c) => Some(c),
+            Err(ApiError::Invalid(mut e)) => {
+                errs.append(&mut e);
+                None
+            }
+            Err(_) => None,
+        },
+        None => None,
+    };
+    match (password, code, errs.is_empty()) {
+        (Some(password), Some(code), true) => Ok(MfaOff { password, code }),
+        _ => Err(ApiError::Invalid(errs)),
+    }
+}
+
 /// `{policy}`: `off` or `admins`.
 pub fn mfa_policy_request(body: &Value) -> Result<super::tenant::MfaPolicy, ApiError> {
     let mut errs = Vec::new();
@@ -517,6 +560,19 @@ mod mfa_tests {
             panic!()
         };
         assert_eq!(errs[0].field, "x");
+    }
+
+    #[test]
+    fn turning_off_takes_a_password_and_a_code_and_names_each_missing_one() {
+        let ok = mfa_off_request(&json!({"password": "pw", "code": "123456"})).unwrap();
+        assert_eq!((ok.password.as_str(), ok.code.as_str()), ("pw", "123456"));
+        let ApiError::Invalid(errs) = mfa_off_request(&json!({"password": ""})).err().unwrap()
+        else {
+            panic!()
+        };
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["password", "code"]);
+        assert!(mfa_off_request(&json!("x")).is_err());
     }
 
     #[test]

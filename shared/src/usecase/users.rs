@@ -172,7 +172,7 @@ pub(crate) use signin::sign_out_stamp;
 #[cfg(feature = "cognito")]
 pub use signin::{
     change_password, delete, mfa_reset, mfa_secret, mfa_turn_off, mfa_turn_on, reactivate,
-    sign_out, sign_out_user, signed_in_recently, suspend, SignInDeps, SignIns, RECENT_SIGN_IN,
+    sign_out, sign_out_user, suspend, SignInDeps, SignIns,
 };
 
 #[cfg(feature = "cognito")]
@@ -376,15 +376,6 @@ mod signin {
         }
     }
 
-    /// How recent a sign-in must be to turn two-step verification off (rule 14).
-    pub const RECENT_SIGN_IN: i64 = 5 * 60;
-
-    /// Whether a token's sign-in (`auth_time`) is at most `RECENT_SIGN_IN` seconds before
-    /// `now`. A token without one, or from the future beyond the verifier's leeway, is not.
-    pub fn signed_in_recently(auth_time: Option<i64>, now: i64) -> bool {
-        auth_time.is_some_and(|t| (-30..=RECENT_SIGN_IN).contains(&(now - t)))
-    }
-
     /// Set-up, step one: a new authenticator secret for the caller, from Cognito with their
     /// own token. Nothing is on, stored or audited until a code from it is verified.
     pub async fn mfa_secret(
@@ -419,23 +410,32 @@ mod signin {
     }
 
     /// The caller's own "turn off" (rule 14): refused while the company requires it of their
-    /// role, and unless they signed in with their password and a code in the last
-    /// `RECENT_SIGN_IN` seconds (`auth_time`, wall clock as Cognito's). No session ends.
+    /// role, and unless their password and a current code pass a sign-in at Cognito now
+    /// (`Directory::check_password_and_code`). No session ends: it is their own choice.
     pub async fn mfa_turn_off(
         s: &SignIns<'_>,
         change: &Change,
         caller: User,
-        auth_time: Option<i64>,
+        proof: &crate::domain::validation::MfaOff,
         policy: crate::domain::tenant::MfaPolicy,
     ) -> Result<User, ApiError> {
         if policy.requires(caller.role) {
             return Err(ApiError::MfaPolicy("required"));
         }
-        let now = crate::domain::SystemClock.now().unix_timestamp();
-        if !signed_in_recently(auth_time, now) {
-            return Err(ApiError::RecentSignInRequired);
-        }
-        s.directory.turn_off_totp(&caller.login()).await?;
+        let login = caller.login();
+        s.directory
+            .check_password_and_code(&login, &proof.password, &proof.code)
+            .await
+            .map_err(|e| match e {
+                crate::identity::IdentityError::WrongPassword => {
+                    ApiError::Invalid(vec![crate::domain::FieldError::new(
+                        "password",
+                        "is not your password",
+                    )])
+                }
+                e => e.into(),
+            })?;
+        s.directory.turn_off_totp(&login).await?;
         crate::journal::changed_elsewhere();
         record_mfa(s, change, caller, AuditAction::MfaDisabled).await
     }
@@ -571,24 +571,5 @@ mod signin {
     async fn converge(s: &SignIns<'_>, user: &User) -> Result<(), ApiError> {
         crate::signin::converge(s.users.store, s.directory, s.clock, &user.login()).await?;
         Ok(())
-    }
-}
-
-#[cfg(all(test, feature = "cognito"))]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn turning_two_step_off_needs_a_sign_in_of_the_last_five_minutes() {
-        let now = 1_800_000_000;
-        assert!(signed_in_recently(Some(now), now));
-        assert!(signed_in_recently(Some(now - RECENT_SIGN_IN), now));
-        assert!(!signed_in_recently(Some(now - RECENT_SIGN_IN - 1), now));
-        assert!(!signed_in_recently(None, now));
-        assert!(
-            signed_in_recently(Some(now + 30), now),
-            "clock skew within the leeway"
-        );
-        assert!(!signed_in_recently(Some(now + 31), now));
     }
 }
