@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { createHmac } from 'node:crypto';
 import { chromium } from 'playwright-core';
 import { loadSpec, checkExchange } from './openapi.mjs';
 
@@ -104,6 +105,28 @@ async function expectText(locator, text, what) {
   const ok = await locator.filter({ hasText: starts }).first().waitFor({ timeout: 5000 }).then(() => true, () => false);
   const got = ok ? '' : await locator.first().innerText().catch(() => '(absent)');
   check(ok, `${what}${ok ? '' : ` (saw “${got}”)`}`);
+}
+/** An authenticator app's code (RFC 6238: HMAC-SHA-1, 30 s, 6 digits) for a base32 secret, at
+ * `step` steps from now. Near a step's end it waits for the next: moto takes only the current. */
+function totpAt(secret, t) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret.replace(/=+$/, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(Math.floor(t / 30)));
+  const mac = createHmac('sha1', key).update(msg).digest();
+  const at = mac[19] & 0xf;
+  return String((mac.readUInt32BE(at) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+async function totp(secret) {
+  if ((Date.now() / 1000) % 30 > 25) await new Promise((r) => setTimeout(r, 6000));
+  return totpAt(secret, Date.now() / 1000);
+}
+function wrongCode(secret) {
+  const now = Date.now() / 1000;
+  const near = [-30, 0, 30].map((d) => totpAt(secret, now + d));
+  return ['123456', '654321', '111111'].find((c) => !near.includes(c));
 }
 const rows = (page) => page.locator('table.users tbody tr');
 const rowFor = (page, email) => page.locator(`table.users tbody tr[data-email="${email}"]`);
@@ -421,6 +444,85 @@ await ann.getByRole('link', { name: /Ann Agent ·/ }).click();
 await ann.getByRole('heading', { name: 'Sign in to VeloConnect' }).waitFor();
 check(true, 'the reset ended Ann’s other session');
 await signInAgain(ann);
+
+// 5d. Two-step verification (rule 14). Ann sets it up on her profile with a real code from the
+// QR's key; her next sign-in asks for a code, and a wrong one says so. The admin sees it on her
+// page and resets it (a lost phone); she signs in with her password alone. The admin then
+// requires it for admins in Settings › Security: refused until they have it themselves; once
+// set up, saved. Then back to optional and off, as the rest of the journey signs in without.
+log('two-step verification: set-up, the code at sign-in, an admin reset, the policy');
+const setUpMfa = async (page, name) => {
+  await page.getByRole('button', { name: 'Set up two-step verification' }).click();
+  await page.locator('svg.qr').waitFor();
+  const key = (await page.locator('code.secret').innerText()).replace(/\s/g, '');
+  await page.getByLabel('6-digit code').fill(wrongCode(key));
+  await page.getByRole('button', { name: 'Turn on' }).click();
+  await expectText(page.locator('.field.invalid'), '6-digit code', 'a wrong first code is named on its field');
+  if (name) await screen(page, name);
+  await page.getByLabel('6-digit code').fill(await totp(key));
+  await page.getByRole('button', { name: 'Turn on' }).click();
+  await notice(page).filter({ hasText: 'Two-step verification is on.' }).waitFor();
+  return key;
+};
+await ann.getByRole('link', { name: /Ann Agent ·/ }).click();
+await ann.getByRole('heading', { name: 'Your profile' }).waitFor();
+const annKey = await setUpMfa(ann, '10k-mfa-setup');
+check(await ann.locator('#mfa-title .badge').innerText() === 'On', 'the profile says two-step verification is on');
+await ann.getByRole('button', { name: 'Sign out', exact: true }).click();
+await ann.getByRole('heading', { name: 'Sign in to VeloConnect' }).waitFor();
+await ann.getByLabel('Email').fill(annEmail);
+await ann.getByLabel('Password').fill(annPassword);
+await ann.getByRole('button', { name: 'Sign in' }).click();
+await ann.getByRole('heading', { name: 'Enter your code' }).waitFor();
+check(true, 'the password alone leads to the code step');
+await ann.getByLabel('6-digit code').fill(wrongCode(annKey));
+await ann.getByRole('button', { name: 'Verify' }).click();
+await expectText(ann.locator('.error-box'), 'That code isn’t right', 'a wrong code at sign-in says so');
+await screen(ann, '10l-sign-in-code');
+await ann.getByLabel('6-digit code').fill(await totp(annKey));
+await ann.getByRole('button', { name: 'Verify' }).click();
+await ann.getByRole('heading', { name: /Welcome, Ann Agent/ }).waitFor();
+check(true, 'the password and a real code sign in');
+await admin.reload();
+await admin.getByRole('button', { name: 'Reset two-step verification' }).click();
+const mr = admin.getByRole('dialog', { name: 'Reset two-step verification for Ann Agent?' });
+await mr.waitFor();
+await screen(admin, '10m-mfa-reset-confirm');
+await mr.getByRole('button', { name: 'Reset two-step verification' }).click();
+await notice(admin).filter({ hasText: 'Two-step verification is off for Ann Agent' }).waitFor();
+check(true, 'an admin resets a user’s two-step verification');
+await ann.getByRole('link', { name: /Ann Agent ·/ }).click();
+await ann.getByRole('heading', { name: 'Sign in to VeloConnect' }).waitFor();
+await expectText(ann.locator('.info'), 'You were signed out by an admin.', 'the reset ended Ann’s session, and she is told an admin did it');
+await signInAgain(ann);
+check(true, 'and she signs in with her password alone');
+const annPage = admin.url();
+await admin.getByRole('link', { name: 'Security' }).click();
+await admin.getByRole('heading', { name: 'Security', level: 1 }).waitFor();
+await admin.getByLabel(/Require it for admins/).check();
+await admin.getByRole('button', { name: 'Save' }).click();
+await expectText(admin.locator('.error-box'), 'Turn on two-step verification on your own profile', 'requiring it without having it is refused, with the way to set it up');
+await screen(admin, '10n-security-refused');
+await admin.locator('.error-box').getByRole('link', { name: 'Set up two-step verification' }).click();
+await admin.getByRole('heading', { name: 'Your profile' }).waitFor();
+const adminKey = await setUpMfa(admin);
+await admin.getByRole('link', { name: 'Security' }).click();
+await admin.getByLabel(/Require it for admins/).check();
+await admin.getByRole('button', { name: 'Save' }).click();
+await notice(admin).filter({ hasText: 'Admins now need two-step verification' }).waitFor();
+await screen(admin, '10o-security-required');
+await admin.getByLabel(/Everyone chooses/).check();
+await admin.getByRole('button', { name: 'Save' }).click();
+await notice(admin).filter({ hasText: 'now each person’s choice' }).waitFor();
+await admin.getByRole('link', { name: /Demo Admin ·/ }).click();
+await admin.getByRole('button', { name: 'Turn off' }).click();
+await admin.getByLabel('Your password').fill(adminPassword);
+await admin.getByLabel('6-digit code').fill(await totp(adminKey));
+await admin.getByRole('button', { name: 'Turn off' }).click();
+await notice(admin).filter({ hasText: 'Two-step verification is off.' }).waitFor();
+check(true, 'the policy is saved once the admin has it, and turning it off takes the password and a code');
+await admin.goto(annPage);
+await admin.getByRole('button', { name: 'Suspend' }).waitFor();
 
 // 6. Suspend; the agent's next request ends in the sign-in screen.
 log('admin suspends the agent');

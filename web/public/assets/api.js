@@ -4,7 +4,7 @@
 // checks each name against the spec's method and path. Each one only builds the path (every
 // path parameter encoded) and hands query, body and options (`idempotencyKey`) to session.js's
 // `api`, which keeps the token, the Idempotency-Key and the retries.
-// All 22 operations of the spec are here and used. Left out, as they are not HTTP routes of the
+// All 27 operations of the spec are here and used. Left out, as they are not HTTP routes of the
 // API: tenant-admin's createTenant and setTier (the platform invokes that function directly)
 // and the scheduled expire-invites and reconcile-signin functions.
 import { api } from './session.js';
@@ -38,4 +38,12 @@ export function signOutUser(id, opts) { return api('POST', `/users/${at(id)}/sig
 export function signOutEverywhere(opts) { return api('POST', '/me/sign-out', opts); }
 export function changePassword(body, opts) { return api('POST', '/me/password', { ...opts, body }); }
 export function getTenant(opts) { return api('GET', '/tenant', opts); }
+
+// Two-step verification: your own set-up and turning it off, an admin's reset for a lost
+// device, and the company's policy.
+export function setUpMfa(opts) { return api('POST', '/me/mfa/setup', opts); }
+export function turnOnMfa(body, opts) { return api('POST', '/me/mfa', { ...opts, body }); }
+export function turnOffMfa(body, opts) { return api('POST', '/me/mfa/disable', { ...opts, body }); }
+export function resetUserMfa(id, opts) { return api('POST', `/users/${at(id)}/mfa-reset`, opts); }
+export function setMfaPolicy(body, opts) { return api('PUT', '/tenant/mfa-policy', { ...opts, body }); }
 export function listAudit(query, opts) { return api('GET', '/audit', { ...opts, query }); }

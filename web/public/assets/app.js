@@ -12,6 +12,7 @@ import { UserPage } from './screens/user.js';
 import { Audit } from './screens/audit.js';
 import { Profile } from './screens/profile.js';
 import { Home } from './screens/home.js';
+import { Security } from './screens/security.js';
 
 export function App() {
   const route = useRoute();
@@ -75,6 +76,7 @@ export function App() {
         <span class="nav-group" aria-hidden="true">${s.nav.settings} ›</span>
         <${Link} href="/settings/company/users" aria-current=${route.path.startsWith('/settings/company/users') ? 'page' : undefined}>${s.nav.users}<//>
         ${me.permissions.includes('audit.read') && html`<${Link} href="/settings/audit" aria-current=${route.path === '/settings/audit' ? 'page' : undefined}>${s.nav.audit}<//>`}
+        ${isAdmin && html`<${Link} href="/settings/security" aria-current=${route.path === '/settings/security' ? 'page' : undefined}>${s.nav.security}<//>`}
       </nav>
       <div class="who">
         <${Link} href="/profile" aria-current=${route.path === '/profile' ? 'page' : undefined}>${me.name} · ${roles[me.role].label}<//>
@@ -93,6 +95,7 @@ function screen(route, me, isAdmin) {
   const m = p.match(/^\/settings\/company\/users\/([^/]+)$/);
   if (m) return html`<${UserPage} me=${me} isAdmin=${isAdmin} id=${decodeURIComponent(m[1])} key=${m[1]} />`;
   if (p === '/settings/audit' && me.permissions.includes('audit.read')) return html`<${Audit} query=${route.query} />`;
+  if (p === '/settings/security' && isAdmin) return html`<${Security} me=${me} />`;
   if (p === '/profile') return html`<${Profile} me=${me} />`;
   return html`<section class="page"><h1>Not found</h1><p><${Link} href="/">${s.nav.home}<//></p></section>`;
 }

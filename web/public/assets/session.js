@@ -53,13 +53,30 @@ function keep(result, username) {
   refreshTimer = setTimeout(() => { refresh().catch(() => {}); }, Math.max(5_000, result.ExpiresIn * 1000 - lead));
 }
 
+/**
+ * The password step. Signed in: null. With two-step verification on, Cognito asks for a code
+ * first: the challenge to hand to `answerCode` (its session lasts a few minutes).
+ */
 export async function signIn(username, password) {
+  const name = username.trim();
   const data = await cognito('InitiateAuth', {
     AuthFlow: 'USER_PASSWORD_AUTH', ClientId: cfg.userPoolClientId,
-    AuthParameters: { USERNAME: username.trim(), PASSWORD: password },
+    AuthParameters: { USERNAME: name, PASSWORD: password },
+  });
+  if (data.ChallengeName === 'SOFTWARE_TOKEN_MFA') return { session: data.Session, username: name };
+  if (!data.AuthenticationResult) throw new Problem(400, { __type: data.ChallengeName || 'Challenge' });
+  keep(data.AuthenticationResult, name);
+  return null;
+}
+
+/** The code step: the 6 digits from the authenticator app, for `signIn`'s challenge. */
+export async function answerCode(challenge, code) {
+  const data = await cognito('RespondToAuthChallenge', {
+    ChallengeName: 'SOFTWARE_TOKEN_MFA', ClientId: cfg.userPoolClientId, Session: challenge.session,
+    ChallengeResponses: { USERNAME: challenge.username, SOFTWARE_TOKEN_MFA_CODE: code.replace(/\s/g, '') },
   });
   if (!data.AuthenticationResult) throw new Problem(400, { __type: data.ChallengeName || 'Challenge' });
-  keep(data.AuthenticationResult, username.trim());
+  keep(data.AuthenticationResult, challenge.username);
 }
 
 /** A new access token from the refresh token; false when there is none or it was refused. */

@@ -43,6 +43,9 @@ export function Notices({ items, dismiss }) {
 /** An error shown where it happened; `assertive` so a screen reader hears it at once. */
 export function ErrorBox({ error, children }) {
   if (!error && !children) return null;
+  if (!children && error.type === 'mfa-required') {
+    return html`<div class="error-box" role="alert">${s.mfa.required} <${Link} href="/profile#mfa">${s.mfa.goSetUp}<//></div>`;
+  }
   return html`<div class="error-box" role="alert">${children || messageOf(error)}</div>`;
 }
 

@@ -33,6 +33,10 @@ export function sentence(e) {
     case 'user.passwordResetSent': return `${actor} sent ${target} a password reset link`;
     case 'user.passwordReset': return `${actor} set a new password from a reset link`;
     case 'user.signedOut': return e.actor.id === e.target.id ? `${actor} signed out everywhere` : `${actor} signed ${target} out of every device`;
+    case 'user.mfaEnabled': return `${actor} turned on two-step verification`;
+    case 'user.mfaDisabled': return `${actor} turned off two-step verification`;
+    case 'user.mfaReset': return `${actor} reset ${target}’s two-step verification`;
+    case 'tenant.mfaPolicyChanged': return a.mfaPolicy === 'admins' ? `${actor} required two-step verification for admins` : `${actor} made two-step verification optional`;
     case 'tenant.created': return `${actor} created the company ${target}`;
     case 'tenant.tierChanged': return `${actor} changed the plan from ${b.tier} to ${a.tier}`;
     default: return `${actor}: ${e.action} ${target}`;

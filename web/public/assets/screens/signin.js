@@ -1,7 +1,7 @@
 import { useState } from '../vendor/hooks.js';
 import { html, Field, ErrorBox } from '../ui.js';
 import { s, fmt } from '../strings.js';
-import { signIn } from '../session.js';
+import { signIn, answerCode } from '../session.js';
 import { requestPasswordReset } from '../api.js';
 
 function reasonText(reason) {
@@ -11,6 +11,7 @@ function reasonText(reason) {
   if (reason === 'signedOutByAdmin') return s.signIn.signedOutByAdmin;
   if (reason === 'signedOutEverywhere') return s.signIn.signedOutEverywhere;
   if (reason === 'passwordSet') return s.signIn.passwordSet;
+  if (reason === 'passwordChanged') return s.signIn.passwordChanged;
   if (reason.status === 0) return s.signIn.unreachable;
   return reason.body?.detail || s.signIn.expired;
 }
@@ -29,11 +30,16 @@ export function SignIn({ reason, onSignedIn, email: given = '', forgot: startFor
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
   const [forgot, setForgot] = useState(startForgot);
+  const [challenge, setChallenge] = useState(null);
+  if (challenge) return html`<${CodeStep} challenge=${challenge} onSignedIn=${onSignedIn} onBack=${() => { setChallenge(null); setPassword(''); setBusy(false); }} />`;
   if (forgot) return html`<${Forgot} email=${email} onBack=${(typed) => { setEmail(typed); setForgot(false); }} />`;
   const submit = async (e) => {
     e.preventDefault();
     setBusy(true); setError(null);
-    try { await signIn(email, password); onSignedIn(); } catch (err) { setError(signInError(err)); setBusy(false); }
+    try {
+      const asked = await signIn(email, password);
+      if (asked) setChallenge(asked); else onSignedIn();
+    } catch (err) { setError(signInError(err)); setBusy(false); }
   };
   const why = reasonText(reason);
   return html`<main class="center" id="main">
@@ -79,6 +85,37 @@ function Forgot({ email: given, onBack }) {
       <${Field} label=${s.forgot.email} errors=${error?.field ? error.field('email') : []}>${(a) => html`<input ...${a} type="email" autocomplete="username" required value=${email} onInput=${(e) => setEmail(e.target.value)} />`}<//>
       <button class="primary wide" type="submit" disabled=${busy}>${busy ? s.forgot.busy : s.forgot.submit}</button>
       <p class="below"><button type="button" class="link" onClick=${() => onBack(email)}>${s.forgot.back}</button></p>
+    </form>
+  </main>`;
+}
+
+function codeError(e) {
+  if (e.status === 0) return s.signIn.unreachable;
+  if (e.code === 'CodeMismatchException' || e.code === 'ExpiredCodeException') return s.code.wrong;
+  if (e.code === 'TooManyRequestsException' || e.code === 'LimitExceededException' || e.code === 'TooManyFailedAttemptsException') return s.code.tooMany;
+  // Cognito refuses the sign-in's session once it is too old or used up: start again.
+  if (e.code === 'NotAuthorizedException') return s.code.expired;
+  return s.signIn.wrong;
+}
+
+/** The second step, when the account has two-step verification on. */
+function CodeStep({ challenge, onSignedIn, onBack }) {
+  const [code, setCode] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const submit = async (e) => {
+    e.preventDefault();
+    setBusy(true); setError(null);
+    try { await answerCode(challenge, code); onSignedIn(); } catch (err) { setError(codeError(err)); setCode(''); setBusy(false); }
+  };
+  return html`<main class="center" id="main">
+    <form class="card narrow" onSubmit=${submit} aria-labelledby="code-title">
+      <h1 id="code-title">${s.code.title}</h1>
+      <p>${s.code.intro(challenge.username)}</p>
+      <${ErrorBox}>${error}<//>
+      <${Field} label=${s.code.label}>${(a) => html`<input ...${a} class="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]{6,7}" maxlength="7" required autofocus value=${code} onInput=${(e) => setCode(e.target.value)} />`}<//>
+      <button class="primary wide" type="submit" disabled=${busy}>${busy ? s.signIn.busy : s.code.submit}</button>
+      <p class="below"><button type="button" class="link" onClick=${onBack}>${s.code.back}</button></p>
     </form>
   </main>`;
 }

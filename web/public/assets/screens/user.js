@@ -1,7 +1,7 @@
 import { useEffect, useState } from '../vendor/hooks.js';
 import { html, Link, navigate, Field, ErrorBox, Confirm, useNotify, StatusBadge } from '../ui.js';
 import { s, roles, fmt } from '../strings.js';
-import { listAudit, getUser, changeRole, suspendUser, reactivateUser, deleteUser, signOutUser, sendPasswordReset } from '../api.js';
+import { listAudit, getUser, changeRole, suspendUser, reactivateUser, deleteUser, signOutUser, sendPasswordReset, resetUserMfa } from '../api.js';
 
 /** Who last changed a user, from the audit log (admins read it), for a conflict's message. */
 async function lastChangedBy(id) {
@@ -52,10 +52,10 @@ export function UserPage({ me, isAdmin, id }) {
     notify(s.user.resetSent(user.email));
   };
   const act = (verb) => async () => {
-    const u = await { suspend: suspendUser, reactivate: reactivateUser, delete: deleteUser, signOut: signOutUser }[verb](id);
+    const u = await { suspend: suspendUser, reactivate: reactivateUser, delete: deleteUser, signOut: signOutUser, mfaReset: resetUserMfa }[verb](id);
     if (verb === 'delete') { notify(s.user.deleted(user.name)); navigate('/settings/company/users'); return; }
     show(u);
-    notify({ suspend: s.user.suspended, reactivate: s.user.reactivated, signOut: s.user.signedOut }[verb](user.name));
+    notify({ suspend: s.user.suspended, reactivate: s.user.reactivated, signOut: s.user.signedOut, mfaReset: s.user.mfaWasReset }[verb](user.name));
   };
 
   return html`<section class="page">
@@ -70,6 +70,7 @@ export function UserPage({ me, isAdmin, id }) {
           <dt>${s.user.team}</dt><dd>${user.team || s.user.noTeam}</dd>
           <dt>${s.user.created}</dt><dd>${fmt.dateTime(user.createdAt)}</dd>
           <dt>${s.user.updated}</dt><dd>${fmt.dateTime(user.updatedAt)}</dd>
+          ${user.status !== 'deleted' && html`<dt>${s.mfa.title}</dt><dd>${user.mfa ? s.mfa.on : s.mfa.off}</dd>`}
           ${user.status !== 'deleted' && html`<dt>${s.user.lastActive}</dt><dd title=${user.lastActiveAt ? fmt.dateTime(user.lastActiveAt) : undefined}>${fmt.lastActive(user.lastActiveAt)}</dd>`}
         </dl>
       </div>
@@ -88,6 +89,7 @@ export function UserPage({ me, isAdmin, id }) {
             : html`<button type="button" onClick=${() => act('reactivate')().catch(setSaveError)}>${s.user.reactivate}</button>`}
           ${user.status === 'active' && html`<button type="button" onClick=${() => setConfirm({ title: s.user.signOutTitle(user.name), body: s.user.signOutBody, confirm: s.user.signOut, onConfirm: act('signOut') })}>${s.user.signOut}</button>`}
           ${user.status === 'active' && html`<button type="button" onClick=${() => setConfirm({ title: s.user.resetTitle(user.name), body: s.user.resetBody(user.email), confirm: s.user.reset, onConfirm: sendReset })}>${s.user.reset}</button>`}
+          ${user.mfa && html`<button type="button" onClick=${() => setConfirm({ title: s.user.mfaResetTitle(user.name), body: s.user.mfaResetBody, confirm: s.user.mfaReset, onConfirm: act('mfaReset') })}>${s.user.mfaReset}</button>`}
           <button type="button" class="danger" onClick=${() => setConfirm({ title: s.user.deleteTitle(user.name), body: s.user.deleteBody, confirm: s.user.delete, danger: true, onConfirm: act('delete') })}>${s.user.delete}</button>
         </div>`}
       </form>`}

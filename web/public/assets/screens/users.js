@@ -194,7 +194,7 @@ function Row({ row, me, isAdmin, onResend, onRevoke }) {
     <td>${row.team || '—'}</td>
     <td>
       <${StatusBadge} status=${row.status} />
-      ${row.kind === 'user' && row.status !== 'deleted' && html`<div class="sub last-active">${fmt.lastActive(row.user.lastActiveAt)}</div>`}
+      ${row.kind === 'user' && row.status !== 'deleted' && html`<div class="sub last-active">${fmt.lastActive(row.user.lastActiveAt)}${row.user.mfa && html` · <span class="mfa-mark" title=${s.mfa.title}>${s.mfa.short}</span>`}</div>`}
       ${inv && html`<div class="sub">
         ${s.users.sent(fmt.date(inv.sentAt))} · ${row.status === 'expired' ? s.users.expiredOn(fmt.date(inv.expiresAt)) : s.users.expiresOn(fmt.dateTime(inv.expiresAt))}
         ${inv.invitedBy?.name && html`<br />${s.users.invitedBy(inv.invitedBy.name)}`}
