@@ -546,3 +546,62 @@ fn a_key_costs_two_dynamodb_calls_and_one_transaction_item_more() {
         }
     });
 }
+
+/// The two-step routes that take a key (rule 14; the set-up's answer is a secret never kept,
+/// so it takes none): a retry gets the first answer and changes nothing, even though the code
+/// it carries may have expired by then.
+#[test]
+fn a_keyed_retry_of_each_two_step_route_gets_the_first_answer() {
+    run(|app| async move {
+        use harness::totp::{fresh_code, MOTO_SECRET};
+        let t = tenant(&app, "team", None).await;
+        let admin = Some(t.admin.as_str());
+        let m = member(&app, &t.admin, "agent", None).await;
+        let token = Some(m.token.as_str());
+        app.request("POST", "/me/mfa/setup", token, None)
+            .await
+            .expect(200);
+        let on = json!({ "code": fresh_code(MOTO_SECRET).await });
+        let first = twice(&app, &t.id, "POST", "/me/mfa", token, Some(on), 200).await;
+        assert_eq!(first["mfa"], true);
+        let off = json!({"password": PASSWORD, "code": fresh_code(MOTO_SECRET).await});
+        let first = twice(
+            &app,
+            &t.id,
+            "POST",
+            "/me/mfa/disable",
+            token,
+            Some(off),
+            200,
+        )
+        .await;
+        assert_eq!(first["mfa"], false);
+        let reset = format!("/users/{}/mfa-reset", m.id);
+        twice(&app, &t.id, "POST", &reset, admin, None, 200).await;
+        app.turn_on_mfa(&t.admin).await.expect(200);
+        let policy = json!({"policy": "admins"});
+        let first = twice(
+            &app,
+            &t.id,
+            "PUT",
+            "/tenant/mfa-policy",
+            admin,
+            Some(policy),
+            200,
+        )
+        .await;
+        assert_eq!(first["mfaPolicy"], "admins");
+        let changes = audit(&app, &t.id)
+            .await
+            .iter()
+            .filter(|e| {
+                s(e, "action").starts_with("user.mfa")
+                    || s(e, "action") == "tenant.mfaPolicyChanged"
+            })
+            .count();
+        assert_eq!(
+            changes, 5,
+            "on, off, the reset, the admin's own, the policy: once each"
+        );
+    })
+}
