@@ -481,7 +481,7 @@ await expectText(ann.locator('.error-box'), 'That code isn’t right', 'a wrong 
 await screen(ann, '10l-sign-in-code');
 await ann.getByLabel('6-digit code').fill(await totp(annKey));
 await ann.getByRole('button', { name: 'Verify' }).click();
-await ann.getByRole('heading', { name: /Welcome, Ann Agent/ }).waitFor();
+await ann.getByRole('link', { name: /Ann Agent ·/ }).waitFor();
 check(true, 'the password and a real code sign in');
 await admin.reload();
 await admin.getByRole('button', { name: 'Reset two-step verification' }).click();
@@ -491,7 +491,7 @@ await screen(admin, '10m-mfa-reset-confirm');
 await mr.getByRole('button', { name: 'Reset two-step verification' }).click();
 await notice(admin).filter({ hasText: 'Two-step verification is off for Ann Agent' }).waitFor();
 check(true, 'an admin resets a user’s two-step verification');
-await ann.getByRole('link', { name: /Ann Agent ·/ }).click();
+await ann.getByRole('link', { name: 'Dashboard' }).click();
 await ann.getByRole('heading', { name: 'Sign in to VeloConnect' }).waitFor();
 await expectText(ann.locator('.info'), 'You were signed out by an admin.', 'the reset ended Ann’s session, and she is told an admin did it');
 await signInAgain(ann);

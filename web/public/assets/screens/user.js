@@ -70,8 +70,8 @@ export function UserPage({ me, isAdmin, id }) {
           <dt>${s.user.team}</dt><dd>${user.team || s.user.noTeam}</dd>
           <dt>${s.user.created}</dt><dd>${fmt.dateTime(user.createdAt)}</dd>
           <dt>${s.user.updated}</dt><dd>${fmt.dateTime(user.updatedAt)}</dd>
-          ${user.status !== 'deleted' && html`<dt>${s.mfa.title}</dt><dd>${user.mfa ? s.mfa.on : s.mfa.off}</dd>`}
           ${user.status !== 'deleted' && html`<dt>${s.user.lastActive}</dt><dd title=${user.lastActiveAt ? fmt.dateTime(user.lastActiveAt) : undefined}>${fmt.lastActive(user.lastActiveAt)}</dd>`}
+          ${user.status !== 'deleted' && html`<dt>${s.mfa.title}</dt><dd>${user.mfa ? s.mfa.on : s.mfa.off}</dd>`}
         </dl>
       </div>
       ${isAdmin && live && html`<form class="card" onSubmit=${save} aria-labelledby="access-title">
