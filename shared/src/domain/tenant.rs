@@ -147,6 +147,19 @@ impl SeatShortage {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_admins_policy_requires_two_step_of_admins_only() {
+        use super::super::Role;
+        assert!(MfaPolicy::Admins.requires(Role::Admin));
+        assert!(!MfaPolicy::Admins.requires(Role::Supervisor));
+        assert!(!MfaPolicy::Admins.requires(Role::Agent));
+        assert!(!MfaPolicy::Off.requires(Role::Admin));
+        for p in [MfaPolicy::Off, MfaPolicy::Admins] {
+            assert_eq!(MfaPolicy::parse(p.as_str()), Some(p));
+        }
+        assert_eq!(MfaPolicy::parse("everyone"), None);
+    }
+
     fn tenant(limit: u32, used: u32) -> Tenant {
         Tenant {
             id: "t".into(),

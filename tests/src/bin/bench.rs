@@ -1042,6 +1042,66 @@ async fn round_trips(c: &Ctx) {
         &c,
         "caller read, AdminUserGlobalSignOut, 1 transaction",
     );
+    // Two-step verification (rule 14): the set-up's two calls, turning it off with the
+    // password and a code, and an admin's reset (the policy is measured last, as it needs the
+    // admin to have it on, which takes the tenant read off every admin route after it).
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let user_token = b
+        .app
+        .sign_in(&email_of(&acc), new_password)
+        .await
+        .expect("sign in");
+    let (r, c, _) = b
+        .measure(
+            b.app
+                .request("POST", "/me/mfa/setup", Some(&user_token), None),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    row(
+        "two-step set-up: a new secret",
+        &c,
+        "caller read, AssociateSoftwareToken",
+    );
+    let code = harness::totp::fresh_code(harness::totp::MOTO_SECRET).await;
+    let (r, c, _) = b
+        .measure(b.app.request(
+            "POST",
+            "/me/mfa",
+            Some(&user_token),
+            Some(json!({ "code": code })),
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    row(
+        "two-step set-up: the first code",
+        &c,
+        "caller read, AdminGetUser (on already?), VerifySoftwareToken, SetUserMFAPreference, AdminGetUser read-back, 1 transaction",
+    );
+    let code = harness::totp::fresh_code(harness::totp::MOTO_SECRET).await;
+    let (r, c, _) = b
+        .measure(b.app.request(
+            "POST",
+            "/me/mfa/disable",
+            Some(&user_token),
+            Some(json!({ "password": new_password, "code": code })),
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    row(
+        "turn two-step off (password and code)",
+        &c,
+        "caller read, tenant read (policy), AdminInitiateAuth + AdminRespondToAuthChallenge + RevokeToken, AdminSetUserMFAPreference, AdminGetUser read-back, 1 transaction",
+    );
+    let (r, c, _) = b
+        .measure(b.req("POST", &format!("/users/{uid}/mfa-reset"), None))
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    row(
+        "an admin resets two-step (lost phone)",
+        &c,
+        "caller + target in one batch read, tenant read (policy), AdminSetUserMFAPreference, AdminUserGlobalSignOut, AdminGetUser read-back, 1 transaction",
+    );
     // A forgotten password (rule 13): the public form for an active user's address and for
     // nobody's (the same reads and hash on both), an admin's send, and a link's new password.
     let user_email = email_of(&acc);
@@ -1117,6 +1177,27 @@ async fn round_trips(c: &Ctx) {
     );
     let (_, c, _) = b.measure(b.req("GET", "/audit?limit=50", None)).await;
     row("audit page", &c, "1 caller read + 1 query");
+    // The policy, by an admin who has two-step verification on: no tenant read at the gate.
+    assert_eq!(b.app.turn_on_mfa(&b.admin_token).await.status, 200);
+    let (r, c, _) = b
+        .measure(b.req(
+            "PUT",
+            "/tenant/mfa-policy",
+            Some(json!({ "policy": "admins" })),
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    row(
+        "require two-step for admins",
+        &c,
+        "caller read, tenant read, 1 transaction",
+    );
+    let (_, c, _) = b.measure(b.req("GET", "/audit?limit=50", None)).await;
+    row(
+        "audit page, by an admin with two-step on",
+        &c,
+        "1 caller read + 1 query (no tenant read at the gate)",
+    );
     let (due, not_due) = activity_times;
     println!(
         "\nGET /me end to end (in-process gateway + handler + emulator, median of 15 each): {due:.2} ms when the activity write is due, {not_due:.2} ms when it is not."
