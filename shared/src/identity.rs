@@ -55,6 +55,10 @@ pub enum IdentityError {
     /// VerifySoftwareToken: the code is not the authenticator's current one.
     #[error("the code does not match")]
     WrongCode,
+    /// VerifySoftwareToken: no secret is waiting to be verified (no set-up asked for, or one
+    /// Cognito no longer holds).
+    #[error("no authenticator set-up to verify")]
+    NoSetUp,
 }
 
 /// A refused password names the rule on the `password` field; anything else is Cognito being
@@ -74,6 +78,9 @@ impl From<IdentityError> for crate::domain::ApiError {
                 )])
             }
             IdentityError::TokenRefused => crate::domain::ApiError::InvalidToken,
+            IdentityError::NoSetUp => crate::domain::ApiError::Conflict(
+                "There is no set-up to finish: start it again to get a new QR code.".into(),
+            ),
             IdentityError::WrongCode => {
                 crate::domain::ApiError::Invalid(vec![crate::domain::FieldError::new(
                     "code",
@@ -396,20 +403,31 @@ impl Directory {
                 if e.is_not_authorized_exception() {
                     return Err(IdentityError::TokenRefused);
                 }
+                if e.is_software_token_mfa_not_found_exception()
+                    || e.is_invalid_parameter_exception()
+                {
+                    return Err(IdentityError::NoSetUp);
+                }
                 return Err(IdentityError::Unavailable(Cause::new(
                     SdkError::ServiceError(se),
                 )));
             }
             Err(e) => return Err(IdentityError::Unavailable(Cause::new(e))),
         }
-        self.client
+        match self
+            .client
             .set_user_mfa_preference()
             .access_token(access_token)
             .software_token_mfa_settings(totp_settings(true))
             .send()
             .await
-            .map(|_| ())
-            .map_err(|e| IdentityError::Unavailable(Cause::new(e)))
+        {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(se)) if se.err().is_not_authorized_exception() => {
+                Err(IdentityError::TokenRefused)
+            }
+            Err(e) => Err(IdentityError::Unavailable(Cause::new(e))),
+        }
     }
 
     /// The authenticator no longer asked for (AdminSetUserMFAPreference): the user's own
@@ -472,11 +490,20 @@ impl Directory {
         {
             Ok(out) => out,
             Err(SdkError::ServiceError(se)) => {
-                return Err(
-                    refusal(se.err(), false, IdentityError::WrongPassword).unwrap_or_else(|| {
-                        IdentityError::Unavailable(Cause::new(SdkError::ServiceError(se)))
-                    }),
-                )
+                // Cognito's lockout is a NotAuthorizedException too, told by its message.
+                let locked = se
+                    .err()
+                    .meta()
+                    .message()
+                    .is_some_and(|m| m.to_ascii_lowercase().contains("attempts exceeded"));
+                let not_authorized = if locked {
+                    IdentityError::TooManyAttempts
+                } else {
+                    IdentityError::WrongPassword
+                };
+                return Err(refusal(se.err(), false, not_authorized).unwrap_or_else(|| {
+                    IdentityError::Unavailable(Cause::new(SdkError::ServiceError(se)))
+                }));
             }
             Err(e) => return Err(IdentityError::Unavailable(Cause::new(e))),
         };

@@ -382,5 +382,32 @@ fn a_set_up_cut_after_cognito_turned_it_on_is_finished_by_the_retry() {
             mfa_entries(&app, &t.id, "user.mfaEnabled").await,
             vec![(false, true)]
         );
+
+        // Cut the same way, then the set-up asked for again: a new secret would not take over
+        // until verified, so it records what Cognito holds and says it is on.
+        let n = member(&app, &t.admin, "agent", None).await;
+        app.request("POST", "/me/mfa/setup", Some(&n.token), None)
+            .await
+            .expect(200);
+        faults.set(
+            vec![FaultRule::new(
+                "dynamodb.TransactWriteItems",
+                Fault::ServerError,
+                1.0,
+            )],
+            7,
+        );
+        let r = turn_on(&app, &n.token, &fresh_code(MOTO_SECRET).await).await;
+        assert_problem(&r, 503, "outcome-unknown");
+        faults.clear();
+        let again = app
+            .request("POST", "/me/mfa/setup", Some(&n.token), None)
+            .await;
+        assert_problem(&again, 409, "mfa-on");
+        assert!(app.store.user(&uid(&n.id)).await.unwrap().unwrap().mfa);
+        assert_eq!(
+            mfa_entries(&app, &t.id, "user.mfaEnabled").await,
+            vec![(false, true), (false, true)]
+        );
     })
 }

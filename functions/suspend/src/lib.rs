@@ -122,8 +122,10 @@ async fn change_password(deps: &Deps, req: &Request) -> Result<Response<Body>, A
 async fn mfa_setup(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = load_caller(&deps.store, req).await?;
     let token = shared::auth::bearer(req.headers()).map_err(|_| ApiError::InvalidToken)?;
-    let secret = users::mfa_secret(&deps.signins(), &caller, token).await?;
-    let uri = shared::domain::totp::otpauth_uri(caller.email.as_str(), &secret);
+    let account = caller.email.to_string();
+    let change = change_by(req, &caller, deps.clock.now());
+    let secret = users::mfa_secret(&deps.signins(), &change, caller, token).await?;
+    let uri = shared::domain::totp::otpauth_uri(&account, &secret);
     Ok(json(
         200,
         &serde_json::json!({ "secretCode": secret, "otpauthUri": uri }),
@@ -158,8 +160,8 @@ async fn mfa_turn_off(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiE
 /// An admin (who passes the policy themselves): whom the company requires to have it.
 async fn mfa_policy(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = load_caller(&deps.store, req).await?;
-    let policy = mfa_policy_request(&body_json(req)?)?;
     require_admin(&deps.store, &caller, "set the company's two-step policy").await?;
+    let policy = mfa_policy_request(&body_json(req)?)?;
     let change = change_by(req, &caller, deps.clock.now());
     let t = users::set_mfa_policy(&deps.store, &change, &caller, policy, &deps.pricing_url).await?;
     Ok(json(

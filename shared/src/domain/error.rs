@@ -184,9 +184,6 @@ pub enum ApiError {
     /// none (rule 14): every admin route refuses until they set it up.
     #[error("two-step verification required")]
     MfaRequired,
-    /// Turning two-step verification off needs a sign-in with a code in the last minutes.
-    #[error("a recent sign-in is required")]
-    RecentSignInRequired,
     /// Setting up two-step verification again while it is on.
     #[error("two-step verification is already on")]
     MfaAlreadyOn,
@@ -446,12 +443,6 @@ impl ApiError {
                 "Two-step verification required",
                 403,
                 "Your company requires admins to use two-step verification. Set it up on your profile to continue.".to_string(),
-            ),
-            ApiError::RecentSignInRequired => (
-                "recent-sign-in-required",
-                "Sign in again first",
-                403,
-                "To turn off two-step verification, sign in again with your password and a code from your app (within the last 5 minutes).".to_string(),
             ),
             ApiError::MfaAlreadyOn => (
                 "mfa-on",

@@ -357,9 +357,22 @@ mod signin {
     async fn record_on_current(
         s: &SignIns<'_>,
         change: &Change,
+        before: User,
+        action: AuditAction,
+        edit: impl Fn(&mut User),
+    ) -> Result<User, ApiError> {
+        record_on(s, change, before, action, edit, false).await
+    }
+
+    /// As `record_on_current`; with `also_suspended`, a user suspended meanwhile still gets
+    /// the edit (what Cognito now holds of their two-step verification is true of them too).
+    async fn record_on(
+        s: &SignIns<'_>,
+        change: &Change,
         mut before: User,
         action: AuditAction,
         edit: impl Fn(&mut User),
+        also_suspended: bool,
     ) -> Result<User, ApiError> {
         loop {
             let after = next(&before, change, &edit);
@@ -370,6 +383,7 @@ mod signin {
             }
             before = match s.users.store.user(&before.id).await? {
                 Some(u) if u.status == UserStatus::Active => u,
+                Some(u) if u.status == UserStatus::Suspended && also_suspended => u,
                 Some(u) if u.status == UserStatus::Suspended => return Ok(u),
                 _ => return Err(ApiError::UserDeleted),
             };
@@ -378,12 +392,27 @@ mod signin {
 
     /// Set-up, step one: a new authenticator secret for the caller, from Cognito with their
     /// own token. Nothing is on, stored or audited until a code from it is verified.
+    /// A record that says off while Cognito asks for a code (a set-up cut before its commit) is
+    /// recorded as on and answered `mfa-on`: a new secret would not take over until verified,
+    /// and the app the user already has is the one Cognito asks for.
     pub async fn mfa_secret(
         s: &SignIns<'_>,
-        caller: &User,
+        change: &Change,
+        caller: User,
         access_token: &str,
     ) -> Result<String, ApiError> {
         if caller.mfa {
+            return Err(ApiError::MfaAlreadyOn);
+        }
+        if s.directory.totp_on(&caller.login()).await? {
+            let after = next(&caller, change, |u| u.mfa = true);
+            let entry = change.on_user(AuditAction::MfaEnabled, &caller, &after);
+            // Not through `commit`, which would make the user this request's answer: the
+            // answer is the 409. A change landed meanwhile is left to the next request.
+            match s.users.store.change_user(&caller, &after, &entry).await {
+                Ok(()) | Err(WriteError::Refused(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
             return Err(ApiError::MfaAlreadyOn);
         }
         Ok(s.directory.new_totp_secret(access_token).await?)
@@ -403,8 +432,10 @@ mod signin {
         }
         // Already on at Cognito (a set-up cut before its commit): this retry only records it.
         if !s.directory.totp_on(&caller.login()).await? {
-            s.directory.turn_on_totp(access_token, code).await?;
+            // Marked before the call: once sent, Cognito may have taken it though the answer
+            // is lost (a refusal stays what it is; only "unavailable" is reworded).
             crate::journal::changed_elsewhere();
+            s.directory.turn_on_totp(access_token, code).await?;
         }
         record_mfa(s, change, caller, AuditAction::MfaEnabled).await
     }
@@ -435,8 +466,8 @@ mod signin {
                 }
                 e => e.into(),
             })?;
-        s.directory.turn_off_totp(&login).await?;
         crate::journal::changed_elsewhere();
+        s.directory.turn_off_totp(&login).await?;
         record_mfa(s, change, caller, AuditAction::MfaDisabled).await
     }
 
@@ -456,20 +487,20 @@ mod signin {
             return Err(ApiError::UserDeleted);
         }
         let login = before.login();
-        s.directory.turn_off_totp(&login).await?;
         crate::journal::changed_elsewhere();
+        s.directory.turn_off_totp(&login).await?;
         s.directory.sign_out_everywhere(&login).await?;
         let on = s.directory.totp_on(&login).await?;
         let stamp = sign_out_stamp()?;
         let by = crate::domain::UserId::parse(&change.actor.id);
-        record_on_current(s, change, before, AuditAction::MfaReset, |u| {
+        let edit = |u: &mut User| {
             u.mfa = on;
             if u.status == UserStatus::Active {
                 u.signed_out_at = Some(stamp);
                 u.signed_out_by = by.clone();
             }
-        })
-        .await
+        };
+        record_on(s, change, before, AuditAction::MfaReset, edit, true).await
     }
 
     /// Cognito read back (AdminGetUser) and its answer recorded: the record never says on
@@ -484,7 +515,7 @@ mod signin {
         if on == caller.mfa {
             return Ok(caller);
         }
-        record_on_current(s, change, caller, action, |u| u.mfa = on).await
+        record_on(s, change, caller, action, |u| u.mfa = on, true).await
     }
 
     /// When a sign-out made now takes effect: Cognito's `iat` is whole seconds and a token is

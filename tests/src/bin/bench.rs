@@ -1061,7 +1061,7 @@ async fn round_trips(c: &Ctx) {
     row(
         "two-step set-up: a new secret",
         &c,
-        "caller read, AssociateSoftwareToken",
+        "caller read, AdminGetUser (on already?), AssociateSoftwareToken",
     );
     let code = harness::totp::fresh_code(harness::totp::MOTO_SECRET).await;
     let (r, c, _) = b

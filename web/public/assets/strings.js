@@ -171,7 +171,7 @@ export const s = {
     enter: 'Enter the 6-digit code the app shows for VeloConnect.', cantScan: 'Can’t scan it? Enter this key in the app:',
     qrLabel: 'QR code for your authenticator app', turnOn: 'Turn on', turnedOn: 'Two-step verification is on. Your next sign-in asks for a code.',
     password: 'Your password', turnOff: 'Turn off', offIntro: 'To turn it off, confirm with your password and a current code.',
-    turnedOff: 'Two-step verification is off.',
+    turnedOff: 'Two-step verification is off.', notOn: 'Two-step verification didn’t turn on. Start the set-up again.',
     required: 'Your company requires two-step verification for admins.', goSetUp: 'Set up two-step verification to continue',
   },
   security: {

@@ -67,7 +67,7 @@ function MfaCard({ me }) {
     setBusy(false);
   };
   const begin = run(async () => { const r = await setUpMfa(); setStep({ secret: r.secretCode, uri: r.otpauthUri }); setCode(''); });
-  const finish = run(async () => { const u = await turnOnMfa({ code }); setOn(u.mfa); setStep(null); notify(s.mfa.turnedOn); });
+  const finish = run(async () => { const u = await turnOnMfa({ code }); setOn(u.mfa); setStep(null); notify(u.mfa ? s.mfa.turnedOn : s.mfa.notOn); });
   const off = run(async () => { const u = await turnOffMfa({ password, code }); setOn(u.mfa); setStep(null); setPassword(''); notify(s.mfa.turnedOff); });
   const cancel = () => { setStep(null); setError(null); setCode(''); setPassword(''); };
   const other = error && !fieldErrors(error, 'code').length && !fieldErrors(error, 'password').length;

@@ -89,7 +89,7 @@ export function UserPage({ me, isAdmin, id }) {
             : html`<button type="button" onClick=${() => act('reactivate')().catch(setSaveError)}>${s.user.reactivate}</button>`}
           ${user.status === 'active' && html`<button type="button" onClick=${() => setConfirm({ title: s.user.signOutTitle(user.name), body: s.user.signOutBody, confirm: s.user.signOut, onConfirm: act('signOut') })}>${s.user.signOut}</button>`}
           ${user.status === 'active' && html`<button type="button" onClick=${() => setConfirm({ title: s.user.resetTitle(user.name), body: s.user.resetBody(user.email), confirm: s.user.reset, onConfirm: sendReset })}>${s.user.reset}</button>`}
-          ${user.mfa && html`<button type="button" onClick=${() => setConfirm({ title: s.user.mfaResetTitle(user.name), body: s.user.mfaResetBody, confirm: s.user.mfaReset, onConfirm: act('mfaReset') })}>${s.user.mfaReset}</button>`}
+          ${html`<button type="button" onClick=${() => setConfirm({ title: s.user.mfaResetTitle(user.name), body: s.user.mfaResetBody, confirm: s.user.mfaReset, onConfirm: act('mfaReset') })}>${s.user.mfaReset}</button>`}
           <button type="button" class="danger" onClick=${() => setConfirm({ title: s.user.deleteTitle(user.name), body: s.user.deleteBody, confirm: s.user.delete, danger: true, onConfirm: act('delete') })}>${s.user.delete}</button>
         </div>`}
       </form>`}
