@@ -345,8 +345,10 @@ async fn authenticate(
     })
 }
 
+#[cfg(all(feature = "dynamo", feature = "cognito"))]
+pub use caller::require_admin;
 #[cfg(feature = "dynamo")]
-pub use caller::{load_caller, load_caller_and_invite, load_caller_and_user, require_admin};
+pub use caller::{load_caller, load_caller_and_invite, load_caller_and_user};
 #[cfg(feature = "dynamo")]
 pub use once::{respond_once, KeyScope};
 
@@ -605,26 +607,45 @@ mod caller {
     }
 
     /// An admin route's gate: the caller's role (`manage::require_admin`), then the company's
-    /// two-step policy (rule 14). The company's record is read only for an admin without
-    /// two-step verification: one who has it passes whatever the policy says.
+    /// two-step policy (rule 14). The record's `mfa` is not trusted alone: the user's own
+    /// access token can turn the authenticator off at Cognito without this API, so an admin
+    /// whose record says on is confirmed at Cognito (`Directory::totp_confirmed`, at most once
+    /// a minute per login and container). Confirmed, they pass without the company's record
+    /// being read. Otherwise the company's policy decides: an admin without it passes where
+    /// nothing requires it (Cognito unreachable included: a company without the policy never
+    /// waits on Cognito's health), and is refused 403 `mfa-required` where it is required
+    /// (503 when Cognito could not say).
+    #[cfg(feature = "cognito")]
     pub async fn require_admin(
         store: &Store,
+        directory: &crate::identity::Directory,
         caller: &User,
         what: &'static str,
     ) -> Result<(), ApiError> {
         crate::domain::manage::require_admin(caller, what)?;
+        let mut unknown = None;
         if caller.mfa {
-            return Ok(());
+            match directory.totp_confirmed(&caller.login()).await {
+                Ok(true) => return Ok(()),
+                Ok(false) => tracing::warn!(
+                    user = %caller.id,
+                    "two-step is on in the record and off at Cognito: turned off outside the API"
+                ),
+                Err(e) => unknown = Some(e),
+            }
         }
         let policy = store
             .tenant(&caller.tenant_id)
             .await?
             .map(|t| t.mfa_policy)
             .unwrap_or_default();
-        if policy.requires(caller.role) {
-            return Err(ApiError::MfaRequired);
+        if !policy.requires(caller.role) {
+            return Ok(());
         }
-        Ok(())
+        match unknown {
+            Some(e) => Err(e.into()),
+            None => Err(ApiError::MfaRequired),
+        }
     }
 
     /// As `load_caller_and_user`, for the invite at `{id}`.

@@ -34,6 +34,55 @@ pub struct Directory {
     pool_id: String,
     /// The console's app client: a password and code are checked by signing in through it.
     app_client_id: Option<String>,
+    /// Logins Cognito lately said have two-step on (`totp_confirmed`).
+    confirmed: Confirmed,
+}
+
+/// How long a container trusts Cognito's "two-step is on" for one login before the admin gate
+/// asks again: the longest an authenticator turned off behind this API's back (rule 14's
+/// bypass) keeps opening admin routes on a warm container that had just asked.
+pub const TOTP_CONFIRMED_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// What the gate remembers: a login and when Cognito last said it is on. Only "on" is kept: an
+/// "off" is asked again each time, so turning it on again takes effect at once.
+struct Confirmed {
+    seen: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+    ttl: std::time::Duration,
+}
+
+impl Confirmed {
+    /// The most logins kept; past it the map starts afresh (a container sees its company's
+    /// admins, a handful; the bound is against a flood, not for the working set).
+    const MAX: usize = 10_000;
+
+    fn new(ttl: std::time::Duration) -> Confirmed {
+        Confirmed {
+            seen: Default::default(),
+            ttl,
+        }
+    }
+
+    /// Whether Cognito said on for `login` within the ttl before `now`. A poisoned lock (a
+    /// panic elsewhere while holding it) only means asking Cognito.
+    fn fresh(&self, login: &str, now: std::time::Instant) -> bool {
+        self.seen.lock().is_ok_and(|m| {
+            m.get(login)
+                .is_some_and(|at| now.saturating_duration_since(*at) < self.ttl)
+        })
+    }
+
+    fn note(&self, login: &str, on: bool, now: std::time::Instant) {
+        if let Ok(mut m) = self.seen.lock() {
+            if !on {
+                m.remove(login);
+                return;
+            }
+            if m.len() >= Self::MAX {
+                m.clear();
+            }
+            m.insert(login.to_string(), now);
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -118,7 +167,14 @@ impl Directory {
             client,
             pool_id,
             app_client_id: None,
+            confirmed: Confirmed::new(TOTP_CONFIRMED_FOR),
         }
+    }
+
+    /// With another time the gate trusts Cognito's "on" for (a test's zero asks every time).
+    pub fn with_totp_confirmed_for(mut self, ttl: std::time::Duration) -> Directory {
+        self.confirmed = Confirmed::new(ttl);
+        self
     }
 
     /// With the app client `check_password_and_code` signs in through.
@@ -574,6 +630,18 @@ impl Directory {
         }
     }
 
+    /// `totp_on` for the admin gate: Cognito's "on" is trusted for `TOTP_CONFIRMED_FOR` per
+    /// login in this container, so an admin's requests ask Cognito about once a minute per
+    /// function, not on every click.
+    pub async fn totp_confirmed(&self, login: &str) -> Result<bool, IdentityError> {
+        if self.confirmed.fresh(login, std::time::Instant::now()) {
+            return Ok(true);
+        }
+        let on = self.totp_on(login).await?;
+        self.confirmed.note(login, on, std::time::Instant::now());
+        Ok(on)
+    }
+
     /// Reactivate, after DynamoDB says active. Idempotent.
     pub async fn enable_user(&self, email: &str) -> Result<(), IdentityError> {
         self.client
@@ -584,5 +652,38 @@ impl Directory {
             .await
             .map(|_| ())
             .map_err(|e| IdentityError::Unavailable(Cause::new(e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Confirmed;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn the_gate_trusts_cognitos_on_for_its_ttl_and_never_remembers_an_off() {
+        let c = Confirmed::new(Duration::from_secs(60));
+        let t0 = Instant::now();
+        assert!(!c.fresh("ann", t0), "nothing asked yet");
+        c.note("ann", true, t0);
+        assert!(c.fresh("ann", t0 + Duration::from_secs(59)));
+        assert!(!c.fresh("ann", t0 + Duration::from_secs(60)), "asked again");
+        assert!(!c.fresh("bob", t0), "per login");
+        c.note("ann", false, t0 + Duration::from_secs(1));
+        assert!(
+            !c.fresh("ann", t0 + Duration::from_secs(2)),
+            "an off forgets the on"
+        );
+
+        let none = Confirmed::new(Duration::ZERO);
+        none.note("ann", true, t0);
+        assert!(!none.fresh("ann", t0), "a zero ttl asks every time");
+
+        let full = Confirmed::new(Duration::from_secs(60));
+        for i in 0..Confirmed::MAX {
+            full.note(&format!("u{i}"), true, t0);
+        }
+        full.note("ann", true, t0);
+        assert!(full.fresh("ann", t0) && !full.fresh("u0", t0), "bounded");
     }
 }

@@ -50,7 +50,7 @@ pub const ROUTES: &[Route] = &[
     route("POST /me/mfa/setup", "suspend"),
     route("POST /me/mfa", "suspend"),
     route("POST /me/mfa/disable", "suspend"),
-    route("POST /users/{id}/mfa-reset", "suspend"),
+    route("POST /users/{id}/mfa-reset", "reset-password"),
     route("PUT /tenant/mfa-policy", "suspend"),
     route("DELETE /users/{id}", "delete"),
     Route {

@@ -245,11 +245,14 @@ impl App {
         let store = || Store::new(aws_sdk_dynamodb::Client::new(&sdk), stack.tables());
         App {
             invite: invite_fn::Deps {
-                store: store_for("invite"),
-                mailer: mailer_for("invite"),
-                clock: clock.clone(),
-                app_url: stack.app_url.clone(),
-                pricing_url: stack.pricing_url.clone(),
+                invites: shared::usecase::invites::InviteDeps {
+                    store: store_for("invite"),
+                    mailer: mailer_for("invite"),
+                    clock: clock.clone(),
+                    app_url: stack.app_url.clone(),
+                    pricing_url: stack.pricing_url.clone(),
+                },
+                directory: directory_for("invite"),
             },
             accept: accept_fn::Deps {
                 store: store_for("accept"),
@@ -258,6 +261,7 @@ impl App {
             },
             list: list_fn::Deps {
                 store: store_for("list"),
+                directory: directory_for("list"),
                 clock: clock.clone(),
                 pricing_url: stack.pricing_url.clone(),
             },
@@ -270,6 +274,7 @@ impl App {
             },
             change_role: change_role_fn::Deps {
                 store: store_for("change-role"),
+                directory: directory_for("change-role"),
                 clock: clock.clone(),
                 pricing_url: stack.pricing_url.clone(),
             },
@@ -279,6 +284,7 @@ impl App {
                 mailer: mailer_for("reset-password"),
                 clock: clock.clone(),
                 app_url: stack.app_url.clone(),
+                pricing_url: stack.pricing_url.clone(),
             },
             suspend: suspend_fn::Deps {
                 store: store_for("suspend"),
@@ -294,6 +300,7 @@ impl App {
             },
             audit: audit_fn::Deps {
                 store: store_for("audit"),
+                directory: directory_for("audit"),
             },
             expire: expire_invites_fn::Deps {
                 store: store_for("expire-invites"),

@@ -426,6 +426,28 @@ async fn two_step_calls(
             )
             .await);
     }
+    // An admin with two-step on is confirmed at Cognito by every function's gate (rule 14):
+    // one admin route of each function that had no other Cognito call.
+    ok(app.get(admin_token, "/audit").await);
+    ok(app.get(admin_token, "/tenant").await);
+    let version = app.get(admin_token, &format!("/users/{}", two.id)).await;
+    let version = version.json()["version"].clone();
+    ok(app
+        .request(
+            "PUT",
+            &format!("/users/{}/role", two.id),
+            admin,
+            Some(json!({ "role": "supervisor", "version": version })),
+        )
+        .await);
+    ok(app
+        .request(
+            "POST",
+            "/invites",
+            admin,
+            Some(json!({ "email": email("gate"), "name": "Gate Check", "role": "agent" })),
+        )
+        .await);
     vec![
         ("POST", "/me/mfa/setup"),
         ("POST", "/me/mfa"),

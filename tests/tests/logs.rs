@@ -59,6 +59,7 @@ async fn run(level: &str, token: &str) -> Vec<Value> {
         .env("AUDIT_TABLE", "audit")
         .env("PRICING_URL", "https://veloconnect.example/pricing")
         .env("TOKEN_ISSUER", "https://issuer.example")
+        .env("USER_POOL_ID", "pool")
         .env("USER_POOL_CLIENT_ID", "client")
         // A closed loopback port: the keys can't be fetched (a 503, logged as an error).
         .env("JWKS_URL", "http://127.0.0.1:9/jwks.json")

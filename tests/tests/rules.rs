@@ -374,7 +374,7 @@ fn a_failed_email_keeps_the_invite_marked_failed_and_says_so() {
         let t = tenant(&app, "team", None).await;
         // A second gateway whose sender identity was never verified: SES refuses to send.
         let mut broken = harness::App::new(app.stack.clone(), app.sdk.clone()).await;
-        broken.invite.mailer = shared::mail::Mailer::new(
+        broken.invite.invites.mailer = shared::mail::Mailer::new(
             aws_sdk_sesv2::Client::new(&app.sdk),
             "unverified@elsewhere.test".into(),
         );

@@ -253,7 +253,7 @@ async function lookAtEmail(mail, name, acceptLink, { button: buttonName = 'Set y
     await context.close();
   }
   check(mail.text.includes(acceptLink), `${name}: the text part carries the same link`);
-  check(expiry.test(mail.text), `${name}: the expiry is in the requester's time zone, named`);
+  check(expiry.test(mail.text), `${name}: its time (an expiry, or when) is in the requester's time zone, named`);
 }
 await lookAtEmail(mail, '19-invite-email', link.replace(/&amp;/g, '&'));
 check(mail.source === `"Demo Admin via VeloConnect" <${mail.source.match(/<([^>]+)>$/)?.[1]}>` && (mail.reply_to || []).includes(adminEmail), 'the email comes from the admin via VeloConnect and replies go to the admin');
@@ -491,6 +491,12 @@ await screen(admin, '10m-mfa-reset-confirm');
 await mr.getByRole('button', { name: 'Reset two-step verification' }).click();
 await notice(admin).filter({ hasText: 'Two-step verification is off for Ann Agent' }).waitFor();
 check(true, 'an admin resets a user’s two-step verification');
+// Ann is told, from the admin, when it happened (in the admin's zone) and what to do.
+const mfaMail = await mailTo(annEmail);
+check(mfaMail.subject === 'Demo Admin reset two-step verification on your VeloConnect account', 'the reset notice arrived');
+await lookAtEmail(mfaMail, '21-two-step-reset-email', `${appUrl}/`, { button: 'Sign in', expiry: /on \w+day, \d+ \w+ \d{4} at \d\d:\d\d CET \(Europe\/Paris\), and signed you out on every device/ });
+check((mfaMail.reply_to || []).includes(adminEmail), 'replies to the notice reach the admin who did it');
+writeFileSync(join(shots, '21-two-step-reset-email.txt'), mfaMail.text.replaceAll(appUrl, 'APP_URL'));
 await ann.getByRole('link', { name: 'Dashboard' }).click();
 await ann.getByRole('heading', { name: 'Sign in to VeloConnect' }).waitFor();
 await expectText(ann.locator('.info'), 'You were signed out by an admin.', 'the reset ended Ann’s session, and she is told an admin did it');

@@ -9,17 +9,22 @@ use shared::domain::{timefmt, ApiError, AuditAction, FieldError};
 use shared::http::admit;
 use shared::http::require_admin;
 use shared::http::{json, load_caller, page_limit, query, respond_within, route_key};
+use shared::identity::Directory;
 use shared::store::{AuditFilter, Store};
 
 pub struct Deps {
     pub store: Store,
+    /// Only for the admin gate's two-step check (`http::require_admin`).
+    pub directory: Directory,
 }
 
 impl Deps {
-    /// As deployed: the SDK configuration and tables from Lambda's environment.
+    /// As deployed: the SDK configuration, tables and pool from Lambda's environment.
     pub fn from_env() -> Result<Deps, shared::config::ConfigError> {
+        let cfg = shared::config::aws()?;
         Ok(Deps {
-            store: Store::from_env(&shared::config::aws()?)?,
+            store: Store::from_env(&cfg)?,
+            directory: Directory::from_env(&cfg)?,
         })
     }
 }
@@ -79,7 +84,7 @@ fn filter(req: &Request, errs: &mut Vec<FieldError>) -> AuditFilter {
 
 async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = load_caller(&deps.store, req).await?;
-    require_admin(&deps.store, &caller, "read the audit log").await?;
+    require_admin(&deps.store, &deps.directory, &caller, "read the audit log").await?;
     let mut errs = Vec::new();
     let f = filter(req, &mut errs);
     let limit = page_limit(req, 50, 500, &mut errs);

@@ -30,7 +30,7 @@ pub async fn handle(deps: &Deps, verifier: &Verifier, req: Request) -> Response<
 
 async fn change(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let (caller, found) = load_caller_and_user(&deps.store, req).await?;
-    require_admin(&deps.store, &caller, "change roles").await?;
+    require_admin(&deps.store, &deps.directory, &caller, "change roles").await?;
     let edit = role_edit(&body_json(req)?)?;
     let before = target(&caller, found)?;
     let users = deps.users();

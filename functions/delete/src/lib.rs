@@ -33,7 +33,7 @@ pub async fn handle(deps: &Deps, verifier: &Verifier, req: Request) -> Response<
 
 async fn delete(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let (caller, found) = load_caller_and_user(&deps.store, req).await?;
-    require_admin(&deps.store, &caller, "delete users").await?;
+    require_admin(&deps.store, &deps.directory, &caller, "delete users").await?;
     // A tombstone is still found: deleting it again finishes what a crash left.
     let before = own(&caller, found)?;
     let signins = deps.signins();

@@ -15,7 +15,33 @@ use shared::http::{
 };
 use shared::usecase::invites;
 
-pub use shared::usecase::invites::InviteDeps as Deps;
+use shared::identity::Directory;
+use shared::usecase::invites::InviteDeps;
+
+/// What inviting needs (shared with `tenant-admin`, which sends a new company's first invite
+/// and gates nothing), and the pool the admin gate confirms two-step verification at.
+pub struct Deps {
+    pub invites: InviteDeps,
+    pub directory: Directory,
+}
+
+impl Deps {
+    /// As deployed: `InviteDeps::from_env` and the pool `USER_POOL_ID` names.
+    pub fn from_env() -> Result<Deps, shared::config::ConfigError> {
+        Ok(Deps {
+            invites: InviteDeps::from_env()?,
+            directory: Directory::from_env(&shared::config::aws()?)?,
+        })
+    }
+}
+
+/// Inviting's own fields read as the function's (`deps.store`, `deps.invites()`).
+impl std::ops::Deref for Deps {
+    type Target = InviteDeps;
+    fn deref(&self) -> &InviteDeps {
+        &self.invites
+    }
+}
 
 /// `verifier` is the container's (its cached keys): `admit` checks the caller's token first.
 pub async fn handle(deps: &Deps, verifier: &Verifier, req: Request) -> Response<Body> {
@@ -33,7 +59,7 @@ pub async fn handle(deps: &Deps, verifier: &Verifier, req: Request) -> Response<
 
 async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = load_caller(&deps.store, req).await?;
-    require_admin(&deps.store, &caller, "invite users").await?;
+    require_admin(&deps.store, &deps.directory, &caller, "invite users").await?;
     let (rows, batch) = invite_request(&body_json(req)?).map_err(ApiError::Invalid)?;
     let now = deps.clock.now();
     let change = change_by(req, &caller, now);
@@ -56,7 +82,7 @@ async fn admin_and_invite(
     what: &'static str,
 ) -> Result<(User, Invite), ApiError> {
     let (caller, found) = load_caller_and_invite(&deps.store, req).await?;
-    require_admin(&deps.store, &caller, what).await?;
+    require_admin(&deps.store, &deps.directory, &caller, what).await?;
     let invite = own(&caller, found)?;
     Ok((caller, invite))
 }

@@ -127,7 +127,7 @@ async fn one_user(deps: &Deps, req: &Request, caller: &User) -> Result<Response<
 }
 
 async fn invites(deps: &Deps, req: &Request, caller: &User) -> Result<Response<Body>, ApiError> {
-    require_admin(&deps.store, caller, "list invites").await?;
+    require_admin(&deps.store, &deps.directory, caller, "list invites").await?;
     let mut errs = Vec::new();
     let which = match query(req, "status").as_deref().map(str::trim) {
         None | Some("pending") => InviteListFilter::Pending,
@@ -166,7 +166,13 @@ async fn invites(deps: &Deps, req: &Request, caller: &User) -> Result<Response<B
 }
 
 async fn tenant(deps: &Deps, caller: &User) -> Result<Response<Body>, ApiError> {
-    require_admin(&deps.store, caller, "read the plan and seats").await?;
+    require_admin(
+        &deps.store,
+        &deps.directory,
+        caller,
+        "read the plan and seats",
+    )
+    .await?;
     let t = deps
         .store
         .tenant(&caller.tenant_id)

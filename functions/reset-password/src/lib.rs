@@ -6,6 +6,9 @@
 //! - `POST /password-resets/confirm {token, password}` (public): sets the password, ends every
 //!   session.
 //! - `POST /users/{id}/password-reset {timeZone?}` (admins): the same email, sent by them.
+//! - `POST /users/{id}/mfa-reset {timeZone?}` (admins): two-step verification off for a user
+//!   who lost their phone, every session ended (rule 14), and the user told by email. Here
+//!   rather than with the rest of two-step (`suspend`) because this is the function that mails.
 //!
 //! What each does is `shared::usecase::resets`; this reads the bodies and writes the answers.
 
@@ -24,6 +27,7 @@ use shared::http::{
     respond_once, respond_within, route_key, KeyScope,
 };
 use shared::usecase::resets::{self, ANSWER_FLOOR};
+use shared::usecase::users;
 
 pub use shared::usecase::resets::ResetDeps as Deps;
 
@@ -48,6 +52,12 @@ pub async fn handle(deps: &Deps, verifier: &Verifier, req: Request) -> Response<
         Some("POST /users/{id}/password-reset") => {
             let req = admit(verifier, req).await;
             respond_once(&req, &deps.store, KeyScope::Caller, send(deps, &req)).await
+        }
+        // Boxed: inline, its future (the sign-in change's) overflows a debug test stack.
+        Some("POST /users/{id}/mfa-reset") => {
+            let req = admit(verifier, req).await;
+            let work = Box::pin(reset_two_step(deps, &req));
+            respond_once(&req, &deps.store, KeyScope::Caller, work).await
         }
         _ => respond_within(&req, async { Err(ApiError::NoRoute) }).await,
     }
@@ -82,16 +92,46 @@ async fn confirm(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError>
     Ok(answer(&answers::password_reset(&user)))
 }
 
+/// The optional `{timeZone}` body of an admin's route: the zone their email's times are in.
+fn admin_zone(req: &Request) -> Result<Option<String>, ApiError> {
+    if req.body().is_empty() {
+        return Ok(None);
+    }
+    admin_reset_request(&body_json(req)?)
+}
+
+/// An admin, one of the company's users who is not deleted: two-step off and every session
+/// ended (committed and audited), then the user told.
+async fn reset_two_step(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let (caller, found) = load_caller_and_user(&deps.store, req).await?;
+    require_admin(
+        &deps.store,
+        &deps.directory,
+        &caller,
+        "reset two-step verification",
+    )
+    .await?;
+    let before = target(&caller, found)?;
+    let zone = admin_zone(req)?;
+    let change = change_by(req, &caller, deps.clock.now());
+    let after = users::mfa_reset(&deps.signins(), &change, before).await?;
+    let (r, until) = (deps.resets(), deadline(req));
+    resets::tell_two_step_reset(&r, &caller, &after, change.at, zone.as_deref(), until).await;
+    Ok(answer(&answers::user(&after)))
+}
+
 /// An admin, one of the company's users who is not deleted, then the use case.
 async fn send(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let (caller, found) = load_caller_and_user(&deps.store, req).await?;
-    require_admin(&deps.store, &caller, "send password resets").await?;
+    require_admin(
+        &deps.store,
+        &deps.directory,
+        &caller,
+        "send password resets",
+    )
+    .await?;
     let user = target(&caller, found)?;
-    let zone = if req.body().is_empty() {
-        None
-    } else {
-        admin_reset_request(&body_json(req)?)?
-    };
+    let zone = admin_zone(req)?;
     let change = change_by(req, &caller, deps.clock.now());
     let reset = resets::send_by_admin(
         &deps.resets(),

@@ -3,8 +3,8 @@
 //! of all devices), `POST /me/sign-out` (a user signs out everywhere) and `POST /me/password`
 //! (a user changes their password, which ends every session too). And two-step verification
 //! (rule 14): `POST /me/mfa/setup` (a new authenticator secret), `POST /me/mfa` (the first code
-//! turns it on), `POST /me/mfa/disable` (off, with the password and a current code), `POST
-//! /users/{id}/mfa-reset` (an admin's, for a lost device) and `PUT /tenant/mfa-policy`.
+//! turns it on), `POST /me/mfa/disable` (off, with the password and a current code) and `PUT
+//! /tenant/mfa-policy`. An admin's reset for a lost phone is `reset-password`'s (it mails).
 //!
 //! DynamoDB is the source of truth and Cognito follows it (docs/rules.md, "Sign-in follows
 //! the directory"): under the login's lock, suspend disables the sign-in (which signs out
@@ -62,15 +62,6 @@ pub async fn handle(deps: &Deps, verifier: &Verifier, req: Request) -> Response<
             Some("POST /me/password") => Box::pin(change_password(deps, &req)).await,
             Some("POST /me/mfa") => Box::pin(mfa_turn_on(deps, &req)).await,
             Some("POST /me/mfa/disable") => Box::pin(mfa_turn_off(deps, &req)).await,
-            Some("POST /users/{id}/mfa-reset") => {
-                Box::pin(act(
-                    deps,
-                    &req,
-                    "reset two-step verification",
-                    users::mfa_reset,
-                ))
-                .await
-            }
             Some("PUT /tenant/mfa-policy") => Box::pin(mfa_policy(deps, &req)).await,
             _ => Err(ApiError::NoRoute),
         }
@@ -89,7 +80,7 @@ where
     F: AsyncFn(&SignIns<'_>, &Change, User) -> Result<User, ApiError>,
 {
     let (caller, found) = load_caller_and_user(&deps.store, req).await?;
-    require_admin(&deps.store, &caller, what).await?;
+    require_admin(&deps.store, &deps.directory, &caller, what).await?;
     let before = target(&caller, found)?;
     let signins = deps.signins();
     let change = change_by(req, &caller, deps.clock.now());
@@ -160,7 +151,13 @@ async fn mfa_turn_off(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiE
 /// An admin (who passes the policy themselves): whom the company requires to have it.
 async fn mfa_policy(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = load_caller(&deps.store, req).await?;
-    require_admin(&deps.store, &caller, "set the company's two-step policy").await?;
+    require_admin(
+        &deps.store,
+        &deps.directory,
+        &caller,
+        "set the company's two-step policy",
+    )
+    .await?;
     let policy = mfa_policy_request(&body_json(req)?)?;
     let change = change_by(req, &caller, deps.clock.now());
     let t = users::set_mfa_policy(&deps.store, &change, &caller, policy, &deps.pricing_url).await?;

@@ -130,3 +130,55 @@ pub static EN_RESET: ResetStrings = ResetStrings {
     },
     at: "at",
 };
+
+/// Every word of the email telling a user an admin reset their two-step verification
+/// (`shared/templates/two-step-reset.*`): a security notice, so it says who did it, when, what
+/// changed and what to do if it was not expected.
+pub struct TwoStepResetStrings {
+    pub lang: &'static str,
+    pub product: &'static str,
+    /// (admin).
+    pub subject: fn(&str) -> String,
+    pub heading: &'static str,
+    pub greeting: fn(&str) -> String,
+    /// (admin, company, when).
+    pub intro: fn(&str, &str, &str) -> String,
+    pub account_label: &'static str,
+    pub button: &'static str,
+    pub copy_link: &'static str,
+    pub next: &'static str,
+    /// When the company requires it of the user's role: (company).
+    pub required: fn(&str) -> String,
+    pub from_name: fn(&str) -> String,
+    /// (admin, company).
+    pub why: fn(&str, &str) -> String,
+    /// What to do if it was unexpected: (admin).
+    pub unexpected: fn(&str) -> String,
+    pub at: &'static str,
+}
+
+pub static EN_TWO_STEP_RESET: TwoStepResetStrings = TwoStepResetStrings {
+    lang: "en",
+    product: "VeloConnect",
+    subject: |admin| format!("{admin} reset two-step verification on your VeloConnect account"),
+    heading: "Two-step verification was reset",
+    greeting: |name| format!("Hi {name},"),
+    intro: |admin, company, when| {
+        format!("{admin} turned off two-step verification for your {company} account on VeloConnect on {when}, and signed you out on every device. Admins do this when the phone with the authenticator app is lost or replaced.")
+    },
+    account_label: "Account",
+    button: "Sign in",
+    copy_link: "Or copy this link into your browser:",
+    next: "Sign in with your password alone, then set up two-step verification again from your profile, with the authenticator app on your new phone.",
+    required: |company| {
+        format!("{company} requires two-step verification for admins: until you set it up again, the admin pages stay closed to you.")
+    },
+    from_name: |admin| format!("{admin} via VeloConnect"),
+    why: |admin, company| {
+        format!("You’re getting this email because {admin}, an admin of {company} on VeloConnect, changed how your account signs in. Replying reaches {admin}.")
+    },
+    unexpected: |admin| {
+        format!("If you didn’t expect it, tell {admin} or your security team now, and set up two-step verification again as soon as you sign in.")
+    },
+    at: "at",
+};

@@ -5,7 +5,9 @@
 //! paragraph in the text part can ride in on it. The words are in `email_strings`.
 
 use super::email::Email;
-use super::email_strings::{InviteStrings, ResetStrings, EN, EN_RESET};
+use super::email_strings::{
+    InviteStrings, ResetStrings, TwoStepResetStrings, EN, EN_RESET, EN_TWO_STEP_RESET,
+};
 use super::role::Role;
 use askama::Template;
 use base64::Engine;
@@ -302,6 +304,79 @@ pub fn render_reset(m: &ResetMail<'_>) -> Rendered {
     }
 }
 
+/// The notice that an admin reset a user's two-step verification: to the user, from the admin.
+pub struct TwoStepResetMail<'a> {
+    pub company: &'a str,
+    pub name: &'a str,
+    pub account: &'a Email,
+    pub admin: Inviter<'a>,
+    pub at: OffsetDateTime,
+    /// The IANA zone `at` is written in (the admin's browser's); UTC without.
+    pub time_zone: Option<&'a str>,
+    /// Whether the company requires two-step verification of this user's role.
+    pub required: bool,
+    /// The console's sign-in page.
+    pub link: &'a str,
+}
+
+struct TwoStepResetContent<'a> {
+    s: &'a TwoStepResetStrings,
+    subject: String,
+    preheader: String,
+    greeting: String,
+    intro: String,
+    account: &'a str,
+    link: &'a str,
+    required: Option<String>,
+    why: String,
+    unexpected: String,
+}
+
+#[derive(Template)]
+#[template(path = "two-step-reset.html", escape = "html")]
+struct TwoStepResetHtml<'a> {
+    m: &'a TwoStepResetContent<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "two-step-reset.txt", escape = "none")]
+struct TwoStepResetText<'a> {
+    m: &'a TwoStepResetContent<'a>,
+}
+
+#[allow(
+    clippy::expect_used,
+    reason = "askama renders into a String, whose writes can't fail; the templates' own errors are compile errors"
+)]
+pub fn render_two_step_reset(m: &TwoStepResetMail<'_>) -> Rendered {
+    let s = &EN_TWO_STEP_RESET;
+    let line = |v: &str| header_safe(v, 200);
+    let (company, admin) = (line(m.company), line(m.admin.name));
+    let c = TwoStepResetContent {
+        s,
+        subject: header_safe(&(s.subject)(&admin), 200),
+        preheader: s.next.to_string(),
+        greeting: (s.greeting)(&line(m.name)),
+        intro: (s.intro)(&admin, &company, &when(m.at, m.time_zone, s.at)),
+        account: m.account.as_str(),
+        link: m.link,
+        required: m.required.then(|| (s.required)(&company)),
+        why: (s.why)(&admin, &company),
+        unexpected: (s.unexpected)(&admin),
+    };
+    Rendered {
+        html: TwoStepResetHtml { m: &c }
+            .render()
+            .expect("rendering into a String cannot fail"),
+        text: TwoStepResetText { m: &c }
+            .render()
+            .expect("rendering into a String cannot fail"),
+        from_name: header_safe(&(s.from_name)(&admin), 100),
+        reply_to: Some(m.admin.email.as_str().to_string()),
+        subject: c.subject,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -523,6 +598,23 @@ mod tests {
         }
     }
 
+    /// `HOSTILE` in `field` left the markup as `clean`'s, arrived escaped, and reached no
+    /// header or line of its own.
+    fn held_out(field: &str, r: &Rendered, clean: &Rendered) {
+        assert_eq!(
+            tags(&r.html),
+            tags(&clean.html),
+            "{field} changed the markup"
+        );
+        assert!(
+            r.html.contains("&#60;img src=x onerror=alert(1)&#62;"),
+            "{field}"
+        );
+        assert!(!r.subject.contains(['\r', '\n']), "{field}");
+        assert!(!r.from_name.contains(['\r', '\n']), "{field}");
+        assert!(!r.text.lines().any(|l| l.starts_with("Bcc:")), "{field}");
+    }
+
     fn reset<'a>(company: &'a str, name: &'a str, by: Option<&'a str>) -> ResetMail<'a> {
         ResetMail {
             company,
@@ -589,19 +681,73 @@ mod tests {
             ("name", reset("Acme", HOSTILE, Some("Ann"))),
             ("admin", reset("Acme", "Jane", Some(HOSTILE))),
         ] {
-            let r = render_reset(&m);
-            assert_eq!(
-                tags(&r.html),
-                tags(&clean.html),
-                "{field} changed the markup"
-            );
+            held_out(field, &render_reset(&m), &clean);
+        }
+    }
+
+    fn two_step<'a>(company: &'a str, name: &'a str, admin: &'a str) -> TwoStepResetMail<'a> {
+        TwoStepResetMail {
+            company,
+            name,
+            account: ann(),
+            admin: Inviter {
+                name: admin,
+                email: ann(),
+            },
+            at: datetime!(2026-12-06 09:05 UTC),
+            time_zone: Some("Europe/Berlin"),
+            required: false,
+            link: "https://app.example.com/",
+        }
+    }
+
+    #[test]
+    fn a_two_step_reset_notice_says_who_when_what_changed_and_what_to_do() {
+        let r = render_two_step_reset(&two_step("Acme", "Jane", "Demo Admin"));
+        assert_eq!(
+            r.subject,
+            "Demo Admin reset two-step verification on your VeloConnect account"
+        );
+        assert_eq!(r.from_name, "Demo Admin via VeloConnect");
+        assert_eq!(r.reply_to.as_deref(), Some("ann@acme.test"));
+        for part in [&r.html, &r.text] {
+            assert!(part.contains("Hi Jane,"), "{part}");
+            assert!(part.contains("ann@acme.test"));
             assert!(
-                r.html.contains("&#60;img src=x onerror=alert(1)&#62;"),
-                "{field}"
+                part.contains("Demo Admin turned off two-step verification for your Acme account on VeloConnect on Sunday, 6 December 2026 at 10:05 CET (Europe/Berlin), and signed you out on every device."),
+                "{part}"
             );
-            assert!(!r.subject.contains(['\r', '\n']), "{field}");
-            assert!(!r.from_name.contains(['\r', '\n']), "{field}");
-            assert!(!r.text.lines().any(|l| l.starts_with("Bcc:")), "{field}");
+            assert!(part.contains("set up two-step verification again from your profile"));
+            assert!(part.contains("If you didn’t expect it, tell Demo Admin"));
+            assert!(!part.contains("admin pages stay closed"), "not required");
+        }
+        assert!(r.html.contains("href=\"https://app.example.com/\""));
+        // No token, no secret: the link is the sign-in page.
+        assert!(!r.text.contains("#token="));
+        let invite = render_invite(&mail("Acme", "Ann Lee"));
+        assert_eq!(tags(&r.html)[..12], tags(&invite.html)[..12]);
+
+        let required = render_two_step_reset(&TwoStepResetMail {
+            required: true,
+            ..two_step("Acme", "Jane", "Demo Admin")
+        });
+        for part in [&required.html, &required.text] {
+            assert!(
+                part.contains("Acme requires two-step verification for admins: until you set it up again, the admin pages stay closed to you."),
+                "{part}"
+            );
+        }
+    }
+
+    #[test]
+    fn no_person_supplied_field_of_a_two_step_notice_can_inject_markup_or_headers() {
+        let clean = render_two_step_reset(&two_step("Acme", "Jane", "Ann"));
+        for (field, m) in [
+            ("company", two_step(HOSTILE, "Jane", "Ann")),
+            ("name", two_step("Acme", HOSTILE, "Ann")),
+            ("admin", two_step("Acme", "Jane", HOSTILE)),
+        ] {
+            held_out(field, &render_two_step_reset(&m), &clean);
         }
     }
 }

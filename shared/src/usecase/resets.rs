@@ -9,7 +9,9 @@
 //! writes the audit entry. A failure between leaves the old password or the new one working,
 //! never neither, and the same link again finishes the job.
 
-use crate::domain::email_template::{render_reset, Inviter, ResetMail};
+use crate::domain::email_template::{
+    render_reset, render_two_step_reset, Inviter, ResetMail, TwoStepResetMail,
+};
 use crate::domain::reset::{LinkState, Matched, PasswordReset};
 use crate::domain::views::answers;
 use crate::domain::{
@@ -61,6 +63,9 @@ pub struct ResetDeps {
     pub clock: std::sync::Arc<dyn Clock>,
     /// The console's address, which reset links open.
     pub app_url: String,
+    /// The pricing page a seat refusal points to (`SignIns` carries it for every sign-in
+    /// change; the two-step reset never refuses a seat).
+    pub pricing_url: String,
 }
 
 impl ResetDeps {
@@ -74,7 +79,18 @@ impl ResetDeps {
             mailer: Mailer::from_env(&cfg)?,
             clock: std::sync::Arc::new(crate::domain::SystemClock),
             app_url: crate::config::env("APP_URL")?,
+            pricing_url: crate::config::env("PRICING_URL")?,
         })
+    }
+
+    /// For an admin's two-step reset, which is a sign-in change (`users::mfa_reset`).
+    pub fn signins(&self) -> crate::usecase::users::SignIns<'_> {
+        crate::usecase::users::SignIns::new(
+            &self.store,
+            &self.directory,
+            &*self.clock,
+            &self.pricing_url,
+        )
     }
 
     pub fn resets(&self) -> Resets<'_> {
@@ -201,11 +217,7 @@ async fn send(
     time_zone: Option<&str>,
     until: Instant,
 ) -> Result<(), ApiError> {
-    let tenant: Tenant = r
-        .store
-        .tenant(&user.tenant_id)
-        .await?
-        .ok_or_else(|| ApiError::Internal("a user's company is missing".into()))?;
+    let tenant = company_of(r, user).await?;
     let link = reset_link(r.app_url, token);
     let mail = render_reset(&ResetMail {
         company: &tenant.name,
@@ -219,7 +231,70 @@ async fn send(
         time_zone,
         link: &link,
     });
-    let sent = r.mailer.send_all(&[(&user.email, &mail)], until).await;
+    deliver(r, user, &mail, until).await
+}
+
+/// After an admin reset `user`'s two-step verification (`users::mfa_reset`, committed): the
+/// user is told by email, from the admin, with when it happened and how to set it up again. A
+/// suspended user is not (they cannot sign in; reactivating them is its own change). A failed
+/// send is logged and changes nothing: the reset stands, and the audit entry records it.
+pub async fn tell_two_step_reset(
+    r: &Resets<'_>,
+    admin: &User,
+    user: &User,
+    at: time::OffsetDateTime,
+    time_zone: Option<&str>,
+    until: Instant,
+) {
+    if user.status != UserStatus::Active {
+        return;
+    }
+    if let Err(e) = two_step_notice(r, admin, user, at, time_zone, until).await {
+        tracing::warn!(user = %user.id, error = %crate::domain::Chain(&e), "two-step reset email not sent");
+    }
+}
+
+async fn two_step_notice(
+    r: &Resets<'_>,
+    admin: &User,
+    user: &User,
+    at: time::OffsetDateTime,
+    time_zone: Option<&str>,
+    until: Instant,
+) -> Result<(), ApiError> {
+    let tenant = company_of(r, user).await?;
+    let link = format!("{}/", r.app_url.trim_end_matches('/'));
+    let mail = render_two_step_reset(&TwoStepResetMail {
+        company: &tenant.name,
+        name: &user.name,
+        account: &user.email,
+        admin: Inviter {
+            name: &admin.name,
+            email: &admin.email,
+        },
+        at,
+        time_zone,
+        required: tenant.mfa_policy.requires(user.role),
+        link: &link,
+    });
+    deliver(r, user, &mail, until).await
+}
+
+/// The user's company, for an email's words.
+async fn company_of(r: &Resets<'_>, user: &User) -> Result<Tenant, ApiError> {
+    r.store
+        .tenant(&user.tenant_id)
+        .await?
+        .ok_or_else(|| ApiError::Internal("a user's company is missing".into()))
+}
+
+async fn deliver(
+    r: &Resets<'_>,
+    user: &User,
+    mail: &crate::domain::email_template::Rendered,
+    until: Instant,
+) -> Result<(), ApiError> {
+    let sent = r.mailer.send_all(&[(&user.email, mail)], until).await;
     match sent.into_iter().next() {
         Some(Ok(_)) => Ok(()),
         Some(Err(e)) => Err(ApiError::Unavailable(crate::domain::Cause::new(e))),

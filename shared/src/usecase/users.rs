@@ -17,20 +17,26 @@ pub struct Users<'a> {
 }
 
 /// What the functions that read or change users without touching sign-in (list and
-/// change-role) hold for their lifetime.
+/// change-role) hold for their lifetime. The pool only for the admin gate's two-step check
+/// (`http::require_admin`).
+#[cfg(feature = "cognito")]
 pub struct UsersDeps {
     pub store: Store,
+    pub directory: crate::identity::Directory,
     pub clock: std::sync::Arc<dyn crate::domain::Clock>,
     /// The pricing page a seat refusal and the plan view link to.
     pub pricing_url: String,
 }
 
+#[cfg(feature = "cognito")]
 impl UsersDeps {
-    /// As deployed: the SDK configuration, tables and pricing page from Lambda's environment,
-    /// and the system clock.
+    /// As deployed: the SDK configuration, tables, pool and pricing page from Lambda's
+    /// environment, and the system clock.
     pub fn from_env() -> Result<UsersDeps, crate::config::ConfigError> {
+        let cfg = crate::config::aws()?;
         Ok(UsersDeps {
-            store: Store::from_env(&crate::config::aws()?)?,
+            store: Store::from_env(&cfg)?,
+            directory: crate::identity::Directory::from_env(&cfg)?,
             clock: std::sync::Arc::new(crate::domain::SystemClock),
             pricing_url: crate::config::env("PRICING_URL")?,
         })
@@ -167,7 +173,7 @@ pub async fn set_mfa_policy(
     Ok(after)
 }
 
-#[cfg(feature = "cognito")]
+#[cfg(all(feature = "cognito", feature = "ses"))]
 pub(crate) use signin::sign_out_stamp;
 #[cfg(feature = "cognito")]
 pub use signin::{
@@ -392,27 +398,37 @@ mod signin {
 
     /// Set-up, step one: a new authenticator secret for the caller, from Cognito with their
     /// own token. Nothing is on, stored or audited until a code from it is verified.
-    /// A record that says off while Cognito asks for a code (a set-up cut before its commit) is
-    /// recorded as on and answered `mfa-on`: a new secret would not take over until verified,
-    /// and the app the user already has is the one Cognito asks for.
+    /// Cognito is asked first, whatever the record says, and the record follows it:
+    /// - on at Cognito, off in the record (a set-up cut before its commit): recorded as on and
+    ///   answered `mfa-on`: a new secret would not take over until verified, and the app the
+    ///   user already has is the one Cognito asks for;
+    /// - off at Cognito, on in the record (turned off with the user's own token, outside this
+    ///   API: rule 14's bypass, which the admin gate refuses): recorded as off, audited, and
+    ///   the set-up goes on, so the way back the gate points to is open.
     pub async fn mfa_secret(
         s: &SignIns<'_>,
         change: &Change,
         caller: User,
         access_token: &str,
     ) -> Result<String, ApiError> {
-        if caller.mfa {
-            return Err(ApiError::MfaAlreadyOn);
-        }
-        if s.directory.totp_on(&caller.login()).await? {
-            let after = next(&caller, change, |u| u.mfa = true);
-            let entry = change.on_user(AuditAction::MfaEnabled, &caller, &after);
+        let on = s.directory.totp_on(&caller.login()).await?;
+        if on != caller.mfa {
+            let after = next(&caller, change, |u| u.mfa = on);
+            let action = if on {
+                AuditAction::MfaEnabled
+            } else {
+                AuditAction::MfaDisabled
+            };
+            let entry = change.on_user(action, &caller, &after);
             // Not through `commit`, which would make the user this request's answer: the
-            // answer is the 409. A change landed meanwhile is left to the next request.
+            // answer is the 409 or the secret. A change landed meanwhile is left to the next
+            // request.
             match s.users.store.change_user(&caller, &after, &entry).await {
                 Ok(()) | Err(WriteError::Refused(_)) => {}
                 Err(e) => return Err(e.into()),
             }
+        }
+        if on {
             return Err(ApiError::MfaAlreadyOn);
         }
         Ok(s.directory.new_totp_secret(access_token).await?)

@@ -44,6 +44,6 @@ export function getTenant(opts) { return api('GET', '/tenant', opts); }
 export function setUpMfa(opts) { return api('POST', '/me/mfa/setup', opts); }
 export function turnOnMfa(body, opts) { return api('POST', '/me/mfa', { ...opts, body }); }
 export function turnOffMfa(body, opts) { return api('POST', '/me/mfa/disable', { ...opts, body }); }
-export function resetUserMfa(id, opts) { return api('POST', `/users/${at(id)}/mfa-reset`, opts); }
+export function resetUserMfa(id, body, opts) { return api('POST', `/users/${at(id)}/mfa-reset`, { ...opts, body }); }
 export function setMfaPolicy(body, opts) { return api('PUT', '/tenant/mfa-policy', { ...opts, body }); }
 export function listAudit(query, opts) { return api('GET', '/audit', { ...opts, query }); }

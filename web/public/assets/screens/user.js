@@ -52,10 +52,12 @@ export function UserPage({ me, isAdmin, id }) {
     notify(s.user.resetSent(user.email));
   };
   const act = (verb) => async () => {
-    const u = await { suspend: suspendUser, reactivate: reactivateUser, delete: deleteUser, signOut: signOutUser, mfaReset: resetUserMfa }[verb](id);
+    // The reset's email says when, in the admin's zone (as the password reset's does).
+    const u = verb === 'mfaReset' ? await resetUserMfa(id, { timeZone: fmt.zone() })
+      : await { suspend: suspendUser, reactivate: reactivateUser, delete: deleteUser, signOut: signOutUser }[verb](id);
     if (verb === 'delete') { notify(s.user.deleted(user.name)); navigate('/settings/company/users'); return; }
     show(u);
-    notify({ suspend: s.user.suspended, reactivate: s.user.reactivated, signOut: s.user.signedOut, mfaReset: s.user.mfaWasReset }[verb](user.name));
+    notify({ suspend: s.user.suspended, reactivate: s.user.reactivated, signOut: s.user.signedOut, mfaReset: s.user.mfaWasReset }[verb](user.name, u.status));
   };
 
   return html`<section class="page">
