@@ -35,6 +35,10 @@ check infra/template.yaml validate
 check .aws-sam/build/template.yaml deploy --no-execute-changeset
 check .aws-sam/build/template.yaml local start-api
 check .aws-sam/build/template.yaml local invoke Topic
-# Last: it writes .aws-sam/build from the stand-in.
+# Production (samconfig's [prod]): the same promise.
+check infra/template.yaml validate --config-env prod
+check .aws-sam/build/template.yaml deploy --no-execute-changeset --config-env prod
+# Last: they write .aws-sam/build from the stand-in.
+check infra/template.yaml build --config-env prod
 check infra/template.yaml build
 exit "$failed"

@@ -15,9 +15,16 @@ names of its own), offline, with the real transform from the aws-sam-cli install
 4. Routes: the HTTP API has exactly the routes infra/openapi.yaml describes (which the infra
    tests hold to the code's table, shared/src/routes.rs), each a payload 2.0 Lambda proxy with
    no authorizer (each function checks the caller's token, so a refused token is the same 401
-   problem on AWS as locally), and a `$default` route to the fallback function, so that what no
+   problem on AWS as locally), each through its function's `live` alias with a CodeDeploy
+   deployment rolled back by the function's Errors alarm and the API's 5xx alarm (a canary when
+   DeploymentType says so), and a `$default` route to the fallback function, so that what no
    route takes is the API's own 404/405 problem and not API Gateway's `{"message":"Not Found"}`.
    Every public route (`security: []`) has a stage throttle below the default one.
+5. Alarms: every function has an Errors and a Throttles alarm; the API stage a 5xx-rate and a
+   p99-latency alarm; each table a throttle alarm; SES its bounce and complaint rates; every
+   scheduled job an alarm on its log's `failed` field, one on missing runs (Invocations, missing
+   data breaching), an on-failure destination and a schedule dead-letter queue; every queue an
+   alarm on its depth. Every alarm notifies the ops topic, which AlarmEmail may subscribe to.
 
     python3 infra/check-transform.py        (with the venv that has aws-sam-cli)
     TEMPLATE=other.yaml python3 infra/check-transform.py   (another template, e.g. an old one)
@@ -46,6 +53,7 @@ NAMES = {
     "AWS::SNS::Topic": ["TopicName"],
     "AWS::Logs::LogGroup": ["LogGroupName"],
     "AWS::CloudWatch::Alarm": ["AlarmName"],
+    "AWS::CloudWatch::Dashboard": ["DashboardName"],
     "AWS::Scheduler::Schedule": ["Name"],
     "AWS::CloudFront::Function": ["Name"],
     "AWS::CloudFront::OriginAccessControl": ["OriginAccessControlConfig.Name"],
@@ -253,12 +261,22 @@ def api_routes(out):
         for method, op in ops.items():
             integration = op.get("x-amazon-apigateway-integration", {})
             uri = json.dumps(integration.get("uri"))
-            function = next((rid for rid, r in res.items() if r["Type"] == "AWS::Lambda::Function"
-                             and "${" + rid + ".Arn}" in uri), None)
+            # The function's `live` alias (AutoPublishAlias), never $LATEST: a canary moves it.
+            alias = next((rid for rid, r in res.items() if r["Type"] == "AWS::Lambda::Alias"
+                          and "${" + rid + "}" in uri), None)
+            function = alias and ref(res[alias]["Properties"]["FunctionName"])
             where = f"{method.upper()} {path}"
+            if alias is None:
+                bad.append(f"{where}: does not invoke a function's alias")
+            else:
+                group = get(res[alias], "UpdatePolicy.CodeDeployLambdaAliasUpdate.DeploymentGroupName")
+                alarms = get(res.get(ref(group) or "", {}), "Properties.AlarmConfiguration.Alarms") or []
+                named = {ref(a.get("Name")) for a in alarms}
+                if function.replace("Function", "ErrorsAlarm") not in named or "Api5xxAlarm" not in named:
+                    bad.append(f"{where}: {function}'s deployment is not rolled back by its Errors and the API's 5xx alarms")
             if integration.get("type") != "aws_proxy" or integration.get("payloadFormatVersion") != "2.0":
                 bad.append(f"{where}: not a payload 2.0 Lambda proxy")
-            if function is None or function not in permitted:
+            if function is None or alias not in permitted:
                 bad.append(f"{where}: API Gateway may not invoke its function ({function})")
             if op.get("security"):
                 bad.append(f"{where}: has an authorizer")
@@ -273,14 +291,97 @@ def api_routes(out):
         bad.append(f"{m} {p}: a route of the API that openapi.yaml does not describe")
     if default != ("x-amazon-apigateway-any-method", "FallbackFunction"):
         bad.append(f"$default is {default}, not any method to FallbackFunction")
-    return bad, (f"{len(routes)} routes as described, no authorizer, "
-                 "and $default (any method) to the fallback function")
+    return bad, (f"{len(routes)} routes as described, no authorizer, each to a `live` alias whose "
+                 "deployment rolls back on its alarms, and $default (any method) to the fallback function")
+
+
+def metric_refs(alarm):
+    """(namespace, metric, {dimension: logical id or value}) of each metric an alarm reads."""
+    props = alarm["Properties"]
+    found = []
+    def dims(ds):
+        return {d["Name"]: ref(d["Value"]) or json.dumps(d["Value"]) for d in ds or []}
+    if "MetricName" in props:
+        found.append((json.dumps(props.get("Namespace")), props["MetricName"], dims(props.get("Dimensions"))))
+    for m in props.get("Metrics", []):
+        metric = m.get("MetricStat", {}).get("Metric")
+        if metric:
+            found.append((json.dumps(metric.get("Namespace")), metric["MetricName"], dims(metric.get("Dimensions"))))
+    return found
+
+
+def alarms(out):
+    res = out["Resources"]
+    bad = []
+    alarms = {rid: r for rid, r in res.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    reads = [(rid, m) for rid, a in alarms.items() for m in metric_refs(a)]
+
+    def has(namespace, metric, **dims):
+        return [rid for rid, (ns, name, d) in reads
+                if ns == json.dumps(namespace) and name == metric
+                and all(d.get(k) == v for k, v in dims.items())]
+
+    for rid, a in sorted(alarms.items()):
+        if {"Ref": "OpsAlarmTopic"} not in a["Properties"].get("AlarmActions", []):
+            bad.append(f"{rid}: does not notify OpsAlarmTopic")
+    functions = sorted(rid for rid, r in res.items() if r["Type"] == "AWS::Lambda::Function")
+    for f in functions:
+        for metric in ("Errors", "Throttles"):
+            if not has("AWS/Lambda", metric, FunctionName=f):
+                bad.append(f"{f}: no alarm on its {metric}")
+    for metric in ("5xx", "Latency"):
+        if not has("AWS/ApiGateway", metric, ApiId="Api"):
+            bad.append(f"the API: no alarm on its {metric}")
+    tables = sorted(rid for rid, r in res.items() if r["Type"] == "AWS::DynamoDB::Table")
+    for t in tables:
+        for metric in ("ReadThrottleEvents", "WriteThrottleEvents"):
+            if not has("AWS/DynamoDB", metric, TableName=t):
+                bad.append(f"{t}: no alarm on its {metric}")
+    for metric in ("Reputation.BounceRate", "Reputation.ComplaintRate"):
+        if not has("AWS/SES", metric):
+            bad.append(f"SES: no alarm on its {metric}")
+    queues = sorted(rid for rid, r in res.items() if r["Type"] == "AWS::SQS::Queue")
+    for q in queues:
+        if not has("AWS/SQS", "ApproximateNumberOfMessagesVisible", QueueName=q):
+            bad.append(f"{q}: no alarm on its depth")
+    def function_of(target):
+        # A schedule invokes the function's `live` alias (AutoPublishAlias).
+        r = res.get(target, {})
+        return ref(r["Properties"]["FunctionName"]) if r.get("Type") == "AWS::Lambda::Alias" else target
+    scheduled = sorted({function_of(ref(r["Properties"]["Target"]["Arn"])): rid for rid, r in res.items()
+                        if r["Type"] == "AWS::Scheduler::Schedule"}.items())
+    filters = {rid: r["Properties"] for rid, r in res.items() if r["Type"] == "AWS::Logs::MetricFilter"}
+    for f, schedule in scheduled:
+        group = ref(res[f]["Properties"].get("LoggingConfig", {}).get("LogGroup"))
+        if not res[schedule]["Properties"]["Target"].get("DeadLetterConfig"):
+            bad.append(f"{schedule}: no dead-letter queue for what it cannot deliver")
+        invoke = [r for r in res.values() if r["Type"] == "AWS::Lambda::EventInvokeConfig"
+                  and ref(r["Properties"]["FunctionName"]) == f]
+        if not invoke or not get(invoke[0]["Properties"], "DestinationConfig.OnFailure.Destination"):
+            bad.append(f"{f}: no on-failure destination for a run that fails")
+        heartbeat = [rid for rid in has("AWS/Lambda", "Invocations", FunctionName=f)
+                     if alarms[rid]["Properties"].get("TreatMissingData") == "breaching"
+                     and alarms[rid]["Properties"].get("ComparisonOperator") == "LessThanThreshold"]
+        if not heartbeat:
+            bad.append(f"{f}: no alarm when it stops running (Invocations, missing data breaching)")
+        failed = [m["MetricName"] for p in filters.values() if ref(p["LogGroupName"]) == group
+                  and "$.fields.failed" in p["FilterPattern"] for m in p["MetricTransformations"]]
+        if not any(name == metric for _, (_, name, _) in reads for metric in failed):
+            bad.append(f"{f}: no alarm on the `failed` count of its runs")
+    subs = [r for r in res.values() if r["Type"] == "AWS::SNS::Subscription"
+            and ref(r["Properties"].get("TopicArn")) == "OpsAlarmTopic"
+            and r["Properties"].get("Protocol") == "email"]
+    if not subs:
+        bad.append("OpsAlarmTopic: no email subscription for AlarmEmail")
+    return bad, (f"{len(alarms)} alarms: {len(functions)} functions' errors and throttles, the API, "
+                 f"{len(tables)} tables, SES, {len(scheduled)} scheduled jobs' failures and "
+                 f"heartbeats, {len(queues)} queue(s); all to the ops topic")
 
 
 def main():
     out = transformed()
     failed = False
-    for check in (stage_names, logs, stateful, api_routes, public_throttles):
+    for check in (stage_names, logs, stateful, api_routes, public_throttles, alarms):
         bad, ok = check(out)
         if bad:
             failed = True

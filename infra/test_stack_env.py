@@ -13,7 +13,24 @@ class StackEnv(unittest.TestCase):
         import tomllib
         root = pathlib.Path(__file__).resolve().parent.parent
         with open(root / "samconfig.toml", "rb") as f:
-            self.assertEqual(stack_env.stack_env(tomllib.load(f)), ("veloconnect-directory-dev", "eu-west-1"))
+            config = tomllib.load(f)
+        self.assertEqual(stack_env.stack_env(config), ("veloconnect-directory-dev", "eu-west-1"))
+        self.assertEqual(stack_env.stack_env(config, "prod"), ("veloconnect-directory-prod", "eu-west-1"))
+
+    def test_prod_differs_from_dev_only_in_its_parameters_and_names(self):
+        import tomllib
+        root = pathlib.Path(__file__).resolve().parent.parent
+        with open(root / "samconfig.toml", "rb") as f:
+            config = tomllib.load(f)
+        dev, prod = config["default"], config["prod"]
+        self.assertEqual(dev["build"], prod["build"])
+        self.assertEqual(dev["validate"], prod["validate"])
+        params = lambda env: dict(kv.split("=", 1) for kv in env["deploy"]["parameters"]["parameter_overrides"].split())
+        self.assertEqual(params(prod)["Stage"], "prod")
+        self.assertNotEqual(params(dev)["Stage"], params(prod)["Stage"])
+        self.assertTrue(params(prod).get("AlarmEmail"), "production alarms reach someone")
+        without = lambda env, keys: {k: v for k, v in env["deploy"]["parameters"].items() if k not in keys}
+        self.assertEqual(without(dev, {"parameter_overrides"}), without(prod, {"parameter_overrides"}))
 
     def test_what_sam_deploy_guided_saves_wins_over_the_global_name(self):
         config = {"default": {"global": {"parameters": {"stack_name": "veloconnect-directory-dev"}},

@@ -37,6 +37,33 @@ where
         .finish()
 }
 
+/// The JSON lines `f` logs under `directive`, as Lambda receives them: for tests of what a
+/// function's log line carries (the template's metric filters read fields of them).
+pub fn captured(directive: &str, f: impl FnOnce()) -> Vec<serde_json::Value> {
+    use std::sync::{Arc, Mutex};
+    #[derive(Clone, Default)]
+    struct Kept(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Kept {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if let Ok(mut v) = self.0.lock() {
+                v.extend_from_slice(buf);
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let kept = Kept::default();
+    let out = kept.clone();
+    tracing::subscriber::with_default(subscriber(directive, move || out.clone()), f);
+    let bytes = kept.0.lock().map(|v| v.clone()).unwrap_or_default();
+    String::from_utf8_lossy(&bytes)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
 pub fn init() {
     let lambda = std::env::var("AWS_LAMBDA_LOG_LEVEL").ok();
     let rust_log = std::env::var("RUST_LOG").ok();

@@ -613,7 +613,7 @@ fn the_deploy_steps_read_the_stack_name_and_region_sam_deploy_uses() {
         .expect("python runs");
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");
-    assert!(log.contains("Ran 3 tests"), "{log}");
+    assert!(log.contains("Ran 4 tests"), "{log}");
     let readme = read("README.md");
     let steps = readme
         .split("eval \"$(python3 infra/stack-env.py)\"")
@@ -935,4 +935,51 @@ fn every_query_parameter_and_its_bounds_agree_between_the_code_and_the_openapi_d
     for l in limit_lines {
         assert_eq!(flow_value(l, "minimum"), Some("1"), "{l}");
     }
+}
+
+/// Each metric filter's `$.fields.<name>` is a field the function writing that log group logs
+/// (its summary line; the function's own tests show that line is an ERROR when it counts).
+#[test]
+fn every_metric_filter_reads_a_field_its_function_logs() {
+    let t = read("infra/template.yaml");
+    let functions = template_functions();
+    let mut filters = 0;
+    let ids: Vec<&str> = t
+        .lines()
+        .zip(t.lines().skip(1))
+        .filter(|(_, next)| next.trim() == "Type: AWS::Logs::MetricFilter")
+        .map(|(id, _)| id.trim().trim_end_matches(':'))
+        .collect();
+    for id in ids {
+        let block = resource_block(id).join("\n");
+        let group = block
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("LogGroupName: !Ref "))
+            .expect("a filter names its log group");
+        let (bin, _) = functions
+            .values()
+            .find(|(_, lines)| {
+                lines
+                    .iter()
+                    .any(|l| l.trim() == format!("LogGroup: !Ref {group}"))
+            })
+            .unwrap_or_else(|| panic!("no function writes {group}"));
+        let code = read(&format!("functions/{bin}/src/lib.rs"));
+        let pattern = block
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("FilterPattern: "))
+            .unwrap();
+        for (i, _) in pattern.match_indices("$.fields.") {
+            let name: String = pattern[i + 9..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            assert!(
+                code.contains(&format!("{name} = ")),
+                "{group}'s filter reads `{name}`, which {bin} does not log"
+            );
+            filters += 1;
+        }
+    }
+    assert!(filters >= 3, "the drift and both jobs' failed counts");
 }

@@ -135,14 +135,58 @@ pub async fn run(deps: &Deps, request_id: &str, max_pages: usize) -> Summary {
     summary.pages = sweep.pages;
     summary.more = sweep.more;
     summary.duration_ms = started.elapsed().as_millis();
-    tracing::info!(
-        expired = summary.expired,
-        skipped = summary.skipped,
-        failed = summary.failed,
-        pages = summary.pages,
-        duration_ms = summary.duration_ms as u64,
-        more = summary.more,
-        "expire-invites run"
-    );
+    summary.log();
     summary
+}
+
+impl Summary {
+    /// The run's one log line; the template's metric filter reads its `failed` field. A run
+    /// that failed some is an ERROR, so no LogLevel (Lambda drops what is below it) hides it
+    /// from the alarm; a clean run's is INFO.
+    pub fn log(&self) {
+        macro_rules! line {
+            ($level:ident) => {
+                tracing::$level!(
+                    expired = self.expired,
+                    skipped = self.skipped,
+                    failed = self.failed,
+                    pages = self.pages,
+                    duration_ms = self.duration_ms as u64,
+                    more = self.more,
+                    "expire-invites run"
+                )
+            };
+        }
+        if self.failed > 0 {
+            line!(error);
+        } else {
+            line!(info);
+        }
+    }
+}
+
+#[cfg(test)]
+mod summary_tests {
+    use super::Summary;
+
+    #[test]
+    fn a_run_that_failed_some_is_logged_at_every_log_level_and_a_clean_one_at_info() {
+        let failed = Summary {
+            expired: 3,
+            failed: 2,
+            ..Default::default()
+        };
+        let lines = shared::telemetry::captured("error", || failed.log());
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!(lines[0]["level"], "ERROR");
+        // What the template's filter reads: `{ $.fields.failed > 0 }`.
+        assert_eq!(lines[0]["fields"]["failed"], 2);
+        let clean = Summary {
+            expired: 3,
+            ..Default::default()
+        };
+        assert!(shared::telemetry::captured("warn", || clean.log()).is_empty());
+        let lines = shared::telemetry::captured("info", || clean.log());
+        assert_eq!((lines.len(), lines[0]["level"].as_str()), (1, Some("INFO")));
+    }
 }

@@ -97,23 +97,74 @@ impl Summary {
         }
     }
 
-    /// The run's one log line; the template's metric filter reads its `drift` field.
-    fn log(&self) {
-        tracing::info!(
-            checked = self.checked,
-            in_sync = self.in_sync,
-            repaired = self.repaired,
-            enabled = self.enabled,
-            disabled = self.disabled,
-            deleted = self.deleted,
-            missing = self.missing,
-            busy = self.busy,
-            failed = self.failed,
-            drift = self.drift,
-            pages = self.pages,
-            duration_ms = self.duration_ms,
-            more = self.more,
-            "sign-in reconciled"
-        );
+    /// The run's one log line; the template's metric filters read its `drift` and `failed`
+    /// fields. A line they count is an ERROR, so no LogLevel (Lambda drops what is below it)
+    /// hides it from the alarms; a quiet run's is INFO.
+    pub fn log(&self) {
+        macro_rules! line {
+            ($level:ident) => {
+                tracing::$level!(
+                    checked = self.checked,
+                    in_sync = self.in_sync,
+                    repaired = self.repaired,
+                    enabled = self.enabled,
+                    disabled = self.disabled,
+                    deleted = self.deleted,
+                    missing = self.missing,
+                    busy = self.busy,
+                    failed = self.failed,
+                    drift = self.drift,
+                    pages = self.pages,
+                    duration_ms = self.duration_ms,
+                    more = self.more,
+                    "sign-in reconciled"
+                )
+            };
+        }
+        if self.failed > 0 || self.drift > 0 {
+            line!(error);
+        } else {
+            line!(info);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Summary;
+
+    #[test]
+    fn a_run_the_alarms_count_is_logged_at_every_log_level_and_a_quiet_one_at_info() {
+        for (run, field) in [
+            (
+                Summary {
+                    failed: 2,
+                    ..Default::default()
+                },
+                "failed",
+            ),
+            (
+                Summary {
+                    repaired: 1,
+                    drift: 1,
+                    ..Default::default()
+                },
+                "drift",
+            ),
+        ] {
+            let lines = shared::telemetry::captured("error", || run.log());
+            assert_eq!(lines.len(), 1, "{lines:?}");
+            assert_eq!(lines[0]["level"], "ERROR");
+            // What the template's filters read: `{ $.fields.<field> > 0 }`.
+            assert!(lines[0]["fields"][field].as_u64() > Some(0), "{lines:?}");
+        }
+        let quiet = Summary {
+            checked: 3,
+            in_sync: 3,
+            ..Default::default()
+        };
+        assert!(shared::telemetry::captured("warn", || quiet.log()).is_empty());
+        let lines = shared::telemetry::captured("info", || quiet.log());
+        assert_eq!((lines.len(), lines[0]["level"].as_str()), (1, Some("INFO")));
     }
 }
