@@ -9,7 +9,9 @@ names of its own), offline, with the real transform from the aws-sam-cli install
    group the stack makes keeps logs forever.
 3. Data: the stack policy (infra/stack-policy.json) refuses to replace or delete every
    resource holding data nobody can rebuild (tables, user pool), and each of them, and the
-   verified sender identity, is also retained if it leaves the template. (The identity is not
+   verified sender identity, is also retained if it leaves the template once created
+   (RetainExceptOnCreate: a first deploy's rollback deletes what it made, so it can be retried),
+   with deletion protection following the ProtectData parameter. (The identity is not
    in the policy: `CreateSenderIdentity=false` after the first deploy removes it from the
    stack on purpose, and the retain policy keeps it verified in the account.)
 4. Routes: the HTTP API has exactly the routes infra/openapi.yaml describes (which the infra
@@ -185,9 +187,17 @@ def stateful(out):
         r = res[rid]
         if r["Type"] in PROTECTED and rid not in protected:
             bad.append(f"{rid} ({r['Type']}): the stack policy lets an update replace or delete it")
-        for p in ("DeletionPolicy", "UpdateReplacePolicy"):
-            if r.get(p) != "Retain":
-                bad.append(f"{rid}: {p} is not Retain")
+        # Kept once created; a first deploy's rollback may delete what it made (README).
+        if r.get("DeletionPolicy") != "RetainExceptOnCreate":
+            bad.append(f"{rid}: DeletionPolicy is not RetainExceptOnCreate")
+        if r.get("UpdateReplacePolicy") != "Retain":
+            bad.append(f"{rid}: UpdateReplacePolicy is not Retain")
+        if r["Type"] in PROTECTED:
+            # Deletion protection follows ProtectData: off, a rollback of the first create can
+            # delete; on (the default), nothing but an owner turning it off can.
+            flag = r["Properties"].get("DeletionProtectionEnabled", r["Properties"].get("DeletionProtection"))
+            if not (isinstance(flag, dict) and flag.get("Fn::If", [None])[0] == "Protected"):
+                bad.append(f"{rid}: deletion protection does not follow ProtectData")
     return bad, (f"{len(protected)} stateful resources protected from replacement; "
                  f"{len(keep)} retained if they leave the template")
 

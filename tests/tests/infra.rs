@@ -648,12 +648,17 @@ fn resource_block(id: &str) -> Vec<String> {
 
 #[test]
 fn what_a_stack_change_must_never_delete_is_retained() {
-    // The tables hold every tenant; the sender identity is verified by hand once, and a later
-    // deploy with CreateSenderIdentity=false removes it from the stack.
-    for id in ["DirectoryTable", "AuditTable", "SenderIdentity"] {
+    // The tables hold every tenant, the pool every sign-in; the sender identity is verified by
+    // hand once, and a later deploy with CreateSenderIdentity=false removes it from the stack.
+    // Kept once created: only the rollback of the deploy that created them may delete them
+    // (RetainExceptOnCreate), so a failed first deploy can be retried.
+    for id in ["DirectoryTable", "AuditTable", "UserPool", "SenderIdentity"] {
         let block = resource_block(id);
         assert!(!block.is_empty(), "{id} is in the template");
-        for policy in ["DeletionPolicy: Retain", "UpdateReplacePolicy: Retain"] {
+        for policy in [
+            "DeletionPolicy: RetainExceptOnCreate",
+            "UpdateReplacePolicy: Retain",
+        ] {
             assert!(
                 block.iter().any(|l| l.trim() == policy),
                 "{id} lacks {policy}"
@@ -982,4 +987,35 @@ fn every_metric_filter_reads_a_field_its_function_logs() {
         }
     }
     assert!(filters >= 3, "the drift and both jobs' failed counts");
+}
+
+/// A first deploy may roll back (a new account's CloudFront not yet verified, say): it can
+/// delete what it made only if deletion protection is off then, so the README's first deploy
+/// says ProtectData=false and its next step turns protection on; the default is on.
+#[test]
+fn a_first_deploy_can_be_retried_and_protection_is_turned_on_after_it() {
+    let t = read("infra/template.yaml");
+    let param = resource_block("ProtectData").join("\n");
+    assert!(param.contains("Default: \"true\""), "{param}");
+    for id in ["DirectoryTable", "AuditTable"] {
+        assert!(resource_block(id)
+            .iter()
+            .any(|l| l.trim() == "DeletionProtectionEnabled: !If [Protected, true, false]"));
+    }
+    assert!(resource_block("UserPool")
+        .iter()
+        .any(|l| l.trim() == "DeletionProtection: !If [Protected, ACTIVE, INACTIVE]"));
+    assert!(t.contains("Protected: !Equals [!Ref ProtectData, \"true\"]"));
+    let readme = read("README.md");
+    let first = readme
+        .find("ProtectData=false")
+        .expect("the first deploy turns it off");
+    let then = readme[first..]
+        .find("ProtectData=true")
+        .expect("a later step turns it on");
+    assert!(readme[first + then..].contains("sam deploy"));
+    assert!(
+        !read("samconfig.toml").contains("ProtectData=false"),
+        "a saved config must not keep it off"
+    );
 }
