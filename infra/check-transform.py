@@ -33,6 +33,7 @@ names of its own), offline, with the real transform from the aws-sam-cli install
 """
 import json
 import os
+import re
 import pathlib
 import sys
 
@@ -282,8 +283,8 @@ def api_routes(out):
                 group = get(res[alias], "UpdatePolicy.CodeDeployLambdaAliasUpdate.DeploymentGroupName")
                 alarms = get(res.get(ref(group) or "", {}), "Properties.AlarmConfiguration.Alarms") or []
                 named = {ref(a.get("Name")) for a in alarms}
-                if function.replace("Function", "ErrorsAlarm") not in named or "Api5xxAlarm" not in named:
-                    bad.append(f"{where}: {function}'s deployment is not rolled back by its Errors and the API's 5xx alarms")
+                if function.replace("Function", "ErrorsAlarm") not in named or "ApiServerErrorsAlarm" not in named:
+                    bad.append(f"{where}: {function}'s deployment is not rolled back by its Errors and the API's server-errors alarms")
             if integration.get("type") != "aws_proxy" or integration.get("payloadFormatVersion") != "2.0":
                 bad.append(f"{where}: not a payload 2.0 Lambda proxy")
             if function is None or alias not in permitted:
@@ -388,10 +389,68 @@ def alarms(out):
                  f"heartbeats, {len(queues)} queue(s); all to the ops topic")
 
 
+def depends_on(resource, ids):
+    """The logical ids a resource's definition names anywhere (Properties, UpdatePolicy,
+    Condition-free parts alike): Ref, Fn::GetAtt, ${Id} or ${Id.Attr} in Fn::Sub, DependsOn.
+    CloudFormation orders (and refuses cycles) on all of them."""
+    found = set()
+    def walk(v):
+        if isinstance(v, dict):
+            for k, x in v.items():
+                if k == "Ref" and isinstance(x, str) and x in ids:
+                    found.add(x)
+                elif k == "Fn::GetAtt":
+                    target = x[0] if isinstance(x, list) else str(x).split(".")[0]
+                    if target in ids:
+                        found.add(target)
+                elif k == "Fn::Sub":
+                    text = x[0] if isinstance(x, list) else x
+                    for name in re.findall(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}", text):
+                        if name in ids:
+                            found.add(name)
+                    if isinstance(x, list):
+                        walk(x[1])
+                else:
+                    walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+    walk({k: v for k, v in resource.items() if k != "DependsOn"})
+    deps = resource.get("DependsOn", [])
+    found |= set([deps] if isinstance(deps, str) else deps) & ids
+    return found
+
+
+def no_cycles(out):
+    """CloudFormation refuses a template whose resources depend on each other in a circle; the
+    SAM transform can make one from parts that each look fine (an alarm on the API that an
+    alias's deployment names, while the API invokes the alias)."""
+    res = out["Resources"]
+    ids = set(res)
+    graph = {rid: depends_on(r, ids) for rid, r in res.items()}
+    state, stack, bad = {}, [], []
+    def visit(n):
+        state[n] = "open"
+        stack.append(n)
+        for m in sorted(graph[n]):
+            if state.get(m) == "open":
+                cycle = stack[stack.index(m):] + [m]
+                bad.append("circular dependency: " + " -> ".join(cycle))
+            elif m not in state:
+                visit(m)
+        stack.pop()
+        state[n] = "done"
+    for n in sorted(graph):
+        if n not in state:
+            visit(n)
+    edges = sum(len(v) for v in graph.values())
+    return bad[:5], f"{len(ids)} resources, {edges} dependencies, no cycle"
+
+
 def main():
     out = transformed()
     failed = False
-    for check in (stage_names, logs, stateful, api_routes, public_throttles, alarms):
+    for check in (stage_names, logs, stateful, api_routes, public_throttles, alarms, no_cycles):
         bad, ok = check(out)
         if bad:
             failed = True

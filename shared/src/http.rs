@@ -608,13 +608,12 @@ mod caller {
 
     /// An admin route's gate: the caller's role (`manage::require_admin`), then the company's
     /// two-step policy (rule 14). The record's `mfa` is not trusted alone: the user's own
-    /// access token can turn the authenticator off at Cognito without this API, so an admin
-    /// whose record says on is confirmed at Cognito (`Directory::totp_confirmed`, at most once
-    /// a minute per login and container). Confirmed, they pass without the company's record
-    /// being read. Otherwise the company's policy decides: an admin without it passes where
-    /// nothing requires it (Cognito unreachable included: a company without the policy never
-    /// waits on Cognito's health), and is refused 403 `mfa-required` where it is required
-    /// (503 when Cognito could not say).
+    /// access token can turn the authenticator off at Cognito without this API. So where the
+    /// policy requires two-step of the caller, an admin whose record says on is confirmed at
+    /// Cognito (`Directory::totp_confirmed`; its "on" is trusted a minute per login and
+    /// container, and while it is, the company's record is not even read). Where nothing
+    /// requires it, Cognito is never asked: those companies never wait on Cognito's health.
+    /// Refused: 403 `mfa-required`; Cognito unable to say where it is required: 503.
     #[cfg(feature = "cognito")]
     pub async fn require_admin(
         store: &Store,
@@ -623,16 +622,9 @@ mod caller {
         what: &'static str,
     ) -> Result<(), ApiError> {
         crate::domain::manage::require_admin(caller, what)?;
-        let mut unknown = None;
-        if caller.mfa {
-            match directory.totp_confirmed(&caller.login()).await {
-                Ok(true) => return Ok(()),
-                Ok(false) => tracing::warn!(
-                    user = %caller.id,
-                    "two-step is on in the record and off at Cognito: turned off outside the API"
-                ),
-                Err(e) => unknown = Some(e),
-            }
+        let login = caller.login();
+        if caller.mfa && directory.totp_recently_confirmed(&login) {
+            return Ok(());
         }
         let policy = store
             .tenant(&caller.tenant_id)
@@ -642,10 +634,16 @@ mod caller {
         if !policy.requires(caller.role) {
             return Ok(());
         }
-        match unknown {
-            Some(e) => Err(e.into()),
-            None => Err(ApiError::MfaRequired),
+        if caller.mfa && directory.totp_confirmed(&login).await? {
+            return Ok(());
         }
+        if caller.mfa {
+            tracing::warn!(
+                user = %caller.id,
+                "two-step is on in the record and off at Cognito: turned off outside the API"
+            );
+        }
+        Err(ApiError::MfaRequired)
     }
 
     /// As `load_caller_and_user`, for the invite at `{id}`.

@@ -630,6 +630,11 @@ impl Directory {
         }
     }
 
+    /// Whether Cognito said two-step is on for `login` within `TOTP_CONFIRMED_FOR` (no call).
+    pub fn totp_recently_confirmed(&self, login: &str) -> bool {
+        self.confirmed.fresh(login, std::time::Instant::now())
+    }
+
     /// `totp_on` for the admin gate: Cognito's "on" is trusted for `TOTP_CONFIRMED_FOR` per
     /// login in this container, so an admin's requests ask Cognito about once a minute per
     /// function, not on every click.

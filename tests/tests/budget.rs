@@ -200,3 +200,44 @@ fn throttled_sends_are_retried_and_what_still_fails_is_recorded() {
         }
     });
 }
+
+/// Rule 14: the admin gate asks Cognito about an admin's two-step only where the company's
+/// policy requires it, so a company without the policy never waits on Cognito's health; one
+/// with it gets a 503 in time (Cognito could not say), never a pass on the record's word.
+#[test]
+fn a_hung_cognito_holds_up_the_admin_gate_only_where_two_step_is_required() {
+    run_faulty(|app, faults, _| async move {
+        let free = tenant(&app, "team", None).await;
+        let strict = tenant(&app, "team", None).await;
+        for t in [&free, &strict] {
+            app.turn_on_mfa(&t.admin).await.expect(200);
+        }
+        app.request(
+            "PUT",
+            "/tenant/mfa-policy",
+            Some(&strict.admin),
+            Some(json!({ "policy": "admins" })),
+        )
+        .await
+        .expect(200);
+        faults.set(vec![FaultRule::new("cognito.", Fault::Stall, 1.0)], 2);
+        // The audit function has not confirmed either admin yet: its gate would have to ask.
+        let started = Instant::now();
+        let r = app.get(&free.admin, "/audit").await;
+        let free_took = started.elapsed();
+        let started = Instant::now();
+        let refused = app.get(&strict.admin, "/audit").await;
+        let strict_took = started.elapsed();
+        faults.clear();
+        r.expect(200);
+        assert!(
+            free_took < Duration::from_secs(2),
+            "waited {free_took:?} on Cognito without a policy"
+        );
+        assert_problem(&refused, 503, "unavailable");
+        assert!(
+            strict_took < LAMBDA_TIMEOUT,
+            "answered after {strict_took:?}"
+        );
+    });
+}

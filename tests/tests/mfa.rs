@@ -320,6 +320,18 @@ fn an_admin_resets_it_for_a_lost_device_and_every_session_of_the_user_ends() {
             .expect("the password alone, and they can set it up again");
         app.turn_on_mfa(&token).await.expect(200);
 
+        // Someone who never had it: the reset still ends their sessions, and no email says
+        // it turned something off.
+        app.request(
+            "POST",
+            &format!("/users/{}/mfa-reset", other.id),
+            Some(&t.admin),
+            None,
+        )
+        .await
+        .expect(200);
+        assert!(notices_to(&app, &other.email).await.is_empty());
+
         // A suspended user cannot sign in: reset, recorded, and no email.
         app.request(
             "POST",

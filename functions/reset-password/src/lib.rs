@@ -114,9 +114,14 @@ async fn reset_two_step(deps: &Deps, req: &Request) -> Result<Response<Body>, Ap
     let before = target(&caller, found)?;
     let zone = admin_zone(req)?;
     let change = change_by(req, &caller, deps.clock.now());
+    // Told only if there was something to turn off (the console offers the reset for every
+    // user): the record, or Cognito where the record says off (a set-up cut before its commit).
+    let was_on = before.mfa || deps.directory.totp_on(&before.login()).await?;
     let after = users::mfa_reset(&deps.signins(), &change, before).await?;
-    let (r, until) = (deps.resets(), deadline(req));
-    resets::tell_two_step_reset(&r, &caller, &after, change.at, zone.as_deref(), until).await;
+    if was_on {
+        let (r, until) = (deps.resets(), deadline(req));
+        resets::tell_two_step_reset(&r, &caller, &after, change.at, zone.as_deref(), until).await;
+    }
     Ok(answer(&answers::user(&after)))
 }
 

@@ -1100,7 +1100,7 @@ async fn round_trips(c: &Ctx) {
     row(
         "an admin resets two-step (lost phone)",
         &c,
-        "caller + target in one batch read, tenant read (policy), AdminSetUserMFAPreference, AdminUserGlobalSignOut, AdminGetUser read-back, 1 transaction, tenant read (the email's words), 1 email",
+        "caller + target in one batch read, tenant read (policy), AdminGetUser (had it? the record says off), AdminSetUserMFAPreference, AdminUserGlobalSignOut, AdminGetUser read-back, 1 transaction; no email, the bench's user never had it (one who had: no first AdminGetUser, + tenant read + 1 email)",
     );
     // A forgotten password (rule 13): the public form for an active user's address and for
     // nobody's (the same reads and hash on both), an admin's send, and a link's new password.
@@ -1190,13 +1190,13 @@ async fn round_trips(c: &Ctx) {
     row(
         "require two-step for admins",
         &c,
-        "caller read, AdminGetUser (the gate confirms the admin's two-step), tenant read, 1 transaction",
+        "caller read, tenant read (the gate's policy), tenant read, 1 transaction",
     );
     let (_, c, _) = b.measure(b.req("GET", "/audit?limit=50", None)).await;
     row(
         "audit page, by an admin with two-step on",
         &c,
-        "1 caller read, AdminGetUser (the gate's confirmation, once a minute per container), 1 query; no tenant read",
+        "1 caller read, tenant read (policy: admins), AdminGetUser (the gate's confirmation, then trusted a minute per container), 1 query",
     );
     let (due, not_due) = activity_times;
     println!(
