@@ -249,35 +249,27 @@ pub async fn tell_two_step_reset(
     if user.status != UserStatus::Active {
         return;
     }
-    if let Err(e) = two_step_notice(r, admin, user, at, time_zone, until).await {
+    let sent = async {
+        let tenant = company_of(r, user).await?;
+        let link = format!("{}/", r.app_url.trim_end_matches('/'));
+        let mail = render_two_step_reset(&TwoStepResetMail {
+            company: &tenant.name,
+            name: &user.name,
+            account: &user.email,
+            admin: Inviter {
+                name: &admin.name,
+                email: &admin.email,
+            },
+            at,
+            time_zone,
+            required: tenant.mfa_policy.requires(user.role),
+            link: &link,
+        });
+        deliver(r, user, &mail, until).await
+    };
+    if let Err(e) = sent.await {
         tracing::warn!(user = %user.id, error = %crate::domain::Chain(&e), "two-step reset email not sent");
     }
-}
-
-async fn two_step_notice(
-    r: &Resets<'_>,
-    admin: &User,
-    user: &User,
-    at: time::OffsetDateTime,
-    time_zone: Option<&str>,
-    until: Instant,
-) -> Result<(), ApiError> {
-    let tenant = company_of(r, user).await?;
-    let link = format!("{}/", r.app_url.trim_end_matches('/'));
-    let mail = render_two_step_reset(&TwoStepResetMail {
-        company: &tenant.name,
-        name: &user.name,
-        account: &user.email,
-        admin: Inviter {
-            name: &admin.name,
-            email: &admin.email,
-        },
-        at,
-        time_zone,
-        required: tenant.mfa_policy.requires(user.role),
-        link: &link,
-    });
-    deliver(r, user, &mail, until).await
 }
 
 /// The user's company, for an email's words.

@@ -57,7 +57,7 @@ export function UserPage({ me, isAdmin, id }) {
       : await { suspend: suspendUser, reactivate: reactivateUser, delete: deleteUser, signOut: signOutUser }[verb](id);
     if (verb === 'delete') { notify(s.user.deleted(user.name)); navigate('/settings/company/users'); return; }
     show(u);
-    notify({ suspend: s.user.suspended, reactivate: s.user.reactivated, signOut: s.user.signedOut, mfaReset: s.user.mfaWasReset }[verb](user.name, u.status));
+    notify({ suspend: s.user.suspended, reactivate: s.user.reactivated, signOut: s.user.signedOut, mfaReset: s.user.mfaWasReset }[verb](user.name, verb === 'mfaReset' && user.mfa && u.status === 'active'));
   };
 
   return html`<section class="page">
