@@ -27,6 +27,13 @@ names of its own), offline, with the real transform from the aws-sam-cli install
    scheduled job an alarm on its log's `failed` field, one on missing runs (Invocations, missing
    data breaching), an on-failure destination and a schedule dead-letter queue; every queue an
    alarm on its depth. Every alarm notifies the ops topic, which AlarmEmail may subscribe to.
+6. Mail: every function that sends (SENDER_EMAIL) names the stage's configuration set and may
+   send through it; the set suppresses addresses that bounced or complained and publishes
+   bounce, complaint, delivery and reject events to EventBridge, where a rule takes exactly
+   SES's detail types for those (shared/src/domain/mail_event.rs) from this set to the
+   mail-events function's alias, with a dead-letter queue and an on-failure destination. With
+   SenderDomain set, the domain identity signs with 2048-bit Easy DKIM and has a MAIL FROM
+   domain, and the outputs give its DNS records.
 
     python3 infra/check-transform.py        (with the venv that has aws-sam-cli)
     TEMPLATE=other.yaml python3 infra/check-transform.py   (another template, e.g. an old one)
@@ -66,6 +73,8 @@ NAMES = {
     "AWS::IAM::Role": ["RoleName"],
     "AWS::S3::Bucket": ["BucketName"],
     "AWS::SQS::Queue": ["QueueName"],
+    "AWS::SES::ConfigurationSet": ["Name"],
+    "AWS::Events::Rule": ["Name"],
     "AWS::SES::EmailIdentity": [],  # the sender's address: one identity, shared on purpose
 }
 
@@ -389,6 +398,88 @@ def alarms(out):
                  f"heartbeats, {len(queues)} queue(s); all to the ops topic")
 
 
+def detail_types():
+    """DETAIL_TYPES as the handler's code lists them."""
+    code = (HERE.parent / "shared/src/domain/mail_event.rs").read_text()
+    block = re.search(r"pub const DETAIL_TYPES: \[&str; \d+\] = \[(.*?)\];", code, re.S)
+    return sorted(re.findall(r'"([^"]+)"', block.group(1)))
+
+
+def mail(out):
+    res = out["Resources"]
+    bad = []
+    sets = [rid for rid, r in res.items() if r["Type"] == "AWS::SES::ConfigurationSet"]
+    if len(sets) != 1:
+        return [f"{len(sets)} configuration sets, expected one"], ""
+    cs = sets[0]
+    reasons = set(get(res[cs]["Properties"], "SuppressionOptions.SuppressedReasons") or [])
+    if reasons != {"BOUNCE", "COMPLAINT"}:
+        bad.append(f"{cs}: suppresses {sorted(reasons)}, not BOUNCE and COMPLAINT")
+    dests = [r["Properties"] for r in res.values() if r["Type"] == "AWS::SES::ConfigurationSetEventDestination"
+             and ref(r["Properties"]["ConfigurationSetName"]) == cs]
+    wanted_events = {"bounce", "complaint", "delivery", "reject"}
+    if not any(d["EventDestination"].get("Enabled") and "EventBridgeDestination" in d["EventDestination"]
+               and wanted_events <= set(d["EventDestination"].get("MatchingEventTypes", [])) for d in dests):
+        bad.append(f"{cs}: no enabled EventBridge destination for {sorted(wanted_events)}")
+    senders = 0
+    for rid, r in sorted(res.items()):
+        if r["Type"] != "AWS::Lambda::Function":
+            continue
+        env = get(r["Properties"], "Environment.Variables") or {}
+        if "SENDER_EMAIL" not in env:
+            continue
+        senders += 1
+        if ref(env.get("SES_CONFIGURATION_SET")) != cs:
+            bad.append(f"{rid}: sends without SES_CONFIGURATION_SET naming {cs}")
+        if env.get("SENDER_DOMAIN") != {"Ref": "SenderDomain"}:
+            bad.append(f"{rid}: SENDER_DOMAIN does not follow the SenderDomain parameter")
+        role = ref(r["Properties"].get("Role"))
+        policies = json.dumps(get(res.get(role, {}), "Properties.Policies"))
+        if f"configuration-set/${{{cs}}}" not in policies:
+            bad.append(f"{rid}: may not send through the configuration set")
+    if senders == 0:
+        bad.append("no function sends email")
+    rules = [(rid, r["Properties"]) for rid, r in res.items() if r["Type"] == "AWS::Events::Rule"
+             and get(r["Properties"], "EventPattern.source") == ["aws.ses"]]
+    if len(rules) != 1:
+        return bad + [f"{len(rules)} rules for SES's events, expected one"], ""
+    rid, rule = rules[0]
+    pattern = rule["EventPattern"]
+    if sorted(pattern.get("detail-type", [])) != detail_types():
+        bad.append(f"{rid}: detail types {pattern.get('detail-type')} are not the handler's {detail_types()}")
+    tagged = get(pattern, "detail.mail.tags") or {}
+    if [ref(v) for v in tagged.get("ses:configuration-set", [])] != [cs]:
+        bad.append(f"{rid}: does not take only {cs}'s events")
+    targets = rule.get("Targets", [])
+    if len(targets) != 1 or not targets[0].get("DeadLetterConfig") or not targets[0].get("RetryPolicy"):
+        bad.append(f"{rid}: needs one target with a retry policy and a dead-letter queue")
+    alias = ref(targets[0]["Arn"]) if targets else None
+    function = ref(get(res.get(alias, {}), "Properties.FunctionName"))
+    if function is None or res.get(function, {}).get("Type") != "AWS::Lambda::Function":
+        bad.append(f"{rid}: does not invoke a function's alias")
+    else:
+        invoke = [r for r in res.values() if r["Type"] == "AWS::Lambda::EventInvokeConfig"
+                  and ref(r["Properties"]["FunctionName"]) == function]
+        if not invoke or not get(invoke[0]["Properties"], "DestinationConfig.OnFailure.Destination"):
+            bad.append(f"{function}: no on-failure destination for an event it could not record")
+    domain = [r["Properties"] for r in res.values() if r["Type"] == "AWS::SES::EmailIdentity"
+              and r["Properties"].get("EmailIdentity") == {"Ref": "SenderDomain"}]
+    if len(domain) != 1:
+        bad.append("no domain identity for SenderDomain")
+    else:
+        d = domain[0]
+        if get(d, "DkimSigningAttributes.NextSigningKeyLength") != "RSA_2048_BIT":
+            bad.append("the domain identity does not sign with 2048-bit Easy DKIM")
+        if "MailFromDomain" not in (d.get("MailFromAttributes") or {}):
+            bad.append("the domain identity has no MAIL FROM domain")
+    outputs = json.dumps(out.get("Outputs", {}))
+    for attr in ("DkimDNSTokenName1", "DkimDNSTokenValue3", "feedback-smtp", "v=spf1", "v=DMARC1"):
+        if attr not in outputs:
+            bad.append(f"the outputs do not give the DNS record with {attr}")
+    return bad, (f"{senders} senders through {cs}, which suppresses bounces and complaints; "
+                 f"its events to {function} by {rid}; a DKIM/MAIL FROM domain identity and its DNS records")
+
+
 def depends_on(resource, ids):
     """The logical ids a resource's definition names anywhere (Properties, UpdatePolicy,
     Condition-free parts alike): Ref, Fn::GetAtt, ${Id} or ${Id.Attr} in Fn::Sub, DependsOn.
@@ -450,7 +541,7 @@ def no_cycles(out):
 def main():
     out = transformed()
     failed = False
-    for check in (stage_names, logs, stateful, api_routes, public_throttles, alarms, no_cycles):
+    for check in (stage_names, logs, stateful, api_routes, public_throttles, alarms, mail, no_cycles):
         bad, ok = check(out)
         if bad:
             failed = True

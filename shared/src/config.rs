@@ -25,6 +25,23 @@ pub fn sender_address(raw: &str) -> Result<String, ConfigError> {
         })
 }
 
+/// `SENDER_DOMAIN` (the template's `SenderDomain`, verified as a domain identity with Easy
+/// DKIM): the sender must be an address in it, or SES would refuse every send (the address
+/// has no identity of its own) and DMARC could never align. Refused at start-up.
+pub fn sender_in_domain(sender: &str, domain: Option<&str>) -> Result<(), ConfigError> {
+    let Some(domain) = domain.map(str::trim).filter(|d| !d.is_empty()) else {
+        return Ok(());
+    };
+    let at = sender.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+    if at.eq_ignore_ascii_case(domain.trim_end_matches('.')) {
+        Ok(())
+    } else {
+        Err(ConfigError(format!(
+            "SENDER_EMAIL ({sender} is not an address in SENDER_DOMAIN {domain})"
+        )))
+    }
+}
+
 /// The roots every AWS endpoint we call chains to (Amazon Trust Services: Amazon Root CA 1–4
 /// and the Starfield Services G2 cross-sign), from amazontrust.com/repository. Trusting these
 /// alone, compiled in, instead of the platform store is what keeps start-up near a hello
@@ -143,4 +160,21 @@ pub async fn with_deadline<F: std::future::Future>(
 #[cfg(any(feature = "aws", feature = "http"))]
 pub fn deadline() -> Option<tokio::time::Instant> {
     DEADLINE.try_with(|d| *d).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sender_in_domain;
+
+    #[test]
+    fn the_sender_must_be_in_the_verified_domain_when_one_is_set() {
+        assert!(sender_in_domain("no-reply@veloconnect.io", None).is_ok());
+        assert!(sender_in_domain("no-reply@veloconnect.io", Some("")).is_ok());
+        assert!(sender_in_domain("no-reply@veloconnect.io", Some("veloconnect.io")).is_ok());
+        assert!(sender_in_domain("no-reply@veloconnect.io", Some("VeloConnect.IO.")).is_ok());
+        let e = sender_in_domain("no-reply@mail.veloconnect.io", Some("veloconnect.io"))
+            .expect_err("a subdomain is another identity");
+        assert!(e.0.contains("SENDER_DOMAIN veloconnect.io"), "{}", e.0);
+        assert!(sender_in_domain("no-reply@other.example", Some("veloconnect.io")).is_err());
+    }
 }

@@ -2,12 +2,36 @@
 //! within the account's sending rate.
 
 use crate::domain::email_template::{mailbox, Rendered};
+pub use crate::domain::mail_event::{About, MailKind};
+use crate::domain::mail_event::{TAG_KIND, TAG_SUBJECT, TAG_TENANT};
 use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageTag};
 use aws_sdk_sesv2::Client;
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
+
+/// `about` as SES message tags, which SES hands back on the message's events.
+#[allow(
+    clippy::expect_used,
+    reason = "a tag's two required fields, name and value, are set"
+)]
+fn tags(about: &About) -> Vec<MessageTag> {
+    [
+        (TAG_KIND, about.kind.as_str()),
+        (TAG_TENANT, about.tenant.as_str()),
+        (TAG_SUBJECT, about.subject.as_str()),
+    ]
+    .into_iter()
+    .map(|(k, v)| {
+        MessageTag::builder()
+            .name(k)
+            .value(v)
+            .build()
+            .expect("name and value are set")
+    })
+    .collect()
+}
 
 /// SES's sending rate for an account out of the sandbox until it asks for more (the sandbox
 /// allows 1 per second: set `SES_MAX_SEND_RATE=1` there).
@@ -21,6 +45,10 @@ const THROTTLE_BACKOFF: Duration = Duration::from_millis(500);
 pub struct Mailer {
     client: Client,
     from: String,
+    /// Named on every send, so SES reports each message's bounce, complaint and delivery
+    /// (its event destination) and applies the set's suppression of addresses that bounced or
+    /// complained. `None` only where no set exists (a bare test mailer).
+    configuration_set: Option<String>,
     /// Time between two sends' starts (1 / rate).
     interval: Duration,
 }
@@ -62,7 +90,16 @@ impl Mailer {
         Mailer {
             client,
             from,
+            configuration_set: None,
             interval: Duration::from_secs(1) / DEFAULT_SEND_RATE,
+        }
+    }
+
+    /// Every send names `set` (`SES_CONFIGURATION_SET`, the template's `MailConfigurationSet`).
+    pub fn with_configuration_set(self, set: Option<String>) -> Mailer {
+        Mailer {
+            configuration_set: set,
+            ..self
         }
     }
 
@@ -75,11 +112,18 @@ impl Mailer {
     }
 
     /// As deployed: SES with `cfg`, from `SENDER_EMAIL` (the verified identity's bare
-    /// address, `config::sender_address`) at `SES_MAX_SEND_RATE`.
+    /// address, `config::sender_address`, inside `SENDER_DOMAIN` when that is set) at
+    /// `SES_MAX_SEND_RATE`, every send through `SES_CONFIGURATION_SET`.
     #[cfg(feature = "env")]
     pub fn from_env(cfg: &aws_types::SdkConfig) -> Result<Mailer, crate::config::ConfigError> {
         let from = crate::config::sender_address(&crate::config::env("SENDER_EMAIL")?)?;
-        Mailer::new(Client::new(cfg), from).with_send_rate_from_env()
+        crate::config::sender_in_domain(
+            &from,
+            crate::config::env("SENDER_DOMAIN").ok().as_deref(),
+        )?;
+        Mailer::new(Client::new(cfg), from)
+            .with_configuration_set(crate::config::env("SES_CONFIGURATION_SET").ok())
+            .with_send_rate_from_env()
     }
 
     /// The rate from `SES_MAX_SEND_RATE` (the template's `SesMaxSendRate`), or the default.
@@ -103,7 +147,7 @@ impl Mailer {
     /// (its invite is marked `failed`, for a resend). One result per message, in order.
     pub async fn send_all(
         &self,
-        messages: &[(&crate::domain::Email, &Rendered)],
+        messages: &[(&crate::domain::Email, &Rendered, &About)],
         until: Instant,
     ) -> Vec<Result<String, MailError>> {
         let next_start = Mutex::new(Instant::now());
@@ -117,7 +161,7 @@ impl Mailer {
             *next = turn + self.interval;
             turn
         };
-        let jobs = messages.iter().map(|(to, m)| async {
+        let jobs = messages.iter().map(|(to, m, about)| async {
             let mut backoff = THROTTLE_BACKOFF;
             loop {
                 let turn = take_turn();
@@ -129,7 +173,7 @@ impl Mailer {
                     let Ok(_slot) = in_flight.acquire().await else {
                         return Err(MailError("the send queue closed".into()));
                     };
-                    tokio::time::timeout_at(until, self.try_send(to, m)).await
+                    tokio::time::timeout_at(until, self.try_send(to, m, about)).await
                 };
                 match sent {
                     Ok(Ok(id)) => return Ok(id),
@@ -149,7 +193,12 @@ impl Mailer {
     }
 
     /// `to` must be a parsed `Email` (no line breaks can reach the envelope).
-    async fn try_send(&self, to: &crate::domain::Email, m: &Rendered) -> Result<String, Failure> {
+    async fn try_send(
+        &self,
+        to: &crate::domain::Email,
+        m: &Rendered,
+        about: &About,
+    ) -> Result<String, Failure> {
         let message = Message::builder()
             .subject(utf8(&m.subject))
             .body(
@@ -168,6 +217,8 @@ impl Mailer {
             .set_reply_to_addresses(m.reply_to.clone().map(|a| vec![a]))
             .destination(Destination::builder().to_addresses(to.as_str()).build())
             .content(EmailContent::builder().simple(message).build())
+            .set_configuration_set_name(self.configuration_set.clone())
+            .set_email_tags(Some(tags(about)))
             .send()
             .await
             .map_err(|e| {

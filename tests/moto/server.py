@@ -93,17 +93,27 @@ def revoke_token():
 
 def whole_simple_email():
     """moto's SES v2 SendEmail keeps a simple message's HTML part (or its text part if there is
-    no HTML) as `body` and drops the rest. Keep the text part and the Reply-To addresses on the
-    recorded message too, where /moto-api/data.json shows them as `text` and `reply_to`."""
+    no HTML) as `body` and drops the rest. Keep the text part, the Reply-To addresses, the
+    configuration set and the message tags on the recorded message too, where
+    /moto-api/data.json shows them as `text`, `reply_to`, `configuration_set` and `tags` (the
+    harness's mailbox simulator publishes SES's events from them, tests/src/mailbox.rs).
+
+    And as SES does, refuse a send that names a configuration set that does not exist (moto
+    ignores the name): a function pointed at the wrong set must fail here as it would on AWS.
+    SES v2 answers NotFoundException (404)."""
     import json
 
+    from moto.ses.exceptions import NotFoundException
     from moto.sesv2.responses import SESV2Response
 
     original = SESV2Response.send_email
 
     def send_email(self):
-        answer = original(self)
         params = json.loads(self.body)
+        config_set = params.get("ConfigurationSetName")
+        if config_set and config_set not in self.sesv2_backend.core_backend.config_sets:
+            raise NotFoundException(f"Configuration set <{config_set}> does not exist.")
+        answer = original(self)
         simple = (params.get("Content") or {}).get("Simple")
         if simple is not None:
             message_id = json.loads(answer)["MessageId"]
@@ -111,6 +121,8 @@ def whole_simple_email():
                 if m.id == message_id:
                     m.text = (simple.get("Body", {}).get("Text") or {}).get("Data")
                     m.reply_to = params.get("ReplyToAddresses", [])
+                    m.configuration_set = config_set
+                    m.tags = {t["Name"]: t["Value"] for t in params.get("EmailTags", [])}
                     break
         return answer
 

@@ -103,6 +103,9 @@ pub struct App {
     pub audit: audit_fn::Deps,
     pub expire: expire_invites_fn::Deps,
     pub reconcile: reconcile_signin_fn::Deps,
+    pub mail_events: mail_events_fn::Deps,
+    /// SES's side after a send (`mailbox`): `app.mailbox.publish(&app)` delivers the events.
+    pub mailbox: crate::mailbox::Mailbox,
     /// The functions' token check (`shared::auth`), with its key cache: one "container" per app.
     pub verifier: shared::auth::Verifier,
     pub store: Store,
@@ -234,6 +237,7 @@ impl App {
                 aws_sdk_sesv2::Client::new(&sdk_for(f)),
                 stack.sender.clone(),
             )
+            .with_configuration_set(Some(stack.configuration_set.clone()))
         };
         let directory_for = |f: &str| {
             Directory::new(
@@ -311,6 +315,10 @@ impl App {
                 directory: directory_for("reconcile-signin"),
                 clock: clock.clone(),
             },
+            mail_events: mail_events_fn::Deps {
+                store: store_for("mail-events"),
+            },
+            mailbox: Default::default(),
             verifier: shared::auth::Verifier::new(shared::auth::Settings {
                 issuer: stack.token_issuer.clone(),
                 jwks_url: stack.jwks_url.clone(),

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod contract;
 pub mod gateway;
+pub mod mailbox;
 pub mod moto;
 pub mod peers;
 pub mod proxy;
@@ -27,6 +28,7 @@ pub const FUNCTIONS: &[&str] = &[
     "reset-password",
     "expire-invites",
     "reconcile-signin",
+    "mail-events",
     "tenant-admin",
     "fallback",
 ];

@@ -31,6 +31,8 @@ pub struct Stack {
     pub token_issuer: String,
     pub jwks_url: String,
     pub sender: String,
+    /// The SES configuration set every send names (the template's `MailConfigurationSet`).
+    pub configuration_set: String,
     pub app_url: String,
     pub pricing_url: String,
 }
@@ -188,6 +190,12 @@ impl Stack {
             .send()
             .await
             .expect("create SES identity");
+        let configuration_set = format!("velo-mail-{run}");
+        ses.create_configuration_set()
+            .configuration_set_name(&configuration_set)
+            .send()
+            .await
+            .expect("create SES configuration set");
 
         Stack {
             aws_endpoint: endpoint.to_string(),
@@ -199,6 +207,7 @@ impl Stack {
             user_pool_id: pool_id,
             user_pool_client_id: client_id,
             sender: SENDER.into(),
+            configuration_set,
             app_url: APP_URL.into(),
             pricing_url: PRICING_URL.into(),
         }

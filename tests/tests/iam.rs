@@ -204,7 +204,7 @@ fn ses_needs(body: &Value) -> Vec<(String, String)> {
     {
         add(to.as_str().unwrap());
     }
-    identities
+    let mut needs: Vec<(String, String)> = identities
         .into_iter()
         .map(|i| {
             (
@@ -212,7 +212,15 @@ fn ses_needs(body: &Value) -> Vec<(String, String)> {
                 format!("ses identity/{i} from {from}"),
             )
         })
-        .collect()
+        .collect();
+    // A send that names a configuration set is authorized against the set too.
+    if let Some(set) = body["ConfigurationSetName"].as_str() {
+        needs.push((
+            "ses:SendEmail".to_string(),
+            format!("ses configuration-set/{set}"),
+        ));
+    }
+    needs
 }
 
 /// Whether a template grant `ses identity/<pattern> from <condition>` covers a need `ses
@@ -319,6 +327,8 @@ fn grants() -> BTreeMap<String, BTreeSet<(String, String)>> {
                 "DirectoryTable".to_string()
             } else if r.contains("UserPool") {
                 "UserPool".to_string()
+            } else if r.contains(":configuration-set/${MailConfigurationSet}") {
+                "ses configuration-set/MailConfigurationSet".to_string()
             } else if let Some((_, id)) = r.split_once(":identity/") {
                 // Its sender condition, if any, follows on a later line (see below).
                 format!("ses identity/{id} from *")
@@ -731,6 +741,8 @@ fn every_aws_call_a_function_makes_is_granted_by_the_template_and_reads_are_cons
         ok(app
             .request("POST", &format!("/invites/{pending}/resend"), admin, None)
             .await);
+        // What SES says about every email above, as the mail-events rule hands it over.
+        assert!(app.mailbox.publish(&app).await > 0);
 
         let every: BTreeSet<String> = harness::app::routes()
             .into_iter()
@@ -755,7 +767,14 @@ fn every_aws_call_a_function_makes_is_granted_by_the_template_and_reads_are_cons
             let missing: Vec<_> = needed
                 .iter()
                 .filter(|need| {
-                    if need.1.starts_with("ses identity/") {
+                    if need.1.starts_with("ses configuration-set/") {
+                        // The stack's set is the template's MailConfigurationSet.
+                        need.1 != format!("ses configuration-set/{}", app.stack.configuration_set)
+                            || !granted.contains(&(
+                                need.0.clone(),
+                                "ses configuration-set/MailConfigurationSet".to_string(),
+                            ))
+                    } else if need.1.starts_with("ses identity/") {
                         !granted.iter().any(|g| {
                             g.0 == need.0
                                 && g.1.starts_with("ses identity/")

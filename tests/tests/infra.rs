@@ -311,6 +311,17 @@ fn every_sample_event_is_one_its_function_can_read() {
         let text = std::fs::read_to_string(&path).unwrap();
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if name.starts_with("mail-events") {
+            // `sam local invoke MailEventsFunction -e …`: what SES publishes, tagged as ours.
+            let e = shared::domain::mail_event::parse(&v)
+                .unwrap_or_else(|why| panic!("{name}: ignored ({})", why.0));
+            assert!(
+                shared::domain::mail_event::DETAIL_TYPES
+                    .contains(&v["detail-type"].as_str().unwrap()),
+                "{name}"
+            );
+            assert!(!e.message_id.is_empty());
+        }
         if let Some(route) = v["routeKey"].as_str() {
             assert!(served.contains(route), "{name}: {route} is not served");
             lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));

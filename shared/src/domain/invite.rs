@@ -40,7 +40,15 @@ impl InviteStatus {
 pub enum DeliveryStatus {
     /// Stored, email not attempted yet (or the function stopped before it could).
     Queued,
+    /// SES accepted it.
     Sent,
+    /// The receiving server accepted it (SES's delivery event).
+    Delivered,
+    /// It will not arrive (SES's bounce event); `delivery_detail` says why.
+    Bounced,
+    /// The recipient marked it as spam (SES's complaint event); SES suppresses the address.
+    Complained,
+    /// Not sent: SES refused it or no answer came in time; an admin can resend.
     Failed,
 }
 
@@ -49,6 +57,9 @@ impl DeliveryStatus {
         match s {
             "queued" => Some(DeliveryStatus::Queued),
             "sent" => Some(DeliveryStatus::Sent),
+            "delivered" => Some(DeliveryStatus::Delivered),
+            "bounced" => Some(DeliveryStatus::Bounced),
+            "complained" => Some(DeliveryStatus::Complained),
             "failed" => Some(DeliveryStatus::Failed),
             _ => None,
         }
@@ -57,6 +68,9 @@ impl DeliveryStatus {
         match self {
             DeliveryStatus::Queued => "queued",
             DeliveryStatus::Sent => "sent",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Bounced => "bounced",
+            DeliveryStatus::Complained => "complained",
             DeliveryStatus::Failed => "failed",
         }
     }
@@ -76,6 +90,10 @@ pub struct Invite {
     pub expires_at: OffsetDateTime,
     pub invited_by: Actor,
     pub delivery: DeliveryStatus,
+    /// Why it was not delivered, in the admin's words (`mail_event`), where SES said.
+    pub delivery_detail: Option<String>,
+    /// SES's id of the newest email for this invite: only that message's events count.
+    pub message_id: Option<String>,
     pub created_at: OffsetDateTime,
     pub sent_at: OffsetDateTime,
     /// The IANA zone the inviter's console runs in; the email writes the expiry in it.
@@ -123,6 +141,7 @@ impl Invite {
             signed_out_by: None,
             last_active_at: None,
             mfa: false,
+            mail: Default::default(),
         };
         let accepted = Invite {
             status: InviteStatus::Accepted,
@@ -165,6 +184,8 @@ pub fn new_invite(
         expires_at: now + INVITE_TTL,
         invited_by: inviter.clone(),
         delivery: DeliveryStatus::Queued,
+        delivery_detail: None,
+        message_id: None,
         created_at: now,
         sent_at: now,
         time_zone: row.time_zone.clone(),
@@ -189,6 +210,8 @@ pub(crate) mod tests {
             expires_at: now + INVITE_TTL,
             invited_by: Actor::system(),
             delivery: DeliveryStatus::Sent,
+            delivery_detail: None,
+            message_id: None,
             created_at: now,
             sent_at: now,
             time_zone: None,

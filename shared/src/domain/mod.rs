@@ -7,6 +7,7 @@ pub mod error;
 pub mod idempotency;
 pub mod ids;
 pub mod invite;
+pub mod mail_event;
 pub mod manage;
 pub mod password;
 pub mod reset;

@@ -144,6 +144,7 @@ mod tests {
             signed_out_by: None,
             last_active_at: None,
             mfa: false,
+            mail: Default::default(),
         }
     }
 

@@ -62,6 +62,19 @@ pub struct User {
     /// Two-step verification (TOTP) is on at Cognito: set only from what Cognito said when read
     /// back (AdminGetUser), never from what a browser claims (docs/rules.md, rule 14).
     pub mfa: bool,
+    /// What SES last said about an email to this user (a password reset, a two-step notice).
+    pub mail: MailState,
+}
+
+/// The newest email event recorded for a user: not a change (no version, no audit entry),
+/// carried through every change as read, like `last_active_at`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MailState {
+    /// SES's send time of the message the newest recorded event was about (its format orders
+    /// as a string): an older message's event never overwrites a newer one's.
+    pub sent_at: Option<String>,
+    /// Why that email did not arrive; `None` once one was delivered.
+    pub problem: Option<String>,
 }
 
 /// How fine "last active" is: a request records it only when the stored time is at least this
@@ -222,6 +235,7 @@ pub(crate) mod tests {
             signed_out_by: None,
             last_active_at: None,
             mfa: false,
+            mail: Default::default(),
         }
     }
 

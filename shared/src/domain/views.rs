@@ -21,6 +21,8 @@ pub struct UserView {
     pub last_active_at: Option<String>,
     /// Two-step verification is on (as Cognito said when last read back).
     pub mfa: bool,
+    /// Why the newest email to this user did not arrive (SES said so); null: none known.
+    pub email_problem: Option<String>,
 }
 
 impl From<&User> for UserView {
@@ -38,6 +40,7 @@ impl From<&User> for UserView {
             version: u.version,
             last_active_at: u.last_active_at.map(timefmt::format),
             mfa: u.mfa,
+            email_problem: u.mail.problem.clone(),
         }
     }
 }
@@ -88,6 +91,8 @@ pub struct InviteView {
     pub status: &'static str,
     pub expires_at: String,
     pub delivery: &'static str,
+    /// Why the email did not arrive (bounced, complained, failed), where known.
+    pub delivery_detail: Option<String>,
     pub invited_by: InviterView,
     pub created_at: String,
     pub sent_at: String,
@@ -104,6 +109,7 @@ impl InviteView {
             status: i.effective_status(now).as_str(),
             expires_at: timefmt::format(i.expires_at),
             delivery: i.delivery.as_str(),
+            delivery_detail: i.delivery_detail.clone(),
             invited_by: InviterView {
                 id: i.invited_by.id.clone(),
                 name: i.invited_by.name.clone(),

@@ -373,36 +373,48 @@ impl Store {
     /// Records how each email went, in one round trip however many there are (a transaction
     /// of updates: BatchWriteItem can only replace whole items, which could undo a revoke
     /// that landed meanwhile). Not an audited change: it changes no one's access.
-    pub async fn set_delivery(
-        &self,
-        outcomes: &[(&InviteId, DeliveryStatus)],
-    ) -> Result<(), StoreError> {
+    pub async fn set_delivery(&self, outcomes: &[(&InviteId, &Sent)]) -> Result<(), StoreError> {
+        // The message id is what a later SES event for this invite must match; a failed send
+        // has none, and clears the previous send's.
+        let update = |sent: &Sent| match sent {
+            Sent::Accepted(id) => (
+                "SET delivery = :d, messageId = :m REMOVE deliveryDetail",
+                vec![(":d", s(DeliveryStatus::Sent.as_str())), (":m", s(id))],
+            ),
+            Sent::Failed(why) => (
+                "SET delivery = :d, deliveryDetail = :m REMOVE messageId",
+                vec![(":d", s(DeliveryStatus::Failed.as_str())), (":m", s(*why))],
+            ),
+        };
         for chunk in outcomes.chunks(tx::MAX_ITEMS) {
             // One outcome alone is a plain update: half the write cost of a transaction.
-            if let [(invite_id, status)] = chunk {
-                self.client
+            if let [(invite_id, sent)] = chunk {
+                let (expression, values) = update(sent);
+                let mut call = self
+                    .client
                     .update_item()
                     .table_name(&self.tables.directory)
                     .key("pk", s(items::invite_pk(invite_id)))
                     .key("sk", s(items::INVITE_SK))
-                    .update_expression("SET delivery = :d")
-                    .condition_expression("attribute_exists(pk)")
-                    .expression_attribute_values(":d", s(status.as_str()))
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
+                    .update_expression(expression)
+                    .condition_expression("attribute_exists(pk)");
+                for (k, v) in values {
+                    call = call.expression_attribute_values(k, v);
+                }
+                call.send().await.map_err(unavailable)?;
                 continue;
             }
             let mut tx = tx::Tx::new(&self.tables);
-            for (i, (invite_id, status)) in chunk.iter().enumerate() {
+            for (i, (invite_id, sent)) in chunk.iter().enumerate() {
+                let (expression, values) = update(sent);
                 tx.update(
                     Tag::Invite(i),
                     items::invite_pk(invite_id),
                     items::INVITE_SK,
-                    "SET delivery = :d",
+                    expression,
                     "attribute_exists(pk)",
                     &[],
-                    vec![(":d", s(status.as_str()))],
+                    values,
                 );
             }
             tx.commit(&self.client)
@@ -411,6 +423,15 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// How an invite's email went at SES's door.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sent {
+    /// SES accepted it, with this message id.
+    Accepted(String),
+    /// It was not sent; why, in the admin's words.
+    Failed(&'static str),
 }
 
 /// Each invite write's reading of its failed conditions, most specific rule first.

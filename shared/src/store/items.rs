@@ -213,6 +213,10 @@ impl Row<'_> {
                 None => false,
                 Some(v) => *v.as_bool().map_err(|_| self.bad("mfa"))?,
             },
+            mail: crate::domain::user::MailState {
+                sent_at: self.opt_s("mailSentAt"),
+                problem: self.opt_s("mailProblem"),
+            },
         })
     }
 
@@ -264,6 +268,8 @@ impl Row<'_> {
                 name: self.opt_s("invitedByName"),
             },
             delivery: self.parsed("delivery", DeliveryStatus::parse)?,
+            delivery_detail: self.opt_s("deliveryDetail"),
+            message_id: self.opt_s("messageId"),
             created_at: self.t("createdAt")?,
             sent_at: self.t("sentAt")?,
             time_zone: self.opt_s("timeZone"),
@@ -330,6 +336,10 @@ pub fn user_item(u: &User) -> Item {
     if u.mfa {
         item.insert("mfa".into(), AttributeValue::Bool(true));
     }
+    // Carried through a change as read, like `lastActiveAt`: a mail event recorded in between
+    // may be lost, and the next one records it again.
+    put_opt(&mut item, "mailSentAt", &u.mail.sent_at);
+    put_opt(&mut item, "mailProblem", &u.mail.problem);
     item
 }
 
@@ -400,6 +410,8 @@ pub fn invite_item(i: &Invite) -> Item {
     put_opt(&mut item, "invitedByEmail", &i.invited_by.email);
     put_opt(&mut item, "invitedByName", &i.invited_by.name);
     put_opt(&mut item, "timeZone", &i.time_zone);
+    put_opt(&mut item, "deliveryDetail", &i.delivery_detail);
+    put_opt(&mut item, "messageId", &i.message_id);
     item
 }
 

@@ -22,6 +22,7 @@ mod audit;
 mod idempotency;
 mod invites;
 mod items;
+mod mail;
 mod resets;
 mod signin;
 mod tenants;
@@ -29,8 +30,9 @@ mod tx;
 mod users;
 
 pub use audit::AuditFilter;
-pub use invites::{Closing, InviteListFilter, InviteNarrow, CLOSE_BATCH};
+pub use invites::{Closing, InviteListFilter, InviteNarrow, Sent, CLOSE_BATCH};
 pub use items::{decode_cursor, encode_cursor, idem_pk};
+pub use mail::Recorded;
 pub use signin::{EmailHolder, Marker, Unlock};
 pub use tx::{Refusal, WriteError};
 

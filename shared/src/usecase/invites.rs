@@ -12,8 +12,8 @@ use crate::domain::{
     ApiError, AuditAction, AuditEntry, Change, DeliveryStatus, Email, FieldError, Invite, InviteId,
     InviteStatus, InviteToken, Tenant, User, INVITE_TTL,
 };
-use crate::mail::Mailer;
-use crate::store::{Closing, Refusal, Store, WriteError};
+use crate::mail::{About, MailKind, Mailer};
+use crate::store::{Closing, Refusal, Sent, Store, WriteError};
 use tokio::time::Instant;
 
 /// What inviting needs: the store, the mailer, where links point and the pricing page a seat
@@ -196,6 +196,8 @@ pub async fn resend(
         expires_at: now + INVITE_TTL,
         sent_at: now,
         delivery: DeliveryStatus::Queued,
+        delivery_detail: None,
+        message_id: None,
         ..before.clone()
     }];
     hash_tokens(&mut sent, &tokens).await?;
@@ -304,6 +306,9 @@ pub fn accept_link(app_url: &str, token: &InviteToken) -> String {
     )
 }
 
+/// A send that SES did not accept (or that did not start in time), as the admin reads it.
+pub const NOT_SENT: &str = "The email service did not take it in time. Resend to try again.";
+
 /// Time kept back from the request's deadline to record the delivery outcomes after the
 /// sends (one DynamoDB write, normally milliseconds; its attempt timeout is 3 s).
 pub const RECORD_RESERVE: std::time::Duration = std::time::Duration::from_secs(2);
@@ -342,7 +347,20 @@ pub async fn send_invites(
         .collect();
     // Every recipient is an `Email` parsed when the invite was made: nothing that could break
     // the envelope reaches SES.
-    let messages: Vec<(&Email, &_)> = invites.iter().map(|i| &i.email).zip(&rendered).collect();
+    let abouts: Vec<About> = invites
+        .iter()
+        .map(|i| About {
+            kind: MailKind::Invite,
+            tenant: i.tenant_id.clone(),
+            subject: i.id.to_string(),
+        })
+        .collect();
+    let messages: Vec<(&Email, &_, &About)> = invites
+        .iter()
+        .zip(&rendered)
+        .zip(&abouts)
+        .map(|((i, r), a)| (&i.email, r, a))
+        .collect();
     let sent = iv
         .mailer
         .send_all(
@@ -350,28 +368,27 @@ pub async fn send_invites(
             deadline.checked_sub(RECORD_RESERVE).unwrap_or(deadline),
         )
         .await;
-    let statuses: Vec<DeliveryStatus> = invites
+    let statuses: Vec<Sent> = invites
         .iter()
         .zip(sent)
         .map(|(inv, sent)| match sent {
-            Ok(_) => DeliveryStatus::Sent,
+            Ok(message_id) => Sent::Accepted(message_id),
             Err(e) => {
                 tracing::warn!(invite = %inv.id, error = %crate::domain::Chain(&e), "invite email failed");
-                DeliveryStatus::Failed
+                Sent::Failed(NOT_SENT)
             }
         })
         .collect();
-    let outcomes: Vec<(&InviteId, DeliveryStatus)> = invites
-        .iter()
-        .map(|i| &i.id)
-        .zip(statuses.iter().copied())
-        .collect();
+    let outcomes: Vec<(&InviteId, &Sent)> = invites.iter().map(|i| &i.id).zip(&statuses).collect();
     if let Err(e) = iv.store.set_delivery(&outcomes).await {
         // The invites stand and the answer still says how each send went; only the stored
         // status lags (an admin sees "queued" and can resend).
         tracing::warn!(error = %crate::domain::Chain(&e), "delivery status not recorded");
     }
     for (inv, st) in invites.iter_mut().zip(statuses) {
-        inv.delivery = st;
+        (inv.delivery, inv.delivery_detail, inv.message_id) = match st {
+            Sent::Accepted(id) => (DeliveryStatus::Sent, None, Some(id)),
+            Sent::Failed(why) => (DeliveryStatus::Failed, Some(why.to_string()), None),
+        };
     }
 }

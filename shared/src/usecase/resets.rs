@@ -19,6 +19,7 @@ use crate::domain::{
 };
 use crate::identity::Directory;
 use crate::mail::Mailer;
+use crate::mail::{About, MailKind};
 use crate::signin::SignIn;
 use crate::store::{Refusal, Store, WriteError};
 use std::time::Duration;
@@ -231,7 +232,7 @@ async fn send(
         time_zone,
         link: &link,
     });
-    deliver(r, user, &mail, until).await
+    deliver(r, user, &mail, MailKind::PasswordReset, until).await
 }
 
 /// After an admin reset `user`'s two-step verification (`users::mfa_reset`, committed): the
@@ -265,7 +266,7 @@ pub async fn tell_two_step_reset(
             required: tenant.mfa_policy.requires(user.role),
             link: &link,
         });
-        deliver(r, user, &mail, until).await
+        deliver(r, user, &mail, MailKind::TwoStepReset, until).await
     };
     if let Err(e) = sent.await {
         tracing::warn!(user = %user.id, error = %crate::domain::Chain(&e), "two-step reset email not sent");
@@ -284,9 +285,18 @@ async fn deliver(
     r: &Resets<'_>,
     user: &User,
     mail: &crate::domain::email_template::Rendered,
+    kind: MailKind,
     until: Instant,
 ) -> Result<(), ApiError> {
-    let sent = r.mailer.send_all(&[(&user.email, mail)], until).await;
+    let about = About {
+        kind,
+        tenant: user.tenant_id.clone(),
+        subject: user.id.to_string(),
+    };
+    let sent = r
+        .mailer
+        .send_all(&[(&user.email, mail, &about)], until)
+        .await;
     match sent.into_iter().next() {
         Some(Ok(_)) => Ok(()),
         Some(Err(e)) => Err(ApiError::Unavailable(crate::domain::Cause::new(e))),

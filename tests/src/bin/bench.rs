@@ -443,6 +443,10 @@ async fn main() {
         ("DIRECTORY_TABLE".into(), stack.directory_table.clone()),
         ("AUDIT_TABLE".into(), stack.audit_table.clone()),
         ("SENDER_EMAIL".into(), stack.sender.clone()),
+        (
+            "SES_CONFIGURATION_SET".into(),
+            stack.configuration_set.clone(),
+        ),
         ("APP_URL".into(), stack.app_url.clone()),
         ("PRICING_URL".into(), stack.pricing_url.clone()),
         ("USER_POOL_ID".into(), stack.user_pool_id.clone()),

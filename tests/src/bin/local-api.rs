@@ -98,6 +98,7 @@ async fn main() {
             "DIRECTORY_TABLE": stack.directory_table,
             "AUDIT_TABLE": stack.audit_table,
             "SENDER_EMAIL": stack.sender,
+            "SES_CONFIGURATION_SET": stack.configuration_set,
             "APP_URL": stack.app_url,
             "PRICING_URL": stack.pricing_url,
             "USER_POOL_ID": stack.user_pool_id,
@@ -126,6 +127,8 @@ async fn main() {
          Then: curl -H \"Authorization: Bearer $TOKEN\" {api_url}/me\n\
          Invite emails land in moto: {endpoint}/moto-api/data.json\n\
          The invite expiry job and the sign-in reconciler run every minute.\n\
+         Mail events (SES's mailbox simulator): invite bounce@simulator.amazonses.com or\n  \
+         complaint@simulator.amazonses.com to see a bounce or a complaint.\n\
          Written to .local/stack.json. Ctrl-C stops the API and the emulator it started.\n",
         app_url = stack.app_url,
         endpoint = stack.aws_endpoint,
@@ -143,6 +146,16 @@ async fn main() {
             tick.tick().await;
             expire_invites_fn::run(&job_app.expire, "local-schedule", 50).await;
             reconcile_signin_fn::run(&job_app.reconcile, 10).await;
+        }
+    });
+    // What SES reports after a send (harness::mailbox): bounce@ and complaint@
+    // simulator.amazonses.com show on the Users screen within a second or two.
+    let mail_app = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            mail_app.mailbox.publish(&mail_app).await;
         }
     });
 

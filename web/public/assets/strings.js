@@ -104,7 +104,10 @@ export const s = {
     lastActive: (rel) => `Last active ${rel}`, activeNow: 'Active now', neverActive: 'Never signed in',
     menu: (name) => `Actions for ${name}`, open: 'Open', resend: 'Resend invite', revoke: 'Revoke invite',
     sent: (d) => `Sent ${d}`, expiresOn: (d) => `Expires ${d}`, expiredOn: (d) => `Expired ${d}`,
-    deliveryFailed: 'Email not delivered', invitedBy: (n) => `Invited by ${n}`,
+    // What SES said about the invite email (the API's `delivery`, with `deliveryDetail`).
+    delivery: { failed: 'Email not sent', bounced: 'Email bounced', complained: 'Marked as spam', delivered: 'Email delivered' },
+    emailProblem: 'Last email not delivered',
+    invitedBy: (n) => `Invited by ${n}`,
     resent: (email) => `A new invite link was sent to ${email}. The old link no longer works.`,
     wait: (n) => `This invite was just sent. You can resend it in ${n} second${n === 1 ? '' : 's'}.`,
     revokeTitle: (name) => `Revoke the invite for ${name}?`,

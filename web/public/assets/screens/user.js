@@ -74,6 +74,7 @@ export function UserPage({ me, isAdmin, id }) {
           <dt>${s.user.updated}</dt><dd>${fmt.dateTime(user.updatedAt)}</dd>
           ${user.status !== 'deleted' && html`<dt>${s.user.lastActive}</dt><dd title=${user.lastActiveAt ? fmt.dateTime(user.lastActiveAt) : undefined}>${fmt.lastActive(user.lastActiveAt)}</dd>`}
           ${user.status !== 'deleted' && html`<dt>${s.mfa.title}</dt><dd>${user.mfa ? s.mfa.on : s.mfa.off}</dd>`}
+          ${user.emailProblem && html`<dt>${s.users.emailProblem}</dt><dd class="email-problem">${user.emailProblem}</dd>`}
         </dl>
       </div>
       ${isAdmin && live && html`<form class="card" onSubmit=${save} aria-labelledby="access-title">

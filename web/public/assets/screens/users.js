@@ -194,11 +194,12 @@ function Row({ row, me, isAdmin, onResend, onRevoke }) {
     <td>${row.team || '—'}</td>
     <td>
       <${StatusBadge} status=${row.status} />
-      ${row.kind === 'user' && row.status !== 'deleted' && html`<div class="sub last-active">${fmt.lastActive(row.user.lastActiveAt)}${row.user.mfa && html` · <span class="mfa-mark" title=${s.mfa.title}>${s.mfa.short}</span>`}</div>`}
+      ${row.kind === 'user' && row.status !== 'deleted' && html`<div class="sub last-active">${fmt.lastActive(row.user.lastActiveAt)}${row.user.mfa && html` · <span class="mfa-mark" title=${s.mfa.title}>${s.mfa.short}</span>`}${row.user.emailProblem && html`<br /><span class="badge failed" title=${row.user.emailProblem}>${s.users.emailProblem}</span>`}</div>`}
       ${inv && html`<div class="sub">
         ${s.users.sent(fmt.date(inv.sentAt))} · ${row.status === 'expired' ? s.users.expiredOn(fmt.date(inv.expiresAt)) : s.users.expiresOn(fmt.dateTime(inv.expiresAt))}
         ${inv.invitedBy?.name && html`<br />${s.users.invitedBy(inv.invitedBy.name)}`}
-        ${inv.delivery === 'failed' && html`<br /><span class="badge failed">${s.users.deliveryFailed}</span>`}
+        ${['failed', 'bounced', 'complained'].includes(inv.delivery) && html`<br /><span class="badge failed">${s.users.delivery[inv.delivery]}</span>${inv.deliveryDetail && html` <span class="delivery-detail">${inv.deliveryDetail}</span>`}`}
+        ${inv.delivery === 'delivered' && html` · <span class="delivered">${s.users.delivery.delivered}</span>`}
       </div>`}
     </td>
     <td class="row-actions">${row.kind === 'invite' && isAdmin

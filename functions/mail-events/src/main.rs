@@ -1,0 +1,17 @@
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use mail_events_fn::{handle, Deps};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let deps = Deps::from_env()?;
+    let deps = &deps;
+    lambda_runtime::run(service_fn(move |ev: LambdaEvent<Value>| async move {
+        // An error is returned only where the table could not be written: Lambda retries the
+        // event (the rule's retry policy), then keeps it in the failed-runs queue.
+        let done = handle(deps, &ev.payload).await?;
+        Ok::<_, Error>(serde_json::to_value(done)?)
+    }))
+    .await
+}

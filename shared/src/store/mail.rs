@@ -1,0 +1,113 @@
+//! What SES said about an email (`domain::mail_event`), written where the console reads it: on
+//! the invite, or on the user a password reset or two-step notice went to. Not a change of
+//! anyone's access: no version, no audit entry. Each write is conditioned so that SES's
+//! at-least-once, unordered delivery of events cannot make a wrong record: only the invite's
+//! newest message counts, a delivery never hides a bounce or complaint of the same message, and
+//! a user's record follows the newest message an event was recorded for.
+
+use super::items::{self, s};
+use super::{Store, StoreError};
+use crate::domain::mail_event::{MailEvent, Outcome, Subject};
+use crate::domain::DeliveryStatus;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+/// Whether an event changed the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    Yes,
+    /// Its message is not the newest, its company or subject does not match, or a stronger
+    /// outcome of the same message is already recorded.
+    Stale,
+}
+
+impl Store {
+    pub async fn record_mail_event(&self, e: &MailEvent) -> Result<Recorded, StoreError> {
+        let tenant = s(&e.tenant);
+        let (pk, sk, update, condition, mut values): (_, _, _, _, Vec<(&str, AttributeValue)>) =
+            match &e.subject {
+                Subject::Invite(id) => {
+                    let (status, detail, extra) = match &e.outcome {
+                        Outcome::Delivered => {
+                            (DeliveryStatus::Delivered, None, " AND delivery = :sent")
+                        }
+                        Outcome::Bounced(d) => (
+                            DeliveryStatus::Bounced,
+                            Some(d),
+                            " AND delivery <> :complained",
+                        ),
+                        Outcome::Complained(d) => (DeliveryStatus::Complained, Some(d), ""),
+                        Outcome::Rejected(d) => {
+                            (DeliveryStatus::Failed, Some(d), " AND delivery = :sent")
+                        }
+                    };
+                    let mut values = vec![
+                        (":d", s(status.as_str())),
+                        (":m", s(&e.message_id)),
+                        (":t", tenant),
+                    ];
+                    if extra.contains(":sent") {
+                        values.push((":sent", s(DeliveryStatus::Sent.as_str())));
+                    }
+                    if extra.contains(":complained") {
+                        values.push((":complained", s(DeliveryStatus::Complained.as_str())));
+                    }
+                    let update = match detail {
+                        Some(d) => {
+                            values.push((":x", s(d.as_str())));
+                            "SET delivery = :d, deliveryDetail = :x"
+                        }
+                        None => "SET delivery = :d REMOVE deliveryDetail",
+                    };
+                    (
+                        items::invite_pk(id),
+                        items::INVITE_SK,
+                        update,
+                        format!("tenantId = :t AND messageId = :m{extra}"),
+                        values,
+                    )
+                }
+                Subject::User(id) => {
+                    let mut values = vec![(":at", s(&e.sent_at)), (":t", tenant)];
+                    // A delivery clears only an older message's problem (strictly older: a
+                    // bounce that comes after its own message's delivery stands); a problem is
+                    // recorded for the newest message or the same one.
+                    let (update, newer) = match &e.outcome {
+                        Outcome::Delivered => ("SET mailSentAt = :at REMOVE mailProblem", "<"),
+                        Outcome::Bounced(d) | Outcome::Complained(d) | Outcome::Rejected(d) => {
+                            values.push((":x", s(d.as_str())));
+                            ("SET mailSentAt = :at, mailProblem = :x", "<=")
+                        }
+                    };
+                    (
+                        items::user_pk(id),
+                        items::USER_SK,
+                        update,
+                        format!(
+                            "tenantId = :t AND (attribute_not_exists(mailSentAt) OR mailSentAt {newer} :at)"
+                        ),
+                        values,
+                    )
+                }
+            };
+        let mut call = self
+            .client
+            .update_item()
+            .table_name(&self.tables.directory)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .update_expression(update)
+            .condition_expression(condition);
+        for (k, v) in values.drain(..) {
+            call = call.expression_attribute_values(k, v);
+        }
+        match call.send().await {
+            Ok(_) => Ok(Recorded::Yes),
+            Err(aws_sdk_dynamodb::error::SdkError::ServiceError(se))
+                if se.err().is_conditional_check_failed_exception() =>
+            {
+                Ok(Recorded::Stale)
+            }
+            Err(e) => Err(super::unavailable(e)),
+        }
+    }
+}
