@@ -604,6 +604,36 @@ await notice(admin).filter({ hasText: 'The invite for Carol Chen was revoked.' }
 check(await rowFor(admin, 'carol@demo.veloconnect.test').count() === 0, 'a revoked invite leaves the list');
 await expectText(admin.locator('.seat-meter'), '4 of 5 seats used (pending invites included)', 'revoking frees the seat');
 
+// 8b. An invite that will never arrive says so: SES's mailbox simulator bounces it, and the
+// local run hands SES's event to the mail-events function within a second (docs/rules.md 15).
+log('an invite that bounces');
+const bounceEmail = 'bounce+console@simulator.amazonses.com';
+await admin.getByRole('button', { name: 'Invite user' }).click();
+const bd = admin.getByRole('dialog', { name: 'Invite users' });
+await bd.getByLabel('Email').nth(0).fill(bounceEmail);
+await bd.getByLabel('Name').nth(0).fill('Nobody Home');
+await bd.getByRole('button', { name: 'Send invite' }).click();
+await notice(admin).filter({ hasText: 'Invite sent.' }).waitFor();
+let bounced = false;
+for (let i = 0; i < 20 && !bounced; i++) {
+  await admin.waitForTimeout(500);
+  await admin.reload();
+  await rowFor(admin, bounceEmail).waitFor();
+  bounced = await rowFor(admin, bounceEmail).locator('.badge.failed').count() === 1;
+}
+check(bounced, 'a bounced invite is marked in the list within seconds');
+await expectText(rowFor(admin, bounceEmail).locator('.badge.failed'), 'Email bounced', 'the badge says it bounced');
+await expectText(rowFor(admin, bounceEmail).locator('.delivery-detail'), 'The mailbox does not exist. (5.1.1)', 'and why, in a sentence');
+await screen(admin, '14b-invite-bounced');
+await admin.setViewportSize({ width: 390, height: 844 });
+check(await admin.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'the bounced row at phone width: nothing scrolls sideways');
+await screen(admin, '14c-invite-bounced-phone');
+await admin.setViewportSize({ width: 1280, height: 860 });
+await rowFor(admin, bounceEmail).getByRole('button', { name: 'Actions for Nobody Home' }).click();
+await admin.getByRole('menuitem', { name: 'Revoke invite' }).click();
+await admin.getByRole('dialog', { name: 'Revoke the invite for Nobody Home?' }).getByRole('button', { name: 'Revoke invite' }).click();
+await notice(admin).filter({ hasText: 'The invite for Nobody Home was revoked.' }).waitFor();
+
 // 9. Filters live in the URL and survive a reload.
 await admin.getByLabel('Role').selectOption('agent');
 await admin.getByLabel('Search name or email').fill('bob');
