@@ -49,6 +49,9 @@ pub struct Mailbox {
     /// The last `mail.timestamp` given: each message's is later than the one before, as SES's
     /// acceptance times of messages sent one after another are.
     last: Mutex<Option<time::OffsetDateTime>>,
+    /// Events the handler failed, with the tries left: handed over again on the next call, as
+    /// Lambda's two retries of an asynchronous invocation would.
+    again: Mutex<Vec<(Value, u8)>>,
 }
 
 /// One message as moto recorded it (`tests/moto/server.py` keeps the set and the tags).
@@ -187,11 +190,16 @@ impl Mailbox {
         let events = self
             .events(&app.stack.aws_endpoint, &app.stack.configuration_set)
             .await;
-        for e in &events {
-            if let Err(err) = mail_events_fn::handle(&app.mail_events, e).await {
-                // EventBridge would retry; the next call does not (the message is seen), so
-                // say it loudly.
-                tracing::error!(error = %err, "mail event not recorded");
+        let retried = std::mem::take(&mut *self.again.lock().unwrap());
+        let fresh = events.iter().map(|e| (e.clone(), 2));
+        for (e, tries_left) in retried.into_iter().chain(fresh) {
+            if let Err(err) = mail_events_fn::handle(&app.mail_events, &e).await {
+                if tries_left > 0 {
+                    self.again.lock().unwrap().push((e, tries_left - 1));
+                } else {
+                    // Where AWS would keep it in the failed-mail-events queue.
+                    tracing::error!(error = %err, "mail event not recorded after two retries");
+                }
             }
         }
         events.len()

@@ -8,8 +8,9 @@ async fn main() -> Result<(), Error> {
     let deps = Deps::from_env()?;
     let deps = &deps;
     lambda_runtime::run(service_fn(move |ev: LambdaEvent<Value>| async move {
-        // An error is returned only where the table could not be written: Lambda retries the
-        // event (the rule's retry policy), then keeps it in the failed-runs queue.
+        // An error only where the event must come again (the table could not be written, or
+        // the invite's email id is not there yet): Lambda retries it twice (EventInvokeConfig),
+        // then keeps it in the failed-mail-events queue.
         let done = handle(deps, &ev.payload).await?;
         Ok::<_, Error>(serde_json::to_value(done)?)
     }))

@@ -127,12 +127,13 @@ pub fn parse(event: &Value) -> Result<MailEvent, Ignored> {
         .filter(|m| !m.is_empty() && m.len() <= 200)
         .ok_or(Ignored("no message id"))?
         .to_string();
+    // Stored in the one format every stored time has, so that times compare as text.
     let sent_at = mail
         .get("timestamp")
         .and_then(Value::as_str)
-        .filter(|t| super::timefmt::parse(t).is_some())
-        .ok_or(Ignored("no send time"))?
-        .to_string();
+        .and_then(super::timefmt::parse)
+        .map(super::timefmt::format)
+        .ok_or(Ignored("no send time"))?;
     let outcome = match detail.get("eventType").and_then(Value::as_str) {
         Some("Delivery") => Outcome::Delivered,
         Some("Bounce") => Outcome::Bounced(bounce_reason(detail.get("bounce"))),
@@ -269,6 +270,19 @@ mod tests {
             e.outcome,
             Outcome::Bounced("The mailbox does not exist. (5.1.1)".into())
         );
+    }
+
+    #[test]
+    fn the_send_time_is_kept_in_the_stored_format_so_times_compare_as_text() {
+        for (given, kept) in [
+            ("2026-12-06T10:00:00Z", "2026-12-06T10:00:00.000Z"),
+            ("2026-12-06T11:00:00.5+01:00", "2026-12-06T10:00:00.500Z"),
+            ("2026-12-06T10:00:00.123Z", "2026-12-06T10:00:00.123Z"),
+        ] {
+            let mut e = bounce("Permanent", "General", "5.1.1");
+            e["detail"]["mail"]["timestamp"] = json!(given);
+            assert_eq!(parse(&e).expect("ours").sent_at, kept, "{given}");
+        }
     }
 
     #[test]

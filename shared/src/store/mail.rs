@@ -3,7 +3,10 @@
 //! anyone's access: no version, no audit entry. Each write is conditioned so that SES's
 //! at-least-once, unordered delivery of events cannot make a wrong record: only the invite's
 //! newest message counts, a delivery never hides a bounce or complaint of the same message, and
-//! a user's record follows the newest message an event was recorded for.
+//! a user's record follows the newest message an event was recorded for. An invite's event
+//! that comes before the request that sent the email has written its message id (a bulk
+//! invite writes them all once the batch is sent) is not stale but early: the handler fails
+//! it, so Lambda hands it over again a minute later.
 
 use super::items::{self, s};
 use super::{Store, StoreError};
@@ -18,6 +21,9 @@ pub enum Recorded {
     /// Its message is not the newest, its company or subject does not match, or a stronger
     /// outcome of the same message is already recorded.
     Stale,
+    /// The invite's email is not recorded as sent yet (`delivery` still `queued`): the event
+    /// must come back once it is.
+    Early,
 }
 
 impl Store {
@@ -105,7 +111,24 @@ impl Store {
             Err(aws_sdk_dynamodb::error::SdkError::ServiceError(se))
                 if se.err().is_conditional_check_failed_exception() =>
             {
-                Ok(Recorded::Stale)
+                let Subject::Invite(id) = &e.subject else {
+                    return Ok(Recorded::Stale);
+                };
+                // Refused: because the message is another one, or because its id is not
+                // written yet? Only the second is worth a retry.
+                let item = self.get(items::invite_pk(id), items::INVITE_SK).await?;
+                let text = |i: &std::collections::HashMap<String, AttributeValue>, k: &str| {
+                    i.get(k).and_then(|v| v.as_s().ok()).cloned()
+                };
+                let early = item.is_some_and(|i| {
+                    text(&i, "tenantId").as_deref() == Some(e.tenant.as_str())
+                        && text(&i, "delivery").as_deref() == Some(DeliveryStatus::Queued.as_str())
+                });
+                Ok(if early {
+                    Recorded::Early
+                } else {
+                    Recorded::Stale
+                })
             }
             Err(e) => Err(super::unavailable(e)),
         }
