@@ -25,7 +25,7 @@ work="$root/.local/sam-local"
 port="${SAM_LOCAL_PORT:-3001}"
 image=public.ecr.aws/lambda/provided:al2023-x86_64
 venv="${TMPDIR:-/tmp}/veloconnect-infra-venv"
-functions=(invite accept list change-role suspend delete audit reset-password expire-invites reconcile-signin tenant-admin fallback)
+functions=(invite accept list change-role suspend delete audit reset-password expire-invites reconcile-signin mail-events tenant-admin fallback)
 log() { echo "sam-local: $*" >&2; }
 die() { log "$*"; exit 1; }
 
@@ -191,6 +191,17 @@ for _ in $(seq 1 240); do
   sleep 0.5
 done
 [ "$code" = 401 ] || { tail -40 "$work/sam.log" >&2; die "the API did not come up (GET /me answered $code)"; }
+# The function EventBridge invokes, in its container with the template's settings, given the
+# event SES publishes (README, "Mail that arrives"): its ids are no one's here, so the answer
+# is `stale`, after the conditional update and the read behind it reached the emulator.
+log "sam local invoke MailEventsFunction -e infra/events/mail-events-bounce.json"
+invoked=$("$sam" local invoke MailEventsFunction --template "$template" --env-vars .local/sam-env.json \
+  --region "$region" --skip-pull-image --add-host "host.docker.internal:$bridge_ip" \
+  -e "$root/infra/events/mail-events-bounce.json" 2>"$work/invoke.log" | tail -1)
+case "${invoked// /}" in
+  *'"result":"stale"'*) log "mail-events answered $invoked" ;;
+  *) tail -30 "$work/invoke.log" >&2; die "mail-events answered ${invoked:-nothing}, not stale" ;;
+esac
 admin=$(python3 -c 'import json; s=json.load(open(".local/stack.json")); print(s["adminEmail"], "/", s["adminPassword"])')
 cat <<EOF
 
