@@ -106,6 +106,40 @@ async function expectText(locator, text, what) {
   const got = ok ? '' : await locator.first().innerText().catch(() => '(absent)');
   check(ok, `${what}${ok ? '' : ` (saw “${got}”)`}`);
 }
+/** Elements reaching past the viewport's sides (a table cell pushed out counts; hidden and
+ * screen-reader-only ones do not), as "tag.class right-edge", at most five. */
+async function overflowing(page) {
+  return page.evaluate(() => {
+    const w = document.documentElement.clientWidth;
+    return [...document.querySelectorAll('body *')].filter((e) => {
+      if (e.closest('.visually-hidden, .sr-only, .skip, dialog:not([open])')) return false;
+      const st = getComputedStyle(e);
+      if (st.display === 'none' || st.visibility === 'hidden') return false;
+      const r = e.getBoundingClientRect();
+      return r.width > 1 && r.height > 1 && (r.right > w + 0.5 || r.left < -0.5);
+    }).slice(0, 5).map((e) => `${e.tagName.toLowerCase()}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`);
+  });
+}
+/** Holds the API's answers to requests `match` picks until `go` has run and the screen has been
+ * looked at: its loading state must show meanwhile, inside what is waiting. */
+async function whileHeld(page, match, go, what, shot) {
+  let release;
+  const held = new Promise((r) => { release = r; });
+  const hold = async (route) => { await held; await route.continue().catch(() => {}); };
+  await page.route(match, hold);
+  await go();
+  const seen = await page.locator('.loading-row').first().waitFor({ timeout: 5000 }).then(() => true, () => false);
+  check(seen, `${what}: a loading state shows before the data arrives`);
+  check(await page.locator('[aria-busy=true]').count() >= 1, `${what}: and what is loading is marked busy`);
+  await screen(page, shot);
+  const size = page.viewportSize();
+  await page.setViewportSize({ width: 390, height: 844 });
+  await screen(page, `${shot}-phone`);
+  await page.setViewportSize(size);
+  release();
+  await page.locator('.loading-row').first().waitFor({ state: 'detached', timeout: 10_000 });
+  await page.unroute(match, hold);
+}
 /** An authenticator app's code (RFC 6238: HMAC-SHA-1, 30 s, 6 digits) for a base32 secret, at
  * `step` steps from now. Near a step's end it waits for the next: moto takes only the current. */
 function totpAt(secret, t) {
@@ -128,7 +162,7 @@ function wrongCode(secret) {
   const near = [-30, 0, 30].map((d) => totpAt(secret, now + d));
   return ['123456', '654321', '111111'].find((c) => !near.includes(c));
 }
-const rows = (page) => page.locator('table.users tbody tr');
+const rows = (page) => page.locator('table.users tbody tr:not(.loading-row)');
 const rowFor = (page, email) => page.locator(`table.users tbody tr[data-email="${email}"]`);
 const notice = (page) => page.locator('.notices .notice').last();
 
@@ -604,6 +638,38 @@ await notice(admin).filter({ hasText: 'The invite for Carol Chen was revoked.' }
 check(await rowFor(admin, 'carol@demo.veloconnect.test').count() === 0, 'a revoked invite leaves the list');
 await expectText(admin.locator('.seat-meter'), '4 of 5 seats used (pending invites included)', 'revoking frees the seat');
 
+// 8a. Notices: one at a time, in the page's flow (over nothing), gone on another screen.
+log('notices');
+check(await admin.locator('.notices .notice').count() === 1, 'one notice at a time: the revoke replaced the resend\'s');
+const covered = await admin.evaluate(() => {
+  const n = document.querySelector('.notices .notice').getBoundingClientRect();
+  return [...document.querySelectorAll('button, a, input, select, summary')].filter((b) => !b.closest('.notices')).filter((b) => {
+    const r = b.getBoundingClientRect();
+    return r.width && r.height && r.left < n.right && n.left < r.right && r.top < n.bottom && n.top < r.bottom;
+  }).map((b) => b.textContent.trim() || b.getAttribute('aria-label'));
+});
+check(covered.length === 0, `the notice covers no control${covered.length ? ` (${covered.join(', ')})` : ''}`);
+check(await admin.locator('.notices[role=status][aria-live=polite]').count() === 1, 'notices are a polite live region');
+await screen(admin, '24-notice');
+await admin.setViewportSize({ width: 390, height: 844 });
+await screen(admin, '24-notice-phone');
+await admin.setViewportSize({ width: 1280, height: 860 });
+await admin.getByRole('link', { name: 'Audit log' }).click();
+await admin.locator('ol.audit li:not(.loading-row)').first().waitFor();
+check(await admin.locator('.notices .notice').count() === 0, 'a notice from the Users screen is gone on the audit log');
+
+// 8b'. Loading states: the API's answer held back; each screen says it is loading meanwhile.
+log('loading states');
+await whileHeld(admin, (url) => url.href.startsWith(apiUrl) && url.pathname === '/users',
+  () => admin.getByRole('link', { name: 'Users', exact: true }).click(), 'the Users table', '25-users-loading');
+await expectText(admin.locator('.seat-meter'), '4 of 5 seats used', 'the seat meter fills in');
+await whileHeld(admin, (url) => url.href.startsWith(apiUrl) && url.pathname.startsWith('/users/'),
+  () => rowFor(admin, adminEmail).getByRole('link', { name: 'Demo Admin', exact: true }).click(), 'a user\'s page', '25-user-loading');
+await whileHeld(admin, (url) => url.href.startsWith(apiUrl) && url.pathname === '/audit',
+  () => admin.getByRole('link', { name: 'Audit log' }).click(), 'the audit log', '25-audit-loading');
+await admin.getByRole('link', { name: 'Users', exact: true }).click();
+await rows(admin).first().waitFor();
+
 // 8b. An invite that will never arrive says so: SES's mailbox simulator bounces it, and the
 // local run hands SES's event to the mail-events function within a second (docs/rules.md 15).
 log('an invite that bounces');
@@ -634,7 +700,7 @@ await admin.setViewportSize({ width: 1280, height: 860 });
 await admin.getByLabel('Role').selectOption('agent');
 await admin.getByLabel('Search name or email').fill('bob');
 await admin.waitForURL(/q=bob/);
-await admin.waitForFunction(() => document.querySelectorAll('table.users tbody tr').length === 1);
+await admin.waitForFunction(() => document.querySelectorAll('table.users tbody tr:not(.loading-row)').length === 1);
 const filtered = admin.url();
 check(filtered.includes('role=agent') && filtered.includes('q=bob'), 'filters are kept in the URL');
 await admin.reload();
@@ -659,7 +725,7 @@ check((await rowFor(admin, annEmail).innerText()).includes('Ann Agent (deleted)'
 // 11. The audit log tells every step as a sentence.
 log('audit log');
 await admin.getByRole('link', { name: 'Audit log' }).click();
-await admin.locator('ol.audit li').first().waitFor();
+await admin.locator('ol.audit li:not(.loading-row)').first().waitFor();
 const auditText = await admin.locator('ol.audit').innerText();
 for (const sentence of [
   'Demo Admin invited Ann Agent', 'Ann Agent accepted the invite and joined as agent',
@@ -669,7 +735,7 @@ for (const sentence of [
 ]) check(auditText.includes(sentence), `audit: “${sentence}”`);
 await screen(admin, '16-audit');
 await admin.getByLabel('Action').selectOption('user.suspended');
-await admin.waitForFunction(() => document.querySelectorAll('ol.audit li').length === 1);
+await admin.waitForFunction(() => document.querySelectorAll('ol.audit li:not(.loading-row)').length === 1);
 check(admin.url().includes('action=user.suspended'), 'audit filters are kept in the URL');
 
 // 11b. The bounced invitee joins anyway (the link reached them some other way); a reset sent
@@ -805,6 +871,38 @@ for (let i = 0; i < 7; i++) {
 times.sort((a, b) => a - b);
 median = times[Math.floor(times.length / 2)];
 
+// 17. Long names and addresses at 320 px: the accept page, the Users list, the user page.
+log('long addresses at 320 px');
+const longEmail = 'maximiliana.featherstonehaugh-wolfeschlegelsteinhausen@demo.veloconnect.test';
+const longName = 'Maximiliana Featherstonehaugh-Wolfeschlegelsteinhausenberger';
+await phone.setViewportSize({ width: 320, height: 720 });
+await phone.getByRole('button', { name: 'Invite user' }).click();
+const ld = phone.getByRole('dialog', { name: 'Invite users' });
+await ld.getByLabel('Email').nth(0).fill(longEmail);
+await ld.getByLabel('Name').nth(0).fill(longName);
+await ld.getByRole('button', { name: 'Send invite' }).click();
+await notice(phone).filter({ hasText: 'Invite sent.' }).waitFor();
+const longLink = ((await mailTo(longEmail)).body.match(/href="([^"]+accept#token=[^"]+)"/) || [])[1];
+const narrow = await newPage('narrow', { width: 320, height: 720 });
+pages.push(narrow);
+await narrow.goto(longLink.replace(/&amp;/g, '&'));
+await narrow.getByRole('heading', { name: 'Join Demo Company on VeloConnect' }).waitFor();
+let wide = await overflowing(narrow);
+check(wide.length === 0, `the accept page at 320 px: nothing reaches past the screen${wide.length ? ` (${wide.join('; ')})` : ''}`);
+await screen(narrow, '23-accept-long-address-320');
+await narrow.getByLabel('Choose a password').fill('Long-Address-Passw0rd');
+await narrow.getByRole('button', { name: 'Set password and join' }).click();
+await narrow.getByRole('heading', { name: /^Welcome, / }).waitFor();
+await phone.reload();
+await rowFor(phone, longEmail).waitFor();
+wide = await overflowing(phone);
+check(wide.length === 0, `the Users list at 320 px: nothing reaches past the screen${wide.length ? ` (${wide.join('; ')})` : ''}`);
+await screen(phone, '23-users-long-address-320');
+await rowFor(phone, longEmail).getByRole('link', { name: longName, exact: true }).click();
+await phone.getByRole('heading', { name: longName }).waitFor();
+wide = await overflowing(phone);
+check(wide.length === 0, `the user page at 320 px: nothing reaches past the screen${wide.length ? ` (${wide.join('; ')})` : ''}`);
+await screen(phone, '23-user-long-address-320');
 }
 try {
   await journey();

@@ -1,6 +1,6 @@
 // The shell: who is signed in, the navigation, and which screen the path names.
-import { useEffect, useState, useCallback } from './vendor/hooks.js';
-import { html, useRoute, Link, navigate, Notify, Notices } from './ui.js';
+import { useEffect, useState, useCallback, useRef } from './vendor/hooks.js';
+import { html, useRoute, Link, navigate, onRouteChange, Notify, Notices } from './ui.js';
 import { s, roles } from './strings.js';
 import { refresh, signedIn, signOut, onSignOut } from './session.js';
 import { getMe } from './api.js';
@@ -23,12 +23,20 @@ export function App() {
   const [signInAs, setSignInAs] = useState('');
   const [notices, setNotices] = useState([]);
 
+  // One notice at a time: the newest replaces the one before, so they never pile up. A new
+  // screen starts without one (a notice about the last screen's action would be out of place);
+  // an action that moves to another screen says what happened after it moved.
   const notify = useCallback((text, kind) => {
     const id = Math.random().toString(36).slice(2);
-    setNotices((n) => [...n.slice(-2), { id, text, kind }]);
+    setNotices([{ id, text, kind }]);
     setTimeout(() => setNotices((n) => n.filter((x) => x.id !== id)), 8000);
   }, []);
   const dismiss = (id) => setNotices((n) => n.filter((x) => x.id !== id));
+  const shownPath = useRef(location.pathname);
+  useEffect(() => onRouteChange(() => {
+    // Filters change only the query: the screen, and its notice, stay.
+    if (location.pathname !== shownPath.current) { shownPath.current = location.pathname; setNotices([]); }
+  }), []);
 
   const loadMe = useCallback(async () => {
     try {
@@ -52,8 +60,8 @@ export function App() {
 
   if (route.path === '/accept') {
     return html`<${Notify.Provider} value=${notify}>
-      <${Accept} onJoined=${async () => { await loadMe(); notify(s.home.joined); navigate('/'); }} />
       <${Notices} items=${notices} dismiss=${dismiss} />
+      <${Accept} onJoined=${async () => { await loadMe(); navigate('/'); notify(s.home.joined); }} />
     <//>`;
   }
   if (route.path === '/reset') {
@@ -83,8 +91,7 @@ export function App() {
         <button type="button" class="link" onClick=${() => signOut()}>${s.nav.signOut}</button>
       </div>
     </header>
-    <main id="main" tabindex="-1">${page}</main>
-    <${Notices} items=${notices} dismiss=${dismiss} />
+    <main id="main" tabindex="-1"><${Notices} items=${notices} dismiss=${dismiss} />${page}</main>
   <//>`;
 }
 

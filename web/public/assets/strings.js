@@ -98,6 +98,7 @@ export const s = {
     anyRole: 'Any role', anyTeam: 'Any team', filters: 'Filters', clear: 'Clear filters',
     cols: { name: 'Name', email: 'Email', role: 'Role', team: 'Team', status: 'Status', actions: 'Actions' },
     empty: 'No one matches these filters.', more: 'Load more', loadingMore: 'Loading more…',
+    loading: 'Loading users…', seatsLoading: 'Counting seats…',
     seats: (used, limit) => `${used} of ${limit} seats used (pending invites included)`,
     atLimit: (limit) => `You’ve used all ${limit} seats on your plan. Upgrade your plan to invite more people.`,
     pricing: 'See pricing',
@@ -116,7 +117,7 @@ export const s = {
     you: 'you',
   },
   user: {
-    back: 'Back to Users', details: 'Details', role: 'Role', team: 'Team', noTeam: 'No team', save: 'Save changes', saved: 'Changes saved. They apply on the user’s next page load.',
+    back: 'Back to Users', loading: 'Loading this user…', details: 'Details', role: 'Role', team: 'Team', noTeam: 'No team', save: 'Save changes', saved: 'Changes saved. They apply on the user’s next page load.',
     teamHint: 'Leave empty for no team.',
     created: 'Joined', updated: 'Last changed', lastActive: 'Last active',
     conflict: (who) => `${who || 'Someone'} changed this user while you were editing. Here are their current details; make your change again if it’s still needed.`,
@@ -152,7 +153,7 @@ export const s = {
   },
   audit: {
     title: 'Audit log', action: 'Action', actor: 'Who', target: 'About', from: 'From', to: 'To', anyAction: 'Any action', anyone: 'Anyone', anything: 'Anyone or anything',
-    empty: 'No entries match these filters.', when: 'When', what: 'What happened',
+    empty: 'No entries match these filters.', when: 'When', what: 'What happened', loading: 'Loading the audit log…',
     actions: {
       'invite.created': 'Invite sent', 'invite.resent': 'Invite resent', 'invite.revoked': 'Invite revoked', 'invite.expired': 'Invite expired', 'invite.accepted': 'Invite accepted',
       'user.roleChanged': 'Role changed', 'user.suspended': 'User suspended', 'user.reactivated': 'User reactivated', 'user.deleted': 'User deleted', 'user.signedOut': 'Signed out everywhere', 'user.passwordChanged': 'Password changed', 'user.passwordResetSent': 'Password reset sent', 'user.passwordReset': 'Password reset', 'user.mfaEnabled': 'Two-step turned on', 'user.mfaDisabled': 'Two-step turned off', 'user.mfaReset': 'Two-step reset', 'tenant.mfaPolicyChanged': 'Two-step policy changed',

@@ -14,6 +14,8 @@ export function navigate(to, { replace = false } = {}) {
   routeListeners.forEach((fn) => fn());
 }
 window.addEventListener('popstate', () => routeListeners.forEach((fn) => fn()));
+/** Calls `fn` on every change of the address (navigate, Back, Forward); returns the unsubscribe. */
+export function onRouteChange(fn) { routeListeners.add(fn); return () => routeListeners.delete(fn); }
 export function useRoute() {
   const [, tick] = useState(0);
   useEffect(() => { const fn = () => tick((n) => n + 1); routeListeners.add(fn); return () => routeListeners.delete(fn); }, []);
@@ -28,7 +30,8 @@ export function Link({ href, children, ...rest }) {
   return html`<a href=${href} onClick=${go} ...${rest}>${children}</a>`;
 }
 
-// ---- notices: one polite live region for what just happened.
+// ---- notices: one polite live region for what just happened, in the page's flow at its top
+// (never over the page, so never over an action), one at a time, cleared when the screen changes.
 export const Notify = createContext(() => {});
 export function useNotify() { return useContext(Notify); }
 export function Notices({ items, dismiss }) {

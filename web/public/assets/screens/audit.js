@@ -100,6 +100,7 @@ export function Audit({ query }) {
     </form>
     <${ErrorBox} error=${error} />
     <ol class="audit" aria-busy=${loading}>
+      ${loading && entries.length === 0 && html`<li class="loading-row"><span class="spinner" aria-hidden="true"></span>${s.audit.loading}</li>`}
       ${entries.map((e) => html`<li key=${e.id}>
         <time datetime=${e.at}>${fmt.dateTime(e.at)}</time>
         <span class="sentence">${sentence(e)}</span>

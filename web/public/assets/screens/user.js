@@ -27,7 +27,7 @@ export function UserPage({ me, isAdmin, id }) {
   useEffect(() => { load(); }, [id]);
 
   if (error) return html`<section class="page"><p><${Link} href="/settings/company/users">← ${s.user.back}<//></p><${ErrorBox}>${error.status === 404 ? s.user.notFound : undefined}<//>${error.status !== 404 && html`<${ErrorBox} error=${error} />`}</section>`;
-  if (!user) return html`<section class="page"><p class="boot">${s.loading}</p></section>`;
+  if (!user) return html`<section class="page" aria-busy="true"><p><${Link} href="/settings/company/users">← ${s.user.back}<//></p><p class="loading-row"><span class="spinner" aria-hidden="true"></span>${s.user.loading}</p></section>`;
 
   const self = user.id === me.id;
   const live = user.status !== 'deleted';
@@ -55,7 +55,7 @@ export function UserPage({ me, isAdmin, id }) {
     // The reset's email says when, in the admin's zone (as the password reset's does).
     const u = verb === 'mfaReset' ? await resetUserMfa(id, { timeZone: fmt.zone() })
       : await { suspend: suspendUser, reactivate: reactivateUser, delete: deleteUser, signOut: signOutUser }[verb](id);
-    if (verb === 'delete') { notify(s.user.deleted(user.name)); navigate('/settings/company/users'); return; }
+    if (verb === 'delete') { navigate('/settings/company/users'); notify(s.user.deleted(user.name)); return; }
     show(u);
     notify({ suspend: s.user.suspended, reactivate: s.user.reactivated, signOut: s.user.signedOut, mfaReset: s.user.mfaWasReset }[verb](user.name, verb === 'mfaReset' && user.mfa && u.status === 'active'));
   };

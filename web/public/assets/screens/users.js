@@ -134,7 +134,8 @@ export function Users({ me, isAdmin, query }) {
     <div class="page-head">
       <h1>${s.users.title}</h1>
       ${isAdmin && html`<div class="seats">
-        ${tenant && html`<span class=${`seat-meter ${full ? 'full' : ''}`}>${s.users.seats(fmt.number(tenant.seatsUsed), fmt.number(tenant.seatLimit))}</span>`}
+        ${tenant ? html`<span class=${`seat-meter ${full ? 'full' : ''}`}>${s.users.seats(fmt.number(tenant.seatsUsed), fmt.number(tenant.seatLimit))}</span>`
+    : html`<span class="seat-meter loading">${s.users.seatsLoading}</span>`}
         <button type="button" class="primary" disabled=${full} aria-describedby=${full ? 'seat-full' : undefined} onClick=${() => setInviting(true)}>${s.users.invite}</button>
       </div>`}
     </div>
@@ -171,6 +172,7 @@ export function Users({ me, isAdmin, query }) {
           <th scope="col">${s.users.cols.team}</th><th scope="col">${s.users.cols.status}</th><th scope="col"><span class="visually-hidden">${s.users.cols.actions}</span></th>
         </tr></thead>
         <tbody>
+          ${loading && rows.length === 0 && html`<tr class="loading-row"><td colspan="6"><span class="spinner" aria-hidden="true"></span>${s.users.loading}</td></tr>`}
           ${rows.map((r) => html`<${Row} key=${r.key} row=${r} me=${me} isAdmin=${isAdmin} onResend=${resend} onRevoke=${revoke} />`)}
         </tbody>
       </table>
@@ -188,7 +190,9 @@ function Row({ row, me, isAdmin, onResend, onRevoke }) {
   const open = row.kind === 'user' ? (e) => { if (!e.target.closest('a,button')) navigate(href); } : undefined;
   const inv = row.invite;
   return html`<tr class=${`${row.kind} ${row.status}`} onClick=${open} data-email=${row.email}>
-    <th scope="row">${row.kind === 'user' ? html`<${Link} href=${href}>${row.name}<//>` : row.name}${row.id === me.id ? html` <span class="you">(${s.users.you})</span>` : ''}</th>
+    <th scope="row">${row.kind === 'user' ? html`<${Link} href=${href}>${row.name}<//>` : row.name}${row.id === me.id ? html` <span class="you">(${s.users.you})</span>` : ''}
+      <div class="sub narrow-only">${row.email}</div>
+      <div class="sub narrowest-only">${roles[row.role].label}${row.team ? ` · ${row.team}` : ''}</div></th>
     <td>${row.email}</td>
     <td>${roles[row.role].label}</td>
     <td>${row.team || '—'}</td>
