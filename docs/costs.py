@@ -25,7 +25,6 @@ PRICES = {
     "alarm_metric_month": 0.10,  # standard-resolution alarm, per metric
     "dashboard_month": 3.00,  # past 3 free per account
     "custom_metric_month": 0.30,  # first 10,000 metrics tier
-    "sqs_req": 0.40 / 1e6,
     "xray_trace": 5.00 / 1e6,  # aws.amazon.com/xray/pricing, read 2026-12-06; 100,000 a month free
     "cloudfront_gb": 0.085,  # Europe, first 10 TB
     "cloudfront_https_req": 0.012 / 10000,
@@ -159,13 +158,14 @@ def stack_fixed_month():
     runs = 720 + 8640  # expiry hourly, reconciler every 5 minutes
     lambda_jobs = runs * PRICES["lambda_req"] + runs * 0.05 * 0.125 * PRICES["lambda_gb_s"]
     ddb_jobs = runs * 1 * PRICES["ddb_rru"]
-    sqs = 2 * 3 * 60 * 24 * 30 / 20 * PRICES["sqs_req"]  # nothing polls them; alarms read metrics
     return {
         f"CloudWatch alarms ({alarms})": alarms * PRICES["alarm_metric_month"],
         "CloudWatch dashboard": PRICES["dashboard_month"],
         f"CloudWatch custom metrics ({metrics})": metrics * PRICES["custom_metric_month"],
         "scheduled jobs (Lambda, DynamoDB)": lambda_jobs + ddb_jobs,
-        "SQS, S3 console files": sqs + 0.001 * PRICES["s3_gb_month"],
+        # The queues: no request unless a run fails (nothing polls them; alarms read
+        # CloudWatch's metrics). The console's files: about 1 MB.
+        "S3 console files (queues idle)": 0.001 * PRICES["s3_gb_month"],
     }
 
 

@@ -116,9 +116,6 @@ impl Mailbox {
             if m.id.is_empty() || !self.seen.lock().unwrap().insert(m.id.clone()) {
                 continue;
             }
-            let Some(set) = &m.configuration_set else {
-                continue;
-            };
             let mut tags: serde_json::Map<String, Value> = m
                 .tags
                 .iter()

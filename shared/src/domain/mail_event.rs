@@ -87,8 +87,9 @@ pub struct MailEvent {
     pub subject: Subject,
     /// SES's id of the message, as `SendEmail` answered it.
     pub message_id: String,
-    /// When SES accepted the message (`mail.timestamp`, RFC 3339 in SES's one format, so two
-    /// of them order as strings): a later send's events win over an earlier one's.
+    /// When SES accepted the message (`mail.timestamp`), in the stored format
+    /// (`timefmt::format`, so two of them order as strings): a later send's events win over an
+    /// earlier one's.
     pub sent_at: String,
     pub outcome: Outcome,
 }
@@ -246,6 +247,16 @@ mod tests {
         })
     }
 
+    fn delivered(tags: Value) -> Value {
+        ses_event(
+            "Email Delivered",
+            "Delivery",
+            mail(tags),
+            "delivery",
+            json!({}),
+        )
+    }
+
     fn bounce(kind: &str, sub: &str, status: &str) -> Value {
         ses_event(
             "Email Bounced",
@@ -333,13 +344,7 @@ mod tests {
         assert!(
             matches!(parse(&c).expect("ours").outcome, Outcome::Complained(w) if w.contains("spam"))
         );
-        let d = ses_event(
-            "Email Delivered",
-            "Delivery",
-            mail(ours()),
-            "delivery",
-            json!({}),
-        );
+        let d = delivered(ours());
         assert_eq!(parse(&d).expect("ours").outcome, Outcome::Delivered);
         let r = ses_event(
             "Email Rejected",
@@ -366,13 +371,7 @@ mod tests {
             json!({"vc-kind": ["invite"], "vc-tenant": ["t 1"], "vc-subject": ["i1"]}),
             json!({"vc-kind": ["password-reset"], "vc-tenant": ["t1"], "vc-subject": ["a/b"]}),
         ] {
-            let e = ses_event(
-                "Email Delivered",
-                "Delivery",
-                mail(tags),
-                "delivery",
-                json!({}),
-            );
+            let e = delivered(tags);
             assert!(parse(&e).is_err(), "{e}");
         }
         let mut e = bounce("Permanent", "General", "5.1.1");
@@ -395,13 +394,7 @@ mod tests {
     fn a_reset_email_names_its_user() {
         let tags =
             json!({"vc-kind": ["password-reset"], "vc-tenant": ["t1"], "vc-subject": ["u-1"]});
-        let e = ses_event(
-            "Email Delivered",
-            "Delivery",
-            mail(tags),
-            "delivery",
-            json!({}),
-        );
+        let e = delivered(tags);
         assert_eq!(
             parse(&e).expect("ours").subject,
             Subject::User(UserId::from("u-1"))

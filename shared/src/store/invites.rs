@@ -382,8 +382,8 @@ impl Store {
                 vec![(":d", s(DeliveryStatus::Sent.as_str())), (":m", s(id))],
             ),
             Sent::Failed(why) => (
-                "SET delivery = :d, deliveryDetail = :m REMOVE messageId",
-                vec![(":d", s(DeliveryStatus::Failed.as_str())), (":m", s(*why))],
+                "SET delivery = :d, deliveryDetail = :x REMOVE messageId",
+                vec![(":d", s(DeliveryStatus::Failed.as_str())), (":x", s(*why))],
             ),
         };
         for chunk in outcomes.chunks(tx::MAX_ITEMS) {

@@ -32,30 +32,35 @@ impl Store {
         let (pk, sk, update, condition, mut values): (_, _, _, _, Vec<(&str, AttributeValue)>) =
             match &e.subject {
                 Subject::Invite(id) => {
-                    let (status, detail, extra) = match &e.outcome {
-                        Outcome::Delivered => {
-                            (DeliveryStatus::Delivered, None, " AND delivery = :sent")
-                        }
+                    // Which stored delivery the outcome may replace: a delivery or a reject
+                    // only `sent`, a bounce anything but a complaint, a complaint anything.
+                    let (status, detail, guard) = match &e.outcome {
+                        Outcome::Delivered => (
+                            DeliveryStatus::Delivered,
+                            None,
+                            Some(("=", DeliveryStatus::Sent)),
+                        ),
                         Outcome::Bounced(d) => (
                             DeliveryStatus::Bounced,
                             Some(d),
-                            " AND delivery <> :complained",
+                            Some(("<>", DeliveryStatus::Complained)),
                         ),
-                        Outcome::Complained(d) => (DeliveryStatus::Complained, Some(d), ""),
-                        Outcome::Rejected(d) => {
-                            (DeliveryStatus::Failed, Some(d), " AND delivery = :sent")
-                        }
+                        Outcome::Complained(d) => (DeliveryStatus::Complained, Some(d), None),
+                        Outcome::Rejected(d) => (
+                            DeliveryStatus::Failed,
+                            Some(d),
+                            Some(("=", DeliveryStatus::Sent)),
+                        ),
                     };
                     let mut values = vec![
                         (":d", s(status.as_str())),
                         (":m", s(&e.message_id)),
                         (":t", tenant),
                     ];
-                    if extra.contains(":sent") {
-                        values.push((":sent", s(DeliveryStatus::Sent.as_str())));
-                    }
-                    if extra.contains(":complained") {
-                        values.push((":complained", s(DeliveryStatus::Complained.as_str())));
+                    let mut condition = "tenantId = :t AND messageId = :m".to_string();
+                    if let Some((op, than)) = guard {
+                        condition.push_str(&format!(" AND delivery {op} :g"));
+                        values.push((":g", s(than.as_str())));
                     }
                     let update = match detail {
                         Some(d) => {
@@ -68,7 +73,7 @@ impl Store {
                         items::invite_pk(id),
                         items::INVITE_SK,
                         update,
-                        format!("tenantId = :t AND messageId = :m{extra}"),
+                        condition,
                         values,
                     )
                 }
@@ -116,13 +121,8 @@ impl Store {
                 };
                 // Refused: because the message is another one, or because its id is not
                 // written yet? Only the second is worth a retry.
-                let item = self.get(items::invite_pk(id), items::INVITE_SK).await?;
-                let text = |i: &std::collections::HashMap<String, AttributeValue>, k: &str| {
-                    i.get(k).and_then(|v| v.as_s().ok()).cloned()
-                };
-                let early = item.is_some_and(|i| {
-                    text(&i, "tenantId").as_deref() == Some(e.tenant.as_str())
-                        && text(&i, "delivery").as_deref() == Some(DeliveryStatus::Queued.as_str())
+                let early = self.invite(id).await?.is_some_and(|i| {
+                    i.tenant_id == e.tenant && i.delivery == DeliveryStatus::Queued
                 });
                 Ok(if early {
                     Recorded::Early

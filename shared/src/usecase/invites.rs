@@ -306,8 +306,9 @@ pub fn accept_link(app_url: &str, token: &InviteToken) -> String {
     )
 }
 
-/// A send that SES did not accept (or that did not start in time), as the admin reads it.
-pub const NOT_SENT: &str = "The email service did not take it in time. Resend to try again.";
+/// A send that SES refused, or that found no answer or no turn before the deadline, as the
+/// admin reads it: the code does not know which it was for SES, only that it was not accepted.
+const NOT_SENT: &str = "The email service did not accept it. Resend to try again.";
 
 /// Time kept back from the request's deadline to record the delivery outcomes after the
 /// sends (one DynamoDB write, normally milliseconds; its attempt timeout is 3 s).

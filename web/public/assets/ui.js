@@ -18,7 +18,7 @@ window.addEventListener('popstate', () => routeListeners.forEach((fn) => fn()));
 export function onRouteChange(fn) { routeListeners.add(fn); return () => routeListeners.delete(fn); }
 export function useRoute() {
   const [, tick] = useState(0);
-  useEffect(() => { const fn = () => tick((n) => n + 1); routeListeners.add(fn); return () => routeListeners.delete(fn); }, []);
+  useEffect(() => onRouteChange(() => tick((n) => n + 1)), []);
   return { path: location.pathname, query: new URLSearchParams(location.search) };
 }
 export function Link({ href, children, ...rest }) {
