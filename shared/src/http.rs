@@ -577,9 +577,9 @@ mod caller {
         if !u.activity_due(now) {
             return;
         }
-        let (store, id) = (store.clone(), u.id.clone());
+        let (store, id, tenant) = (store.clone(), u.id.clone(), u.tenant_id.clone());
         let touch = async move {
-            if let Err(e) = store.touch_user(&id, now).await {
+            if let Err(e) = store.touch_user(&tenant, &id, now).await {
                 tracing::warn!(error = %crate::domain::Chain(&e), "activity not recorded");
             }
         };

@@ -702,6 +702,33 @@ impl Walk {
     }
 
     /// Seats are 4 of 5 here: the spare invite was revoked, the held one still holds one.
+    /// Rule 16's routes: availability (an admin's for anyone, one's own) and capacity.
+    async fn availability_and_capacity(&self) {
+        let (app, admin, agent) = (&self.app, &self.t.admin, &self.agent.token);
+        let (target, other, nobody) = (&self.agent.id, &self.other.id, &self.nobody);
+        let away = || Some(json!({"availability": "away"}));
+        let avail = |id: &str| format!("/users/{id}/availability");
+        app.request("PUT", &avail(target), Some(admin), away())
+            .await
+            .expect(200);
+        app.request("PUT", &avail(nobody), Some(admin), away())
+            .await
+            .expect(404);
+        app.request("PUT", &avail(other), Some(agent), away())
+            .await
+            .expect(403);
+        app.request("PUT", "/me/availability", Some(agent), away())
+            .await
+            .expect(200);
+        let cap = || Some(json!({"maxChats": 4}));
+        app.request("PUT", "/tenant/max-chats", Some(admin), cap())
+            .await
+            .expect(200);
+        app.request("PUT", "/tenant/max-chats", Some(agent), cap())
+            .await
+            .expect(403);
+    }
+
     async fn users(&self) {
         let (app, admin, agent) = (&self.app, &self.t.admin, &self.agent.token);
         let (me, other, nobody) = (&self.admin_id, &self.other.id, &self.nobody);
@@ -729,6 +756,7 @@ impl Walk {
         app.change_role(admin, target, role("supervisor"))
             .await
             .expect(200);
+        Box::pin(self.availability_and_capacity()).await;
         for (method, tail) in [
             ("POST", "/suspend"),
             ("POST", "/reactivate"),
@@ -773,6 +801,10 @@ impl Walk {
             .await
             .expect(200);
         app.suspend(admin, other).await.expect(200);
+        let to_suspended = format!("/users/{other}/availability");
+        let away = Some(json!({"availability": "away"}));
+        let r = Box::pin(app.request("PUT", &to_suspended, Some(admin), away)).await;
+        assert_problem(&r, 409, "conflict");
         // 3 of 5 now; two new invites take the last seats, so reactivating finds none.
         let filler = invited(app.invite(admin, person(&email("filler"))).await);
         invited(app.invite(admin, person(&email("filler"))).await);
@@ -924,6 +956,10 @@ impl Walk {
         let body = |route: &str| match route {
             "POST /invites" => Some(person(&email("late"))),
             "PUT /users/{id}/role" => Some(json!({"role": "agent"})),
+            "PUT /users/{id}/availability" | "PUT /me/availability" => {
+                Some(json!({"availability": "away"}))
+            }
+            "PUT /tenant/max-chats" => Some(json!({"maxChats": 5})),
             "POST /invites/preview" => Some(json!({"token": link})),
             "POST /invites/accept" => Some(json!({"token": link, "password": PASSWORD})),
             route => self.reset_body(route),

@@ -564,6 +564,21 @@ fn every_aws_call_a_function_makes_is_granted_by_the_template_and_reads_are_cons
             )
             .await);
         call("PUT", "/users/{id}/role");
+        for (path, body) in [
+            (
+                format!("/users/{}/availability", sup.id),
+                json!({"availability": "dnd"}),
+            ),
+            ("/me/availability".into(), json!({"availability": "away"})),
+            ("/tenant/max-chats".into(), json!({"maxChats": 4})),
+        ] {
+            // Boxed: inline, the scenario's future outgrows a debug build's test stack.
+            ok(Box::pin(app.request_keyed("PUT", &path, admin, Some(body), Some(&new_id()))).await);
+        }
+        call("PUT", "/users/{id}/availability");
+        call("PUT", "/me/availability");
+        call("PUT", "/tenant/max-chats");
+        ok(Box::pin(app.get(&t.admin, "/users?sort=lastActive&presence=online")).await);
         let mover = member(&app, &t.admin, "agent", None).await;
         let moved = json!({"currentPassword": PASSWORD, "newPassword": "Moved-Passw0rd-9!"});
         ok(app

@@ -145,6 +145,16 @@ fn a_retry_with_the_same_key_gets_the_first_answer_and_changes_nothing_on_every_
         )
         .await;
         assert_eq!(promoted["version"], 2);
+        // Availability (an admin's, audited; one's own, not) and the company's capacity.
+        let away = Some(json!({"availability": "away"}));
+        let avail = format!("/users/{user}/availability");
+        let set = twice(&app, &t.id, "PUT", &avail, admin, away.clone(), 200).await;
+        assert_eq!(set["availability"], "away");
+        let own = twice(&app, &t.id, "PUT", "/me/availability", admin, away, 200).await;
+        assert_eq!(own["availability"], "away");
+        let cap = Some(json!({"maxChats": 6}));
+        let t6 = twice(&app, &t.id, "PUT", "/tenant/max-chats", admin, cap, 200).await;
+        assert_eq!(t6["defaultMaxChats"], 6);
         let suspended = twice(
             &app,
             &t.id,
@@ -272,6 +282,7 @@ fn a_retry_with_the_same_key_gets_the_first_answer_and_changes_nothing_on_every_
         assert_eq!(
             user_entries,
             [
+                "user.availabilityChanged",
                 "user.deleted",
                 "user.passwordReset",
                 "user.passwordResetSent",

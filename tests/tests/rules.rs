@@ -525,6 +525,20 @@ fn the_lists_query_shows_exactly_whom_the_scope_and_the_filter_admit() {
             .as_str()
             .unwrap()
             .to_string();
+        // Presence and availability: the callers below are online (this request records it,
+        // and theirs in the loop then write nothing more within the grain); one is away.
+        for m in [&sales_sup, &lone_sup, &sales_agent] {
+            app.get(&m.token, "/me").await.expect(200);
+        }
+        app.request(
+            "PUT",
+            &format!("/users/{}/availability", support_agent.id),
+            Some(&t.admin),
+            Some(serde_json::json!({"availability": "away"})),
+        )
+        .await
+        .expect(200);
+        let since = time::OffsetDateTime::now_utc() - shared::domain::user::ONLINE_WINDOW;
         let mut everyone = Vec::new();
         for id in [
             &admin_id,
@@ -571,6 +585,40 @@ fn the_lists_query_shows_exactly_whom_the_scope_and_the_filter_admit() {
                 "q=supervisor",
                 UserFilter {
                     search: Some("supervisor".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "presence=online",
+                UserFilter {
+                    presence: Some(shared::domain::user::Presence {
+                        online: true,
+                        since,
+                    }),
+                    ..Default::default()
+                },
+            ),
+            (
+                "presence=offline&sort=lastActive",
+                UserFilter {
+                    presence: Some(shared::domain::user::Presence {
+                        online: false,
+                        since,
+                    }),
+                    ..Default::default()
+                },
+            ),
+            (
+                "availability=away",
+                UserFilter {
+                    availability: Some(shared::domain::user::Availability::Away),
+                    ..Default::default()
+                },
+            ),
+            (
+                "availability=available&sort=lastActive",
+                UserFilter {
+                    availability: Some(shared::domain::user::Availability::Available),
                     ..Default::default()
                 },
             ),

@@ -193,7 +193,7 @@ await admin.getByRole('link', { name: 'Users', exact: true }).click();
 await rows(admin).first().waitFor();
 await expectText(admin.locator('.seat-meter'), '1 of 5 seats used (pending invites included)', 'seats shown beside the Invite button');
 check(await rows(admin).count() === 1, 'the users table lists the admin');
-await expectText(rows(admin).first().locator('.last-active'), 'Active now', 'the admin, who is using it, shows as active now');
+await expectText(rows(admin).first().locator('.last-active'), 'Online now', 'the admin, who is using it, shows as online now');
 await screen(admin, '03-users');
 
 // A refused token (401 invalid_token, as for one that expired in flight) gets one refresh of
@@ -329,7 +329,7 @@ await admin.getByLabel('Role').selectOption('supervisor');
 await admin.getByLabel('Team').fill('Support');
 await admin.getByRole('button', { name: 'Save changes' }).click();
 await notice(admin).filter({ hasText: 'Changes saved' }).waitFor();
-await expectText(admin.locator('.facts dd').nth(5), 'Active now', 'the user page says when Ann was last active');
+await expectText(admin.locator('.facts dd').nth(5), 'Online now', 'the user page says when Ann was last active');
 await screen(admin, '09-user-detail');
 await ann.getByRole('link', { name: /Ann Agent ·/ }).click();
 await ann.getByRole('heading', { name: 'Your profile' }).waitFor();
@@ -903,6 +903,98 @@ await phone.getByRole('heading', { name: longName }).waitFor();
 wide = await overflowing(phone);
 check(wide.length === 0, `the user page at 320 px: nothing reaches past the screen${wide.length ? ` (${wide.join('; ')})` : ''}`);
 await screen(phone, '23-user-long-address-320');
+
+// 18. The team view (issue 28, part 1): availability from the top bar, the Online / Offline
+// switch and the activity order, the presence column refreshing itself only while visible, an
+// admin setting a user's availability and capacity, and the company's default.
+log('team view');
+const boss = phone; // the admin's tab still signed in (the first one signed out above)
+await boss.setViewportSize({ width: 1280, height: 860 });
+await narrow.getByLabel('Your availability').selectOption('dnd');
+await notice(narrow).filter({ hasText: 'You are now Do not disturb.' }).waitFor();
+check(await narrow.locator('.status-pick .dot.dnd').count() === 1, 'an agent sets their own availability from the top bar, and the dot follows');
+await screen(narrow, '26-status-menu-320');
+await boss.goto(`${appUrl}/settings/company/users`);
+await rows(boss).first().waitFor();
+await boss.getByRole('radio', { name: 'Online' }).check();
+await boss.waitForURL(/presence=online/);
+await rowFor(boss, longEmail).waitFor();
+check(await boss.locator('table.users tr.invite').first().waitFor({ state: 'detached', timeout: 5000 }).then(() => true, () => false), 'the Online view lists people, not invites');
+await expectText(rowFor(boss, longEmail).locator('.last-active'), 'Online now', 'someone who just made a request is online');
+check(await rowFor(boss, longEmail).locator('.avail.dnd').innerText() === 'Do not disturb', 'their availability is in their row');
+await screen(boss, '26-users-online');
+await boss.setViewportSize({ width: 390, height: 844 });
+wide = await overflowing(boss);
+check(wide.length === 0, `the Online view on a phone: nothing reaches past the screen${wide.length ? ` (${wide.join('; ')})` : ''}`);
+await screen(boss, '26-users-online-phone');
+await boss.setViewportSize({ width: 1280, height: 860 });
+await boss.getByRole('radio', { name: 'Offline' }).check();
+await boss.waitForURL(/presence=offline/);
+await boss.locator('table.users[aria-busy=false]').waitFor();
+check(await rowFor(boss, longEmail).count() === 0, 'the Offline view leaves out who is online');
+await boss.getByRole('radio', { name: 'Everyone' }).check();
+await boss.getByLabel('Sort by').selectOption('lastActive');
+await boss.waitForURL(/sort=lastActive/);
+await rowFor(boss, longEmail).waitFor();
+const lastActives = await boss.locator('table.users tbody tr.user').evaluateAll((trs) => trs.map((tr) => tr.querySelector('.last-active')?.textContent || ''));
+check(lastActives.length >= 2 && lastActives.findIndex((x) => x.startsWith('Never')) === -1 || lastActives.findLastIndex((x) => !x.startsWith('Never')) < lastActives.findIndex((x) => x.startsWith('Never')), 'sorted by last activity: anyone never signed in comes last');
+
+// The presence column refreshes itself every 30 s (timers on a controlled clock), in place,
+// not while the tab is hidden, and at once when it is shown again.
+await boss.clock.install();
+await boss.reload();
+await rowFor(boss, longEmail).waitFor();
+const listCalls = () => exchanges.filter((x) => x.method === 'GET' && new URL(x.url).pathname === '/users').length;
+const settle = () => boss.waitForTimeout(600);
+await settle();
+let before = listCalls();
+const firstRow = await rows(boss).first().getAttribute('data-email');
+await boss.clock.fastForward(30000);
+await settle();
+check(listCalls() === before + 1, `after 30 s the list is read again by itself (${listCalls() - before} reads)`);
+check(await rows(boss).first().getAttribute('data-email') === firstRow && await boss.locator('.loading-row').count() === 0, 'in place: same rows, same order, no loading row');
+await boss.evaluate(() => { Object.defineProperty(document, 'hidden', { value: true, configurable: true }); });
+before = listCalls();
+await boss.clock.fastForward(60000);
+await settle();
+check(listCalls() === before, 'a hidden tab reads nothing');
+await boss.evaluate(() => { Object.defineProperty(document, 'hidden', { value: false, configurable: true }); document.dispatchEvent(new Event('visibilitychange')); });
+await settle();
+check(listCalls() === before + 1, 'shown again, it reads at once');
+
+// An admin sets a user's availability (at once) and capacity (with Save).
+await rowFor(boss, longEmail).getByRole('link', { name: longName, exact: true }).click();
+await boss.getByRole('heading', { name: longName }).waitFor();
+await boss.getByLabel('Availability', { exact: true }).selectOption('away');
+await notice(boss).filter({ hasText: 'is now Away.' }).waitFor();
+await expectText(boss.locator('dd.availability'), 'Away', 'the user page shows the availability an admin set, and who set it');
+check((await boss.locator('dd.availability').innerText()).includes('Set by Demo Admin'), 'who set it is named');
+const maxChats = boss.getByLabel('Max chats at once');
+await maxChats.fill('0');
+const puts = () => exchanges.filter((x) => x.method === 'PUT').length;
+const putsBefore = puts();
+await boss.getByRole('button', { name: 'Save changes' }).click();
+await settle();
+check(puts() === putsBefore && await maxChats.evaluate((el) => !el.validity.valid), 'a capacity of 0 is stopped in the form, nothing sent');
+await maxChats.fill('8');
+await boss.getByRole('button', { name: 'Save changes' }).click();
+await notice(boss).filter({ hasText: 'Changes saved' }).waitFor();
+await expectText(boss.locator('.facts dd').nth(7), '8', 'the saved capacity is shown');
+await screen(boss, '27-user-availability-capacity');
+
+// The company's default for people who join.
+await boss.getByRole('link', { name: 'Company', exact: true }).click();
+await boss.getByRole('heading', { name: 'Company information' }).waitFor();
+const def = boss.getByLabel('Max chats for people who join');
+check(await def.inputValue() === '3', 'the default starts at 3');
+await def.fill('5');
+await boss.getByRole('button', { name: 'Save' }).click();
+await notice(boss).filter({ hasText: 'can take 5 chats at once' }).waitFor();
+check(true, 'an admin sets the company default');
+await screen(boss, '28-company');
+await boss.setViewportSize({ width: 390, height: 844 });
+await screen(boss, '28-company-phone');
+await boss.setViewportSize({ width: 1280, height: 860 });
 }
 try {
   await journey();

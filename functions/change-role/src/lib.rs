@@ -1,16 +1,21 @@
-//! `change-role`: `PUT /users/{id}/role {role, team?, version?}`. Takes effect on the user's
-//! next request (every request reads the current record), no sign-out needed.
+//! `change-role`: what a user does and takes on, none of it touching sign-in.
+//! - `PUT /users/{id}/role {role, team?, maxChats?, version?}`: takes effect on the user's next
+//!   request (every request reads the current record), no sign-out needed.
+//! - `PUT /me/availability` and `PUT /users/{id}/availability {availability}`: a user's own,
+//!   or an admin's for anyone in the company (rule 16).
+//! - `PUT /tenant/max-chats {maxChats}`: the capacity users who join start with.
 
 use lambda_http::{Body, Request, Response};
 use shared::auth::Verifier;
 use shared::domain::manage::target;
-use shared::domain::validation::role_edit;
-use shared::domain::views::answers;
+use shared::domain::validation::{availability_request, default_max_chats_request, role_edit};
+use shared::domain::views::{answers, TenantView};
 use shared::domain::ApiError;
 use shared::http::admit;
 use shared::http::require_admin;
 use shared::http::{
-    answer, body_json, change_by, load_caller_and_user, respond_once, route_key, KeyScope,
+    answer, body_json, change_by, json, load_caller, load_caller_and_user, respond_once, route_key,
+    KeyScope,
 };
 use shared::usecase::users;
 
@@ -21,7 +26,10 @@ pub async fn handle(deps: &Deps, verifier: &Verifier, req: Request) -> Response<
     let req = admit(verifier, req).await;
     respond_once(&req, &deps.store, KeyScope::Caller, async {
         match route_key(&req) {
-            Some("PUT /users/{id}/role") => change(deps, &req).await,
+            Some("PUT /users/{id}/role") => Box::pin(change(deps, &req)).await,
+            Some("PUT /users/{id}/availability") => Box::pin(availability(deps, &req)).await,
+            Some("PUT /me/availability") => Box::pin(own_availability(deps, &req)).await,
+            Some("PUT /tenant/max-chats") => Box::pin(default_max_chats(deps, &req)).await,
             _ => Err(ApiError::NoRoute),
         }
     })
@@ -37,4 +45,68 @@ async fn change(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     let change = change_by(req, &caller, deps.clock.now());
     let after = users::change_role(&users, &change, before, edit).await?;
     Ok(answer(&answers::user(&after)))
+}
+
+/// An admin, for any user of the company who is not deleted (themselves included: then it is
+/// their own, not audited).
+async fn availability(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let (caller, found) = load_caller_and_user(&deps.store, req).await?;
+    require_admin(
+        &deps.store,
+        &deps.directory,
+        &caller,
+        "set other users' availability",
+    )
+    .await?;
+    let status = availability_request(&body_json(req)?)?;
+    let before = target(&caller, found)?;
+    let change = change_by(req, &caller, deps.clock.now());
+    let after = Box::pin(users::set_availability(
+        &deps.store,
+        &change,
+        &caller,
+        before,
+        status,
+    ))
+    .await?;
+    Ok(answer(&answers::user(&after)))
+}
+
+/// Any active user, their own.
+async fn own_availability(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = load_caller(&deps.store, req).await?;
+    let status = availability_request(&body_json(req)?)?;
+    let change = change_by(req, &caller, deps.clock.now());
+    let me = caller.clone();
+    let after = Box::pin(users::set_availability(
+        &deps.store,
+        &change,
+        &caller,
+        me,
+        status,
+    ))
+    .await?;
+    Ok(answer(&answers::user(&after)))
+}
+
+async fn default_max_chats(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = load_caller(&deps.store, req).await?;
+    require_admin(
+        &deps.store,
+        &deps.directory,
+        &caller,
+        "set the company's chat capacity",
+    )
+    .await?;
+    let n = default_max_chats_request(&body_json(req)?)?;
+    let change = change_by(req, &caller, deps.clock.now());
+    let t = Box::pin(users::set_default_max_chats(
+        &deps.store,
+        &change,
+        &caller,
+        n,
+        &deps.pricing_url,
+    ))
+    .await?;
+    Ok(json(200, &TenantView::new(&t, &deps.pricing_url)))
 }

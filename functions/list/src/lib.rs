@@ -4,6 +4,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use shared::auth::Verifier;
 use shared::domain::manage::visible;
+use shared::domain::user::{Availability, Presence, UserOrder, ONLINE_WINDOW};
 use shared::domain::views::{InviteView, MeView, TenantView, UserView};
 use shared::domain::{ApiError, FieldError, Role, Scope, User, UserId, UserStatus};
 use shared::http::admit;
@@ -55,6 +56,35 @@ fn user_filter(req: &Request, errs: &mut Vec<FieldError>) -> UserFilter {
     f.role = narrow.role;
     f.team = narrow.team;
     f.search = narrow.search;
+    match query(req, "presence").as_deref().map(str::trim) {
+        None => {}
+        Some(p @ ("online" | "offline")) => {
+            // The wall clock, as activity is recorded by it.
+            let now = shared::domain::Clock::now(&shared::domain::SystemClock);
+            f.presence = Some(Presence {
+                online: p == "online",
+                since: now - ONLINE_WINDOW,
+            });
+        }
+        Some(_) => errs.push(FieldError::new(
+            "query.presence",
+            "must be online or offline",
+        )),
+    }
+    if let Some(a) = query(req, "availability") {
+        match Availability::parse(a.trim()) {
+            Some(a) => f.availability = Some(a),
+            None => errs.push(FieldError::new(
+                "query.availability",
+                "must be available, away or dnd",
+            )),
+        }
+    }
+    match query(req, "sort").as_deref().map(str::trim) {
+        None | Some("name") => {}
+        Some("lastActive") => f.order = UserOrder::LastActive,
+        Some(_) => errs.push(FieldError::new("query.sort", "must be name or lastActive")),
+    }
     f
 }
 

@@ -86,6 +86,16 @@ pub enum AuditAction {
     /// An admin changed whom the company requires to have it.
     #[serde(rename = "tenant.mfaPolicyChanged")]
     MfaPolicyChanged,
+    /// An admin changed how many chats a user may take at once (role and team unchanged;
+    /// with them, the change is a `user.roleChanged` whose snapshots hold it).
+    #[serde(rename = "user.maxChatsChanged")]
+    MaxChatsChanged,
+    /// An admin set another user's availability (a user's own is not audited: rule 16).
+    #[serde(rename = "user.availabilityChanged")]
+    AvailabilityChanged,
+    /// An admin changed the chat capacity new users start with.
+    #[serde(rename = "tenant.maxChatsChanged")]
+    DefaultMaxChatsChanged,
 }
 
 impl AuditAction {
@@ -110,6 +120,9 @@ impl AuditAction {
             AuditAction::MfaDisabled => "user.mfaDisabled",
             AuditAction::MfaReset => "user.mfaReset",
             AuditAction::MfaPolicyChanged => "tenant.mfaPolicyChanged",
+            AuditAction::MaxChatsChanged => "user.maxChatsChanged",
+            AuditAction::AvailabilityChanged => "user.availabilityChanged",
+            AuditAction::DefaultMaxChatsChanged => "tenant.maxChatsChanged",
         }
     }
 
@@ -206,6 +219,27 @@ impl Change {
         )
     }
 
+    /// An admin's set of another user's availability: only the availability, before and after.
+    pub fn on_availability(&self, before: &super::User, after: &super::User) -> AuditEntry {
+        let snap = |u: &super::User| {
+            serde_json::json!({
+                "availability": u.availability.status.as_str(),
+                "displayName": u.display_label(),
+            })
+        };
+        self.entry(
+            &before.tenant_id,
+            AuditAction::AvailabilityChanged,
+            Target {
+                kind: "user".into(),
+                id: before.id.to_string(),
+                label: Some(before.name.clone()),
+            },
+            Some(snap(before)),
+            Some(snap(after)),
+        )
+    }
+
     /// An invite's change: created (no `before`), resent, revoked, expired or accepted.
     pub fn on_invite(
         &self,
@@ -257,6 +291,7 @@ pub fn user_snapshot(u: &super::User) -> Value {
         "team": u.team,
         "status": u.status.as_str(),
         "mfa": u.mfa,
+        "maxChats": u.max_chats,
         "displayName": u.display_label(),
     })
 }

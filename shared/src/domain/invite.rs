@@ -124,8 +124,14 @@ impl Invite {
 
 impl Invite {
     /// What accepting makes: the active user with the invite's name, role and team, whose id
-    /// is the new sign-in's `sub`, and the invite marked accepted.
-    pub fn accepted_by(&self, sub: &super::UserId, now: OffsetDateTime) -> (super::User, Invite) {
+    /// is the new sign-in's `sub`, taking the company's chat capacity default of the moment,
+    /// and the invite marked accepted.
+    pub fn accepted_by(
+        &self,
+        sub: &super::UserId,
+        now: OffsetDateTime,
+        max_chats: u32,
+    ) -> (super::User, Invite) {
         let user = super::User {
             id: sub.clone(),
             tenant_id: self.tenant_id.clone(),
@@ -142,6 +148,8 @@ impl Invite {
             last_active_at: None,
             mfa: false,
             mail: Default::default(),
+            max_chats,
+            availability: Default::default(),
         };
         let accepted = Invite {
             status: InviteStatus::Accepted,

@@ -145,6 +145,8 @@ mod tests {
             last_active_at: None,
             mfa: false,
             mail: Default::default(),
+            max_chats: crate::domain::user::DEFAULT_MAX_CHATS,
+            availability: Default::default(),
         }
     }
 

@@ -101,6 +101,9 @@ pub struct Tenant {
     pub active_admins: u32,
     /// Absent on records written before the policy existed: off.
     pub mfa_policy: MfaPolicy,
+    /// The chat capacity a user who joins starts with (absent on older records:
+    /// `user::DEFAULT_MAX_CHATS`).
+    pub default_max_chats: u32,
     pub created_at: OffsetDateTime,
 }
 
@@ -169,6 +172,7 @@ mod tests {
             seats_used: used,
             active_admins: 1,
             mfa_policy: MfaPolicy::Off,
+            default_max_chats: 3,
             created_at: OffsetDateTime::UNIX_EPOCH,
         }
     }

@@ -64,7 +64,62 @@ pub struct User {
     pub mfa: bool,
     /// What SES last said about an email to this user (a password reset, a two-step notice).
     pub mail: MailState,
+    /// How many chats the routing side may give them at once (1–[`MAX_CHATS_LIMIT`]): set
+    /// from the company's default when they joined, then by an admin. Versioned and audited.
+    pub max_chats: u32,
+    /// Whether they take work now: not a change of the user (no version, no Cognito), written
+    /// by its own single-item update and carried through every versioned change untouched.
+    pub availability: AvailabilityState,
 }
+
+/// A user's own status for the routing side: available for new conversations, away, or
+/// not to be disturbed. Unlike the account's status it grants and removes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Availability {
+    #[default]
+    Available,
+    Away,
+    Dnd,
+}
+
+impl Availability {
+    pub fn parse(s: &str) -> Option<Availability> {
+        match s {
+            "available" => Some(Availability::Available),
+            "away" => Some(Availability::Away),
+            "dnd" => Some(Availability::Dnd),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Availability::Available => "available",
+            Availability::Away => "away",
+            Availability::Dnd => "dnd",
+        }
+    }
+}
+
+/// The availability as stored: who set it and when (`None` on a record nobody set it on: the
+/// default, available).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AvailabilityState {
+    pub status: Availability,
+    pub set_at: Option<OffsetDateTime>,
+    /// The user themselves or an admin; the name as it was then, for the page that shows it.
+    pub set_by: Option<(super::UserId, String)>,
+}
+
+/// The most chats one person may be given at once, and the default of a company that never
+/// set one.
+pub const MAX_CHATS_LIMIT: u32 = 50;
+pub const DEFAULT_MAX_CHATS: u32 = 3;
+
+/// "Online": a request recorded within this long. Activity is recorded at most once per
+/// [`ACTIVITY_GRAIN`], so someone whose last request came within the grain after their recorded
+/// one shows offline up to that much early; "online" is never shown for someone who was not.
+pub const ONLINE_WINDOW: time::Duration = ACTIVITY_GRAIN;
 
 /// The newest email event recorded for a user: not a change (no version, no audit entry),
 /// carried through every change as read, like `last_active_at`.
@@ -123,6 +178,31 @@ pub struct UserFilter {
     pub team: Option<String>,
     /// Lower-cased substring of name or email.
     pub search: Option<String>,
+    /// Only those online (`true`) or offline (`false`) at the list's time.
+    pub presence: Option<Presence>,
+    pub availability: Option<Availability>,
+    /// The page's order (not a narrowing: `matches` ignores it).
+    pub order: UserOrder,
+}
+
+/// How a user list is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UserOrder {
+    /// By name (then id).
+    #[default]
+    Name,
+    /// Most recently active first; never seen last. Someone who becomes active while a client
+    /// pages moves to the front, so a long walk may show them twice or not at all: it is a
+    /// view of a moving thing, as any "last seen" list is.
+    LastActive,
+}
+
+/// The Online / Offline switch, judged against one instant so a whole list agrees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Presence {
+    pub online: bool,
+    /// Recorded activity at or after this is online (`now - ONLINE_WINDOW`).
+    pub since: OffsetDateTime,
 }
 
 impl UserFilter {
@@ -148,6 +228,10 @@ impl UserFilter {
                 .search
                 .as_ref()
                 .is_none_or(|q| u.search_text().contains(q.as_str()))
+            && self
+                .presence
+                .is_none_or(|p| u.online_since(p.since) == p.online)
+            && self.availability.is_none_or(|a| u.availability.status == a)
     }
 }
 
@@ -206,6 +290,12 @@ impl User {
             .is_none_or(|seen| now - seen >= ACTIVITY_GRAIN)
     }
 
+    /// Whether the recorded activity is at or after `since` (online, for a list at
+    /// `since + ONLINE_WINDOW`).
+    pub fn online_since(&self, since: OffsetDateTime) -> bool {
+        self.last_active_at.is_some_and(|t| t >= since)
+    }
+
     pub fn display_label(&self) -> String {
         if self.status == UserStatus::Deleted {
             format!("{} (deleted)", self.name)
@@ -236,6 +326,8 @@ pub(crate) mod tests {
             last_active_at: None,
             mfa: false,
             mail: Default::default(),
+            max_chats: DEFAULT_MAX_CHATS,
+            availability: Default::default(),
         }
     }
 

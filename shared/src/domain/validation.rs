@@ -259,14 +259,45 @@ pub struct RoleEdit {
     pub team: Option<Option<String>>,
     /// The version the client edited, if it says; a different current one is a conflict.
     pub version: Option<u64>,
+    /// `None`: keep it.
+    pub max_chats: Option<u32>,
 }
 
-/// `PUT /users/{id}/role` takes `{role, team?, version?}`: a team that is absent is kept, a
-/// null one removed.
+/// A chat capacity: a whole number from 1 to `MAX_CHATS_LIMIT`.
+pub fn max_chats(
+    obj: &Map<String, Value>,
+    key: &str,
+    prefix: &str,
+    errs: &mut Vec<FieldError>,
+) -> Option<u32> {
+    let limit = super::user::MAX_CHATS_LIMIT;
+    match obj.get(key).and_then(Value::as_u64) {
+        Some(n) if (1..=u64::from(limit)).contains(&n) => Some(n as u32),
+        _ => {
+            errs.push(FieldError::new(
+                path(prefix, key),
+                format!("must be a whole number from 1 to {limit}"),
+            ));
+            None
+        }
+    }
+}
+
+/// `PUT /users/{id}/role` takes `{role, team?, maxChats?, version?}`: a team that is absent
+/// is kept, a null one removed; an absent capacity is kept.
 pub fn role_edit(body: &Value) -> Result<RoleEdit, ApiError> {
     let mut errs = Vec::new();
-    let Some(obj) = object(body, &["role", "team", "version"], "", &mut errs) else {
+    let Some(obj) = object(
+        body,
+        &["role", "team", "maxChats", "version"],
+        "",
+        &mut errs,
+    ) else {
         return Err(ApiError::Invalid(errs));
+    };
+    let cap = match obj.get("maxChats") {
+        None => Some(None),
+        Some(_) => max_chats(obj, "maxChats", "", &mut errs).map(Some),
     };
     let r = role(obj, "role", "", &mut errs);
     let t = if obj.contains_key("team") {
@@ -287,11 +318,12 @@ pub fn role_edit(body: &Value) -> Result<RoleEdit, ApiError> {
             }
         },
     };
-    match (r, t, errs.is_empty()) {
-        (Some(role), Some(team), true) => Ok(RoleEdit {
+    match (r, t, cap, errs.is_empty()) {
+        (Some(role), Some(team), Some(max_chats), true) => Ok(RoleEdit {
             role,
             team,
             version,
+            max_chats,
         }),
         _ => Err(ApiError::Invalid(errs)),
     }
@@ -528,6 +560,110 @@ pub fn mfa_policy_request(body: &Value) -> Result<super::tenant::MfaPolicy, ApiE
     match (policy, errs.is_empty()) {
         (Some(p), true) => Ok(p),
         _ => Err(ApiError::Invalid(errs)),
+    }
+}
+
+/// `{maxChats}`: the company's default for users who join.
+pub fn default_max_chats_request(body: &Value) -> Result<u32, ApiError> {
+    let mut errs = Vec::new();
+    let n = object(body, &["maxChats"], "", &mut errs)
+        .and_then(|o| max_chats(o, "maxChats", "", &mut errs));
+    match (n, errs.is_empty()) {
+        (Some(n), true) => Ok(n),
+        _ => Err(ApiError::Invalid(errs)),
+    }
+}
+
+/// `{availability}`: `available`, `away` or `dnd`.
+pub fn availability_request(body: &Value) -> Result<super::user::Availability, ApiError> {
+    let mut errs = Vec::new();
+    let a = object(body, &["availability"], "", &mut errs).and_then(|o| {
+        match o
+            .get("availability")
+            .and_then(Value::as_str)
+            .and_then(super::user::Availability::parse)
+        {
+            Some(a) => Some(a),
+            None => {
+                errs.push(FieldError::new(
+                    "availability",
+                    "must be available, away or dnd",
+                ));
+                None
+            }
+        }
+    });
+    match (a, errs.is_empty()) {
+        (Some(a), true) => Ok(a),
+        _ => Err(ApiError::Invalid(errs)),
+    }
+}
+
+#[cfg(test)]
+mod capacity_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_capacity_is_a_whole_number_from_1_to_50() {
+        assert_eq!(
+            default_max_chats_request(&json!({"maxChats": 1})).unwrap(),
+            1
+        );
+        assert_eq!(
+            default_max_chats_request(&json!({"maxChats": 50})).unwrap(),
+            50
+        );
+        for bad in [
+            json!({"maxChats": 0}),
+            json!({"maxChats": 51}),
+            json!({"maxChats": -1}),
+            json!({"maxChats": 2.5}),
+            json!({"maxChats": "3"}),
+            json!({"maxChats": null}),
+            json!({}),
+            json!({"maxChats": 4294967297u64}),
+        ] {
+            let ApiError::Invalid(errs) = default_max_chats_request(&bad).unwrap_err() else {
+                panic!("{bad}")
+            };
+            assert_eq!(errs[0].field, "maxChats", "{bad}");
+        }
+        let e = role_edit(&json!({"role": "agent", "maxChats": 51})).unwrap_err();
+        assert!(matches!(e, ApiError::Invalid(ref errs) if errs[0].field == "maxChats"));
+        assert_eq!(
+            role_edit(&json!({"role": "agent"})).unwrap().max_chats,
+            None,
+            "absent: kept"
+        );
+        assert_eq!(
+            role_edit(&json!({"role": "agent", "maxChats": 7}))
+                .unwrap()
+                .max_chats,
+            Some(7)
+        );
+    }
+
+    #[test]
+    fn availability_is_one_of_three_words() {
+        use super::super::user::Availability;
+        assert_eq!(
+            availability_request(&json!({"availability": "dnd"})).unwrap(),
+            Availability::Dnd
+        );
+        for bad in [
+            json!({"availability": "busy"}),
+            json!({"availability": "Away"}),
+            json!({"availability": 1}),
+            json!({}),
+            json!({"availability": "away", "by": "x"}),
+            json!([]),
+        ] {
+            assert!(
+                matches!(availability_request(&bad), Err(ApiError::Invalid(_))),
+                "{bad}"
+            );
+        }
     }
 }
 

@@ -23,6 +23,21 @@ pub struct UserView {
     pub mfa: bool,
     /// Why the newest email to this user did not arrive (SES said so); null: none known.
     pub email_problem: Option<String>,
+    /// Activity recorded within the online window, by the wall clock (as activity is recorded).
+    pub online: bool,
+    pub max_chats: u32,
+    /// `available`, `away` or `dnd`.
+    pub availability: &'static str,
+    /// When and by whom it was last set; null: never set (the default, available).
+    pub availability_set_at: Option<String>,
+    pub availability_set_by: Option<SetBy>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetBy {
+    pub id: UserId,
+    pub name: String,
 }
 
 impl From<&User> for UserView {
@@ -41,6 +56,15 @@ impl From<&User> for UserView {
             last_active_at: u.last_active_at.map(timefmt::format),
             mfa: u.mfa,
             email_problem: u.mail.problem.clone(),
+            online: u
+                .online_since(super::Clock::now(&super::SystemClock) - super::user::ONLINE_WINDOW),
+            max_chats: u.max_chats,
+            availability: u.availability.status.as_str(),
+            availability_set_at: u.availability.set_at.map(timefmt::format),
+            availability_set_by: u.availability.set_by.as_ref().map(|(id, name)| SetBy {
+                id: id.clone(),
+                name: name.clone(),
+            }),
         }
     }
 }
@@ -133,6 +157,8 @@ pub struct TenantView {
     pub pricing_url: String,
     /// `off` or `admins`: who must have two-step verification to use admin routes.
     pub mfa_policy: &'static str,
+    /// The chat capacity a user who joins starts with.
+    pub default_max_chats: u32,
 }
 
 impl TenantView {
@@ -146,6 +172,7 @@ impl TenantView {
             seats_free: t.seats_free(),
             pricing_url: pricing_url.to_string(),
             mfa_policy: t.mfa_policy.as_str(),
+            default_max_chats: t.default_max_chats,
         }
     }
 }

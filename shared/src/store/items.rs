@@ -1,6 +1,7 @@
 //! Item layout and conversions between domain values and DynamoDB attribute maps.
 
 use super::StoreError;
+use crate::domain::user::AvailabilityState;
 use crate::domain::{
     timefmt, Actor, AuditAction, AuditEntry, DeliveryStatus, Email, Invite, InviteId, InviteStatus,
     Role, Target, Tenant, TenantId, Tier, User, UserId, UserStatus,
@@ -60,6 +61,18 @@ pub fn invites_gsi1pk(tenant: &TenantId) -> String {
 }
 pub fn audit_pk(tenant: &TenantId) -> String {
     format!("TENANT#{tenant}")
+}
+
+/// The company's users by recorded activity (`gsi2`, newest first): the list's "sort by last
+/// active" and its online range. Every user carries it; one never seen sorts last (`0`).
+pub fn users_seen_gsi2pk(tenant: &TenantId) -> String {
+    format!("TENANT#{tenant}#SEEN")
+}
+pub fn user_seen_gsi2sk(id: &UserId, seen: Option<OffsetDateTime>) -> String {
+    match seen {
+        Some(t) => format!("{}#{id}", timefmt::format(t)),
+        None => format!("0#{id}"),
+    }
 }
 
 pub fn user_gsi1sk(u: &User) -> String {
@@ -181,6 +194,10 @@ impl Row<'_> {
                 Some(v) => crate::domain::tenant::MfaPolicy::parse(&v)
                     .ok_or_else(|| self.bad("mfaPolicy"))?,
             },
+            default_max_chats: match self.0.get("defaultMaxChats") {
+                None => crate::domain::user::DEFAULT_MAX_CHATS,
+                Some(_) => self.n("defaultMaxChats")?,
+            },
             created_at: self.t("createdAt")?,
         })
     }
@@ -216,6 +233,31 @@ impl Row<'_> {
             mail: crate::domain::user::MailState {
                 sent_at: self.opt_s("mailSentAt"),
                 problem: self.opt_s("mailProblem"),
+            },
+            max_chats: match self.0.get("maxChats") {
+                None => crate::domain::user::DEFAULT_MAX_CHATS,
+                Some(_) => self.n("maxChats")?,
+            },
+            availability: crate::domain::user::AvailabilityState {
+                status: match self.opt_s("availability") {
+                    None => Default::default(),
+                    Some(v) => crate::domain::user::Availability::parse(&v)
+                        .ok_or_else(|| self.bad("availability"))?,
+                },
+                set_at: self
+                    .opt_s("availabilityAt")
+                    .map(|v| timefmt::parse(&v).ok_or_else(|| self.bad("availabilityAt")))
+                    .transpose()?,
+                set_by: match (
+                    self.opt_s("availabilityById"),
+                    self.opt_s("availabilityByName"),
+                ) {
+                    (Some(id), name) => Some((
+                        UserId::parse(&id).ok_or_else(|| self.bad("availabilityById"))?,
+                        name.unwrap_or_default(),
+                    )),
+                    (None, _) => None,
+                },
             },
         })
     }
@@ -294,6 +336,7 @@ pub fn tenant_item(t: &Tenant) -> Item {
         ("seatsUsed".into(), n(t.seats_used)),
         ("activeAdmins".into(), n(t.active_admins)),
         ("mfaPolicy".into(), s(t.mfa_policy.as_str())),
+        ("defaultMaxChats".into(), n(t.default_max_chats)),
         ("createdAt".into(), s(timefmt::format(t.created_at))),
     ])
 }
@@ -340,8 +383,98 @@ pub fn user_item(u: &User) -> Item {
     // may be lost, and the next one records it again.
     put_opt(&mut item, "mailSentAt", &u.mail.sent_at);
     put_opt(&mut item, "mailProblem", &u.mail.problem);
+    item.insert("maxChats".into(), n(u.max_chats));
+    item.insert("gsi2pk".into(), s(users_seen_gsi2pk(&u.tenant_id)));
+    item.insert(
+        "gsi2sk".into(),
+        s(user_seen_gsi2sk(&u.id, u.last_active_at)),
+    );
+    for (k, v) in availability_attrs(&u.availability) {
+        item.insert(k.into(), v);
+    }
     item
 }
+
+/// The availability's stored attributes (none for a record nobody set it on).
+pub fn availability_attrs(a: &AvailabilityState) -> Vec<(&'static str, AttributeValue)> {
+    let mut out = Vec::new();
+    if let Some(at) = a.set_at {
+        out.push(("availability", s(a.status.as_str())));
+        out.push(("availabilityAt", s(timefmt::format(at))));
+        if let Some((id, name)) = &a.set_by {
+            out.push(("availabilityById", s(id)));
+            out.push(("availabilityByName", s(name)));
+        }
+    }
+    out
+}
+
+/// The attributes a versioned change writes (`Store::change_user`): everything the user's
+/// editor sees and its version, and nothing recorded beside it (activity, availability, mail
+/// events), so a change made at version n never undoes what was recorded while it was read.
+/// An attribute the new record lacks is removed. Gives the update expression and its values.
+pub fn user_versioned_update(u: &User) -> (String, Vec<(String, AttributeValue)>) {
+    let mut set = vec![
+        ("gsi1sk", s(user_gsi1sk(u))),
+        ("email", s(u.email.as_str())),
+        ("name", s(&u.name)),
+        ("search", s(u.search_text())),
+        ("role", s(u.role.as_str())),
+        ("status", s(u.status.as_str())),
+        ("updatedAt", s(timefmt::format(u.updated_at))),
+        ("version", n(u.version)),
+        ("maxChats", n(u.max_chats)),
+    ];
+    let mut remove = Vec::new();
+    let optional = [
+        ("team", u.team.as_ref().map(s)),
+        (
+            "signedOutAt",
+            u.signed_out_at.map(|t| s(timefmt::format(t))),
+        ),
+        ("signedOutBy", u.signed_out_by.as_ref().map(s)),
+        ("mfa", u.mfa.then_some(AttributeValue::Bool(true))),
+    ];
+    for (k, v) in optional {
+        match v {
+            Some(v) => set.push((k, v)),
+            None => remove.push(k),
+        }
+    }
+    let mut values = Vec::new();
+    let sets: Vec<String> = set
+        .into_iter()
+        .enumerate()
+        .map(|(i, (k, v))| {
+            values.push((format!(":u{i}"), v));
+            format!("#{k} = :u{i}")
+        })
+        .collect();
+    let mut expr = format!("SET {}", sets.join(", "));
+    if !remove.is_empty() {
+        let rs: Vec<String> = remove.iter().map(|k| format!("#{k}")).collect();
+        expr.push_str(&format!(" REMOVE {}", rs.join(", ")));
+    }
+    (expr, values)
+}
+
+/// The names `user_versioned_update`'s expression uses (`#name` for every attribute, so no
+/// reserved word needs a case of its own).
+pub const USER_VERSIONED_NAMES: &[(&str, &str)] = &[
+    ("#gsi1sk", "gsi1sk"),
+    ("#email", "email"),
+    ("#name", "name"),
+    ("#search", "search"),
+    ("#role", "role"),
+    ("#status", "status"),
+    ("#updatedAt", "updatedAt"),
+    ("#version", "version"),
+    ("#maxChats", "maxChats"),
+    ("#team", "team"),
+    ("#signedOutAt", "signedOutAt"),
+    ("#signedOutBy", "signedOutBy"),
+    ("#mfa", "mfa"),
+];
 
 pub fn reset_item(r: &crate::domain::reset::PasswordReset) -> Item {
     let mut item = HashMap::from([
@@ -498,6 +631,47 @@ mod tests {
     use super::*;
 
     const GSI1: &[&str] = &["pk", "sk", "gsi1sk"];
+
+    /// Rule 16: a versioned change writes what the version covers and nothing recorded beside
+    /// it; an optional attribute the new record lacks is removed, and every name it declares
+    /// is used (DynamoDB refuses an unused one).
+    #[test]
+    fn a_versioned_update_leaves_what_is_recorded_beside_the_version() {
+        let mut u = crate::domain::user::tests::user("u1", "t1", Role::Agent, Some("Night"));
+        u.last_active_at = Some(OffsetDateTime::UNIX_EPOCH);
+        u.availability.set_at = Some(OffsetDateTime::UNIX_EPOCH);
+        u.mail.problem = Some("bounced".into());
+        let (expr, values) = user_versioned_update(&u);
+        for beside in [
+            "lastActiveAt",
+            "availability",
+            "mailSentAt",
+            "mailProblem",
+            "gsi2",
+        ] {
+            assert!(!expr.contains(beside), "{beside} in {expr}");
+        }
+        let (set, remove) = expr.split_once(" REMOVE ").unwrap();
+        assert!(
+            set.contains("#team = ") && set.contains("#maxChats = "),
+            "{set}"
+        );
+        assert_eq!(remove, "#signedOutAt, #signedOutBy, #mfa");
+        for (name, _) in USER_VERSIONED_NAMES {
+            assert!(expr.contains(name), "{name} unused in {expr}");
+        }
+        for (k, _) in &values {
+            assert!(expr.contains(k.as_str()), "{k} unused in {expr}");
+        }
+        u.team = None;
+        u.mfa = true;
+        let (expr, _) = user_versioned_update(&u);
+        assert!(
+            expr.ends_with("REMOVE #team, #signedOutAt, #signedOutBy"),
+            "{expr}"
+        );
+        assert!(expr.contains("#mfa = "), "{expr}");
+    }
 
     #[test]
     fn a_cursor_round_trips_and_is_rebound_to_the_callers_partition() {

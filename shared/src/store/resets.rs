@@ -102,11 +102,10 @@ impl Store {
             &[],
             vec![(":hash", s(used_hash)), (":now", s(timefmt::format(now)))],
         );
-        tx.put_if(
-            Tag::User,
-            items::user_item(after),
-            "version = :v AND #st = :active",
-            &[("#st", "status")],
+        tx.update_user(
+            after,
+            "#version = :v AND #status = :active",
+            &[],
             vec![
                 (":v", items::n(before.version)),
                 (":active", s(crate::domain::UserStatus::Active.as_str())),

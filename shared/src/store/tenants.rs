@@ -69,15 +69,38 @@ impl Store {
         policy: crate::domain::tenant::MfaPolicy,
         audit: &AuditEntry,
     ) -> Result<(), WriteError> {
+        self.set_setting(tenant, "mfaPolicy", items::s(policy.as_str()), audit)
+            .await
+    }
+
+    /// The chat capacity users who join start with, and its audit entry.
+    pub async fn set_default_max_chats(
+        &self,
+        tenant: &Tenant,
+        max_chats: u32,
+        audit: &AuditEntry,
+    ) -> Result<(), WriteError> {
+        self.set_setting(tenant, "defaultMaxChats", items::n(max_chats), audit)
+            .await
+    }
+
+    /// One company setting and its audit entry, in one transaction.
+    async fn set_setting(
+        &self,
+        tenant: &Tenant,
+        attr: &str,
+        value: aws_sdk_dynamodb::types::AttributeValue,
+        audit: &AuditEntry,
+    ) -> Result<(), WriteError> {
         let mut tx = Tx::new(&self.tables);
         tx.update(
             Tag::Tenant,
             items::tenant_pk(&tenant.id),
             items::TENANT_SK,
-            "SET mfaPolicy = :policy",
+            "SET #setting = :value",
             "attribute_exists(pk)",
-            &[],
-            vec![(":policy", items::s(policy.as_str()))],
+            &[("#setting", attr)],
+            vec![(":value", value)],
         );
         tx.audit(audit);
         tx.commit(&self.client)

@@ -263,6 +263,32 @@ impl<'a> Tx<'a> {
         self.push(tag, TransactWriteItem::builder().update(up).build());
     }
 
+    /// A user's versioned change (`items::user_versioned_update`), only if `condition` holds on
+    /// the stored record: the attributes recorded beside the version stay as they are.
+    pub fn update_user(
+        &mut self,
+        after: &crate::domain::User,
+        condition: &str,
+        names: &[(&str, &str)],
+        values: Vec<(&str, AttributeValue)>,
+    ) {
+        let (expr, set) = items::user_versioned_update(after);
+        let mut all_names: Vec<(&str, &str)> = items::USER_VERSIONED_NAMES.to_vec();
+        all_names.extend_from_slice(names);
+        let mut all_values: Vec<(&str, AttributeValue)> =
+            set.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        all_values.extend(values);
+        self.update(
+            Tag::User,
+            items::user_pk(&after.id),
+            items::USER_SK,
+            &expr,
+            condition,
+            &all_names,
+            all_values,
+        );
+    }
+
     /// Commits, and answers what actually happened, not only what the last answer said:
     ///
     /// - Every attempt carries a client request token, so the SDK's own retries of one attempt

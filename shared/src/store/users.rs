@@ -6,6 +6,7 @@ use super::items::{self, n, s, Row};
 use super::tx::{Refusal, Tag, Tx, WriteError};
 use super::{Page, Store, StoreError};
 use crate::domain::manage::counter_deltas;
+use crate::domain::user::UserOrder;
 use crate::domain::{timefmt, AuditEntry, Scope, TenantId, User, UserFilter, UserId, UserStatus};
 use aws_sdk_dynamodb::types::AttributeValue;
 use time::OffsetDateTime;
@@ -40,7 +41,14 @@ impl Store {
     /// Records that the user made a request at `now`, unless someone recorded a time within
     /// the grain already (`User::activity_due`, as the condition): two requests at once write
     /// once. Not a change of the user: the version and the audit log don't move.
-    pub async fn touch_user(&self, id: &UserId, now: OffsetDateTime) -> Result<(), StoreError> {
+    /// The activity index's key (`gsi2`) moves with it, so "sort by last active" and the
+    /// online range read what was recorded.
+    pub async fn touch_user(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
         let cutoff = now - crate::domain::user::ACTIVITY_GRAIN;
         let out = self
             .client
@@ -48,11 +56,13 @@ impl Store {
             .table_name(&self.tables.directory)
             .key("pk", s(items::user_pk(id)))
             .key("sk", s(items::USER_SK))
-            .update_expression("SET lastActiveAt = :now")
+            .update_expression("SET lastActiveAt = :now, gsi2pk = :seen, gsi2sk = :seensk")
             .condition_expression(
                 "attribute_exists(pk) AND (attribute_not_exists(lastActiveAt) OR lastActiveAt <= :cutoff)",
             )
             .expression_attribute_values(":now", s(timefmt::format(now)))
+            .expression_attribute_values(":seen", s(items::users_seen_gsi2pk(tenant)))
+            .expression_attribute_values(":seensk", s(items::user_seen_gsi2sk(id, Some(now))))
             .expression_attribute_values(":cutoff", s(timefmt::format(cutoff)))
             .send()
             .await;
@@ -66,6 +76,101 @@ impl Store {
             }
             Err(e) => Err(super::unavailable(e)),
         }
+    }
+
+    /// A user's own availability (rule 16): one conditional update of its own attributes, no
+    /// version, no audit entry, while the user is an active user of `tenant`. Answers the record
+    /// as stored after it (`None`: no longer active). The last of two concurrent sets wins, as
+    /// DynamoDB orders them.
+    pub async fn set_own_availability(
+        &self,
+        user: &User,
+        state: &crate::domain::user::AvailabilityState,
+    ) -> Result<Option<User>, WriteError> {
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.tables.directory)
+            .key("pk", s(items::user_pk(&user.id)))
+            .key("sk", s(items::USER_SK))
+            .condition_expression("attribute_exists(pk) AND tenantId = :t AND #st = :active")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":t", s(&user.tenant_id))
+            .expression_attribute_values(":active", s(UserStatus::Active.as_str()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+        let mut sets = Vec::new();
+        for (i, (k, v)) in items::availability_attrs(state).into_iter().enumerate() {
+            sets.push(format!("{k} = :a{i}"));
+            req = req.expression_attribute_values(format!(":a{i}"), v);
+        }
+        req = req.update_expression(format!("SET {}", sets.join(", ")));
+        // Not a transaction: the journal is told by hand that a write went out, so a cut
+        // request never answers that nothing changed.
+        let _ = crate::journal::sending();
+        match req.send().await {
+            Ok(out) => {
+                crate::journal::settled(true);
+                let item = out.attributes.unwrap_or_default();
+                let user = Row(&item)
+                    .user()
+                    .map_err(|e| WriteError::Unknown(crate::domain::Cause::new(e)))?;
+                Ok(Some(user))
+            }
+            Err(aws_sdk_dynamodb::error::SdkError::ServiceError(se))
+                if se.err().is_conditional_check_failed_exception() =>
+            {
+                crate::journal::settled(false);
+                Ok(None)
+            }
+            Err(e) => Err(WriteError::Unknown(crate::domain::Cause::new(e))),
+        }
+    }
+
+    /// An admin's set of another user's availability, with its audit entry: only while the
+    /// record is still at the version and availability `before` was read at, so the entry's
+    /// "before" is exactly what it replaced (a refusal is `Stale`: read again and retry).
+    pub async fn set_availability(
+        &self,
+        before: &User,
+        state: &crate::domain::user::AvailabilityState,
+        audit: &AuditEntry,
+    ) -> Result<(), WriteError> {
+        let mut tx = Tx::new(&self.tables);
+        let mut values = vec![
+            (":v", n(before.version)),
+            (":t", s(&before.tenant_id)),
+            (":active", s(UserStatus::Active.as_str())),
+        ];
+        let read = match before.availability.set_at {
+            Some(at) => {
+                values.push((":read", s(timefmt::format(at))));
+                "availabilityAt = :read"
+            }
+            None => "attribute_not_exists(availabilityAt)",
+        };
+        let attrs = items::availability_attrs(state);
+        const SLOTS: [&str; 4] = [":a0", ":a1", ":a2", ":a3"];
+        let sets: Vec<String> = attrs
+            .iter()
+            .zip(SLOTS)
+            .map(|((k, _), slot)| format!("{k} = {slot}"))
+            .collect();
+        for ((_, v), slot) in attrs.into_iter().zip(SLOTS) {
+            values.push((slot, v));
+        }
+        tx.update(
+            Tag::User,
+            items::user_pk(&before.id),
+            items::USER_SK,
+            &format!("SET {}", sets.join(", ")),
+            &format!("#version = :v AND tenantId = :t AND #st = :active AND {read}"),
+            &[("#version", "version"), ("#st", "status")],
+            values,
+        );
+        tx.audit(audit);
+        tx.commit(&self.client)
+            .await
+            .map_err(|e| e.decided_by(|_| Refusal::Stale))
     }
 
     /// One page of the tenant's users in `scope` that pass `filter`: `Scope::admits` and
@@ -104,6 +209,24 @@ impl Store {
             values.push((":q", s(q)));
             conds.push("contains(#search, :q)".into());
         }
+        if let Some(p) = filter.presence {
+            values.push((":since", s(timefmt::format(p.since))));
+            conds.push(if p.online {
+                "lastActiveAt >= :since".into()
+            } else {
+                "(attribute_not_exists(lastActiveAt) OR lastActiveAt < :since)".into()
+            });
+        }
+        if let Some(a) = filter.availability {
+            names.push(("#avail", "availability"));
+            values.push((":avail", s(a.as_str())));
+            // Never set reads as available (the record's default).
+            conds.push(if a == crate::domain::user::Availability::Available {
+                "(attribute_not_exists(#avail) OR #avail = :avail)".into()
+            } else {
+                "#avail = :avail".into()
+            });
+        }
         match scope {
             Scope::Tenant => {}
             Scope::TeamAndSelf { team, me } => {
@@ -117,17 +240,42 @@ impl Store {
             }
         }
         let filter_expr = conds.join(" AND ");
-        let gsi1pk = items::users_gsi1pk(tenant_id);
-        let rows = self
-            .query_gsi1(
-                &gsi1pk,
-                None,
-                true,
-                Some((&filter_expr, &names, values)),
-                cursor,
-                limit,
-            )
-            .await?;
+        let rows = match filter.order {
+            UserOrder::Name => {
+                let gsi1pk = items::users_gsi1pk(tenant_id);
+                // Each order's query boxed: inline, both futures sit in this one's frame,
+                // deep enough under the in-process gateway to overflow a debug test stack.
+                Box::pin(self.query_gsi1(
+                    &gsi1pk,
+                    None,
+                    true,
+                    Some((&filter_expr, &names, values)),
+                    cursor,
+                    limit,
+                ))
+                .await?
+            }
+            UserOrder::LastActive => {
+                // Online is a range of the activity index: only those rows are read.
+                let since = filter.presence.map(|p| {
+                    let bound = s(timefmt::format(p.since));
+                    let op = if p.online { ">=" } else { "<" };
+                    (format!("gsi2sk {op} :r"), vec![(":r", bound)])
+                });
+                let q = super::Query {
+                    table: &self.tables.directory,
+                    index: Some("gsi2"),
+                    partition: ("gsi2pk", items::users_seen_gsi2pk(tenant_id)),
+                    key_attrs: &["pk", "sk", "gsi2sk"],
+                    sort: since,
+                    forward: false,
+                    filter: Some(filter_expr),
+                    names: names.clone(),
+                    values,
+                };
+                Box::pin(self.query(q, cursor, limit)).await?
+            }
+        };
         Ok(Page {
             items: rows
                 .items
@@ -150,13 +298,7 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<(), WriteError> {
         let mut tx = Tx::new(&self.tables);
-        tx.put_if(
-            Tag::User,
-            items::user_item(after),
-            "version = :v",
-            &[],
-            vec![(":v", n(before.version))],
-        );
+        tx.update_user(after, "#version = :v", &[], vec![(":v", n(before.version))]);
         let (seats, admins) = counter_deltas(before, after);
         tx.tenant_counters(&before.tenant_id, seats, admins, None);
         if after.status == UserStatus::Deleted && before.status != UserStatus::Deleted {

@@ -75,6 +75,14 @@ pub async fn accept(
     request_id: &str,
 ) -> Result<Joined, ApiError> {
     let invite = open_invite(l, raw).await?;
+    // The company's capacity default as of joining (rule 16), read before any lock is held.
+    let max_chats = l
+        .store
+        .tenant(&invite.tenant_id)
+        .await?
+        .map_or(crate::domain::user::DEFAULT_MAX_CHATS, |t| {
+            t.default_max_chats
+        });
     let username = invite.email.normalized().to_string();
     // Claim first, then Cognito, then DynamoDB: a second accept of this link is refused
     // before it can touch the identity.
@@ -91,7 +99,7 @@ pub async fn accept(
             return Err(e);
         }
     };
-    let (user, accepted) = invite.accepted_by(&sub, now);
+    let (user, accepted) = invite.accepted_by(&sub, now, max_chats);
     let joiner = crate::domain::Actor::of(&user);
     let mut entry = Change::new(joiner, now, request_id).on_invite(
         AuditAction::InviteAccepted,

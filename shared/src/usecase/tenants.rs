@@ -33,6 +33,7 @@ pub async fn create(
         seats_used: 1,
         active_admins: 0,
         mfa_policy: crate::domain::tenant::MfaPolicy::Off,
+        default_max_chats: crate::domain::user::DEFAULT_MAX_CHATS,
         created_at: change.at,
     };
     let (invite, token) = new_invite(&new.admin, &tenant.id, &change.actor, change.at);

@@ -81,11 +81,22 @@ pub async fn change_role(
         if let Some(team) = edit.team {
             u.team = team;
         }
+        if let Some(n) = edit.max_chats {
+            u.max_chats = n;
+        }
     });
-    if after.role == before.role && after.team == before.team {
+    let access = after.role != before.role || after.team != before.team;
+    if !access && after.max_chats == before.max_chats {
         return Ok(before);
     }
-    let entry = change.on_user(AuditAction::RoleChanged, &before, &after);
+    // One entry per change: a capacity alone has its own action; with a role or team it is
+    // part of the role change's snapshots.
+    let action = if access {
+        AuditAction::RoleChanged
+    } else {
+        AuditAction::MaxChatsChanged
+    };
+    let entry = change.on_user(action, &before, &after);
     commit(users, &before, &after, &entry).await?;
     Ok(after)
 }
@@ -134,6 +145,92 @@ async fn commit(
             "The change could not be stored; reload and try again.".into(),
         )),
     }
+}
+
+/// Availability (rule 16). A user sets their own (not audited, no version); an admin sets
+/// anyone's in the company (audited, with exactly what it replaced: the write is conditioned on
+/// the record as read, and re-read and tried again when something moved in between). Only an
+/// active user has one to set. The same status again still records who set it and when.
+pub async fn set_availability(
+    store: &Store,
+    change: &Change,
+    caller: &User,
+    mut target: User,
+    status: crate::domain::user::Availability,
+) -> Result<User, ApiError> {
+    use crate::domain::user::AvailabilityState;
+    let state = AvailabilityState {
+        status,
+        set_at: Some(change.at),
+        set_by: Some((caller.id.clone(), caller.name.clone())),
+    };
+    let gone = || ApiError::Conflict("Only an active user has an availability to set.".into());
+    if target.id == caller.id {
+        return Box::pin(store.set_own_availability(caller, &state))
+            .await?
+            .ok_or_else(gone);
+    }
+    for _ in 0..3 {
+        if target.status != crate::domain::UserStatus::Active {
+            return Err(gone());
+        }
+        let after = User {
+            availability: state.clone(),
+            ..target.clone()
+        };
+        let entry = change.on_availability(&target, &after);
+        crate::journal::will_answer(crate::domain::views::answers::user(&after));
+        match Box::pin(store.set_availability(&target, &state, &entry)).await {
+            Ok(()) => return Ok(after),
+            Err(WriteError::Refused(_)) => {
+                target = store
+                    .user(&target.id)
+                    .await?
+                    .filter(|u| u.tenant_id == caller.tenant_id)
+                    .ok_or(ApiError::NotFound("user"))?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::Conflict(
+        "This user's record kept changing; try again.".into(),
+    ))
+}
+
+/// The chat capacity users who join start with (an admin's, audited). Users already in the
+/// company keep theirs.
+pub async fn set_default_max_chats(
+    store: &Store,
+    change: &Change,
+    caller: &User,
+    max_chats: u32,
+    pricing_url: &str,
+) -> Result<Tenant, ApiError> {
+    let tenant = store
+        .tenant(&caller.tenant_id)
+        .await?
+        .ok_or(ApiError::NotFound("tenant"))?;
+    if tenant.default_max_chats == max_chats {
+        return Ok(tenant);
+    }
+    let entry = change.on_tenant(
+        AuditAction::DefaultMaxChatsChanged,
+        &tenant,
+        Some(json!({"defaultMaxChats": tenant.default_max_chats})),
+        json!({"defaultMaxChats": max_chats}),
+    );
+    let after = Tenant {
+        default_max_chats: max_chats,
+        ..tenant.clone()
+    };
+    crate::journal::will_answer(crate::domain::idempotency::Answer::json(
+        200,
+        &crate::domain::views::TenantView::new(&after, pricing_url),
+    ));
+    store
+        .set_default_max_chats(&tenant, max_chats, &entry)
+        .await?;
+    Ok(after)
 }
 
 /// A company admin's "require two-step verification" (rule 14), audited. Requiring it of one's

@@ -1,9 +1,9 @@
 // The shell: who is signed in, the navigation, and which screen the path names.
 import { useEffect, useState, useCallback, useRef } from './vendor/hooks.js';
-import { html, useRoute, Link, navigate, onRouteChange, Notify, Notices } from './ui.js';
-import { s, roles } from './strings.js';
+import { html, useRoute, Link, navigate, onRouteChange, Notify, Notices, messageOf } from './ui.js';
+import { s, roles, availabilities } from './strings.js';
 import { refresh, signedIn, signOut, onSignOut } from './session.js';
-import { getMe } from './api.js';
+import { getMe, setMyAvailability } from './api.js';
 import { SignIn } from './screens/signin.js';
 import { Accept } from './screens/accept.js';
 import { Reset } from './screens/reset.js';
@@ -13,6 +13,7 @@ import { Audit } from './screens/audit.js';
 import { Profile } from './screens/profile.js';
 import { Home } from './screens/home.js';
 import { Security } from './screens/security.js';
+import { Company } from './screens/company.js';
 
 export function App() {
   const route = useRoute();
@@ -84,9 +85,15 @@ export function App() {
         <span class="nav-group" aria-hidden="true">${s.nav.settings} ›</span>
         <${Link} href="/settings/company/users" aria-current=${route.path.startsWith('/settings/company/users') ? 'page' : undefined}>${s.nav.users}<//>
         ${me.permissions.includes('audit.read') && html`<${Link} href="/settings/audit" aria-current=${route.path === '/settings/audit' ? 'page' : undefined}>${s.nav.audit}<//>`}
+        ${isAdmin && html`<${Link} href="/settings/company" aria-current=${route.path === '/settings/company' ? 'page' : undefined}>${s.nav.companyShort}<//>`}
         ${isAdmin && html`<${Link} href="/settings/security" aria-current=${route.path === '/settings/security' ? 'page' : undefined}>${s.nav.security}<//>`}
       </nav>
       <div class="who">
+        <label class="status-pick"><span class=${`dot ${me.availability}`} aria-hidden="true"></span><span class="sr-only">${s.status.label}</span>
+          <select value=${me.availability} onChange=${async (e) => {
+            const a = e.target.value;
+            try { const u = await setMyAvailability({ availability: a }); setMe((m) => ({ ...m, ...u })); notify(s.status.changed(availabilities[a])); } catch (err) { notify(messageOf(err), 'bad'); setMe((m) => ({ ...m })); }
+          }}>${Object.keys(availabilities).map((k) => html`<option value=${k}>${availabilities[k]}</option>`)}</select></label>
         <${Link} href="/profile" aria-current=${route.path === '/profile' ? 'page' : undefined}>${me.name} · ${roles[me.role].label}<//>
         <button type="button" class="link" onClick=${() => signOut()}>${s.nav.signOut}</button>
       </div>
@@ -103,6 +110,7 @@ function screen(route, me, isAdmin) {
   if (m) return html`<${UserPage} me=${me} isAdmin=${isAdmin} id=${decodeURIComponent(m[1])} key=${m[1]} />`;
   if (p === '/settings/audit' && me.permissions.includes('audit.read')) return html`<${Audit} query=${route.query} />`;
   if (p === '/settings/security' && isAdmin) return html`<${Security} me=${me} />`;
+  if (p === '/settings/company' && isAdmin) return html`<${Company} />`;
   if (p === '/profile') return html`<${Profile} me=${me} />`;
   return html`<section class="page"><h1>Not found</h1><p><${Link} href="/">${s.nav.home}<//></p></section>`;
 }

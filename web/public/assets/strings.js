@@ -23,6 +23,9 @@ export const permissions = {
   'audit.read': 'Read the audit log',
 };
 
+// A user's own availability for new conversations (the API's `availability`).
+export const availabilities = { available: 'Available', away: 'Away', dnd: 'Do not disturb' };
+
 export const statuses = {
   active: 'Active',
   invited: 'Invited',
@@ -41,7 +44,7 @@ export const s = {
   appName: 'VeloConnect',
   loading: 'Loading…',
   skip: 'Skip to content',
-  nav: { home: 'Dashboard', settings: 'Settings', company: 'Company information', users: 'Users', audit: 'Audit log', security: 'Security', profile: 'Your profile', signOut: 'Sign out' },
+  nav: { home: 'Dashboard', settings: 'Settings', company: 'Company information', companyShort: 'Company', users: 'Users', audit: 'Audit log', security: 'Security', profile: 'Your profile', signOut: 'Sign out' },
   signIn: {
     title: 'Sign in to VeloConnect', email: 'Email', password: 'Password', submit: 'Sign in', busy: 'Signing in…',
     wrong: 'That email and password don’t match an account.', disabled: 'This account is suspended. Ask your admin to reactivate it.',
@@ -102,7 +105,9 @@ export const s = {
     seats: (used, limit) => `${used} of ${limit} seats used (pending invites included)`,
     atLimit: (limit) => `You’ve used all ${limit} seats on your plan. Upgrade your plan to invite more people.`,
     pricing: 'See pricing',
-    lastActive: (rel) => `Last active ${rel}`, activeNow: 'Active now', neverActive: 'Never signed in',
+    lastActive: (rel) => `Last active ${rel}`, activeNow: 'Online now', neverActive: 'Never signed in',
+    presence: 'Show', everyone: 'Everyone', online: 'Online', offline: 'Offline', sort: 'Sort by', byName: 'Name', byActivity: 'Last active',
+    availability: 'Availability', anyAvailability: 'Any availability',
     menu: (name) => `Actions for ${name}`, open: 'Open', resend: 'Resend invite', revoke: 'Revoke invite',
     sent: (d) => `Sent ${d}`, expiresOn: (d) => `Expires ${d}`, expiredOn: (d) => `Expired ${d}`,
     // What SES said about the invite email (the API's `delivery`, with `deliveryDetail`).
@@ -119,6 +124,8 @@ export const s = {
   user: {
     back: 'Back to Users', loading: 'Loading this user…', details: 'Details', role: 'Role', team: 'Team', noTeam: 'No team', save: 'Save changes', saved: 'Changes saved. They apply on the user’s next page load.',
     teamHint: 'Leave empty for no team.',
+    maxChats: 'Max chats at once', maxChatsHint: 'From 1 to 50. The routing side gives them no more conversations than this at once.',
+    availability: 'Availability', availabilityHint: 'Changes at once, without Save.', setBy: (who, when) => `Set by ${who}, ${when}`, availabilitySet: (n, a) => `${n} is now ${a}.`,
     created: 'Joined', updated: 'Last changed', lastActive: 'Last active',
     conflict: (who) => `${who || 'Someone'} changed this user while you were editing. Here are their current details; make your change again if it’s still needed.`,
     suspend: 'Suspend', reactivate: 'Reactivate', delete: 'Delete user',
@@ -178,6 +185,12 @@ export const s = {
     turnedOff: 'Two-step verification is off.', notOn: 'Two-step verification didn’t turn on. Start the set-up again.',
     required: 'Your company requires two-step verification for admins.', goSetUp: 'Set up two-step verification to continue',
   },
+  company: {
+    title: 'Company information', plan: 'Plan', seats: 'Seats', capacity: 'Chat capacity',
+    maxChats: 'Max chats for people who join', maxChatsHint: 'From 1 to 50. Everyone who joins from now on starts with this; people already here keep theirs (change it on their page).',
+    save: 'Save', saved: (n) => `People who join from now on can take ${n} chat${n === 1 ? '' : 's'} at once.`,
+  },
+  status: { label: 'Your availability', changed: (a) => `You are now ${a}.` },
   security: {
     title: 'Security', legend: 'Who must use two-step verification',
     off: 'Everyone chooses for themselves', offHint: 'Each person can turn two-step verification on from their profile.',
@@ -216,9 +229,10 @@ export const fmt = {
   number: (n) => number.format(n),
   zone: () => Intl.DateTimeFormat().resolvedOptions().timeZone,
   /** "Active now" within the 5 minutes a request records, else "Last active 3 hours ago". */
-  lastActive(iso) {
+  // The API's `online` decides (the server's clock, as the Online switch's); without it, ours.
+  lastActive(iso, online) {
     if (!iso) return s.users.neverActive;
-    return Date.now() - new Date(iso).getTime() < 5 * 60 * 1000 ? s.users.activeNow : s.users.lastActive(fmt.relative(iso));
+    return (online ?? Date.now() - new Date(iso).getTime() < 5 * 60 * 1000) ? s.users.activeNow : s.users.lastActive(fmt.relative(iso));
   },
   relative(iso) {
     const secs = (new Date(iso).getTime() - Date.now()) / 1000;

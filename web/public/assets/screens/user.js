@@ -1,7 +1,7 @@
 import { useEffect, useState } from '../vendor/hooks.js';
 import { html, Link, navigate, Field, ErrorBox, Confirm, useNotify, StatusBadge } from '../ui.js';
-import { s, roles, fmt } from '../strings.js';
-import { listAudit, getUser, changeRole, suspendUser, reactivateUser, deleteUser, signOutUser, sendPasswordReset, resetUserMfa } from '../api.js';
+import { s, roles, availabilities, fmt } from '../strings.js';
+import { listAudit, getUser, changeRole, setUserAvailability, suspendUser, reactivateUser, deleteUser, signOutUser, sendPasswordReset, resetUserMfa } from '../api.js';
 
 /** Who last changed a user, from the audit log (admins read it), for a conflict's message. */
 async function lastChangedBy(id) {
@@ -22,7 +22,7 @@ export function UserPage({ me, isAdmin, id }) {
   const [confirm, setConfirm] = useState(null);
   const notify = useNotify();
 
-  const show = (u) => { setUser(u); setForm({ role: u.role, team: u.team || '' }); };
+  const show = (u) => { setUser(u); setForm({ role: u.role, team: u.team || '', maxChats: String(u.maxChats) }); };
   const load = () => getUser(id).then(show, setError);
   useEffect(() => { load(); }, [id]);
 
@@ -31,12 +31,14 @@ export function UserPage({ me, isAdmin, id }) {
 
   const self = user.id === me.id;
   const live = user.status !== 'deleted';
-  const changed = form.role !== user.role || (form.team.trim() || null) !== (user.team || null);
+  const changed = form.role !== user.role || (form.team.trim() || null) !== (user.team || null) || form.maxChats !== String(user.maxChats);
   const save = async (e) => {
     e.preventDefault();
     setBusy(true); setSaveError(null); setConflict(null);
     try {
-      const u = await changeRole(id, { role: form.role, team: form.team.trim() || null, version: user.version });
+      // A capacity that isn't a whole number goes as typed: the API's 400 names the field.
+      const n = Number(form.maxChats);
+      const u = await changeRole(id, { role: form.role, team: form.team.trim() || null, maxChats: form.maxChats.trim() === '' ? form.maxChats : n, version: user.version });
       show(u);
       notify(s.user.saved);
     } catch (err) {
@@ -50,6 +52,14 @@ export function UserPage({ me, isAdmin, id }) {
   const sendReset = async () => {
     await sendPasswordReset(id, { timeZone: fmt.zone() });
     notify(s.user.resetSent(user.email));
+  };
+  // Availability is not part of the version: it is set at once, not with "Save changes".
+  const setAvailability = async (a) => {
+    try {
+      const u = await setUserAvailability(id, { availability: a });
+      setUser({ ...user, availability: u.availability, availabilitySetAt: u.availabilitySetAt, availabilitySetBy: u.availabilitySetBy });
+      notify(s.user.availabilitySet(user.name, availabilities[a]));
+    } catch (err) { setSaveError(err); }
   };
   const act = (verb) => async () => {
     // The reset's email says when, in the admin's zone (as the password reset's does).
@@ -72,7 +82,9 @@ export function UserPage({ me, isAdmin, id }) {
           <dt>${s.user.team}</dt><dd>${user.team || s.user.noTeam}</dd>
           <dt>${s.user.created}</dt><dd>${fmt.dateTime(user.createdAt)}</dd>
           <dt>${s.user.updated}</dt><dd>${fmt.dateTime(user.updatedAt)}</dd>
-          ${user.status !== 'deleted' && html`<dt>${s.user.lastActive}</dt><dd title=${user.lastActiveAt ? fmt.dateTime(user.lastActiveAt) : undefined}>${fmt.lastActive(user.lastActiveAt)}</dd>`}
+          ${user.status !== 'deleted' && html`<dt>${s.user.lastActive}</dt><dd title=${user.lastActiveAt ? fmt.dateTime(user.lastActiveAt) : undefined}>${fmt.lastActive(user.lastActiveAt, user.online)}</dd>`}
+          ${user.status === 'active' && html`<dt>${s.user.availability}</dt><dd class="availability">${availabilities[user.availability]}${user.availabilitySetBy && html`<br /><span class="hint">${s.user.setBy(user.availabilitySetBy.name, fmt.relative(user.availabilitySetAt))}</span>`}</dd>`}
+          ${user.status !== 'deleted' && html`<dt>${s.user.maxChats}</dt><dd>${user.maxChats}</dd>`}
           ${user.status !== 'deleted' && html`<dt>${s.mfa.title}</dt><dd>${user.mfa ? s.mfa.on : s.mfa.off}</dd>`}
           ${user.emailProblem && html`<dt>${s.users.emailProblem}</dt><dd class="email-problem">${user.emailProblem}</dd>`}
         </dl>
@@ -85,6 +97,9 @@ export function UserPage({ me, isAdmin, id }) {
           ${Object.keys(roles).map((k) => html`<option value=${k}>${roles[k].label}</option>`)}</select>`}<//>
         <p class="hint">${roles[form.role].can}</p>
         <${Field} label=${s.user.team} hint=${s.user.teamHint}>${(a) => html`<input ...${a} maxlength="64" value=${form.team} onInput=${(e) => setForm({ ...form, team: e.target.value })} />`}<//>
+        <${Field} label=${s.user.maxChats} hint=${s.user.maxChatsHint} errors=${(saveError?.body?.errors || []).filter((x) => x.field === 'maxChats').map((x) => x.message)}>${(a) => html`<input ...${a} type="number" min="1" max="50" step="1" inputmode="numeric" value=${form.maxChats} onInput=${(e) => setForm({ ...form, maxChats: e.target.value })} />`}<//>
+        ${user.status === 'active' && html`<${Field} label=${s.user.availability} hint=${s.user.availabilityHint}>${(a) => html`<select ...${a} value=${user.availability} onChange=${(e) => setAvailability(e.target.value)}>
+          ${Object.keys(availabilities).map((k) => html`<option value=${k}>${availabilities[k]}</option>`)}</select>`}<//>`}
         <div class="actions"><button type="submit" class="primary" disabled=${busy || !changed}>${s.user.save}</button></div>
         ${!self && html`<div class="actions split">
           ${user.status === 'active'

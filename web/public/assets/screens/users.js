@@ -1,6 +1,6 @@
 import { useEffect, useLayoutEffect, useState, useRef } from '../vendor/hooks.js';
 import { html, Link, navigate, ErrorBox, Confirm, useNotify, StatusBadge, messageOf } from '../ui.js';
-import { s, roles, statuses, fmt } from '../strings.js';
+import { s, roles, statuses, availabilities, fmt } from '../strings.js';
 import { config } from '../session.js';
 import { listInvites, listUsers, getTenant, resendInvite, revokeInvite } from '../api.js';
 import { InviteDialog } from './invite.js';
@@ -8,13 +8,19 @@ import { InviteDialog } from './invite.js';
 const USER_STATUSES = ['active', 'suspended', 'deleted'];
 const DEFAULT_STATUSES = ['active', 'invited', 'expired', 'suspended'];
 const PAGE = 25;
+// How often the presence column refreshes itself while the page is visible.
+export const PRESENCE_EVERY = 30000;
 
 /** The filters are the URL's query, so a view can be shared and survives a reload. */
 function filtersOf(query, isAdmin) {
   const allowed = isAdmin ? Object.keys(statuses) : USER_STATUSES;
   const raw = query.get('status');
   const st = (raw === null ? DEFAULT_STATUSES : raw.split(',')).filter((x) => allowed.includes(x));
-  return { statuses: st, role: query.get('role') || '', team: query.get('team') || '', q: query.get('q') || '' };
+  const one = (k, ok) => (ok.includes(query.get(k)) ? query.get(k) : '');
+  return {
+    statuses: st, role: query.get('role') || '', team: query.get('team') || '', q: query.get('q') || '',
+    presence: one('presence', ['online', 'offline']), availability: one('availability', Object.keys(availabilities)), sort: one('sort', ['lastActive']),
+  };
 }
 
 function urlOf(f) {
@@ -23,7 +29,7 @@ function urlOf(f) {
   if (!same) q.set('status', f.statuses.join(','));
   if (f.role) q.set('role', f.role);
   if (f.team) q.set('team', f.team);
-  if (f.q) q.set('q', f.q);
+  for (const k of ['q', 'presence', 'availability', 'sort']) if (f[k]) q.set(k, f[k]);
   const qs = q.toString();
   return `/settings/company/users${qs ? `?${qs}` : ''}`;
 }
@@ -31,20 +37,22 @@ function urlOf(f) {
 /** Users and invites are two lists in the API; each keeps its own cursor here. */
 function sourcesFor(f, isAdmin) {
   const out = [];
-  if (isAdmin && f.statuses.includes('invited')) out.push({ kind: 'invite', status: 'pending' });
-  if (isAdmin && f.statuses.includes('expired')) out.push({ kind: 'invite', status: 'expired' });
+  // Presence, availability and the activity order are users' alone: invites have none.
+  const usersOnly = f.presence || f.availability || f.sort;
+  if (isAdmin && !usersOnly && f.statuses.includes('invited')) out.push({ kind: 'invite', status: 'pending' });
+  if (isAdmin && !usersOnly && f.statuses.includes('expired')) out.push({ kind: 'invite', status: 'expired' });
   const us = f.statuses.filter((x) => USER_STATUSES.includes(x));
   if (us.length) out.push({ kind: 'user', status: us.join(',') });
   return out.map((x) => ({ ...x, cursor: null, done: false }));
 }
 
 async function fetchPage(src, f) {
-  const query = { status: src.status, role: f.role, team: f.team, q: f.q, limit: PAGE, cursor: src.cursor };
+  const query = { status: src.status, role: f.role, team: f.team, q: f.q, limit: src.limit || PAGE, cursor: src.cursor };
   if (src.kind === 'invite') {
     const page = await listInvites(query);
     return { rows: page.invites.map((i) => inviteRow(i, src.status)), next: page.nextCursor };
   }
-  const page = await listUsers(query);
+  const page = await listUsers({ ...query, presence: f.presence, availability: f.availability, sort: f.sort });
   return { rows: page.users.map(userRow), next: page.nextCursor };
 }
 
@@ -83,6 +91,31 @@ export function Users({ me, isAdmin, query }) {
       if (mine === gen.current) setLoading(false);
     }
   };
+  // The presence column refreshes itself in place (same rows, same order: no jump under the
+  // reader's eyes), only while the page is visible, and at once when it becomes visible again.
+  const rowsRef = useRef(rows);
+  rowsRef.current = rows;
+  useEffect(() => {
+    const refresh = async () => {
+      const n = rowsRef.current.filter((r) => r.kind === 'user').length;
+      if (document.hidden || n === 0) return;
+      const src = sourcesFor(f, isAdmin).find((x) => x.kind === 'user');
+      if (!src) return;
+      try {
+        // The same list from its start, as far as is shown: those who no longer pass the
+        // Online / Offline switch are on its other side now.
+        const page = await fetchPage({ ...src, limit: Math.min(n + PAGE, 1000) }, f);
+        const byId = new Map(page.rows.map((r) => [r.id, r]));
+        setRows((rs) => rs.map((r) => (r.kind !== 'user' ? r : byId.get(r.id)
+          || (f.presence ? userRow({ ...r.user, online: f.presence === 'offline' }) : r))));
+      } catch { /* the next tick tries again; the rows shown stay */ }
+    };
+    const timer = setInterval(refresh, PRESENCE_EVERY);
+    const shown = () => { if (!document.hidden) refresh(); };
+    document.addEventListener('visibilitychange', shown);
+    return () => { clearInterval(timer); document.removeEventListener('visibilitychange', shown); };
+  }, [fkey]);
+
   // The box follows the URL only when the URL's search changed from elsewhere (Clear, Back):
   // a filter picked while typing must not wipe what was typed, nor the typing drop the filter.
   const latest = useRef(f);
@@ -158,6 +191,23 @@ export function Users({ me, isAdmin, query }) {
         <input list="teams" value=${f.team} placeholder=${s.users.anyTeam} onChange=${(e) => set({ team: e.target.value.trim() })} />
         <datalist id="teams">${teams.map((t) => html`<option value=${t} />`)}</datalist>
       </label>
+      <fieldset class="chips presence">
+        <legend>${s.users.presence}</legend>
+        ${[['', s.users.everyone], ['online', s.users.online], ['offline', s.users.offline]].map(([v, label]) => html`<label class="chip" key=${v}>
+          <input type="radio" name="presence" checked=${f.presence === v} onChange=${() => set({ presence: v })} /> ${label}
+        </label>`)}
+      </fieldset>
+      <label class="inline">${s.users.availability}
+        <select value=${f.availability} onChange=${(e) => set({ availability: e.target.value })}>
+          <option value="">${s.users.anyAvailability}</option>
+          ${Object.keys(availabilities).map((a) => html`<option value=${a}>${availabilities[a]}</option>`)}
+        </select>
+      </label>
+      <label class="inline">${s.users.sort}
+        <select value=${f.sort} onChange=${(e) => set({ sort: e.target.value })}>
+          <option value="">${s.users.byName}</option><option value="lastActive">${s.users.byActivity}</option>
+        </select>
+      </label>
       <label class="inline grow">${s.users.search}
         <input type="search" value=${search} onInput=${(e) => setSearch(e.target.value)} />
       </label>
@@ -198,7 +248,7 @@ function Row({ row, me, isAdmin, onResend, onRevoke }) {
     <td>${row.team || '—'}</td>
     <td>
       <${StatusBadge} status=${row.status} />
-      ${row.kind === 'user' && row.status !== 'deleted' && html`<div class="sub last-active">${fmt.lastActive(row.user.lastActiveAt)}${row.user.mfa && html` · <span class="mfa-mark" title=${s.mfa.title}>${s.mfa.short}</span>`}${row.user.emailProblem && html`<br /><span class="badge failed" title=${row.user.emailProblem}>${s.users.emailProblem}</span>`}</div>`}
+      ${row.kind === 'user' && row.status !== 'deleted' && html`<div class="sub last-active">${row.user.online && html`<span class="dot online" aria-hidden="true"></span>`}${fmt.lastActive(row.user.lastActiveAt, row.user.online)}${row.user.availability !== 'available' && html` · <span class=${`avail ${row.user.availability}`}>${availabilities[row.user.availability]}</span>`}${row.user.mfa && html` · <span class="mfa-mark" title=${s.mfa.title}>${s.mfa.short}</span>`}${row.user.emailProblem && html`<br /><span class="badge failed" title=${row.user.emailProblem}>${s.users.emailProblem}</span>`}</div>`}
       ${inv && html`<div class="sub">
         ${s.users.sent(fmt.date(inv.sentAt))} · ${row.status === 'expired' ? s.users.expiredOn(fmt.date(inv.expiresAt)) : s.users.expiresOn(fmt.dateTime(inv.expiresAt))}
         ${inv.invitedBy?.name && html`<br />${s.users.invitedBy(inv.invitedBy.name)}`}
