@@ -973,7 +973,7 @@ async fn round_trips(c: &Ctx) {
     row(
         "accept",
         &c,
-        "invite read, claim (1 transaction: invite check + login lock), AdminCreateUser (gives the sub) + AdminSetUserPassword, 1 transaction, converge: AdminGetUser + owner read, unlock",
+        "invite read, tenant read (the capacity default), claim (1 transaction: invite check + login lock), AdminCreateUser (gives the sub) + AdminSetUserPassword, 1 transaction, converge: AdminGetUser + owner read, unlock",
     );
     let uid = acc.json()["userId"]
         .as_str()
@@ -990,6 +990,51 @@ async fn round_trips(c: &Ctx) {
         "change role",
         &c,
         "caller + target in one batch read, 1 transaction",
+    );
+    // The team view (docs/rules.md rule 16).
+    let (_, c, _) = b
+        .measure(b.req(
+            "GET",
+            "/users?presence=online&sort=lastActive&limit=50",
+            None,
+        ))
+        .await;
+    row(
+        "list who is online, by last activity",
+        &c,
+        "1 caller read + 1 query (a key range of the activity index)",
+    );
+    let (_, c, _) = b
+        .measure(b.req(
+            "PUT",
+            &format!("/users/{uid}/availability"),
+            Some(json!({"availability": "away"})),
+        ))
+        .await;
+    row(
+        "an admin sets a user's availability",
+        &c,
+        "caller + target in one batch read, 1 transaction (the update and its audit entry)",
+    );
+    let (_, c, _) = b
+        .measure(b.req(
+            "PUT",
+            "/me/availability",
+            Some(json!({"availability": "dnd"})),
+        ))
+        .await;
+    row(
+        "set your own availability",
+        &c,
+        "caller read, 1 conditional update (not audited)",
+    );
+    let (_, c, _) = b
+        .measure(b.req("PUT", "/tenant/max-chats", Some(json!({"maxChats": 5}))))
+        .await;
+    row(
+        "set the company's default capacity",
+        &c,
+        "caller read, tenant read (the gate's policy), tenant read, 1 transaction",
     );
     let (_, c, _) = b
         .measure(b.req("POST", &format!("/users/{uid}/sign-out"), None))
