@@ -42,6 +42,7 @@ pub const ROUTES: &[Route] = &[
     route("GET /invites", "list"),
     route("GET /tenant", "list"),
     route("PUT /users/{id}/role", "change-role"),
+    route("PATCH /users", "change-role"),
     route("PUT /users/{id}/availability", "change-role"),
     route("PUT /me/availability", "change-role"),
     route("PUT /tenant/max-chats", "change-role"),

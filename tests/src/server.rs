@@ -18,7 +18,7 @@ const MAX_BODY: usize = crate::gateway::PAYLOAD_LIMIT + 1;
 /// The template's `Api.CorsConfiguration`, but for the origins (there `AppUrl`). The infra
 /// test holds the template to these values.
 pub const CORS_ALLOW_HEADERS: &[&str] = &["authorization", "content-type", "idempotency-key"];
-pub const CORS_ALLOW_METHODS: &[&str] = &["GET", "POST", "PUT", "DELETE"];
+pub const CORS_ALLOW_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 pub const CORS_MAX_AGE: u32 = 600;
 /// Response headers a cross-origin script may read besides the safelisted ones: how long to
 /// wait after a 429 or a 503 is in the header as well as in the problem body.

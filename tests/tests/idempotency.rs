@@ -152,6 +152,10 @@ fn a_retry_with_the_same_key_gets_the_first_answer_and_changes_nothing_on_every_
         assert_eq!(set["availability"], "away");
         let own = twice(&app, &t.id, "PUT", "/me/availability", admin, away, 200).await;
         assert_eq!(own["availability"], "away");
+        let v = app.get(&t.admin, &format!("/users/{user}")).await.json()["version"].clone();
+        let quick = Some(json!({"changes": [{"id": user, "version": v, "maxChats": 9}]}));
+        let edited = twice(&app, &t.id, "PATCH", "/users", admin, quick, 200).await;
+        assert_eq!(edited["users"][0]["maxChats"], 9);
         let cap = Some(json!({"maxChats": 6}));
         let t6 = twice(&app, &t.id, "PUT", "/tenant/max-chats", admin, cap, 200).await;
         assert_eq!(t6["defaultMaxChats"], 6);
@@ -284,6 +288,7 @@ fn a_retry_with_the_same_key_gets_the_first_answer_and_changes_nothing_on_every_
             [
                 "user.availabilityChanged",
                 "user.deleted",
+                "user.maxChatsChanged",
                 "user.passwordReset",
                 "user.passwordResetSent",
                 "user.reactivated",

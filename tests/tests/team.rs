@@ -467,3 +467,210 @@ fn chat_capacity_has_bounds_and_the_company_default_is_what_joiners_get() {
         assert_problem(&r, 403, "forbidden");
     });
 }
+
+async fn version(app: &harness::App, admin: &str, id: &str) -> u64 {
+    app.get(admin, &format!("/users/{id}")).await.json()["version"]
+        .as_u64()
+        .unwrap()
+}
+
+/// Quick edit (rule 17): several users in one transaction, all or nothing; a refusal names
+/// every row and why; one audit entry per user that changed, none for a row that changes
+/// nothing; availability alone moves no version.
+#[test]
+fn a_quick_edit_saves_every_row_or_none_and_names_each_refused_row() {
+    run(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let a = member(&app, &t.admin, "agent", Some("Night")).await;
+        let b = member(&app, &t.admin, "agent", Some("Night")).await;
+        let c = member(&app, &t.admin, "agent", None).await;
+        let gone = member(&app, &t.admin, "agent", None).await;
+        let off = member(&app, &t.admin, "agent", None).await;
+        app.delete_user(&t.admin, &gone.id).await.expect(200);
+        app.suspend(&t.admin, &off.id).await.expect(200);
+        let elsewhere = tenant(&app, "team", None).await;
+        let stranger = member(&app, &elsewhere.admin, "agent", None).await;
+        let (va, vb, vc) = (
+            version(&app, &t.admin, &a.id).await,
+            version(&app, &t.admin, &b.id).await,
+            version(&app, &t.admin, &c.id).await,
+        );
+        let entries = audit(&app, &t.id).await.len();
+        let patch = |changes: Value| {
+            let app = app.clone();
+            let token = t.admin.clone();
+            async move {
+                app.request(
+                    "PATCH",
+                    "/users",
+                    Some(&token),
+                    Some(json!({ "changes": changes })),
+                )
+                .await
+            }
+        };
+
+        // One stale row: nothing saved, the row named with the version it is at now.
+        let r = patch(json!([
+            {"id": a.id, "version": va, "role": "supervisor"},
+            {"id": b.id, "version": vb + 7, "maxChats": 9},
+        ]))
+        .await;
+        assert_problem(&r, 409, "rows-refused");
+        let rows = r.json()["rows"].clone();
+        assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
+        assert_eq!(rows[0]["index"], 1);
+        assert_eq!(rows[0]["problem"], "version-conflict");
+        assert_eq!(rows[0]["currentVersion"], vb);
+        assert_eq!(version(&app, &t.admin, &a.id).await, va, "row 0 not saved");
+        assert_eq!(audit(&app, &t.id).await.len(), entries);
+
+        // Every row that can't be changed, named at once.
+        let r = patch(json!([
+            {"id": gone.id, "version": 2, "role": "agent"},
+            {"id": off.id, "version": version(&app, &t.admin, &off.id).await, "availability": "away"},
+            {"id": "00000000-0000-4000-8000-000000000000", "version": 1, "maxChats": 4},
+            {"id": stranger.id, "version": 1, "maxChats": 4},
+        ]))
+        .await;
+        assert_problem(&r, 409, "rows-refused");
+        let problems: Vec<String> = r.json()["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| format!("{}:{}", x["index"], x["problem"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            problems,
+            vec![
+                "0:user-deleted",
+                "1:not-active",
+                "2:not-found",
+                "3:not-found"
+            ],
+            "another company's user is as unknown as nobody's"
+        );
+        assert_eq!(
+            app.store
+                .user(&uid(&stranger.id))
+                .await
+                .unwrap()
+                .unwrap()
+                .max_chats,
+            3
+        );
+
+        // Three rows saved at once: a role and team, a capacity, an availability alone; a
+        // fourth that changes nothing.
+        let r = patch(json!([
+            {"id": a.id, "version": va, "role": "supervisor", "team": "Day"},
+            {"id": b.id, "version": vb, "maxChats": 12},
+            {"id": c.id, "version": vc, "availability": "dnd"},
+            {"id": app.get(&t.admin, "/me").await.json()["id"], "version": 1, "role": "admin"},
+        ]))
+        .await
+        .expect(200)
+        .json();
+        let users = r["users"].as_array().unwrap();
+        assert_eq!(users.len(), 4);
+        assert_eq!(users[0]["role"], "supervisor");
+        assert_eq!(users[0]["team"], "Day");
+        assert_eq!(users[0]["version"], va + 1);
+        assert_eq!(users[1]["maxChats"], 12);
+        assert_eq!(users[2]["availability"], "dnd");
+        assert_eq!(
+            users[2]["version"], vc,
+            "availability alone moves no version"
+        );
+        let log = audit(&app, &t.id).await;
+        assert_eq!(log.len(), entries + 3, "one entry per user that changed");
+        let acts: std::collections::BTreeSet<String> =
+            actions(&log[entries..]).into_iter().collect();
+        assert_eq!(
+            acts,
+            [
+                "user.availabilityChanged",
+                "user.maxChatsChanged",
+                "user.roleChanged"
+            ]
+            .map(String::from)
+            .into()
+        );
+        let stored = app.store.user(&uid(&c.id)).await.unwrap().unwrap();
+        assert_eq!(stored.availability.status.as_str(), "dnd");
+        assert_eq!(stored.availability.set_by.unwrap().1, "Ada Admin");
+        // A supervisor now in Day sees the row moved there at once (visibility follows).
+        let day = app.get(&a.token, "/users").await.json();
+        assert!(day["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["team"] == "Day"));
+    });
+}
+
+/// The last admin inside a quick edit: demoting every admin at once is refused, naming each
+/// demotion, and nothing is saved; demoting all but one is saved. Only admins quick-edit, and
+/// bad rows are named field by field.
+#[test]
+fn a_quick_edit_keeps_an_admin_and_is_for_admins() {
+    run(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let other = member(&app, &t.admin, "admin", None).await;
+        let agent = member(&app, &t.admin, "agent", None).await;
+        let me = app.get(&t.admin, "/me").await.json();
+        let my_id = me["id"].as_str().unwrap().to_string();
+        let vo = version(&app, &t.admin, &other.id).await;
+        let va = version(&app, &t.admin, &agent.id).await;
+        let both = json!({"changes": [
+            {"id": agent.id, "version": va, "maxChats": 5},
+            {"id": other.id, "version": vo, "role": "agent"},
+            {"id": my_id, "version": me["version"], "role": "supervisor"},
+        ]});
+        let r = app
+            .request("PATCH", "/users", Some(&t.admin), Some(both))
+            .await;
+        assert_problem(&r, 409, "rows-refused");
+        let rows = r.json()["rows"].clone();
+        let named: Vec<(u64, &str)> = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| (x["index"].as_u64().unwrap(), x["problem"].as_str().unwrap()))
+            .collect();
+        assert_eq!(named, vec![(1, "last-admin"), (2, "last-admin")], "{rows}");
+        assert_eq!(
+            version(&app, &t.admin, &agent.id).await,
+            va,
+            "nothing saved"
+        );
+        let t_now = app.store.tenant(&tid(&t.id)).await.unwrap().unwrap();
+        assert_eq!(t_now.active_admins, 2);
+
+        let one = json!({"changes": [{"id": other.id, "version": vo, "role": "agent"}]});
+        app.request("PATCH", "/users", Some(&t.admin), Some(one))
+            .await
+            .expect(200);
+        let t_now = app.store.tenant(&tid(&t.id)).await.unwrap().unwrap();
+        assert_eq!(t_now.active_admins, 1, "the counter follows the batch");
+
+        let any = json!({"changes": [{"id": agent.id, "version": va, "maxChats": 5}]});
+        let r = app
+            .request("PATCH", "/users", Some(&agent.token), Some(any))
+            .await;
+        assert_problem(&r, 403, "forbidden");
+        let bad =
+            json!({"changes": [{"id": agent.id, "version": va, "maxChats": 99, "role": "boss"}]});
+        let r = app
+            .request("PATCH", "/users", Some(&t.admin), Some(bad))
+            .await;
+        assert_problem(&r, 400, "invalid-request");
+        let fields: Vec<String> = r.json()["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(fields, vec!["changes[0]/role", "changes[0]/maxChats"]);
+    });
+}

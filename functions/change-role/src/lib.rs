@@ -4,11 +4,14 @@
 //! - `PUT /me/availability` and `PUT /users/{id}/availability {availability}`: a user's own,
 //!   or an admin's for anyone in the company (rule 16).
 //! - `PUT /tenant/max-chats {maxChats}`: the capacity users who join start with.
+//! - `PATCH /users {changes: [...]}`: a quick edit of up to 25 users, all or nothing (rule 17).
 
 use lambda_http::{Body, Request, Response};
 use shared::auth::Verifier;
 use shared::domain::manage::target;
-use shared::domain::validation::{availability_request, default_max_chats_request, role_edit};
+use shared::domain::validation::{
+    availability_request, default_max_chats_request, quick_edit_request, role_edit,
+};
 use shared::domain::views::{answers, TenantView};
 use shared::domain::ApiError;
 use shared::http::admit;
@@ -30,6 +33,7 @@ pub async fn handle(deps: &Deps, verifier: &Verifier, req: Request) -> Response<
             Some("PUT /users/{id}/availability") => Box::pin(availability(deps, &req)).await,
             Some("PUT /me/availability") => Box::pin(own_availability(deps, &req)).await,
             Some("PUT /tenant/max-chats") => Box::pin(default_max_chats(deps, &req)).await,
+            Some("PATCH /users") => Box::pin(quick_edit(deps, &req)).await,
             _ => Err(ApiError::NoRoute),
         }
     })
@@ -87,6 +91,16 @@ async fn own_availability(deps: &Deps, req: &Request) -> Result<Response<Body>, 
     ))
     .await?;
     Ok(answer(&answers::user(&after)))
+}
+
+/// An admin: several users at once, all or nothing (rule 17).
+async fn quick_edit(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = load_caller(&deps.store, req).await?;
+    require_admin(&deps.store, &deps.directory, &caller, "change users").await?;
+    let edits = quick_edit_request(&body_json(req)?)?;
+    let change = change_by(req, &caller, deps.clock.now());
+    let after = Box::pin(users::quick_edit(&deps.store, &change, &caller, edits)).await?;
+    Ok(answer(&answers::users(&after)))
 }
 
 async fn default_max_chats(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {

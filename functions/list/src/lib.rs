@@ -138,7 +138,19 @@ async fn users(deps: &Deps, req: &Request, caller: &User) -> Result<Response<Bod
         .store
         .list_users(&caller.tenant_id, &scope, &filter, cursor.as_deref(), limit)
         .await?;
-    let users: Vec<UserView> = page.items.iter().map(UserView::from).collect();
+    // `online` as the list judged it, at one instant for the whole page.
+    let since = filter.presence.map_or_else(
+        || shared::domain::Clock::now(&shared::domain::SystemClock) - ONLINE_WINDOW,
+        |p| p.since,
+    );
+    let users: Vec<UserView> = page
+        .items
+        .iter()
+        .map(|u| UserView {
+            online: u.online_since(since),
+            ..UserView::from(u)
+        })
+        .collect();
     Ok(json(
         200,
         &json!({ "users": users, "nextCursor": page.cursor }),

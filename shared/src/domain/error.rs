@@ -162,6 +162,10 @@ pub enum ApiError {
     /// Rule 6: the tenant's last active admin can't be demoted, suspended or deleted.
     #[error("last admin")]
     LastAdmin,
+    /// A quick edit (`PATCH /users`, rule 17) refused as a whole: each row that can't be
+    /// changed as asked, and why. Nothing was changed.
+    #[error("{} row(s) refused", .0.len())]
+    RowsRefused(Vec<RowRefusal>),
     #[error("invite is {0}")]
     InviteNotPending(&'static str),
     #[error("cannot {0} yourself")]
@@ -197,6 +201,20 @@ pub enum ApiError {
     /// Another attempt with the same `Idempotency-Key` is still running (rule 11).
     #[error("a request with this idempotency key is in progress")]
     IdempotencyInProgress,
+}
+
+/// One row of a refused quick edit: its place in the request, whose it was, and the problem
+/// a single change of that user would have answered (`version-conflict`, `last-admin`,
+/// `not-found`, `user-deleted`, `not-active`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RowRefusal {
+    pub index: usize,
+    pub id: String,
+    pub problem: &'static str,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<u64>,
 }
 
 /// The wire form of an error (RFC 9457), with our extension members.
@@ -363,6 +381,21 @@ impl ApiError {
                 )
             }
             ApiError::Conflict(why) => ("conflict", "Conflict", 409, why.clone()),
+            ApiError::RowsRefused(rows) => {
+                ext.insert(
+                    "rows".into(),
+                    serde_json::to_value(rows).unwrap_or(Value::Null),
+                );
+                (
+                    "rows-refused",
+                    "Nothing was changed",
+                    409,
+                    format!(
+                        "{} of the rows can't be changed as asked, so none was. Fix or leave out those rows and save again.",
+                        rows.len()
+                    ),
+                )
+            }
             ApiError::VersionConflict { current } => {
                 ext.insert("currentVersion".into(), (*current).into());
                 (

@@ -216,6 +216,7 @@ impl Disposition {
             | ApiError::Conflict(_)
             | ApiError::VersionConflict { .. }
             | ApiError::LastAdmin
+            | ApiError::RowsRefused(_)
             | ApiError::InviteNotPending(_)
             | ApiError::SelfAction(_)
             | ApiError::UserDeleted

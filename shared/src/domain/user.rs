@@ -290,10 +290,11 @@ impl User {
             .is_none_or(|seen| now - seen >= ACTIVITY_GRAIN)
     }
 
-    /// Whether the recorded activity is at or after `since` (online, for a list at
-    /// `since + ONLINE_WINDOW`).
+    /// Whether an active user's recorded activity is at or after `since` (online, for a list
+    /// at `since + ONLINE_WINDOW`). A suspended or deleted user is never online, however
+    /// recent their last request.
     pub fn online_since(&self, since: OffsetDateTime) -> bool {
-        self.last_active_at.is_some_and(|t| t >= since)
+        self.status == UserStatus::Active && self.last_active_at.is_some_and(|t| t >= since)
     }
 
     pub fn display_label(&self) -> String {

@@ -563,6 +563,129 @@ pub fn mfa_policy_request(body: &Value) -> Result<super::tenant::MfaPolicy, ApiE
     }
 }
 
+/// One row of a quick edit (`PATCH /users`): whose, at which version, and what changes (an
+/// absent field keeps its value).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowEdit {
+    pub id: super::UserId,
+    pub version: u64,
+    pub role: Option<Role>,
+    /// `Some(None)`: no team.
+    pub team: Option<Option<String>>,
+    pub availability: Option<super::user::Availability>,
+    pub max_chats: Option<u32>,
+}
+
+/// The most rows one quick edit takes: every row is two items of one transaction (the user
+/// and its audit entry), and DynamoDB takes 100.
+pub const QUICK_EDIT_MAX: usize = 25;
+
+/// `PATCH /users` takes `{changes: [{id, version, role?, team?, availability?, maxChats?}]}`,
+/// 1–25 rows, each user once. Every bad field is named (`changes[2]/maxChats`).
+pub fn quick_edit_request(body: &Value) -> Result<Vec<RowEdit>, ApiError> {
+    let mut errs = Vec::new();
+    let Some(obj) = object(body, &["changes"], "", &mut errs) else {
+        return Err(ApiError::Invalid(errs));
+    };
+    let rows = match obj.get("changes") {
+        Some(Value::Array(a)) if (1..=QUICK_EDIT_MAX).contains(&a.len()) => a,
+        _ => {
+            errs.push(FieldError::new(
+                "changes",
+                format!("must be a list of 1 to {QUICK_EDIT_MAX} changes"),
+            ));
+            return Err(ApiError::Invalid(errs));
+        }
+    };
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (i, row) in rows.iter().enumerate() {
+        let at = format!("changes[{i}]");
+        let Some(o) = object(
+            row,
+            &["id", "version", "role", "team", "availability", "maxChats"],
+            &at,
+            &mut errs,
+        ) else {
+            continue;
+        };
+        let id = match o
+            .get("id")
+            .and_then(Value::as_str)
+            .map(super::UserId::parse)
+        {
+            Some(Some(id)) => {
+                if !seen.insert(id.clone()) {
+                    errs.push(FieldError::new(
+                        path(&at, "id"),
+                        "appears twice (one change per user)",
+                    ));
+                }
+                Some(id)
+            }
+            _ => {
+                errs.push(FieldError::new(path(&at, "id"), "must be a user's id"));
+                None
+            }
+        };
+        let version = o.get("version").and_then(Value::as_u64);
+        if version.is_none() {
+            errs.push(FieldError::new(
+                path(&at, "version"),
+                "is required: the version the row was read at",
+            ));
+        }
+        let r = match o.get("role") {
+            None => Some(None),
+            Some(_) => role(o, "role", &at, &mut errs).map(Some),
+        };
+        let t = match o.get("team") {
+            None => Some(None),
+            Some(_) => team(o, "team", &at, &mut errs).map(Some),
+        };
+        let a = match o.get("availability") {
+            None => Some(None),
+            Some(v) => match v.as_str().and_then(super::user::Availability::parse) {
+                Some(a) => Some(Some(a)),
+                None => {
+                    errs.push(FieldError::new(
+                        path(&at, "availability"),
+                        "must be available, away or dnd",
+                    ));
+                    None
+                }
+            },
+        };
+        let m = match o.get("maxChats") {
+            None => Some(None),
+            Some(_) => max_chats(o, "maxChats", &at, &mut errs).map(Some),
+        };
+        if let (
+            Some(id),
+            Some(version),
+            Some(role),
+            Some(team),
+            Some(availability),
+            Some(max_chats),
+        ) = (id, version, r, t, a, m)
+        {
+            out.push(RowEdit {
+                id,
+                version,
+                role,
+                team,
+                availability,
+                max_chats,
+            });
+        }
+    }
+    if errs.is_empty() {
+        Ok(out)
+    } else {
+        Err(ApiError::Invalid(errs))
+    }
+}
+
 /// `{maxChats}`: the company's default for users who join.
 pub fn default_max_chats_request(body: &Value) -> Result<u32, ApiError> {
     let mut errs = Vec::new();
@@ -642,6 +765,49 @@ mod capacity_tests {
                 .max_chats,
             Some(7)
         );
+    }
+
+    #[test]
+    fn a_quick_edit_names_every_bad_field_by_its_row() {
+        let id = "0b8a4e0e-3f33-4a8b-9c53-4c2b1f0e7d21";
+        let ok = quick_edit_request(&json!({"changes": [
+            {"id": id, "version": 3, "role": "agent", "team": null, "availability": "away", "maxChats": 4}
+        ]}))
+        .unwrap();
+        assert_eq!(ok[0].team, Some(None));
+        assert_eq!(ok[0].max_chats, Some(4));
+        let ApiError::Invalid(errs) = quick_edit_request(&json!({"changes": [
+            {"id": id, "version": 3},
+            {"id": id, "version": 1, "role": "king", "maxChats": 0, "x": 1},
+            {"version": -1, "availability": "busy"}
+        ]}))
+        .unwrap_err() else {
+            panic!()
+        };
+        let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+        for f in [
+            "changes[1]/x",
+            "changes[1]/id",
+            "changes[1]/role",
+            "changes[1]/maxChats",
+            "changes[2]/id",
+            "changes[2]/version",
+            "changes[2]/availability",
+        ] {
+            assert!(fields.contains(&f), "{f} in {fields:?}");
+        }
+        for bad in [json!({"changes": []}), json!({}), json!({"changes": {}})] {
+            assert!(matches!(
+                quick_edit_request(&bad),
+                Err(ApiError::Invalid(_))
+            ));
+        }
+        let many: Vec<Value> = (0..26).map(|_| json!({"id": id, "version": 1})).collect();
+        let ApiError::Invalid(errs) = quick_edit_request(&json!({ "changes": many })).unwrap_err()
+        else {
+            panic!()
+        };
+        assert_eq!(errs[0].field, "changes");
     }
 
     #[test]

@@ -237,6 +237,14 @@ pub mod answers {
     }
 
     /// A resend or revoke: 200 with the invite as it is now.
+    /// A quick edit's answer: the users as they are now, in the rows' order.
+    pub fn users(users: &[User]) -> Answer {
+        Answer::json(
+            200,
+            &serde_json::json!({ "users": users.iter().map(UserView::from).collect::<Vec<_>>() }),
+        )
+    }
+
     pub fn invite(i: &Invite, now: OffsetDateTime) -> Answer {
         Answer::json(200, &InviteView::new(i, now))
     }

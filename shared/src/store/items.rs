@@ -442,7 +442,7 @@ pub fn user_versioned_update(u: &User) -> (String, Vec<(String, AttributeValue)>
         }
     }
     let mut values = Vec::new();
-    let sets: Vec<String> = set
+    let mut sets: Vec<String> = set
         .into_iter()
         .enumerate()
         .map(|(i, (k, v))| {
@@ -450,6 +450,15 @@ pub fn user_versioned_update(u: &User) -> (String, Vec<(String, AttributeValue)>
             format!("#{k} = :u{i}")
         })
         .collect();
+    // A record written before the activity index existed gets its key here, as of the
+    // activity read; one that has it keeps it (the touch moves it, not this change).
+    sets.push("#gsi2pk = if_not_exists(#gsi2pk, :seenpk)".into());
+    sets.push("#gsi2sk = if_not_exists(#gsi2sk, :seensk)".into());
+    values.push((":seenpk".into(), s(users_seen_gsi2pk(&u.tenant_id))));
+    values.push((
+        ":seensk".into(),
+        s(user_seen_gsi2sk(&u.id, u.last_active_at)),
+    ));
     let mut expr = format!("SET {}", sets.join(", "));
     if !remove.is_empty() {
         let rs: Vec<String> = remove.iter().map(|k| format!("#{k}")).collect();
@@ -474,6 +483,8 @@ pub const USER_VERSIONED_NAMES: &[(&str, &str)] = &[
     ("#signedOutAt", "signedOutAt"),
     ("#signedOutBy", "signedOutBy"),
     ("#mfa", "mfa"),
+    ("#gsi2pk", "gsi2pk"),
+    ("#gsi2sk", "gsi2sk"),
 ];
 
 pub fn reset_item(r: &crate::domain::reset::PasswordReset) -> Item {
@@ -642,15 +653,13 @@ mod tests {
         u.availability.set_at = Some(OffsetDateTime::UNIX_EPOCH);
         u.mail.problem = Some("bounced".into());
         let (expr, values) = user_versioned_update(&u);
-        for beside in [
-            "lastActiveAt",
-            "availability",
-            "mailSentAt",
-            "mailProblem",
-            "gsi2",
-        ] {
+        for beside in ["lastActiveAt", "availability", "mailSentAt", "mailProblem"] {
             assert!(!expr.contains(beside), "{beside} in {expr}");
         }
+        assert!(
+            expr.contains("#gsi2sk = if_not_exists(#gsi2sk, :seensk)"),
+            "an older record gets the activity key, a newer one keeps its own: {expr}"
+        );
         let (set, remove) = expr.split_once(" REMOVE ").unwrap();
         assert!(
             set.contains("#team = ") && set.contains("#maxChats = "),

@@ -35,6 +35,7 @@ pub use items::{decode_cursor, encode_cursor, idem_pk};
 pub use mail::Recorded;
 pub use signin::{EmailHolder, Marker, Unlock};
 pub use tx::{Refusal, WriteError};
+pub use users::QuickRow;
 
 use crate::domain::Cause;
 pub use crate::domain::UserFilter;
@@ -192,29 +193,35 @@ impl Store {
         Ok(out.item)
     }
 
-    /// Two items in one consistent round trip (BatchGetItem), in the order asked. Keys that
-    /// DynamoDB leaves unprocessed under load are asked for again.
+    /// Two items in one consistent round trip (BatchGetItem), in the order asked.
     async fn get_two(
         &self,
         a: (String, &str),
         b: (String, &str),
     ) -> Result<(Option<Item>, Option<Item>), StoreError> {
-        use aws_sdk_dynamodb::types::KeysAndAttributes;
         if a.0 == b.0 && a.1 == b.1 {
             // BatchGetItem refuses a repeated key.
             let one = self.get(a.0, a.1).await?;
             return Ok((one.clone(), one));
         }
+        let mut both = self.get_many(&[a, b]).await?.into_iter();
+        Ok((both.next().flatten(), both.next().flatten()))
+    }
+
+    /// Up to 100 distinct items in one consistent round trip (BatchGetItem), in the order
+    /// asked. Keys that DynamoDB leaves unprocessed under load are asked for again.
+    async fn get_many(&self, keys: &[(String, &str)]) -> Result<Vec<Option<Item>>, StoreError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
         let key = |(pk, sk): &(String, &str)| {
             HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(*sk))])
         };
-        let mut wanted = vec![key(&a), key(&b)];
+        let mut wanted: Vec<Item> = keys.iter().map(key).collect();
         let mut found: Vec<Item> = Vec::new();
         for attempt in 0..5u64 {
             if attempt > 0 {
                 tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
             }
-            let keys = KeysAndAttributes::builder()
+            let batch = KeysAndAttributes::builder()
                 .set_keys(Some(std::mem::take(&mut wanted)))
                 .consistent_read(true)
                 .build()
@@ -222,7 +229,7 @@ impl Store {
             let mut out = self
                 .client
                 .batch_get_item()
-                .request_items(&self.tables.directory, keys)
+                .request_items(&self.tables.directory, batch)
                 .send()
                 .await
                 .map_err(unavailable)?;
@@ -245,7 +252,7 @@ impl Store {
                         })
                         .cloned()
                 };
-                return Ok((pick(&a), pick(&b)));
+                return Ok(keys.iter().map(pick).collect());
             }
         }
         Err(StoreError::Unavailable(

@@ -103,7 +103,9 @@ impl Store {
             vec![(":hash", s(used_hash)), (":now", s(timefmt::format(now)))],
         );
         tx.update_user(
+            Tag::User,
             after,
+            &[],
             "#version = :v AND #status = :active",
             &[],
             vec![

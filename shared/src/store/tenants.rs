@@ -69,38 +69,62 @@ impl Store {
         policy: crate::domain::tenant::MfaPolicy,
         audit: &AuditEntry,
     ) -> Result<(), WriteError> {
-        self.set_setting(tenant, "mfaPolicy", items::s(policy.as_str()), audit)
+        self.set_setting(tenant, "mfaPolicy", items::s(policy.as_str()), None, audit)
             .await
     }
 
-    /// The chat capacity users who join start with, and its audit entry.
+    /// The chat capacity users who join start with, and its audit entry: only while it is
+    /// still what `tenant` says (absent counts as the default), so the entry's "before" is
+    /// exactly what it replaced (a refusal is `Stale`: read again).
     pub async fn set_default_max_chats(
         &self,
         tenant: &Tenant,
         max_chats: u32,
         audit: &AuditEntry,
     ) -> Result<(), WriteError> {
-        self.set_setting(tenant, "defaultMaxChats", items::n(max_chats), audit)
-            .await
+        let absent_ok = tenant.default_max_chats == crate::domain::user::DEFAULT_MAX_CHATS;
+        let read = (items::n(tenant.default_max_chats), absent_ok);
+        self.set_setting(
+            tenant,
+            "defaultMaxChats",
+            items::n(max_chats),
+            Some(read),
+            audit,
+        )
+        .await
     }
 
-    /// One company setting and its audit entry, in one transaction.
+    /// One company setting and its audit entry, in one transaction; with `read`, only while
+    /// the setting is still that value (or absent, when the flag says absent means it).
     async fn set_setting(
         &self,
         tenant: &Tenant,
         attr: &str,
         value: aws_sdk_dynamodb::types::AttributeValue,
+        read: Option<(aws_sdk_dynamodb::types::AttributeValue, bool)>,
         audit: &AuditEntry,
     ) -> Result<(), WriteError> {
         let mut tx = Tx::new(&self.tables);
+        let mut values = vec![(":value", value)];
+        let condition = match read {
+            None => "attribute_exists(pk)",
+            Some((v, absent_ok)) => {
+                values.push((":read", v));
+                if absent_ok {
+                    "attribute_exists(pk) AND (attribute_not_exists(#setting) OR #setting = :read)"
+                } else {
+                    "attribute_exists(pk) AND #setting = :read"
+                }
+            }
+        };
         tx.update(
             Tag::Tenant,
             items::tenant_pk(&tenant.id),
             items::TENANT_SK,
             "SET #setting = :value",
-            "attribute_exists(pk)",
+            condition,
             &[("#setting", attr)],
-            vec![(":value", value)],
+            values,
         );
         tx.audit(audit);
         tx.commit(&self.client)

@@ -24,6 +24,8 @@ pub enum Tag {
     Idempotency,
     /// A user's password reset (rule 13).
     Reset,
+    /// Row `n` of a quick edit's users (rule 17).
+    Row(usize),
 }
 
 /// The rule that refused a change. Each store operation decides it from the conditions that
@@ -45,6 +47,8 @@ pub enum Refusal {
     NotPending,
     /// Another request holds the login's sign-in lock, or took over this one's.
     SignInLocked,
+    /// These rows' users changed since they were read (row indexes, ascending).
+    StaleRows(Vec<usize>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -265,21 +269,38 @@ impl<'a> Tx<'a> {
 
     /// A user's versioned change (`items::user_versioned_update`), only if `condition` holds on
     /// the stored record: the attributes recorded beside the version stay as they are.
+    /// `also`: attributes beside the version set in the same write (a quick edit's availability).
     pub fn update_user(
         &mut self,
+        tag: Tag,
         after: &crate::domain::User,
+        also: &[(&'static str, AttributeValue)],
         condition: &str,
         names: &[(&str, &str)],
         values: Vec<(&str, AttributeValue)>,
     ) {
-        let (expr, set) = items::user_versioned_update(after);
+        let (mut expr, set) = items::user_versioned_update(after);
+        const ALSO: [&str; 4] = [":w0", ":w1", ":w2", ":w3"];
+        let extra: Vec<String> = also
+            .iter()
+            .zip(ALSO)
+            .map(|((k, _), slot)| format!(", {k} = {slot}"))
+            .collect();
+        // The SET clause ends where REMOVE starts (or at the end).
+        let at = expr.find(" REMOVE ").unwrap_or(expr.len());
+        expr.insert_str(at, &extra.concat());
         let mut all_names: Vec<(&str, &str)> = items::USER_VERSIONED_NAMES.to_vec();
         all_names.extend_from_slice(names);
         let mut all_values: Vec<(&str, AttributeValue)> =
             set.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
         all_values.extend(values);
+        all_values.extend(
+            also.iter()
+                .zip(ALSO)
+                .map(|((_, v), slot)| (slot, v.clone())),
+        );
         self.update(
-            Tag::User,
+            tag,
             items::user_pk(&after.id),
             items::USER_SK,
             &expr,

@@ -78,6 +78,53 @@ impl Store {
         }
     }
 
+    /// Several users in one consistent round trip (at most 100, distinct), in the order asked.
+    pub async fn users(&self, ids: &[UserId]) -> Result<Vec<Option<User>>, StoreError> {
+        let keys: Vec<(String, &str)> = ids
+            .iter()
+            .map(|id| (items::user_pk(id), items::USER_SK))
+            .collect();
+        self.get_many(&keys)
+            .await?
+            .iter()
+            .map(|m| m.as_ref().map(|m| Row(m).user()).transpose())
+            .collect()
+    }
+
+    /// A quick edit (rule 17): every row's versioned change (and its availability, when it
+    /// sets one) at the version it was read at, the admins counter moved by their sum (a
+    /// demotion only while another admin stays), and one audit entry per row, all in one
+    /// transaction: every row or none. A refusal names the rows that changed since they were
+    /// read (`StaleRows`), or the last admin.
+    pub async fn quick_edit(&self, rows: &[QuickRow<'_>]) -> Result<(), WriteError> {
+        let mut tx = Tx::new(&self.tables);
+        let mut admins = 0;
+        for r in rows {
+            let also = r
+                .availability
+                .map(items::availability_attrs)
+                .unwrap_or_default();
+            tx.update_user(
+                Tag::Row(r.index),
+                r.after,
+                &also,
+                "#version = :v AND tenantId = :t",
+                &[],
+                vec![(":v", n(r.before.version)), (":t", s(&r.before.tenant_id))],
+            );
+            admins += counter_deltas(r.before, r.after).1;
+        }
+        if let Some(first) = rows.first() {
+            tx.tenant_counters(&first.before.tenant_id, 0, admins, None);
+        }
+        for r in rows {
+            tx.audit(r.entry);
+        }
+        tx.commit(&self.client)
+            .await
+            .map_err(|e| e.decided_by(decide::quick_edit))
+    }
+
     /// A user's own availability (rule 16): one conditional update of its own attributes, no
     /// version, no audit entry, while the user is an active user of `tenant`. Answers the record
     /// as stored after it (`None`: no longer active). The last of two concurrent sets wins, as
@@ -104,8 +151,13 @@ impl Store {
             req = req.expression_attribute_values(format!(":a{i}"), v);
         }
         req = req.update_expression(format!("SET {}", sets.join(", ")));
-        // Not a transaction: the journal is told by hand that a write went out, so a cut
-        // request never answers that nothing changed.
+        // Not a transaction: the journal is told by hand what the answer is and that a write
+        // went out, so a request cut after it answers that (or that it couldn't confirm),
+        // never that nothing changed.
+        crate::journal::will_answer(crate::domain::views::answers::user(&User {
+            availability: state.clone(),
+            ..user.clone()
+        }));
         let _ = crate::journal::sending();
         match req.send().await {
             Ok(out) => {
@@ -122,6 +174,14 @@ impl Store {
                 crate::journal::settled(false);
                 Ok(None)
             }
+            // DynamoDB answered with an error (throttled, refused): nothing was written.
+            Err(aws_sdk_dynamodb::error::SdkError::ServiceError(se)) => {
+                crate::journal::settled(false);
+                Err(WriteError::Unavailable(crate::domain::Cause::new(
+                    aws_sdk_dynamodb::error::SdkError::ServiceError(se),
+                )))
+            }
+            // Cut, timed out or unanswered: it may have landed.
             Err(e) => Err(WriteError::Unknown(crate::domain::Cause::new(e))),
         }
     }
@@ -210,11 +270,14 @@ impl Store {
             conds.push("contains(#search, :q)".into());
         }
         if let Some(p) = filter.presence {
+            // `User::online_since`, as an expression.
             values.push((":since", s(timefmt::format(p.since))));
+            values.push((":online", s(UserStatus::Active.as_str())));
             conds.push(if p.online {
-                "lastActiveAt >= :since".into()
+                "(lastActiveAt >= :since AND #st = :online)".into()
             } else {
-                "(attribute_not_exists(lastActiveAt) OR lastActiveAt < :since)".into()
+                "(attribute_not_exists(lastActiveAt) OR lastActiveAt < :since OR #st <> :online)"
+                    .into()
             });
         }
         if let Some(a) = filter.availability {
@@ -256,8 +319,11 @@ impl Store {
                 .await?
             }
             UserOrder::LastActive => {
-                // Online is a range of the activity index: only those rows are read.
-                let since = filter.presence.map(|p| {
+                // Online is a range of the activity index: only those rows are read. Only on
+                // the first page: the bound moves with the clock, and a later page's start key
+                // below it is one DynamoDB refuses (outside the key condition); the filter
+                // holds the same line on every page.
+                let since = filter.presence.filter(|_| cursor.is_none()).map(|p| {
                     let bound = s(timefmt::format(p.since));
                     let op = if p.online { ">=" } else { "<" };
                     (format!("gsi2sk {op} :r"), vec![(":r", bound)])
@@ -298,7 +364,14 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<(), WriteError> {
         let mut tx = Tx::new(&self.tables);
-        tx.update_user(after, "#version = :v", &[], vec![(":v", n(before.version))]);
+        tx.update_user(
+            Tag::User,
+            after,
+            &[],
+            "#version = :v",
+            &[],
+            vec![(":v", n(before.version))],
+        );
         let (seats, admins) = counter_deltas(before, after);
         tx.tenant_counters(&before.tenant_id, seats, admins, None);
         if after.status == UserStatus::Deleted && before.status != UserStatus::Deleted {
@@ -317,8 +390,36 @@ impl Store {
     }
 }
 
+/// One row of a quick edit, as `Store::quick_edit` commits it.
+pub struct QuickRow<'a> {
+    pub index: usize,
+    pub before: &'a User,
+    pub after: &'a User,
+    pub availability: Option<&'a crate::domain::user::AvailabilityState>,
+    pub entry: &'a AuditEntry,
+}
+
 mod decide {
     use super::{Refusal, Tag};
+
+    /// A quick edit: rows whose record moved first (each named), else the admins counter.
+    pub fn quick_edit(tags: &[Tag]) -> Refusal {
+        let mut rows: Vec<usize> = tags
+            .iter()
+            .filter_map(|t| match t {
+                Tag::Row(i) => Some(*i),
+                _ => None,
+            })
+            .collect();
+        rows.sort_unstable();
+        if !rows.is_empty() {
+            Refusal::StaleRows(rows)
+        } else if tags.contains(&Tag::Tenant) {
+            Refusal::LastAdmin
+        } else {
+            Refusal::Stale
+        }
+    }
 
     /// A user change, given how it moves the tenant's counters: a concurrent change to the
     /// user first; the tenant's item carries both counters' conditions, so which rule refused
@@ -339,6 +440,16 @@ mod decide {
     mod tests {
         use super::*;
         use Tag::*;
+
+        #[test]
+        fn a_refused_quick_edit_names_its_stale_rows_before_the_last_admin() {
+            assert_eq!(
+                quick_edit(&[Row(3), Tenant, Row(1)]),
+                Refusal::StaleRows(vec![1, 3])
+            );
+            assert_eq!(quick_edit(&[Tenant]), Refusal::LastAdmin);
+            assert_eq!(quick_edit(&[Audit]), Refusal::Stale);
+        }
 
         #[test]
         fn a_refused_user_change_names_the_counter_it_moved() {

@@ -197,6 +197,176 @@ pub async fn set_availability(
     ))
 }
 
+/// A quick edit (rule 17): up to 25 users' role, team, availability and capacity, each at the
+/// version its row was read at, all or nothing. Every rule a single change keeps holds (the
+/// caller's company only, no deleted user, the last admin, availability only for an active
+/// user); a refusal names every row that failed and why, and changes nothing. One audit entry
+/// per user that changed; a row that changes nothing writes nothing. The answer is the users as
+/// they are now, in the rows' order.
+pub async fn quick_edit(
+    store: &Store,
+    change: &Change,
+    caller: &User,
+    edits: Vec<crate::domain::validation::RowEdit>,
+) -> Result<Vec<User>, ApiError> {
+    use crate::domain::error::RowRefusal;
+    use crate::domain::user::AvailabilityState;
+    use crate::domain::UserStatus;
+
+    /// One row as it will be written: the record it was read as, the record it answers (the
+    /// version moves only with a versioned field), and its entry if anything changes.
+    struct Plan {
+        index: usize,
+        before: User,
+        after: User,
+        availability: Option<AvailabilityState>,
+        entry: Option<AuditEntry>,
+    }
+    let refuse = |index: usize, problem, detail: &str| RowRefusal {
+        index,
+        id: edits[index].id.to_string(),
+        problem,
+        detail: detail.to_string(),
+        current_version: None,
+    };
+    const STALE: &str = "Changed by someone else since you loaded it.";
+    let ids: Vec<_> = edits.iter().map(|e| e.id.clone()).collect();
+    let found = Box::pin(store.users(&ids)).await?;
+    let mut refused = Vec::new();
+    let mut plans = Vec::new();
+    for (index, (edit, user)) in edits.iter().zip(found).enumerate() {
+        let Some(before) = user.filter(|u| u.tenant_id == caller.tenant_id) else {
+            refused.push(refuse(index, "not-found", "No such user in your company."));
+            continue;
+        };
+        if before.status == UserStatus::Deleted {
+            refused.push(refuse(index, "user-deleted", "This user was deleted."));
+            continue;
+        }
+        if before.version != edit.version {
+            refused.push(RowRefusal {
+                current_version: Some(before.version),
+                ..refuse(index, "version-conflict", STALE)
+            });
+            continue;
+        }
+        let availability = edit
+            .availability
+            .filter(|a| *a != before.availability.status);
+        if availability.is_some() && before.status != UserStatus::Active {
+            refused.push(refuse(
+                index,
+                "not-active",
+                "Only an active user has an availability to set.",
+            ));
+            continue;
+        }
+        let moved = |u: &User| {
+            edit.role.is_some_and(|r| r != u.role)
+                || edit.team.as_ref().is_some_and(|t| *t != u.team)
+                || edit.max_chats.is_some_and(|n| n != u.max_chats)
+        };
+        let mut after = if moved(&before) {
+            next(&before, change, |u| {
+                u.role = edit.role.unwrap_or(u.role);
+                if let Some(t) = &edit.team {
+                    u.team = t.clone();
+                }
+                u.max_chats = edit.max_chats.unwrap_or(u.max_chats);
+            })
+        } else {
+            before.clone()
+        };
+        let availability = availability.map(|status| AvailabilityState {
+            status,
+            set_at: Some(change.at),
+            set_by: Some((caller.id.clone(), caller.name.clone())),
+        });
+        if let Some(a) = &availability {
+            after.availability = a.clone();
+        }
+        let action = if after.role != before.role || after.team != before.team {
+            Some(AuditAction::RoleChanged)
+        } else if after.max_chats != before.max_chats {
+            Some(AuditAction::MaxChatsChanged)
+        } else if availability.is_some() {
+            Some(AuditAction::AvailabilityChanged)
+        } else {
+            None
+        };
+        let entry = action.map(|action| {
+            let mut entry = change.on_user(action, &before, &after);
+            let avail = |u: &User| json!(u.availability.status.as_str());
+            if let (Some(b), Some(a)) = (entry.before.as_mut(), entry.after.as_mut()) {
+                b["availability"] = avail(&before);
+                a["availability"] = avail(&after);
+            }
+            entry
+        });
+        plans.push(Plan {
+            index,
+            before,
+            after,
+            availability,
+            entry,
+        });
+    }
+    if !refused.is_empty() {
+        return Err(ApiError::RowsRefused(refused));
+    }
+    let answer: Vec<User> = plans.iter().map(|p| p.after.clone()).collect();
+    let rows: Vec<crate::store::QuickRow<'_>> = plans
+        .iter()
+        .filter_map(|p| {
+            p.entry.as_ref().map(|entry| crate::store::QuickRow {
+                index: p.index,
+                before: &p.before,
+                after: &p.after,
+                availability: p.availability.as_ref(),
+                entry,
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(answer);
+    }
+    crate::journal::will_answer(crate::domain::views::answers::users(&answer));
+    let refusal = match Box::pin(store.quick_edit(&rows)).await {
+        Ok(()) => return Ok(answer),
+        Err(WriteError::Refused(r)) => r,
+        Err(e) => return Err(e.into()),
+    };
+    let refused = match refusal {
+        Refusal::StaleRows(stale) => {
+            let now = Box::pin(store.users(&ids)).await?;
+            stale
+                .into_iter()
+                .map(|i| RowRefusal {
+                    current_version: now.get(i).and_then(Option::as_ref).map(|u| u.version),
+                    ..refuse(i, "version-conflict", STALE)
+                })
+                .collect()
+        }
+        Refusal::LastAdmin => plans
+            .iter()
+            .filter(|p| counter_deltas(&p.before, &p.after).1 < 0)
+            .map(|p| {
+                refuse(
+                    p.index,
+                    "last-admin",
+                    "The company would be left without an active admin.",
+                )
+            })
+            .collect(),
+        _ => {
+            return Err(ApiError::Conflict(
+                "The change could not be stored; reload and try again.".into(),
+            ))
+        }
+    };
+    Err(ApiError::RowsRefused(refused))
+}
+
 /// The chat capacity users who join start with (an admin's, audited). Users already in the
 /// company keep theirs.
 pub async fn set_default_max_chats(
@@ -206,31 +376,39 @@ pub async fn set_default_max_chats(
     max_chats: u32,
     pricing_url: &str,
 ) -> Result<Tenant, ApiError> {
-    let tenant = store
-        .tenant(&caller.tenant_id)
-        .await?
-        .ok_or(ApiError::NotFound("tenant"))?;
-    if tenant.default_max_chats == max_chats {
-        return Ok(tenant);
+    // Conditioned on the value read, so the entry's "before" is what it replaced; another
+    // admin's change in between is read again and tried once more.
+    for _ in 0..3 {
+        let tenant = store
+            .tenant(&caller.tenant_id)
+            .await?
+            .ok_or(ApiError::NotFound("tenant"))?;
+        if tenant.default_max_chats == max_chats {
+            return Ok(tenant);
+        }
+        let entry = change.on_tenant(
+            AuditAction::DefaultMaxChatsChanged,
+            &tenant,
+            Some(json!({"defaultMaxChats": tenant.default_max_chats})),
+            json!({"defaultMaxChats": max_chats}),
+        );
+        let after = Tenant {
+            default_max_chats: max_chats,
+            ..tenant.clone()
+        };
+        crate::journal::will_answer(crate::domain::idempotency::Answer::json(
+            200,
+            &crate::domain::views::TenantView::new(&after, pricing_url),
+        ));
+        match Box::pin(store.set_default_max_chats(&tenant, max_chats, &entry)).await {
+            Ok(()) => return Ok(after),
+            Err(WriteError::Refused(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
     }
-    let entry = change.on_tenant(
-        AuditAction::DefaultMaxChatsChanged,
-        &tenant,
-        Some(json!({"defaultMaxChats": tenant.default_max_chats})),
-        json!({"defaultMaxChats": max_chats}),
-    );
-    let after = Tenant {
-        default_max_chats: max_chats,
-        ..tenant.clone()
-    };
-    crate::journal::will_answer(crate::domain::idempotency::Answer::json(
-        200,
-        &crate::domain::views::TenantView::new(&after, pricing_url),
-    ));
-    store
-        .set_default_max_chats(&tenant, max_chats, &entry)
-        .await?;
-    Ok(after)
+    Err(ApiError::Unavailable(
+        "the company's settings kept changing; nothing was changed, try again".into(),
+    ))
 }
 
 /// A company admin's "require two-step verification" (rule 14), audited. Requiring it of one's
