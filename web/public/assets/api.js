@@ -4,7 +4,7 @@
 // checks each name against the spec's method and path. Each one only builds the path (every
 // path parameter encoded) and hands query, body and options (`idempotencyKey`) to session.js's
 // `api`, which keeps the token, the Idempotency-Key and the retries.
-// All 30 operations of the spec are here and used. Left out, as they are not HTTP routes of the
+// All 31 operations of the spec are here and used. Left out, as they are not HTTP routes of the
 // API: tenant-admin's createTenant and setTier (the platform invokes that function directly)
 // and the scheduled expire-invites and reconcile-signin functions.
 import { api } from './session.js';
@@ -32,6 +32,7 @@ export function listUsers(query, opts) { return api('GET', '/users', { ...opts, 
 export function getUser(id, opts) { return api('GET', `/users/${at(id)}`, opts); }
 export function deleteUser(id, opts) { return api('DELETE', `/users/${at(id)}`, opts); }
 export function changeRole(id, body, opts) { return api('PUT', `/users/${at(id)}/role`, { ...opts, body }); }
+export function quickEdit(body, opts) { return api('PATCH', '/users', { ...opts, body }); }
 export function setUserAvailability(id, body, opts) { return api('PUT', `/users/${at(id)}/availability`, { ...opts, body }); }
 export function setMyAvailability(body, opts) { return api('PUT', '/me/availability', { ...opts, body }); }
 export function setDefaultMaxChats(body, opts) { return api('PUT', '/tenant/max-chats', { ...opts, body }); }

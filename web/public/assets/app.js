@@ -1,6 +1,6 @@
 // The shell: who is signed in, the navigation, and which screen the path names.
 import { useEffect, useState, useCallback, useRef } from './vendor/hooks.js';
-import { html, useRoute, Link, navigate, onRouteChange, Notify, Notices, messageOf } from './ui.js';
+import { html, useRoute, Link, navigate, onRouteChange, Notify, Notices, messageOf, AvailabilityMenu } from './ui.js';
 import { s, roles, availabilities } from './strings.js';
 import { refresh, signedIn, signOut, onSignOut } from './session.js';
 import { getMe, setMyAvailability } from './api.js';
@@ -89,11 +89,9 @@ export function App() {
         ${isAdmin && html`<${Link} href="/settings/security" aria-current=${route.path === '/settings/security' ? 'page' : undefined}>${s.nav.security}<//>`}
       </nav>
       <div class="who">
-        <label class="status-pick"><span class=${`dot ${me.availability}`} aria-hidden="true"></span><span class="sr-only">${s.status.label}</span>
-          <select value=${me.availability} onChange=${async (e) => {
-            const a = e.target.value;
-            try { const u = await setMyAvailability({ availability: a }); setMe((m) => ({ ...m, ...u })); notify(s.status.changed(availabilities[a])); } catch (err) { notify(messageOf(err), 'bad'); setMe((m) => ({ ...m })); }
-          }}>${Object.keys(availabilities).map((k) => html`<option value=${k}>${availabilities[k]}</option>`)}</select></label>
+        <${AvailabilityMenu} value=${me.availability} label=${s.status.label} cls="status-pick" onPick=${async (a) => {
+          try { const u = await setMyAvailability({ availability: a }); setMe((m) => ({ ...m, ...u })); notify(s.status.changed(availabilities[a])); } catch (err) { notify(messageOf(err), 'bad'); }
+        }} />
         <${Link} href="/profile" aria-current=${route.path === '/profile' ? 'page' : undefined}>${me.name} · ${roles[me.role].label}<//>
         <button type="button" class="link" onClick=${() => signOut()}>${s.nav.signOut}</button>
       </div>

@@ -108,6 +108,12 @@ export const s = {
     lastActive: (rel) => `Last active ${rel}`, activeNow: 'Online now', neverActive: 'Never signed in',
     presence: 'Show', everyone: 'Everyone', online: 'Online', offline: 'Offline', sort: 'Sort by', byName: 'Name', byActivity: 'Last active',
     availability: 'Availability', anyAvailability: 'Any availability',
+    qe: {
+      start: 'Edit several', cancel: 'Cancel', save: (n) => (n ? `Save ${n} change${n === 1 ? '' : 's'}` : 'Done'),
+      hint: 'Change role, team, availability and max chats in the rows, then save once: every row is saved, or none.',
+      field: (what, name) => `${what} for ${name}`, fields: { role: 'Role', team: 'Team', availability: 'Availability', maxChats: 'Max chats' },
+      saved: (n) => `${n} user${n === 1 ? '' : 's'} saved.`,
+    },
     menu: (name) => `Actions for ${name}`, open: 'Open', resend: 'Resend invite', revoke: 'Revoke invite',
     sent: (d) => `Sent ${d}`, expiresOn: (d) => `Expires ${d}`, expiredOn: (d) => `Expired ${d}`,
     // What SES said about the invite email (the API's `delivery`, with `deliveryDetail`).
@@ -125,7 +131,7 @@ export const s = {
     back: 'Back to Users', loading: 'Loading this user…', details: 'Details', role: 'Role', team: 'Team', noTeam: 'No team', save: 'Save changes', saved: 'Changes saved. They apply on the user’s next page load.',
     teamHint: 'Leave empty for no team.',
     maxChats: 'Max chats at once', maxChatsHint: 'From 1 to 50. The routing side gives them no more conversations than this at once.',
-    availability: 'Availability', availabilityHint: 'Changes at once, without Save.', setBy: (who, when) => `Set by ${who}, ${when}`, availabilitySet: (n, a) => `${n} is now ${a}.`,
+    availability: 'Availability', availabilityHint: 'Changes at once, without Save.', availabilityOf: (n) => `Availability of ${n}`, setBy: (who, when) => `Set by ${who}, ${when}`, availabilitySet: (n, a) => `${n} is now ${a}.`,
     created: 'Joined', updated: 'Last changed', lastActive: 'Last active',
     conflict: (who) => `${who || 'Someone'} changed this user while you were editing. Here are their current details; make your change again if it’s still needed.`,
     suspend: 'Suspend', reactivate: 'Reactivate', delete: 'Delete user',
@@ -163,7 +169,7 @@ export const s = {
     empty: 'No entries match these filters.', when: 'When', what: 'What happened', loading: 'Loading the audit log…',
     actions: {
       'invite.created': 'Invite sent', 'invite.resent': 'Invite resent', 'invite.revoked': 'Invite revoked', 'invite.expired': 'Invite expired', 'invite.accepted': 'Invite accepted',
-      'user.roleChanged': 'Role changed', 'user.suspended': 'User suspended', 'user.reactivated': 'User reactivated', 'user.deleted': 'User deleted', 'user.signedOut': 'Signed out everywhere', 'user.passwordChanged': 'Password changed', 'user.passwordResetSent': 'Password reset sent', 'user.passwordReset': 'Password reset', 'user.mfaEnabled': 'Two-step turned on', 'user.mfaDisabled': 'Two-step turned off', 'user.mfaReset': 'Two-step reset', 'tenant.mfaPolicyChanged': 'Two-step policy changed',
+      'user.roleChanged': 'Role changed', 'user.suspended': 'User suspended', 'user.reactivated': 'User reactivated', 'user.deleted': 'User deleted', 'user.signedOut': 'Signed out everywhere', 'user.passwordChanged': 'Password changed', 'user.passwordResetSent': 'Password reset sent', 'user.passwordReset': 'Password reset', 'user.mfaEnabled': 'Two-step turned on', 'user.mfaDisabled': 'Two-step turned off', 'user.mfaReset': 'Two-step reset', 'tenant.mfaPolicyChanged': 'Two-step policy changed', 'user.maxChatsChanged': 'Max chats changed', 'user.availabilityChanged': 'Availability set', 'tenant.maxChatsChanged': 'Default max chats changed',
       'tenant.created': 'Company created', 'tenant.tierChanged': 'Plan changed',
     },
   },

@@ -2,7 +2,7 @@
 import { h, createContext } from './vendor/preact.js';
 import { useEffect, useLayoutEffect, useRef, useState, useContext } from './vendor/hooks.js';
 import htm from './vendor/htm.js';
-import { s, statuses } from './strings.js';
+import { s, statuses, availabilities } from './strings.js';
 
 export const html = htm.bind(h);
 
@@ -127,4 +127,38 @@ export function Field({ label, errors = [], hint, children, id }) {
 
 export function StatusBadge({ status }) {
   return html`<span class=${`badge ${status}`}>${statuses[status] || status}</span>`;
+}
+
+/** A menu: a button that opens a list of actions (a row's, the availability picker); Escape or a click elsewhere closes it. */
+export function Menu({ label, items, text = '⋯', cls = 'small' }) {
+  const [open, setOpen] = useState(false);
+  const ref = useRef(null);
+  // Focus moves into the menu as it renders, so a key pressed right after opening lands in it.
+  useLayoutEffect(() => {
+    if (!open) return undefined;
+    ref.current.querySelector('[role=menuitem]').focus();
+    const away = (e) => { if (!ref.current.contains(e.target)) setOpen(false); };
+    document.addEventListener('click', away);
+    return () => document.removeEventListener('click', away);
+  }, [open]);
+  const key = (e) => {
+    const list = [...ref.current.querySelectorAll('[role=menuitem]')];
+    const i = list.indexOf(document.activeElement);
+    if (e.key === 'Escape') { setOpen(false); ref.current.querySelector('button').focus(); }
+    if (e.key === 'ArrowDown') { e.preventDefault(); list[(i + 1) % list.length].focus(); }
+    if (e.key === 'ArrowUp') { e.preventDefault(); list[(i - 1 + list.length) % list.length].focus(); }
+  };
+  return html`<div class="menu" ref=${ref} onKeyDown=${key}>
+    <button type="button" class=${cls} aria-haspopup="menu" aria-expanded=${open} aria-label=${label} onClick=${() => setOpen(!open)}>${text}</button>
+    ${open && html`<ul role="menu" aria-label=${label}>
+      ${items.map(([text, act]) => html`<li role="none"><button type="button" role="menuitem" onClick=${() => { setOpen(false); act(); }}>${text}</button></li>`)}
+    </ul>`}
+  </div>`;
+}
+
+/** Who takes new conversations: a menu, so arrow keys move within it and only a choice sends. */
+export function AvailabilityMenu({ value, label, onPick, cls }) {
+  return html`<${Menu} label=${`${label}: ${availabilities[value]}`} cls=${cls}
+    text=${html`<span class=${`dot ${value}`} aria-hidden="true"></span>${availabilities[value]} ▾`}
+    items=${Object.keys(availabilities).map((k) => [availabilities[k], () => onPick(k)])} />`;
 }

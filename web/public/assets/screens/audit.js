@@ -1,6 +1,6 @@
 import { useEffect, useState, useRef } from '../vendor/hooks.js';
 import { html, navigate, ErrorBox } from '../ui.js';
-import { s, roles, fmt } from '../strings.js';
+import { s, roles, availabilities, fmt } from '../strings.js';
 import { listUsers, listAudit } from '../api.js';
 
 const PAGE = 50;
@@ -24,8 +24,12 @@ export function sentence(e) {
       const parts = [];
       if (b.role !== a.role) parts.push(`role from ${role(b.role)} to ${role(a.role)}`);
       if ((b.team || null) !== (a.team || null)) parts.push(a.team ? `team from ${b.team || 'none'} to ${a.team}` : `team from ${b.team} to none`);
+      if (b.maxChats !== a.maxChats) parts.push(`max chats from ${b.maxChats} to ${a.maxChats}`);
       return `${actor} changed ${target}’s ${parts.join(' and ') || 'role'}`;
     }
+    case 'user.maxChatsChanged': return `${actor} changed ${target}’s max chats from ${b.maxChats} to ${a.maxChats}`;
+    case 'user.availabilityChanged': return `${actor} set ${target} to ${availabilities[a.availability] || a.availability}`;
+    case 'tenant.maxChatsChanged': return `${actor} changed the max chats for people who join from ${b.defaultMaxChats} to ${a.defaultMaxChats}`;
     case 'user.suspended': return `${actor} suspended ${target}`;
     case 'user.reactivated': return `${actor} reactivated ${target}`;
     case 'user.deleted': return `${actor} deleted ${target}`;

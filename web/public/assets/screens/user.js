@@ -1,5 +1,5 @@
 import { useEffect, useState } from '../vendor/hooks.js';
-import { html, Link, navigate, Field, ErrorBox, Confirm, useNotify, StatusBadge } from '../ui.js';
+import { html, Link, navigate, Field, ErrorBox, Confirm, useNotify, StatusBadge, AvailabilityMenu } from '../ui.js';
 import { s, roles, availabilities, fmt } from '../strings.js';
 import { listAudit, getUser, changeRole, setUserAvailability, suspendUser, reactivateUser, deleteUser, signOutUser, sendPasswordReset, resetUserMfa } from '../api.js';
 
@@ -57,7 +57,8 @@ export function UserPage({ me, isAdmin, id }) {
   const setAvailability = async (a) => {
     try {
       const u = await setUserAvailability(id, { availability: a });
-      setUser({ ...user, availability: u.availability, availabilitySetAt: u.availabilitySetAt, availabilitySetBy: u.availabilitySetBy });
+      // Functional: a Save answered meanwhile keeps its version.
+      setUser((cur) => ({ ...cur, availability: u.availability, availabilitySetAt: u.availabilitySetAt, availabilitySetBy: u.availabilitySetBy }));
       notify(s.user.availabilitySet(user.name, availabilities[a]));
     } catch (err) { setSaveError(err); }
   };
@@ -98,8 +99,9 @@ export function UserPage({ me, isAdmin, id }) {
         <p class="hint">${roles[form.role].can}</p>
         <${Field} label=${s.user.team} hint=${s.user.teamHint}>${(a) => html`<input ...${a} maxlength="64" value=${form.team} onInput=${(e) => setForm({ ...form, team: e.target.value })} />`}<//>
         <${Field} label=${s.user.maxChats} hint=${s.user.maxChatsHint} errors=${(saveError?.body?.errors || []).filter((x) => x.field === 'maxChats').map((x) => x.message)}>${(a) => html`<input ...${a} type="number" min="1" max="50" step="1" inputmode="numeric" value=${form.maxChats} onInput=${(e) => setForm({ ...form, maxChats: e.target.value })} />`}<//>
-        ${user.status === 'active' && html`<${Field} label=${s.user.availability} hint=${s.user.availabilityHint}>${(a) => html`<select ...${a} value=${user.availability} onChange=${(e) => setAvailability(e.target.value)}>
-          ${Object.keys(availabilities).map((k) => html`<option value=${k}>${availabilities[k]}</option>`)}</select>`}<//>`}
+        ${user.status === 'active' && html`<div class="field"><span class="label">${s.user.availability}</span>
+          <${AvailabilityMenu} value=${user.availability} label=${s.user.availabilityOf(user.name)} onPick=${setAvailability} />
+          <div class="hint">${s.user.availabilityHint}</div></div>`}
         <div class="actions"><button type="submit" class="primary" disabled=${busy || !changed}>${s.user.save}</button></div>
         ${!self && html`<div class="actions split">
           ${user.status === 'active'

@@ -1,8 +1,8 @@
-import { useEffect, useLayoutEffect, useState, useRef } from '../vendor/hooks.js';
-import { html, Link, navigate, ErrorBox, Confirm, useNotify, StatusBadge, messageOf } from '../ui.js';
+import { useEffect, useState, useRef } from '../vendor/hooks.js';
+import { html, Link, navigate, ErrorBox, Confirm, useNotify, StatusBadge, messageOf, Menu } from '../ui.js';
 import { s, roles, statuses, availabilities, fmt } from '../strings.js';
 import { config } from '../session.js';
-import { listInvites, listUsers, getTenant, resendInvite, revokeInvite } from '../api.js';
+import { listInvites, listUsers, getTenant, resendInvite, revokeInvite, quickEdit } from '../api.js';
 import { InviteDialog } from './invite.js';
 
 const USER_STATUSES = ['active', 'suspended', 'deleted'];
@@ -72,6 +72,11 @@ export function Users({ me, isAdmin, query }) {
   const [search, setSearch] = useState(f.q);
   const notify = useNotify();
   const gen = useRef(0);
+  // Quick edit: the values typed per user id, and what a refusal said per user id.
+  const [qe, setQe] = useState(null);
+  const [refused, setRefused] = useState({});
+  const [qeError, setQeError] = useState(null);
+  const [saving, setSaving] = useState(false);
 
   const loadTenant = () => { if (isAdmin) getTenant().then(setTenant, () => {}); };
   useEffect(loadTenant, []);
@@ -95,25 +100,33 @@ export function Users({ me, isAdmin, query }) {
   // reader's eyes), only while the page is visible, and at once when it becomes visible again.
   const rowsRef = useRef(rows);
   rowsRef.current = rows;
+  const editingRef = useRef(false);
+  editingRef.current = qe !== null;
   useEffect(() => {
+    let gone = false;
     const refresh = async () => {
       const n = rowsRef.current.filter((r) => r.kind === 'user').length;
-      if (document.hidden || n === 0) return;
+      // Not under a quick edit: its rows carry the versions the edit was started at.
+      if (document.hidden || n === 0 || editingRef.current) return;
       const src = sourcesFor(f, isAdmin).find((x) => x.kind === 'user');
       if (!src) return;
+      const mine = gen.current;
       try {
-        // The same list from its start, as far as is shown: those who no longer pass the
-        // Online / Offline switch are on its other side now.
+        // The same list from its start, as far as is shown.
         const page = await fetchPage({ ...src, limit: Math.min(n + PAGE, 1000) }, f);
+        // A filter changed, more rows loaded or the screen left meanwhile: this is stale.
+        if (gone || mine !== gen.current) return;
         const byId = new Map(page.rows.map((r) => [r.id, r]));
+        // Only a whole list says that a missing row left the Online / Offline side it was on.
+        const whole = page.next === null;
         setRows((rs) => rs.map((r) => (r.kind !== 'user' ? r : byId.get(r.id)
-          || (f.presence ? userRow({ ...r.user, online: f.presence === 'offline' }) : r))));
+          || (f.presence && whole ? userRow({ ...r.user, online: f.presence === 'offline' }) : r))));
       } catch { /* the next tick tries again; the rows shown stay */ }
     };
     const timer = setInterval(refresh, PRESENCE_EVERY);
     const shown = () => { if (!document.hidden) refresh(); };
     document.addEventListener('visibilitychange', shown);
-    return () => { clearInterval(timer); document.removeEventListener('visibilitychange', shown); };
+    return () => { gone = true; clearInterval(timer); document.removeEventListener('visibilitychange', shown); };
   }, [fkey]);
 
   // The box follows the URL only when the URL's search changed from elsewhere (Clear, Back):
@@ -137,6 +150,41 @@ export function Users({ me, isAdmin, query }) {
   }, [search]);
 
   const set = (patch) => navigate(urlOf({ ...f, ...patch }));
+  const editable = (r) => r.kind === 'user' && r.status !== 'deleted';
+  const valuesOf = (u) => ({ role: u.role, team: u.team || '', availability: u.availability, maxChats: String(u.maxChats) });
+  const startEdit = () => { setQe(Object.fromEntries(rows.filter(editable).map((r) => [r.id, valuesOf(r.user)]))); setRefused({}); setQeError(null); };
+  const stopEdit = () => { setQe(null); setRefused({}); setQeError(null); };
+  const typed = (id, field, value) => setQe((q) => ({ ...q, [id]: { ...q[id], [field]: value } }));
+  // Only what moved, per row; each row carries the version it was read at.
+  const changes = qe ? rows.filter((r) => editable(r) && qe[r.id]).flatMap((r) => {
+    const was = valuesOf(r.user); const now = qe[r.id]; const c = { id: r.id, version: r.user.version };
+    if (now.role !== was.role) c.role = now.role;
+    if (now.team.trim() !== was.team) c.team = now.team.trim() || null;
+    if (now.availability !== was.availability) c.availability = now.availability;
+    if (now.maxChats !== was.maxChats) c.maxChats = now.maxChats.trim() === '' ? now.maxChats : Number(now.maxChats);
+    return Object.keys(c).length > 2 ? [c] : [];
+  }) : [];
+  const saveEdit = async () => {
+    if (changes.length === 0) { stopEdit(); return; }
+    setSaving(true); setQeError(null); setRefused({});
+    try {
+      const { users } = await quickEdit({ changes });
+      const byId = new Map(users.map((u) => [u.id, userRow(u)]));
+      setRows((rs) => rs.map((r) => byId.get(r.id) || r));
+      notify(s.users.qe.saved(users.length));
+      stopEdit();
+    } catch (e) {
+      // Each refused row says why beside its name; nothing was saved.
+      const why = {};
+      for (const x of e.body?.rows || []) why[changes[x.index].id] = x.detail;
+      for (const x of e.body?.errors || []) {
+        const m = /^changes\[(\d+)\]/.exec(x.field);
+        if (m) why[changes[Number(m[1])].id] = `${x.field.split('/')[1] || ''} ${x.message}`.trim();
+      }
+      setRefused(why);
+      setQeError(e);
+    } finally { setSaving(false); }
+  };
   const toggle = (st) => set({ statuses: f.statuses.includes(st) ? f.statuses.filter((x) => x !== st) : [...f.statuses, st] });
   const more = sources.some((x) => !x.done);
   const full = tenant && tenant.seatsFree <= 0;
@@ -215,6 +263,11 @@ export function Users({ me, isAdmin, query }) {
     </form>
 
     <${ErrorBox} error=${error} />
+    ${isAdmin && html`<div class="qe-bar">${qe === null
+      ? html`<button type="button" onClick=${startEdit} disabled=${!rows.some(editable)}>${s.users.qe.start}</button>`
+      : html`<button type="button" class="primary" disabled=${saving} onClick=${saveEdit}>${s.users.qe.save(changes.length)}</button>
+        <button type="button" onClick=${stopEdit}>${s.users.qe.cancel}</button><span class="hint">${s.users.qe.hint}</span>`}</div>`}
+    ${qe !== null && html`<${ErrorBox} error=${qeError} />`}
     <div class="table-wrap">
       <table class="users" aria-busy=${loading}>
         <thead><tr>
@@ -223,7 +276,8 @@ export function Users({ me, isAdmin, query }) {
         </tr></thead>
         <tbody>
           ${loading && rows.length === 0 && html`<tr class="loading-row"><td colspan="6"><span class="spinner" aria-hidden="true"></span>${s.users.loading}</td></tr>`}
-          ${rows.map((r) => html`<${Row} key=${r.key} row=${r} me=${me} isAdmin=${isAdmin} onResend=${resend} onRevoke=${revoke} />`)}
+          ${rows.map((r) => html`<${Row} key=${r.key} row=${r} me=${me} isAdmin=${isAdmin} onResend=${resend} onRevoke=${revoke}
+            edit=${qe && qe[r.id]} onType=${(field, v) => typed(r.id, field, v)} refusal=${refused[r.id]} />`)}
         </tbody>
       </table>
       ${!loading && !error && rows.length === 0 && html`<p class="empty">${s.users.empty}</p>`}
@@ -235,10 +289,22 @@ export function Users({ me, isAdmin, query }) {
   </section>`;
 }
 
-function Row({ row, me, isAdmin, onResend, onRevoke }) {
+function Row({ row, me, isAdmin, onResend, onRevoke, edit, onType, refusal }) {
   const href = `/settings/company/users/${encodeURIComponent(row.id)}`;
-  const open = row.kind === 'user' ? (e) => { if (!e.target.closest('a,button')) navigate(href); } : undefined;
+  const open = row.kind === 'user' && !edit ? (e) => { if (!e.target.closest('a,button')) navigate(href); } : undefined;
   const inv = row.invite;
+  if (edit) {
+    const field = (name) => ({ 'aria-label': s.users.qe.field(s.users.qe.fields[name], row.name), 'aria-invalid': refusal ? 'true' : undefined });
+    return html`<tr class=${`user qe ${refusal ? 'refused' : ''}`} data-email=${row.email}>
+      <th scope="row">${row.name}${refusal && html`<div class="row-error">${refusal}</div>`}</th>
+      <td>${row.email}</td>
+      <td><select ...${field('role')} value=${edit.role} onChange=${(e) => onType('role', e.target.value)}>${Object.keys(roles).map((k) => html`<option value=${k}>${roles[k].label}</option>`)}</select></td>
+      <td><input ...${field('team')} list="teams" maxlength="64" value=${edit.team} onInput=${(e) => onType('team', e.target.value)} /></td>
+      <td>${row.status === 'active' && html`<select ...${field('availability')} value=${edit.availability} onChange=${(e) => onType('availability', e.target.value)}>${Object.keys(availabilities).map((k) => html`<option value=${k}>${availabilities[k]}</option>`)}</select>`}
+        <input ...${field('maxChats')} type="number" min="1" max="50" inputmode="numeric" value=${edit.maxChats} onInput=${(e) => onType('maxChats', e.target.value)} /></td>
+      <td></td>
+    </tr>`;
+  }
   return html`<tr class=${`${row.kind} ${row.status}`} onClick=${open} data-email=${row.email}>
     <th scope="row">${row.kind === 'user' ? html`<${Link} href=${href}>${row.name}<//>` : row.name}${row.id === me.id ? html` <span class="you">(${s.users.you})</span>` : ''}
       <div class="sub narrow-only">${row.email}</div>
@@ -260,31 +326,4 @@ function Row({ row, me, isAdmin, onResend, onRevoke }) {
       ? html`<${Menu} label=${s.users.menu(row.name)} items=${[[s.users.resend, () => onResend(row)], [s.users.revoke, () => onRevoke(row)]]} />`
       : row.kind === 'user' && html`<${Link} href=${href} class="button small" aria-label=${`${s.users.open} ${row.name}`}>${s.users.open}<//>`}</td>
   </tr>`;
-}
-
-/** A row menu: a button that opens a list of actions; Escape or a click elsewhere closes it. */
-function Menu({ label, items }) {
-  const [open, setOpen] = useState(false);
-  const ref = useRef(null);
-  // Focus moves into the menu as it renders, so a key pressed right after opening lands in it.
-  useLayoutEffect(() => {
-    if (!open) return undefined;
-    ref.current.querySelector('[role=menuitem]').focus();
-    const away = (e) => { if (!ref.current.contains(e.target)) setOpen(false); };
-    document.addEventListener('click', away);
-    return () => document.removeEventListener('click', away);
-  }, [open]);
-  const key = (e) => {
-    const list = [...ref.current.querySelectorAll('[role=menuitem]')];
-    const i = list.indexOf(document.activeElement);
-    if (e.key === 'Escape') { setOpen(false); ref.current.querySelector('button').focus(); }
-    if (e.key === 'ArrowDown') { e.preventDefault(); list[(i + 1) % list.length].focus(); }
-    if (e.key === 'ArrowUp') { e.preventDefault(); list[(i - 1 + list.length) % list.length].focus(); }
-  };
-  return html`<div class="menu" ref=${ref} onKeyDown=${key}>
-    <button type="button" class="small" aria-haspopup="menu" aria-expanded=${open} aria-label=${label} onClick=${() => setOpen(!open)}>⋯</button>
-    ${open && html`<ul role="menu" aria-label=${label}>
-      ${items.map(([text, act]) => html`<li role="none"><button type="button" role="menuitem" onClick=${() => { setOpen(false); act(); }}>${text}</button></li>`)}
-    </ul>`}
-  </div>`;
 }
