@@ -31,6 +31,31 @@ pub fn json<T: Serialize>(status: u16, body: &T) -> Response<Body> {
         .expect("status and headers are valid")
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "the name is ours (a date), the cursor is one this API encoded (base64url)"
+)]
+/// One part of a CSV export (rule 18): the file's name, and where the next part starts
+/// (`Next-Cursor`, absent on the last).
+pub fn csv(body: String, filename: &str, next: Option<&str>) -> Response<Body> {
+    let mut b = Response::builder()
+        .status(200)
+        .header(header::CONTENT_TYPE, "text/csv; charset=utf-8")
+        .header(header::CACHE_CONTROL, "no-store")
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}\""),
+        );
+    if let Some(n) = next {
+        b = b.header(NEXT_CURSOR, n);
+    }
+    b.body(Body::Text(body))
+        .expect("status and headers are valid")
+}
+
+/// The header an export part names the next part's cursor in.
+pub const NEXT_CURSOR: &str = "next-cursor";
+
 pub fn problem(err: &ApiError) -> Response<Body> {
     problem_of(err, err.problem())
 }

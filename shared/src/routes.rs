@@ -39,6 +39,7 @@ pub const ROUTES: &[Route] = &[
     route("GET /me", "list"),
     route("GET /users", "list"),
     route("GET /users/{id}", "list"),
+    route("GET /users/export", "list"),
     route("GET /invites", "list"),
     route("GET /tenant", "list"),
     route("PUT /users/{id}/role", "change-role"),
@@ -71,6 +72,7 @@ pub const ROUTES: &[Route] = &[
     },
     route("POST /users/{id}/password-reset", "reset-password"),
     route("GET /audit", "audit"),
+    route("GET /audit/export", "audit"),
 ];
 
 /// The route key API Gateway gives a request that no route takes.

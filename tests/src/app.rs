@@ -305,6 +305,7 @@ impl App {
             audit: audit_fn::Deps {
                 store: store_for("audit"),
                 directory: directory_for("audit"),
+                clock: clock.clone(),
             },
             expire: expire_invites_fn::Deps {
                 store: store_for("expire-invites"),

@@ -22,7 +22,7 @@ pub const CORS_ALLOW_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE
 pub const CORS_MAX_AGE: u32 = 600;
 /// Response headers a cross-origin script may read besides the safelisted ones: how long to
 /// wait after a 429 or a 503 is in the header as well as in the problem body.
-pub const CORS_EXPOSE_HEADERS: &[&str] = &["retry-after", "idempotent-replayed"];
+pub const CORS_EXPOSE_HEADERS: &[&str] = &["retry-after", "idempotent-replayed", "next-cursor"];
 
 #[derive(Debug, Clone, Default)]
 pub struct Cors {

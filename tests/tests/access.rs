@@ -532,6 +532,7 @@ fn every_status_the_description_names_is_one_its_route_answers() {
         Box::pin(w.resets()).await;
         Box::pin(w.users()).await;
         Box::pin(w.sessions_and_seats()).await;
+        Box::pin(w.exports()).await;
         Box::pin(w.mfa()).await;
         Box::pin(w.keys()).await;
         Box::pin(w.every_route(&faults)).await;
@@ -706,6 +707,21 @@ impl Walk {
     }
 
     /// Seats are 4 of 5 here: the spare invite was revoked, the held one still holds one.
+    /// Rule 18's routes: the exports.
+    async fn exports(&self) {
+        let (app, admin, agent) = (&self.app, &self.t.admin, &self.agent.token);
+        Box::pin(app.get(admin, "/users/export")).await.expect(200);
+        Box::pin(app.get(agent, "/users/export")).await.expect(200);
+        Box::pin(app.get(admin, "/users/export?limit=0"))
+            .await
+            .expect(400);
+        Box::pin(app.get(admin, "/audit/export")).await.expect(200);
+        Box::pin(app.get(agent, "/audit/export")).await.expect(403);
+        Box::pin(app.get(admin, "/audit/export?from=never"))
+            .await
+            .expect(400);
+    }
+
     /// Rule 17's route: a quick edit's refusals and its success.
     async fn quick_edit(&self) {
         let (app, admin, agent) = (&self.app, &self.t.admin, &self.agent.token);

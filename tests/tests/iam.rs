@@ -572,6 +572,8 @@ fn every_aws_call_a_function_makes_is_granted_by_the_template_and_reads_are_cons
             "PUT /me/availability",
             "PUT /tenant/max-chats",
             "PATCH /users",
+            "GET /users/export",
+            "GET /audit/export",
         ] {
             let (method, path) = route.split_once(' ').unwrap();
             call(method, path);
@@ -859,6 +861,8 @@ async fn team_view_calls(app: &harness::App, admin: &str, sup: &str) {
         Box::pin(app.request_keyed("PATCH", "/users", Some(admin), Some(quick), Some(&new_id())))
             .await,
     );
+    ok(Box::pin(app.get(admin, "/users/export")).await);
+    ok(Box::pin(app.get(admin, "/audit/export")).await);
     ok(app
         .get(admin, "/users?sort=lastActive&presence=online")
         .await);

@@ -674,3 +674,200 @@ fn a_quick_edit_keeps_an_admin_and_is_for_admins() {
         assert_eq!(fields, vec!["changes[0]/role", "changes[0]/maxChats"]);
     });
 }
+
+/// RFC 4180, as a spreadsheet reads it: the rows of a document (quoted fields, doubled quotes,
+/// CRLF), after its byte-order mark.
+fn parse_csv(doc: &str) -> Vec<Vec<String>> {
+    let body = doc.strip_prefix('\u{feff}').unwrap_or(doc);
+    let (mut rows, mut row, mut field) = (Vec::new(), Vec::new(), String::new());
+    let (mut quoted, mut chars) = (false, body.chars().peekable());
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut field)),
+            (false, '\r') if chars.peek() == Some(&'\n') => {
+                chars.next();
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    assert!(
+        row.is_empty() && field.is_empty(),
+        "the last row ends with CRLF"
+    );
+    rows
+}
+
+/// Follows an export's parts (`Next-Cursor`) and joins them, as the console does.
+async fn export_all(app: &harness::App, token: &str, path: &str) -> (String, usize) {
+    let (mut doc, mut parts, mut cursor): (String, usize, Option<String>) =
+        (String::new(), 0, None);
+    loop {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let url = match &cursor {
+            Some(c) => format!("{path}{sep}cursor={c}"),
+            None => path.to_string(),
+        };
+        let r = app.get(token, &url).await.expect(200);
+        assert_eq!(r.content_type(), "text/csv; charset=utf-8");
+        assert!(r.headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename="));
+        doc.push_str(std::str::from_utf8(&r.body).unwrap());
+        parts += 1;
+        match r.headers.get("next-cursor") {
+            Some(c) => cursor = Some(c.to_str().unwrap().to_string()),
+            None => return (doc, parts),
+        }
+    }
+}
+
+/// Export (rule 18): every row the caller can see with the list's filters, across parts;
+/// proper CSV; a name a spreadsheet would run is text; audited once per export; agents and
+/// supervisors export only what they see.
+#[test]
+fn an_export_is_every_row_the_caller_can_see_and_never_a_formula() {
+    run(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let sup = member(&app, &t.admin, "supervisor", Some("Night")).await;
+        let night = member(&app, &t.admin, "agent", Some("Night")).await;
+        let day = member(&app, &t.admin, "agent", Some("Day")).await;
+        // Names as people type them, and one an attacker would.
+        let tricky = "=HYPERLINK(\"http://evil.test\",\"Click\")";
+        let invited = app
+            .join(
+                &t.admin,
+                json!({"email": email("tricky"), "name": tricky, "role": "agent", "team": "Night"}),
+                PASSWORD,
+            )
+            .await;
+        let quoted = app
+            .join(
+                &t.admin,
+                json!({"email": email("quoted"), "name": "O'Brien, \"Bo\" Zoë", "role": "agent", "team": "Night"}),
+                PASSWORD,
+            )
+            .await;
+        let entries = audit(&app, &t.id).await.len();
+
+        // The admin's export in parts of two: every user, as the list has them.
+        let (doc, parts) = export_all(&app, &t.admin, "/users/export?limit=2").await;
+        assert!(doc.starts_with('\u{feff}'), "a byte-order mark for Excel");
+        let rows = parse_csv(&doc);
+        assert_eq!(rows[0][..3], ["id", "name", "email"]);
+        assert_eq!(rows.len() - 1, 6, "{rows:?}");
+        assert_eq!(parts, 3, "six users in parts of two");
+        let listed = app.get(&t.admin, "/users?limit=100").await.json();
+        let mut want = ids(&listed);
+        let mut got: Vec<String> = rows[1..].iter().map(|r| r[0].clone()).collect();
+        want.sort();
+        got.sort();
+        assert_eq!(got, want);
+        let by_id = |id: &str| rows.iter().find(|r| r[0] == id).unwrap().clone();
+        assert_eq!(
+            by_id(&invited.id)[1],
+            format!("'{tricky}"),
+            "a formula is text"
+        );
+        assert_eq!(by_id(&quoted.id)[1], "O'Brien, \"Bo\" Zoë");
+        assert!(
+            doc.contains("\"O'Brien, \"\"Bo\"\" Zoë\""),
+            "quoted as RFC 4180 says"
+        );
+        assert_eq!(by_id(&night.id)[4], "Night");
+        let log = audit(&app, &t.id).await;
+        assert_eq!(
+            actions(&log[entries..]),
+            vec!["users.exported"],
+            "one entry per export, not per part"
+        );
+        let after: Value = serde_json::from_str(s(&log[log.len() - 1], "after")).unwrap();
+        assert_eq!(after["query"], "limit=2");
+
+        // The list's filters apply.
+        let (doc, _) = export_all(&app, &t.admin, "/users/export?team=Day").await;
+        let rows = parse_csv(&doc);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1][0], day.id);
+
+        // A supervisor exports their team and themselves; an agent themselves.
+        let (doc, _) = export_all(&app, &sup.token, "/users/export").await;
+        let mut got: Vec<String> = parse_csv(&doc)[1..].iter().map(|r| r[0].clone()).collect();
+        got.sort();
+        let mut want = vec![
+            sup.id.clone(),
+            night.id.clone(),
+            invited.id.clone(),
+            quoted.id.clone(),
+        ];
+        want.sort();
+        assert_eq!(got, want, "not Day's agent, not the admin");
+        let (doc, _) = export_all(&app, &day.token, "/users/export").await;
+        let rows = parse_csv(&doc);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1][0], day.id);
+
+        for bad in ["presence=maybe", "limit=0", "limit=2001", "cursor=junk"] {
+            assert_problem(
+                &app.get(&t.admin, &format!("/users/export?{bad}")).await,
+                400,
+                "invalid-request",
+            );
+        }
+    });
+}
+
+/// The audit log's export: admins only, a date range, every entry in it across parts, the
+/// snapshots as JSON, audited.
+#[test]
+fn the_audit_log_exports_a_date_range_for_admins() {
+    run(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let agent = member(&app, &t.admin, "agent", None).await;
+        app.change_role(&t.admin, &agent.id, json!({"role": "supervisor"}))
+            .await
+            .expect(200);
+        let all = audit(&app, &t.id).await;
+        let (doc, parts) = export_all(&app, &t.admin, "/audit/export?limit=1").await;
+        let rows = parse_csv(&doc);
+        assert_eq!(rows[0][..2], ["at", "action"]);
+        assert_eq!(
+            rows.len() - 1,
+            all.len(),
+            "every entry before the export's own"
+        );
+        assert_eq!(parts, all.len());
+        let role = rows
+            .iter()
+            .find(|r| r[1] == "user.roleChanged")
+            .expect("the role change");
+        let after: Value = serde_json::from_str(&role[9]).unwrap();
+        assert_eq!(after["role"], "supervisor");
+        assert_eq!(
+            actions(&audit(&app, &t.id).await[all.len()..]),
+            vec!["audit.exported"]
+        );
+        // A range that ends before anything happened holds nothing but the header.
+        let (doc, _) = export_all(&app, &t.admin, "/audit/export?to=2020-01-01T00:00:00Z").await;
+        assert_eq!(parse_csv(&doc).len(), 1);
+        assert_problem(
+            &app.get(&agent.token, "/audit/export").await,
+            403,
+            "forbidden",
+        );
+        assert_problem(
+            &app.get(&t.admin, "/audit/export?from=yesterday").await,
+            400,
+            "invalid-request",
+        );
+    });
+}

@@ -1068,6 +1068,24 @@ await boss.setViewportSize({ width: 390, height: 844 });
 await screen(boss, '29-quick-edit-phone');
 await boss.setViewportSize({ width: 1280, height: 860 });
 await boss.getByRole('button', { name: 'Cancel' }).click();
+
+// Export (issue 28, item 6): the Users list and the audit log as CSV files, checked as saved.
+async function exported(page, what) {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+  const text = readFileSync(await download.path(), 'utf8');
+  check(text.startsWith('\ufeff') && text.includes('\r\n'), `${what}: UTF-8 with a byte-order mark, CRLF rows (${download.suggestedFilename()})`);
+  return text.replace(/^\ufeff/, '').split('\r\n').filter(Boolean);
+}
+const userLines = await exported(boss, 'the users export');
+const shownUsers = await boss.locator('table.users tbody tr.user').count();
+check(userLines[0].startsWith('id,name,email,role,team,status,availability,maxChats') && userLines.length - 1 === shownUsers,
+  `the users export holds every user the list shows (${userLines.length - 1} rows, ${shownUsers} shown)`);
+check(userLines.some((l) => l.includes('Quinn Quick') && l.includes('supervisor') && l.includes('Night')), 'the file holds what the quick edit saved');
+await boss.getByRole('link', { name: 'Audit log' }).click();
+await boss.locator('ol.audit li:not(.loading-row)').first().waitFor();
+const auditLines = await exported(boss, 'the audit export');
+check(auditLines[0].startsWith('at,action,actorId') && auditLines.some((l) => l.includes('users.exported')), 'the audit export holds the log, the users export included');
+await screen(boss, '30-audit-export');
 }
 try {
   await journey();

@@ -8,7 +8,7 @@ use shared::domain::ids::looks_like_id;
 use shared::domain::{timefmt, ApiError, AuditAction, FieldError};
 use shared::http::admit;
 use shared::http::require_admin;
-use shared::http::{json, load_caller, page_limit, query, respond_within, route_key};
+use shared::http::{change_by, json, load_caller, page_limit, query, respond_within, route_key};
 use shared::identity::Directory;
 use shared::store::{AuditFilter, Store};
 
@@ -16,6 +16,8 @@ pub struct Deps {
     pub store: Store,
     /// Only for the admin gate's two-step check (`http::require_admin`).
     pub directory: Directory,
+    /// The export's audit entry and its file's date.
+    pub clock: std::sync::Arc<dyn shared::domain::Clock>,
 }
 
 impl Deps {
@@ -25,6 +27,7 @@ impl Deps {
         Ok(Deps {
             store: Store::from_env(&cfg)?,
             directory: Directory::from_env(&cfg)?,
+            clock: std::sync::Arc::new(shared::domain::SystemClock),
         })
     }
 }
@@ -35,6 +38,7 @@ pub async fn handle(deps: &Deps, verifier: &Verifier, req: Request) -> Response<
     respond_within(&req, async {
         match route_key(&req) {
             Some("GET /audit") => list(deps, &req).await,
+            Some("GET /audit/export") => Box::pin(export(deps, &req)).await,
             _ => Err(ApiError::NoRoute),
         }
     })
@@ -103,5 +107,85 @@ async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     Ok(json(
         200,
         &json!({ "entries": page.items, "nextCursor": page.cursor }),
+    ))
+}
+
+/// Entries per part of an export (rule 18): each one response, far under Lambda's 6 MB.
+pub const EXPORT_PART: usize = 1000;
+
+/// The audit log with the list's filters (a date range with `from` and `to`) as CSV, newest
+/// first, one part per request: the first part carries the header row and is audited before
+/// any entry is given out; `Next-Cursor` names where the next part starts.
+async fn export(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    use shared::domain::csv::Csv;
+    let caller = load_caller(&deps.store, req).await?;
+    require_admin(
+        &deps.store,
+        &deps.directory,
+        &caller,
+        "export the audit log",
+    )
+    .await?;
+    let mut errs = Vec::new();
+    let f = filter(req, &mut errs);
+    let limit = page_limit(req, EXPORT_PART, EXPORT_PART, &mut errs);
+    if !errs.is_empty() {
+        return Err(ApiError::Invalid(errs));
+    }
+    let cursor = query(req, "cursor");
+    let page = Box::pin(
+        deps.store
+            .list_audit(&caller.tenant_id, &f, cursor.as_deref(), limit),
+    )
+    .await?;
+    let header = [
+        "at",
+        "action",
+        "actorId",
+        "actorName",
+        "actorEmail",
+        "targetKind",
+        "targetId",
+        "targetName",
+        "before",
+        "after",
+        "requestId",
+    ];
+    let mut csv = if cursor.is_none() {
+        Csv::new(&header)
+    } else {
+        Csv::continued()
+    };
+    let js = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
+    for e in &page.items {
+        csv.row(&[
+            timefmt::format(e.at),
+            e.action.as_str().to_string(),
+            e.actor.id.clone(),
+            e.actor.name.clone().unwrap_or_default(),
+            e.actor.email.clone().unwrap_or_default(),
+            e.target.kind.clone(),
+            e.target.id.clone(),
+            e.target.label.clone().unwrap_or_default(),
+            js(&e.before),
+            js(&e.after),
+            e.request_id.clone(),
+        ]);
+    }
+    let now = deps.clock.now();
+    if cursor.is_none() {
+        let entry = change_by(req, &caller, now).on_export(
+            AuditAction::AuditExported,
+            &caller.tenant_id,
+            "Audit log",
+            req.uri().query().unwrap_or(""),
+        );
+        Box::pin(deps.store.record_read(&entry)).await?;
+    }
+    let date = &timefmt::format(now)[..10];
+    Ok(shared::http::csv(
+        csv.finish(),
+        &format!("audit-{date}.csv"),
+        page.cursor.as_deref(),
     ))
 }

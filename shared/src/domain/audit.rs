@@ -96,6 +96,12 @@ pub enum AuditAction {
     /// An admin changed the chat capacity new users start with.
     #[serde(rename = "tenant.maxChatsChanged")]
     DefaultMaxChatsChanged,
+    /// Someone exported the users they can see as CSV (rule 18).
+    #[serde(rename = "users.exported")]
+    UsersExported,
+    /// An admin exported the audit log as CSV (rule 18).
+    #[serde(rename = "audit.exported")]
+    AuditExported,
 }
 
 impl AuditAction {
@@ -123,6 +129,8 @@ impl AuditAction {
             AuditAction::MaxChatsChanged => "user.maxChatsChanged",
             AuditAction::AvailabilityChanged => "user.availabilityChanged",
             AuditAction::DefaultMaxChatsChanged => "tenant.maxChatsChanged",
+            AuditAction::UsersExported => "users.exported",
+            AuditAction::AuditExported => "audit.exported",
         }
     }
 
@@ -237,6 +245,27 @@ impl Change {
             },
             Some(snap(before)),
             Some(snap(after)),
+        )
+    }
+
+    /// An export (rule 18): what was asked for (the query, as sent), about the company.
+    pub fn on_export(
+        &self,
+        action: AuditAction,
+        tenant: &super::TenantId,
+        label: &str,
+        query: &str,
+    ) -> AuditEntry {
+        self.entry(
+            tenant,
+            action,
+            Target {
+                kind: "tenant".into(),
+                id: tenant.to_string(),
+                label: Some(label.to_string()),
+            },
+            None,
+            Some(serde_json::json!({ "query": query })),
         )
     }
 

@@ -1,5 +1,6 @@
 pub mod audit;
 pub mod clock;
+pub mod csv;
 pub mod email;
 pub mod email_strings;
 pub mod email_template;

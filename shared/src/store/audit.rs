@@ -17,6 +17,16 @@ pub struct AuditFilter {
 }
 
 impl Store {
+    /// An entry that records a read, not a change (an export, rule 18): the entry alone, in
+    /// the one transaction every entry is written by.
+    pub async fn record_read(&self, entry: &AuditEntry) -> Result<(), super::WriteError> {
+        let mut tx = super::tx::Tx::new(&self.tables);
+        tx.audit(entry);
+        tx.commit(&self.client)
+            .await
+            .map_err(|e| e.decided_by(|_| super::Refusal::Stale))
+    }
+
     /// The tenant's audit log, newest first.
     pub async fn list_audit(
         &self,

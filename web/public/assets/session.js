@@ -179,6 +179,7 @@ export async function api(method, path, { body, query, auth = true, idempotencyK
   }
   if (res.status === 0) throw unknown ? new Problem(503, unknown) : new Problem(0, null, 'unreachable');
   const type = res.headers.get('content-type') || '';
+  if (res.ok && type.includes('text/csv')) return { blob: await res.blob(), next: res.headers.get('next-cursor') };
   const data = type.includes('json') ? await res.json().catch(() => null) : null;
   if (!res.ok) throw new Problem(res.status, data);
   return data;

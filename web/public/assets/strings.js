@@ -169,7 +169,7 @@ export const s = {
     empty: 'No entries match these filters.', when: 'When', what: 'What happened', loading: 'Loading the audit log…',
     actions: {
       'invite.created': 'Invite sent', 'invite.resent': 'Invite resent', 'invite.revoked': 'Invite revoked', 'invite.expired': 'Invite expired', 'invite.accepted': 'Invite accepted',
-      'user.roleChanged': 'Role changed', 'user.suspended': 'User suspended', 'user.reactivated': 'User reactivated', 'user.deleted': 'User deleted', 'user.signedOut': 'Signed out everywhere', 'user.passwordChanged': 'Password changed', 'user.passwordResetSent': 'Password reset sent', 'user.passwordReset': 'Password reset', 'user.mfaEnabled': 'Two-step turned on', 'user.mfaDisabled': 'Two-step turned off', 'user.mfaReset': 'Two-step reset', 'tenant.mfaPolicyChanged': 'Two-step policy changed', 'user.maxChatsChanged': 'Max chats changed', 'user.availabilityChanged': 'Availability set', 'tenant.maxChatsChanged': 'Default max chats changed',
+      'user.roleChanged': 'Role changed', 'user.suspended': 'User suspended', 'user.reactivated': 'User reactivated', 'user.deleted': 'User deleted', 'user.signedOut': 'Signed out everywhere', 'user.passwordChanged': 'Password changed', 'user.passwordResetSent': 'Password reset sent', 'user.passwordReset': 'Password reset', 'user.mfaEnabled': 'Two-step turned on', 'user.mfaDisabled': 'Two-step turned off', 'user.mfaReset': 'Two-step reset', 'tenant.mfaPolicyChanged': 'Two-step policy changed', 'user.maxChatsChanged': 'Max chats changed', 'user.availabilityChanged': 'Availability set', 'tenant.maxChatsChanged': 'Default max chats changed', 'users.exported': 'Users exported', 'audit.exported': 'Audit log exported',
       'tenant.created': 'Company created', 'tenant.tierChanged': 'Plan changed',
     },
   },
@@ -196,6 +196,7 @@ export const s = {
     maxChats: 'Max chats for people who join', maxChatsHint: 'From 1 to 50. Everyone who joins from now on starts with this; people already here keep theirs (change it on their page).',
     save: 'Save', saved: (n) => `People who join from now on can take ${n} chat${n === 1 ? '' : 's'} at once.`,
   },
+  export: { label: 'Export CSV', busy: 'Exporting…' },
   status: { label: 'Your availability', changed: (a) => `You are now ${a}.` },
   security: {
     title: 'Security', legend: 'Who must use two-step verification',

@@ -162,3 +162,33 @@ export function AvailabilityMenu({ value, label, onPick, cls }) {
     text=${html`<span class=${`dot ${value}`} aria-hidden="true"></span>${availabilities[value]} ▾`}
     items=${Object.keys(availabilities).map((k) => [availabilities[k], () => onPick(k)])} />`;
 }
+
+/** Fetches every part of an export and saves them as one file: the parts are the only copy
+ * the browser holds (a Blob of Blobs), never a list of rows beside the file. */
+export async function downloadCsv(call, query, name) {
+  const parts = [];
+  let cursor = null;
+  do {
+    const { blob, next } = await call({ ...query, cursor });
+    parts.push(blob);
+    cursor = next;
+  } while (cursor);
+  const url = URL.createObjectURL(new Blob(parts, { type: 'text/csv' }));
+  const a = Object.assign(document.createElement('a'), { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
+
+/** A button that runs an export, busy while it runs, saying what failed where it is. */
+export function ExportButton({ run }) {
+  const [busy, setBusy] = useState(false);
+  const notify = useNotify();
+  const go = async () => {
+    setBusy(true);
+    try { await run(); } catch (e) { notify(messageOf(e), 'bad'); }
+    setBusy(false);
+  };
+  return html`<button type="button" onClick=${go} disabled=${busy} aria-busy=${busy}>${busy ? s.export.busy : s.export.label}</button>`;
+}

@@ -1,7 +1,7 @@
 import { useEffect, useState, useRef } from '../vendor/hooks.js';
-import { html, navigate, ErrorBox } from '../ui.js';
+import { html, navigate, ErrorBox, ExportButton, downloadCsv } from '../ui.js';
 import { s, roles, availabilities, fmt } from '../strings.js';
-import { listUsers, listAudit } from '../api.js';
+import { listUsers, listAudit, exportAudit } from '../api.js';
 
 const PAGE = 50;
 
@@ -29,6 +29,8 @@ export function sentence(e) {
     }
     case 'user.maxChatsChanged': return `${actor} changed ${target}’s max chats from ${b.maxChats} to ${a.maxChats}`;
     case 'user.availabilityChanged': return `${actor} set ${target} to ${availabilities[a.availability] || a.availability}`;
+    case 'users.exported': return `${actor} exported the users list as CSV`;
+    case 'audit.exported': return `${actor} exported the audit log as CSV`;
     case 'tenant.maxChatsChanged': return `${actor} changed the max chats for people who join from ${b.defaultMaxChats} to ${a.defaultMaxChats}`;
     case 'user.suspended': return `${actor} suspended ${target}`;
     case 'user.reactivated': return `${actor} reactivated ${target}`;
@@ -102,6 +104,7 @@ export function Audit({ query }) {
       <label class="inline">${s.audit.to}<input type="date" value=${f.to} onChange=${(e) => set({ to: e.target.value })} /></label>
       ${Object.values(f).some(Boolean) && html`<button type="button" class="link" onClick=${() => navigate('/settings/audit')}>${s.users.clear}</button>`}
     </form>
+    <div class="qe-bar"><${ExportButton} run=${() => downloadCsv(exportAudit, { action: f.action, actor: f.actor, target: f.target, from: dayStart(f.from), to: dayEnd(f.to) }, `audit-${new Date().toISOString().slice(0, 10)}.csv`)} /></div>
     <${ErrorBox} error=${error} />
     <ol class="audit" aria-busy=${loading}>
       ${loading && entries.length === 0 && html`<li class="loading-row"><span class="spinner" aria-hidden="true"></span>${s.audit.loading}</li>`}

@@ -1,8 +1,8 @@
 import { useEffect, useState, useRef } from '../vendor/hooks.js';
-import { html, Link, navigate, ErrorBox, Confirm, useNotify, StatusBadge, messageOf, Menu } from '../ui.js';
+import { html, Link, navigate, ErrorBox, Confirm, useNotify, StatusBadge, messageOf, Menu, ExportButton, downloadCsv } from '../ui.js';
 import { s, roles, statuses, availabilities, fmt } from '../strings.js';
 import { config } from '../session.js';
-import { listInvites, listUsers, getTenant, resendInvite, revokeInvite, quickEdit } from '../api.js';
+import { listInvites, listUsers, getTenant, resendInvite, revokeInvite, quickEdit, exportUsers } from '../api.js';
 import { InviteDialog } from './invite.js';
 
 const USER_STATUSES = ['active', 'suspended', 'deleted'];
@@ -263,10 +263,14 @@ export function Users({ me, isAdmin, query }) {
     </form>
 
     <${ErrorBox} error=${error} />
-    ${isAdmin && html`<div class="qe-bar">${qe === null
-      ? html`<button type="button" onClick=${startEdit} disabled=${!rows.some(editable)}>${s.users.qe.start}</button>`
+    <div class="qe-bar">${qe === null
+      ? html`${isAdmin && html`<button type="button" onClick=${startEdit} disabled=${!rows.some(editable)}>${s.users.qe.start}</button>`}
+        <${ExportButton} run=${() => {
+          const us = f.statuses.filter((x) => USER_STATUSES.includes(x));
+          return downloadCsv(exportUsers, { status: (us.length ? us : USER_STATUSES).join(','), role: f.role, team: f.team, q: f.q, presence: f.presence, availability: f.availability, sort: f.sort }, `users-${new Date().toISOString().slice(0, 10)}.csv`);
+        }} />`
       : html`<button type="button" class="primary" disabled=${saving} onClick=${saveEdit}>${s.users.qe.save(changes.length)}</button>
-        <button type="button" onClick=${stopEdit}>${s.users.qe.cancel}</button><span class="hint">${s.users.qe.hint}</span>`}</div>`}
+        <button type="button" onClick=${stopEdit}>${s.users.qe.cancel}</button><span class="hint">${s.users.qe.hint}</span>`}</div>
     ${qe !== null && html`<${ErrorBox} error=${qeError} />`}
     <div class="table-wrap">
       <table class="users" aria-busy=${loading}>

@@ -1,0 +1,125 @@
+//! CSV as spreadsheets read it (RFC 4180): a header row, CRLF line ends, a field quoted when it
+//! holds a comma, a quote, CR or LF (quotes doubled), UTF-8 with a byte-order mark so Excel
+//! reads it as UTF-8. A field a spreadsheet would run as a formula (one starting with `=`, `+`,
+//! `-`, `@`, a tab or CR) is neutralised with a leading `'`, which spreadsheets show as text and
+//! hide, so a name like `=HYPERLINK(...)` typed into the directory never runs on an admin's
+//! machine (OWASP, "CSV Injection").
+
+/// The byte-order mark a CSV starts with.
+pub const BOM: &str = "\u{feff}";
+
+/// A CSV document being written, row by row, into one string (the one copy there is).
+pub struct Csv {
+    out: String,
+}
+
+impl Csv {
+    /// A document with its header row.
+    pub fn new(header: &[&str]) -> Csv {
+        let mut c = Csv {
+            out: String::from(BOM),
+        };
+        c.row(header);
+        c
+    }
+
+    pub fn row<S: AsRef<str>>(&mut self, fields: &[S]) {
+        for (i, f) in fields.iter().enumerate() {
+            if i > 0 {
+                self.out.push(',');
+            }
+            field(&mut self.out, f.as_ref());
+        }
+        self.out.push_str("\r\n");
+    }
+
+    /// A later part of a document: rows only (the header and the mark went with the first).
+    pub fn continued() -> Csv {
+        Csv { out: String::new() }
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> usize {
+        self.out.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.out.len() <= BOM.len()
+    }
+
+    pub fn finish(self) -> String {
+        self.out
+    }
+}
+
+/// Whether a spreadsheet would take this cell for a formula.
+pub fn formula_like(v: &str) -> bool {
+    matches!(v.chars().next(), Some('=' | '+' | '-' | '@' | '\t' | '\r'))
+}
+
+fn field(out: &mut String, v: &str) {
+    let neutral = formula_like(v);
+    let quote = neutral || v.contains([',', '"', '\r', '\n']);
+    if quote {
+        out.push('"');
+    }
+    if neutral {
+        out.push('\'');
+    }
+    for ch in v.chars() {
+        if ch == '"' {
+            out.push('"');
+        }
+        out.push(ch);
+    }
+    if quote {
+        out.push('"');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(rows: &[&[&str]]) -> String {
+        let mut c = Csv::new(rows[0]);
+        for r in &rows[1..] {
+            c.row(r);
+        }
+        c.finish()
+    }
+
+    #[test]
+    fn fields_are_quoted_as_rfc_4180_says() {
+        let d = doc(&[
+            &["name", "team"],
+            &["Plain", "a,b"],
+            &["Say \"hi\"", "two\r\nlines"],
+            &["Zoë 日本", ""],
+        ]);
+        assert_eq!(
+            d,
+            "\u{feff}name,team\r\nPlain,\"a,b\"\r\n\"Say \"\"hi\"\"\",\"two\r\nlines\"\r\nZoë 日本,\r\n"
+        );
+    }
+
+    #[test]
+    fn a_cell_a_spreadsheet_would_run_is_text() {
+        for v in [
+            "=1+1",
+            "+1",
+            "-2",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+            "=HYPERLINK(\"http://x\",\"y\")",
+        ] {
+            let d = doc(&[&["v"], &[v]]);
+            let cell = d.split("\r\n").nth(1).unwrap();
+            assert!(cell.starts_with("\"'"), "{v:?} -> {cell:?}");
+        }
+        // Inside a value, not first: left alone.
+        assert_eq!(doc(&[&["v"], &["a=b"]]), "\u{feff}v\r\na=b\r\n");
+        assert!(!formula_like("Ann"));
+    }
+}
