@@ -373,7 +373,7 @@ async fn authenticate(
 #[cfg(all(feature = "dynamo", feature = "cognito"))]
 pub use caller::require_admin;
 #[cfg(feature = "dynamo")]
-pub use caller::{load_caller, load_caller_and_invite, load_caller_and_user};
+pub use caller::{export_part, load_caller, load_caller_and_invite, load_caller_and_user};
 #[cfg(feature = "dynamo")]
 pub use once::{respond_once, KeyScope};
 
@@ -619,6 +619,41 @@ mod caller {
     /// The caller (as `load_caller`) and the record at the `{id}` path parameter, read
     /// together in one round trip. The second is returned as found, for the handler to judge
     /// after its role check, so a refused role still answers 403 before any 404.
+    /// Sends one part of an export (rule 18): the first part's audit entry (`action`, the
+    /// query as sent) is written before any row leaves; a failed write gives none out.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn export_part(
+        store: &Store,
+        req: &Request,
+        caller: &User,
+        action: crate::domain::AuditAction,
+        label: &str,
+        csv: crate::domain::csv::Csv,
+        first: bool,
+        next: Option<&str>,
+        now: time::OffsetDateTime,
+    ) -> Result<Response<Body>, ApiError> {
+        if first {
+            let entry = super::change_by(req, caller, now).on_export(
+                action,
+                &caller.tenant_id,
+                label,
+                req.uri().query().unwrap_or(""),
+            );
+            Box::pin(store.record_read(&entry)).await?;
+        }
+        let date = &crate::domain::timefmt::format(now)[..10];
+        let kind = match action {
+            crate::domain::AuditAction::AuditExported => "audit",
+            _ => "users",
+        };
+        Ok(super::csv(
+            csv.finish(),
+            &format!("{kind}-{date}.csv"),
+            next,
+        ))
+    }
+
     pub async fn load_caller_and_user(
         store: &Store,
         req: &Request,

@@ -8,7 +8,7 @@ use shared::domain::ids::looks_like_id;
 use shared::domain::{timefmt, ApiError, AuditAction, FieldError};
 use shared::http::admit;
 use shared::http::require_admin;
-use shared::http::{change_by, json, load_caller, page_limit, query, respond_within, route_key};
+use shared::http::{json, load_caller, page_limit, query, respond_within, route_key};
 use shared::identity::Directory;
 use shared::store::{AuditFilter, Store};
 
@@ -151,11 +151,7 @@ async fn export(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         "after",
         "requestId",
     ];
-    let mut csv = if cursor.is_none() {
-        Csv::new(&header)
-    } else {
-        Csv::continued()
-    };
+    let mut csv = Csv::part(&header, cursor.is_none());
     let js = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
     for e in &page.items {
         csv.row(&[
@@ -172,20 +168,16 @@ async fn export(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
             e.request_id.clone(),
         ]);
     }
-    let now = deps.clock.now();
-    if cursor.is_none() {
-        let entry = change_by(req, &caller, now).on_export(
-            AuditAction::AuditExported,
-            &caller.tenant_id,
-            "Audit log",
-            req.uri().query().unwrap_or(""),
-        );
-        Box::pin(deps.store.record_read(&entry)).await?;
-    }
-    let date = &timefmt::format(now)[..10];
-    Ok(shared::http::csv(
-        csv.finish(),
-        &format!("audit-{date}.csv"),
+    shared::http::export_part(
+        &deps.store,
+        req,
+        &caller,
+        AuditAction::AuditExported,
+        "Audit log",
+        csv,
+        cursor.is_none(),
         page.cursor.as_deref(),
-    ))
+        deps.clock.now(),
+    )
+    .await
 }

@@ -211,11 +211,7 @@ async fn export(deps: &Deps, req: &Request, caller: &User) -> Result<Response<Bo
         "createdAt",
         "twoStep",
     ];
-    let mut csv = if cursor.is_none() {
-        Csv::new(&header)
-    } else {
-        Csv::continued()
-    };
+    let mut csv = Csv::part(&header, cursor.is_none());
     for u in &page.items {
         csv.row(&[
             u.id.to_string(),
@@ -234,22 +230,18 @@ async fn export(deps: &Deps, req: &Request, caller: &User) -> Result<Response<Bo
             u.mfa.to_string(),
         ]);
     }
-    if cursor.is_none() {
-        let change = shared::http::change_by(req, caller, now);
-        let entry = change.on_export(
-            shared::domain::AuditAction::UsersExported,
-            &caller.tenant_id,
-            "Users",
-            req.uri().query().unwrap_or(""),
-        );
-        Box::pin(deps.store.record_read(&entry)).await?;
-    }
-    let date = &shared::domain::timefmt::format(now)[..10];
-    Ok(shared::http::csv(
-        csv.finish(),
-        &format!("users-{date}.csv"),
+    shared::http::export_part(
+        &deps.store,
+        req,
+        caller,
+        shared::domain::AuditAction::UsersExported,
+        "Users",
+        csv,
+        cursor.is_none(),
         page.cursor.as_deref(),
-    ))
+        now,
+    )
+    .await
 }
 
 async fn one_user(deps: &Deps, req: &Request, caller: &User) -> Result<Response<Body>, ApiError> {

@@ -33,9 +33,14 @@ impl Csv {
         self.out.push_str("\r\n");
     }
 
-    /// A later part of a document: rows only (the header and the mark went with the first).
-    pub fn continued() -> Csv {
-        Csv { out: String::new() }
+    /// One part of a document sent in parts: the first with the mark and the header row,
+    /// a later one rows only.
+    pub fn part(header: &[&str], first: bool) -> Csv {
+        if first {
+            Csv::new(header)
+        } else {
+            Csv { out: String::new() }
+        }
     }
 
     /// Bytes written so far.
