@@ -894,7 +894,7 @@ fn peer_ratios(rows: &[(String, ColdRow)]) {
 
 /// 4. AWS round trips per operation, counted at the proxy.
 async fn round_trips(c: &Ctx) {
-    let Ctx { b, .. } = c;
+    let Ctx { b, ddb, stack, .. } = c;
     println!(
         "\n## 4. AWS round trips per operation (counted at a proxy in front of the emulator)\n"
     );
@@ -1052,6 +1052,34 @@ async fn round_trips(c: &Ctx) {
         "set the company's default capacity",
         &c,
         "caller read, tenant read (the gate's policy), tenant read, 1 transaction",
+    );
+    // A quick edit of 25 (rule 17): 25 agents of the bench's company, each a new capacity.
+    seed_users(ddb, stack, &b.tenant, 25).await;
+    let listed = b
+        .req("GET", "/users?limit=1000&role=agent", None)
+        .await
+        .json();
+    let changes: Vec<Value> = listed["users"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|u| u["status"] == "active")
+                .take(25)
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .map(|u| json!({"id": u["id"], "version": u["version"], "maxChats": 7}))
+        .collect();
+    let n_rows = changes.len();
+    let (_, c2, _) = b
+        .measure(b.req("PATCH", "/users", Some(json!({ "changes": changes }))))
+        .await;
+    row(
+        &format!("quick edit of {n_rows} users"),
+        &c2,
+        "caller read, tenant read (the gate's policy), the rows in one batch read, 1 transaction (every row, the admin counter when a row demotes, an audit entry each)",
     );
     let (_, c, _) = b
         .measure(b.req("POST", &format!("/users/{uid}/sign-out"), None))
