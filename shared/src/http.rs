@@ -373,7 +373,9 @@ async fn authenticate(
 #[cfg(all(feature = "dynamo", feature = "cognito"))]
 pub use caller::require_admin;
 #[cfg(feature = "dynamo")]
-pub use caller::{export_part, load_caller, load_caller_and_invite, load_caller_and_user};
+pub use caller::{
+    export_cursor, export_part, load_caller, load_caller_and_invite, load_caller_and_user,
+};
 #[cfg(feature = "dynamo")]
 pub use once::{respond_once, KeyScope};
 
@@ -619,8 +621,54 @@ mod caller {
     /// The caller (as `load_caller`) and the record at the `{id}` path parameter, read
     /// together in one round trip. The second is returned as found, for the handler to judge
     /// after its role check, so a refused role still answers 403 before any 404.
+    /// Where an export part starts (rule 18): `None` for the first part; for a later one, the
+    /// store's cursor, once the part's `cursor` proves it continues an export this caller
+    /// started with this very query (its audit entry, read back): a cursor made by hand, or
+    /// one of another export or another person, is refused, so no row leaves unaudited.
+    pub async fn export_cursor(
+        store: &Store,
+        req: &Request,
+        caller: &User,
+        action: crate::domain::AuditAction,
+    ) -> Result<Option<String>, ApiError> {
+        let Some(raw) = super::query(req, "cursor") else {
+            return Ok(None);
+        };
+        let bad = || {
+            ApiError::Invalid(vec![FieldError::new(
+                "query.cursor",
+                "is not the next part of an export you started with this query",
+            )])
+        };
+        let (sk, inner) = crate::domain::csv::split_cursor(&raw).ok_or_else(bad)?;
+        let entry = store
+            .audit_entry(&caller.tenant_id, &sk)
+            .await?
+            .ok_or_else(bad)?;
+        let asked = export_query(req);
+        let same = entry.action == action
+            && entry.actor.id == caller.id.to_string()
+            && entry.after.as_ref().and_then(|a| a["query"].as_str()) == Some(asked.as_str());
+        if !same {
+            return Err(bad());
+        }
+        Ok(Some(inner))
+    }
+
+    /// The export's query as audited: what was asked, without the part's own `cursor`.
+    fn export_query(req: &Request) -> String {
+        req.uri()
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter(|kv| !kv.is_empty() && !kv.starts_with("cursor="))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
     /// Sends one part of an export (rule 18): the first part's audit entry (`action`, the
-    /// query as sent) is written before any row leaves; a failed write gives none out.
+    /// query as sent) is written before any row leaves; a failed write gives none out. The
+    /// next part's cursor carries that entry's key, which `export_cursor` checks.
     #[allow(clippy::too_many_arguments)]
     pub async fn export_part(
         store: &Store,
@@ -629,19 +677,28 @@ mod caller {
         action: crate::domain::AuditAction,
         label: &str,
         csv: crate::domain::csv::Csv,
-        first: bool,
+        continuing: Option<&str>,
         next: Option<&str>,
         now: time::OffsetDateTime,
     ) -> Result<Response<Body>, ApiError> {
-        if first {
-            let entry = super::change_by(req, caller, now).on_export(
-                action,
-                &caller.tenant_id,
-                label,
-                req.uri().query().unwrap_or(""),
-            );
-            Box::pin(store.record_read(&entry)).await?;
-        }
+        // The entry's key: written now for a first part, carried on from the cursor after.
+        let entry_sk = match continuing {
+            Some(raw) => crate::domain::csv::split_cursor(raw).map(|(sk, _)| sk),
+            None => {
+                let entry = super::change_by(req, caller, now).on_export(
+                    action,
+                    &caller.tenant_id,
+                    label,
+                    &export_query(req),
+                );
+                Box::pin(store.record_read(&entry)).await?;
+                Some(crate::store::audit_sk(&entry))
+            }
+        };
+        let next = match (next, entry_sk) {
+            (Some(n), Some(sk)) => Some(crate::domain::csv::join_cursor(&sk, n)),
+            _ => None,
+        };
         let date = &crate::domain::timefmt::format(now)[..10];
         let kind = match action {
             crate::domain::AuditAction::AuditExported => "audit",
@@ -650,7 +707,7 @@ mod caller {
         Ok(super::csv(
             csv.finish(),
             &format!("{kind}-{date}.csv"),
-            next,
+            next.as_deref(),
         ))
     }
 

@@ -816,6 +816,38 @@ fn an_export_is_every_row_the_caller_can_see_and_never_a_formula() {
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[1][0], day.id);
 
+        // A later part only continues an export its caller started with that very query: no
+        // cursor made by hand, borrowed from the list, another export's or another person's.
+        let first = app.get(&t.admin, "/users/export?limit=2").await.expect(200);
+        let next = first.headers["next-cursor"].to_str().unwrap().to_string();
+        app.get(&t.admin, &format!("/users/export?limit=2&cursor={next}"))
+            .await
+            .expect(200);
+        let list_cursor = listed["nextCursor"].as_str().map(String::from);
+        let by_hand = shared::domain::csv::join_cursor("2020-01-01T00:00:00.000Z#x", "e30");
+        for (token, query) in [
+            (&t.admin, format!("limit=3&cursor={next}")),
+            (&t.admin, format!("limit=2&team=Night&cursor={next}")),
+            (&t.admin, format!("limit=2&cursor={by_hand}")),
+            (
+                &t.admin,
+                format!("limit=2&cursor={}", list_cursor.unwrap_or("e30".into())),
+            ),
+            (&sup.token, format!("limit=2&cursor={next}")),
+        ] {
+            let r = app.get(token, &format!("/users/export?{query}")).await;
+            assert_problem(&r, 400, "invalid-request");
+        }
+        assert_eq!(
+            audit(&app, &t.id)
+                .await
+                .iter()
+                .filter(|e| s(e, "action") == "users.exported")
+                .count(),
+            5,
+            "the five exports above, once each; no refused part wrote one"
+        );
+
         for bad in ["presence=maybe", "limit=0", "limit=2001", "cursor=junk"] {
             assert_problem(
                 &app.get(&t.admin, &format!("/users/export?{bad}")).await,

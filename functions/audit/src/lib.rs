@@ -132,7 +132,9 @@ async fn export(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     if !errs.is_empty() {
         return Err(ApiError::Invalid(errs));
     }
-    let cursor = query(req, "cursor");
+    let raw = query(req, "cursor");
+    let cursor =
+        shared::http::export_cursor(&deps.store, req, &caller, AuditAction::AuditExported).await?;
     let page = Box::pin(
         deps.store
             .list_audit(&caller.tenant_id, &f, cursor.as_deref(), limit),
@@ -175,7 +177,7 @@ async fn export(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         AuditAction::AuditExported,
         "Audit log",
         csv,
-        cursor.is_none(),
+        raw.as_deref(),
         page.cursor.as_deref(),
         deps.clock.now(),
     )

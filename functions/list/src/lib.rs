@@ -168,12 +168,17 @@ pub const EXPORT_PART: usize = 2000;
 async fn export(deps: &Deps, req: &Request, caller: &User) -> Result<Response<Body>, ApiError> {
     use shared::domain::csv::Csv;
     let mut errs = Vec::new();
-    let filter = user_filter(req, &mut errs);
+    let mut filter = user_filter(req, &mut errs);
     let limit = page_limit(req, EXPORT_PART, EXPORT_PART, &mut errs);
     if !errs.is_empty() {
         return Err(ApiError::Invalid(errs));
     }
-    let cursor = query(req, "cursor");
+    // Always by name: an order that moves while the parts are read (last activity) would
+    // skip whoever moves ahead of the cursor.
+    filter.order = shared::domain::user::UserOrder::Name;
+    let raw = query(req, "cursor");
+    let action = shared::domain::AuditAction::UsersExported;
+    let cursor = shared::http::export_cursor(&deps.store, req, caller, action).await?;
     let scope = caller.scope();
     let page = match scope {
         // Oneself needs no query (as the list).
@@ -196,7 +201,11 @@ async fn export(deps: &Deps, req: &Request, caller: &User) -> Result<Response<Bo
         }
     };
     let now = deps.clock.now();
-    let since = shared::domain::Clock::now(&shared::domain::SystemClock) - ONLINE_WINDOW;
+    // `online` as the filter judged it, when it did.
+    let since = filter.presence.map_or_else(
+        || shared::domain::Clock::now(&shared::domain::SystemClock) - ONLINE_WINDOW,
+        |p| p.since,
+    );
     let header = [
         "id",
         "name",
@@ -234,10 +243,10 @@ async fn export(deps: &Deps, req: &Request, caller: &User) -> Result<Response<Bo
         &deps.store,
         req,
         caller,
-        shared::domain::AuditAction::UsersExported,
+        action,
         "Users",
         csv,
-        cursor.is_none(),
+        raw.as_deref(),
         page.cursor.as_deref(),
         now,
     )

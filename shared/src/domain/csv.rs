@@ -57,6 +57,27 @@ impl Csv {
     }
 }
 
+/// An export part's cursor: its export's audit entry key, then the store's own cursor.
+pub fn join_cursor(entry_sk: &str, inner: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(serde_json::json!({ "e": entry_sk, "c": inner }).to_string())
+}
+
+/// The two halves of `join_cursor`'s result, if it is one.
+pub fn split_cursor(raw: &str) -> Option<(String, String)> {
+    use base64::Engine;
+    if raw.len() > 8192 {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw)
+        .ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let (e, c) = (v["e"].as_str()?, v["c"].as_str()?);
+    (!e.is_empty() && !c.is_empty()).then(|| (e.to_string(), c.to_string()))
+}
+
 /// Whether a spreadsheet would take this cell for a formula.
 pub fn formula_like(v: &str) -> bool {
     matches!(v.chars().next(), Some('=' | '+' | '-' | '@' | '\t' | '\r'))

@@ -27,6 +27,25 @@ impl Store {
             .map_err(|e| e.decided_by(|_| super::Refusal::Stale))
     }
 
+    /// One entry of the tenant's log by its sort key (consistent), as `record_read` wrote it.
+    pub async fn audit_entry(
+        &self,
+        tenant_id: &TenantId,
+        sk: &str,
+    ) -> Result<Option<AuditEntry>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tables.audit)
+            .key("pk", s(items::audit_pk(tenant_id)))
+            .key("sk", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(super::unavailable)?;
+        out.item.map(|m| Row(&m).audit()).transpose()
+    }
+
     /// The tenant's audit log, newest first.
     pub async fn list_audit(
         &self,

@@ -31,7 +31,7 @@ mod users;
 
 pub use audit::AuditFilter;
 pub use invites::{Closing, InviteListFilter, InviteNarrow, Sent, CLOSE_BATCH};
-pub use items::{decode_cursor, encode_cursor, idem_pk};
+pub use items::{audit_sk, decode_cursor, encode_cursor, idem_pk};
 pub use mail::Recorded;
 pub use signin::{EmailHolder, Marker, Unlock};
 pub use tx::{Refusal, WriteError};
