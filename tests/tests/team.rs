@@ -599,6 +599,64 @@ fn a_quick_edit_saves_every_row_or_none_and_names_each_refused_row() {
         let stored = app.store.user(&uid(&c.id)).await.unwrap().unwrap();
         assert_eq!(stored.availability.status.as_str(), "dnd");
         assert_eq!(stored.availability.set_by.unwrap().1, "Ada Admin");
+        // A row's availability is held to what was read: the user's own set in between (it
+        // moves no version) refuses the row instead of being overwritten unseen.
+        let read = app.store.user(&uid(&b.id)).await.unwrap().unwrap();
+        app.request(
+            "PUT",
+            "/me/availability",
+            Some(&b.token),
+            Some(json!({"availability": "dnd"})),
+        )
+        .await
+        .expect(200);
+        let stale_read = shared::domain::User {
+            availability: read.availability.clone(),
+            ..read.clone()
+        };
+        let after = shared::domain::User {
+            availability: shared::domain::user::AvailabilityState {
+                status: shared::domain::user::Availability::Away,
+                set_at: Some(OffsetDateTime::now_utc()),
+                set_by: None,
+            },
+            ..read.clone()
+        };
+        let change = shared::domain::Change::new(
+            shared::domain::Actor::system(),
+            OffsetDateTime::now_utc(),
+            "race",
+        );
+        let entry = change.on_availability(&stale_read, &after);
+        let refused = app
+            .store
+            .quick_edit(&[shared::store::QuickRow {
+                index: 0,
+                before: &stale_read,
+                after: &after,
+                availability: Some(&after.availability),
+                entry: &entry,
+            }])
+            .await;
+        assert!(
+            matches!(
+                refused,
+                Err(shared::store::WriteError::Refused(shared::store::Refusal::StaleRows(ref r))) if r == &vec![0]
+            ),
+            "{refused:?}"
+        );
+        assert_eq!(
+            app.store
+                .user(&uid(&b.id))
+                .await
+                .unwrap()
+                .unwrap()
+                .availability
+                .status
+                .as_str(),
+            "dnd",
+            "the user's own set stands"
+        );
         // A supervisor now in Day sees the row moved there at once (visibility follows).
         let day = app.get(&a.token, "/users").await.json();
         assert!(day["users"]

@@ -971,7 +971,7 @@ check(listCalls() === before + 1, 'shown again, it reads at once');
 await rowFor(boss, longEmail).getByRole('link', { name: longName, exact: true }).click();
 await boss.getByRole('heading', { name: longName }).waitFor();
 await boss.getByRole('button', { name: `Availability of ${longName}: Do not disturb` }).click();
-await boss.getByRole('menuitem', { name: 'Away' }).click();
+await boss.getByRole('menuitemradio', { name: 'Away' }).click();
 await notice(boss).filter({ hasText: 'is now Away.' }).waitFor();
 await expectText(boss.locator('dd.availability'), 'Away', 'the user page shows the availability an admin set, and who set it');
 check((await boss.locator('dd.availability').innerText()).includes('Set by Demo Admin'), 'who set it is named');

@@ -1,7 +1,7 @@
 //! CSV as spreadsheets read it (RFC 4180): a header row, CRLF line ends, a field quoted when it
 //! holds a comma, a quote, CR or LF (quotes doubled), UTF-8 with a byte-order mark so Excel
-//! reads it as UTF-8. A field a spreadsheet would run as a formula (one starting with `=`, `+`,
-//! `-`, `@`, a tab or CR) is neutralised with a leading `'`, which spreadsheets show as text and
+//! reads it as UTF-8. A field a spreadsheet would run as a formula (`formula_like`: `=`, `+`,
+//! `-` or `@` first after any spaces, or a tab, CR or LF first) is neutralised with a leading `'`, which spreadsheets show as text and
 //! hide, so a name like `=HYPERLINK(...)` typed into the directory never runs on an admin's
 //! machine (OWASP, "CSV Injection").
 
@@ -78,9 +78,17 @@ pub fn split_cursor(raw: &str) -> Option<(String, String)> {
     (!e.is_empty() && !c.is_empty()).then(|| (e.to_string(), c.to_string()))
 }
 
-/// Whether a spreadsheet would take this cell for a formula.
+/// Whether a spreadsheet would take this cell for a formula: it starts with a control
+/// character, or its first visible character (after spaces) is `=`, `+`, `-` or `@`, in
+/// ASCII or in their full-width forms.
 pub fn formula_like(v: &str) -> bool {
-    matches!(v.chars().next(), Some('=' | '+' | '-' | '@' | '\t' | '\r'))
+    if v.starts_with(['\t', '\r', '\n']) {
+        return true;
+    }
+    matches!(
+        v.trim_start().chars().next(),
+        Some('=' | '+' | '-' | '@' | '＝' | '＋' | '－' | '＠')
+    )
 }
 
 fn field(out: &mut String, v: &str) {
@@ -138,6 +146,9 @@ mod tests {
             "@SUM(A1)",
             "\tx",
             "\rx",
+            "\n=1",
+            "  =cmd",
+            "＝1+1",
             "=HYPERLINK(\"http://x\",\"y\")",
         ] {
             let d = doc(&[&["v"], &[v]]);

@@ -104,14 +104,21 @@ impl Store {
                 .availability
                 .map(items::availability_attrs)
                 .unwrap_or_default();
-            tx.update_user(
-                Tag::Row(r.index),
-                r.after,
-                &also,
-                "#version = :v AND tenantId = :t",
-                &[],
-                vec![(":v", n(r.before.version)), (":t", s(&r.before.tenant_id))],
-            );
+            // A row that sets availability also holds it to what was read (it moves no version):
+            // a user's own set in between is not overwritten unseen, and the entry's "before" is
+            // what it replaced.
+            let mut values = vec![(":v", n(r.before.version)), (":t", s(&r.before.tenant_id))];
+            let condition = match (r.availability, r.before.availability.set_at) {
+                (None, _) => "#version = :v AND tenantId = :t",
+                (Some(_), None) => {
+                    "#version = :v AND tenantId = :t AND attribute_not_exists(availabilityAt)"
+                }
+                (Some(_), Some(at)) => {
+                    values.push((":read", s(timefmt::format(at))));
+                    "#version = :v AND tenantId = :t AND availabilityAt = :read"
+                }
+            };
+            tx.update_user(Tag::Row(r.index), r.after, &also, condition, &[], values);
             admins += counter_deltas(r.before, r.after).1;
         }
         if let Some(first) = rows.first() {

@@ -295,6 +295,10 @@ pub async fn quick_edit(
             None
         };
         let entry = action.map(|action| {
+            // Availability alone reads as the single route's entry does.
+            if action == AuditAction::AvailabilityChanged {
+                return change.on_availability(&before, &after);
+            }
             let mut entry = change.on_user(action, &before, &after);
             let avail = |u: &User| json!(u.availability.status.as_str());
             if let (Some(b), Some(a)) = (entry.before.as_mut(), entry.after.as_mut()) {

@@ -113,6 +113,7 @@ export const s = {
       hint: 'Change role, team, availability and max chats in the rows, then save once: every row is saved, or none.',
       field: (what, name) => `${what} for ${name}`, fields: { role: 'Role', team: 'Team', availability: 'Availability', maxChats: 'Max chats' },
       saved: (n) => `${n} user${n === 1 ? '' : 's'} saved.`,
+      tooMany: (n) => `${n} rows changed: save at most 25 at once (Cancel, then edit fewer).`,
     },
     menu: (name) => `Actions for ${name}`, open: 'Open', resend: 'Resend invite', revoke: 'Revoke invite',
     sent: (d) => `Sent ${d}`, expiresOn: (d) => `Expires ${d}`, expiredOn: (d) => `Expired ${d}`,

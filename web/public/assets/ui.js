@@ -130,19 +130,19 @@ export function StatusBadge({ status }) {
 }
 
 /** A menu: a button that opens a list of actions (a row's, the availability picker); Escape or a click elsewhere closes it. */
-export function Menu({ label, items, text = '⋯', cls = 'small' }) {
+export function Menu({ label, items, text = '⋯', cls = 'small', checked }) {
   const [open, setOpen] = useState(false);
   const ref = useRef(null);
   // Focus moves into the menu as it renders, so a key pressed right after opening lands in it.
   useLayoutEffect(() => {
     if (!open) return undefined;
-    ref.current.querySelector('[role=menuitem]').focus();
+    ref.current.querySelector('[role^=menuitem]').focus();
     const away = (e) => { if (!ref.current.contains(e.target)) setOpen(false); };
     document.addEventListener('click', away);
     return () => document.removeEventListener('click', away);
   }, [open]);
   const key = (e) => {
-    const list = [...ref.current.querySelectorAll('[role=menuitem]')];
+    const list = [...ref.current.querySelectorAll('[role^=menuitem]')];
     const i = list.indexOf(document.activeElement);
     if (e.key === 'Escape') { setOpen(false); ref.current.querySelector('button').focus(); }
     if (e.key === 'ArrowDown') { e.preventDefault(); list[(i + 1) % list.length].focus(); }
@@ -151,7 +151,7 @@ export function Menu({ label, items, text = '⋯', cls = 'small' }) {
   return html`<div class="menu" ref=${ref} onKeyDown=${key}>
     <button type="button" class=${cls} aria-haspopup="menu" aria-expanded=${open} aria-label=${label} onClick=${() => setOpen(!open)}>${text}</button>
     ${open && html`<ul role="menu" aria-label=${label}>
-      ${items.map(([text, act]) => html`<li role="none"><button type="button" role="menuitem" onClick=${() => { setOpen(false); act(); }}>${text}</button></li>`)}
+      ${items.map(([text, act], i) => html`<li role="none"><button type="button" role=${checked === undefined ? 'menuitem' : 'menuitemradio'} aria-checked=${checked === undefined ? undefined : String(i === checked)} onClick=${() => { setOpen(false); act(); }}>${text}</button></li>`)}
     </ul>`}
   </div>`;
 }
@@ -160,6 +160,7 @@ export function Menu({ label, items, text = '⋯', cls = 'small' }) {
 export function AvailabilityMenu({ value, label, onPick, cls }) {
   return html`<${Menu} label=${`${label}: ${availabilities[value]}`} cls=${cls}
     text=${html`<span class=${`dot ${value}`} aria-hidden="true"></span>${availabilities[value]} ▾`}
+    checked=${Object.keys(availabilities).indexOf(value)}
     items=${Object.keys(availabilities).map((k) => [availabilities[k], () => onPick(k)])} />`;
 }
 

@@ -2,7 +2,7 @@ import { useEffect, useState, useRef } from '../vendor/hooks.js';
 import { html, Link, navigate, ErrorBox, Confirm, useNotify, StatusBadge, messageOf, Menu, ExportButton, downloadCsv } from '../ui.js';
 import { s, roles, statuses, availabilities, fmt } from '../strings.js';
 import { config } from '../session.js';
-import { listInvites, listUsers, getTenant, resendInvite, revokeInvite, quickEdit, exportUsers } from '../api.js';
+import { listInvites, listUsers, getUser, getTenant, resendInvite, revokeInvite, quickEdit, exportUsers } from '../api.js';
 import { InviteDialog } from './invite.js';
 
 const USER_STATUSES = ['active', 'suspended', 'deleted'];
@@ -152,12 +152,18 @@ export function Users({ me, isAdmin, query }) {
   const set = (patch) => navigate(urlOf({ ...f, ...patch }));
   const editable = (r) => r.kind === 'user' && r.status !== 'deleted';
   const valuesOf = (u) => ({ role: u.role, team: u.team || '', availability: u.availability, maxChats: String(u.maxChats) });
-  const startEdit = () => { setQe(Object.fromEntries(rows.filter(editable).map((r) => [r.id, valuesOf(r.user)]))); setRefused({}); setQeError(null); };
+  // Each row's values and version as the edit began: what a change is measured against and
+  // sent with, whatever the list shows meanwhile.
+  const base = (u) => ({ ...valuesOf(u), was: valuesOf(u), version: u.version });
+  const startEdit = () => { setQe(Object.fromEntries(rows.filter(editable).map((r) => [r.id, base(r.user)]))); setRefused({}); setQeError(null); };
   const stopEdit = () => { setQe(null); setRefused({}); setQeError(null); };
+  // A new filter is a new list: an edit begun on the old one ends rather than send its values
+  // against rows it never showed.
+  useEffect(stopEdit, [fkey]);
   const typed = (id, field, value) => setQe((q) => ({ ...q, [id]: { ...q[id], [field]: value } }));
   // Only what moved, per row; each row carries the version it was read at.
-  const changes = qe ? rows.filter((r) => editable(r) && qe[r.id]).flatMap((r) => {
-    const was = valuesOf(r.user); const now = qe[r.id]; const c = { id: r.id, version: r.user.version };
+  const changes = qe ? Object.entries(qe).flatMap(([id, now]) => {
+    const was = now.was; const c = { id, version: now.version };
     if (now.role !== was.role) c.role = now.role;
     if (now.team.trim() !== was.team) c.team = now.team.trim() || null;
     if (now.availability !== was.availability) c.availability = now.availability;
@@ -166,6 +172,7 @@ export function Users({ me, isAdmin, query }) {
   }) : [];
   const saveEdit = async () => {
     if (changes.length === 0) { stopEdit(); return; }
+    if (changes.length > 25) { setQeError({ status: 400, body: { detail: s.users.qe.tooMany(changes.length) } }); return; }
     setSaving(true); setQeError(null); setRefused({});
     try {
       const { users } = await quickEdit({ changes });
@@ -183,6 +190,14 @@ export function Users({ me, isAdmin, query }) {
       }
       setRefused(why);
       setQeError(e);
+      // A row someone changed meanwhile: show it as it is now and measure the edit against
+      // that, keeping what was typed, so saving again is a real choice, not the same refusal.
+      const stale = (e.body?.rows || []).filter((x) => x.problem === 'version-conflict').map((x) => changes[x.index].id);
+      for (const u of await Promise.all(stale.map((id) => getUser(id).catch(() => null)))) {
+        if (!u) continue;
+        setRows((rs) => rs.map((r) => (r.id === u.id ? userRow(u) : r)));
+        setQe((q) => (q && q[u.id] ? { ...q, [u.id]: { ...q[u.id], was: valuesOf(u), version: u.version } } : q));
+      }
     } finally { setSaving(false); }
   };
   const toggle = (st) => set({ statuses: f.statuses.includes(st) ? f.statuses.filter((x) => x !== st) : [...f.statuses, st] });
@@ -298,9 +313,10 @@ function Row({ row, me, isAdmin, onResend, onRevoke, edit, onType, refusal }) {
   const open = row.kind === 'user' && !edit ? (e) => { if (!e.target.closest('a,button')) navigate(href); } : undefined;
   const inv = row.invite;
   if (edit) {
-    const field = (name) => ({ 'aria-label': s.users.qe.field(s.users.qe.fields[name], row.name), 'aria-invalid': refusal ? 'true' : undefined });
+    const err = `qe-err-${row.id}`;
+    const field = (name) => ({ 'aria-label': s.users.qe.field(s.users.qe.fields[name], row.name), 'aria-invalid': refusal ? 'true' : undefined, 'aria-describedby': refusal ? err : undefined });
     return html`<tr class=${`user qe ${refusal ? 'refused' : ''}`} data-email=${row.email}>
-      <th scope="row">${row.name}${refusal && html`<div class="row-error">${refusal}</div>`}</th>
+      <th scope="row">${row.name}${refusal && html`<div class="row-error" id=${err}>${refusal}</div>`}</th>
       <td>${row.email}</td>
       <td><select ...${field('role')} value=${edit.role} onChange=${(e) => onType('role', e.target.value)}>${Object.keys(roles).map((k) => html`<option value=${k}>${roles[k].label}</option>`)}</select></td>
       <td><input ...${field('team')} list="teams" maxlength="64" value=${edit.team} onInput=${(e) => onType('team', e.target.value)} /></td>
