@@ -622,6 +622,9 @@ fn every_aws_call_a_function_makes_is_granted_by_the_template_and_reads_are_cons
         for (method, route) in routes {
             call(method, route);
         }
+        // From here to the mail events, a future of its own (boxed): inline, this scenario's
+        // debug-build poll frame alone nears the test thread's stack.
+        Box::pin(async {
         // A forgotten password (rule 13): the public form, an admin's send, the link's preview
         // and its new password, all keyed.
         ok(app
@@ -755,6 +758,8 @@ fn every_aws_call_a_function_makes_is_granted_by_the_template_and_reads_are_cons
         ok(app
             .request("POST", &format!("/invites/{pending}/resend"), admin, None)
             .await);
+        })
+        .await;
         // What SES says about every email above, as the mail-events rule hands it over.
         assert!(app.mailbox.publish(&app).await > 0);
 
