@@ -729,7 +729,7 @@ fn a_quick_edit_keeps_an_admin_and_is_for_admins() {
             .iter()
             .map(|e| e["field"].as_str().unwrap().to_string())
             .collect();
-        assert_eq!(fields, vec!["changes[0]/role", "changes[0]/maxChats"]);
+        assert_eq!(fields, vec!["changes/0/role", "changes/0/maxChats"]);
     });
 }
 

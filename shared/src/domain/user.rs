@@ -344,6 +344,23 @@ pub(crate) mod tests {
         assert!(!u.activity_due(t - time::Duration::minutes(1)));
     }
 
+    /// Rule 16: online is recorded activity within the window, and only for an active user.
+    #[test]
+    fn only_an_active_user_with_recent_activity_is_online() {
+        let mut u = user("a", "t1", Role::Agent, None);
+        let t = OffsetDateTime::from_unix_timestamp(1_000_000).unwrap();
+        let since = t - ONLINE_WINDOW;
+        assert!(!u.online_since(since), "never seen");
+        u.last_active_at = Some(t);
+        assert!(u.online_since(since));
+        assert!(
+            !u.online_since(t + time::Duration::SECOND),
+            "before the window"
+        );
+        u.status = UserStatus::Suspended;
+        assert!(!u.online_since(since), "suspended, however recent");
+    }
+
     #[test]
     fn tokens_from_before_the_last_sign_out_are_refused() {
         let mut u = user("a", "t1", Role::Agent, None);

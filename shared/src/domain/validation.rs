@@ -581,7 +581,7 @@ pub struct RowEdit {
 pub const QUICK_EDIT_MAX: usize = 25;
 
 /// `PATCH /users` takes `{changes: [{id, version, role?, team?, availability?, maxChats?}]}`,
-/// 1–25 rows, each user once. Every bad field is named (`changes[2]/maxChats`).
+/// 1–25 rows, each user once. Every bad field is named (`changes/2/maxChats`).
 pub fn quick_edit_request(body: &Value) -> Result<Vec<RowEdit>, ApiError> {
     let mut errs = Vec::new();
     let Some(obj) = object(body, &["changes"], "", &mut errs) else {
@@ -600,7 +600,8 @@ pub fn quick_edit_request(body: &Value) -> Result<Vec<RowEdit>, ApiError> {
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (i, row) in rows.iter().enumerate() {
-        let at = format!("changes[{i}]");
+        // As an invite batch names its rows (`invites/1/email`).
+        let at = format!("changes/{i}");
         let Some(o) = object(
             row,
             &["id", "version", "role", "team", "availability", "maxChats"],
@@ -786,13 +787,13 @@ mod capacity_tests {
         };
         let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
         for f in [
-            "changes[1]/x",
-            "changes[1]/id",
-            "changes[1]/role",
-            "changes[1]/maxChats",
-            "changes[2]/id",
-            "changes[2]/version",
-            "changes[2]/availability",
+            "changes/1/x",
+            "changes/1/id",
+            "changes/1/role",
+            "changes/1/maxChats",
+            "changes/2/id",
+            "changes/2/version",
+            "changes/2/availability",
         ] {
             assert!(fields.contains(&f), "{f} in {fields:?}");
         }

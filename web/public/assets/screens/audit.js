@@ -25,6 +25,7 @@ export function sentence(e) {
       if (b.role !== a.role) parts.push(`role from ${role(b.role)} to ${role(a.role)}`);
       if ((b.team || null) !== (a.team || null)) parts.push(a.team ? `team from ${b.team || 'none'} to ${a.team}` : `team from ${b.team} to none`);
       if (b.maxChats !== a.maxChats) parts.push(`max chats from ${b.maxChats} to ${a.maxChats}`);
+      if (a.availability && b.availability !== a.availability) parts.push(`availability to ${availabilities[a.availability] || a.availability}`);
       return `${actor} changed ${target}’s ${parts.join(' and ') || 'role'}`;
     }
     case 'user.maxChatsChanged': return `${actor} changed ${target}’s max chats from ${b.maxChats} to ${a.maxChats}`;

@@ -185,8 +185,8 @@ export function Users({ me, isAdmin, query }) {
       const why = {};
       for (const x of e.body?.rows || []) why[changes[x.index].id] = x.detail;
       for (const x of e.body?.errors || []) {
-        const m = /^changes\[(\d+)\]/.exec(x.field);
-        if (m) why[changes[Number(m[1])].id] = `${x.field.split('/')[1] || ''} ${x.message}`.trim();
+        const m = /^changes\/(\d+)\//.exec(x.field);
+        if (m) why[changes[Number(m[1])].id] = `${x.field.split('/')[2] || ''} ${x.message}`.trim();
       }
       setRefused(why);
       setQeError(e);
