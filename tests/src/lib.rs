@@ -10,6 +10,7 @@ pub mod moto;
 pub mod peers;
 pub mod proxy;
 pub mod runtime_api;
+pub mod seed;
 pub mod server;
 pub mod stack;
 pub mod totp;

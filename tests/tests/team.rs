@@ -961,3 +961,352 @@ fn the_audit_log_exports_a_date_range_for_admins() {
         );
     });
 }
+
+fn team_names(v: &Value) -> Vec<(Option<String>, u64, u64)> {
+    v["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().map(str::to_string),
+                t["members"].as_u64().unwrap(),
+                t["invited"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn teams_of(page: &Value) -> Vec<Option<String>> {
+    page["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["team"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// Teams (rule 19): the counts; a rename of a small team in one transaction, seen whole by
+/// its supervisor right after; a merge; what each refusal says and that it changed nothing.
+#[test]
+fn a_team_renames_and_merges_and_its_supervisor_sees_it_at_once() {
+    run(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let sup = member(&app, &t.admin, "supervisor", Some("Night")).await;
+        let a = member(&app, &t.admin, "agent", Some("Night")).await;
+        let day = member(&app, &t.admin, "agent", Some("Day")).await;
+        let gone = member(&app, &t.admin, "agent", Some("Day")).await;
+        app.delete_user(&t.admin, &gone.id).await.expect(200);
+        invite(
+            &app,
+            &t.admin,
+            json!({"email": email("inv"), "name": "Ivy", "role": "agent", "team": "Night"}),
+        )
+        .await
+        .expect(201);
+
+        let all = app.get(&t.admin, "/teams").await.expect(200).json();
+        assert_eq!(
+            team_names(&all),
+            vec![
+                (Some("Day".into()), 1, 0),
+                (Some("Night".into()), 2, 1),
+                (None, 1, 0)
+            ],
+            "a deleted user is no member; the admin has no team: {all}"
+        );
+        assert_eq!(
+            all["teams"][1]["byRole"],
+            json!({"agent": 1, "supervisor": 1, "admin": 0})
+        );
+        assert_eq!(
+            all["teams"][1]["byStatus"],
+            json!({"active": 2, "suspended": 0})
+        );
+        assert!(all["moving"].is_null());
+        let own = app.get(&sup.token, "/teams").await.expect(200).json();
+        assert_eq!(
+            team_names(&own),
+            vec![(Some("Night".into()), 2, 0)],
+            "{own}"
+        );
+        assert_problem(&app.get(&a.token, "/teams").await, 403, "forbidden");
+
+        let before_a = version(&app, &t.admin, &a.id).await;
+        let rename = |from: &str, to: &str| json!({"from": from, "to": to});
+        let r = app
+            .request(
+                "POST",
+                "/teams/rename",
+                Some(&t.admin),
+                Some(rename("Night", "Late")),
+            )
+            .await
+            .expect(200);
+        assert_eq!(
+            r.json(),
+            json!({"kind": "rename", "from": "Night", "to": "Late", "members": 2, "invites": 1})
+        );
+        // The supervisor's very next request: their team under its new name, whole.
+        let seen = app.get(&sup.token, "/users").await.expect(200).json();
+        assert_eq!(ids(&seen).len(), 2, "{seen}");
+        assert!(
+            teams_of(&seen).iter().all(|x| x.as_deref() == Some("Late")),
+            "{seen}"
+        );
+        assert_eq!(app.get(&sup.token, "/me").await.json()["team"], "Late");
+        assert_eq!(
+            ids(&app.get(&t.admin, "/users?team=Late").await.json()).len(),
+            2
+        );
+        assert!(ids(&app.get(&t.admin, "/users?team=Night").await.json()).is_empty());
+        let invites = app.get(&t.admin, "/invites?team=Late").await.json();
+        assert_eq!(invites["invites"].as_array().unwrap().len(), 1, "{invites}");
+        // A move is a change of the member: an editor's older version is refused.
+        assert_eq!(version(&app, &t.admin, &a.id).await, before_a + 1);
+        let stale = app
+            .change_role(
+                &t.admin,
+                &a.id,
+                json!({"role": "agent", "team": "Night", "version": before_a}),
+            )
+            .await;
+        assert_problem(&stale, 409, "version-conflict");
+
+        // Refusals, each changing nothing.
+        let r = app
+            .request(
+                "POST",
+                "/teams/rename",
+                Some(&t.admin),
+                Some(rename("Day", "Late")),
+            )
+            .await;
+        assert_problem(&r, 409, "team-exists");
+        let r = app
+            .request(
+                "POST",
+                "/teams/rename",
+                Some(&t.admin),
+                Some(rename("Ghost", "X")),
+            )
+            .await;
+        assert_problem(&r, 404, "not-found");
+        let r = app
+            .request(
+                "POST",
+                "/teams/merge",
+                Some(&t.admin),
+                Some(json!({"from": "Day", "into": "Nowhere"})),
+            )
+            .await;
+        assert_problem(&r, 409, "conflict");
+        let r = app
+            .request(
+                "POST",
+                "/teams/rename",
+                Some(&t.admin),
+                Some(json!({"from": "Day"})),
+            )
+            .await;
+        assert_problem(&r, 400, "invalid-request");
+        let r = app
+            .request(
+                "POST",
+                "/teams/rename",
+                Some(&sup.token),
+                Some(rename("Late", "Early")),
+            )
+            .await;
+        assert_problem(&r, 403, "forbidden");
+        let unchanged = app.get(&t.admin, "/teams").await.json();
+        assert_eq!(
+            team_names(&unchanged),
+            vec![
+                (Some("Day".into()), 1, 0),
+                (Some("Late".into()), 2, 1),
+                (None, 1, 0)
+            ]
+        );
+
+        app.request(
+            "POST",
+            "/teams/merge",
+            Some(&t.admin),
+            Some(json!({"from": "Day", "into": "Late"})),
+        )
+        .await
+        .expect(200);
+        let merged = app.get(&sup.token, "/users").await.json();
+        assert!(
+            ids(&merged).contains(&day.id),
+            "the merged member is in the supervisor's view: {merged}"
+        );
+        let after = app.get(&t.admin, "/teams").await.json();
+        assert_eq!(
+            team_names(&after),
+            vec![(Some("Late".into()), 3, 1), (None, 1, 0)],
+            "{after}"
+        );
+        // The deleted user's history moved with the team.
+        let gone_now = app.store.user(&uid(&gone.id)).await.unwrap().unwrap();
+        assert_eq!(gone_now.team.as_deref(), Some("Late"));
+
+        // One audit entry per move, naming both names and what moved.
+        let log = app.get(&t.admin, "/audit").await.json();
+        let moves: Vec<(&str, &Value, &Value)> = log["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"].as_str().unwrap().starts_with("team."))
+            .map(|e| (e["action"].as_str().unwrap(), &e["before"], &e["after"]))
+            .collect();
+        assert_eq!(moves.len(), 2, "{log}");
+        assert_eq!(moves[0].0, "team.merged");
+        assert_eq!(
+            moves[0].1,
+            &json!({"team": "Day", "members": 1, "invites": 0})
+        );
+        assert_eq!(moves[1].0, "team.renamed");
+        assert_eq!(moves[1].2, &json!({"team": "Late"}));
+    });
+}
+
+/// A team bigger than one transaction moves in batches under a recorded move: a move that
+/// stopped after its first batch (a crash, as the store's steps reproduce it) is seen whole by
+/// every reader, and the next move in the company finishes it.
+#[test]
+fn a_big_team_moves_in_batches_that_no_reader_sees_half_done() {
+    run(|app| async move {
+        use shared::domain::team::{MoveKind, TeamMove};
+        let t = tenant(&app, "team", None).await;
+        let sup = member(&app, &t.admin, "supervisor", Some("Big")).await;
+        let ddb = aws_sdk_dynamodb::Client::new(&app.sdk);
+        harness::seed::users(&ddb, &app.stack, &t.id, 200, Some("Big")).await;
+
+        // The first steps of a rename Big → Huge, then the "crash": one batch of 25 moved.
+        let admin_me = app.get(&t.admin, "/me").await.json();
+        let admin = app
+            .store
+            .user(&uid(admin_me["id"].as_str().unwrap()))
+            .await
+            .unwrap()
+            .unwrap();
+        let change = shared::domain::Change::new(
+            shared::domain::Actor::of(&admin),
+            OffsetDateTime::now_utc(),
+            "crash-test",
+        );
+        let entry = change.on_team(
+            shared::domain::AuditAction::TeamRenamed,
+            &tid(&t.id),
+            "Big",
+            "Huge",
+            201,
+            0,
+        );
+        let mv = TeamMove {
+            id: entry.id.clone(),
+            kind: MoveKind::Rename,
+            from: "Big".into(),
+            to: "Huge".into(),
+            at: change.at,
+            by_name: admin.name.clone(),
+        };
+        app.store
+            .begin_team_move(&tid(&t.id), &mv, &entry)
+            .await
+            .unwrap();
+        let (carriers, _) = app.store.team_carriers(&tid(&t.id), "Big").await.unwrap();
+        assert_eq!(carriers.len(), 201);
+        let first: Vec<_> = carriers[..25]
+            .iter()
+            .map(|u| {
+                let mut after = u.clone();
+                after.team = Some("Huge".into());
+                after.version += 1;
+                (u.clone(), after)
+            })
+            .collect();
+        app.store
+            .move_team(&tid(&t.id), "Big", &first, &[], "Huge", None)
+            .await
+            .unwrap();
+        let raw = partition(&app, &format!("TENANT#{}#USER", t.id)).await;
+        let stored = |name: &str| {
+            raw.iter()
+                .filter(|u| {
+                    u.get("team")
+                        .and_then(|v| v.as_s().ok())
+                        .map(String::as_str)
+                        == Some(name)
+                })
+                .count()
+        };
+        assert_eq!(
+            (stored("Huge"), stored("Big")),
+            (25, 176),
+            "half moved, as stored"
+        );
+
+        // Every reader sees it whole.
+        let seen = app
+            .get(&sup.token, "/users?limit=1000")
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(ids(&seen).len(), 201, "the supervisor's whole team");
+        assert!(teams_of(&seen).iter().all(|x| x.as_deref() == Some("Huge")));
+        assert_eq!(app.get(&sup.token, "/me").await.json()["team"], "Huge");
+        assert_eq!(
+            ids(&app
+                .get(&t.admin, "/users?team=Huge&limit=1000")
+                .await
+                .json())
+            .len(),
+            201
+        );
+        assert!(ids(&app.get(&t.admin, "/users?team=Big").await.json()).is_empty());
+        let counts = app.get(&t.admin, "/teams").await.json();
+        assert_eq!(
+            team_names(&counts),
+            vec![(Some("Huge".into()), 201, 0), (None, 1, 0)]
+        );
+        assert_eq!(counts["moving"]["from"], "Big");
+        let (exported, _) = export_all(&app, &t.admin, "/users/export?team=Huge").await;
+        let rows = parse_csv(&exported);
+        assert_eq!(rows.len(), 1 + 201, "{exported}");
+        assert!(rows[1..].iter().all(|r| r[4] == "Huge"), "{exported}");
+
+        // Another move in the company finishes it first; then it runs in batches itself.
+        let r = app
+            .request(
+                "POST",
+                "/teams/rename",
+                Some(&t.admin),
+                Some(json!({"from": "Huge", "to": "Giant"})),
+            )
+            .await
+            .expect(200);
+        assert_eq!(r.json()["members"], 201);
+        assert!(
+            app.store.team_move(&tid(&t.id)).await.unwrap().is_none(),
+            "record removed"
+        );
+        let raw = partition(&app, &format!("TENANT#{}#USER", t.id)).await;
+        let giant = raw
+            .iter()
+            .filter(|u| {
+                u.get("team")
+                    .and_then(|v| v.as_s().ok())
+                    .map(String::as_str)
+                    == Some("Giant")
+            })
+            .count();
+        assert_eq!(giant, 201, "every member stored under the last name");
+        let seen = app.get(&sup.token, "/users?limit=1000").await.json();
+        assert_eq!(ids(&seen).len(), 201);
+        let log = app.get(&t.admin, "/audit?action=team.renamed").await.json();
+        assert_eq!(log["entries"].as_array().unwrap().len(), 2, "{log}");
+    });
+}

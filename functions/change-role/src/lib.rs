@@ -5,10 +5,13 @@
 //!   or an admin's for anyone in the company (rule 16).
 //! - `PUT /tenant/max-chats {maxChats}`: the capacity users who join start with.
 //! - `PATCH /users {changes: [...]}`: a quick edit of up to 25 users, all or nothing (rule 17).
+//! - `POST /teams/rename {from, to}` and `POST /teams/merge {from, into}`: every member and
+//!   pending invite of a team moves to the other name (rule 19).
 
 use lambda_http::{Body, Request, Response};
 use shared::auth::Verifier;
 use shared::domain::manage::target;
+use shared::domain::team::{move_request, MoveKind};
 use shared::domain::validation::{
     availability_request, default_max_chats_request, quick_edit_request, role_edit,
 };
@@ -34,6 +37,8 @@ pub async fn handle(deps: &Deps, verifier: &Verifier, req: Request) -> Response<
             Some("PUT /me/availability") => Box::pin(own_availability(deps, &req)).await,
             Some("PUT /tenant/max-chats") => Box::pin(default_max_chats(deps, &req)).await,
             Some("PATCH /users") => Box::pin(quick_edit(deps, &req)).await,
+            Some("POST /teams/rename") => Box::pin(move_team(deps, &req, MoveKind::Rename)).await,
+            Some("POST /teams/merge") => Box::pin(move_team(deps, &req, MoveKind::Merge)).await,
             _ => Err(ApiError::NoRoute),
         }
     })
@@ -101,6 +106,31 @@ async fn quick_edit(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiErr
     let change = change_by(req, &caller, deps.clock.now());
     let after = Box::pin(users::quick_edit(&deps.store, &change, &caller, edits)).await?;
     Ok(answer(&answers::users(&after)))
+}
+
+/// An admin: a team renamed, or merged into another (rule 19).
+async fn move_team(deps: &Deps, req: &Request, kind: MoveKind) -> Result<Response<Body>, ApiError> {
+    let caller = load_caller(&deps.store, req).await?;
+    require_admin(
+        &deps.store,
+        &deps.directory,
+        &caller,
+        "rename or merge teams",
+    )
+    .await?;
+    let request = move_request(&body_json(req)?, kind)?;
+    let change = change_by(req, &caller, deps.clock.now());
+    let moved = Box::pin(shared::usecase::teams::move_team(
+        &deps.store,
+        &change,
+        &caller,
+        kind,
+        request,
+    ))
+    .await?;
+    Ok(answer(&shared::domain::idempotency::Answer::json(
+        200, &moved,
+    )))
 }
 
 async fn default_max_chats(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {

@@ -1,9 +1,12 @@
-//! `list`: `GET /me`, `GET /users`, `GET /users/{id}`, `GET /invites`, `GET /tenant`.
+//! `list`: `GET /me`, `GET /users`, `GET /users/{id}`, `GET /invites`, `GET /tenant`,
+//! `GET /teams`. Every read that shows a team reads the company's running team move first
+//! (one consistent GetItem) and shows users and invites through it (rule 19).
 
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use shared::auth::Verifier;
 use shared::domain::manage::visible;
+use shared::domain::team::{show_user, TeamMove};
 use shared::domain::user::{Availability, Presence, UserOrder, ONLINE_WINDOW};
 use shared::domain::views::{InviteView, MeView, TenantView, UserView};
 use shared::domain::{ApiError, FieldError, Role, Scope, User, UserId, UserStatus};
@@ -29,14 +32,51 @@ async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
         return Err(ApiError::NoRoute);
     }
     let caller = load_caller(&deps.store, req).await?;
+    if route == "GET /tenant" {
+        return tenant(deps, &caller).await;
+    }
+    let moving = deps.store.team_move(&caller.tenant_id).await?;
+    let moving = moving.as_ref();
+    let caller = show_user(moving, caller);
     match route {
         "GET /me" => Ok(json(200, &MeView::from(&caller))),
-        "GET /users" => users(deps, req, &caller).await,
-        "GET /users/export" => Box::pin(export(deps, req, &caller)).await,
-        "GET /users/{id}" => one_user(deps, req, &caller).await,
-        "GET /invites" => invites(deps, req, &caller).await,
-        _ => tenant(deps, &caller).await,
+        "GET /users" => users(deps, req, &caller, moving).await,
+        "GET /users/export" => Box::pin(export(deps, req, &caller, moving)).await,
+        "GET /users/{id}" => one_user(deps, req, &caller, moving).await,
+        "GET /invites" => invites(deps, req, &caller, moving).await,
+        _ => teams(deps, &caller, moving).await,
     }
+}
+
+/// The company's teams with their counts (rule 19): an admin's, all of them; a supervisor's,
+/// their own team. An agent sees no one else, so no teams.
+async fn teams(
+    deps: &Deps,
+    caller: &User,
+    moving: Option<&TeamMove>,
+) -> Result<Response<Body>, ApiError> {
+    if caller.role == Role::Agent {
+        return Err(ApiError::Forbidden("see the company's teams"));
+    }
+    let (users, invites) = Box::pin(deps.store.team_census(&caller.tenant_id)).await?;
+    let mut list = shared::domain::team::count(&users, &invites, moving);
+    if caller.role == Role::Supervisor {
+        // Their team's members (they are one of them); pending invites are admins' business.
+        list.retain(|t| t.name.is_some() && t.name == caller.team);
+        for t in &mut list {
+            t.invited = 0;
+        }
+    }
+    let running = moving.map(|m| {
+        json!({
+            "kind": m.kind,
+            "from": m.from,
+            "to": m.to,
+            "at": shared::domain::timefmt::format(m.at),
+            "byName": m.by_name,
+        })
+    });
+    Ok(json(200, &json!({ "teams": list, "moving": running })))
 }
 
 fn user_filter(req: &Request, errs: &mut Vec<FieldError>) -> UserFilter {
@@ -117,7 +157,12 @@ fn narrow(req: &Request, errs: &mut Vec<FieldError>) -> InviteNarrow {
     n
 }
 
-async fn users(deps: &Deps, req: &Request, caller: &User) -> Result<Response<Body>, ApiError> {
+async fn users(
+    deps: &Deps,
+    req: &Request,
+    caller: &User,
+    moving: Option<&TeamMove>,
+) -> Result<Response<Body>, ApiError> {
     let mut errs = Vec::new();
     let filter = user_filter(req, &mut errs);
     let limit = page_limit(req, DEFAULT_PAGE, MAX_PAGE, &mut errs);
@@ -137,7 +182,14 @@ async fn users(deps: &Deps, req: &Request, caller: &User) -> Result<Response<Bod
     }
     let page = deps
         .store
-        .list_users(&caller.tenant_id, &scope, &filter, cursor.as_deref(), limit)
+        .list_users(
+            &caller.tenant_id,
+            &scope,
+            &filter,
+            moving,
+            cursor.as_deref(),
+            limit,
+        )
         .await?;
     // `online` as the list judged it, at one instant for the whole page.
     let since = filter.presence.map_or_else(
@@ -149,7 +201,7 @@ async fn users(deps: &Deps, req: &Request, caller: &User) -> Result<Response<Bod
         .iter()
         .map(|u| UserView {
             online: u.online_since(since),
-            ..UserView::from(u)
+            ..UserView::from(&show_user(moving, u.clone()))
         })
         .collect();
     Ok(json(
@@ -165,7 +217,12 @@ pub const EXPORT_PART: usize = 2000;
 /// The users the caller can see, with the list's filters, as CSV (rule 18), one part per
 /// request: the first part carries the header row and is audited before any row is given out;
 /// `Next-Cursor` names where the next part starts.
-async fn export(deps: &Deps, req: &Request, caller: &User) -> Result<Response<Body>, ApiError> {
+async fn export(
+    deps: &Deps,
+    req: &Request,
+    caller: &User,
+    moving: Option<&TeamMove>,
+) -> Result<Response<Body>, ApiError> {
     use shared::domain::csv::Csv;
     let mut errs = Vec::new();
     let mut filter = user_filter(req, &mut errs);
@@ -194,6 +251,7 @@ async fn export(deps: &Deps, req: &Request, caller: &User) -> Result<Response<Bo
                 &caller.tenant_id,
                 &scope,
                 &filter,
+                moving,
                 cursor.as_deref(),
                 limit,
             ))
@@ -227,7 +285,7 @@ async fn export(deps: &Deps, req: &Request, caller: &User) -> Result<Response<Bo
             u.name.clone(),
             u.email.to_string(),
             u.role.as_str().to_string(),
-            u.team.clone().unwrap_or_default(),
+            shared::domain::team::shown(moving, u.team.clone()).unwrap_or_default(),
             u.status.as_str().to_string(),
             u.availability.status.as_str().to_string(),
             u.max_chats.to_string(),
@@ -253,18 +311,29 @@ async fn export(deps: &Deps, req: &Request, caller: &User) -> Result<Response<Bo
     .await
 }
 
-async fn one_user(deps: &Deps, req: &Request, caller: &User) -> Result<Response<Body>, ApiError> {
+async fn one_user(
+    deps: &Deps,
+    req: &Request,
+    caller: &User,
+    moving: Option<&TeamMove>,
+) -> Result<Response<Body>, ApiError> {
     let Some(id) = path_param(req, "id").and_then(|id| UserId::parse(&id)) else {
         return Err(ApiError::NotFound("user"));
     };
     if id == caller.id {
         return Ok(json(200, &UserView::from(caller)));
     }
-    let u = visible(caller, deps.store.user(&id).await?)?;
+    let found = deps.store.user(&id).await?.map(|u| show_user(moving, u));
+    let u = visible(caller, found)?;
     Ok(json(200, &UserView::from(&u)))
 }
 
-async fn invites(deps: &Deps, req: &Request, caller: &User) -> Result<Response<Body>, ApiError> {
+async fn invites(
+    deps: &Deps,
+    req: &Request,
+    caller: &User,
+    moving: Option<&TeamMove>,
+) -> Result<Response<Body>, ApiError> {
     require_admin(&deps.store, &deps.directory, caller, "list invites").await?;
     let mut errs = Vec::new();
     let which = match query(req, "status").as_deref().map(str::trim) {
@@ -291,12 +360,20 @@ async fn invites(deps: &Deps, req: &Request, caller: &User) -> Result<Response<B
             &caller.tenant_id,
             which,
             &narrow,
+            moving,
             now,
             query(req, "cursor").as_deref(),
             limit,
         )
         .await?;
-    let invites: Vec<InviteView> = page.items.iter().map(|i| InviteView::new(i, now)).collect();
+    let invites: Vec<InviteView> = page
+        .items
+        .into_iter()
+        .map(|mut i| {
+            i.team = shared::domain::team::shown(moving, i.team.take());
+            InviteView::new(&i, now)
+        })
+        .collect();
     Ok(json(
         200,
         &json!({ "invites": invites, "nextCursor": page.cursor }),

@@ -102,6 +102,12 @@ pub enum AuditAction {
     /// An admin exported the audit log as CSV (rule 18).
     #[serde(rename = "audit.exported")]
     AuditExported,
+    /// An admin renamed a team: every member and pending invite moved to the new name (rule 19).
+    #[serde(rename = "team.renamed")]
+    TeamRenamed,
+    /// An admin merged a team into another (rule 19).
+    #[serde(rename = "team.merged")]
+    TeamMerged,
 }
 
 impl AuditAction {
@@ -131,6 +137,8 @@ impl AuditAction {
             AuditAction::DefaultMaxChatsChanged => "tenant.maxChatsChanged",
             AuditAction::UsersExported => "users.exported",
             AuditAction::AuditExported => "audit.exported",
+            AuditAction::TeamRenamed => "team.renamed",
+            AuditAction::TeamMerged => "team.merged",
         }
     }
 
@@ -307,6 +315,30 @@ impl Change {
             },
             before,
             Some(after),
+        )
+    }
+
+    /// A team renamed or merged (rule 19): the team is the target (its old name the label),
+    /// the names and how many members and pending invites it carried are the snapshots.
+    pub fn on_team(
+        &self,
+        action: AuditAction,
+        tenant: &super::TenantId,
+        from: &str,
+        to: &str,
+        members: usize,
+        invites: usize,
+    ) -> AuditEntry {
+        self.entry(
+            tenant,
+            action,
+            Target {
+                kind: "team".into(),
+                id: from.to_string(),
+                label: Some(from.to_string()),
+            },
+            Some(serde_json::json!({"team": from, "members": members, "invites": invites})),
+            Some(serde_json::json!({"team": to})),
         )
     }
 }

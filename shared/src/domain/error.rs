@@ -156,6 +156,9 @@ pub enum ApiError {
     EmailTaken(Vec<FieldError>),
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A rename to a name a team already has (rule 19): merging is the other action.
+    #[error("team {0} exists")]
+    TeamExists(String),
     /// Someone changed the record since the caller read it (optimistic concurrency).
     #[error("version conflict: now at {current}")]
     VersionConflict { current: u64 },
@@ -381,6 +384,12 @@ impl ApiError {
                 )
             }
             ApiError::Conflict(why) => ("conflict", "Conflict", 409, why.clone()),
+            ApiError::TeamExists(name) => (
+                "team-exists",
+                "Team already exists",
+                409,
+                format!("A team is already called {name}. Merge into it instead, or choose another name."),
+            ),
             ApiError::RowsRefused(rows) => {
                 ext.insert(
                     "rows".into(),

@@ -14,6 +14,7 @@ pub mod password;
 pub mod reset;
 pub mod role;
 pub mod signin;
+pub mod team;
 pub mod tenant;
 pub mod timefmt;
 pub mod token;

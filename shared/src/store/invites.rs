@@ -70,11 +70,13 @@ impl Store {
         ))
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub async fn list_invites(
         &self,
         tenant_id: &TenantId,
         which: InviteListFilter,
         narrow: &InviteNarrow,
+        moving: Option<&crate::domain::team::TeamMove>,
         now: OffsetDateTime,
         cursor: Option<&str>,
         limit: usize,
@@ -104,8 +106,15 @@ impl Store {
             conds.push("#role = :role".into());
         }
         if let Some(team) = &narrow.team {
-            values.push((":team", s(team)));
-            conds.push("team = :team".into());
+            match super::teams::team_condition(team, moving, [":team", ":team2"], &mut values) {
+                Some(c) => conds.push(c),
+                None => {
+                    return Ok(Page {
+                        items: Vec::new(),
+                        cursor: None,
+                    })
+                }
+            }
         }
         if let Some(q) = &narrow.search {
             names.push(("#search", "search"));

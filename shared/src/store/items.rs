@@ -121,6 +121,10 @@ impl Row<'_> {
         let pk = self.0.get("pk").and_then(|v| v.as_s().ok()).cloned();
         StoreError::Corrupt(format!("{key} in {pk:?}"))
     }
+    /// A string attribute, if there.
+    pub fn opt(&self, key: &str) -> Option<String> {
+        self.opt_s(key)
+    }
     fn opt_s(&self, key: &str) -> Option<String> {
         self.0.get(key).and_then(|v| v.as_s().ok()).cloned()
     }

@@ -25,6 +25,7 @@ mod items;
 mod mail;
 mod resets;
 mod signin;
+mod teams;
 mod tenants;
 mod tx;
 mod users;

@@ -247,9 +247,14 @@ impl Store {
         tenant_id: &TenantId,
         scope: &Scope,
         filter: &UserFilter,
+        moving: Option<&crate::domain::team::TeamMove>,
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<User>, StoreError> {
+        let nobody = || Page {
+            items: Vec::new(),
+            cursor: None,
+        };
         let mut names = vec![("#st", "status")];
         let mut values: Vec<(&str, AttributeValue)> = Vec::new();
         let mut conds: Vec<String> = Vec::new();
@@ -268,8 +273,10 @@ impl Store {
             conds.push("#role = :role".into());
         }
         if let Some(team) = &filter.team {
-            values.push((":team", s(team)));
-            conds.push("team = :team".into());
+            match super::teams::team_condition(team, moving, [":team", ":team2"], &mut values) {
+                Some(c) => conds.push(c),
+                None => return Ok(nobody()),
+            }
         }
         if let Some(q) = &filter.search {
             names.push(("#search", "search"));
@@ -300,9 +307,18 @@ impl Store {
         match scope {
             Scope::Tenant => {}
             Scope::TeamAndSelf { team, me } => {
-                values.push((":vteam", s(team)));
                 values.push((":self", s(items::user_pk(me))));
-                conds.push("(team = :vteam OR pk = :self)".into());
+                // The caller's team as shown: under a running move, both names it is stored as.
+                let shown = moving.map_or(team.as_str(), |m| m.shown(team));
+                match super::teams::team_condition(
+                    shown,
+                    moving,
+                    [":vteam", ":vteam2"],
+                    &mut values,
+                ) {
+                    Some(c) => conds.push(format!("({c} OR pk = :self)")),
+                    None => conds.push("pk = :self".into()),
+                }
             }
             Scope::SelfOnly { me } => {
                 values.push((":self", s(items::user_pk(me))));

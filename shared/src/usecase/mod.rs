@@ -9,6 +9,8 @@ pub mod accept;
 pub mod invites;
 #[cfg(all(feature = "dynamo", feature = "cognito", feature = "ses"))]
 pub mod resets;
+#[cfg(feature = "dynamo")]
+pub mod teams;
 #[cfg(all(feature = "dynamo", feature = "ses"))]
 pub mod tenants;
 #[cfg(feature = "dynamo")]

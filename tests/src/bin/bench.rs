@@ -205,58 +205,6 @@ async fn proxied_app(endpoint: &str, direct: &aws_config::SdkConfig) -> (App, pr
     (App::new(proxied, sdk).await, calls, stack)
 }
 
-/// Writes `n` active agents straight into the directory table (the bench's fixture, not the
-/// code under test), 25 per BatchWriteItem.
-async fn seed_users(ddb: &aws_sdk_dynamodb::Client, stack: &Stack, tenant: &str, n: usize) {
-    let s = |v: String| AttributeValue::S(v);
-    let mut batch = Vec::new();
-    for i in 0..n {
-        let id = shared::domain::ids::new_id();
-        let name = format!("User {i:05}");
-        let email = format!("u{i}-{id}@bench.test");
-        let item = HashMap::from([
-            ("pk".to_string(), s(format!("USER#{id}"))),
-            ("sk".to_string(), s("USER".into())),
-            ("gsi1pk".to_string(), s(format!("TENANT#{tenant}#USER"))),
-            (
-                "gsi1sk".to_string(),
-                s(format!("{}#{id}", name.to_lowercase())),
-            ),
-            ("userId".to_string(), s(id.clone())),
-            ("tenantId".to_string(), s(tenant.into())),
-            ("email".to_string(), s(email.clone())),
-            ("name".to_string(), s(name.clone())),
-            (
-                "search".to_string(),
-                s(format!("{name} {email}").to_lowercase()),
-            ),
-            ("role".to_string(), s("agent".into())),
-            ("status".to_string(), s("active".into())),
-            (
-                "createdAt".to_string(),
-                s("2026-01-01T00:00:00.000Z".into()),
-            ),
-            (
-                "updatedAt".to_string(),
-                s("2026-01-01T00:00:00.000Z".into()),
-            ),
-            ("version".to_string(), AttributeValue::N("1".into())),
-        ]);
-        batch.push(
-            WriteRequest::builder()
-                .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
-                .build(),
-        );
-        if batch.len() == 25 || i == n - 1 {
-            ddb.batch_write_item()
-                .request_items(&stack.directory_table, std::mem::take(&mut batch))
-                .send()
-                .await
-                .expect("seed users");
-        }
-    }
-}
-
 /// Writes `n` pending invites for `tenant`; `due` of them expired yesterday, the rest expire
 /// next week.
 async fn seed_invites(
@@ -725,7 +673,7 @@ async fn cold_start_and_memory(c: &Ctx) {
     // Peak memory on each function's heaviest request.
     println!("\n## 3. Peak memory on the heaviest request (VmHWM after answering)\n");
     println!("| function | request | peak RSS | status |\n|---|---|---:|---|");
-    seed_users(ddb, stack, &b.tenant, 1000).await;
+    harness::seed::users(ddb, stack, &b.tenant, 1000, None).await;
     let rows: Vec<Value> = (0..25).map(|i| json!({"email": email(&format!("m{i}")), "name": format!("Mem {i}"), "role": "agent"})).collect();
     let heavy = cold_start(
         &Program::binary(bin_dir, "invite"),
@@ -794,7 +742,7 @@ async fn cold_start_and_memory(c: &Ctx) {
         status_of(&heavy.response)
     );
     // One export part at its largest (2,000 rows, and the export's audit entry).
-    seed_users(ddb, stack, &b.tenant, 1000).await;
+    harness::seed::users(ddb, stack, &b.tenant, 1000, None).await;
     let heavy = cold_start(
         &Program::binary(bin_dir, "list"),
         envs,
@@ -1054,7 +1002,7 @@ async fn round_trips(c: &Ctx) {
         "caller read, tenant read (the gate's policy), tenant read, 1 transaction",
     );
     // A quick edit of 25 (rule 17): 25 agents of the bench's company, each a new capacity.
-    seed_users(ddb, stack, &b.tenant, 25).await;
+    harness::seed::users(ddb, stack, &b.tenant, 25, None).await;
     let listed = b
         .req("GET", "/users?limit=1000&role=agent", None)
         .await
@@ -1350,7 +1298,7 @@ async fn growth_with_data(c: &Ctx) {
             .await
             .expect("growth tenant");
         if n > 1 {
-            seed_users(ddb, &stack_n, &t_id, n - 1).await;
+            harness::seed::users(ddb, &stack_n, &t_id, n - 1, None).await;
         }
         let (mut lat, mut emu, mut code) = (Vec::new(), Vec::new(), Vec::new());
         let (mut count, mut rows) = (0, 0);
