@@ -533,6 +533,7 @@ fn every_status_the_description_names_is_one_its_route_answers() {
         Box::pin(w.users()).await;
         Box::pin(w.sessions_and_seats()).await;
         Box::pin(w.exports()).await;
+        Box::pin(w.teams()).await;
         Box::pin(w.mfa()).await;
         Box::pin(w.keys()).await;
         Box::pin(w.every_route(&faults)).await;
@@ -720,6 +721,61 @@ impl Walk {
         Box::pin(app.get(admin, "/audit/export?from=never"))
             .await
             .expect(400);
+    }
+
+    /// Rule 19's routes: the teams, a rename and a merge, refused every way they can be.
+    async fn teams(&self) {
+        let (app, admin, agent) = (&self.app, &self.t.admin, &self.agent.token);
+        // The walk's agent is a supervisor by now (`users`): an agent again here, for the 403s,
+        // and a supervisor again at the end.
+        let team = |role: &str, t: &str| json!({"role": role, "team": t});
+        Box::pin(app.change_role(admin, &self.admin_id, team("admin", "Walk")))
+            .await
+            .expect(200);
+        Box::pin(app.change_role(admin, &self.agent.id, team("agent", "Stroll")))
+            .await
+            .expect(200);
+        Box::pin(app.get(admin, "/teams")).await.expect(200);
+        Box::pin(app.get(agent, "/teams")).await.expect(403);
+        let post = |route: &'static str, who: &str, body: Value| {
+            let who = who.to_string();
+            async move { app.request("POST", route, Some(&who), Some(body)).await }
+        };
+        let rename = |from: &str, to: &str| json!({"from": from, "to": to});
+        let merge = |from: &str, into: &str| json!({"from": from, "into": into});
+        Box::pin(post("/teams/rename", agent, rename("Walk", "Run")))
+            .await
+            .expect(403);
+        Box::pin(post("/teams/rename", admin, json!({})))
+            .await
+            .expect(400);
+        Box::pin(post("/teams/rename", admin, rename("Ghost", "Run")))
+            .await
+            .expect(404);
+        Box::pin(post("/teams/rename", admin, rename("Walk", "Stroll")))
+            .await
+            .expect(409);
+        Box::pin(post("/teams/rename", admin, rename("Walk", "Run")))
+            .await
+            .expect(200);
+        Box::pin(post("/teams/merge", agent, merge("Run", "Stroll")))
+            .await
+            .expect(403);
+        Box::pin(post("/teams/merge", admin, json!({"from": "Run"})))
+            .await
+            .expect(400);
+        Box::pin(post("/teams/merge", admin, merge("Ghost", "Stroll")))
+            .await
+            .expect(404);
+        Box::pin(post("/teams/merge", admin, merge("Run", "Nowhere")))
+            .await
+            .expect(409);
+        Box::pin(post("/teams/merge", admin, merge("Run", "Stroll")))
+            .await
+            .expect(200);
+        Box::pin(app.change_role(admin, &self.agent.id, team("supervisor", "Stroll")))
+            .await
+            .expect(200);
     }
 
     /// Rule 17's route: a quick edit's refusals and its success.
@@ -1013,6 +1069,8 @@ impl Walk {
                 Some(json!({"availability": "away"}))
             }
             "PUT /tenant/max-chats" => Some(json!({"maxChats": 5})),
+            "POST /teams/rename" => Some(json!({"from": "Stroll", "to": "Amble"})),
+            "POST /teams/merge" => Some(json!({"from": "Stroll", "into": "Amble"})),
             "PATCH /users" => Some(json!({"changes": [{"id": self.agent.id, "version": 1}]})),
             "POST /invites/preview" => Some(json!({"token": link})),
             "POST /invites/accept" => Some(json!({"token": link, "password": PASSWORD})),

@@ -574,6 +574,9 @@ fn every_aws_call_a_function_makes_is_granted_by_the_template_and_reads_are_cons
             "PATCH /users",
             "GET /users/export",
             "GET /audit/export",
+            "GET /teams",
+            "POST /teams/rename",
+            "POST /teams/merge",
         ] {
             let (method, path) = route.split_once(' ').unwrap();
             call(method, path);
@@ -860,14 +863,28 @@ async fn team_view_calls(app: &harness::App, admin: &str, sup: &str) {
         );
     }
     let v = app.get(admin, &format!("/users/{sup}")).await.json()["version"].clone();
-    let quick =
-        json!({"changes": [{"id": sup, "version": v, "availability": "away", "maxChats": 7}]});
+    let quick = json!({"changes": [{"id": sup, "version": v, "availability": "away", "maxChats": 7, "team": "Iam"}]});
     ok(
         Box::pin(app.request_keyed("PATCH", "/users", Some(admin), Some(quick), Some(&new_id())))
             .await,
     );
     ok(Box::pin(app.get(admin, "/users/export")).await);
     ok(Box::pin(app.get(admin, "/audit/export")).await);
+    ok(Box::pin(app.get(admin, "/teams")).await);
+    // Teams (rule 19): a rename, then a merge into a team only a pending invite carries.
+    for (route, body) in [
+        ("/teams/rename", json!({"from": "Iam", "to": "Policy"})),
+        (
+            "/invites",
+            json!({"email": email("merged"), "name": "M", "role": "agent", "team": "Merged"}),
+        ),
+        ("/teams/merge", json!({"from": "Policy", "into": "Merged"})),
+    ] {
+        ok(
+            Box::pin(app.request_keyed("POST", route, Some(admin), Some(body), Some(&new_id())))
+                .await,
+        );
+    }
     ok(app
         .get(admin, "/users?sort=lastActive&presence=online")
         .await);

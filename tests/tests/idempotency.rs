@@ -159,6 +159,27 @@ fn a_retry_with_the_same_key_gets_the_first_answer_and_changes_nothing_on_every_
         let cap = Some(json!({"maxChats": 6}));
         let t6 = twice(&app, &t.id, "PUT", "/tenant/max-chats", admin, cap, 200).await;
         assert_eq!(t6["defaultMaxChats"], 6);
+        // Teams (rule 19): the user's and the admin's own, renamed and merged.
+        app.change_role(
+            &t.admin,
+            &user,
+            json!({"role": "supervisor", "team": "Blue"}),
+        )
+        .await
+        .expect(200);
+        let admin_id = app.get(&t.admin, "/me").await.json()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        app.change_role(&t.admin, &admin_id, json!({"role": "admin", "team": "Red"}))
+            .await
+            .expect(200);
+        let rename = Some(json!({"from": "Blue", "to": "Green"}));
+        let renamed = twice(&app, &t.id, "POST", "/teams/rename", admin, rename, 200).await;
+        assert_eq!(renamed["members"], 1);
+        let merge = Some(json!({"from": "Red", "into": "Green"}));
+        let merged = twice(&app, &t.id, "POST", "/teams/merge", admin, merge, 200).await;
+        assert_eq!(merged["to"], "Green");
         let suspended = twice(
             &app,
             &t.id,
@@ -292,6 +313,8 @@ fn a_retry_with_the_same_key_gets_the_first_answer_and_changes_nothing_on_every_
                 "user.passwordReset",
                 "user.passwordResetSent",
                 "user.reactivated",
+                "user.roleChanged",
+                // The team set before the rename (unkeyed: once).
                 "user.roleChanged",
                 "user.signedOut",
                 "user.suspended",

@@ -1086,6 +1086,41 @@ await boss.locator('ol.audit li:not(.loading-row)').first().waitFor();
 const auditLines = await exported(boss, 'the audit export');
 check(auditLines[0].startsWith('at,action,actorId') && auditLines.some((l) => l.includes('users.exported')), 'the audit export holds the log, the users export included');
 await screen(boss, '30-audit-export');
+
+// Teams (issue 28, item 5): the Teams section counts the people the quick edit put in Night;
+// a rename moves them all, the supervisor among them sees it on their next read, and the
+// pickers offer the team by its new name.
+await boss.getByRole('link', { name: 'Company', exact: true }).click();
+const teamsCard = boss.locator('section.card', { has: boss.getByRole('heading', { name: 'Teams' }) });
+const nightRow = teamsCard.getByRole('row', { name: /^Night/ });
+await nightRow.waitFor();
+check((await nightRow.locator('td').first().innerText()) === '2' && (await nightRow.innerText()).includes('1 supervisor'), 'the Teams section counts Night\'s two people by role');
+await screen(boss, '31-teams');
+await nightRow.getByRole('button', { name: 'Rename Night' }).click();
+const renameDialog = boss.getByRole('dialog', { name: 'Rename Night' });
+await renameDialog.getByLabel('New name').fill('Late');
+await screen(boss, '31-teams-rename');
+await renameDialog.getByRole('button', { name: 'Rename' }).click();
+await notice(boss).filter({ hasText: 'Night is now Late (2 people moved).' }).waitFor();
+await teamsCard.getByRole('row', { name: /^Late/ }).waitFor();
+check(await teamsCard.getByRole('row', { name: /^Night/ }).count() === 0, 'renamed: Night is gone, Late has its people');
+const renamePost = exchanges.filter((x) => x.method === 'POST' && new URL(x.url).pathname === '/teams/rename').at(-1);
+check(renamePost?.status === 200 && renamePost.responseBody?.members === 2, 'one request moved both');
+await boss.setViewportSize({ width: 390, height: 844 });
+wide = await overflowing(boss);
+check(wide.length === 0, `the Teams section on a phone: nothing reaches past the screen${wide.length ? ` (${wide.join('; ')})` : ''}`);
+await screen(boss, '31-teams-phone');
+await boss.setViewportSize({ width: 1280, height: 860 });
+await quinn.goto(`${appUrl}/settings/company/users`);
+await rowFor(quinn, longEmail).waitFor();
+check(await rowFor(quinn, longEmail).locator('td').nth(2).innerText() === 'Late', 'the supervisor\'s own list shows their team under its new name');
+await boss.getByRole('link', { name: 'Users', exact: true }).click();
+await boss.getByRole('button', { name: 'Invite user' }).click();
+const pick = boss.getByRole('dialog', { name: 'Invite users' });
+await pick.getByLabel('Team').first().waitFor();
+await boss.waitForFunction(() => [...document.querySelectorAll('#invite-teams option')].some((o) => o.value === 'Late'));
+check(await pick.getByLabel('Team').first().getAttribute('list') === 'invite-teams', 'the invite dialog\'s team field offers the company\'s teams (Late among them)');
+await pick.getByRole('button', { name: 'Cancel' }).click();
 }
 try {
   await journey();

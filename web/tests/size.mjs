@@ -1,12 +1,13 @@
 // What the console ships to a browser, gzipped as a CDN would serve it: JavaScript, CSS, HTML.
-// Fails when the JavaScript passes its budget of 53 KB gzipped. It was 40 KB until two-step
+// Fails when the JavaScript passes its budget of 56 KB gzipped. It was 40 KB until two-step
 // verification (issue 26, part 4) took it from 38.4 to 44.8 KB: the vendored QR encoder
 // (lean-qr's nano build, 2.0 KB) and the set-up, code step and Security screens (4.4 KB); 46 KB
 // until the team view's first part (issue 28: presence, availability, chat capacity and the
 // Company screen) took it from 45.7 to 48.9 KB; 50 KB until the quick edit and the availability
 // menu (issue 28 item 4) took it to 50.6 KB; 52 KB until the exports and a review's fixes to
 // the quick edit (rows measured against what the edit began with, refused rows read again)
-// took it to 52.0 KB.
+// took it to 52.0 KB; 53 KB until the Teams section and the team pickers (issue 28 item 5:
+// a new screen module of 2.0 KB and its strings) took it to 54.9 KB.
 //   node web/tests/size.mjs
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
@@ -14,7 +15,7 @@ import { join, dirname, extname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../public');
-const BUDGET_JS = 53 * 1024;
+const BUDGET_JS = 56 * 1024;
 const files = [];
 (function walk(dir) {
   for (const name of readdirSync(dir)) {

@@ -4,7 +4,7 @@
 // checks each name against the spec's method and path. Each one only builds the path (every
 // path parameter encoded) and hands query, body and options (`idempotencyKey`) to session.js's
 // `api`, which keeps the token, the Idempotency-Key and the retries.
-// All 33 operations of the spec are here and used. Left out, as they are not HTTP routes of the
+// All 36 operations of the spec are here and used. Left out, as they are not HTTP routes of the
 // API: tenant-admin's createTenant and setTier (the platform invokes that function directly)
 // and the scheduled expire-invites and reconcile-signin functions.
 import { api } from './session.js';
@@ -42,6 +42,11 @@ export function signOutUser(id, opts) { return api('POST', `/users/${at(id)}/sig
 export function signOutEverywhere(opts) { return api('POST', '/me/sign-out', opts); }
 export function changePassword(body, opts) { return api('POST', '/me/password', { ...opts, body }); }
 export function getTenant(opts) { return api('GET', '/tenant', opts); }
+
+// Teams: the counts (admins every team, supervisors their own), a rename and a merge.
+export function listTeams(opts) { return api('GET', '/teams', opts); }
+export function renameTeam(body, opts) { return api('POST', '/teams/rename', { ...opts, body }); }
+export function mergeTeams(body, opts) { return api('POST', '/teams/merge', { ...opts, body }); }
 
 // Two-step verification: your own set-up and turning it off, an admin's reset for a lost
 // device, and the company's policy.

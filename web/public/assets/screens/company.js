@@ -2,8 +2,9 @@ import { useEffect, useState } from '../vendor/hooks.js';
 import { html, ErrorBox, Field, useNotify } from '../ui.js';
 import { s, fmt } from '../strings.js';
 import { getTenant, setDefaultMaxChats } from '../api.js';
+import { Teams } from './teams.js';
 
-/** Settings › Company information (admins): the plan, and what people who join start with. */
+/** Settings › Company information (admins): the plan, what people who join start with, the teams. */
 export function Company() {
   const [tenant, setTenant] = useState(null);
   const [max, setMax] = useState('');
@@ -35,6 +36,7 @@ export function Company() {
       ${!errs.length && html`<${ErrorBox} error=${error} />`}
       <${Field} label=${s.company.maxChats} hint=${s.company.maxChatsHint} errors=${errs}>${(a) => html`<input ...${a} type="number" min="1" max="50" step="1" inputmode="numeric" value=${max} onInput=${(e) => setMax(e.target.value)} />`}<//>
       <div class="actions"><button type="submit" class="primary" disabled=${busy || max === String(tenant.defaultMaxChats)}>${s.company.save}</button></div>
-    </form>`}
+    </form>
+    <${Teams} />`}
   </section>`;
 }

@@ -3,6 +3,7 @@ import { html, Dialog, Field, ErrorBox } from '../ui.js';
 import { s, roles } from '../strings.js';
 import { config } from '../session.js';
 import { createInvites } from '../api.js';
+import { useTeamNames, TeamOptions } from './teams.js';
 
 const MAX = 25;
 const blank = (role = 'agent') => ({ email: '', name: '', role, team: '' });
@@ -23,6 +24,7 @@ function parseList(text, role) {
 
 export function InviteDialog({ tenant, onClose, onSent }) {
   const [rows, setRows] = useState([blank()]);
+  const teamNames = useTeamNames(true);
   const [pasting, setPasting] = useState(false);
   const [pasteText, setPasteText] = useState('');
   const [pasteRole, setPasteRole] = useState('agent');
@@ -75,10 +77,11 @@ export function InviteDialog({ tenant, onClose, onSent }) {
           <${Field} label=${s.inviteDialog.name} errors=${errs(i, 'name')}>${(a) => html`<input ...${a} required maxlength="100" value=${r.name} onInput=${(e) => edit(i, { name: e.target.value })} />`}<//>
           <${Field} label=${s.inviteDialog.role} errors=${errs(i, 'role')}>${(a) => html`<select ...${a} value=${r.role} onChange=${(e) => edit(i, { role: e.target.value })}>
             ${Object.keys(roles).map((k) => html`<option value=${k}>${roles[k].label}</option>`)}</select>`}<//>
-          <${Field} label=${s.inviteDialog.team} errors=${errs(i, 'team')}>${(a) => html`<input ...${a} maxlength="64" value=${r.team} onInput=${(e) => edit(i, { team: e.target.value })} />`}<//>
+          <${Field} label=${s.inviteDialog.team} errors=${errs(i, 'team')}>${(a) => html`<input ...${a} maxlength="64" list="invite-teams" value=${r.team} onInput=${(e) => edit(i, { team: e.target.value })} />`}<//>
           ${rows.length > 1 && html`<button type="button" class="link remove" aria-label=${s.inviteDialog.remove(i + 1)} onClick=${() => setRows(rows.filter((_, j) => j !== i))}>×</button>`}
         </li>`)}
       </ol>
+      <${TeamOptions} id="invite-teams" names=${teamNames} />
       <div class="row-tools">
         <button type="button" disabled=${rows.length >= MAX} onClick=${() => setRows([...rows, blank(rows[rows.length - 1].role)])}>${s.inviteDialog.add}</button>
         <button type="button" aria-expanded=${pasting} onClick=${() => setPasting(!pasting)}>${s.inviteDialog.paste}</button>

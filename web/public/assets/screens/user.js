@@ -1,6 +1,7 @@
 import { useEffect, useState } from '../vendor/hooks.js';
 import { html, Link, navigate, Field, ErrorBox, Confirm, useNotify, StatusBadge, AvailabilityMenu } from '../ui.js';
 import { s, roles, availabilities, fmt } from '../strings.js';
+import { useTeamNames, TeamOptions } from './teams.js';
 import { listAudit, getUser, changeRole, setUserAvailability, suspendUser, reactivateUser, deleteUser, signOutUser, sendPasswordReset, resetUserMfa } from '../api.js';
 
 /** Who last changed a user, from the audit log (admins read it), for a conflict's message. */
@@ -21,6 +22,7 @@ export function UserPage({ me, isAdmin, id }) {
   const [conflict, setConflict] = useState(null);
   const [confirm, setConfirm] = useState(null);
   const notify = useNotify();
+  const teamNames = useTeamNames(isAdmin);
 
   const show = (u) => { setUser(u); setForm({ role: u.role, team: u.team || '', maxChats: String(u.maxChats) }); };
   const load = () => getUser(id).then(show, setError);
@@ -97,7 +99,8 @@ export function UserPage({ me, isAdmin, id }) {
         <${Field} label=${s.user.role}>${(a) => html`<select ...${a} value=${form.role} onChange=${(e) => setForm({ ...form, role: e.target.value })}>
           ${Object.keys(roles).map((k) => html`<option value=${k}>${roles[k].label}</option>`)}</select>`}<//>
         <p class="hint">${roles[form.role].can}</p>
-        <${Field} label=${s.user.team} hint=${s.user.teamHint}>${(a) => html`<input ...${a} maxlength="64" value=${form.team} onInput=${(e) => setForm({ ...form, team: e.target.value })} />`}<//>
+        <${Field} label=${s.user.team} hint=${s.user.teamHint}>${(a) => html`<input ...${a} maxlength="64" list="user-teams" value=${form.team} onInput=${(e) => setForm({ ...form, team: e.target.value })} />`}<//>
+        <${TeamOptions} id="user-teams" names=${teamNames} />
         <${Field} label=${s.user.maxChats} hint=${s.user.maxChatsHint} errors=${(saveError?.body?.errors || []).filter((x) => x.field === 'maxChats').map((x) => x.message)}>${(a) => html`<input ...${a} type="number" min="1" max="50" step="1" inputmode="numeric" value=${form.maxChats} onInput=${(e) => setForm({ ...form, maxChats: e.target.value })} />`}<//>
         ${user.status === 'active' && html`<div class="field"><span class="label">${s.user.availability}</span>
           <${AvailabilityMenu} value=${user.availability} label=${s.user.availabilityOf(user.name)} onPick=${setAvailability} />

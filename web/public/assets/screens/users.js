@@ -4,6 +4,7 @@ import { s, roles, statuses, availabilities, fmt } from '../strings.js';
 import { config } from '../session.js';
 import { listInvites, listUsers, getUser, getTenant, resendInvite, revokeInvite, quickEdit, exportUsers } from '../api.js';
 import { InviteDialog } from './invite.js';
+import { useTeamNames, TeamOptions } from './teams.js';
 
 const USER_STATUSES = ['active', 'suspended', 'deleted'];
 const DEFAULT_STATUSES = ['active', 'invited', 'expired', 'suspended'];
@@ -71,6 +72,7 @@ export function Users({ me, isAdmin, query }) {
   const [confirm, setConfirm] = useState(null);
   const [search, setSearch] = useState(f.q);
   const notify = useNotify();
+  const teamNames = useTeamNames(me.role !== 'agent');
   const gen = useRef(0);
   // Quick edit: the values typed per user id, and what a refusal said per user id.
   const [qe, setQe] = useState(null);
@@ -203,7 +205,8 @@ export function Users({ me, isAdmin, query }) {
   const toggle = (st) => set({ statuses: f.statuses.includes(st) ? f.statuses.filter((x) => x !== st) : [...f.statuses, st] });
   const more = sources.some((x) => !x.done);
   const full = tenant && tenant.seatsFree <= 0;
-  const teams = [...new Set(rows.map((r) => r.team).filter(Boolean))].sort();
+  // The company's teams (a supervisor's own), with any the loaded rows carry.
+  const teams = [...new Set([...teamNames, ...rows.map((r) => r.team).filter(Boolean)])].sort();
 
   const resend = async (row) => {
     try {
@@ -252,7 +255,7 @@ export function Users({ me, isAdmin, query }) {
       </label>
       <label class="inline">${s.users.team}
         <input list="teams" value=${f.team} placeholder=${s.users.anyTeam} onChange=${(e) => set({ team: e.target.value.trim() })} />
-        <datalist id="teams">${teams.map((t) => html`<option value=${t} />`)}</datalist>
+        <${TeamOptions} id="teams" names=${teams} />
       </label>
       <fieldset class="chips presence">
         <legend>${s.users.presence}</legend>
