@@ -44,6 +44,9 @@ fn simulated(to: &str) -> Option<String> {
 pub struct Mailbox {
     /// Messages already published, by SES message id.
     seen: Mutex<HashSet<String>>,
+    /// How many messages the emulator had at the last read: the next reads only those after
+    /// (`tests/moto/server.py`, `lighter_model_data`).
+    read: Mutex<usize>,
     /// The account-level suppression list.
     suppressed: Mutex<HashSet<String>>,
     /// The last `mail.timestamp` given: each message's is later than the one before, as SES's
@@ -63,14 +66,17 @@ struct Sent {
     tags: serde_json::Map<String, Value>,
 }
 
-/// What the emulator says was sent; `Err` when it can't be read (the emulator stopping under a
-/// local run's poll: the next poll tries again, nothing is lost).
-async fn sent(endpoint: &str) -> Result<Vec<Sent>, String> {
-    let (_, body) = crate::moto::http_get(&format!("{endpoint}/moto-api/data.json"))
+/// What the emulator says was sent after its first `after` messages, and how many it has in
+/// all; `Err` when it can't be read (the emulator stopping under a local run's poll: the next
+/// poll tries again, nothing is lost).
+async fn sent(endpoint: &str, after: usize) -> Result<(Vec<Sent>, usize), String> {
+    let url = format!("{endpoint}/moto-api/data.json?model=Message&after={after}");
+    let (_, body) = crate::moto::http_get(&url)
         .await
         .map_err(|e| format!("moto data.json: {e}"))?;
     let v: Value =
         serde_json::from_slice(&body).map_err(|e| format!("moto data.json is not JSON: {e}"))?;
+    let count = v["_count"].as_u64().unwrap_or(0) as usize;
     let mut out = Vec::new();
     for service in v.as_object().into_iter().flat_map(|o| o.values()) {
         for m in service
@@ -93,7 +99,7 @@ async fn sent(endpoint: &str) -> Result<Vec<Sent>, String> {
             });
         }
     }
-    Ok(out)
+    Ok((out, count))
 }
 
 impl Mailbox {
@@ -112,8 +118,13 @@ impl Mailbox {
     /// Only `set`'s messages: a stack's own (several stacks may share one emulator).
     pub async fn events(&self, endpoint: &str, set: &str) -> Vec<Value> {
         let mut events = Vec::new();
-        let sent = match sent(endpoint).await {
-            Ok(sent) => sent,
+        let after = *self.read.lock().unwrap();
+        let sent = match sent(endpoint, after).await {
+            Ok((sent, count)) => {
+                // Fewer than before: a new emulator (or a reset one); read it from the start.
+                *self.read.lock().unwrap() = if count < after { 0 } else { count };
+                sent
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "mailbox: the emulator's sent mail not read; next time");
                 return events;

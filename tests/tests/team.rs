@@ -962,6 +962,26 @@ fn the_audit_log_exports_a_date_range_for_admins() {
     });
 }
 
+/// Whether the company's latest team move is marked done.
+async fn done(app: &harness::App, tenant_id: &str) -> bool {
+    let (last, _) = app.store.team_move_record(&tid(tenant_id)).await.unwrap();
+    last.is_some_and(|m| m.done_at.is_some())
+}
+
+/// How many of the company's users carry `team` as stored (read straight from the table).
+async fn stored_as(app: &harness::App, tenant_id: &str, team: &str) -> usize {
+    partition(app, &format!("TENANT#{tenant_id}#USER"))
+        .await
+        .iter()
+        .filter(|u| {
+            u.get("team")
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+                == Some(team)
+        })
+        .count()
+}
+
 fn team_names(v: &Value) -> Vec<(Option<String>, u64, u64)> {
     v["teams"]
         .as_array()
@@ -1212,9 +1232,13 @@ fn a_big_team_moves_in_batches_that_no_reader_sees_half_done() {
             to: "Huge".into(),
             at: change.at,
             by_name: admin.name.clone(),
+            members: 201,
+            invites: 0,
+            done_at: None,
+            earlier: None,
         };
         app.store
-            .begin_team_move(&tid(&t.id), &mv, &entry)
+            .begin_team_move(&tid(&t.id), &mv, None, &entry)
             .await
             .unwrap();
         let (carriers, _) = app.store.team_carriers(&tid(&t.id), "Big").await.unwrap();
@@ -1232,19 +1256,11 @@ fn a_big_team_moves_in_batches_that_no_reader_sees_half_done() {
             .move_team(&tid(&t.id), "Big", &first, &[], "Huge", None)
             .await
             .unwrap();
-        let raw = partition(&app, &format!("TENANT#{}#USER", t.id)).await;
-        let stored = |name: &str| {
-            raw.iter()
-                .filter(|u| {
-                    u.get("team")
-                        .and_then(|v| v.as_s().ok())
-                        .map(String::as_str)
-                        == Some(name)
-                })
-                .count()
-        };
         assert_eq!(
-            (stored("Huge"), stored("Big")),
+            (
+                stored_as(&app, &t.id, "Huge").await,
+                stored_as(&app, &t.id, "Big").await
+            ),
             (25, 176),
             "half moved, as stored"
         );
@@ -1278,35 +1294,111 @@ fn a_big_team_moves_in_batches_that_no_reader_sees_half_done() {
         assert_eq!(rows.len(), 1 + 201, "{exported}");
         assert!(rows[1..].iter().all(|r| r[4] == "Huge"), "{exported}");
 
-        // Another move in the company finishes it first; then it runs in batches itself.
+        // The same rename sent again (the console's "Finish now", a retry) finishes it.
         let r = app
             .request(
                 "POST",
                 "/teams/rename",
                 Some(&t.admin),
-                Some(json!({"from": "Huge", "to": "Giant"})),
+                Some(json!({"from": "Big", "to": "Huge"})),
+            )
+            .await
+            .expect(200);
+        assert_eq!(
+            r.json()["members"],
+            201,
+            "the move's own answer: {}",
+            r.json()
+        );
+        assert!(done(&app, &t.id).await, "the move is marked done");
+        assert_eq!(stored_as(&app, &t.id, "Huge").await, 201);
+
+        // Stopped again, before any batch; another move in the company finishes it first, then
+        // runs in batches itself.
+        let entry = change.on_team(
+            shared::domain::AuditAction::TeamRenamed,
+            &tid(&t.id),
+            "Huge",
+            "Giant",
+            201,
+            0,
+        );
+        let mv = TeamMove {
+            id: entry.id.clone(),
+            from: "Huge".into(),
+            to: "Giant".into(),
+            ..mv
+        };
+        let seq = app.store.team_move_record(&tid(&t.id)).await.unwrap().1;
+        app.store
+            .begin_team_move(&tid(&t.id), &mv, seq, &entry)
+            .await
+            .unwrap();
+        let r = app
+            .request(
+                "POST",
+                "/teams/rename",
+                Some(&t.admin),
+                Some(json!({"from": "Giant", "to": "Large"})),
             )
             .await
             .expect(200);
         assert_eq!(r.json()["members"], 201);
-        assert!(
-            app.store.team_move(&tid(&t.id)).await.unwrap().is_none(),
-            "record removed"
+        assert!(done(&app, &t.id).await, "the move is marked done");
+        assert_eq!(
+            stored_as(&app, &t.id, "Large").await,
+            201,
+            "every member stored under the last name"
         );
-        let raw = partition(&app, &format!("TENANT#{}#USER", t.id)).await;
-        let giant = raw
-            .iter()
-            .filter(|u| {
-                u.get("team")
-                    .and_then(|v| v.as_s().ok())
-                    .map(String::as_str)
-                    == Some("Giant")
-            })
-            .count();
-        assert_eq!(giant, 201, "every member stored under the last name");
         let seen = app.get(&sup.token, "/users?limit=1000").await.json();
         assert_eq!(ids(&seen).len(), 201);
+        assert!(teams_of(&seen)
+            .iter()
+            .all(|x| x.as_deref() == Some("Large")));
         let log = app.get(&t.admin, "/audit?action=team.renamed").await.json();
-        assert_eq!(log["entries"].as_array().unwrap().len(), 2, "{log}");
+        assert_eq!(log["entries"].as_array().unwrap().len(), 3, "{log}");
+
+        // Moves are serial: a record written under a sequence number read before the last
+        // move is refused.
+        let late_entry = change.on_team(
+            shared::domain::AuditAction::TeamRenamed,
+            &tid(&t.id),
+            "Large",
+            "Late",
+            201,
+            0,
+        );
+        let late = TeamMove {
+            id: late_entry.id.clone(),
+            ..mv.clone()
+        };
+        assert!(
+            app.store
+                .begin_team_move(&tid(&t.id), &late, seq, &late_entry)
+                .await
+                .is_err(),
+            "a move that read the company before another committed is refused"
+        );
+
+        // For `SETTLE` after it is done, a move still applies: a record that still says the
+        // old name (what a lagging index can hand a list) reads as the new one; after it, the
+        // old name is a name like any other.
+        harness::seed::users(&ddb, &app.stack, &t.id, 1, Some("Giant")).await;
+        let during = app
+            .get(&t.admin, "/users?team=Large&limit=1000")
+            .await
+            .json();
+        assert_eq!(
+            ids(&during).len(),
+            202,
+            "settling: the straggler shows as Large"
+        );
+        tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+        let after = app.get(&t.admin, "/users?team=Giant").await.json();
+        assert_eq!(
+            ids(&after).len(),
+            1,
+            "settled: Giant is a team of its own again"
+        );
     });
 }

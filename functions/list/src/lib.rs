@@ -35,7 +35,9 @@ async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     if route == "GET /tenant" {
         return tenant(deps, &caller).await;
     }
-    let moving = deps.store.team_move(&caller.tenant_id).await?;
+    // The wall clock, as the move's settling is judged by it (`team::SETTLE`).
+    let now = shared::domain::Clock::now(&shared::domain::SystemClock);
+    let moving = deps.store.team_move(&caller.tenant_id, now).await?;
     let moving = moving.as_ref();
     let caller = show_user(moving, caller);
     match route {
@@ -55,8 +57,11 @@ async fn teams(
     caller: &User,
     moving: Option<&TeamMove>,
 ) -> Result<Response<Body>, ApiError> {
-    if caller.role == Role::Agent {
-        return Err(ApiError::Forbidden("see the company's teams"));
+    match caller.role {
+        Role::Agent => return Err(ApiError::Forbidden("see the company's teams")),
+        // Pending invites are counted: an admin's, behind the admin gate's two-step check.
+        Role::Admin => require_admin(&deps.store, &deps.directory, caller, "see the teams").await?,
+        Role::Supervisor => {}
     }
     let (users, invites) = Box::pin(deps.store.team_census(&caller.tenant_id)).await?;
     let mut list = shared::domain::team::count(&users, &invites, moving);
@@ -67,15 +72,18 @@ async fn teams(
             t.invited = 0;
         }
     }
-    let running = moving.map(|m| {
-        json!({
-            "kind": m.kind,
-            "from": m.from,
-            "to": m.to,
-            "at": shared::domain::timefmt::format(m.at),
-            "byName": m.by_name,
-        })
-    });
+    // A move still running, for the admin who may finish it.
+    let running = moving
+        .filter(|m| m.done_at.is_none() && caller.role == Role::Admin)
+        .map(|m| {
+            json!({
+                "kind": m.kind,
+                "from": m.from,
+                "to": m.to,
+                "at": shared::domain::timefmt::format(m.at),
+                "byName": m.by_name,
+            })
+        });
     Ok(json(200, &json!({ "teams": list, "moving": running })))
 }
 

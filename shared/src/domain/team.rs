@@ -1,14 +1,19 @@
 //! Teams as things (docs/rules.md, rule 19). A team is the name its members and pending
 //! invites carry; there is no team record to keep in step. Renaming or merging moves every
-//! carrier of the old name to the new one:
+//! carrier of the old name to the new one, and records the move on the company's item:
 //!
-//! - up to `ONE_TRANSACTION` carriers, in one transaction with the audit entry;
-//! - more, the move is first recorded on the company's record with its audit entry (the
-//!   commit point), then the carriers move in transactions of `ONE_TRANSACTION`, then the
-//!   record is removed. While the record is there every reader shows the old name as the new
-//!   one and reads the new name as both (`TeamMove::shown`, `TeamMove::stored`), so a reader
-//!   never sees a team half renamed, whatever point a crash stops the batches at. The next
-//!   rename or merge in the company (or a retry of this one) finishes a move a crash left.
+//! - up to `ONE_TRANSACTION` carriers, in one transaction with the audit entry and the record
+//!   (already done);
+//! - more, the record and the audit entry first (the commit point), then the carriers in
+//!   transactions of `ONE_TRANSACTION`, then the record marked done.
+//!
+//! While the record applies (running, or done less than `SETTLE` ago) every reader shows the
+//! old name as the new one and reads the new name as both (`TeamMove::shown`, `::stored`), so
+//! a reader never sees a team half renamed: not whatever point a crash stops the batches at,
+//! nor while the index that lists read (gsi1, eventually consistent) still holds a carrier as
+//! it was. Every move writes the record under the sequence number it read, so moves are one
+//! after another. The next rename or merge in the company (or this one sent again) finishes a
+//! move a crash left.
 
 use super::{ApiError, FieldError, Invite, Role, User, UserStatus};
 use serde::Serialize;
@@ -21,6 +26,11 @@ pub const ONE_TRANSACTION: usize = 25;
 
 /// The longest team name (as the invite and role forms take it).
 pub const MAX_NAME: usize = 64;
+
+/// How long a done move still applies to readers. A list reads gsi1, which DynamoDB updates
+/// after the table "within a fraction of a second, under normal conditions" (its developer
+/// guide on global secondary indexes); five seconds covers that with room.
+pub const SETTLE: time::Duration = time::Duration::seconds(5);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -47,8 +57,7 @@ impl MoveKind {
     }
 }
 
-/// A move of more than `ONE_TRANSACTION` carriers, recorded on the company while its batches
-/// run.
+/// The company's latest move, as recorded on its item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TeamMove {
     /// The audit entry's id: the move is that entry's change.
@@ -58,27 +67,58 @@ pub struct TeamMove {
     pub to: String,
     pub at: OffsetDateTime,
     pub by_name: String,
+    /// Members (not deleted) and pending invites it set out to move (its audit entry's).
+    pub members: usize,
+    pub invites: usize,
+    /// When its last carrier moved; `None` while batches are left.
+    pub done_at: Option<OffsetDateTime>,
+    /// The move before it, done, while that one still applies (a move does not wait for the
+    /// one before to settle: readers see through both).
+    pub earlier: Option<Box<TeamMove>>,
 }
 
 impl TeamMove {
-    /// The name a reader shows for a stored one.
+    /// Whether readers show the company through it at `now`: while it runs, and for `SETTLE`
+    /// after it is done.
+    pub fn applies(&self, now: OffsetDateTime) -> bool {
+        self.done_at.is_none_or(|d| now < d + SETTLE)
+    }
+
+    /// The name a reader shows for a stored one (through the move before, first).
     pub fn shown<'a>(&'a self, stored: &'a str) -> &'a str {
-        if stored == self.from {
+        let s = match &self.earlier {
+            Some(e) => e.shown(stored),
+            None => stored,
+        };
+        if s == self.from {
             &self.to
         } else {
-            stored
+            s
         }
     }
 
     /// The stored names that show as `shown`: the new name is both while the move runs, and
     /// the old one is no team at all.
     pub fn stored<'a>(&'a self, shown: &'a str) -> Vec<&'a str> {
-        if shown == self.to {
+        let mine: Vec<&'a str> = if shown == self.to {
             vec![&self.to, &self.from]
         } else if shown == self.from {
             vec![]
         } else {
             vec![shown]
+        };
+        match &self.earlier {
+            Some(e) => mine.into_iter().flat_map(|n| e.stored(n)).collect(),
+            None => mine,
+        }
+    }
+
+    /// The stored names this move takes its carriers from: its old name, and what the move
+    /// before still shows as it.
+    pub fn sources(&self) -> Vec<&str> {
+        match &self.earlier {
+            Some(e) => e.stored(&self.from),
+            None => vec![&self.from],
         }
     }
 }
@@ -223,7 +263,47 @@ mod tests {
             to: "Care".into(),
             at: OffsetDateTime::UNIX_EPOCH,
             by_name: "Ada".into(),
+            members: 30,
+            invites: 0,
+            done_at: None,
+            earlier: None,
         }
+    }
+
+    #[test]
+    fn a_move_right_after_another_reads_through_both() {
+        // Support → Care, done and settling; then Care → Help.
+        let first = TeamMove {
+            done_at: Some(OffsetDateTime::UNIX_EPOCH),
+            ..mv()
+        };
+        let second = TeamMove {
+            from: "Care".into(),
+            to: "Help".into(),
+            earlier: Some(Box::new(first)),
+            ..mv()
+        };
+        assert_eq!(second.shown("Support"), "Help");
+        assert_eq!(second.shown("Care"), "Help");
+        assert_eq!(second.shown("Sales"), "Sales");
+        assert_eq!(second.stored("Help"), vec!["Help", "Care", "Support"]);
+        assert!(second.stored("Care").is_empty());
+        assert!(second.stored("Support").is_empty());
+        assert_eq!(second.sources(), vec!["Care", "Support"]);
+        assert_eq!(mv().sources(), vec!["Support"]);
+    }
+
+    #[test]
+    fn a_move_applies_while_it_runs_and_until_it_has_settled() {
+        let now = OffsetDateTime::UNIX_EPOCH + time::Duration::hours(1);
+        let running = mv();
+        assert!(running.applies(now));
+        let done = TeamMove {
+            done_at: Some(now),
+            ..mv()
+        };
+        assert!(done.applies(now + SETTLE - time::Duration::milliseconds(1)));
+        assert!(!done.applies(now + SETTLE));
     }
 
     #[test]

@@ -106,7 +106,12 @@ impl Store {
             conds.push("#role = :role".into());
         }
         if let Some(team) = &narrow.team {
-            match super::teams::team_condition(team, moving, [":team", ":team2"], &mut values) {
+            match super::teams::team_condition(
+                team,
+                moving,
+                [":team", ":team2", ":team3"],
+                &mut values,
+            ) {
                 Some(c) => conds.push(c),
                 None => {
                     return Ok(Page {

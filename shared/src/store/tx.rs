@@ -267,25 +267,6 @@ impl<'a> Tx<'a> {
         self.push(tag, TransactWriteItem::builder().update(up).build());
     }
 
-    /// A condition on an item the transaction does not write.
-    #[allow(
-        clippy::expect_used,
-        reason = "the builder's required fields (table, key, condition) are set"
-    )]
-    pub fn check(&mut self, tag: Tag, pk: String, sk: &str, condition: &str) {
-        let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
-            .table_name(&self.tables.directory)
-            .key("pk", s(pk))
-            .key("sk", s(sk))
-            .condition_expression(condition)
-            .build()
-            .expect("table, key and condition are set");
-        self.push(
-            tag,
-            TransactWriteItem::builder().condition_check(check).build(),
-        );
-    }
-
     /// A user's versioned change (`items::user_versioned_update`), only if `condition` holds on
     /// the stored record: the attributes recorded beside the version stay as they are.
     /// `also`: attributes beside the version set in the same write (a quick edit's availability).

@@ -273,7 +273,12 @@ impl Store {
             conds.push("#role = :role".into());
         }
         if let Some(team) = &filter.team {
-            match super::teams::team_condition(team, moving, [":team", ":team2"], &mut values) {
+            match super::teams::team_condition(
+                team,
+                moving,
+                [":team", ":team2", ":team3"],
+                &mut values,
+            ) {
                 Some(c) => conds.push(c),
                 None => return Ok(nobody()),
             }
@@ -313,7 +318,7 @@ impl Store {
                 match super::teams::team_condition(
                     shown,
                     moving,
-                    [":vteam", ":vteam2"],
+                    [":vteam", ":vteam2", ":vteam3"],
                     &mut values,
                 ) {
                     Some(c) => conds.push(format!("({c} OR pk = :self)")),

@@ -855,9 +855,13 @@ async fn round_trips(c: &Ctx) {
         );
     };
     let (_, c, _) = b.measure(b.req("GET", "/users?limit=50", None)).await;
-    row("list a page (admin)", &c, "1 caller read + 1 query");
+    row(
+        "list a page (admin)",
+        &c,
+        "1 caller read + the team-move read (rule 19) + 1 query",
+    );
     let (_, c, _) = b.measure(b.req("GET", "/me", None)).await;
-    row("GET /me", &c, "1 caller read");
+    row("GET /me", &c, "1 caller read + the team-move read");
     // The caller's activity (issue 26, part 5): the first request in 5 minutes also writes it,
     // beside the work. Timed both ways, alternating, so the answer's cost of it shows.
     let (mut due, mut not_due) = (Vec::new(), Vec::new());
@@ -873,7 +877,7 @@ async fn round_trips(c: &Ctx) {
     row(
         "GET /me, the caller's first request in 5 minutes",
         &touch_calls,
-        "1 caller read + the activity write beside it",
+        "1 caller read + the team-move read + the activity write beside it",
     );
     let activity_times = (median(&mut due), median(&mut not_due));
     let one = email("one");
@@ -967,7 +971,7 @@ async fn round_trips(c: &Ctx) {
     row(
         "list who is online, by last activity",
         &c,
-        "1 caller read + 1 query (a key range of the activity index)",
+        "1 caller read + the team-move read + 1 query (a key range of the activity index)",
     );
     let (_, c, _) = b
         .measure(b.req(
@@ -1028,6 +1032,39 @@ async fn round_trips(c: &Ctx) {
         &format!("quick edit of {n_rows} users"),
         &c2,
         "caller read, tenant read (the gate's policy), the rows in one batch read, 1 transaction (every row, the admin counter when a row demotes, an audit entry each)",
+    );
+    // Teams (rule 19): the counts, a rename within one transaction, and one of 200 members
+    // (batches of 25 under a recorded move).
+    harness::seed::users(ddb, stack, &b.tenant, 10, Some("Bench ten")).await;
+    harness::seed::users(ddb, stack, &b.tenant, 200, Some("Bench 200")).await;
+    let (_, c, _) = b.measure(b.req("GET", "/teams", None)).await;
+    row(
+        "the teams and their counts",
+        &c,
+        "caller read, team-move read, the company's users (gsi1, 1,000 a page) and its pending invites",
+    );
+    let rename = |from: &str, to: &str| Some(json!({"from": from, "to": to}));
+    let (r, c, _) = b
+        .measure(b.req("POST", "/teams/rename", rename("Bench ten", "Bench 10")))
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    row(
+        "rename a team of 10",
+        &c,
+        "caller read, tenant read (the gate's policy), team-move read, the carriers of both names (users and invites: 4 queries), 1 transaction (every carrier, the entry, no move running)",
+    );
+    let (r, c, _) = b
+        .measure(b.req(
+            "POST",
+            "/teams/rename",
+            rename("Bench 200", "Bench two hundred"),
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    row(
+        "rename a team of 200",
+        &c,
+        "caller read, gate's tenant read, team-move read, 4 carrier queries, 1 transaction recording the move with its entry, 8 transactions of 25, the carriers read again (2), the record removed (UpdateItem), read once more (2)",
     );
     let (_, c, _) = b
         .measure(b.req("POST", &format!("/users/{uid}/sign-out"), None))

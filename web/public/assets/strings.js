@@ -210,7 +210,7 @@ export const s = {
     newName: 'New name', into: 'Merge into', renameGo: 'Rename', mergeGo: 'Merge',
     mergeInstead: (from, to) => `Merge ${from} into ${to} instead`,
     moved: (r) => (r.kind === 'rename' ? `${r.from} is now ${r.to}` : `${r.from} is merged into ${r.to}`) + ` (${r.members} ${r.members === 1 ? 'person' : 'people'}${r.invites ? `, ${r.invites} invite${r.invites === 1 ? '' : 's'}` : ''} moved).`,
-    moving: (m) => `${m.from} is still moving to ${m.to}. Everyone already sees the new name; the next rename or merge finishes it.`,
+    moving: (m) => `${m.from} is still moving to ${m.to}. Everyone already sees the new name.`, finish: 'Finish now',
   },
   export: { label: 'Export CSV', busy: 'Exporting…' },
   status: { label: 'Your availability', changed: (a) => `You are now ${a}.` },

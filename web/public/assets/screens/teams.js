@@ -5,12 +5,16 @@ import { listTeams, renameTeam, mergeTeams } from '../api.js';
 
 /** The company's team names for the team pickers: read when the picker mounts (`on`: the
  * caller may read teams), so a rename shows on the next dialog or page. */
+let cached = null; // { at, names }: one read serves the pickers for a minute (it reads the whole company)
 export function useTeamNames(on) {
-  const [names, setNames] = useState([]);
+  const [names, setNames] = useState(cached?.names || []);
   useEffect(() => {
-    if (!on) return undefined;
+    if (!on || (cached && Date.now() - cached.at < 60000)) return undefined;
     let live = true;
-    listTeams().then((r) => live && setNames(r.teams.map((t) => t.name).filter(Boolean)), () => {});
+    listTeams().then((r) => {
+      cached = { at: Date.now(), names: r.teams.map((t) => t.name).filter(Boolean) };
+      if (live) setNames(cached.names);
+    }, () => {});
     return () => { live = false; };
   }, [on]);
   return names;
@@ -29,10 +33,21 @@ export function Teams() {
   const notify = useNotify();
   const load = () => listTeams().then((d) => { setData(d); setError(null); }, setError);
   useEffect(() => { load(); }, []);
+  const [finishing, setFinishing] = useState(false);
   const done = (r) => {
+    cached = null;
     setActing(null);
     notify(s.teams.moved(r));
     load();
+  };
+  // A move its request left unfinished (a big team, a timeout): the same move sent again ends it.
+  const finish = async () => {
+    const m = data.moving;
+    setFinishing(true);
+    try {
+      done(await (m.kind === 'rename' ? renameTeam({ from: m.from, to: m.to }) : mergeTeams({ from: m.from, into: m.to })));
+    } catch (e) { setError(e); }
+    setFinishing(false);
   };
   const named = data ? data.teams.filter((t) => t.name) : [];
   return html`<section class="card" aria-labelledby="teams-title">
@@ -40,7 +55,8 @@ export function Teams() {
     <p class="hint">${s.teams.intro}</p>
     ${!data && !error && html`<p class="boot">${s.loading}</p>`}
     <${ErrorBox} error=${!acting && error} />
-    ${data?.moving && html`<p class="warn" role="status">${s.teams.moving(data.moving)}</p>`}
+    ${data?.moving && html`<div class="warn"><span role="status">${s.teams.moving(data.moving)}</span>
+      <button type="button" class="small" disabled=${finishing} onClick=${finish}>${s.teams.finish}</button></div>`}
     ${data && (named.length === 0 ? html`<p>${s.teams.none}</p>` : html`<div class="table-wrap"><table class="teams">
       <caption class="visually-hidden">${s.teams.title}</caption>
       <thead><tr><th scope="col">${s.teams.team}</th><th scope="col">${s.teams.members}</th><th scope="col">${s.teams.roles}</th>
@@ -56,8 +72,8 @@ export function Teams() {
           ${named.length > 1 && html`<button type="button" class="small" aria-label=${s.teams.mergeLabel(t.name)} onClick=${() => setActing({ kind: 'merge', team: t })}>${s.teams.merge}</button>`}`}</td>
       </tr>`)}</tbody>
     </table></div>`)}
-    ${acting && html`<${MoveDialog} kind=${acting.kind} team=${acting.team} others=${named.filter((x) => x.name !== acting.team.name)}
-      onDone=${done} onSwitch=${(into) => setActing({ kind: 'merge', team: acting.team, into })} into=${acting.into} onClose=${() => setActing(null)} />`}
+    ${acting && html`<${MoveDialog} key=${`${acting.kind}:${acting.team.name}`} kind=${acting.kind} team=${acting.team} others=${named.filter((x) => x.name !== acting.team.name)}
+      onDone=${done} onSwitch=${(into) => setActing({ kind: 'merge', team: acting.team, into: into.trim() })} into=${acting.into} onClose=${() => setActing(null)} />`}
   </section>`;
 }
 
@@ -72,7 +88,7 @@ function MoveDialog({ kind, team, others, into, onDone, onSwitch, onClose }) {
     try {
       const r = kind === 'rename'
         ? await renameTeam({ from: team.name, to: name.trim() })
-        : await mergeTeams({ from: team.name, into: name });
+        : await mergeTeams({ from: team.name, into: name.trim() });
       onDone(r);
     } catch (err) { setError(err); setBusy(false); }
   };
