@@ -161,6 +161,8 @@ def cases(admin):
         ("availability: not one of three", "PUT", "/me/availability", {**json_h, **bearer}, {"availability": "busy"}),
         ("capacity: out of range", "PUT", "/tenant/max-chats", {**json_h, **bearer}, {"maxChats": 0}),
         ("list: not a presence", "GET", "/users?presence=away&sort=lastActive", bearer, None),
+        ("teams: the counts", "GET", "/teams", bearer, None),
+        ("teams: a rename to the same name", "POST", "/teams/rename", {**json_h, **bearer}, {"from": "A", "to": "A"}),
         ("a valid token", "GET", "/me", bearer, None),
         ("a role refusal's neighbour: a user that isn't there", "GET", "/users/nobody", bearer, None),
         ("unknown path", "GET", "/nowhere", bearer, None),
