@@ -962,6 +962,28 @@ fn the_audit_log_exports_a_date_range_for_admins() {
     });
 }
 
+/// The admin behind `token` as the store reads them, and a change made by them now: what a
+/// test needs to take a use case's store steps by hand.
+async fn admin_change(
+    app: &harness::App,
+    token: &str,
+    request_id: &str,
+) -> (shared::domain::User, shared::domain::Change) {
+    let me = app.get(token, "/me").await.json();
+    let admin = app
+        .store
+        .user(&uid(me["id"].as_str().unwrap()))
+        .await
+        .unwrap()
+        .unwrap();
+    let change = shared::domain::Change::new(
+        shared::domain::Actor::of(&admin),
+        OffsetDateTime::now_utc(),
+        request_id,
+    );
+    (admin, change)
+}
+
 /// Whether the company's latest team move is marked done.
 async fn done(app: &harness::App, tenant_id: &str) -> bool {
     let (last, _) = app.store.team_move_record(&tid(tenant_id)).await.unwrap();
@@ -1205,18 +1227,7 @@ fn a_big_team_moves_in_batches_that_no_reader_sees_half_done() {
         harness::seed::users(&ddb, &app.stack, &t.id, 200, Some("Big")).await;
 
         // The first steps of a rename Big → Huge, then the "crash": one batch of 25 moved.
-        let admin_me = app.get(&t.admin, "/me").await.json();
-        let admin = app
-            .store
-            .user(&uid(admin_me["id"].as_str().unwrap()))
-            .await
-            .unwrap()
-            .unwrap();
-        let change = shared::domain::Change::new(
-            shared::domain::Actor::of(&admin),
-            OffsetDateTime::now_utc(),
-            "crash-test",
-        );
+        let (admin, change) = admin_change(&app, &t.admin, "crash-test").await;
         let entry = change.on_team(
             shared::domain::AuditAction::TeamRenamed,
             &tid(&t.id),
@@ -1399,6 +1410,55 @@ fn a_big_team_moves_in_batches_that_no_reader_sees_half_done() {
             ids(&after).len(),
             1,
             "settled: Giant is a team of its own again"
+        );
+    });
+}
+
+/// A company setting (the default capacity, the two-step policy) is written only over the
+/// value it was read at, so its audit entry's "before" is what it replaced: a write from a
+/// snapshot another admin's change has overtaken is refused and changes nothing.
+#[test]
+fn a_company_setting_is_written_only_over_the_value_read() {
+    run(|app| async move {
+        use shared::domain::tenant::MfaPolicy;
+        use shared::store::{Setting, WriteError};
+        let t = tenant(&app, "team", None).await;
+        let (_, change) = admin_change(&app, &t.admin, "settings-race").await;
+        let stale = app.store.tenant(&tid(&t.id)).await.unwrap().unwrap();
+        for (first, second) in [
+            (Setting::DefaultMaxChats(7), Setting::DefaultMaxChats(9)),
+            (
+                Setting::MfaPolicy(MfaPolicy::Admins),
+                Setting::MfaPolicy(MfaPolicy::Admins),
+            ),
+        ] {
+            let entry = |n: u32| {
+                change.on_tenant(
+                    shared::domain::AuditAction::DefaultMaxChatsChanged,
+                    &stale,
+                    None,
+                    json!({ "n": n }),
+                )
+            };
+            // Both read the company as it was; the first write lands, the second is refused.
+            app.store
+                .set_tenant_setting(&stale, first, &entry(1))
+                .await
+                .unwrap();
+            let refused = app
+                .store
+                .set_tenant_setting(&stale, second, &entry(2))
+                .await;
+            assert!(
+                matches!(refused, Err(WriteError::Refused(_))),
+                "{second:?} over a stale read: {refused:?}"
+            );
+        }
+        let now = app.store.tenant(&tid(&t.id)).await.unwrap().unwrap();
+        assert_eq!(
+            (now.default_max_chats, now.mfa_policy),
+            (7, MfaPolicy::Admins),
+            "the first writes stand"
         );
     });
 }

@@ -1121,6 +1121,13 @@ await pick.getByLabel('Team').first().waitFor();
 await boss.waitForFunction(() => [...document.querySelectorAll('#invite-teams option')].some((o) => o.value === 'Late'));
 check(await pick.getByLabel('Team').first().getAttribute('list') === 'invite-teams', 'the invite dialog\'s team field offers the company\'s teams (Late among them)');
 await pick.getByRole('button', { name: 'Cancel' }).click();
+// An admin setting their own availability on their user page: the top bar follows at once.
+await rowFor(boss, adminEmail).getByRole('link', { name: 'Demo Admin', exact: true }).click();
+await boss.getByRole('heading', { name: 'Demo Admin' }).waitFor();
+await boss.getByRole('button', { name: /^Availability of Demo Admin: / }).click();
+const other = (await boss.getByRole('menuitemradio', { checked: false }).first().innerText()).trim();
+await boss.getByRole('menuitemradio', { name: other }).click();
+await boss.getByRole('button', { name: `Your availability: ${other}` }).waitFor({ timeout: 5000 }).then(() => check(true, `the top bar follows an admin's own availability set on their page (now ${other})`), () => check(false, 'the top bar follows an admin\'s own availability set on their page'));
 }
 try {
   await journey();

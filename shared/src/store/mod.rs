@@ -35,6 +35,7 @@ pub use invites::{Closing, InviteListFilter, InviteNarrow, Sent, CLOSE_BATCH};
 pub use items::{audit_sk, decode_cursor, encode_cursor, idem_pk};
 pub use mail::Recorded;
 pub use signin::{EmailHolder, Marker, Unlock};
+pub use tenants::Setting;
 pub use tx::{Refusal, WriteError};
 pub use users::QuickRow;
 

@@ -62,60 +62,51 @@ impl Store {
             .map_err(|e| e.decided_by(decide::tier))
     }
 
-    /// Whom the company requires to have two-step verification, with its audit entry.
-    pub async fn set_mfa_policy(
+    /// A company setting and its audit entry: only while it is still what `tenant` says
+    /// (absent counts as its default), so the entry's "before" is exactly what it replaced (a
+    /// refusal is `Stale`: read again).
+    pub async fn set_tenant_setting(
         &self,
         tenant: &Tenant,
-        policy: crate::domain::tenant::MfaPolicy,
+        setting: Setting,
         audit: &AuditEntry,
     ) -> Result<(), WriteError> {
-        self.set_setting(tenant, "mfaPolicy", items::s(policy.as_str()), None, audit)
+        use crate::domain::tenant::MfaPolicy;
+        let (attr, value, read, absent_ok) = match setting {
+            Setting::DefaultMaxChats(n) => (
+                "defaultMaxChats",
+                items::n(n),
+                items::n(tenant.default_max_chats),
+                tenant.default_max_chats == crate::domain::user::DEFAULT_MAX_CHATS,
+            ),
+            Setting::MfaPolicy(p) => (
+                "mfaPolicy",
+                items::s(p.as_str()),
+                items::s(tenant.mfa_policy.as_str()),
+                tenant.mfa_policy == MfaPolicy::default(),
+            ),
+        };
+        self.set_setting(tenant, attr, value, (read, absent_ok), audit)
             .await
     }
 
-    /// The chat capacity users who join start with, and its audit entry: only while it is
-    /// still what `tenant` says (absent counts as the default), so the entry's "before" is
-    /// exactly what it replaced (a refusal is `Stale`: read again).
-    pub async fn set_default_max_chats(
-        &self,
-        tenant: &Tenant,
-        max_chats: u32,
-        audit: &AuditEntry,
-    ) -> Result<(), WriteError> {
-        let absent_ok = tenant.default_max_chats == crate::domain::user::DEFAULT_MAX_CHATS;
-        let read = (items::n(tenant.default_max_chats), absent_ok);
-        self.set_setting(
-            tenant,
-            "defaultMaxChats",
-            items::n(max_chats),
-            Some(read),
-            audit,
-        )
-        .await
-    }
-
-    /// One company setting and its audit entry, in one transaction; with `read`, only while
-    /// the setting is still that value (or absent, when the flag says absent means it).
+    /// One company setting and its audit entry, in one transaction, only while the setting is
+    /// still `read.0` (or absent, when `read.1` says absent means it).
     async fn set_setting(
         &self,
         tenant: &Tenant,
         attr: &str,
         value: aws_sdk_dynamodb::types::AttributeValue,
-        read: Option<(aws_sdk_dynamodb::types::AttributeValue, bool)>,
+        read: (aws_sdk_dynamodb::types::AttributeValue, bool),
         audit: &AuditEntry,
     ) -> Result<(), WriteError> {
         let mut tx = Tx::new(&self.tables);
-        let mut values = vec![(":value", value)];
-        let condition = match read {
-            None => "attribute_exists(pk)",
-            Some((v, absent_ok)) => {
-                values.push((":read", v));
-                if absent_ok {
-                    "attribute_exists(pk) AND (attribute_not_exists(#setting) OR #setting = :read)"
-                } else {
-                    "attribute_exists(pk) AND #setting = :read"
-                }
-            }
+        let (was, absent_ok) = read;
+        let values = vec![(":value", value), (":read", was)];
+        let condition = if absent_ok {
+            "attribute_exists(pk) AND (attribute_not_exists(#setting) OR #setting = :read)"
+        } else {
+            "attribute_exists(pk) AND #setting = :read"
         };
         tx.update(
             Tag::Tenant,
@@ -131,6 +122,13 @@ impl Store {
             .await
             .map_err(|e| e.decided_by(|_| Refusal::Stale))
     }
+}
+
+/// A company setting an admin changes (`Store::set_tenant_setting`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    DefaultMaxChats(u32),
+    MfaPolicy(crate::domain::tenant::MfaPolicy),
 }
 
 impl Tx<'_> {

@@ -7,7 +7,7 @@
 use crate::domain::manage::counter_deltas;
 pub use crate::domain::validation::RoleEdit;
 use crate::domain::{ApiError, AuditAction, AuditEntry, Change, Tenant, User};
-use crate::store::{Refusal, Store, WriteError};
+use crate::store::{Refusal, Setting, Store, WriteError};
 use serde_json::json;
 
 /// What changing a user needs: the store, and the pricing page a seat refusal links to.
@@ -380,39 +380,14 @@ pub async fn set_default_max_chats(
     max_chats: u32,
     pricing_url: &str,
 ) -> Result<Tenant, ApiError> {
-    // Conditioned on the value read, so the entry's "before" is what it replaced; another
-    // admin's change in between is read again and tried once more.
-    for _ in 0..3 {
-        let tenant = store
-            .tenant(&caller.tenant_id)
-            .await?
-            .ok_or(ApiError::NotFound("tenant"))?;
-        if tenant.default_max_chats == max_chats {
-            return Ok(tenant);
-        }
-        let entry = change.on_tenant(
-            AuditAction::DefaultMaxChatsChanged,
-            &tenant,
-            Some(json!({"defaultMaxChats": tenant.default_max_chats})),
-            json!({"defaultMaxChats": max_chats}),
-        );
-        let after = Tenant {
-            default_max_chats: max_chats,
-            ..tenant.clone()
-        };
-        crate::journal::will_answer(crate::domain::idempotency::Answer::json(
-            200,
-            &crate::domain::views::TenantView::new(&after, pricing_url),
-        ));
-        match Box::pin(store.set_default_max_chats(&tenant, max_chats, &entry)).await {
-            Ok(()) => return Ok(after),
-            Err(WriteError::Refused(_)) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::Unavailable(
-        "the company's settings kept changing; nothing was changed, try again".into(),
-    ))
+    change_setting(
+        store,
+        change,
+        caller,
+        Setting::DefaultMaxChats(max_chats),
+        pricing_url,
+    )
+    .await
 }
 
 /// A company admin's "require two-step verification" (rule 14), audited. Requiring it of one's
@@ -427,29 +402,70 @@ pub async fn set_mfa_policy(
     if policy.requires(caller.role) && !caller.mfa {
         return Err(ApiError::MfaPolicy("not-set-up"));
     }
-    let tenant = store
-        .tenant(&caller.tenant_id)
-        .await?
-        .ok_or(ApiError::NotFound("tenant"))?;
-    if tenant.mfa_policy == policy {
-        return Ok(tenant);
+    change_setting(
+        store,
+        change,
+        caller,
+        Setting::MfaPolicy(policy),
+        pricing_url,
+    )
+    .await
+}
+
+/// A company setting, audited: conditioned on the value read, so the entry's "before" is what
+/// it replaced; another admin's change in between is read again and tried again (three times
+/// in all). The same value again writes nothing.
+async fn change_setting(
+    store: &Store,
+    change: &Change,
+    caller: &User,
+    setting: Setting,
+    pricing_url: &str,
+) -> Result<Tenant, ApiError> {
+    for _ in 0..3 {
+        let tenant = store
+            .tenant(&caller.tenant_id)
+            .await?
+            .ok_or(ApiError::NotFound("tenant"))?;
+        let (action, before, after) = match setting {
+            Setting::DefaultMaxChats(n) => (
+                AuditAction::DefaultMaxChatsChanged,
+                json!({"defaultMaxChats": tenant.default_max_chats}),
+                Tenant {
+                    default_max_chats: n,
+                    ..tenant.clone()
+                },
+            ),
+            Setting::MfaPolicy(p) => (
+                AuditAction::MfaPolicyChanged,
+                json!({"mfaPolicy": tenant.mfa_policy.as_str()}),
+                Tenant {
+                    mfa_policy: p,
+                    ..tenant.clone()
+                },
+            ),
+        };
+        if after == tenant {
+            return Ok(tenant);
+        }
+        let now = match setting {
+            Setting::DefaultMaxChats(n) => json!({"defaultMaxChats": n}),
+            Setting::MfaPolicy(p) => json!({"mfaPolicy": p.as_str()}),
+        };
+        let entry = change.on_tenant(action, &tenant, Some(before), now);
+        crate::journal::will_answer(crate::domain::idempotency::Answer::json(
+            200,
+            &crate::domain::views::TenantView::new(&after, pricing_url),
+        ));
+        match Box::pin(store.set_tenant_setting(&tenant, setting, &entry)).await {
+            Ok(()) => return Ok(after),
+            Err(WriteError::Refused(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
     }
-    let entry = change.on_tenant(
-        AuditAction::MfaPolicyChanged,
-        &tenant,
-        Some(json!({"mfaPolicy": tenant.mfa_policy.as_str()})),
-        json!({"mfaPolicy": policy.as_str()}),
-    );
-    let after = Tenant {
-        mfa_policy: policy,
-        ..tenant.clone()
-    };
-    crate::journal::will_answer(crate::domain::idempotency::Answer::json(
-        200,
-        &crate::domain::views::TenantView::new(&after, pricing_url),
-    ));
-    store.set_mfa_policy(&tenant, policy, &entry).await?;
-    Ok(after)
+    Err(ApiError::Unavailable(
+        "the company's settings kept changing; nothing was changed, try again".into(),
+    ))
 }
 
 #[cfg(all(feature = "cognito", feature = "ses"))]

@@ -75,7 +75,7 @@ export function App() {
   }
 
   const isAdmin = me.permissions.includes('users.invite');
-  const page = screen(route, me, isAdmin);
+  const page = screen(route, me, isAdmin, (u) => setMe((cur) => ({ ...cur, ...u })));
   return html`<${Notify.Provider} value=${notify}>
     <a class="skip" href="#main">${s.skip}</a>
     <header class="top">
@@ -100,12 +100,12 @@ export function App() {
   <//>`;
 }
 
-function screen(route, me, isAdmin) {
+function screen(route, me, isAdmin, onMe) {
   const p = route.path;
   if (p === '/' ) return html`<${Home} me=${me} />`;
   if (p === '/settings/company/users') return html`<${Users} me=${me} isAdmin=${isAdmin} query=${route.query} />`;
   const m = p.match(/^\/settings\/company\/users\/([^/]+)$/);
-  if (m) return html`<${UserPage} me=${me} isAdmin=${isAdmin} id=${decodeURIComponent(m[1])} key=${m[1]} />`;
+  if (m) return html`<${UserPage} me=${me} isAdmin=${isAdmin} onMe=${onMe} id=${decodeURIComponent(m[1])} key=${m[1]} />`;
   if (p === '/settings/audit' && me.permissions.includes('audit.read')) return html`<${Audit} query=${route.query} />`;
   if (p === '/settings/security' && isAdmin) return html`<${Security} me=${me} />`;
   if (p === '/settings/company' && isAdmin) return html`<${Company} />`;

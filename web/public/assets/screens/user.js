@@ -13,7 +13,7 @@ async function lastChangedBy(id) {
   } catch { return null; }
 }
 
-export function UserPage({ me, isAdmin, id }) {
+export function UserPage({ me, isAdmin, id, onMe }) {
   const [user, setUser] = useState(null);
   const [error, setError] = useState(null);
   const [form, setForm] = useState(null);
@@ -61,6 +61,8 @@ export function UserPage({ me, isAdmin, id }) {
       const u = await setUserAvailability(id, { availability: a });
       // Functional: a Save answered meanwhile keeps its version.
       setUser((cur) => ({ ...cur, availability: u.availability, availabilitySetAt: u.availabilitySetAt, availabilitySetBy: u.availabilitySetBy }));
+      // An admin's own: the top bar's status follows at once.
+      if (id === me.id) onMe?.(u);
       notify(s.user.availabilitySet(user.name, availabilities[a]));
     } catch (err) { setSaveError(err); }
   };
