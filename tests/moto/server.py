@@ -42,15 +42,24 @@ from werkzeug.serving import WSGIRequestHandler, run_simple
 
 
 class _OneBackupPerTable:
-    """Stands in for the `copy` module inside moto.dynamodb.models."""
+    """Stands in for the `copy` module inside moto.dynamodb.models.
+
+    The backup shares the table's stream shard instead of copying it, and the shard's length is
+    noted: a cancelled transaction then cuts the shard back (see `one_backup_per_table`)."""
 
     def __init__(self):
         self.backups = None
+        self.shards = []
 
     def deepcopy(self, obj, *args, **kwargs):
         if self.backups is not None and isinstance(obj, Table):
             if id(obj) not in self.backups:
-                self.backups[id(obj)] = copy.deepcopy(obj)
+                memo = {}
+                shard = obj.stream_shard
+                if shard is not None:
+                    memo[id(shard)] = shard
+                    self.shards.append((shard, len(shard.items)))
+                self.backups[id(obj)] = copy.deepcopy(obj, memo)
             return self.backups[id(obj)]
         return copy.deepcopy(obj, *args, **kwargs)
 
@@ -59,16 +68,31 @@ class _OneBackupPerTable:
 
 
 def one_backup_per_table():
+    """And a cancelled transaction's stream records undone. moto applies a transaction's items
+    one by one, each Put adding its stream record, then on a failed condition swaps the table
+    for its backup. With a copied shard, a stream iterator issued before (a poller's) would go
+    on reading the old shard, rolled-back records included, and miss every later one; the new
+    shard would reuse their sequence numbers. DynamoDB's stream never shows a cancelled
+    transaction's writes."""
     shim = _OneBackupPerTable()
     dynamodb_models.copy = shim
     original = dynamodb_models.DynamoDBBackend.transact_write_items
 
     def transact_write_items(self, *args, **kwargs):
         shim.backups = {}
+        shim.shards = []
         try:
             return original(self, *args, **kwargs)
+        except Exception:
+            for shard, length in shim.shards:
+                del shard.items[length:]
+            for backup in shim.backups.values():
+                if backup.stream_shard is not None:
+                    backup.stream_shard.table = backup
+            raise
         finally:
             shim.backups = None
+            shim.shards = []
 
     dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items
 

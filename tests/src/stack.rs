@@ -124,6 +124,14 @@ impl Stack {
             .attribute_definitions(attr("sk"))
             .key_schema(key("pk", KeyType::Hash))
             .key_schema(key("sk", KeyType::Range))
+            // As infra/template.yaml: the log's stream, what events are published from.
+            .stream_specification(
+                aws_sdk_dynamodb::types::StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::NewImage)
+                    .build()
+                    .unwrap(),
+            )
             .send()
             .await
             .expect("create audit table");

@@ -673,3 +673,120 @@ fn the_lists_query_shows_exactly_whom_the_scope_and_the_filter_admit() {
         assert!(nonempty > 10, "the cases list someone: {nonempty}");
     });
 }
+
+/// The entry ids and sequence numbers of `pages` of stream records that belong to the company
+/// whose audit partition is `pk`.
+fn company_records(pages: &[Value], pk: &str, into: &mut Vec<(String, u128)>) {
+    for r in pages
+        .iter()
+        .flat_map(|p| p.as_array().into_iter().flatten())
+    {
+        let image = &r["dynamodb"]["NewImage"];
+        if image["pk"]["S"] == pk {
+            let seq = r["dynamodb"]["SequenceNumber"].as_str().unwrap();
+            into.push((
+                image["entryId"]["S"].as_str().unwrap().to_string(),
+                seq.parse().unwrap(),
+            ));
+        }
+    }
+}
+
+/// The audit table's stream (rule 3's entries, the outbox the directory's events are to be
+/// published from) holds each committed entry once, in commit order, and nothing of a change
+/// that was refused: a reader that holds its place in the stream across a cancelled
+/// transaction sees neither the cancelled entry nor any gap after it.
+#[test]
+fn the_audit_stream_holds_each_committed_entry_once_and_nothing_refused() {
+    run(|app| async move {
+        use harness::moto::aws_json;
+        let streams = |target: &str, body: Value| {
+            let endpoint = app.stack.aws_endpoint.clone();
+            let target = format!("DynamoDBStreams_20120810.{target}");
+            async move {
+                aws_json(&endpoint, "dynamodb", &target, &body)
+                    .await
+                    .unwrap()
+            }
+        };
+        let listed = streams("ListStreams", json!({"TableName": app.stack.audit_table})).await;
+        let arn = listed["Streams"][0]["StreamArn"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let described = streams("DescribeStream", json!({"StreamArn": arn})).await;
+        let shard = described["StreamDescription"]["Shards"][0]["ShardId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let t = tenant(&app, "team", None).await;
+        let agent = member(&app, &t.admin, "agent", None).await;
+        let pk = format!("TENANT#{}", t.id);
+        // A reader's place in the stream, kept across what follows, as a poller keeps it.
+        let mut iterator = streams(
+            "GetShardIterator",
+            json!({"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"}),
+        )
+        .await["ShardIterator"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut seen: Vec<(String, u128)> = Vec::new();
+        let read_all = |mut it: String| {
+            let streams = &streams;
+            async move {
+                let mut pages = Vec::new();
+                loop {
+                    let page = streams("GetRecords", json!({"ShardIterator": it})).await;
+                    let empty = page["Records"].as_array().is_none_or(Vec::is_empty);
+                    it = page["NextShardIterator"].as_str().unwrap().to_string();
+                    pages.push(page["Records"].clone());
+                    if empty {
+                        return (pages, it);
+                    }
+                }
+            }
+        };
+        let (pages, next) = read_all(iterator).await;
+        company_records(&pages, &pk, &mut seen);
+        iterator = next;
+        let before = seen.len();
+        assert!(
+            before >= 3,
+            "the company's first entries are in the stream: {seen:?}"
+        );
+
+        // Refused inside its transaction (the last admin), then one that commits.
+        let me = app.get(&t.admin, "/me").await.json();
+        let own = me["id"].as_str().unwrap();
+        assert_problem(
+            &app.change_role(&t.admin, own, json!({"role": "agent"}))
+                .await,
+            409,
+            "last-admin",
+        );
+        app.change_role(&t.admin, &agent.id, json!({"role": "supervisor"}))
+            .await
+            .expect(200);
+
+        let (pages, _) = read_all(iterator).await;
+        company_records(&pages, &pk, &mut seen);
+        let entries = audit(&app, &t.id).await;
+        let logged: std::collections::BTreeSet<String> = entries
+            .iter()
+            .map(|e| s(e, "entryId").to_string())
+            .collect();
+        let streamed: Vec<&String> = seen.iter().map(|(id, _)| id).collect();
+        assert_eq!(
+            streamed.len(),
+            logged.len(),
+            "one record per entry, no more: {seen:?}"
+        );
+        assert!(streamed.iter().all(|id| logged.contains(*id)), "{seen:?}");
+        assert_eq!(seen.len(), before + 1, "the refused change left nothing");
+        assert!(
+            seen.windows(2).all(|w| w[0].1 < w[1].1),
+            "in the order committed, no number used twice: {seen:?}"
+        );
+    });
+}
