@@ -15,7 +15,7 @@ pub mod config;
 pub mod http;
 #[cfg(feature = "cognito")]
 pub mod identity;
-#[cfg(any(feature = "aws", feature = "http"))]
+#[cfg(any(feature = "dynamo", feature = "http"))]
 pub mod journal;
 #[cfg(feature = "ses")]
 pub mod mail;

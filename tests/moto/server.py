@@ -206,6 +206,62 @@ def whole_simple_email():
     SESV2Response.send_email = send_email
 
 
+def one_record_per_update():
+    """moto's UpdateItem of an item that does not exist yet first puts the bare key (a stream
+    record whose new image is only the key) and then records the update: two INSERT records
+    where DynamoDB writes one, with the whole new image. Drop the bare key's."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    original = DynamoDBBackend.update_item
+
+    def update_item(self, table_name, key, *args, **kwargs):
+        table = self.get_table(table_name)
+        shard = table.stream_shard
+        try:
+            exists = table.get_item(*self.get_keys_value(table, key)) is not None
+        except Exception:
+            exists = True  # let moto refuse the key its own way
+        if shard is None or exists:
+            return original(self, table_name, key, *args, **kwargs)
+        add = shard.add
+        seen = []
+
+        def all_but_the_first(old, new):
+            if not seen:
+                seen.append(True)
+                return None
+            return add(old, new)
+
+        shard.add = all_but_the_first
+        try:
+            return original(self, table_name, key, *args, **kwargs)
+        finally:
+            del shard.add
+
+    DynamoDBBackend.update_item = update_item
+
+
+def whole_event_envelope():
+    """moto builds the event a rule hands its target from a text template: the envelope has no
+    `account`, and any `<id>`, `<source>`, `<time>`... inside the detail (a person's name can
+    hold one) is replaced as if it were the template's. Without an input transformer,
+    EventBridge hands the target the event itself: so does this (less moto's own
+    `ingestion-time`)."""
+    import copy
+
+    from moto.events.utils import EventTemplateParser
+
+    original = EventTemplateParser.parse
+
+    def parse(input_template, input_paths_map, event):
+        if not input_template and not input_paths_map:
+            return copy.deepcopy({k: v for k, v in event.items() if k != "ingestion-time"})
+        return original(input_template, input_paths_map, event)
+
+    # moto.events.models uses the same class object, so the rule's targets see this.
+    EventTemplateParser.parse = staticmethod(parse)
+
+
 class QuietHandler(WSGIRequestHandler):
     def log_request(self, *args, **kwargs):
         pass
@@ -228,6 +284,8 @@ def main():
     revoke_token()
     whole_simple_email()
     lighter_model_data()
+    whole_event_envelope()
+    one_record_per_update()
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(
         os.environ.get("MOTO_HOST", "127.0.0.1"),

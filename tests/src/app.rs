@@ -104,6 +104,10 @@ pub struct App {
     pub expire: expire_invites_fn::Deps,
     pub reconcile: reconcile_signin_fn::Deps,
     pub mail_events: mail_events_fn::Deps,
+    /// Handed the audit stream's batches by `events::Poller` (the event source mapping).
+    pub publish: publish_events_fn::Deps,
+    /// Where `publish-events` calls AWS (its proxy, when calls are counted).
+    pub publish_endpoint: String,
     /// SES's side after a send (`mailbox`): `app.mailbox.publish(&app)` delivers the events.
     pub mailbox: crate::mailbox::Mailbox,
     /// The functions' token check (`shared::auth`), with its key cache: one "container" per app.
@@ -319,6 +323,15 @@ impl App {
             mail_events: mail_events_fn::Deps {
                 store: store_for("mail-events"),
             },
+            publish_endpoint: sdk_for("publish-events")
+                .endpoint_url()
+                .unwrap_or(&stack.aws_endpoint)
+                .to_string(),
+            publish: publish_events_fn::Deps::new(
+                &sdk_for("publish-events"),
+                stack.event_bus.clone(),
+                stack.events_dead_letter_url.clone(),
+            ),
             mailbox: Default::default(),
             verifier: shared::auth::Verifier::new(shared::auth::Settings {
                 issuer: stack.token_issuer.clone(),
@@ -334,6 +347,11 @@ impl App {
             stack,
             sdk,
         }
+    }
+
+    /// The event source mapping for `publish-events`, from the stream's oldest record.
+    pub async fn poller(&self) -> crate::events::Poller {
+        crate::events::Poller::new(&self.stack, &self.publish_endpoint).await
     }
 
     pub fn clock_now(&self) -> time::OffsetDateTime {

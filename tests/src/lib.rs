@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod contract;
+pub mod events;
 pub mod gateway;
 pub mod mailbox;
 pub mod moto;
@@ -30,6 +31,7 @@ pub const FUNCTIONS: &[&str] = &[
     "expire-invites",
     "reconcile-signin",
     "mail-events",
+    "publish-events",
     "tenant-admin",
     "fallback",
 ];

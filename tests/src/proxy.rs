@@ -73,6 +73,10 @@ pub enum Fault {
     /// (then the connection drops): a request waiting on it is cut at its deadline after its
     /// change committed. Not in `ALL`.
     StallAnswer,
+    /// `PutEvents` only: the entries whose detail holds the rule's `marker` (every entry when
+    /// it has none) are answered as EventBridge answers an entry it could not take
+    /// (`InternalFailure`) and never reach the emulator; the rest go through. Not in `ALL`.
+    RefuseEntries,
 }
 
 impl Fault {
@@ -96,6 +100,10 @@ pub struct FaultRule {
     /// Matching calls let through before the rule starts (say, to fail an accept's commit but
     /// not the claim before it).
     pub after: usize,
+    /// Injections left, when limited (a fault that happens once, then never).
+    pub times: Option<usize>,
+    /// `RefuseEntries`: which entries.
+    pub marker: Option<String>,
 }
 
 impl FaultRule {
@@ -105,6 +113,8 @@ impl FaultRule {
             fault,
             rate,
             after: 0,
+            times: None,
+            marker: None,
         }
     }
 }
@@ -137,17 +147,20 @@ impl Faults {
         self.0.lock().unwrap().injected.clone()
     }
 
-    fn pick(&self, op: &str) -> Option<Fault> {
+    fn pick(&self, op: &str) -> Option<(Fault, Option<String>)> {
         let mut s = self.0.lock().unwrap();
         let mut matching = Vec::new();
-        for r in s.rules.iter_mut().filter(|r| op.starts_with(&r.op)) {
+        for (i, r) in s.rules.iter_mut().enumerate() {
+            if !op.starts_with(&r.op) || r.times == Some(0) {
+                continue;
+            }
             if r.after > 0 {
                 r.after -= 1;
             } else {
-                matching.push(r.clone());
+                matching.push((i, r.clone()));
             }
         }
-        for r in matching {
+        for (i, r) in matching {
             // splitmix64: small, seeded, good enough to spread faults.
             s.rng = s.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
             let mut z = s.rng;
@@ -157,7 +170,10 @@ impl Faults {
             let draw = (z >> 11) as f64 / ((1u64 << 53) as f64);
             if draw < r.rate {
                 *s.injected.entry(format!("{op} {:?}", r.fault)).or_default() += 1;
-                return Some(r.fault);
+                if let Some(t) = s.rules[i].times.as_mut() {
+                    *t -= 1;
+                }
+                return Some((r.fault, r.marker));
             }
         }
         None
@@ -195,10 +211,16 @@ fn op_of(req: &hyper::Request<hyper::body::Incoming>) -> String {
         .and_then(|v| v.to_str().ok())
     {
         let (svc, op) = t.split_once('.').unwrap_or(("?", t));
-        let svc = if svc.starts_with("DynamoDB") {
+        let svc = if svc.starts_with("DynamoDBStreams") {
+            "dynamodbstreams"
+        } else if svc.starts_with("DynamoDB") {
             "dynamodb"
         } else if svc.contains("Cognito") {
             "cognito"
+        } else if svc == "AWSEvents" {
+            "events"
+        } else if svc == "AmazonSQS" {
+            "sqs"
         } else {
             svc
         };
@@ -242,7 +264,8 @@ pub async fn start_with_faults(upstream: String) -> (String, Calls, Faults) {
                         (client.clone(), log.clone(), upstream.clone(), plan.clone());
                     async move {
                         let op = op_of(&req);
-                        let fault = plan.pick(&op);
+                        let picked = plan.pick(&op);
+                        let fault = picked.as_ref().map(|(f, _)| *f);
                         match fault {
                             Some(Fault::ServerError) => {
                                 return Ok(error_reply(&op, 500, "InternalServerError"))
@@ -275,6 +298,19 @@ pub async fn start_with_faults(upstream: String) -> (String, Calls, Faults) {
                             .map(|p| p.as_str().to_string())
                             .unwrap_or_default();
                         parts.uri = format!("{upstream}{pq}").parse().unwrap();
+                        if let (Some((Fault::RefuseEntries, marker)), true) =
+                            (&picked, op == "events.PutEvents")
+                        {
+                            return Ok(refuse_entries(
+                                &client,
+                                parts,
+                                &body,
+                                marker.as_deref(),
+                                &log,
+                                &op,
+                            )
+                            .await);
+                        }
                         let started = Instant::now();
                         let resp = client
                             .request(hyper::Request::from_parts(parts, Full::new(body.clone())))
@@ -314,6 +350,71 @@ pub async fn start_with_faults(upstream: String) -> (String, Calls, Faults) {
         }
     });
     (format!("http://{addr}"), calls, faults)
+}
+
+/// Forwards a `PutEvents` without the entries `marker` picks, and answers for all of them in
+/// the order sent: the forwarded ones as the emulator did, the others refused.
+async fn refuse_entries(
+    client: &Client<hyper_util::client::legacy::connect::HttpConnector, Full<bytes::Bytes>>,
+    mut parts: http::request::Parts,
+    body: &bytes::Bytes,
+    marker: Option<&str>,
+    log: &Calls,
+    op: &str,
+) -> hyper::Response<Full<bytes::Bytes>> {
+    let mut req: serde_json::Value = serde_json::from_slice(body).unwrap();
+    let entries = req["Entries"].as_array().cloned().unwrap_or_default();
+    let refused: Vec<bool> = entries
+        .iter()
+        .map(|e| marker.is_none_or(|m| e["Detail"].as_str().unwrap_or("").contains(m)))
+        .collect();
+    let kept: Vec<serde_json::Value> = entries
+        .iter()
+        .zip(&refused)
+        .filter(|(_, r)| !**r)
+        .map(|(e, _)| e.clone())
+        .collect();
+    let mut answered: Vec<serde_json::Value> = Vec::new();
+    if !kept.is_empty() {
+        req["Entries"] = serde_json::Value::Array(kept);
+        let forwarded = bytes::Bytes::from(req.to_string());
+        parts.headers.remove(http::header::CONTENT_LENGTH);
+        let started = Instant::now();
+        let resp = client
+            .request(hyper::Request::from_parts(
+                parts,
+                Full::new(forwarded.clone()),
+            ))
+            .await
+            .unwrap();
+        let b = resp.into_body().collect().await.unwrap().to_bytes();
+        log.0.lock().unwrap().push(Call {
+            op: op.to_string(),
+            body: forwarded,
+            started,
+            upstream: started.elapsed(),
+        });
+        let out: serde_json::Value = serde_json::from_slice(&b).unwrap();
+        answered = out["Entries"].as_array().cloned().unwrap_or_default();
+    }
+    let mut answered = answered.into_iter();
+    let results: Vec<serde_json::Value> = refused
+        .iter()
+        .map(|r| {
+            if *r {
+                serde_json::json!({"ErrorCode": "InternalFailure", "ErrorMessage": "injected"})
+            } else {
+                answered.next().unwrap_or(serde_json::Value::Null)
+            }
+        })
+        .collect();
+    let failed = refused.iter().filter(|r| **r).count();
+    let body = serde_json::json!({"FailedEntryCount": failed, "Entries": results});
+    hyper::Response::builder()
+        .status(200)
+        .header("content-type", "application/x-amz-json-1.1")
+        .body(Full::new(bytes::Bytes::from(body.to_string())))
+        .unwrap()
 }
 
 #[derive(Debug)]

@@ -35,6 +35,14 @@ pub struct Stack {
     pub configuration_set: String,
     pub app_url: String,
     pub pricing_url: String,
+    /// The audit table's stream (what `publish-events` reads, through `events::Poller`).
+    pub audit_stream_arn: String,
+    /// The stack's EventBridge bus (the template's `EventBus`).
+    pub event_bus: String,
+    /// A queue a rule on the bus sends every directory event to: what a consumer would see.
+    pub events_queue_url: String,
+    /// `publish-events`' dead-letter queue (the template's `EventsFailedQueue`).
+    pub events_dead_letter_url: String,
 }
 
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {
@@ -117,7 +125,8 @@ impl Stack {
             .send()
             .await
             .expect("create directory table");
-        ddb.create_table()
+        let audit_table = ddb
+            .create_table()
             .table_name(&audit)
             .billing_mode(BillingMode::PayPerRequest)
             .attribute_definitions(attr("pk"))
@@ -135,6 +144,11 @@ impl Stack {
             .send()
             .await
             .expect("create audit table");
+        let audit_stream_arn = audit_table
+            .table_description
+            .and_then(|t| t.latest_stream_arn)
+            .expect("the audit table's stream");
+        let (event_bus, events_queue_url, events_dead_letter_url) = event_bus(endpoint, run).await;
 
         let idp = aws_sdk_cognitoidentityprovider::Client::new(cfg);
         let pool = idp
@@ -218,6 +232,61 @@ impl Stack {
             configuration_set,
             app_url: APP_URL.into(),
             pricing_url: PRICING_URL.into(),
+            audit_stream_arn,
+            event_bus,
+            events_queue_url,
+            events_dead_letter_url,
         }
     }
+}
+
+/// The bus, a rule that sends every directory event to a queue (a consumer's view), and the
+/// dead-letter queue: (bus name, queue URL, dead-letter queue URL).
+async fn event_bus(endpoint: &str, run: &str) -> (String, String, String) {
+    use crate::moto::aws_json;
+    use serde_json::json;
+    let queue = |name: String| async move {
+        let out = aws_json(
+            endpoint,
+            "sqs",
+            "AmazonSQS.CreateQueue",
+            &json!({ "QueueName": name }),
+        )
+        .await
+        .expect("create queue");
+        out["QueueUrl"].as_str().expect("queue URL").to_string()
+    };
+    let sink = queue(format!("velo-events-{run}")).await;
+    let dead = queue(format!("velo-events-failed-{run}")).await;
+    let sink_arn = aws_json(
+        endpoint,
+        "sqs",
+        "AmazonSQS.GetQueueAttributes",
+        &json!({ "QueueUrl": sink, "AttributeNames": ["QueueArn"] }),
+    )
+    .await
+    .expect("queue attributes")["Attributes"]["QueueArn"]
+        .as_str()
+        .expect("queue ARN")
+        .to_string();
+    let bus = format!("velo-events-{run}");
+    let call = |target: &'static str, body: serde_json::Value| async move {
+        aws_json(endpoint, "events", target, &body)
+            .await
+            .unwrap_or_else(|e| panic!("{target}: {e}"))
+    };
+    call("AWSEvents.CreateEventBus", json!({ "Name": bus })).await;
+    let pattern = json!({ "source": [shared::domain::event::SOURCE] }).to_string();
+    call(
+        "AWSEvents.PutRule",
+        json!({ "Name": "all-directory-events", "EventBusName": bus, "EventPattern": pattern }),
+    )
+    .await;
+    call(
+        "AWSEvents.PutTargets",
+        json!({ "Rule": "all-directory-events", "EventBusName": bus,
+                "Targets": [{ "Id": "queue", "Arn": sink_arn }] }),
+    )
+    .await;
+    (bus, sink, dead)
 }

@@ -26,7 +26,13 @@ fn calling_aws() -> Vec<&'static str> {
 /// (IAM action, template resource) pairs a call needs: the resource is the logical name the
 /// template uses (`DirectoryTable`, `DirectoryTable/index/gsi1`, `AuditTable`, `UserPool`),
 /// or for SES `ses identity/<name> from <address>` (see `ses_needs`).
-fn needs(call: &Call, directory: &str, audit: &str) -> Vec<(String, String)> {
+fn needs(
+    call: &Call,
+    directory: &str,
+    audit: &str,
+    bus: &str,
+    failed_events: &str,
+) -> Vec<(String, String)> {
     let body: Value = serde_json::from_slice(&call.body).unwrap_or(Value::Null);
     let table = |name: &str| {
         if name == directory {
@@ -53,10 +59,18 @@ fn needs(call: &Call, directory: &str, audit: &str) -> Vec<(String, String)> {
                         "ConditionCheck" => "ConditionCheckItem",
                         other => panic!("transaction item {other}"),
                     };
-                    (
-                        format!("dynamodb:{action}"),
-                        table(spec["TableName"].as_str().unwrap()),
-                    )
+                    let mut resource = table(spec["TableName"].as_str().unwrap());
+                    if kind == "Update" {
+                        // The audit table's one update is a company's events item, the
+                        // key the template's LeadingKeys condition allows.
+                        if resource == "AuditTable" {
+                            let pk = spec["Key"]["pk"]["S"].as_str().unwrap();
+                            assert!(pk.starts_with("EVENTS#"), "{} updates {pk}", call.op);
+                        }
+                        resource =
+                            format!("{resource} attributes {}", attributes_of(spec).join(","));
+                    }
+                    (format!("dynamodb:{action}"), resource)
                 })
                 .collect(),
             "BatchGetItem" | "BatchWriteItem" => body["RequestItems"]
@@ -98,7 +112,21 @@ fn needs(call: &Call, directory: &str, audit: &str) -> Vec<(String, String)> {
         }
         "cognito" => vec![(format!("cognito-idp:{op}"), "UserPool".to_string())],
         "ses" => ses_needs(&body),
-        _ => panic!("unexpected AWS call {}", call.op),
+        // The event source mapping, reading with publish-events' role.
+        "dynamodbstreams" => vec![(format!("dynamodb:{op}"), "AuditTable/stream".to_string())],
+        "events"
+            if body["Entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|e| e["EventBusName"] == bus) =>
+        {
+            vec![(format!("events:{op}"), "EventBus".to_string())]
+        }
+        "sqs" if body["QueueUrl"] == failed_events => {
+            vec![(format!("sqs:{op}"), "EventsFailedQueue".to_string())]
+        }
+        _ => panic!("unexpected AWS call {} {body}", call.op),
     }
 }
 
@@ -319,8 +347,14 @@ fn grants() -> BTreeMap<String, BTreeSet<(String, String)>> {
             }
         }
         if let (Some(r), Some(b)) = (t.strip_prefix("Resource: "), &binary) {
-            let resource = if r.contains("AuditTable") {
+            let resource = if r.contains("${AuditTable.Arn}/stream/*") {
+                "AuditTable/stream".to_string()
+            } else if r.contains("AuditTable") {
                 "AuditTable".to_string()
+            } else if r == "!GetAtt EventBus.Arn" {
+                "EventBus".to_string()
+            } else if r == "!GetAtt EventsFailedQueue.Arn" {
+                "EventsFailedQueue".to_string()
             } else if let Some(i) = r.find("/index/") {
                 format!("DirectoryTable{}", &r[i..])
             } else if r.contains("DirectoryTable") {
@@ -765,6 +799,14 @@ fn every_aws_call_a_function_makes_is_granted_by_the_template_and_reads_are_cons
         .await;
         // What SES says about every email above, as the mail-events rule hands it over.
         assert!(app.mailbox.publish(&app).await > 0);
+        // Every change above, from the audit stream (read as the mapping reads it, with the
+        // function's role) to the bus.
+        let mut poller = app.poller().await;
+        let published = poller.drain(&app.publish, 3).await;
+        assert!(
+            published.records > 0 && published.partial == 0,
+            "{published:?}"
+        );
 
         let every: BTreeSet<String> = harness::app::routes()
             .into_iter()
@@ -784,7 +826,15 @@ fn every_aws_call_a_function_makes_is_granted_by_the_template_and_reads_are_cons
             let granted = grants.get(f).cloned().unwrap_or_default();
             let needed: BTreeSet<(String, String)> = made
                 .iter()
-                .flat_map(|c| needs(c, &directory, &audit))
+                .flat_map(|c| {
+                    needs(
+                        c,
+                        &directory,
+                        &audit,
+                        &app.stack.event_bus,
+                        &app.stack.events_dead_letter_url,
+                    )
+                })
                 .collect();
             let missing: Vec<_> = needed
                 .iter()

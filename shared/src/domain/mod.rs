@@ -5,6 +5,7 @@ pub mod email;
 pub mod email_strings;
 pub mod email_template;
 pub mod error;
+pub mod event;
 pub mod idempotency;
 pub mod ids;
 pub mod invite;

@@ -41,8 +41,9 @@ pub enum Closing {
 }
 
 /// Invites closed in one transaction: three items each (invite, email guard, audit entry) and
-/// at worst one tenant counter each keep it within DynamoDB's 100 items.
-pub const CLOSE_BATCH: usize = 25;
+/// at worst, each of another company, one tenant counter and one events item each
+/// (`items::events_pk`): 5 × 20 keeps it within DynamoDB's 100 items.
+pub const CLOSE_BATCH: usize = 20;
 
 impl Store {
     pub async fn invite(&self, id: &InviteId) -> Result<Option<Invite>, StoreError> {

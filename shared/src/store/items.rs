@@ -63,6 +63,15 @@ pub fn audit_pk(tenant: &TenantId) -> String {
     format!("TENANT#{tenant}")
 }
 
+/// The company's events item in the audit table (`EVENTS#<t>` / `EVENTS`): every transaction
+/// that writes published audit entries rewrites it with their events and adds their count to
+/// its `seq`. One item per company, so DynamoDB Streams, which keeps each item's records in
+/// order, hands `publish-events` a company's events in commit order, numbered by `seq`.
+pub fn events_pk(tenant: &TenantId) -> String {
+    format!("{}{tenant}", crate::domain::event::ITEM_PREFIX)
+}
+pub const EVENTS_SK: &str = "EVENTS";
+
 /// The company's users by recorded activity (`gsi2`, newest first): the list's "sort by last
 /// active" and its online range. Every user carries it; one never seen sorts last (`0`).
 pub fn users_seen_gsi2pk(tenant: &TenantId) -> String {

@@ -26,6 +26,8 @@ pub enum Tag {
     Reset,
     /// Row `n` of a quick edit's users (rule 17).
     Row(usize),
+    /// The company's events item (`items::events_pk`): unconditional, never a refusal.
+    Events,
 }
 
 /// The rule that refused a change. Each store operation decides it from the conditions that
@@ -135,6 +137,9 @@ pub(super) struct Tx<'a> {
     /// The key of this change's audit entry: its receipt. The entry's id is new for every
     /// change, so finding it stored proves this very transaction committed.
     receipt: Option<Item>,
+    /// The events of this change's published audit entries, by company, in the order the
+    /// entries were added: written to each company's events item at commit.
+    events: Vec<(crate::domain::TenantId, Vec<serde_json::Value>)>,
 }
 
 /// Attempts when DynamoDB cancels for a competing transaction on the same item (not a
@@ -148,6 +153,7 @@ impl<'a> Tx<'a> {
             items: Vec::new(),
             tags: Vec::new(),
             receipt: None,
+            events: Vec::new(),
         }
     }
 
@@ -237,6 +243,40 @@ impl<'a> Tx<'a> {
             .build()
             .expect("table and item are set");
         self.push(Tag::Audit, TransactWriteItem::builder().put(put).build());
+        if let Some(event) = crate::domain::event::of(entry) {
+            match self.events.iter_mut().find(|(t, _)| *t == entry.tenant_id) {
+                Some((_, list)) => list.push(event),
+                None => self.events.push((entry.tenant_id.clone(), vec![event])),
+            }
+        }
+    }
+
+    /// Each company's events item: this change's events, and `seq` moved on by their count,
+    /// so DynamoDB numbers a company's events in commit order (the stream's new image holds
+    /// the last number; `publish-events` counts back). Only these attributes, under the
+    /// `EVENTS#` key the template lets a function update (audit entries stay append-only).
+    #[allow(
+        clippy::expect_used,
+        reason = "the builder's required fields (table, key, expression) are set"
+    )]
+    fn events_items(&mut self) {
+        for (tenant, events) in std::mem::take(&mut self.events) {
+            let up = Update::builder()
+                .table_name(&self.tables.audit)
+                .key("pk", s(items::events_pk(&tenant)))
+                .key("sk", s(items::EVENTS_SK))
+                .update_expression("SET events = :e ADD seq :k")
+                .set_expression_attribute_values(values_map(vec![
+                    (
+                        ":e",
+                        s(serde_json::Value::Array(events.clone()).to_string()),
+                    ),
+                    (":k", n(events.len())),
+                ]))
+                .build()
+                .expect("table, key and expression are set");
+            self.push(Tag::Events, TransactWriteItem::builder().update(up).build());
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -326,6 +366,12 @@ impl<'a> Tx<'a> {
     /// idempotency key, the key's record moves to `committed` with the change's answer in
     /// this same transaction, conditioned on the request's lease.
     pub(super) async fn commit(mut self, client: &Client) -> Result<(), TxError> {
+        self.events_items();
+        debug_assert!(
+            self.items.len() <= MAX_ITEMS,
+            "{} items in one transaction",
+            self.items.len()
+        );
         if self.receipt.is_some() {
             match crate::journal::sending() {
                 Some((claim, Some(answer))) => self.record(&claim, &answer),

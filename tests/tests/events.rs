@@ -1,0 +1,255 @@
+//! The directory's events (issue 29; docs/events/README.md): what a consumer of the stack's
+//! bus receives for a journey, through the audit stream, the event source mapping (as
+//! `harness::events::Poller` plays it) and the real `publish-events` handler, with EventBridge
+//! and SQS in the emulator; redelivery; and refused entries, retried or dead-lettered.
+
+mod common;
+
+use common::*;
+use harness::events::{received, validate};
+use harness::proxy::{Fault, FaultRule};
+use serde_json::{json, Value};
+
+fn detail(e: &Value) -> &Value {
+    &e["detail"]
+}
+
+/// The company's published audit entries' ids by time, then id (the log's own order; entries
+/// of one transaction share their time).
+async fn audit_ids(app: &harness::App, admin: &str) -> Vec<String> {
+    let r = app.get(admin, "/audit?limit=100").await;
+    assert_eq!(r.status, 200);
+    let mut ids: Vec<(String, String)> = r.json()["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| !e["action"].as_str().unwrap().ends_with(".exported"))
+        .map(|e| {
+            (
+                e["at"].as_str().unwrap().to_string(),
+                e["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    ids.sort();
+    ids.into_iter().map(|(_, id)| id).collect()
+}
+
+#[test]
+fn a_journey_reaches_the_bus_as_exactly_its_events_in_order_each_valid() {
+    run_isolated(|app| async move {
+        let mut poller = app.poller().await;
+        let t = tenant(&app, "team", None).await;
+        let m = member(&app, &t.admin, "agent", Some("north")).await;
+        let ok = |r: harness::app::Reply| assert!(r.status < 300, "{}", r.status);
+        let admin = Some(t.admin.as_str());
+        ok(app
+            .request(
+                "PUT",
+                &format!("/users/{}/role", m.id),
+                admin,
+                Some(json!({"role": "supervisor"})),
+            )
+            .await);
+        ok(app
+            .request("POST", &format!("/users/{}/suspend", m.id), admin, None)
+            .await);
+        ok(app.delete_user(&t.admin, &m.id).await);
+
+        let polled = poller.drain(&app.publish, 5).await;
+        assert_eq!(polled.partial, 0, "{polled:?}");
+        let got = received(&app.stack.aws_endpoint, &app.stack.events_queue_url).await;
+
+        // The envelope a consumer's rule matches on.
+        for e in &got {
+            assert_eq!(e["source"], "veloconnect.directory");
+            assert_eq!(e["detail-type"], detail(e)["type"]);
+            assert_eq!(e["account"], "123456789012", "{e}");
+            assert_eq!(detail(e)["tenantId"], t.id.as_str());
+        }
+        // Exactly the company's changes, once each, in commit order, numbered without a gap.
+        let mut ids: Vec<(&str, &str)> = got
+            .iter()
+            .map(|e| {
+                let d = detail(e);
+                (d["occurredAt"].as_str().unwrap(), d["id"].as_str().unwrap())
+            })
+            .collect();
+        assert!(ids.windows(2).all(|w| w[0].0 <= w[1].0), "commit order");
+        ids.sort();
+        let ids: Vec<&str> = ids.into_iter().map(|(_, id)| id).collect();
+        assert_eq!(ids, audit_ids(&app, &t.admin).await, "one event per entry");
+        let seqs: Vec<u64> = got
+            .iter()
+            .map(|e| detail(e)["sequence"].as_u64().unwrap())
+            .collect();
+        assert_eq!(seqs, (1..=got.len() as u64).collect::<Vec<_>>());
+
+        // The person's own story, from invite to deletion.
+        let theirs: Vec<&Value> = got
+            .iter()
+            .map(detail)
+            .filter(|d| d["subject"]["email"] == m.email.as_str())
+            .collect();
+        let types: Vec<&str> = theirs.iter().map(|d| d["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            types,
+            [
+                "invite.created",
+                "invite.accepted",
+                "user.roleChanged",
+                "user.suspended",
+                "user.deleted"
+            ]
+        );
+        let accepted = theirs[1];
+        assert_eq!(
+            accepted["user"]["id"],
+            m.id.as_str(),
+            "whom the invite became"
+        );
+        assert_eq!(accepted["actor"]["kind"], "user");
+        assert_eq!(
+            theirs[2]["changes"],
+            json!({"role": {"before": "agent", "after": "supervisor"}})
+        );
+        for d in &theirs[2..] {
+            assert_eq!(d["subject"]["id"], m.id.as_str());
+        }
+        assert_eq!(
+            theirs[3]["reassign"],
+            json!({"userId": m.id, "name": "agent person", "team": "north"})
+        );
+        assert_eq!(theirs[4]["reassign"]["userId"], m.id.as_str());
+
+        // Nothing secret travels: no token, no hash, no password.
+        let text = serde_json::to_string(&got).unwrap().to_lowercase();
+        for word in ["token", "hash", "password\""] {
+            assert!(!text.contains(word), "{word} in an event");
+        }
+        let report = validate(&got).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            report.contains(&format!("{} events valid", got.len())),
+            "{report}"
+        );
+
+        // Nothing refused, nothing unreadable.
+        assert!(
+            received(&app.stack.aws_endpoint, &app.stack.events_dead_letter_url)
+                .await
+                .is_empty()
+        );
+        // Nothing new: a poll publishes nothing.
+        let again = poller.drain(&app.publish, 2).await;
+        assert_eq!(again.records, 0);
+        assert!(
+            received(&app.stack.aws_endpoint, &app.stack.events_queue_url)
+                .await
+                .is_empty()
+        );
+    });
+}
+
+#[test]
+fn a_batch_handed_over_twice_publishes_the_same_ids_again() {
+    run_isolated(|app| async move {
+        let mut poller = app.poller().await;
+        let t = tenant(&app, "team", None).await;
+        member(&app, &t.admin, "agent", None).await;
+        let batch = json!({ "Records": poller.peek().await });
+        let now = std::time::SystemTime::now();
+        let first = publish_events_fn::handle(&app.publish, &batch, now).await;
+        let second = publish_events_fn::handle(&app.publish, &batch, now).await;
+        assert_eq!(first, second);
+        assert_eq!(first.answer(), json!({"batchItemFailures": []}));
+        let got = received(&app.stack.aws_endpoint, &app.stack.events_queue_url).await;
+        let (a, b) = got.split_at(got.len() / 2);
+        assert!(!a.is_empty());
+        // The same documents, ids and numbers (a consumer drops the second by `id`); only
+        // the envelope's id is EventBridge's own, new on every `PutEvents`.
+        assert_eq!(
+            a.iter().map(detail).collect::<Vec<_>>(),
+            b.iter().map(detail).collect::<Vec<_>>(),
+        );
+        assert_ne!(a[0]["id"], b[0]["id"]);
+    });
+}
+
+#[test]
+fn a_refused_event_is_retried_then_kept_whole_in_the_dead_letter_queue_never_renamed() {
+    run_faulty(|app, faults, _calls| async move {
+        let mut poller = app.poller().await;
+        let t = tenant(&app, "team", None).await;
+        let quiet = member(&app, &t.admin, "agent", None).await;
+        poller.drain(&app.publish, 3).await;
+        received(&app.stack.aws_endpoint, &app.stack.events_queue_url).await;
+
+        // Refused once: the handler's second try takes it.
+        let marked = unique("Marked");
+        let body = json!({"email": email("m"), "name": marked, "role": "agent"});
+        assert_eq!(invite(&app, &t.admin, body).await.status, 201);
+        let mut once = FaultRule::new("events.PutEvents", Fault::RefuseEntries, 1.0);
+        once.times = Some(1);
+        once.marker = Some(marked.clone());
+        faults.set(vec![once], 1);
+        let p = poller.drain(&app.publish, 3).await;
+        assert_eq!(p.partial, 0);
+        let got = received(&app.stack.aws_endpoint, &app.stack.events_queue_url).await;
+        assert_eq!(got.len(), 1);
+        assert_eq!(detail(&got[0])["subject"]["name"], marked.as_str());
+
+        // Refused every time while young: the batch is sent again from its record on every
+        // poll. What went out in the same call after it goes again each time, same id.
+        let stubborn = unique("Stubborn");
+        let mut always = FaultRule::new("events.PutEvents", Fault::RefuseEntries, 1.0);
+        always.marker = Some(stubborn.clone());
+        faults.set(vec![always.clone()], 2);
+        let body = json!({"email": email("s"), "name": stubborn, "role": "agent"});
+        assert_eq!(invite(&app, &t.admin, body).await.status, 201);
+        let after = app
+            .request(
+                "POST",
+                &format!("/users/{}/suspend", quiet.id),
+                Some(&t.admin),
+                None,
+            )
+            .await;
+        assert_eq!(after.status, 200);
+        let p = poller.drain(&app.publish, 3).await;
+        assert_eq!(p.partial, 3, "sent again on every poll: {p:?}");
+        assert_eq!(p.given_up, 0);
+        let got = received(&app.stack.aws_endpoint, &app.stack.events_queue_url).await;
+        assert_eq!(got.len(), 3);
+        for e in &got {
+            assert_eq!(detail(e), detail(&got[0]));
+            assert_eq!(detail(e)["type"], "user.suspended");
+        }
+
+        // Past the retry window: kept whole in the dead-letter queue, and the rest goes on.
+        let mut publish = app.publish.clone();
+        publish.retry_window = std::time::Duration::ZERO;
+        let p = poller.drain(&publish, 3).await;
+        assert_eq!(p.partial, 0, "{p:?}");
+        let dead = received(&app.stack.aws_endpoint, &app.stack.events_dead_letter_url).await;
+        assert_eq!(dead.len(), 1, "{dead:?}");
+        assert_eq!(dead[0]["event"]["subject"]["name"], stubborn.as_str());
+        assert!(dead[0]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("InternalFailure"));
+        let got = received(&app.stack.aws_endpoint, &app.stack.events_queue_url).await;
+        let types: Vec<&str> = got
+            .iter()
+            .map(|e| detail(e)["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(types, ["user.suspended"]);
+        // Nothing lost, nothing renamed: the dead letter and the published one are the
+        // entries' own ids, numbered in commit order.
+        let dead_seq = dead[0]["event"]["sequence"].as_u64().unwrap();
+        assert_eq!(detail(&got[0])["sequence"].as_u64().unwrap(), dead_seq + 1);
+        let ids = audit_ids(&app, &t.admin).await;
+        assert_eq!(ids[ids.len() - 2], dead[0]["event"]["id"].as_str().unwrap());
+        assert_eq!(ids[ids.len() - 1], detail(&got[0])["id"].as_str().unwrap());
+        assert!(validate(&[dead[0]["event"].clone()]).is_ok());
+    });
+}
