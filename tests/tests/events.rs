@@ -15,7 +15,7 @@ fn detail(e: &Value) -> &Value {
 }
 
 /// The company's published audit entries' ids by time, then id (the log's own order; entries
-/// of one transaction share their time).
+/// made at one instant of the test's clock share their time).
 async fn audit_ids(app: &harness::App, admin: &str) -> Vec<String> {
     let r = app.get(admin, "/audit?limit=100").await;
     assert_eq!(r.status, 200);
@@ -43,6 +43,20 @@ fn a_journey_reaches_the_bus_as_exactly_its_events_in_order_each_valid() {
         let m = member(&app, &t.admin, "agent", Some("north")).await;
         let ok = |r: harness::app::Reply| assert!(r.status < 300, "{}", r.status);
         let admin = Some(t.admin.as_str());
+        // A refused request changes nothing, so publishes nothing.
+        let me = app.get(&t.admin, "/me").await.json()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let refused = app
+            .request(
+                "POST",
+                &format!("/users/{me}/suspend"),
+                Some(&m.token),
+                None,
+            )
+            .await;
+        assert_eq!(refused.status, 403);
         ok(app
             .request(
                 "PUT",
@@ -76,9 +90,14 @@ fn a_journey_reaches_the_bus_as_exactly_its_events_in_order_each_valid() {
             })
             .collect();
         assert!(ids.windows(2).all(|w| w[0].0 <= w[1].0), "commit order");
+        let mut ids: Vec<&str> = ids.into_iter().map(|(_, id)| id).collect();
         ids.sort();
-        let ids: Vec<&str> = ids.into_iter().map(|(_, id)| id).collect();
-        assert_eq!(ids, audit_ids(&app, &t.admin).await, "one event per entry");
+        let mut entries = audit_ids(&app, &t.admin).await;
+        entries.sort();
+        assert_eq!(
+            ids, entries,
+            "one event per entry, none for the refused request"
+        );
         let seqs: Vec<u64> = got
             .iter()
             .map(|e| detail(e)["sequence"].as_u64().unwrap())

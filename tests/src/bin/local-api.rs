@@ -69,6 +69,9 @@ async fn main() {
         "jwksUrl": stack.jwks_url,
         "directoryTable": stack.directory_table,
         "auditTable": stack.audit_table,
+        "eventBus": stack.event_bus,
+        "eventsQueueUrl": stack.events_queue_url,
+        "failedEventsQueueUrl": stack.events_dead_letter_url,
         "tenantId": tenant_id,
         "adminEmail": ADMIN_EMAIL,
         "adminPassword": ADMIN_PASSWORD,
@@ -101,6 +104,8 @@ async fn main() {
             "SES_CONFIGURATION_SET": stack.configuration_set,
             "APP_URL": stack.app_url,
             "PRICING_URL": stack.pricing_url,
+            "EVENT_BUS_NAME": stack.event_bus,
+            "EVENTS_DEAD_LETTER_QUEUE_URL": stack.events_dead_letter_url.replace("127.0.0.1", "host.docker.internal"),
             "USER_POOL_ID": stack.user_pool_id,
             "USER_POOL_CLIENT_ID": stack.user_pool_client_id,
             "TOKEN_ISSUER": stack.token_issuer,
@@ -127,6 +132,9 @@ async fn main() {
          Then: curl -H \"Authorization: Bearer $TOKEN\" {api_url}/me\n\
          Invite emails land in moto: {endpoint}/moto-api/data.json\n\
          The invite expiry job and the sign-in reconciler run every minute.\n\
+         Directory events: publish-events reads the audit stream every second, as the event\n  \
+         source mapping does, and puts them on the bus {bus}; a rule sends them all to a\n  \
+         queue. Watch them arrive: {python} tests/events/tail.py   (--json: whole events)\n\
          Mail events (SES's mailbox simulator): invite bounce@simulator.amazonses.com or\n  \
          complaint@simulator.amazonses.com to see a bounce or a complaint.\n\
          Written to .local/stack.json. Ctrl-C stops the API and the emulator it started.\n",
@@ -134,6 +142,7 @@ async fn main() {
         endpoint = stack.aws_endpoint,
         region = stack.region,
         client = stack.user_pool_client_id,
+        bus = stack.event_bus,
         python = harness::moto::python().display(),
     );
 
@@ -156,6 +165,18 @@ async fn main() {
         loop {
             tick.tick().await;
             mail_app.mailbox.publish(&mail_app).await;
+        }
+    });
+
+    // The audit stream's event source mapping for publish-events (harness::events::Poller):
+    // a change's events are on the bus a second or so after it commits.
+    let events_app = app.clone();
+    tokio::spawn(async move {
+        let mut poller = events_app.poller().await;
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            poller.poll(&events_app.publish).await;
         }
     });
 
