@@ -82,7 +82,7 @@ fn a_journey_reaches_the_bus_as_exactly_its_events_in_order_each_valid() {
             assert_eq!(detail(e)["tenantId"], t.id.as_str());
         }
         // Exactly the company's changes, once each, in commit order, numbered without a gap.
-        let mut ids: Vec<(&str, &str)> = got
+        let ids: Vec<(&str, &str)> = got
             .iter()
             .map(|e| {
                 let d = detail(e);
