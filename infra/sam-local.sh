@@ -25,7 +25,7 @@ work="$root/.local/sam-local"
 port="${SAM_LOCAL_PORT:-3001}"
 image=public.ecr.aws/lambda/provided:al2023-x86_64
 venv="${TMPDIR:-/tmp}/veloconnect-infra-venv"
-functions=(invite accept list change-role suspend delete audit reset-password expire-invites reconcile-signin mail-events tenant-admin fallback)
+functions=(invite accept list change-role suspend delete audit reset-password expire-invites reconcile-signin mail-events publish-events tenant-admin fallback)
 log() { echo "sam-local: $*" >&2; }
 die() { log "$*"; exit 1; }
 
@@ -201,6 +201,16 @@ invoked=$("$sam" local invoke MailEventsFunction --template "$template" --env-va
 case "${invoked// /}" in
   *'"result":"stale"'*) log "mail-events answered $invoked" ;;
   *) tail -30 "$work/invoke.log" >&2; die "mail-events answered ${invoked:-nothing}, not stale" ;;
+esac
+# The function the audit stream's event source mapping invokes, given a batch of one
+# company's events item: one PutEvents on the emulator's bus, nothing failed.
+log "sam local invoke PublishEventsFunction -e infra/events/publish-events.json"
+invoked=$("$sam" local invoke PublishEventsFunction --template "$template" --env-vars .local/sam-env.json \
+  --region "$region" --skip-pull-image --add-host "host.docker.internal:$bridge_ip" \
+  -e "$root/infra/events/publish-events.json" 2>"$work/invoke.log" | tail -1)
+case "${invoked// /}" in
+  *'"batchItemFailures":[]'*) log "publish-events answered $invoked" ;;
+  *) tail -30 "$work/invoke.log" >&2; die "publish-events answered ${invoked:-nothing}, not an empty batchItemFailures" ;;
 esac
 admin=$(python3 -c 'import json; s=json.load(open(".local/stack.json")); print(s["adminEmail"], "/", s["adminPassword"])')
 cat <<EOF

@@ -205,6 +205,30 @@ async fn proxied_app(endpoint: &str, direct: &aws_config::SdkConfig) -> (App, pr
     (App::new(proxied, sdk).await, calls, stack)
 }
 
+/// A batch of the audit table's stream as the event source mapping hands it to
+/// publish-events: `n` records of the company's events item, one event each.
+fn stream_batch(tenant: &str, n: usize) -> Value {
+    let records: Vec<Value> = (1..=n)
+        .map(|i| {
+            let event = json!({
+                "id": format!("{i:032x}"), "type": "user.suspended", "tenantId": tenant,
+                "occurredAt": "2026-12-07T09:30:00.000Z",
+                "actor": {"kind": "user", "id": "bench-admin", "name": "Bench Admin"},
+                "subject": {"kind": "user", "id": format!("u{i}"), "name": "Agent", "email": "a@example.com"},
+                "changes": {"status": {"before": "active", "after": "suspended"}},
+                "reassign": {"userId": format!("u{i}"), "name": "Agent", "team": null},
+            });
+            json!({"eventName": "MODIFY", "dynamodb": {
+                "ApproximateCreationDateTime": 1.8e9,
+                "Keys": {"pk": {"S": format!("EVENTS#{tenant}")}, "sk": {"S": "EVENTS"}},
+                "NewImage": {"pk": {"S": format!("EVENTS#{tenant}")}, "sk": {"S": "EVENTS"},
+                    "events": {"S": json!([event]).to_string()}, "seq": {"N": i.to_string()}},
+                "SequenceNumber": format!("{i:022}")}})
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
 /// Writes `n` pending invites for `tenant`; `due` of them expired yesterday, the rest expire
 /// next week.
 async fn seed_invites(
@@ -404,6 +428,11 @@ async fn main() {
         ),
         ("TOKEN_ISSUER".into(), stack.token_issuer.clone()),
         ("JWKS_URL".into(), stack.jwks_url.clone()),
+        ("EVENT_BUS_NAME".into(), stack.event_bus.clone()),
+        (
+            "EVENTS_DEAD_LETTER_QUEUE_URL".into(),
+            stack.events_dead_letter_url.clone(),
+        ),
     ];
     let sections = std::env::var("BENCH_SECTIONS")
         .unwrap_or_else(|_| "sizes,cold,session,trips,growth,warm".into());
@@ -603,6 +632,8 @@ async fn cold_start_and_memory(c: &Ctx) {
             "tenant-admin" => json!({"action": "setTier", "tenantId": "nope"})
                 .to_string()
                 .into_bytes(),
+            // A stream batch of one event: one PutEvents.
+            "publish-events" => stream_batch("bench", 1).to_string().into_bytes(),
             _ => b"{}".to_vec(),
         }
     };
@@ -1073,6 +1104,24 @@ async fn round_trips(c: &Ctx) {
         ten_took.as_secs_f64() * 1e3,
         big_took.as_secs_f64() * 1e3,
     );
+    // Publishing (rule 20): a batch of the audit stream of 10 and of 100 events, one a record.
+    for n in [10, 100] {
+        let batch = stream_batch(&b.tenant, n);
+        let (done, c, took) = b
+            .measure(publish_events_fn::handle(
+                &b.app.publish,
+                &batch,
+                std::time::SystemTime::now(),
+            ))
+            .await;
+        assert_eq!((done.published, done.failed_from.as_deref()), (n, None), "{done:?}");
+        row(
+            &format!("publish-events, a stream batch of {n} events"),
+            &c,
+            "PutEvents of 10 entries (EventBridge's most), one per 10 events",
+        );
+        eprintln!("publish-events: a batch of {n} events in {:.1} ms", ms(took));
+    }
     let (_, c, _) = b
         .measure(b.req("POST", &format!("/users/{uid}/sign-out"), None))
         .await;
