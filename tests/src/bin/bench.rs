@@ -1114,13 +1114,20 @@ async fn round_trips(c: &Ctx) {
                 std::time::SystemTime::now(),
             ))
             .await;
-        assert_eq!((done.published, done.failed_from.as_deref()), (n, None), "{done:?}");
+        assert_eq!(
+            (done.published, done.failed_from.as_deref()),
+            (n, None),
+            "{done:?}"
+        );
         row(
             &format!("publish-events, a stream batch of {n} events"),
             &c,
             "PutEvents of 10 entries (EventBridge's most), one per 10 events",
         );
-        eprintln!("publish-events: a batch of {n} events in {:.1} ms", ms(took));
+        eprintln!(
+            "publish-events: a batch of {n} events in {:.1} ms",
+            ms(took)
+        );
     }
     let (_, c, _) = b
         .measure(b.req("POST", &format!("/users/{uid}/sign-out"), None))
