@@ -76,6 +76,11 @@ pub const ROUTES: &[Route] = &[
     route("POST /users/{id}/password-reset", "reset-password"),
     route("GET /audit", "audit"),
     route("GET /audit/export", "audit"),
+    // Read by an admin, or by an integration token with `events:read` (rule 21).
+    route("GET /events", "audit"),
+    route("GET /integrations", "audit"),
+    route("POST /integrations", "audit"),
+    route("DELETE /integrations/{id}", "audit"),
 ];
 
 /// The route key API Gateway gives a request that no route takes.

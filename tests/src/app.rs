@@ -329,6 +329,7 @@ impl App {
                 .to_string(),
             publish: publish_events_fn::Deps::new(
                 &sdk_for("publish-events"),
+                store_for("publish-events"),
                 stack.event_bus.clone(),
                 stack.events_dead_letter_url.clone(),
             ),

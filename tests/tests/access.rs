@@ -534,6 +534,7 @@ fn every_status_the_description_names_is_one_its_route_answers() {
         Box::pin(w.sessions_and_seats()).await;
         Box::pin(w.exports()).await;
         Box::pin(w.teams()).await;
+        Box::pin(w.integrations()).await;
         Box::pin(w.mfa()).await;
         Box::pin(w.keys()).await;
         Box::pin(w.every_route(&faults)).await;
@@ -778,6 +779,39 @@ impl Walk {
             .expect(200);
     }
 
+    /// Rules 20 and 21: the events, and the integration tokens made and revoked.
+    async fn integrations(&self) {
+        let (app, admin, agent) = (&self.app, &self.t.admin, &self.agent.token);
+        Box::pin(app.get(admin, "/events")).await.expect(200);
+        Box::pin(app.get(agent, "/events")).await.expect(403);
+        Box::pin(app.get(admin, "/events?after=-1"))
+            .await
+            .expect(400);
+        Box::pin(app.get(admin, "/integrations")).await.expect(200);
+        Box::pin(app.get(agent, "/integrations")).await.expect(403);
+        let make = |who: &str, body: Value| {
+            let who = who.to_string();
+            async move {
+                app.request("POST", "/integrations", Some(&who), Some(body))
+                    .await
+            }
+        };
+        let good = json!({"name": "Walk", "scopes": ["events:read"]});
+        Box::pin(make(agent, good.clone())).await.expect(403);
+        Box::pin(make(admin, json!({"name": "Walk", "scopes": []})))
+            .await
+            .expect(400);
+        let made = Box::pin(make(admin, good)).await.expect(201).json();
+        let id = made["id"].as_str().unwrap().to_string();
+        let revoke = |who: &str, id: &str| {
+            let (who, path) = (who.to_string(), format!("/integrations/{id}"));
+            async move { app.request("DELETE", &path, Some(&who), None).await }
+        };
+        Box::pin(revoke(agent, &id)).await.expect(403);
+        Box::pin(revoke(admin, &self.nobody)).await.expect(404);
+        Box::pin(revoke(admin, &id)).await.expect(200);
+    }
+
     /// Rule 17's route: a quick edit's refusals and its success.
     async fn quick_edit(&self) {
         let (app, admin, agent) = (&self.app, &self.t.admin, &self.agent.token);
@@ -1008,11 +1042,13 @@ impl Walk {
         .expect(201);
         for (route, _, public) in harness::app::routes() {
             let (method, template) = route.split_once(' ').unwrap();
-            // The set-up's answer is a secret never kept, so it takes no key.
+            // The set-up's answer and a new integration token's are secrets never kept, so
+            // they take no key.
             if method == "GET"
                 || route == "POST /invites/preview"
                 || route == "POST /password-resets/preview"
                 || route == "POST /me/mfa/setup"
+                || route == "POST /integrations"
             {
                 continue;
             }

@@ -272,3 +272,197 @@ fn a_refused_event_is_retried_then_kept_whole_in_the_dead_letter_queue_never_ren
         assert!(validate(&[dead[0]["event"].clone()]).is_ok());
     });
 }
+
+/// An integration token made by `admin` through the API: (its id, its text).
+async fn integration(app: &harness::App, admin: &str, name: &str) -> (String, String) {
+    let made = app
+        .request(
+            "POST",
+            "/integrations",
+            Some(admin),
+            Some(json!({"name": name, "scopes": ["events:read"]})),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", String::from_utf8_lossy(&made.body));
+    let v = made.json();
+    assert!(v.get("tokenHash").is_none());
+    (
+        v["id"].as_str().unwrap().to_string(),
+        v["token"].as_str().unwrap().to_string(),
+    )
+}
+
+/// Every event of the company after `after`, read with `token` in pages of `limit`: the
+/// events in order, and the `next` the last (empty) page answered.
+async fn read_all(
+    app: &harness::App,
+    token: &str,
+    after: &str,
+    limit: usize,
+) -> (Vec<Value>, String) {
+    let mut after = after.to_string();
+    let mut out = Vec::new();
+    loop {
+        let r = app
+            .get(token, &format!("/events?after={after}&limit={limit}"))
+            .await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        let page = r.json();
+        let events = page["events"].as_array().unwrap().clone();
+        let next = page["next"].as_str().unwrap().to_string();
+        if events.is_empty() {
+            assert_eq!(next, after, "nothing new: the same cursor");
+            return (out, next);
+        }
+        assert!(events.len() <= limit);
+        out.extend(events);
+        after = next;
+    }
+}
+
+#[test]
+fn the_events_api_reads_a_journey_with_a_token_from_any_cursor_and_refuses_it_once_revoked() {
+    run_isolated(|app| async move {
+        let mut poller = app.poller().await;
+        let t = tenant(&app, "team", None).await;
+        let (token_id, token) = integration(&app, &t.admin, "Warehouse sync").await;
+        let m = member(&app, &t.admin, "agent", Some("north")).await;
+        let admin = Some(t.admin.as_str());
+        let r = app
+            .request(
+                "PUT",
+                &format!("/users/{}/role", m.id),
+                admin,
+                Some(json!({"role": "supervisor"})),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        let r = app
+            .request("POST", &format!("/users/{}/suspend", m.id), admin, None)
+            .await;
+        assert_eq!(r.status, 200);
+        assert_eq!(app.delete_user(&t.admin, &m.id).await.status, 200);
+        let polled = poller.drain(&app.publish, 5).await;
+        assert_eq!(polled.partial, 0);
+        let pushed: Vec<Value> = received(&app.stack.aws_endpoint, &app.stack.events_queue_url)
+            .await
+            .iter()
+            .map(|e| detail(e).clone())
+            .collect();
+
+        // The same documents as the bus carried, in sequence order, in pages, without a gap
+        // or a repeat; and from any cursor on, exactly the rest.
+        let (read, last) = read_all(&app, &token, "0", 3).await;
+        assert_eq!(read, pushed, "the same events as pushed");
+        assert_eq!(last, read.len().to_string());
+        validate(&read).unwrap_or_else(|e| panic!("{e}"));
+        let seqs: Vec<u64> = read
+            .iter()
+            .map(|e| e["sequence"].as_u64().unwrap())
+            .collect();
+        assert_eq!(seqs, (1..=read.len() as u64).collect::<Vec<_>>());
+        let (rest, _) = read_all(&app, &token, "4", 2).await;
+        assert_eq!(rest, read[4..].to_vec(), "resumed mid-way");
+        // Only some types; the cursor still moves past the rest.
+        let r = app
+            .get(&token, "/events?types=user.suspended,user.deleted")
+            .await
+            .json();
+        let types: Vec<&str> = r["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(types, ["user.suspended", "user.deleted"]);
+        assert_eq!(r["next"], last.as_str());
+        // An admin reads the same; an agent may not.
+        let (by_admin, _) = read_all(&app, &t.admin, "0", 100).await;
+        assert_eq!(by_admin, read);
+        let agent = member(&app, &t.admin, "agent", None).await;
+        assert_problem(&app.get(&agent.token, "/events").await, 403, "forbidden");
+        // Bad queries are named.
+        let bad = app
+            .get(&token, "/events?after=x&types=user.hacked,users.exported")
+            .await;
+        assert_eq!(bad.status, 400);
+        let bad = bad.json();
+        let fields: Vec<&str> = bad["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, ["query.after", "query.types", "query.types"]);
+
+        // The token is for its route only: never a user's.
+        for path in ["/me", "/users", "/audit", "/integrations"] {
+            assert_eq!(app.get(&token, path).await.status, 401, "{path}");
+        }
+        // Another company's token reads only its own company.
+        let other = tenant(&app, "team", None).await;
+        let (_, theirs) = integration(&app, &other.admin, "Theirs").await;
+        poller.drain(&app.publish, 3).await;
+        let (their_events, _) = read_all(&app, &theirs, "0", 100).await;
+        assert!(!their_events.is_empty());
+        assert!(their_events
+            .iter()
+            .all(|e| e["tenantId"] == other.id.as_str()));
+
+        // Listed with its use, never its secret; revoked, refused on its next request.
+        let list = app.get(&t.admin, "/integrations").await.json();
+        let row = &list["integrations"][0];
+        assert_eq!(row["id"], token_id.as_str());
+        assert_eq!(row["status"], "active");
+        assert!(row["lastUsedAt"].is_string(), "{row}");
+        assert!(
+            !list.to_string().contains(&token[3..]),
+            "the secret is never shown again"
+        );
+        let gone = app
+            .request("DELETE", &format!("/integrations/{token_id}"), admin, None)
+            .await;
+        assert_eq!(gone.status, 200);
+        assert_eq!(gone.json()["status"], "revoked");
+        assert_problem(&app.get(&token, "/events").await, 401, "unauthorized");
+        let again = app
+            .request("DELETE", &format!("/integrations/{token_id}"), admin, None)
+            .await;
+        assert_eq!(
+            (again.status, again.json()["revokedAt"].clone()),
+            (200, gone.json()["revokedAt"].clone())
+        );
+        // Another company's admin cannot see or revoke it.
+        let foreign = app
+            .request(
+                "DELETE",
+                &format!("/integrations/{token_id}"),
+                Some(&other.admin),
+                None,
+            )
+            .await;
+        assert_problem(&foreign, 404, "not-found");
+        // Made and revoked are audited and published, and nothing secret travels.
+        poller.drain(&app.publish, 3).await;
+        let (mine, _) = read_all(&app, &t.admin, &last, 100).await;
+        let types: Vec<&str> = mine.iter().map(|e| e["type"].as_str().unwrap()).collect();
+        assert!(types.contains(&"integration.revoked"), "{types:?}");
+        let first = read
+            .iter()
+            .find(|e| e["type"] == "integration.created")
+            .unwrap();
+        assert_eq!(first["subject"]["id"], token_id.as_str());
+        let everything =
+            serde_json::to_string(&mine).unwrap() + &serde_json::to_string(&read).unwrap();
+        assert!(!everything.contains(&token[3..]) && !everything.contains("argon2"));
+        validate(&mine).unwrap_or_else(|e| panic!("{e}"));
+        // A token that is not one of ours, or garbled.
+        for junk in [
+            "vc_nope",
+            &format!("{}x", &token[..token.len() - 1]),
+            &token.replace("vc_", "vc_0"),
+        ] {
+            assert_problem(&app.get(junk, "/events").await, 401, "unauthorized");
+        }
+    });
+}

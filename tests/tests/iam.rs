@@ -73,7 +73,20 @@ fn needs(
                     (format!("dynamodb:{action}"), resource)
                 })
                 .collect(),
-            "BatchGetItem" | "BatchWriteItem" => body["RequestItems"]
+            "BatchWriteItem" => body["RequestItems"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(t, writes)| {
+                    // Only publish-events batch-writes, and only the companies' event logs.
+                    for w in writes.as_array().unwrap() {
+                        let pk = w["PutRequest"]["Item"]["pk"]["S"].as_str().unwrap_or("");
+                        assert!(pk.starts_with("EVENTLOG#"), "{} writes {w}", call.op);
+                    }
+                    (format!("dynamodb:{op}"), table(t))
+                })
+                .collect(),
+            "BatchGetItem" => body["RequestItems"]
                 .as_object()
                 .unwrap()
                 .keys()
@@ -597,6 +610,15 @@ fn every_aws_call_a_function_makes_is_granted_by_the_template_and_reads_are_cons
                 Some(&new_id()),
             )
             .await);
+        // A capacity alone is a change of its own (`user.maxChatsChanged`).
+        ok(app
+            .request(
+                "PUT",
+                &format!("/users/{}/role", sup.id),
+                admin,
+                Some(json!({"role": "agent", "maxChats": 9})),
+            )
+            .await);
         call("PUT", "/users/{id}/role");
         // Rule 16 and 17's routes, in a future of their own (boxed): inline, the scenario's
         // outgrows a debug build's test stack.
@@ -797,6 +819,11 @@ fn every_aws_call_a_function_makes_is_granted_by_the_template_and_reads_are_cons
             .await);
         })
         .await;
+        // Integration tokens (rule 21): one made and revoked, another made for the events.
+        let kept = Box::pin(integration_calls(&app, &t.admin, &admin_id)).await;
+        call("POST", "/integrations");
+        call("DELETE", "/integrations/{id}");
+        call("GET", "/integrations");
         // What SES says about every email above, as the mail-events rule hands it over.
         assert!(app.mailbox.publish(&app).await > 0);
         // Every change above, from the audit stream (read as the mapping reads it, with the
@@ -807,6 +834,8 @@ fn every_aws_call_a_function_makes_is_granted_by_the_template_and_reads_are_cons
             published.records > 0 && published.partial == 0,
             "{published:?}"
         );
+        Box::pin(events_read_back(&app, &t.admin, &admin_id, &kept)).await;
+        call("GET", "/events");
 
         let every: BTreeSet<String> = harness::app::routes()
             .into_iter()
@@ -887,6 +916,63 @@ fn every_aws_call_a_function_makes_is_granted_by_the_template_and_reads_are_cons
             }
         }
     });
+}
+
+/// A token made and revoked, the list read, and another made: its text.
+async fn integration_calls(app: &harness::App, admin: &str, admin_id: &str) -> String {
+    let make = |name: &str| {
+        let body = json!({"name": name, "scopes": ["events:read"]});
+        async move {
+            let r = app
+                .request("POST", "/integrations", Some(admin), Some(body))
+                .await;
+            assert_eq!(r.status, 201);
+            r.json()
+        }
+    };
+    let dropped = make("Dropped").await;
+    let kept = make("Kept").await;
+    let gone = app
+        .request(
+            "DELETE",
+            &format!("/integrations/{}", dropped["id"].as_str().unwrap()),
+            Some(admin),
+            None,
+        )
+        .await;
+    assert_eq!(gone.status, 200);
+    forget_activity(app, admin_id).await;
+    assert_eq!(app.get(admin, "/integrations").await.status, 200);
+    kept["token"].as_str().unwrap().to_string()
+}
+
+/// Everything the scenario published, from the bus's queue: every type of event (the
+/// scenario changes everything there is to change), each valid against its schema
+/// (docs/events/); then read back by the integration token (its use recorded) and the admin.
+async fn events_read_back(app: &harness::App, admin: &str, admin_id: &str, token: &str) {
+    let got = harness::events::received(&app.stack.aws_endpoint, &app.stack.events_queue_url).await;
+    harness::events::validate(&got).unwrap_or_else(|e| panic!("{e}"));
+    let types: BTreeSet<&str> = got
+        .iter()
+        .map(|e| e["detail-type"].as_str().unwrap())
+        .collect();
+    let every: BTreeSet<&str> = shared::domain::event::PUBLISHED
+        .iter()
+        .map(|a| a.as_str())
+        .collect();
+    assert_eq!(
+        every.difference(&types).collect::<Vec<_>>(),
+        Vec::<&&str>::new(),
+        "types the scenario never published"
+    );
+    let page = app.get(token, "/events?limit=500").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.json()["events"].as_array().unwrap().len(), got.len());
+    forget_activity(app, admin_id).await;
+    assert_eq!(
+        app.get(admin, "/events?types=user.deleted").await.status,
+        200
+    );
 }
 
 /// The team view's writes and its activity list, each answered with a success.

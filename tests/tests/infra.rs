@@ -282,9 +282,17 @@ fn the_audit_table_is_never_granted_update_or_delete() {
         for stmt in block.split("- Effect: Allow").skip(1) {
             if stmt.contains("AuditTable.Arn") {
                 assert!(
-                    !stmt.contains("DeleteItem") && !stmt.contains("BatchWriteItem"),
+                    !stmt.contains("DeleteItem"),
                     "{id} may remove audit entries: {stmt}"
                 );
+                // The one batch write: publish-events' event log (`EVENTLOG#<company>`).
+                if stmt.contains("BatchWriteItem") {
+                    assert!(
+                        stmt.contains("Action: dynamodb:BatchWriteItem\n")
+                            && stmt.contains("dynamodb:LeadingKeys: [\"EVENTLOG#*\"]"),
+                        "{id} may remove audit entries: {stmt}"
+                    );
+                }
                 // The one update: a company's events item (`EVENTS#<company>`), under IAM's
                 // own hold on its key and attributes, so no audit entry can be rewritten.
                 if stmt.contains("UpdateItem") {

@@ -13,7 +13,12 @@
 //!   a new id, and an operator can send it on from there.
 //!
 //! A `PutEvents` call that fails outright (throttled past the SDK's retries, unreachable) is a
-//! failure of its first record, the same way. Logs carry counts, never an event.
+//! failure of its first record, the same way.
+//!
+//! Before the bus, each event goes to its company's event log (`EVENTLOG#<company>` in the
+//! audit table, by sequence), which `GET /events` reads: an event the log could not take
+//! stops the batch at its record the same way, so the log is written in order too. Logs carry
+//! counts, never an event.
 
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use serde::Serialize;
@@ -34,6 +39,8 @@ const ATTEMPTS: u32 = 2;
 
 #[derive(Clone)]
 pub struct Deps {
+    /// The event log's writes (the audit table).
+    pub store: shared::store::Store,
     pub events: aws_sdk_eventbridge::Client,
     pub sqs: aws_sdk_sqs::Client,
     /// The stack's bus (`EVENT_BUS_NAME`).
@@ -44,8 +51,14 @@ pub struct Deps {
 }
 
 impl Deps {
-    pub fn new(sdk: &aws_types::SdkConfig, bus: String, dead_letters: String) -> Deps {
+    pub fn new(
+        sdk: &aws_types::SdkConfig,
+        store: shared::store::Store,
+        bus: String,
+        dead_letters: String,
+    ) -> Deps {
         Deps {
+            store,
             events: aws_sdk_eventbridge::Client::new(sdk),
             sqs: aws_sdk_sqs::Client::new(sdk),
             bus,
@@ -56,8 +69,10 @@ impl Deps {
 
     pub fn from_env() -> Result<Deps, shared::config::ConfigError> {
         use shared::config::env;
+        let sdk = shared::config::aws()?;
         Ok(Deps::new(
-            &shared::config::aws()?,
+            &sdk,
+            shared::store::Store::from_env(&sdk)?,
             env("EVENT_BUS_NAME")?,
             env("EVENTS_DEAD_LETTER_QUEUE_URL")?,
         ))
@@ -72,6 +87,8 @@ pub struct Done {
     /// Records that are not a company's events item (filtered out on AWS).
     pub skipped: usize,
     pub published: usize,
+    /// Events written to their company's log.
+    pub logged: usize,
     /// Entries EventBridge refused at first and took when tried again.
     pub retried: usize,
     pub dead_lettered: usize,
@@ -120,7 +137,7 @@ pub async fn handle(deps: &Deps, batch: &Value, now: SystemTime) -> Done {
             Record::Other => done.skipped += 1,
             Record::Unreadable { record, why } => {
                 // In stream order: what came before it must be out first.
-                if let Err(stop) = publish(deps, &pending, now, &mut done).await {
+                if let Err(stop) = flush(deps, &pending, now, &mut done).await {
                     done.failed_from = Some(stop);
                     return log(done);
                 }
@@ -137,10 +154,38 @@ pub async fn handle(deps: &Deps, batch: &Value, now: SystemTime) -> Done {
             }
         }
     }
-    if let Err(stop) = publish(deps, &pending, now, &mut done).await {
+    if let Err(stop) = flush(deps, &pending, now, &mut done).await {
         done.failed_from = Some(stop);
     }
     log(done)
+}
+
+/// The company's log, then the bus, for `events` in order; the record to retry from if not
+/// all of them made it to both.
+async fn flush(
+    deps: &Deps,
+    events: &[Pending<'_>],
+    now: SystemTime,
+    done: &mut Done,
+) -> Result<(), String> {
+    let at = time::OffsetDateTime::from(now);
+    let docs: Vec<Value> = events.iter().map(|p| p.event.clone()).collect();
+    let unlogged = deps.store.log_events(&docs, at).await;
+    // Only what precedes the first record the log could not take goes on: its retry brings
+    // the rest (the log's writes are the same item again).
+    let upto = match unlogged.first() {
+        Some(&i) => events
+            .iter()
+            .position(|p| p.record == events[i].record)
+            .unwrap_or(i),
+        None => events.len(),
+    };
+    done.logged += upto;
+    publish(deps, &events[..upto], now, done).await?;
+    match unlogged.first() {
+        Some(&i) => Err(events[i].record.to_string()),
+        None => Ok(()),
+    }
 }
 
 fn log(done: Done) -> Done {
@@ -148,6 +193,7 @@ fn log(done: Done) -> Done {
         records = done.records,
         skipped = done.skipped,
         published = done.published,
+        logged = done.logged,
         retried = done.retried,
         dead_lettered = done.dead_lettered,
         failed_from = done.failed_from.as_deref(),

@@ -108,6 +108,12 @@ pub enum AuditAction {
     /// An admin merged a team into another (rule 19).
     #[serde(rename = "team.merged")]
     TeamMerged,
+    /// An admin made an integration token (rule 21).
+    #[serde(rename = "integration.created")]
+    IntegrationCreated,
+    /// An admin revoked an integration token (rule 21).
+    #[serde(rename = "integration.revoked")]
+    IntegrationRevoked,
 }
 
 impl AuditAction {
@@ -139,6 +145,8 @@ impl AuditAction {
             AuditAction::AuditExported => "audit.exported",
             AuditAction::TeamRenamed => "team.renamed",
             AuditAction::TeamMerged => "team.merged",
+            AuditAction::IntegrationCreated => "integration.created",
+            AuditAction::IntegrationRevoked => "integration.revoked",
         }
     }
 
@@ -339,6 +347,29 @@ impl Change {
             },
             Some(serde_json::json!({"team": from, "members": members, "invites": invites})),
             Some(serde_json::json!({"team": to})),
+        )
+    }
+}
+
+impl Change {
+    /// An integration token made or revoked (rule 21): its name is the label, the snapshots
+    /// its name, scopes and status (never its hash).
+    pub fn on_integration(
+        &self,
+        action: AuditAction,
+        before: Option<&super::integration::Integration>,
+        after: &super::integration::Integration,
+    ) -> AuditEntry {
+        self.entry(
+            &after.tenant_id,
+            action,
+            Target {
+                kind: "integration".into(),
+                id: after.id.to_string(),
+                label: Some(after.name.clone()),
+            },
+            before.map(super::integration::snapshot),
+            Some(super::integration::snapshot(after)),
         )
     }
 }

@@ -53,6 +53,8 @@ pub const PUBLISHED: &[AuditAction] = &[
     AuditAction::MfaReset,
     AuditAction::TeamRenamed,
     AuditAction::TeamMerged,
+    AuditAction::IntegrationCreated,
+    AuditAction::IntegrationRevoked,
 ];
 
 /// Who acted: a person, the scheduled jobs (`system`) or VeloConnect's operators (`platform`).
@@ -238,6 +240,49 @@ pub fn read_record(r: &Value) -> Record {
     })
 }
 
+/// How long a hole in a company's log (an event written after a later one, or never) holds
+/// up `GET /events`. publish-events writes the log in sequence order and retries a record
+/// that failed until the event source mapping gives up on it at an hour
+/// (`MaximumRecordAgeInSeconds`); a hole older than that beside a later event can never fill,
+/// so readers move past it rather than wait forever.
+pub const GAP_GRACE: time::Duration = time::Duration::minutes(75);
+
+/// One page of the company's log for `GET /events`: the events after `after`, in sequence
+/// order, of the `types` asked for (all when empty), at most `limit`; and the cursor to read
+/// on from (the last sequence looked at: events of other types are passed over, not lost).
+/// It stops at a hole that may still fill, so a reader never skips an event written late.
+pub fn page(
+    after: u64,
+    log: &[(u64, &Value, time::OffsetDateTime)],
+    types: &[AuditAction],
+    limit: usize,
+    now: time::OffsetDateTime,
+) -> (Vec<Value>, u64) {
+    let mut cursor = after;
+    let mut out = Vec::new();
+    for (seq, event, logged_at) in log {
+        if out.len() >= limit {
+            break;
+        }
+        if *seq <= cursor {
+            continue;
+        }
+        if *seq != cursor + 1 && now - *logged_at < GAP_GRACE {
+            break;
+        }
+        cursor = *seq;
+        let wanted = types.is_empty()
+            || event["type"]
+                .as_str()
+                .and_then(AuditAction::parse)
+                .is_some_and(|t| types.contains(&t));
+        if wanted {
+            out.push((*event).clone());
+        }
+    }
+    (out, cursor)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,7 +312,7 @@ mod tests {
         for a in PUBLISHED {
             assert!(a.publishes(), "{a:?}");
         }
-        assert_eq!(PUBLISHED.len(), 24, "26 actions less the two exports");
+        assert_eq!(PUBLISHED.len(), 26, "28 actions less the two exports");
     }
 
     #[test]
@@ -359,6 +404,43 @@ mod tests {
                 "{events} {seq}"
             );
         }
+    }
+
+    #[test]
+    fn a_page_stops_at_a_hole_that_may_fill_and_passes_one_that_cannot() {
+        use time::Duration;
+        let now = OffsetDateTime::UNIX_EPOCH + Duration::days(1);
+        let e = |t: &str| json!({"type": t});
+        let (a, b, c, d) = (
+            e("invite.created"),
+            e("user.suspended"),
+            e("user.deleted"),
+            e("invite.created"),
+        );
+        let fresh = now - Duration::seconds(5);
+        let log = [
+            (1, &a, fresh),
+            (2, &b, fresh),
+            (4, &c, fresh),
+            (5, &d, fresh),
+        ];
+        let (events, cursor) = page(0, &log, &[], 10, now);
+        assert_eq!((events.len(), cursor), (2, 2), "3 may still be written");
+        let (events, cursor) = page(2, &log, &[], 10, now);
+        assert_eq!(
+            (events.len(), cursor),
+            (0, 2),
+            "nothing new: the same cursor"
+        );
+        let old = now - GAP_GRACE;
+        let log = [(1, &a, old), (2, &b, old), (4, &c, old), (5, &d, fresh)];
+        let (events, cursor) = page(2, &log, &[], 10, now);
+        assert_eq!((events.len(), cursor), (2, 5), "3 never will be");
+        let (events, cursor) = page(0, &log, &[AuditAction::UserSuspended], 10, now);
+        assert_eq!(events, vec![b.clone()]);
+        assert_eq!(cursor, 5, "passed over the other types");
+        let (events, cursor) = page(0, &log, &[], 1, now);
+        assert_eq!((events, cursor), (vec![a.clone()], 1));
     }
 
     #[test]

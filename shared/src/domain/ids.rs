@@ -76,6 +76,10 @@ id_type!(
     /// A company (tenant).
     TenantId
 );
+id_type!(
+    /// An integration token's record; also the first half of its secret text.
+    IntegrationId
+);
 
 impl InviteId {
     pub fn generate() -> InviteId {
@@ -86,6 +90,12 @@ impl InviteId {
 impl TenantId {
     pub fn generate() -> TenantId {
         TenantId(new_id())
+    }
+}
+
+impl IntegrationId {
+    pub fn generate() -> IntegrationId {
+        IntegrationId(new_id())
     }
 }
 

@@ -8,6 +8,7 @@ pub mod error;
 pub mod event;
 pub mod idempotency;
 pub mod ids;
+pub mod integration;
 pub mod invite;
 pub mod mail_event;
 pub mod manage;

@@ -51,6 +51,12 @@ impl LinkId for super::InviteId {
     }
 }
 
+impl LinkId for super::ids::IntegrationId {
+    fn parse_id(s: &str) -> Option<Self> {
+        super::ids::IntegrationId::parse(s)
+    }
+}
+
 impl LinkId for super::UserId {
     fn parse_id(s: &str) -> Option<Self> {
         super::UserId::parse(s)

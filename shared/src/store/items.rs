@@ -306,6 +306,49 @@ impl Row<'_> {
         })
     }
 
+    pub fn logged(&self) -> Result<super::events::Logged, StoreError> {
+        let event: serde_json::Value =
+            serde_json::from_str(&self.s("event")?).map_err(|_| self.bad("event"))?;
+        Ok(super::events::Logged {
+            sequence: self.s("sk")?.parse().map_err(|_| self.bad("sk"))?,
+            event,
+            logged_at: self.t("loggedAt")?,
+        })
+    }
+
+    pub fn integration(&self) -> Result<crate::domain::integration::Integration, StoreError> {
+        use crate::domain::integration::{Integration, Maker, Scope};
+        let opt_t = |k: &str| -> Result<Option<OffsetDateTime>, StoreError> {
+            self.opt_s(k)
+                .map(|v| timefmt::parse(&v).ok_or_else(|| self.bad(k)))
+                .transpose()
+        };
+        let scopes = self
+            .s("scopes")?
+            .split(' ')
+            .map(|x| Scope::parse(x).ok_or_else(|| self.bad("scopes")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let revoked_by = self.opt_s("revokedById").map(|id| Maker {
+            id,
+            name: self.opt_s("revokedByName"),
+        });
+        Ok(Integration {
+            id: self.parsed("integrationId", crate::domain::ids::IntegrationId::parse)?,
+            tenant_id: self.parsed("tenantId", TenantId::parse)?,
+            name: self.s("name")?,
+            scopes,
+            token_hash: self.s("tokenHash")?,
+            created_at: self.t("createdAt")?,
+            created_by: Maker {
+                id: self.s("createdById")?,
+                name: self.opt_s("createdByName"),
+            },
+            last_used_at: opt_t("lastUsedAt")?,
+            revoked_at: opt_t("revokedAt")?,
+            revoked_by,
+        })
+    }
+
     pub fn invite(&self) -> Result<Invite, StoreError> {
         Ok(Invite {
             id: self.parsed("inviteId", InviteId::parse)?,
@@ -580,6 +623,57 @@ pub fn invite_guard(i: &Invite) -> Item {
         ("kind".into(), s("invite")),
         ("refId".into(), s(&i.id)),
     ])
+}
+
+/// An integration token's record (rule 21), listed by its company on gsi1, newest first.
+pub fn integration_pk(id: &crate::domain::ids::IntegrationId) -> String {
+    format!("INTEGRATION#{id}")
+}
+pub const INTEGRATION_SK: &str = "INTEGRATION";
+pub fn integrations_gsi1pk(tenant: &TenantId) -> String {
+    format!("TENANT#{tenant}#INTEGRATION")
+}
+
+pub fn integration_item(i: &crate::domain::integration::Integration) -> Item {
+    let scopes: Vec<&str> = i.scopes.iter().map(|x| x.as_str()).collect();
+    let mut item = HashMap::from([
+        ("pk".into(), s(integration_pk(&i.id))),
+        ("sk".into(), s(INTEGRATION_SK)),
+        ("gsi1pk".into(), s(integrations_gsi1pk(&i.tenant_id))),
+        (
+            "gsi1sk".into(),
+            s(format!("{}#{}", timefmt::format(i.created_at), i.id)),
+        ),
+        ("integrationId".into(), s(&i.id)),
+        ("tenantId".into(), s(&i.tenant_id)),
+        ("name".into(), s(&i.name)),
+        ("scopes".into(), s(scopes.join(" "))),
+        ("tokenHash".into(), s(&i.token_hash)),
+        ("createdAt".into(), s(timefmt::format(i.created_at))),
+        ("createdById".into(), s(&i.created_by.id)),
+    ]);
+    put_opt(&mut item, "createdByName", &i.created_by.name);
+    put_opt(
+        &mut item,
+        "lastUsedAt",
+        &i.last_used_at.map(timefmt::format),
+    );
+    put_opt(&mut item, "revokedAt", &i.revoked_at.map(timefmt::format));
+    if let Some(by) = &i.revoked_by {
+        item.insert("revokedById".into(), s(&by.id));
+        put_opt(&mut item, "revokedByName", &by.name);
+    }
+    item
+}
+
+/// The company's event log in the audit table (`EVENTLOG#<t>` / the sequence, 20 digits so
+/// text order is number order): what `GET /events` reads, written by publish-events from the
+/// stream (rule 20).
+pub fn event_log_pk(tenant: &str) -> String {
+    format!("EVENTLOG#{tenant}")
+}
+pub fn event_log_sk(seq: u64) -> String {
+    format!("{seq:020}")
 }
 
 pub fn audit_sk(a: &AuditEntry) -> String {

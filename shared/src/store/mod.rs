@@ -19,7 +19,9 @@
 //! change commits through; `items` the codec between records and DynamoDB items.
 
 mod audit;
+mod events;
 mod idempotency;
+mod integrations;
 mod invites;
 mod items;
 mod mail;
@@ -31,6 +33,7 @@ mod tx;
 mod users;
 
 pub use audit::AuditFilter;
+pub use events::Logged;
 pub use invites::{Closing, InviteListFilter, InviteNarrow, Sent, CLOSE_BATCH};
 pub use items::{audit_sk, decode_cursor, encode_cursor, idem_pk};
 pub use mail::Recorded;

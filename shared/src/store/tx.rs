@@ -28,6 +28,8 @@ pub enum Tag {
     Row(usize),
     /// The company's events item (`items::events_pk`): unconditional, never a refusal.
     Events,
+    /// An integration token's record (rule 21).
+    Integration,
 }
 
 /// The rule that refused a change. Each store operation decides it from the conditions that

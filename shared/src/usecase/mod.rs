@@ -5,6 +5,8 @@
 
 #[cfg(all(feature = "dynamo", feature = "cognito"))]
 pub mod accept;
+#[cfg(feature = "dynamo")]
+pub mod integrations;
 #[cfg(all(feature = "dynamo", feature = "ses"))]
 pub mod invites;
 #[cfg(all(feature = "dynamo", feature = "cognito", feature = "ses"))]

@@ -4,7 +4,7 @@
 // checks each name against the spec's method and path. Each one only builds the path (every
 // path parameter encoded) and hands query, body and options (`idempotencyKey`) to session.js's
 // `api`, which keeps the token, the Idempotency-Key and the retries.
-// All 36 operations of the spec are here and used. Left out, as they are not HTTP routes of the
+// All 40 operations of the spec are here and used. Left out, as they are not HTTP routes of the
 // API: tenant-admin's createTenant and setTier (the platform invokes that function directly)
 // and the scheduled expire-invites and reconcile-signin functions.
 import { api } from './session.js';
@@ -56,6 +56,12 @@ export function turnOffMfa(body, opts) { return api('POST', '/me/mfa/disable', {
 export function resetUserMfa(id, body, opts) { return api('POST', `/users/${at(id)}/mfa-reset`, { ...opts, body }); }
 export function setMfaPolicy(body, opts) { return api('PUT', '/tenant/mfa-policy', { ...opts, body }); }
 export function listAudit(query, opts) { return api('GET', '/audit', { ...opts, query }); }
+
+// Integrations (admins): tokens for customers' own systems, shown once; the events they read.
+export function listIntegrations(opts) { return api('GET', '/integrations', opts); }
+export function createIntegration(body, opts) { return api('POST', '/integrations', { ...opts, body }); }
+export function revokeIntegration(id, opts) { return api('DELETE', `/integrations/${at(id)}`, opts); }
+export function listEvents(query, opts) { return api('GET', '/events', { ...opts, query }); }
 
 // Exports: CSV in parts, each `{blob, next}` (the next part's cursor, null on the last).
 export function exportUsers(query, opts) { return api('GET', '/users/export', { ...opts, query }); }

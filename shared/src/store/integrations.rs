@@ -1,0 +1,99 @@
+//! Integration tokens (docs/rules.md rule 21): made and revoked with their audit entry in one
+//! transaction, listed by company, read consistently on every request a token makes.
+
+use super::items::{self, s, Row};
+use super::tx::{Refusal, Tag, Tx, WriteError};
+use super::{Store, StoreError};
+use crate::domain::ids::IntegrationId;
+use crate::domain::integration::Integration;
+use crate::domain::{timefmt, AuditEntry, TenantId};
+use time::OffsetDateTime;
+
+/// More than any company keeps; the list answers the newest this many.
+pub const MAX_LISTED: usize = 200;
+
+impl Store {
+    pub async fn integration(&self, id: &IntegrationId) -> Result<Option<Integration>, StoreError> {
+        self.get(items::integration_pk(id), items::INTEGRATION_SK)
+            .await?
+            .map(|m| Row(&m).integration())
+            .transpose()
+    }
+
+    /// The company's tokens, newest first (revoked ones too: the list says when and by whom).
+    pub async fn integrations(&self, tenant: &TenantId) -> Result<Vec<Integration>, StoreError> {
+        let page = self
+            .query_gsi1(
+                &items::integrations_gsi1pk(tenant),
+                None,
+                false,
+                None,
+                None,
+                MAX_LISTED,
+            )
+            .await?;
+        page.items.iter().map(|m| Row(m).integration()).collect()
+    }
+
+    pub async fn create_integration(
+        &self,
+        integration: &Integration,
+        entry: &AuditEntry,
+    ) -> Result<(), WriteError> {
+        let mut tx = Tx::new(&self.tables);
+        tx.put_new(Tag::Integration, items::integration_item(integration));
+        tx.audit(entry);
+        tx.commit(&self.client)
+            .await
+            .map_err(|e| e.decided_by(|_| Refusal::Stale))
+    }
+
+    /// Revoked only if it still is not, in its own company; `Stale` when another revoke won.
+    pub async fn revoke_integration(
+        &self,
+        after: &Integration,
+        entry: &AuditEntry,
+    ) -> Result<(), WriteError> {
+        let mut tx = Tx::new(&self.tables);
+        tx.put_if(
+            Tag::Integration,
+            items::integration_item(after),
+            "attribute_not_exists(revokedAt) AND tenantId = :t",
+            &[],
+            vec![(":t", s(&after.tenant_id))],
+        );
+        tx.audit(entry);
+        tx.commit(&self.client)
+            .await
+            .map_err(|e| e.decided_by(|_| Refusal::Stale))
+    }
+
+    /// Records a token's use at `now` unless a use within the grain is recorded already, and
+    /// only while it is not revoked. Best effort: the request it serves does not wait on it
+    /// failing.
+    pub async fn touch_integration(&self, i: &Integration, now: OffsetDateTime) {
+        let due = timefmt::format(now - crate::domain::integration::LAST_USED_GRAIN);
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.tables.directory)
+            .key("pk", s(items::integration_pk(&i.id)))
+            .key("sk", s(items::INTEGRATION_SK))
+            .update_expression("SET lastUsedAt = :now")
+            .condition_expression(
+                "attribute_exists(pk) AND attribute_not_exists(revokedAt) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt <= :due)",
+            )
+            .expression_attribute_values(":now", s(timefmt::format(now)))
+            .expression_attribute_values(":due", s(due))
+            .send()
+            .await;
+        if let Err(e) = out {
+            let refused = e
+                .as_service_error()
+                .is_some_and(|se| se.is_conditional_check_failed_exception());
+            if !refused {
+                tracing::warn!(error = %crate::domain::Chain(&e), "an integration's last use not recorded");
+            }
+        }
+    }
+}

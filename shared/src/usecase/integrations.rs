@@ -1,0 +1,191 @@
+//! Integration tokens and the Events API (docs/rules.md rules 20 and 21): what an admin makes
+//! and revokes, and how a token's request is let in.
+
+use crate::domain::event;
+use crate::domain::ids::IntegrationId;
+use crate::domain::integration::{
+    self, Integration, IntegrationToken, IntegrationView, Maker, Scope,
+};
+use crate::domain::{ApiError, AuditAction, Change, FieldError, TenantId, User};
+use crate::store::{Store, WriteError};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+/// Makes a token for the caller's company: the answer holds its text, the only time it is
+/// shown; the store keeps its argon2id hash.
+pub async fn create(
+    store: &Store,
+    caller: &User,
+    body: &Value,
+    change: &Change,
+) -> Result<(IntegrationView, String), ApiError> {
+    let asked = integration::new_integration(body)?;
+    let id = IntegrationId::generate();
+    let token = IntegrationToken::generate(&id);
+    // argon2id (4 MiB, one pass: `domain::token`) off the async workers.
+    let hashed = token.clone();
+    let token_hash = tokio::task::spawn_blocking(move || hashed.hash())
+        .await
+        .map_err(|e| ApiError::Internal(crate::domain::Cause::new(e)))?;
+    let made = Integration {
+        id,
+        tenant_id: caller.tenant_id.clone(),
+        name: asked.name,
+        scopes: asked.scopes,
+        token_hash,
+        created_at: change.at,
+        created_by: Maker::from(&change.actor),
+        last_used_at: None,
+        revoked_at: None,
+        revoked_by: None,
+    };
+    let entry = change.on_integration(AuditAction::IntegrationCreated, None, &made);
+    store
+        .create_integration(&made, &entry)
+        .await
+        .map_err(write_error)?;
+    Ok((IntegrationView::from(&made), integration::expose(&token)))
+}
+
+pub async fn of_company(store: &Store, caller: &User) -> Result<Vec<IntegrationView>, ApiError> {
+    Ok(store
+        .integrations(&caller.tenant_id)
+        .await?
+        .iter()
+        .map(IntegrationView::from)
+        .collect())
+}
+
+/// Revokes one of the caller's company's tokens: refused from its next request on. Revoking
+/// a revoked token answers it as it is (a retry after a lost answer gets the same).
+pub async fn revoke(
+    store: &Store,
+    caller: &User,
+    raw_id: &str,
+    change: &Change,
+) -> Result<IntegrationView, ApiError> {
+    let id = IntegrationId::parse(raw_id).ok_or(ApiError::NotFound("integration"))?;
+    let before = store
+        .integration(&id)
+        .await?
+        // Another company's token is as unknown as no token (rule 7).
+        .filter(|i| i.tenant_id == caller.tenant_id)
+        .ok_or(ApiError::NotFound("integration"))?;
+    if before.revoked_at.is_some() {
+        return Ok(IntegrationView::from(&before));
+    }
+    let after = Integration {
+        revoked_at: Some(change.at),
+        revoked_by: Some(Maker::from(&change.actor)),
+        ..before.clone()
+    };
+    let entry = change.on_integration(AuditAction::IntegrationRevoked, Some(&before), &after);
+    crate::journal::will_answer(crate::domain::idempotency::Answer::json(
+        200,
+        &IntegrationView::from(&after),
+    ));
+    match store.revoke_integration(&after, &entry).await {
+        Ok(()) => Ok(IntegrationView::from(&after)),
+        // Revoked meanwhile by another request: answer it as it is now.
+        Err(WriteError::Refused(_)) => store
+            .integration(&after.id)
+            .await?
+            .map(|i| IntegrationView::from(&i))
+            .ok_or(ApiError::NotFound("integration")),
+        Err(e) => Err(write_error(e)),
+    }
+}
+
+fn write_error(e: WriteError) -> ApiError {
+    match e {
+        WriteError::Refused(_) => ApiError::Conflict("the integration changed meanwhile".into()),
+        other => other.into(),
+    }
+}
+
+/// Lets in a request that carries an integration token (`vc_…`): one consistent read of its
+/// record, its secret checked against the hash, not revoked, and holding `scope`. Anything
+/// else is the same 401 `invalid_token` (rule 12: nobody learns which part failed); a good
+/// token without the scope is 403. Records the use (at most once per 5 minutes).
+pub async fn authenticate(
+    store: &Store,
+    raw: &str,
+    scope: Scope,
+    now: OffsetDateTime,
+) -> Result<Integration, ApiError> {
+    let token = integration::parse(raw).ok_or(ApiError::InvalidToken)?;
+    let found = store
+        .integration(token.id())
+        .await?
+        .ok_or(ApiError::InvalidToken)?;
+    let hash = found.token_hash.clone();
+    let checked = token.clone();
+    let matches = tokio::task::spawn_blocking(move || checked.verify(&hash))
+        .await
+        .unwrap_or(false);
+    if !matches || found.revoked_at.is_some() {
+        tracing::info!(integration = %found.id, "integration token refused");
+        return Err(ApiError::InvalidToken);
+    }
+    if !found.allows(scope) {
+        return Err(ApiError::Forbidden(
+            "this integration token does not have the scope this route needs",
+        ));
+    }
+    if found.use_is_news(now) {
+        store.touch_integration(&found, now).await;
+    }
+    Ok(found)
+}
+
+/// Most log entries one request reads (a page answers at most these, fewer with `types`).
+const SCAN: usize = 1000;
+
+/// A page of the company's events after `after` (`GET /events`).
+pub async fn events(
+    store: &Store,
+    tenant: &TenantId,
+    after: u64,
+    types: &[AuditAction],
+    limit: usize,
+    now: OffsetDateTime,
+) -> Result<(Vec<Value>, u64), ApiError> {
+    let logged = store.event_log(tenant, after, SCAN).await?;
+    let log: Vec<(u64, &Value, OffsetDateTime)> = logged
+        .iter()
+        .map(|l| (l.sequence, &l.event, l.logged_at))
+        .collect();
+    Ok(event::page(after, &log, types, limit, now))
+}
+
+/// `after` and `types` of `GET /events`, each problem named.
+pub fn events_query(
+    after: Option<&str>,
+    types: Option<&str>,
+    errs: &mut Vec<FieldError>,
+) -> (u64, Vec<AuditAction>) {
+    let after = match after.map(str::trim) {
+        None | Some("") => 0,
+        Some(a) => a.parse::<u64>().unwrap_or_else(|_| {
+            errs.push(FieldError::new(
+                "query.after",
+                "must be the `next` of an earlier page, or an event's sequence (a whole number)",
+            ));
+            0
+        }),
+    };
+    let mut wanted = Vec::new();
+    for t in types.unwrap_or_default().split(',').map(str::trim) {
+        if t.is_empty() {
+            continue;
+        }
+        match AuditAction::parse(t).filter(|a| a.publishes()) {
+            Some(a) => wanted.push(a),
+            None => errs.push(FieldError::new(
+                "query.types",
+                format!("{t} is not an event type (docs/events/README.md lists them)"),
+            )),
+        }
+    }
+    (after, wanted)
+}
