@@ -1122,13 +1122,65 @@ async fn round_trips(c: &Ctx) {
         row(
             &format!("publish-events, a stream batch of {n} events"),
             &c,
-            "PutEvents of 10 entries (EventBridge's most), one per 10 events",
+            "the event log (BatchWriteItem of 25, one per 25 events), then PutEvents of 10 entries (EventBridge's most), one per 10 events",
         );
         eprintln!(
             "publish-events: a batch of {n} events in {:.1} ms",
             ms(took)
         );
     }
+    // The Events API and integration tokens (rules 20 and 21).
+    let (made, c, _) = b
+        .measure(b.req(
+            "POST",
+            "/integrations",
+            Some(json!({"name": "Bench", "scopes": ["events:read"]})),
+        ))
+        .await;
+    row(
+        "make an integration token",
+        &c,
+        "caller read, tenant read (the gate's policy), 1 transaction (the token, its entry, the events item)",
+    );
+    let token = made.json()["token"].as_str().unwrap().to_string();
+    let (_, c, _) = b.measure(b.req("GET", "/integrations", None)).await;
+    row(
+        "the integration tokens",
+        &c,
+        "caller read, tenant read, 1 query (gsi1)",
+    );
+    let (r, c, _) = b
+        .measure(b.app.request("GET", "/events?limit=100", Some(&token), None))
+        .await;
+    assert_eq!(r.status, 200);
+    row(
+        "GET /events with a token, its first use in 5 minutes",
+        &c,
+        "the token's record, 1 query of the log, the last-use write",
+    );
+    let (_, c, _) = b
+        .measure(b.app.request("GET", "/events?limit=100", Some(&token), None))
+        .await;
+    row(
+        "GET /events with a token",
+        &c,
+        "the token's record (consistent: a revoked token is refused at once), 1 query of the log",
+    );
+    let (_, c, _) = b.measure(b.req("GET", "/events?limit=100", None)).await;
+    row(
+        "GET /events as an admin",
+        &c,
+        "caller read, tenant read (the gate's policy), 1 query of the log",
+    );
+    let id = made.json()["id"].as_str().unwrap().to_string();
+    let (_, c, _) = b
+        .measure(b.req("DELETE", &format!("/integrations/{id}"), None))
+        .await;
+    row(
+        "revoke an integration token",
+        &c,
+        "caller read, tenant read, the token's record, 1 transaction",
+    );
     let (_, c, _) = b
         .measure(b.req("POST", &format!("/users/{uid}/sign-out"), None))
         .await;
