@@ -123,9 +123,11 @@ def revoke_token():
 
 
 def lighter_model_data():
-    """/moto-api/data.json?model=NAME[&after=N]: only NAME's instances (every service's model of
-    that name), from the (N+1)th on, and `_count`, how many there are in all. Instances are
-    only ever appended, so a poller that passes the last `_count` as `after` reads each once.
+    """/moto-api/data.json?model=NAME[&service=S][&after=N]: only NAME's instances (of service
+    S's model of that name; every service's without `service`), from the (N+1)th on, and
+    `_count`, how many there are in all. Instances are only ever appended, so a poller that
+    passes the last `_count` as `after` reads each once. Name one service: SQS's `Message`
+    (the events' queues) shares SES's name, and its count would move the mailbox's place.
     Without `model`, moto's own answer."""
     import json
     from urllib.parse import parse_qs, urlparse
@@ -142,8 +144,11 @@ def lighter_model_data():
 
         wanted = query["model"][0]
         after = int(query.get("after", ["0"])[0])
+        only = query.get("service", [None])[0]
         results = {"_count": 0}
         for service in sorted(tracked):
+            if only is not None and service != only:
+                continue
             model = tracked[service].get(wanted)
             if model is None:
                 continue

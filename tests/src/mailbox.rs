@@ -70,7 +70,7 @@ struct Sent {
 /// all; `Err` when it can't be read (the emulator stopping under a local run's poll: the next
 /// poll tries again, nothing is lost).
 async fn sent(endpoint: &str, after: usize) -> Result<(Vec<Sent>, usize), String> {
-    let url = format!("{endpoint}/moto-api/data.json?model=Message&after={after}");
+    let url = format!("{endpoint}/moto-api/data.json?model=Message&service=ses&after={after}");
     let (_, body) = crate::moto::http_get(&url)
         .await
         .map_err(|e| format!("moto data.json: {e}"))?;

@@ -357,9 +357,11 @@ pub struct SentMail {
 /// Every email sent so far (moto keeps the HTML part).
 pub async fn sent_mail(endpoint: &str) -> Vec<SentMail> {
     // Only the messages: the whole of data.json is every model moto ever made.
-    let (_, body) = http_get(&format!("{endpoint}/moto-api/data.json?model=Message"))
-        .await
-        .expect("moto data.json");
+    let (_, body) = http_get(&format!(
+        "{endpoint}/moto-api/data.json?model=Message&service=ses"
+    ))
+    .await
+    .expect("moto data.json");
     let v: serde_json::Value = serde_json::from_slice(&body).expect("data.json is JSON");
     let mut out = Vec::new();
     let Some(services) = v.as_object() else {

@@ -466,3 +466,52 @@ fn the_events_api_reads_a_journey_with_a_token_from_any_cursor_and_refuses_it_on
         }
     });
 }
+
+/// The emulator's SQS keeps its messages as `Message`s, as SES keeps its mail: with the events'
+/// queues full, SES's mail is still read each once (a shared count once put the mailbox's place
+/// past the mail it had not read, and bounces never showed).
+#[test]
+fn the_mailbox_reads_every_email_while_the_events_queues_fill() {
+    run_isolated(|app| async move {
+        let mut poller = app.poller().await;
+        let t = tenant(&app, "team", None).await;
+        for i in 0..3 {
+            member(&app, &t.admin, "agent", Some(&format!("t{i}"))).await;
+        }
+        app.mailbox.publish(&app).await;
+        // Far more queue messages than emails, never taken off the queue.
+        poller.drain(&app.publish, 3).await;
+        // Two rounds: a place taken from the queues' count shows on the round after.
+        for round in 0..2 {
+            let addr = format!("bounce+{}@simulator.amazonses.com", unique("q"));
+            let body = json!({"email": addr, "name": "Nobody", "role": "agent"});
+            let r = invite(&app, &t.admin, body).await;
+            assert_eq!(r.status, 201);
+            assert_eq!(
+                app.mailbox.publish(&app).await,
+                1,
+                "round {round}: the new email"
+            );
+            poller.drain(&app.publish, 3).await;
+        }
+        let addr = format!("bounce+{}@simulator.amazonses.com", unique("q"));
+        let r = invite(
+            &app,
+            &t.admin,
+            json!({"email": addr, "name": "Nobody", "role": "agent"}),
+        )
+        .await;
+        assert_eq!(r.status, 201);
+        let id = r.json()["id"].as_str().unwrap().to_string();
+        assert_eq!(app.mailbox.publish(&app).await, 1, "exactly the new email");
+        let listed = app.get(&t.admin, "/invites").await.json();
+        let row = listed["invites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == id.as_str())
+            .unwrap()
+            .clone();
+        assert_eq!(row["delivery"], "bounced", "{row}");
+    });
+}

@@ -1150,7 +1150,10 @@ async fn round_trips(c: &Ctx) {
         "caller read, tenant read, 1 query (gsi1)",
     );
     let (r, c, _) = b
-        .measure(b.app.request("GET", "/events?limit=100", Some(&token), None))
+        .measure(
+            b.app
+                .request("GET", "/events?limit=100", Some(&token), None),
+        )
         .await;
     assert_eq!(r.status, 200);
     row(
@@ -1159,7 +1162,10 @@ async fn round_trips(c: &Ctx) {
         "the token's record, 1 query of the log, the last-use write",
     );
     let (_, c, _) = b
-        .measure(b.app.request("GET", "/events?limit=100", Some(&token), None))
+        .measure(
+            b.app
+                .request("GET", "/events?limit=100", Some(&token), None),
+        )
         .await;
     row(
         "GET /events with a token",
