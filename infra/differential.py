@@ -69,6 +69,10 @@ def credentials():
     creds = {
         "missing": None,
         "not a JWT": "Bearer not-a-jwt",
+        # Integration tokens (GET /events only; docs/rules.md rule 21): one nobody has, one
+        # that is not even of the shape.
+        "an integration token nobody has": "Bearer vc_" + "0" * 32 + "." + "A" * 43,
+        "a garbled integration token": "Bearer vc_nope",
         "another scheme": "Basic YWRtaW46cGFzc3dvcmQ=",
         "empty bearer": "Bearer ",
     }
@@ -78,7 +82,8 @@ def credentials():
     return creds
 
 
-CREDENTIAL_KINDS = ["not a JWT", "empty bearer", "expired", "no-exp", "id-token",
+CREDENTIAL_KINDS = ["not a JWT", "an integration token nobody has", "a garbled integration token",
+                    "empty bearer", "expired", "no-exp", "id-token",
                     "other-client", "other-pool", "forged-key", "alg-none", "hs256"]
 UNAUTHORIZED = "https://veloconnect.io/problems/unauthorized"
 
@@ -126,6 +131,21 @@ def observed(answer):
     }
 
 
+def integration_tokens(admin):
+    """Two integration tokens made through local-api (one store for both gateways): one kept,
+    one revoked at once."""
+    def make(name):
+        status, _, body = send(LOCAL, "POST", "/integrations",
+                               {"content-type": "application/json", "authorization": f"Bearer {admin}"},
+                               json.dumps({"name": name, "scopes": ["events:read"]}).encode())
+        assert status == 201, (status, body)
+        return json.loads(body)
+    kept, revoked = make("differential"), make("differential, revoked")
+    status, _, _ = send(LOCAL, "DELETE", f"/integrations/{revoked['id']}", {"authorization": f"Bearer {admin}"}, None)
+    assert status == 200, status
+    return kept["token"], revoked["token"]
+
+
 def cases(admin):
     """(name, method, path, headers, body): one route per function, each refusal kind."""
     routes = {
@@ -135,6 +155,7 @@ def cases(admin):
         "suspend": ("POST", "/users/nobody/suspend", None),
         "delete": ("DELETE", "/users/nobody", None),
         "audit": ("GET", "/audit", None),
+        "events": ("GET", "/events", None),
         "reset-password": ("POST", "/users/nobody/password-reset", None),
     }
     out = []
@@ -146,7 +167,13 @@ def cases(admin):
             out.append((f"{fn}: {cred_name}", method, path, headers, body))
     json_h = {"content-type": "application/json"}
     bearer = {"authorization": f"Bearer {admin}"}
+    kept, revoked = integration_tokens(admin)
     out += [
+        ("events: an integration token", "GET", "/events?limit=5", {"authorization": f"Bearer {kept}"}, None),
+        ("events: a revoked integration token", "GET", "/events", {"authorization": f"Bearer {revoked}"}, None),
+        ("an integration token on a user route", "GET", "/users", {"authorization": f"Bearer {kept}"}, None),
+        ("events: an admin", "GET", "/events?types=user.deleted", bearer, None),
+        ("events: not a cursor", "GET", "/events?after=x", bearer, None),
         ("accept: junk link", "POST", "/invites/preview", json_h, {"token": "junk"}),
         ("accept: no body", "POST", "/invites/accept", json_h, None),
         ("accept: short password", "POST", "/invites/accept", json_h, {"token": "x" * 43, "password": "short"}),
@@ -200,7 +227,8 @@ def main():
         # Not only the same: the answer a refused credential must be (RFC 6750, section 3).
         if name.endswith(": missing") or name.endswith(": another scheme"):
             wanted = "Bearer"
-        elif any(name.endswith(": " + c) for c in CREDENTIAL_KINDS):
+        elif any(name.endswith(": " + c) for c in CREDENTIAL_KINDS) or name in (
+                "events: a revoked integration token", "an integration token on a user route"):
             wanted = 'Bearer error="invalid_token"'
         else:
             wanted = None
