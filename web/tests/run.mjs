@@ -1128,6 +1128,74 @@ await boss.getByRole('button', { name: /^Availability of Demo Admin: / }).click(
 const other = (await boss.getByRole('menuitemradio', { checked: false }).first().innerText()).trim();
 await boss.getByRole('menuitemradio', { name: other }).click();
 await boss.getByRole('button', { name: `Your availability: ${other}` }).waitFor({ timeout: 5000 }).then(() => check(true, `the top bar follows an admin's own availability set on their page (now ${other})`), () => check(false, 'the top bar follows an admin\'s own availability set on their page'));
+
+// Integrations (issue 29 items 7 and 8): an admin makes a token for the company's own system,
+// shown once; the system reads GET /events with it (from Node, as it would), which the list
+// shows as its last use; revoked, the token is refused at its next request. Agents and
+// supervisors have no such page.
+log('integrations');
+await boss.getByRole('link', { name: 'Integrations', exact: true }).click();
+await boss.getByRole('heading', { name: 'Integrations', level: 1 }).waitFor();
+await expectText(boss.locator('main .empty'), 'No integration tokens yet.', 'no tokens at first, and the page says so');
+await boss.getByRole('button', { name: 'Create token' }).click();
+const made = boss.getByRole('dialog');
+await made.getByLabel('Name').fill('   ');
+await made.getByRole('button', { name: 'Create token' }).click();
+await made.locator('.field-error').waitFor();
+check(await made.getByLabel('Name').getAttribute('aria-invalid') === 'true', `a blank name is refused by the API, and the Name field says why (“${await made.locator('.field-error').innerText()}”)`);
+check(await made.getByRole('checkbox', { name: 'Read events' }).isChecked(), 'the one scope, Read events, is ticked');
+await made.getByLabel('Name').fill('Warehouse sync');
+await made.getByRole('button', { name: 'Create token' }).click();
+const tokenField = made.getByLabel('Token');
+await tokenField.waitFor();
+const token = await tokenField.inputValue();
+check(/^vc_[0-9a-f]{32}\.[A-Za-z0-9_-]{43}$/.test(token), 'the new token is shown, whole');
+check(await tokenField.evaluate((el) => el.readOnly && document.activeElement === el && el.selectionEnd - el.selectionStart === el.value.length), 'in a read-only field, selected for copying');
+check((await made.innerText()).includes('This is the only time it is shown.') && await made.getByRole('button', { name: 'Copy' }).count() === 1, 'with a Copy button and the warning that it is shown only now');
+await made.getByRole('button', { name: 'Copy' }).click();
+await screen(boss, '32-integrations-token');
+await made.getByRole('button', { name: 'Done' }).click();
+const tokenRow = boss.getByRole('row', { name: /^Warehouse sync/ });
+await tokenRow.waitFor();
+let rowText = await tokenRow.innerText();
+check(rowText.includes('Read events') && rowText.includes('by Demo Admin') && rowText.includes('Never') && rowText.includes('Active'), `the list shows it: its scope in words, who made it, never used, active (${rowText.replace(/\s+/g, ' ')})`);
+check(!(await boss.content()).includes(token.split('.')[1]), 'once the dialog is closed, the token\'s secret is nowhere in the page');
+await screen(boss, '32-integrations');
+const readEvents = async () => {
+  const res = await fetch(`${apiUrl}/events`, { headers: { authorization: `Bearer ${token}` } });
+  const body = await res.json().catch(() => undefined);
+  exchanges.push({ method: 'GET', url: `${apiUrl}/events`, status: res.status, responseBody: body, contentType: res.headers.get('content-type') || '', auth: 'Bearer vc_…' });
+  return { status: res.status, body };
+};
+const read = await readEvents();
+check(read.status === 200 && Array.isArray(read.body?.events), `the company's system reads GET /events with the token (${read.status}, ${read.body?.events?.length} events)`);
+await boss.reload();
+await tokenRow.waitFor();
+rowText = await tokenRow.innerText();
+check(!rowText.includes('Never'), `reloaded, the list shows when the token was last used (${rowText.replace(/\s+/g, ' ')})`);
+await boss.setViewportSize({ width: 390, height: 844 });
+wide = await overflowing(boss);
+check(wide.length === 0, `the Integrations page on a phone: nothing reaches past the screen${wide.length ? ` (${wide.join('; ')})` : ''}`);
+await boss.setViewportSize({ width: 1280, height: 860 });
+await tokenRow.getByRole('button', { name: 'Revoke Warehouse sync' }).click();
+const revokeDialog = boss.getByRole('dialog', { name: 'Revoke Warehouse sync?' });
+check((await revokeDialog.innerText()).includes('Systems using it stop at their next request.'), 'revoking asks first, and says what it stops');
+await revokeDialog.getByRole('button', { name: 'Revoke' }).click();
+await notice(boss).filter({ hasText: 'Warehouse sync is revoked.' }).waitFor();
+await expectText(tokenRow.locator('td').nth(3), 'Revoked', 'the row says Revoked, when and by whom');
+check((await tokenRow.locator('td').nth(3).innerText()).includes('by Demo Admin') && await tokenRow.getByRole('button').count() === 0, 'and offers no Revoke any more');
+const refused = await readEvents();
+check(refused.status === 401, `the revoked token is refused at its next request (${refused.status})`);
+await boss.setViewportSize({ width: 390, height: 844 });
+wide = await overflowing(boss);
+check(wide.length === 0, `a revoked token on a phone: nothing reaches past the screen${wide.length ? ` (${wide.join('; ')})` : ''}`);
+await screen(boss, '32-integrations-phone');
+await boss.setViewportSize({ width: 1280, height: 860 });
+for (const [p, who] of [[narrow, 'an agent'], [quinn, 'a supervisor']]) {
+  await p.goto(`${appUrl}/settings/integrations`);
+  await p.getByRole('heading', { name: 'Not found' }).waitFor();
+  check(await p.getByRole('link', { name: 'Integrations' }).count() === 0 && await p.getByRole('link', { name: 'Users', exact: true }).count() === 1, `${who} has no Integrations link, and no such page`);
+}
 }
 try {
   await journey();

@@ -7,7 +7,10 @@
 // menu (issue 28 item 4) took it to 50.6 KB; 52 KB until the exports and a review's fixes to
 // the quick edit (rows measured against what the edit began with, refused rows read again)
 // took it to 52.0 KB; 53 KB until the Teams section and the team pickers (issue 28 item 5:
-// a new screen module of 2.0 KB and its strings) took it to 55.2 KB.
+// a new screen module of 2.0 KB and its strings) took it to 55.2 KB; 56 KB until Settings ›
+// Integrations (issue 29 items 7 and 8: a screen module of 1.7 KB, its strings and the link,
+// 2.1 KB in all) took it to 57.4 KB. Each screen costs about 2 KB gzipped: the budget now
+// tracks what the console is, and stripping comments at publish time (6.5 KB) is the next lever.
 //   node web/tests/size.mjs
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
@@ -15,7 +18,7 @@ import { join, dirname, extname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../public');
-const BUDGET_JS = 56 * 1024;
+const BUDGET_JS = 58 * 1024;
 const files = [];
 (function walk(dir) {
   for (const name of readdirSync(dir)) {

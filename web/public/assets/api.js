@@ -4,7 +4,8 @@
 // checks each name against the spec's method and path. Each one only builds the path (every
 // path parameter encoded) and hands query, body and options (`idempotencyKey`) to session.js's
 // `api`, which keeps the token, the Idempotency-Key and the retries.
-// All 40 operations of the spec are here and used. Left out, as they are not HTTP routes of the
+// All 40 operations of the spec are here, and all but listEvents are used (GET /events is for a
+// company's own systems, with an integration token). Left out, as they are not HTTP routes of the
 // API: tenant-admin's createTenant and setTier (the platform invokes that function directly)
 // and the scheduled expire-invites and reconcile-signin functions.
 import { api } from './session.js';

@@ -14,6 +14,7 @@ import { Profile } from './screens/profile.js';
 import { Home } from './screens/home.js';
 import { Security } from './screens/security.js';
 import { Company } from './screens/company.js';
+import { Integrations } from './screens/integrations.js';
 
 export function App() {
   const route = useRoute();
@@ -87,6 +88,7 @@ export function App() {
         ${me.permissions.includes('audit.read') && html`<${Link} href="/settings/audit" aria-current=${route.path === '/settings/audit' ? 'page' : undefined}>${s.nav.audit}<//>`}
         ${isAdmin && html`<${Link} href="/settings/company" aria-current=${route.path === '/settings/company' ? 'page' : undefined}>${s.nav.companyShort}<//>`}
         ${isAdmin && html`<${Link} href="/settings/security" aria-current=${route.path === '/settings/security' ? 'page' : undefined}>${s.nav.security}<//>`}
+        ${isAdmin && html`<${Link} href="/settings/integrations" aria-current=${route.path === '/settings/integrations' ? 'page' : undefined}>${s.nav.integrations}<//>`}
       </nav>
       <div class="who">
         <${AvailabilityMenu} value=${me.availability} label=${s.status.label} cls="status-pick" onPick=${async (a) => {
@@ -109,6 +111,7 @@ function screen(route, me, isAdmin, onMe) {
   if (p === '/settings/audit' && me.permissions.includes('audit.read')) return html`<${Audit} query=${route.query} />`;
   if (p === '/settings/security' && isAdmin) return html`<${Security} me=${me} />`;
   if (p === '/settings/company' && isAdmin) return html`<${Company} />`;
+  if (p === '/settings/integrations' && isAdmin) return html`<${Integrations} />`;
   if (p === '/profile') return html`<${Profile} me=${me} />`;
   return html`<section class="page"><h1>Not found</h1><p><${Link} href="/">${s.nav.home}<//></p></section>`;
 }

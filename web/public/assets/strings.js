@@ -44,7 +44,7 @@ export const s = {
   appName: 'VeloConnect',
   loading: 'Loading…',
   skip: 'Skip to content',
-  nav: { home: 'Dashboard', settings: 'Settings', company: 'Company information', companyShort: 'Company', users: 'Users', audit: 'Audit log', security: 'Security', profile: 'Your profile', signOut: 'Sign out' },
+  nav: { home: 'Dashboard', settings: 'Settings', company: 'Company information', companyShort: 'Company', users: 'Users', audit: 'Audit log', security: 'Security', integrations: 'Integrations', profile: 'Your profile', signOut: 'Sign out' },
   signIn: {
     title: 'Sign in to VeloConnect', email: 'Email', password: 'Password', submit: 'Sign in', busy: 'Signing in…',
     wrong: 'That email and password don’t match an account.', disabled: 'This account is suspended. Ask your admin to reactivate it.',
@@ -171,7 +171,7 @@ export const s = {
     actions: {
       'invite.created': 'Invite sent', 'invite.resent': 'Invite resent', 'invite.revoked': 'Invite revoked', 'invite.expired': 'Invite expired', 'invite.accepted': 'Invite accepted',
       'user.roleChanged': 'Role changed', 'user.suspended': 'User suspended', 'user.reactivated': 'User reactivated', 'user.deleted': 'User deleted', 'user.signedOut': 'Signed out everywhere', 'user.passwordChanged': 'Password changed', 'user.passwordResetSent': 'Password reset sent', 'user.passwordReset': 'Password reset', 'user.mfaEnabled': 'Two-step turned on', 'user.mfaDisabled': 'Two-step turned off', 'user.mfaReset': 'Two-step reset', 'tenant.mfaPolicyChanged': 'Two-step policy changed', 'user.maxChatsChanged': 'Max chats changed', 'user.availabilityChanged': 'Availability set', 'tenant.maxChatsChanged': 'Default max chats changed', 'users.exported': 'Users exported', 'audit.exported': 'Audit log exported',
-      'tenant.created': 'Company created', 'tenant.tierChanged': 'Plan changed',
+      'tenant.created': 'Company created', 'tenant.tierChanged': 'Plan changed', 'integration.created': 'Integration token made', 'integration.revoked': 'Integration token revoked',
     },
   },
   code: {
@@ -211,6 +211,15 @@ export const s = {
     mergeInstead: (from, to) => `Merge ${from} into ${to} instead`,
     moved: (r) => (r.kind === 'rename' ? `${r.from} is now ${r.to}` : `${r.from} is merged into ${r.to}`) + ` (${r.members} ${r.members === 1 ? 'person' : 'people'}${r.invites ? `, ${r.invites} invite${r.invites === 1 ? '' : 's'}` : ''} moved).`,
     moving: (m) => `${m.from} is still moving to ${m.to}. Everyone already sees the new name.`, finish: 'Finish now',
+  },
+  integrations: {
+    intro: 'Integration tokens let your company’s own systems read its events: GET /events with the header Authorization: Bearer <token>.',
+    bus: 'Events also reach the company’s EventBridge bus.', none: 'No integration tokens yet.', create: 'Create token',
+    cols: ['Name', 'Scopes', 'Created', 'Last used', 'Status'], scope: { 'events:read': 'Read events' }, never: 'Never',
+    by: (d, n) => `${d} by ${n}`, revoked: (x) => `Revoked ${x}`, revoke: 'Revoke', revokeLabel: (n) => `Revoke ${n}`, revokeTitle: (n) => `Revoke ${n}?`,
+    revokeBody: 'Systems using it stop at their next request.', gone: (n) => `${n} is revoked.`,
+    token: 'Token', copy: 'Copy', done: 'Done',
+    once: 'This is the only time it is shown. Store it in your system’s secret store now.',
   },
   export: { label: 'Export CSV', busy: 'Exporting…' },
   status: { label: 'Your availability', changed: (a) => `You are now ${a}.` },

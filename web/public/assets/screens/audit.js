@@ -46,6 +46,8 @@ export function sentence(e) {
     case 'tenant.mfaPolicyChanged': return a.mfaPolicy === 'admins' ? `${actor} required two-step verification for admins` : `${actor} made two-step verification optional`;
     case 'tenant.created': return `${actor} created the company ${target}`;
     case 'tenant.tierChanged': return `${actor} changed the plan from ${b.tier} to ${a.tier}`;
+    case 'integration.created': return `${actor} made the integration token ${target}`;
+    case 'integration.revoked': return `${actor} revoked the integration token ${target}`;
     default: return `${actor}: ${e.action} ${target}`;
   }
 }
