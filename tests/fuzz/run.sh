@@ -5,7 +5,7 @@
 # match its schema, a schema-violating request that is accepted, an undeclared method answered
 # without 405 + Allow, and a route that ignores its authentication.
 #
-# usage: bash tests/fuzz/run.sh [EXAMPLES_PER_OPERATION]   (default 150; 36 operations)
+# usage: bash tests/fuzz/run.sh [EXAMPLES_PER_OPERATION]   (default 150; 40 operations)
 # Starts its own local API (and emulator) on a free port and stops them, by pid, on exit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

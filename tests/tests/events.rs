@@ -515,3 +515,52 @@ fn the_mailbox_reads_every_email_while_the_events_queues_fill() {
         assert_eq!(row["delivery"], "bounced", "{row}");
     });
 }
+
+/// A log line per batch with its counts; never an event, a name or an address (rule 20).
+#[test]
+fn publish_events_logs_counts_and_never_an_event() {
+    use std::sync::{Arc, Mutex};
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    run_isolated(|app| async move {
+        let mut poller = app.poller().await;
+        let t = tenant(&app, "team", None).await;
+        let name = unique("Private Person");
+        let addr = email("private");
+        let body = json!({"email": addr, "name": name, "role": "agent"});
+        assert_eq!(invite(&app, &t.admin, body).await.status, 201);
+        let batch = json!({ "Records": poller.peek().await });
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_writer(move || writer.clone())
+            .finish();
+        let guard = tracing::subscriber::set_default(subscriber);
+        let done =
+            publish_events_fn::handle(&app.publish, &batch, std::time::SystemTime::now()).await;
+        drop(guard);
+        assert_eq!(done.published, 4, "{done:?}");
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let line: Value = serde_json::from_str(
+            text.lines()
+                .find(|l| l.contains("batch handled"))
+                .unwrap_or_else(|| panic!("{text}")),
+        )
+        .unwrap();
+        assert_eq!(line["fields"]["published"], 4);
+        assert_eq!(line["fields"]["logged"], 4);
+        for secret in [name.as_str(), addr.as_str(), "invite.created", &t.id] {
+            assert!(!text.contains(secret), "{secret} in the log: {text}");
+        }
+    });
+}
