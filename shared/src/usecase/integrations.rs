@@ -164,15 +164,19 @@ pub fn events_query(
     types: Option<&str>,
     errs: &mut Vec<FieldError>,
 ) -> (u64, Vec<AuditAction>) {
-    let after = match after.map(str::trim) {
+    // Digits only: `u64::from_str` would also take "+5".
+    let after = match after {
         None | Some("") => 0,
-        Some(a) => a.parse::<u64>().unwrap_or_else(|_| {
-            errs.push(FieldError::new(
+        Some(a) => Some(a)
+            .filter(|a| a.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|a| a.parse::<u64>().ok())
+            .unwrap_or_else(|| {
+                errs.push(FieldError::new(
                 "query.after",
                 "must be the `next` of an earlier page, or an event's sequence (a whole number)",
             ));
-            0
-        }),
+                0
+            }),
     };
     let mut wanted = Vec::new();
     for t in types.unwrap_or_default().split(',').map(str::trim) {
@@ -188,4 +192,35 @@ pub fn events_query(
         }
     }
     (after, wanted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_is_digits_and_types_are_published_ones() {
+        let read = |after: Option<&str>, types: Option<&str>| {
+            let mut errs = Vec::new();
+            let out = events_query(after, types, &mut errs);
+            (out, errs.into_iter().map(|e| e.field).collect::<Vec<_>>())
+        };
+        assert_eq!(read(None, None), ((0, vec![]), vec![]));
+        assert_eq!(read(Some(""), Some("")), ((0, vec![]), vec![]));
+        assert_eq!(read(Some("42"), None).0 .0, 42);
+        for bad in ["+5", " 5", "-1", "x", "99999999999999999999999"] {
+            assert_eq!(read(Some(bad), None).1, ["query.after"], "{bad}");
+        }
+        let ((_, types), errs) = read(None, Some("user.deleted, user.suspended,,"));
+        assert_eq!(
+            types,
+            [AuditAction::UserDeleted, AuditAction::UserSuspended]
+        );
+        assert!(errs.is_empty());
+        // An export is audited but never published: not an event type.
+        assert_eq!(
+            read(None, Some("users.exported,nope")).1,
+            ["query.types", "query.types"]
+        );
+    }
 }
