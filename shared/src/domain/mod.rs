@@ -15,6 +15,7 @@ pub mod manage;
 pub mod password;
 pub mod reset;
 pub mod role;
+pub mod scim;
 pub mod signin;
 pub mod team;
 pub mod tenant;
