@@ -432,6 +432,79 @@ pub fn equality(filter: &Filter) -> Option<(&AttrPath, &str)> {
     }
 }
 
+/// The largest `count` a list answers (RFC 7644 3.4.2.4 lets the provider cap it; the cap is
+/// said in ServiceProviderConfig).
+pub const MAX_COUNT: usize = 100;
+
+pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+pub const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+pub const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+
+/// An error document (RFC 7644 3.12): `status` as a string, `scimType` where the RFC names one
+/// (`invalidFilter`, `uniqueness`, `mutability`, `invalidSyntax`, `invalidPath`, `noTarget`,
+/// `invalidValue`, `tooMany`).
+pub fn error(status: u16, scim_type: Option<&str>, detail: &str) -> Value {
+    let mut e = serde_json::json!({
+        "schemas": [ERROR],
+        "status": status.to_string(),
+        "detail": detail,
+    });
+    if let Some(t) = scim_type {
+        e["scimType"] = Value::String(t.to_string());
+    }
+    e
+}
+
+/// A list answer (RFC 7644 3.4.2): `startIndex` is 1-based, `itemsPerPage` what this page holds.
+pub fn list(total: usize, start_index: usize, resources: Vec<Value>) -> Value {
+    serde_json::json!({
+        "schemas": [LIST_RESPONSE],
+        "totalResults": total,
+        "startIndex": start_index,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    })
+}
+
+/// `startIndex` and `count` as RFC 7644 3.4.2.4 reads them: a `startIndex` below 1 is 1, a
+/// negative `count` is 0, a `count` over [`MAX_COUNT`] is the cap; absent, 1 and the cap.
+/// Anything that is not an integer is an `invalidValue`.
+pub fn paging(start: Option<&str>, count: Option<&str>) -> Result<(usize, usize), String> {
+    let int = |name: &str, v: Option<&str>, default: i64| -> Result<i64, String> {
+        match v.map(str::trim) {
+            None | Some("") => Ok(default),
+            Some(v) => v
+                .parse::<i64>()
+                .map_err(|_| format!("{name} must be an integer")),
+        }
+    };
+    let start = int("startIndex", start, 1)?.max(1) as usize;
+    let count = int("count", count, MAX_COUNT as i64)?.clamp(0, MAX_COUNT as i64) as usize;
+    Ok((start, count))
+}
+
+/// What this provider supports (RFC 7643 5), served at `/scim/v2/ServiceProviderConfig`.
+pub fn service_provider_config(docs: &str) -> Value {
+    serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+        "documentationUri": docs,
+        "patch": {"supported": true},
+        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "filter": {"supported": true, "maxResults": MAX_COUNT},
+        "changePassword": {"supported": false},
+        "sort": {"supported": false},
+        "etag": {"supported": false},
+        "authenticationSchemes": [{
+            "type": "oauthbearertoken",
+            "name": "Integration token",
+            "description": "An integration token with the scim scope, made in Settings › Integrations: Authorization: Bearer vc_…",
+            "primary": true,
+        }],
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -552,6 +625,37 @@ mod tests {
         ] {
             assert!(patch_path(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn paging_reads_start_and_count_as_the_rfc_says() {
+        assert_eq!(paging(None, None), Ok((1, MAX_COUNT)));
+        assert_eq!(
+            paging(Some("1"), Some("2")),
+            Ok((1, 2)),
+            "Okta's connection test"
+        );
+        assert_eq!(paging(Some("0"), Some("-5")), Ok((1, 0)));
+        assert_eq!(paging(Some("3"), Some("100000")), Ok((3, MAX_COUNT)));
+        assert!(paging(Some("x"), None).is_err() && paging(None, Some("1.5")).is_err());
+        let l = list(7, 3, vec![json!({"id": "a"})]);
+        assert_eq!(
+            (
+                l["totalResults"].clone(),
+                l["itemsPerPage"].clone(),
+                l["startIndex"].clone()
+            ),
+            (json!(7), json!(1), json!(3))
+        );
+        let e = error(409, Some("uniqueness"), "taken");
+        assert_eq!(
+            (e["status"].clone(), e["scimType"].clone()),
+            (json!("409"), json!("uniqueness"))
+        );
+        assert!(error(404, None, "no").get("scimType").is_none());
+        let c = service_provider_config("https://example.test/docs");
+        assert_eq!(c["bulk"]["supported"], false);
+        assert_eq!(c["filter"]["maxResults"], MAX_COUNT);
     }
 
     #[test]
