@@ -564,3 +564,73 @@ fn publish_events_logs_counts_and_never_an_event() {
         }
     });
 }
+
+/// A bus that fails every call, or a log that takes nothing: retried while young, then every
+/// event kept whole in the dead-letter queue; an event the log refuses still reaches the bus.
+#[test]
+fn failing_calls_are_retried_while_young_then_every_event_is_kept_whole() {
+    run_faulty(|app, faults, _calls| async move {
+        let mut poller = app.poller().await;
+        let t = tenant(&app, "team", None).await;
+        poller.drain(&app.publish, 3).await;
+        received(&app.stack.aws_endpoint, &app.stack.events_queue_url).await;
+        let mut old = app.publish.clone();
+        old.retry_window = std::time::Duration::ZERO;
+
+        // The bus answers every call with a 500.
+        let body = json!({"email": email("a"), "name": "Bus Down", "role": "agent"});
+        assert_eq!(invite(&app, &t.admin, body).await.status, 201);
+        faults.set(
+            vec![FaultRule::new("events.PutEvents", Fault::ServerError, 1.0)],
+            3,
+        );
+        let young = poller.drain(&app.publish, 1).await;
+        assert_eq!(young.partial, 1, "young: sent again from its record");
+        let p = poller.drain(&old, 1).await;
+        assert_eq!(p.partial, 0, "{p:?}");
+        let dead = received(&app.stack.aws_endpoint, &app.stack.events_dead_letter_url).await;
+        assert_eq!(dead.len(), 1, "{dead:?}");
+        assert_eq!(dead[0]["event"]["subject"]["name"], "Bus Down");
+        assert!(dead[0]["error"].as_str().unwrap().starts_with("PutEvents"));
+        faults.clear();
+
+        // The log takes nothing: kept whole, marked, and still on the bus.
+        let body = json!({"email": email("b"), "name": "Log Down", "role": "agent"});
+        assert_eq!(invite(&app, &t.admin, body).await.status, 201);
+        faults.set(
+            vec![FaultRule::new(
+                "dynamodb.BatchWriteItem",
+                Fault::ServerError,
+                1.0,
+            )],
+            4,
+        );
+        let young = poller.drain(&app.publish, 1).await;
+        assert_eq!(young.partial, 1);
+        assert!(
+            received(&app.stack.aws_endpoint, &app.stack.events_queue_url)
+                .await
+                .is_empty(),
+            "nothing past a record the log could not take"
+        );
+        let p = poller.drain(&old, 1).await;
+        assert_eq!(p.partial, 0, "{p:?}");
+        faults.clear();
+        let dead = received(&app.stack.aws_endpoint, &app.stack.events_dead_letter_url).await;
+        assert_eq!(dead.len(), 1, "{dead:?}");
+        assert_eq!(
+            (
+                dead[0]["log"].clone(),
+                dead[0]["event"]["subject"]["name"].clone()
+            ),
+            (json!(true), json!("Log Down"))
+        );
+        let bus = received(&app.stack.aws_endpoint, &app.stack.events_queue_url).await;
+        assert_eq!(bus.len(), 1);
+        assert_eq!(
+            detail(&bus[0])["id"],
+            dead[0]["event"]["id"],
+            "the same event, one id"
+        );
+    });
+}

@@ -3,21 +3,25 @@
 //! its own transaction (`shared::store` `Tx`), so what reaches the stream committed, and the
 //! event source mapping hands this function each company's records in commit order.
 //!
-//! Per batch: the events go out in order, at most 10 per `PutEvents` call (EventBridge's
+//! Per batch: the events are put in order, at most 10 per `PutEvents` call (EventBridge's
 //! limit). An entry EventBridge refuses is tried again at once; if it still fails:
 //! - while its record is younger than the retry window, the answer names that record as the
-//!   batch's first failure and nothing after it is sent: the mapping sends the batch again
-//!   from there, so order holds and what was sent goes again with the same ids;
+//!   batch's first failure and no later chunk is sent: the mapping sends the batch again from
+//!   there. What went out after it in the same call goes again with the same ids, so a
+//!   consumer may see it before the retried event: consumers order by `sequence` and drop
+//!   repeats by `id` (EventBridge does not promise delivery order anyway);
 //! - once the window has passed, the event goes whole to the dead-letter queue (with
 //!   EventBridge's error) and publishing goes on: nothing is lost, nothing is published under
 //!   a new id, and an operator can send it on from there.
 //!
-//! A `PutEvents` call that fails outright (throttled past the SDK's retries, unreachable) is a
-//! failure of its first record, the same way.
+//! A `PutEvents` call that fails outright (throttled past the SDK's retries, unreachable, a
+//! denied permission) is the same for every event of its call: retried from its first record
+//! while young, dead-lettered whole past the window.
 //!
 //! Before the bus, each event goes to its company's event log (`EVENTLOG#<company>` in the
 //! audit table, by sequence), which `GET /events` reads: an event the log could not take
-//! stops the batch at its record the same way, so the log is written in order too. Logs carry
+//! stops the batch at its record the same way, so the log is written in order too; past the
+//! window it is dead-lettered whole (marked `log`) and still put on the bus. Logs carry
 //! counts, never an event.
 
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
@@ -170,7 +174,23 @@ async fn flush(
 ) -> Result<(), String> {
     let at = time::OffsetDateTime::from(now);
     let docs: Vec<Value> = events.iter().map(|p| p.event.clone()).collect();
-    let unlogged = deps.store.log_events(&docs, at).await;
+    let mut unlogged = deps.store.log_events(&docs, at).await;
+    // Past the window, an event the log keeps refusing is kept whole for an operator, and
+    // goes on to the bus: the mapping would otherwise give up on its record within the hour.
+    let mut kept = Vec::new();
+    for &i in &unlogged {
+        if age(&events[i], now) < deps.retry_window {
+            break;
+        }
+        let body =
+            json!({"event": events[i].event, "error": "not written to the event log", "log": true});
+        if dead_letter(deps, body).await.is_err() {
+            break;
+        }
+        done.dead_lettered += 1;
+        kept.push(i);
+    }
+    unlogged.retain(|i| !kept.contains(i));
     // Only what precedes the first record the log could not take goes on: its retry brings
     // the rest (the log's writes are the same item again).
     let upto = match unlogged.first() {
@@ -180,12 +200,25 @@ async fn flush(
             .unwrap_or(i),
         None => events.len(),
     };
-    done.logged += upto;
+    done.logged += upto - kept.iter().filter(|&&i| i < upto).count();
     publish(deps, &events[..upto], now, done).await?;
     match unlogged.first() {
         Some(&i) => Err(events[i].record.to_string()),
         None => Ok(()),
     }
+}
+
+/// How long ago the event's record was written (0 when the record does not say).
+fn age(p: &Pending, now: SystemTime) -> Duration {
+    p.written_at
+        .map(|w| {
+            let now = now
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs_f64();
+            Duration::from_secs_f64((now - w).max(0.0))
+        })
+        .unwrap_or_default()
 }
 
 fn log(done: Done) -> Done {
@@ -232,7 +265,12 @@ async fn publish(
                     if attempt < ATTEMPTS {
                         continue;
                     }
-                    return Err(left[0].record.to_string());
+                    // The whole call failed: each of its events as if refused one by one.
+                    refused = left
+                        .iter()
+                        .map(|p| (*p, format!("PutEvents: {why}")))
+                        .collect();
+                    break;
                 }
             };
             // One result per entry, in the order sent.
@@ -258,16 +296,7 @@ async fn publish(
             }
         }
         for (p, why) in &refused {
-            let age = p
-                .written_at
-                .map(|w| {
-                    let now = now
-                        .duration_since(SystemTime::UNIX_EPOCH)
-                        .unwrap_or_default()
-                        .as_secs_f64();
-                    Duration::from_secs_f64((now - w).max(0.0))
-                })
-                .unwrap_or_default();
+            let age = age(p, now);
             tracing::warn!(error = %why, age_s = age.as_secs(), "an event was refused");
             if age < deps.retry_window {
                 return Err(p.record.to_string());

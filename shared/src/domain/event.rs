@@ -225,6 +225,9 @@ pub fn read_record(r: &Value) -> Record {
     if count == 0 || count > last {
         return unreadable("seq is smaller than the events it numbers");
     }
+    if !events.iter().all(Value::is_object) {
+        return unreadable("an event is not a JSON object");
+    }
     let events = events
         .into_iter()
         .zip(last - count + 1..)
@@ -394,6 +397,8 @@ mod tests {
             ("nope", "1"),
             ("[]", "1"),
             (r#"[{"id":"a"}]"#, "x"),
+            ("[3]", "1"),
+            (r#"["a"]"#, "1"),
             (r#"[{},{}]"#, "1"),
         ] {
             assert!(

@@ -54,13 +54,29 @@ impl Store {
         after: &Integration,
         entry: &AuditEntry,
     ) -> Result<(), WriteError> {
+        let (Some(at), Some(by)) = (after.revoked_at, after.revoked_by.as_ref()) else {
+            return Err(WriteError::Refused(Refusal::Stale));
+        };
+        // Only the revocation's attributes: a last use recorded meanwhile stays.
+        let mut set = "SET revokedAt = :at, revokedById = :by".to_string();
+        let mut values = vec![
+            (":t", s(&after.tenant_id)),
+            (":at", s(timefmt::format(at))),
+            (":by", s(&by.id)),
+        ];
+        if let Some(name) = &by.name {
+            set.push_str(", revokedByName = :name");
+            values.push((":name", s(name)));
+        }
         let mut tx = Tx::new(&self.tables);
-        tx.put_if(
+        tx.update(
             Tag::Integration,
-            items::integration_item(after),
-            "attribute_not_exists(revokedAt) AND tenantId = :t",
+            items::integration_pk(&after.id),
+            items::INTEGRATION_SK,
+            &set,
+            "attribute_exists(pk) AND attribute_not_exists(revokedAt) AND tenantId = :t",
             &[],
-            vec![(":t", s(&after.tenant_id))],
+            values,
         );
         tx.audit(entry);
         tx.commit(&self.client)
