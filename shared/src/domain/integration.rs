@@ -93,6 +93,15 @@ impl Integration {
         self.revoked_at.is_none() && self.scopes.contains(&scope)
     }
 
+    /// `active` or `revoked`: what the list and the audit log say of it.
+    pub fn status(&self) -> &'static str {
+        if self.revoked_at.is_some() {
+            "revoked"
+        } else {
+            "active"
+        }
+    }
+
     /// Whether a request at `now` should record itself as the token's last use.
     pub fn use_is_news(&self, now: OffsetDateTime) -> bool {
         self.last_used_at.is_none_or(|t| now - t >= LAST_USED_GRAIN)
@@ -164,11 +173,7 @@ impl From<&Integration> for IntegrationView {
             id: i.id.clone(),
             name: i.name.clone(),
             scopes: i.scopes.clone(),
-            status: if i.revoked_at.is_some() {
-                "revoked"
-            } else {
-                "active"
-            },
+            status: i.status(),
             created_at: super::timefmt::format(i.created_at),
             created_by: i.created_by.clone(),
             last_used_at: i.last_used_at.map(super::timefmt::format),
@@ -183,7 +188,7 @@ pub fn snapshot(i: &Integration) -> Value {
     serde_json::json!({
         "name": i.name,
         "scopes": i.scopes,
-        "status": if i.revoked_at.is_some() { "revoked" } else { "active" },
+        "status": i.status(),
     })
 }
 
