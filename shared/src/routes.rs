@@ -81,6 +81,18 @@ pub const ROUTES: &[Route] = &[
     route("GET /integrations", "audit"),
     route("POST /integrations", "audit"),
     route("DELETE /integrations/{id}", "audit"),
+    // Directory sync (rule 22): an integration token with the `scim` scope, never a person.
+    route("GET /scim/v2/ServiceProviderConfig", "scim"),
+    route("GET /scim/v2/ResourceTypes", "scim"),
+    route("GET /scim/v2/ResourceTypes/{id}", "scim"),
+    route("GET /scim/v2/Schemas", "scim"),
+    route("GET /scim/v2/Schemas/{id}", "scim"),
+    route("GET /scim/v2/Users", "scim"),
+    route("POST /scim/v2/Users", "scim"),
+    route("GET /scim/v2/Users/{id}", "scim"),
+    route("PUT /scim/v2/Users/{id}", "scim"),
+    route("PATCH /scim/v2/Users/{id}", "scim"),
+    route("DELETE /scim/v2/Users/{id}", "scim"),
 ];
 
 /// The route key API Gateway gives a request that no route takes.

@@ -25,6 +25,7 @@ pub enum Function {
     Delete,
     Audit,
     ResetPassword,
+    Scim,
     /// The `$default` route's.
     Fallback,
 }
@@ -41,6 +42,7 @@ impl Function {
             Function::Delete => "delete",
             Function::Audit => "audit",
             Function::ResetPassword => "reset-password",
+            Function::Scim => "scim",
             Function::Fallback => "fallback",
         }
     }
@@ -67,6 +69,7 @@ impl Function {
             Function::Delete,
             Function::Audit,
             Function::ResetPassword,
+            Function::Scim,
             Function::Fallback,
         ]
         .into_iter()
@@ -101,6 +104,7 @@ pub struct App {
     pub suspend: suspend_fn::Deps,
     pub delete: delete_fn::Deps,
     pub audit: audit_fn::Deps,
+    pub scim: scim_fn::Deps,
     pub expire: expire_invites_fn::Deps,
     pub reconcile: reconcile_signin_fn::Deps,
     pub mail_events: mail_events_fn::Deps,
@@ -306,6 +310,16 @@ impl App {
                 clock: clock.clone(),
                 pricing_url: stack.pricing_url.clone(),
             },
+            scim: scim_fn::Deps {
+                invites: shared::usecase::invites::InviteDeps {
+                    store: store_for("scim"),
+                    mailer: mailer_for("scim"),
+                    clock: clock.clone(),
+                    app_url: stack.app_url.clone(),
+                    pricing_url: stack.pricing_url.clone(),
+                },
+                directory: directory_for("scim"),
+            },
             audit: audit_fn::Deps {
                 store: store_for("audit"),
                 directory: directory_for("audit"),
@@ -491,6 +505,7 @@ impl App {
                 Function::Suspend => suspend_fn::handle(&self.suspend, &self.verifier, req).await,
                 Function::Delete => delete_fn::handle(&self.delete, &self.verifier, req).await,
                 Function::Audit => audit_fn::handle(&self.audit, &self.verifier, req).await,
+                Function::Scim => scim_fn::handle(&self.scim, req).await,
                 Function::ResetPassword => {
                     reset_password_fn::handle(&self.reset, &self.verifier, req).await
                 }

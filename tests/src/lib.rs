@@ -28,6 +28,7 @@ pub const FUNCTIONS: &[&str] = &[
     "delete",
     "audit",
     "reset-password",
+    "scim",
     "expire-invites",
     "reconcile-signin",
     "mail-events",

@@ -65,7 +65,7 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     let change = change_by(req, &caller, now);
     let invites = invites::create(
         &deps.invites(),
-        &caller,
+        &invites::Sender::user(&caller),
         &change,
         &rows,
         batch,
@@ -91,7 +91,8 @@ async fn resend(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     let (caller, before) = admin_and_invite(deps, req, "resend invites").await?;
     let now = deps.clock.now();
     let change = change_by(req, &caller, now);
-    let sent = invites::resend(&deps.invites(), &caller, &change, before, deadline(req)).await?;
+    let by = invites::Sender::user(&caller);
+    let sent = invites::resend(&deps.invites(), &by, &change, before, deadline(req)).await?;
     Ok(answer(&answers::invite(&sent, now)))
 }
 

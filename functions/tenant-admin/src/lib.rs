@@ -80,6 +80,7 @@ fn admin_field(obj: &Map<String, Value>, errs: &mut Vec<FieldError>) -> Option<I
         role: Role::Admin,
         team: None,
         time_zone: None,
+        managed: None,
     })
 }
 

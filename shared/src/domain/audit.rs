@@ -12,6 +12,9 @@ pub struct Actor {
     pub name: Option<String>,
 }
 
+/// Directory sync's actor id: this, then the id of the token it came with.
+pub const DIRECTORY_SYNC_PREFIX: &str = "scim-";
+
 impl Actor {
     /// A user acting through the API, as they are now.
     pub fn of(user: &super::User) -> Actor {
@@ -28,6 +31,21 @@ impl Actor {
             name: None,
         }
     }
+    /// The company's identity provider, provisioning through directory sync (rule 22) with
+    /// the integration token `integration`.
+    pub fn directory_sync(integration: &super::ids::IntegrationId) -> Actor {
+        Actor {
+            id: format!("{DIRECTORY_SYNC_PREFIX}{integration}"),
+            email: None,
+            name: Some("Directory sync".into()),
+        }
+    }
+
+    /// Whether this is directory sync acting (`Actor::directory_sync`).
+    pub fn is_directory_sync(&self) -> bool {
+        self.id.starts_with(DIRECTORY_SYNC_PREFIX)
+    }
+
     pub fn platform() -> Actor {
         Actor {
             id: "platform".into(),
@@ -114,6 +132,12 @@ pub enum AuditAction {
     /// An admin revoked an integration token (rule 21).
     #[serde(rename = "integration.revoked")]
     IntegrationRevoked,
+    /// Directory sync changed a user's name or the identity provider's link to them (rule 22).
+    #[serde(rename = "user.updated")]
+    UserUpdated,
+    /// Directory sync changed a pending invite's name or the provider's link to it (rule 22).
+    #[serde(rename = "invite.updated")]
+    InviteUpdated,
 }
 
 impl AuditAction {
@@ -147,6 +171,8 @@ impl AuditAction {
             AuditAction::TeamMerged => "team.merged",
             AuditAction::IntegrationCreated => "integration.created",
             AuditAction::IntegrationRevoked => "integration.revoked",
+            AuditAction::UserUpdated => "user.updated",
+            AuditAction::InviteUpdated => "invite.updated",
         }
     }
 
@@ -385,6 +411,8 @@ pub fn user_snapshot(u: &super::User) -> Value {
         "mfa": u.mfa,
         "maxChats": u.max_chats,
         "displayName": u.display_label(),
+        "managed": u.managed.is_some(),
+        "externalId": u.managed.as_ref().and_then(|m| m.external_id.clone()),
     })
 }
 
@@ -397,6 +425,8 @@ pub fn invite_snapshot(i: &super::Invite) -> Value {
         "team": i.team,
         "status": i.status.as_str(),
         "expiresAt": super::timefmt::format(i.expires_at),
+        "managed": i.managed.is_some(),
+        "externalId": i.managed.as_ref().and_then(|m| m.external_id.clone()),
     })
 }
 

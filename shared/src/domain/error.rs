@@ -177,6 +177,15 @@ pub enum ApiError {
     UserDeleted,
     #[error("too many requests; retry in {retry_after_secs}s")]
     TooManyRequests { retry_after_secs: u64 },
+    /// A directory sync (SCIM) request refused for a reason RFC 7644 names (`scim_type`:
+    /// `invalidFilter`, `invalidPath`, `mutability`, `invalidValue`, …), answered as its error
+    /// document. Nothing was changed.
+    #[error("SCIM {scim_type}: {detail}")]
+    Scim {
+        status: u16,
+        scim_type: &'static str,
+        detail: String,
+    },
     /// A dependency failed before any part of the change was sent: nothing changed.
     #[error("a dependency failed; nothing was changed")]
     Unavailable(#[source] Cause),
@@ -451,6 +460,19 @@ impl ApiError {
                     "Too soon",
                     429,
                     format!("This invite was just sent. Try again in {retry_after_secs} seconds."),
+                )
+            }
+            ApiError::Scim {
+                status,
+                scim_type,
+                detail,
+            } => {
+                ext.insert("scimType".into(), (*scim_type).into());
+                (
+                    "scim",
+                    "Refused by directory sync",
+                    *status,
+                    detail.clone(),
                 )
             }
             ApiError::TooManyAttempts => {

@@ -55,12 +55,16 @@ pub const PUBLISHED: &[AuditAction] = &[
     AuditAction::TeamMerged,
     AuditAction::IntegrationCreated,
     AuditAction::IntegrationRevoked,
+    AuditAction::UserUpdated,
+    AuditAction::InviteUpdated,
 ];
 
-/// Who acted: a person, the scheduled jobs (`system`) or VeloConnect's operators (`platform`).
+/// Who acted: a person, the scheduled jobs (`system`), VeloConnect's operators (`platform`)
+/// or the company's identity provider (`directory`: directory sync, rule 22).
 fn actor(entry: &AuditEntry) -> Value {
     let kind = match entry.actor.id.as_str() {
         "system" | "platform" => entry.actor.id.as_str(),
+        _ if entry.actor.is_directory_sync() => "directory",
         _ => "user",
     };
     json!({ "kind": kind, "id": entry.actor.id, "name": entry.actor.name })
@@ -315,7 +319,7 @@ mod tests {
         for a in PUBLISHED {
             assert!(a.publishes(), "{a:?}");
         }
-        assert_eq!(PUBLISHED.len(), 26, "28 actions less the two exports");
+        assert_eq!(PUBLISHED.len(), 28, "30 actions less the two exports");
     }
 
     #[test]

@@ -23,19 +23,23 @@ pub const MAX_NAME: usize = 64;
 /// (as a person's last activity, rule 5).
 pub const LAST_USED_GRAIN: time::Duration = time::Duration::minutes(5);
 
-/// What a token may do. One now; SCIM (issue 30) adds `scim`.
+/// What a token may do: read the events (rule 20), or provision people through directory
+/// sync (SCIM, rule 22).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum Scope {
     #[serde(rename = "events:read")]
     EventsRead,
+    #[serde(rename = "scim")]
+    Scim,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 1] = [Scope::EventsRead];
+    pub const ALL: [Scope; 2] = [Scope::EventsRead, Scope::Scim];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::EventsRead => "events:read",
+            Scope::Scim => "scim",
         }
     }
 

@@ -98,6 +98,8 @@ pub struct Invite {
     pub sent_at: OffsetDateTime,
     /// The IANA zone the inviter's console runs in; the email writes the expiry in it.
     pub time_zone: Option<String>,
+    /// Made or claimed by directory sync (rule 22); the user it becomes inherits it.
+    pub managed: Option<super::user::Managed>,
 }
 
 impl Invite {
@@ -119,6 +121,12 @@ impl Invite {
     /// Rule 1: a pending invite holds its seat until accepted, revoked or expired.
     pub fn holds_seat(&self) -> bool {
         self.status == InviteStatus::Pending
+    }
+
+    /// Closed (expired by the job, or revoked): its seat and address were given back, so
+    /// opening it again takes them again.
+    pub fn gave_seat_back(&self) -> bool {
+        matches!(self.status, InviteStatus::Expired | InviteStatus::Revoked)
     }
 }
 
@@ -150,6 +158,8 @@ impl Invite {
             mail: Default::default(),
             max_chats,
             availability: Default::default(),
+            // The provider's id for the person stays what it was while they were invited.
+            managed: self.managed.clone(),
         };
         let accepted = Invite {
             status: InviteStatus::Accepted,
@@ -179,6 +189,7 @@ pub fn new_invite(
     now: OffsetDateTime,
 ) -> (Invite, super::InviteToken) {
     let id = super::InviteId::generate();
+    let id_text = id.to_string();
     let token = super::InviteToken::generate(&id);
     let invite = Invite {
         id,
@@ -197,6 +208,10 @@ pub fn new_invite(
         created_at: now,
         sent_at: now,
         time_zone: row.time_zone.clone(),
+        managed: row.managed.clone().map(|m| super::user::Managed {
+            scim_id: id_text.clone(),
+            ..m
+        }),
     };
     (invite, token)
 }
@@ -223,6 +238,7 @@ pub(crate) mod tests {
             created_at: now,
             sent_at: now,
             time_zone: None,
+            managed: None,
         }
     }
 

@@ -147,6 +147,7 @@ mod tests {
             mail: Default::default(),
             max_chats: crate::domain::user::DEFAULT_MAX_CHATS,
             availability: Default::default(),
+            managed: None,
         }
     }
 

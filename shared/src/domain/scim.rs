@@ -4,7 +4,10 @@
 //! string comparisons are case-insensitive too (`caseExact` is false for every attribute we
 //! serve), and a malformed filter is an error the caller answers as `invalidFilter`.
 
+use super::user::Managed;
+use super::{ApiError, Email};
 use serde_json::Value;
+use time::OffsetDateTime;
 
 /// An attribute path: `[urn:…:]name[.sub]`, names lower-cased.
 #[derive(Debug, Clone, PartialEq)]
@@ -505,6 +508,512 @@ pub fn service_provider_config(docs: &str) -> Value {
     })
 }
 
+/// Our own read-only attributes of a user (role, team, where they stand): under this URN.
+pub const VELOCONNECT_USER: &str = "urn:ietf:params:scim:schemas:extension:veloconnect:2.0:User";
+
+fn scim_error(status: u16, scim_type: &'static str, detail: impl Into<String>) -> ApiError {
+    ApiError::Scim {
+        status,
+        scim_type,
+        detail: detail.into(),
+    }
+}
+
+/// A 400 `invalidValue`: an attribute with a value we can't take.
+pub fn invalid_value(detail: impl Into<String>) -> ApiError {
+    scim_error(400, "invalidValue", detail)
+}
+
+/// The error document for a refusal answered as a problem (`ApiError::problem`'s JSON): the
+/// status, the detail (with each field's problem), and the `scimType` RFC 7644 3.12 names
+/// for it where there is one.
+pub fn error_of(problem: &Value) -> Value {
+    let slug = problem["type"].as_str().unwrap_or_default();
+    let scim_type = match slug.rsplit('/').next().unwrap_or_default() {
+        "scim" => problem["scimType"].as_str(),
+        "email-taken" => Some("uniqueness"),
+        "invalid-request" => Some("invalidValue"),
+        "malformed-body" => Some("invalidSyntax"),
+        _ => None,
+    };
+    let mut detail = problem["detail"].as_str().unwrap_or_default().to_string();
+    for e in problem["errors"].as_array().into_iter().flatten() {
+        if let (Some(f), Some(m)) = (e["field"].as_str(), e["message"].as_str()) {
+            detail.push_str(&format!(" {f}: {m}."));
+        }
+    }
+    let status = problem["status"].as_u64().unwrap_or(500) as u16;
+    error(status, scim_type, &detail)
+}
+
+/// A person as SCIM shows them: a user, or an invite nobody accepted yet.
+pub struct PersonView<'a> {
+    pub id: &'a str,
+    pub email: &'a str,
+    pub name: &'a str,
+    pub managed: Option<&'a Managed>,
+    pub active: bool,
+    /// `invited`, `active`, `suspended`, or `closed` (an invite revoked or expired).
+    pub status: &'static str,
+    pub role: &'static str,
+    pub team: Option<&'a str>,
+    pub created: OffsetDateTime,
+    pub modified: OffsetDateTime,
+}
+
+/// The User resource (RFC 7643 4.1) for `p`; `base` is the SCIM root (`…/scim/v2`).
+pub fn user_resource(p: &PersonView<'_>, base: &str) -> Value {
+    let mut name = serde_json::json!({ "formatted": p.name });
+    if let Some(m) = p.managed {
+        if let Some(g) = &m.given_name {
+            name["givenName"] = Value::String(g.clone());
+        }
+        if let Some(f) = &m.family_name {
+            name["familyName"] = Value::String(f.clone());
+        }
+    }
+    let mut r = serde_json::json!({
+        "schemas": [USER, VELOCONNECT_USER],
+        "id": p.id,
+        "userName": p.email,
+        "name": name,
+        "displayName": p.name,
+        "emails": [{"value": p.email, "type": "work", "primary": true}],
+        "active": p.active,
+        VELOCONNECT_USER: {
+            "role": p.role,
+            "team": p.team,
+            "status": p.status,
+            "managed": p.managed.is_some(),
+        },
+        "meta": {
+            "resourceType": "User",
+            "created": super::timefmt::format(p.created),
+            "lastModified": super::timefmt::format(p.modified),
+            "location": format!("{}/Users/{}", base.trim_end_matches('/'), p.id),
+        },
+    });
+    if let Some(x) = p.managed.and_then(|m| m.external_id.as_ref()) {
+        r["externalId"] = Value::String(x.clone());
+    }
+    r
+}
+
+/// What a User resource asks the person to be (a POST's or PUT's body, or the resource after
+/// a PATCH's operations).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Desired {
+    pub email: Email,
+    pub name: String,
+    pub external_id: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    /// `None`: the body did not say (a PUT without `active` leaves it as it is).
+    pub active: Option<bool>,
+}
+
+/// The longest name, as the console's invite form takes it.
+pub const MAX_NAME: usize = 100;
+/// The longest `externalId` we keep (Entra's object ids are 36, Okta's 20).
+pub const MAX_EXTERNAL_ID: usize = 255;
+
+fn text<'a>(v: Option<&'a Value>, what: &str) -> Result<Option<&'a str>, ApiError> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.trim())),
+        Some(_) => Err(invalid_value(format!("{what} must be a string"))),
+    }
+}
+
+fn clean(s: &str, max: usize, what: &str) -> Result<String, ApiError> {
+    if s.chars().count() > max {
+        return Err(invalid_value(format!(
+            "{what} is longer than {max} characters"
+        )));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(invalid_value(format!("{what} holds a control character")));
+    }
+    Ok(s.to_string())
+}
+
+/// `active` as identity providers send it: a boolean, or Entra ID's "True"/"False" strings.
+fn active(v: Option<&Value>) -> Result<Option<bool>, ApiError> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
+        Some(_) => Err(invalid_value("active must be true or false")),
+    }
+}
+
+/// Reads a User resource: `userName` (an email address: the account's sign-in) or else the
+/// primary or work email; the name from `name.formatted`, else given and family names, else
+/// `displayName`, else the address; `externalId`; `active`.
+pub fn desired(r: &Value) -> Result<Desired, ApiError> {
+    if !r.is_object() {
+        return Err(scim_error(
+            400,
+            "invalidSyntax",
+            "the body must be a User resource (a JSON object)",
+        ));
+    }
+    let user_name = text(member(r, "userName"), "userName")?;
+    let emails = match member(r, "emails") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(list)) => list.iter().collect(),
+        Some(_) => return Err(invalid_value("emails must be a list")),
+    };
+    let pick = |want: &dyn Fn(&Value) -> bool| -> Option<&str> {
+        emails
+            .iter()
+            .find(|e| want(e))
+            .and_then(|e| member(e, "value"))
+            .and_then(Value::as_str)
+    };
+    let work = pick(&|e| member(e, "primary") == Some(&Value::Bool(true)))
+        .or_else(|| pick(&|e| member(e, "type").and_then(Value::as_str) == Some("work")))
+        .or_else(|| pick(&|_| true));
+    let email = match (user_name, work) {
+        (Some(u), _) if Email::parse(u).is_ok() => Email::parse(u),
+        (_, Some(w)) => Email::parse(w.trim()),
+        (Some(_), None) => Err("is not an email address"),
+        (None, None) => {
+            return Err(invalid_value(
+                "userName is required: the person's work email address",
+            ))
+        }
+    }
+    .map_err(|why| invalid_value(format!("userName (or the work email) {why}")))?;
+    let name_obj = member(r, "name").filter(|v| !v.is_null());
+    if name_obj.is_some_and(|n| !n.is_object()) {
+        return Err(invalid_value("name must be an object"));
+    }
+    let part = |k: &str| text(name_obj.and_then(|n| member(n, k)), &format!("name.{k}"));
+    let (formatted, given, family) = (part("formatted")?, part("givenName")?, part("familyName")?);
+    let display = text(member(r, "displayName"), "displayName")?;
+    let joined = [given, family]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let name = formatted
+        .map(str::to_string)
+        .or_else(|| (!joined.is_empty()).then_some(joined))
+        .or_else(|| display.map(str::to_string))
+        .unwrap_or_else(|| email.as_str().to_string());
+    let opt = |v: Option<&str>, max: usize, what: &str| v.map(|v| clean(v, max, what)).transpose();
+    Ok(Desired {
+        name: clean(&name, MAX_NAME, "the name")?,
+        external_id: opt(
+            text(member(r, "externalId"), "externalId")?,
+            MAX_EXTERNAL_ID,
+            "externalId",
+        )?,
+        given_name: opt(given, MAX_NAME, "name.givenName")?,
+        family_name: opt(family, MAX_NAME, "name.familyName")?,
+        active: active(member(r, "active"))?,
+        email,
+    })
+}
+
+fn member_mut<'a>(obj: &'a mut Value, name: &str) -> Option<&'a mut Value> {
+    obj.as_object_mut()?
+        .iter_mut()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+}
+
+/// Sets `name` in `obj` under the spelling it already has there, or as given.
+fn set_member(obj: &mut Value, name: &str, v: Value) {
+    if let Some(slot) = member_mut(obj, name) {
+        *slot = v;
+    } else if let Some(o) = obj.as_object_mut() {
+        o.insert(name.to_string(), v);
+    }
+}
+
+fn remove_member(obj: &mut Value, name: &str) {
+    if let Some(o) = obj.as_object_mut() {
+        o.retain(|k, _| !k.eq_ignore_ascii_case(name));
+    }
+}
+
+/// Merges `v` into `slot` (`add` on a complex attribute merges, RFC 7644 3.5.2.1).
+fn merge(slot: &mut Value, v: Value, add: bool) {
+    match (slot, v) {
+        (slot @ Value::Object(_), Value::Object(m)) if add => {
+            for (k, v) in m {
+                set_member(slot, &k, v);
+            }
+        }
+        (Value::Array(list), Value::Array(more)) if add => list.extend(more),
+        (slot, v) => *slot = v,
+    }
+}
+
+/// Applies a PatchOp's operations (RFC 7644 3.5.2) to `resource`, in order: `add`, `replace`
+/// and `remove`, with a path (`active`, `name.givenName`, `emails[type eq "work"].value`, an
+/// extension's `urn:…:attr`) or, for add and replace, without one (the value's members are
+/// the attributes). Operation names are case-insensitive (Entra ID sends `Replace`).
+/// Attributes we don't keep are applied to the copy and then ignored by `desired`.
+pub fn apply_patch(resource: &mut Value, body: &Value) -> Result<(), ApiError> {
+    let syntax = |d: &str| scim_error(400, "invalidSyntax", d.to_string());
+    let schemas_ok = member(body, "schemas")
+        .and_then(Value::as_array)
+        .is_some_and(|s| s.iter().any(|x| x.as_str() == Some(PATCH_OP)));
+    if !schemas_ok {
+        return Err(syntax("a PATCH body is a PatchOp: schemas must hold urn:ietf:params:scim:api:messages:2.0:PatchOp"));
+    }
+    let ops = member(body, "Operations")
+        .and_then(Value::as_array)
+        .ok_or_else(|| syntax("Operations must be a list"))?;
+    if ops.is_empty() {
+        return Err(syntax("Operations is empty"));
+    }
+    let mut touched_parts = false;
+    let mut touched_formatted = false;
+    for op in ops {
+        let kind = member(op, "op")
+            .and_then(Value::as_str)
+            .map(str::to_ascii_lowercase)
+            .ok_or_else(|| syntax("each operation needs op: add, replace or remove"))?;
+        let path = match member(op, "path") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(p)) => {
+                Some(patch_path(p).map_err(|e| scim_error(400, "invalidPath", e.0))?)
+            }
+            Some(_) => return Err(scim_error(400, "invalidPath", "path must be a string")),
+        };
+        let value = member(op, "value").cloned();
+        if let Some(p) = &path {
+            let n = p.attr.name.as_str();
+            touched_parts |= n == "name" && p.attr.sub.as_deref() != Some("formatted");
+            touched_formatted |= n == "name" && p.attr.sub.as_deref() == Some("formatted");
+        } else if let Some(Value::Object(m)) = &value {
+            for (k, v) in m {
+                if k.eq_ignore_ascii_case("name") {
+                    touched_formatted |= member(v, "formatted").is_some();
+                    touched_parts |=
+                        member(v, "givenName").is_some() || member(v, "familyName").is_some();
+                } else if let Some(sub) =
+                    k.strip_prefix("name.").or_else(|| k.strip_prefix("Name."))
+                {
+                    touched_formatted |= sub.eq_ignore_ascii_case("formatted");
+                    touched_parts |= !sub.eq_ignore_ascii_case("formatted");
+                }
+            }
+        }
+        match (kind.as_str(), path) {
+            ("add" | "replace", None) => {
+                let Some(Value::Object(m)) = value else {
+                    return Err(invalid_value(
+                        "an add or replace without a path takes an object of attributes",
+                    ));
+                };
+                for (k, v) in m {
+                    // Entra ID sends `{"name.givenName": "Ada"}` as a path in a key.
+                    let p = patch_path(&k).map_err(|e| scim_error(400, "invalidPath", e.0))?;
+                    set_at(resource, &p, v, kind == "add")?;
+                }
+            }
+            ("add" | "replace", Some(p)) => {
+                let v = value.ok_or_else(|| invalid_value(format!("{kind} needs a value")))?;
+                set_at(resource, &p, v, kind == "add")?;
+            }
+            ("remove", Some(p)) => remove_at(resource, &p)?,
+            ("remove", None) => return Err(scim_error(400, "noTarget", "remove needs a path")),
+            _ => {
+                return Err(syntax(&format!(
+                    "{kind:?} is not an operation: add, replace or remove"
+                )))
+            }
+        }
+    }
+    // Given or family name changed and the formatted one did not: the formatted one is stale.
+    if touched_parts && !touched_formatted {
+        if let Some(n) = member_mut(resource, "name") {
+            remove_member(n, "formatted");
+        }
+    }
+    Ok(())
+}
+
+/// The object an attribute path starts from: the resource, or its extension's member.
+fn base_mut<'a>(resource: &'a mut Value, p: &PatchPath) -> &'a mut Value {
+    match &p.attr.urn {
+        // A core attribute written with its URN (`urn:…:core:2.0:User:userName`).
+        Some(urn) if urn.eq_ignore_ascii_case(USER) || urn.eq_ignore_ascii_case(GROUP) => resource,
+        Some(urn) => {
+            if member(resource, urn).is_none() {
+                set_member(resource, urn, Value::Object(Default::default()));
+            }
+            member_mut(resource, urn).unwrap_or_else(|| unreachable!("just set"))
+        }
+        None => resource,
+    }
+}
+
+fn set_at(resource: &mut Value, p: &PatchPath, v: Value, add: bool) -> Result<(), ApiError> {
+    let base = base_mut(resource, p);
+    let name = p.attr.name.as_str();
+    match (&p.filter, &p.attr.sub) {
+        (None, None) => match member_mut(base, name) {
+            Some(slot) => merge(slot, v, add),
+            None => set_member(base, name, v),
+        },
+        (None, Some(sub)) => {
+            if !member(base, name).is_some_and(Value::is_object) {
+                set_member(base, name, Value::Object(Default::default()));
+            }
+            if let Some(obj) = member_mut(base, name) {
+                set_member(obj, sub, v);
+            }
+        }
+        (Some(f), _) => {
+            let sub = &p.sub;
+            if !member(base, name).is_some_and(Value::is_array) {
+                set_member(base, name, Value::Array(Vec::new()));
+            }
+            let Some(Value::Array(list)) = member_mut(base, name) else {
+                return Err(scim_error(
+                    400,
+                    "invalidPath",
+                    format!("{name} is not multi-valued"),
+                ));
+            };
+            let mut hit = false;
+            for e in list.iter_mut().filter(|e| matches(f, e)) {
+                hit = true;
+                match sub {
+                    Some(sub) => set_member(e, sub, v.clone()),
+                    None => merge(e, v.clone(), true),
+                }
+            }
+            if !hit {
+                // `emails[type eq "work"].value` on a person with no work email: the element
+                // the filter describes, made (what Entra ID expects of an add or replace).
+                let Some((attr, want)) = equality(f) else {
+                    return Err(scim_error(
+                        400,
+                        "noTarget",
+                        format!("no {name} matches the path's filter"),
+                    ));
+                };
+                let mut e = serde_json::json!({ attr.name.clone(): want });
+                match sub {
+                    Some(sub) => set_member(&mut e, sub, v),
+                    None => merge(&mut e, v, true),
+                }
+                list.push(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn remove_at(resource: &mut Value, p: &PatchPath) -> Result<(), ApiError> {
+    let base = base_mut(resource, p);
+    let name = p.attr.name.as_str();
+    match (&p.filter, &p.attr.sub) {
+        (None, None) => remove_member(base, name),
+        (None, Some(sub)) => {
+            if let Some(obj) = member_mut(base, name) {
+                remove_member(obj, sub);
+            }
+        }
+        (Some(f), _) => match &p.sub {
+            None => {
+                if let Some(Value::Array(list)) = member_mut(base, name) {
+                    list.retain(|e| !matches(f, e));
+                }
+            }
+            Some(sub) => {
+                if let Some(Value::Array(list)) = member_mut(base, name) {
+                    for e in list.iter_mut().filter(|e| matches(f, e)) {
+                        remove_member(e, sub);
+                    }
+                }
+            }
+        },
+    }
+    Ok(())
+}
+
+fn attribute(name: &str, kind: &str, extra: Value) -> Value {
+    let mut a = serde_json::json!({
+        "name": name,
+        "type": kind,
+        "multiValued": false,
+        "required": false,
+        "caseExact": false,
+        "mutability": "readWrite",
+        "returned": "default",
+        "uniqueness": "none",
+    });
+    if let (Some(a), Value::Object(more)) = (a.as_object_mut(), extra) {
+        a.extend(more);
+    }
+    a
+}
+
+/// The schemas we serve (RFC 7643 7), each with only the attributes we keep: an identity
+/// provider or a checker that reads them sends nothing we would drop.
+pub fn schemas(base: &str) -> Vec<Value> {
+    use serde_json::json;
+    let s = |n: &str, extra: Value| attribute(n, "string", extra);
+    let user = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
+        "id": USER,
+        "name": "User",
+        "description": "A person of the company: a user, or an invite not yet accepted",
+        "attributes": [
+            s("userName", json!({"required": true, "uniqueness": "server",
+                "description": "The work email address the person signs in with; it can't be changed"})),
+            attribute("name", "complex", json!({"subAttributes": [
+                s("formatted", json!({})), s("givenName", json!({})), s("familyName", json!({})),
+            ]})),
+            s("displayName", json!({})),
+            attribute("emails", "complex", json!({"multiValued": true, "subAttributes": [
+                s("value", json!({})), s("type", json!({"canonicalValues": ["work"]})),
+                attribute("primary", "boolean", json!({})),
+            ]})),
+            attribute("active", "boolean", json!({})),
+        ],
+        "meta": {"resourceType": "Schema", "location": format!("{base}/Schemas/{USER}")},
+    });
+    let ours = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
+        "id": VELOCONNECT_USER,
+        "name": "VeloConnect user",
+        "description": "Where the person stands in VeloConnect; set through group mappings, read-only here",
+        "attributes": [
+            s("role", json!({"mutability": "readOnly", "canonicalValues": ["agent", "supervisor", "admin"]})),
+            s("team", json!({"mutability": "readOnly"})),
+            s("status", json!({"mutability": "readOnly", "canonicalValues": ["invited", "active", "suspended", "closed"]})),
+            attribute("managed", "boolean", json!({"mutability": "readOnly"})),
+        ],
+        "meta": {"resourceType": "Schema", "location": format!("{base}/Schemas/{VELOCONNECT_USER}")},
+    });
+    vec![user, ours]
+}
+
+/// The resource types we serve (RFC 7643 6).
+pub fn resource_types(base: &str) -> Vec<Value> {
+    vec![serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+        "id": "User",
+        "name": "User",
+        "endpoint": "/Users",
+        "description": "People of the company",
+        "schema": USER,
+        "schemaExtensions": [{"schema": VELOCONNECT_USER, "required": false}],
+        "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/User")},
+    })]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -656,6 +1165,229 @@ mod tests {
         let c = service_provider_config("https://example.test/docs");
         assert_eq!(c["bulk"]["supported"], false);
         assert_eq!(c["filter"]["maxResults"], MAX_COUNT);
+    }
+
+    fn person(managed: Option<&Managed>) -> Value {
+        user_resource(
+            &PersonView {
+                id: "i1",
+                email: "ada@example.com",
+                name: "Ada Lovelace",
+                managed,
+                active: true,
+                status: "invited",
+                role: "agent",
+                team: None,
+                created: OffsetDateTime::UNIX_EPOCH,
+                modified: OffsetDateTime::UNIX_EPOCH,
+            },
+            "https://api.example.test/scim/v2",
+        )
+    }
+
+    fn patched(ops: Value) -> Result<Desired, ApiError> {
+        let m = Managed {
+            scim_id: "i1".into(),
+            external_id: Some("00u1".into()),
+            given_name: Some("Ada".into()),
+            family_name: Some("Lovelace".into()),
+        };
+        let mut r = person(Some(&m));
+        apply_patch(&mut r, &json!({"schemas": [PATCH_OP], "Operations": ops}))?;
+        desired(&r)
+    }
+
+    fn scim_type(e: ApiError) -> &'static str {
+        match e {
+            ApiError::Scim { scim_type, .. } => scim_type,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_resource_reads_back_as_what_it_shows() {
+        let m = Managed {
+            scim_id: "i1".into(),
+            external_id: Some("00u1".into()),
+            given_name: Some("Ada".into()),
+            family_name: Some("Lovelace".into()),
+        };
+        let r = person(Some(&m));
+        assert_eq!(
+            r["meta"]["location"],
+            "https://api.example.test/scim/v2/Users/i1"
+        );
+        assert_eq!(r["externalId"], "00u1");
+        let d = desired(&r).unwrap();
+        assert_eq!(
+            (d.email.as_str(), d.name.as_str(), d.active),
+            ("ada@example.com", "Ada Lovelace", Some(true))
+        );
+        assert!(person(None).get("externalId").is_none());
+    }
+
+    #[test]
+    fn okta_and_entra_bodies_are_read_as_they_mean() {
+        // Okta's create: given and family names, the work email primary, no formatted name.
+        let d = desired(&json!({
+            "schemas": [USER], "userName": "Grace@Example.com",
+            "name": {"givenName": "Grace", "familyName": "Hopper"},
+            "emails": [{"primary": true, "value": "grace@example.com", "type": "work"}],
+            "active": true, "externalId": "00u9"
+        }))
+        .unwrap();
+        assert_eq!(d.name, "Grace Hopper");
+        assert_eq!(d.external_id.as_deref(), Some("00u9"));
+        // Entra ID's userName may be a UPN that is not the mailbox: the work email then.
+        let d = desired(&json!({"userName": "not an address", "emails": [{"type": "work", "value": "g@example.com"}]})).unwrap();
+        assert_eq!(d.email.as_str(), "g@example.com");
+        assert_eq!(d.name, "g@example.com", "no name at all: the address");
+        assert_eq!(d.active, None, "a PUT without active says nothing of it");
+        for (body, want) in [
+            (json!({"name": {"formatted": "x"}}), "invalidValue"),
+            (json!({"userName": "x"}), "invalidValue"),
+            (
+                json!({"userName": "a@example.com", "active": "maybe"}),
+                "invalidValue",
+            ),
+            (
+                json!({"userName": "a@example.com", "name": "Ada"}),
+                "invalidValue",
+            ),
+            (
+                json!({"userName": "a@example.com", "displayName": "A\u{7}"}),
+                "invalidValue",
+            ),
+            (
+                json!({"userName": "a@example.com", "externalId": "x".repeat(300)}),
+                "invalidValue",
+            ),
+            (json!([1]), "invalidSyntax"),
+        ] {
+            assert_eq!(scim_type(desired(&body).unwrap_err()), want, "{body}");
+        }
+    }
+
+    #[test]
+    fn entra_patches_apply_with_its_spellings() {
+        // Deactivation, as Entra ID sends it (a capitalised op, a string boolean).
+        let d = patched(json!([{"op": "Replace", "path": "active", "value": "False"}])).unwrap();
+        assert_eq!(d.active, Some(false));
+        // No path: the value's members are attributes, and a key may itself be a path.
+        let d = patched(
+            json!([{"op": "replace", "value": {"active": true, "name.givenName": "Augusta"}}]),
+        )
+        .unwrap();
+        assert_eq!(d.active, Some(true));
+        assert_eq!(
+            d.name, "Augusta Lovelace",
+            "a new given name outdates the formatted one"
+        );
+        assert_eq!(d.given_name.as_deref(), Some("Augusta"));
+        // The work email by a value path, and the formatted name with it.
+        let d = patched(json!([
+            {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "ada@example.org"},
+            {"op": "replace", "path": "name.formatted", "value": "Ada King"},
+            {"op": "replace", "path": "name.familyName", "value": "King"},
+        ]))
+        .unwrap();
+        assert_eq!(d.name, "Ada King");
+        assert_eq!(
+            d.email.as_str(),
+            "ada@example.com",
+            "userName wins over the email"
+        );
+        let d = patched(json!([{"op": "remove", "path": "userName"},
+            {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "ada@example.org"}])).unwrap();
+        assert_eq!(
+            d.email.as_str(),
+            "ada@example.org",
+            "without userName the work email is it"
+        );
+        // An element the filter describes is made when there is none.
+        let d = patched(
+            json!([{"op": "remove", "path": "userName"}, {"op": "remove", "path": "emails"},
+            {"op": "add", "path": "emails[type eq \"work\"].value", "value": "new@example.com"}]),
+        )
+        .unwrap();
+        assert_eq!(d.email.as_str(), "new@example.com");
+        let d = patched(json!([{"op": "add", "path": "externalId", "value": "e-2"}, {"op": "add", "path": "title", "value": "Boss"}])).unwrap();
+        assert_eq!(
+            d.external_id.as_deref(),
+            Some("e-2"),
+            "an attribute we don't keep is ignored"
+        );
+        let d = patched(json!([{"op": "remove", "path": "externalId"}])).unwrap();
+        assert_eq!(d.external_id, None);
+        let d = patched(json!([{"op": "replace", "path": "urn:ietf:params:scim:schemas:core:2.0:User:displayName", "value": "x"}])).unwrap();
+        assert_eq!(
+            d.name, "Ada Lovelace",
+            "the formatted name outranks displayName"
+        );
+    }
+
+    #[test]
+    fn bad_patches_are_refused_with_their_scim_type() {
+        let bad = |body: Value| {
+            let mut r = person(None);
+            scim_type(apply_patch(&mut r, &body).unwrap_err())
+        };
+        let ops = |o: Value| json!({"schemas": [PATCH_OP], "Operations": o});
+        assert_eq!(bad(json!({"Operations": []})), "invalidSyntax");
+        assert_eq!(bad(ops(json!([]))), "invalidSyntax");
+        assert_eq!(
+            bad(ops(
+                json!([{"op": "move", "path": "active", "value": true}])
+            )),
+            "invalidSyntax"
+        );
+        assert_eq!(bad(ops(json!([{"path": "active"}]))), "invalidSyntax");
+        assert_eq!(bad(ops(json!([{"op": "remove"}]))), "noTarget");
+        assert_eq!(
+            bad(ops(
+                json!([{"op": "replace", "path": "emails[type eq", "value": 1}])
+            )),
+            "invalidPath"
+        );
+        assert_eq!(
+            bad(ops(json!([{"op": "replace", "path": 7, "value": 1}]))),
+            "invalidPath"
+        );
+        assert_eq!(
+            bad(ops(json!([{"op": "replace", "value": "x"}]))),
+            "invalidValue"
+        );
+        assert_eq!(
+            bad(ops(json!([{"op": "replace", "path": "active"}]))),
+            "invalidValue"
+        );
+        let mut r = person(None);
+        let e = apply_patch(&mut r, &ops(json!([{"op": "replace", "path": "emails[value sw \"zzz\"].type", "value": "home"}]))).unwrap_err();
+        assert_eq!(scim_type(e), "noTarget");
+    }
+
+    #[test]
+    fn a_problem_becomes_a_scim_error_with_its_type() {
+        let p = |e: ApiError| serde_json::to_value(e.problem()).unwrap();
+        let e = error_of(&p(ApiError::EmailTaken(vec![
+            crate::domain::FieldError::new("email", "taken"),
+        ])));
+        assert_eq!(
+            (e["status"].as_str(), e["scimType"].as_str()),
+            (Some("409"), Some("uniqueness"))
+        );
+        assert!(e["detail"].as_str().unwrap().contains("email: taken."));
+        let e = error_of(&p(invalid_value("nope")));
+        assert_eq!(
+            (e["status"].as_str(), e["scimType"].as_str()),
+            (Some("400"), Some("invalidValue"))
+        );
+        let e = error_of(&p(ApiError::LastAdmin));
+        assert_eq!(e["status"], "409");
+        assert!(e.get("scimType").is_none());
+        let e = error_of(&p(ApiError::NotFound("user")));
+        assert_eq!(e["status"], "404");
+        assert_eq!(e["schemas"][0], ERROR);
     }
 
     #[test]

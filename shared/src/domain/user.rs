@@ -70,6 +70,24 @@ pub struct User {
     /// Whether they take work now: not a change of the user (no version, no Cognito), written
     /// by its own single-item update and carried through every versioned change untouched.
     pub availability: AvailabilityState,
+    /// Set when the company's identity provider manages this person through directory sync
+    /// (docs/rules.md rule 22): the id it knows them by and the name parts it sent.
+    pub managed: Option<Managed>,
+}
+
+/// What directory sync (SCIM) keeps of a person it manages, on their user record or invite.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Managed {
+    /// The SCIM resource id the identity provider stores: the id of the record it first
+    /// reached (the invite it created, or the user or invite it claimed), kept for life so
+    /// an invite that becomes a user keeps the id the provider holds.
+    pub scim_id: String,
+    /// The provider's own id for the person (`externalId`), if it sent one.
+    pub external_id: Option<String>,
+    /// `name.givenName` and `name.familyName` as sent: the account has one name, these are
+    /// answered back so the provider sees what it set.
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
 }
 
 /// A user's own status for the routing side: available for new conversations, away, or
@@ -329,6 +347,7 @@ pub(crate) mod tests {
             mail: Default::default(),
             max_chats: DEFAULT_MAX_CHATS,
             availability: Default::default(),
+            managed: None,
         }
     }
 

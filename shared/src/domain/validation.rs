@@ -151,6 +151,9 @@ pub struct InviteInput {
     pub team: Option<String>,
     /// The request's `timeZone`, the same for every row of a batch.
     pub time_zone: Option<String>,
+    /// Directory sync's link for a person it creates (its `scim_id` is filled in with the new
+    /// invite's id); `None` for everyone an admin invites.
+    pub managed: Option<super::user::Managed>,
 }
 
 /// `timeZone` is optional: the IANA zone the invite email writes the expiry in (the console
@@ -186,6 +189,7 @@ fn invite_row(v: &Value, prefix: &str, errs: &mut Vec<FieldError>) -> Option<Inv
         role: role?,
         team: team?,
         time_zone: None,
+        managed: None,
     })
 }
 

@@ -212,7 +212,7 @@ impl Store {
                 (":sent", s(timefmt::format(before.sent_at))),
             ],
         );
-        if before.status == InviteStatus::Expired {
+        if before.gave_seat_back() {
             tx.take_seats(tenant, 1);
             tx.put_new(Tag::Email(0), items::invite_guard(after));
         }
@@ -220,6 +220,31 @@ impl Store {
         tx.commit(&self.client)
             .await
             .map_err(|e| e.decided_by(decide::reopen))
+    }
+
+    /// An invite's own fields (directory sync's name and link, rule 22), only if it is still
+    /// as read: same status, same send. Seats and addresses don't move.
+    pub async fn edit_invite(
+        &self,
+        before: &Invite,
+        after: &Invite,
+        audit: &AuditEntry,
+    ) -> Result<(), WriteError> {
+        let mut tx = Tx::new(&self.tables);
+        tx.put_if(
+            Tag::Invite(0),
+            items::invite_item(after),
+            "#st = :st AND sentAt = :sent",
+            &[("#st", "status")],
+            vec![
+                (":st", s(before.status.as_str())),
+                (":sent", s(timefmt::format(before.sent_at))),
+            ],
+        );
+        tx.audit(audit);
+        tx.commit(&self.client)
+            .await
+            .map_err(|e| e.decided_by(decide::close))
     }
 
     /// Revoke or expire: the invite closes, its seat and email are given back, and the audit

@@ -272,6 +272,17 @@ impl Row<'_> {
                     (None, _) => None,
                 },
             },
+            managed: self.managed(),
+        })
+    }
+
+    /// Directory sync's link (`scimId` and the provider's fields beside it), if any.
+    fn managed(&self) -> Option<crate::domain::user::Managed> {
+        Some(crate::domain::user::Managed {
+            scim_id: self.opt_s("scimId")?,
+            external_id: self.opt_s("externalId"),
+            given_name: self.opt_s("givenName"),
+            family_name: self.opt_s("familyName"),
         })
     }
 
@@ -371,6 +382,7 @@ impl Row<'_> {
             created_at: self.t("createdAt")?,
             sent_at: self.t("sentAt")?,
             time_zone: self.opt_s("timeZone"),
+            managed: self.managed(),
         })
     }
 }
@@ -448,7 +460,25 @@ pub fn user_item(u: &User) -> Item {
     for (k, v) in availability_attrs(&u.availability) {
         item.insert(k.into(), v);
     }
+    for (k, v) in managed_attrs(u.managed.as_ref()) {
+        if let Some(v) = v {
+            item.insert(k.into(), v);
+        }
+    }
     item
+}
+
+/// Directory sync's attributes: each with its value, or `None` where the record has none (a
+/// versioned change removes those).
+pub fn managed_attrs(
+    m: Option<&crate::domain::user::Managed>,
+) -> [(&'static str, Option<AttributeValue>); 4] {
+    [
+        ("scimId", m.map(|m| s(&m.scim_id))),
+        ("externalId", m.and_then(|m| m.external_id.as_ref().map(s))),
+        ("givenName", m.and_then(|m| m.given_name.as_ref().map(s))),
+        ("familyName", m.and_then(|m| m.family_name.as_ref().map(s))),
+    ]
 }
 
 /// The availability's stored attributes (none for a record nobody set it on).
@@ -491,6 +521,9 @@ pub fn user_versioned_update(u: &User) -> (String, Vec<(String, AttributeValue)>
         ("signedOutBy", u.signed_out_by.as_ref().map(s)),
         ("mfa", u.mfa.then_some(AttributeValue::Bool(true))),
     ];
+    let optional = optional
+        .into_iter()
+        .chain(managed_attrs(u.managed.as_ref()));
     for (k, v) in optional {
         match v {
             Some(v) => set.push((k, v)),
@@ -539,6 +572,10 @@ pub const USER_VERSIONED_NAMES: &[(&str, &str)] = &[
     ("#signedOutAt", "signedOutAt"),
     ("#signedOutBy", "signedOutBy"),
     ("#mfa", "mfa"),
+    ("#scimId", "scimId"),
+    ("#externalId", "externalId"),
+    ("#givenName", "givenName"),
+    ("#familyName", "familyName"),
     ("#gsi2pk", "gsi2pk"),
     ("#gsi2sk", "gsi2sk"),
 ];
@@ -612,6 +649,11 @@ pub fn invite_item(i: &Invite) -> Item {
     put_opt(&mut item, "timeZone", &i.time_zone);
     put_opt(&mut item, "deliveryDetail", &i.delivery_detail);
     put_opt(&mut item, "messageId", &i.message_id);
+    for (k, v) in managed_attrs(i.managed.as_ref()) {
+        if let Some(v) = v {
+            item.insert(k.into(), v);
+        }
+    }
     item
 }
 
@@ -772,7 +814,11 @@ mod tests {
             set.contains("#team = ") && set.contains("#maxChats = "),
             "{set}"
         );
-        assert_eq!(remove, "#signedOutAt, #signedOutBy, #mfa");
+        assert_eq!(
+            remove,
+            "#signedOutAt, #signedOutBy, #mfa, #scimId, #externalId, #givenName, #familyName",
+            "a person directory sync does not manage has none of its attributes"
+        );
         for (name, _) in USER_VERSIONED_NAMES {
             assert!(expr.contains(name), "{name} unused in {expr}");
         }
@@ -781,11 +827,34 @@ mod tests {
         }
         u.team = None;
         u.mfa = true;
-        let (expr, _) = user_versioned_update(&u);
+        u.managed = Some(crate::domain::user::Managed {
+            scim_id: "i1".into(),
+            external_id: Some("00u1".into()),
+            given_name: None,
+            family_name: Some("Lovelace".into()),
+        });
+        let (expr, values) = user_versioned_update(&u);
         assert!(
-            expr.ends_with("REMOVE #team, #signedOutAt, #signedOutBy"),
+            expr.ends_with("REMOVE #team, #signedOutAt, #signedOutBy, #givenName"),
             "{expr}"
         );
+        for (attr, v) in [
+            ("#scimId", "i1"),
+            ("#externalId", "00u1"),
+            ("#familyName", "Lovelace"),
+        ] {
+            let slot = expr
+                .split(", ")
+                .find_map(|c| c.strip_prefix(&format!("{attr} = ")))
+                .unwrap_or_else(|| panic!("{attr} not set: {expr}"));
+            let slot = slot.split(' ').next().unwrap();
+            assert!(
+                values
+                    .iter()
+                    .any(|(k, x)| k == slot && x.as_s().is_ok_and(|s| s == v)),
+                "{attr}"
+            );
+        }
         assert!(expr.contains("#mfa = "), "{expr}");
     }
 

@@ -60,10 +60,31 @@ impl InviteDeps {
     }
 }
 
+/// Who sends invites: their company, and the person the email names as inviting (none when
+/// directory sync invites: the email then names only the company).
+#[derive(Clone, Copy)]
+pub struct Sender<'a> {
+    pub tenant: &'a crate::domain::TenantId,
+    pub inviter: Option<Inviter<'a>>,
+}
+
+impl<'a> Sender<'a> {
+    /// An admin inviting from the console.
+    pub fn user(u: &'a User) -> Sender<'a> {
+        Sender {
+            tenant: &u.tenant_id,
+            inviter: Some(Inviter {
+                name: &u.name,
+                email: &u.email,
+            }),
+        }
+    }
+}
+
 impl Invites<'_> {
-    async fn tenant_of(&self, caller: &User) -> Result<Tenant, ApiError> {
+    async fn tenant_of(&self, by: &Sender<'_>) -> Result<Tenant, ApiError> {
         self.store
-            .tenant(&caller.tenant_id)
+            .tenant(by.tenant)
             .await?
             .ok_or(ApiError::Unauthorized)
     }
@@ -89,20 +110,16 @@ impl Invites<'_> {
         }
     }
 
-    /// Emails `invites` from the caller (see `send_invites`).
+    /// Emails `invites` from the sender (see `send_invites`).
     async fn send(
         &self,
         tenant: &Tenant,
-        caller: &User,
+        by: &Sender<'_>,
         invites: &mut [Invite],
         tokens: &[InviteToken],
         deadline: Instant,
     ) {
-        let from = Inviter {
-            name: &caller.name,
-            email: &caller.email,
-        };
-        send_invites(self, tenant, Some(from), invites, tokens, deadline).await;
+        send_invites(self, tenant, by.inviter, invites, tokens, deadline).await;
     }
 }
 
@@ -111,13 +128,13 @@ impl Invites<'_> {
 /// says how to name a taken address (`invites/N/email` or `email`).
 pub async fn create(
     iv: &Invites<'_>,
-    caller: &User,
+    by: &Sender<'_>,
     change: &Change,
     rows: &[InviteInput],
     batch: bool,
     deadline: Instant,
 ) -> Result<Vec<Invite>, ApiError> {
-    let tenant = iv.tenant_of(caller).await?;
+    let tenant = iv.tenant_of(by).await?;
     iv.seats_for(&tenant, rows.len() as u32)?;
     let (mut invites, tokens): (Vec<_>, Vec<_>) = rows
         .iter()
@@ -159,8 +176,7 @@ pub async fn create(
         }
         Err(e) => return Err(e.into()),
     }
-    iv.send(&tenant, caller, &mut invites, &tokens, deadline)
-        .await;
+    iv.send(&tenant, by, &mut invites, &tokens, deadline).await;
     Ok(invites)
 }
 
@@ -168,7 +184,7 @@ pub async fn create(
 /// Works on an expired invite too if a seat is free; at most once a minute per invite.
 pub async fn resend(
     iv: &Invites<'_>,
-    caller: &User,
+    by: &Sender<'_>,
     change: &Change,
     before: Invite,
     deadline: Instant,
@@ -179,15 +195,40 @@ pub async fn resend(
     ) {
         return Err(ApiError::InviteNotPending(before.status.as_str()));
     }
+    reopen(iv, by, change, before, deadline).await
+}
+
+/// Directory sync's `active: true` for a person it invited and then deactivated (rule 22):
+/// a revoked invite opens again as a resend does, taking a seat and its address again.
+pub async fn reinvite(
+    iv: &Invites<'_>,
+    by: &Sender<'_>,
+    change: &Change,
+    before: Invite,
+    deadline: Instant,
+) -> Result<Invite, ApiError> {
+    if before.status == InviteStatus::Accepted {
+        return Err(ApiError::InviteNotPending(before.status.as_str()));
+    }
+    reopen(iv, by, change, before, deadline).await
+}
+
+async fn reopen(
+    iv: &Invites<'_>,
+    by: &Sender<'_>,
+    change: &Change,
+    before: Invite,
+    deadline: Instant,
+) -> Result<Invite, ApiError> {
     let now = change.at;
     if let Some(wait) = before.resend_wait(now) {
         return Err(ApiError::TooManyRequests {
             retry_after_secs: wait,
         });
     }
-    let tenant = iv.tenant_of(caller).await?;
-    if before.status == InviteStatus::Expired {
-        // The job gave its seat back; it needs one again.
+    let tenant = iv.tenant_of(by).await?;
+    if before.gave_seat_back() {
+        // The job (or a revoke) gave its seat back; it needs one again.
         iv.seats_for(&tenant, 1)?;
     }
     let tokens = vec![InviteToken::generate(&before.id)];
@@ -226,7 +267,7 @@ pub async fn resend(
         )),
         Err(e) => return Err(e.into()),
     }
-    iv.send(&tenant, caller, &mut sent, &tokens, deadline).await;
+    iv.send(&tenant, by, &mut sent, &tokens, deadline).await;
     Ok(sent.remove(0))
 }
 

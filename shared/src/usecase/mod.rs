@@ -11,6 +11,8 @@ pub mod integrations;
 pub mod invites;
 #[cfg(all(feature = "dynamo", feature = "cognito", feature = "ses"))]
 pub mod resets;
+#[cfg(all(feature = "dynamo", feature = "cognito", feature = "ses"))]
+pub mod scim;
 #[cfg(feature = "dynamo")]
 pub mod teams;
 #[cfg(all(feature = "dynamo", feature = "ses"))]

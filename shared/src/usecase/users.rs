@@ -61,6 +61,28 @@ pub(crate) fn next(before: &User, change: &Change, edit: impl FnOnce(&mut User))
     after
 }
 
+/// Directory sync's change of a user's name or of the identity provider's link to them (rule
+/// 22): a versioned change with its `user.updated` entry. One that changes nothing writes
+/// nothing.
+pub async fn set_profile(
+    users: &Users<'_>,
+    change: &Change,
+    before: User,
+    name: String,
+    managed: Option<crate::domain::user::Managed>,
+) -> Result<User, ApiError> {
+    if before.name == name && before.managed == managed {
+        return Ok(before);
+    }
+    let after = next(&before, change, |u| {
+        u.name = name;
+        u.managed = managed;
+    });
+    let entry = change.on_user(AuditAction::UserUpdated, &before, &after);
+    commit(users, &before, &after, &entry).await?;
+    Ok(after)
+}
+
 /// Role and team. Takes effect on the user's next request (rule 5); the last admin's demotion
 /// is the commit's condition (rule 6). An edit that changes nothing writes nothing.
 pub async fn change_role(

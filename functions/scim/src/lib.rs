@@ -1,0 +1,222 @@
+//! `scim`: directory sync (docs/rules.md rule 22), SCIM 2.0 (RFC 7643 and 7644) under
+//! `/scim/v2` for the company's identity provider, with an integration token holding the
+//! `scim` scope. Discovery (`ServiceProviderConfig`, `ResourceTypes`, `Schemas`) and `Users`.
+//! Every answer is `application/scim+json`; a refusal is a SCIM error document.
+
+use lambda_http::http::header;
+use lambda_http::{Body, Request, Response};
+use serde_json::Value;
+use shared::domain::integration::{self, Scope};
+use shared::domain::scim;
+use shared::domain::{ApiError, TenantId};
+use shared::http::{body_json, deadline, path_param, query, request_id, respond_within, route_key};
+use shared::identity::Directory;
+use shared::usecase::integrations;
+use shared::usecase::invites::InviteDeps;
+use shared::usecase::scim::{self as sync, Person, Scim};
+use shared::usecase::users::SignIns;
+
+pub struct Deps {
+    pub invites: InviteDeps,
+    /// Suspend, reactivate and delete stop and start sign-in at the pool.
+    pub directory: Directory,
+}
+
+impl Deps {
+    /// As deployed: `InviteDeps::from_env` and the pool `USER_POOL_ID` names.
+    pub fn from_env() -> Result<Deps, shared::config::ConfigError> {
+        Ok(Deps {
+            invites: InviteDeps::from_env()?,
+            directory: Directory::from_env(&shared::config::aws()?)?,
+        })
+    }
+
+    fn scim<'a>(&'a self, base: &'a str) -> Scim<'a> {
+        let d = &self.invites;
+        Scim {
+            invites: d.invites(),
+            signins: SignIns::new(&d.store, &self.directory, &*d.clock, &d.pricing_url),
+            base,
+        }
+    }
+}
+
+/// Where ServiceProviderConfig's `documentationUri` points: how to connect a provider.
+pub const DOCS: &str = "https://veloconnect.io/docs/directory-sync";
+
+/// SCIM's media type (RFC 7644 3.1).
+pub const SCIM_JSON: &str = "application/scim+json";
+
+pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+    let answer = respond_within(&req, Box::pin(route(deps, &req))).await;
+    as_scim(answer)
+}
+
+/// The root every `meta.location` starts with, as the provider reached us.
+fn base(req: &Request) -> String {
+    let h = |k: &str| {
+        req.headers()
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let host = h("host").unwrap_or_else(|| "localhost".into());
+    let proto = h("x-forwarded-proto").unwrap_or_else(|| {
+        if host.starts_with("127.0.0.1") || host.starts_with("localhost") {
+            "http".into()
+        } else {
+            "https".into()
+        }
+    });
+    format!("{proto}://{host}/scim/v2")
+}
+
+/// Rewrites a problem answer as a SCIM error document, and every answer's type as SCIM's.
+fn as_scim(resp: Response<Body>) -> Response<Body> {
+    let (mut parts, body) = resp.into_parts();
+    let problem = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    let body = if problem {
+        match serde_json::from_slice::<Value>(body.as_ref()) {
+            Ok(p) => Body::Text(scim::error_of(&p).to_string()),
+            Err(_) => body,
+        }
+    } else {
+        body
+    };
+    if !matches!(body, Body::Empty) {
+        parts.headers.insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static(SCIM_JSON),
+        );
+    }
+    Response::from_parts(parts, body)
+}
+
+fn scim_json(status: u16, v: &Value) -> Response<Body> {
+    shared::http::json(status, v)
+}
+
+/// The company the request's token provisions: an integration token with the `scim` scope.
+async fn tenant(
+    deps: &Deps,
+    req: &Request,
+) -> Result<(TenantId, shared::domain::ids::IntegrationId), ApiError> {
+    let raw = match shared::auth::bearer(req.headers()) {
+        Ok(raw) => raw,
+        Err(shared::auth::AuthError::Missing) => return Err(ApiError::Unauthorized),
+        Err(_) => return Err(ApiError::InvalidToken),
+    };
+    if !raw.starts_with(integration::PREFIX) {
+        // A person's sign-in is not a provisioning credential.
+        return Err(ApiError::InvalidToken);
+    }
+    let found = integrations::authenticate(
+        &deps.invites.store,
+        raw,
+        Scope::Scim,
+        deps.invites.clock.now(),
+    )
+    .await?;
+    Ok((found.tenant_id, found.id))
+}
+
+async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let Some(key) = route_key(req) else {
+        return Err(ApiError::NoRoute);
+    };
+    let (tenant, token) = tenant(deps, req).await?;
+    let base = base(req);
+    let now = deps.invites.clock.now();
+    let id = || path_param(req, "id").unwrap_or_default();
+    match key {
+        "GET /scim/v2/ServiceProviderConfig" => {
+            Ok(scim_json(200, &scim::service_provider_config(DOCS)))
+        }
+        "GET /scim/v2/ResourceTypes" => {
+            let all = scim::resource_types(&base);
+            Ok(scim_json(200, &scim::list(all.len(), 1, all)))
+        }
+        "GET /scim/v2/ResourceTypes/{id}" => {
+            one_of(scim::resource_types(&base), &id(), "resource type")
+        }
+        "GET /scim/v2/Schemas" => {
+            let all = scim::schemas(&base);
+            Ok(scim_json(200, &scim::list(all.len(), 1, all)))
+        }
+        "GET /scim/v2/Schemas/{id}" => one_of(scim::schemas(&base), &id(), "schema"),
+        "GET /scim/v2/Users" => {
+            let paging = scim::paging(
+                query(req, "startIndex").as_deref(),
+                query(req, "count").as_deref(),
+            )
+            .map_err(scim::invalid_value)?;
+            let page = sync::list(
+                &deps.invites.store,
+                &tenant,
+                query(req, "filter").as_deref(),
+                paging,
+                &base,
+                now,
+            )
+            .await?;
+            Ok(scim_json(200, &page))
+        }
+        "POST /scim/v2/Users" => {
+            let body = body_json(req)?;
+            let change = sync::change(&token, now, &request_id(req));
+            let made =
+                sync::create(&deps.scim(&base), &tenant, &change, &body, deadline(req)).await?;
+            Ok(scim_json(201, &made))
+        }
+        "GET /scim/v2/Users/{id}" => {
+            let p = person(deps, &tenant, &id(), now).await?;
+            Ok(scim_json(200, &p.resource(&base, now)))
+        }
+        "PUT /scim/v2/Users/{id}" | "PATCH /scim/v2/Users/{id}" => {
+            let before = person(deps, &tenant, &id(), now).await?;
+            let body = body_json(req)?;
+            let desired = if key.starts_with("PUT") {
+                scim::desired(&body)?
+            } else {
+                let mut r = before.resource(&base, now);
+                scim::apply_patch(&mut r, &body)?;
+                scim::desired(&r)?
+            };
+            let change = sync::change(&token, now, &request_id(req));
+            let after =
+                sync::apply(&deps.scim(&base), &change, before, desired, deadline(req)).await?;
+            Ok(scim_json(200, &after.resource(&base, now)))
+        }
+        "DELETE /scim/v2/Users/{id}" => {
+            let before = person(deps, &tenant, &id(), now).await?;
+            let change = sync::change(&token, now, &request_id(req));
+            sync::delete(&deps.scim(&base), &change, before).await?;
+            Ok(Response::builder()
+                .status(204)
+                .body(Body::Empty)
+                .unwrap_or_default())
+        }
+        _ => Err(ApiError::NoRoute),
+    }
+}
+
+async fn person(
+    deps: &Deps,
+    tenant: &TenantId,
+    id: &str,
+    now: time::OffsetDateTime,
+) -> Result<Person, ApiError> {
+    sync::find(&deps.invites.store, tenant, id, now)
+        .await?
+        .ok_or(ApiError::NotFound("user"))
+}
+
+fn one_of(all: Vec<Value>, id: &str, what: &'static str) -> Result<Response<Body>, ApiError> {
+    all.into_iter()
+        .find(|r| r["id"].as_str() == Some(id))
+        .map(|r| scim_json(200, &r))
+        .ok_or(ApiError::NotFound(what))
+}

@@ -1,0 +1,12 @@
+use lambda_http::{run, service_fn, Error};
+use scim_fn::{handle, Deps};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let deps = Deps::from_env()?;
+    run(service_fn(|req| async {
+        Ok::<_, Error>(handle(&deps, req).await)
+    }))
+    .await
+}

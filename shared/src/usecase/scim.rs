@@ -1,0 +1,477 @@
+//! Directory sync (docs/rules.md rule 22): the company's identity provider manages its people
+//! through SCIM 2.0 with an integration token holding the `scim` scope. Every request goes
+//! through the same use cases as the console (invites, suspend, reactivate, delete), so seats,
+//! one address per person, the last admin, audit, events and Cognito following DynamoDB hold
+//! as they do there; only the shapes differ (`domain::scim`).
+//!
+//! A person is a SCIM User whether they have joined (a user) or not yet (a pending invite).
+//! Their SCIM id is the id of the record the provider first reached, kept for life: a person
+//! the provider created is known by their invite's id, before and after they accept.
+
+use crate::domain::ids::IntegrationId;
+use crate::domain::invite::InviteStatus;
+use crate::domain::role::Role;
+use crate::domain::scim::{self, Desired, PersonView};
+use crate::domain::user::Managed;
+use crate::domain::validation::InviteInput;
+use crate::domain::{
+    ApiError, AuditAction, Change, Invite, InviteId, TenantId, User, UserId, UserStatus,
+};
+use crate::store::{EmailHolder, InviteListFilter, InviteNarrow, Store, WriteError};
+use crate::usecase::invites::{self, Invites, Sender};
+use crate::usecase::users::{self, SignIns};
+use serde_json::Value;
+use time::OffsetDateTime;
+use tokio::time::Instant;
+
+/// What a SCIM request needs: inviting (its mailer and links), the sign-in changes, and the
+/// SCIM root its resources' `meta.location` starts with.
+pub struct Scim<'a> {
+    pub invites: Invites<'a>,
+    pub signins: SignIns<'a>,
+    pub base: &'a str,
+}
+
+impl Scim<'_> {
+    fn store(&self) -> &Store {
+        self.invites.store
+    }
+}
+
+/// One of the company's people as SCIM sees them.
+#[derive(Debug, Clone)]
+pub enum Person {
+    User(User),
+    Invite(Invite),
+}
+
+impl Person {
+    fn managed(&self) -> Option<&Managed> {
+        match self {
+            Person::User(u) => u.managed.as_ref(),
+            Person::Invite(i) => i.managed.as_ref(),
+        }
+    }
+
+    /// The id the provider knows them by.
+    pub fn scim_id(&self) -> String {
+        match (self.managed(), self) {
+            (Some(m), _) => m.scim_id.clone(),
+            (None, Person::User(u)) => u.id.to_string(),
+            (None, Person::Invite(i)) => i.id.to_string(),
+        }
+    }
+
+    fn created(&self) -> OffsetDateTime {
+        match self {
+            Person::User(u) => u.created_at,
+            Person::Invite(i) => i.created_at,
+        }
+    }
+
+    pub fn resource(&self, base: &str, now: OffsetDateTime) -> Value {
+        let id = self.scim_id();
+        let view = match self {
+            Person::User(u) => PersonView {
+                id: &id,
+                email: u.email.as_str(),
+                name: &u.name,
+                managed: u.managed.as_ref(),
+                active: u.status == UserStatus::Active,
+                status: match u.status {
+                    UserStatus::Active => "active",
+                    _ => "suspended",
+                },
+                role: u.role.as_str(),
+                team: u.team.as_deref(),
+                created: u.created_at,
+                modified: u.updated_at,
+            },
+            Person::Invite(i) => {
+                let open = i.effective_status(now) == InviteStatus::Pending;
+                PersonView {
+                    id: &id,
+                    email: i.email.as_str(),
+                    name: &i.name,
+                    managed: i.managed.as_ref(),
+                    active: open,
+                    status: if open { "invited" } else { "closed" },
+                    role: i.role.as_str(),
+                    team: i.team.as_deref(),
+                    created: i.created_at,
+                    modified: i.sent_at,
+                }
+            }
+        };
+        scim::user_resource(&view, base)
+    }
+}
+
+/// Whether an invite is one of SCIM's people on its own (not through the user it became): a
+/// pending one, or a closed one the provider made and has not deleted (it reads as inactive,
+/// so the provider can turn it on again).
+fn invite_counts(i: &Invite, now: OffsetDateTime) -> bool {
+    match i.effective_status(now) {
+        InviteStatus::Pending => true,
+        InviteStatus::Accepted => false,
+        InviteStatus::Revoked | InviteStatus::Expired => i.managed.is_some(),
+    }
+}
+
+/// The person the provider knows as `id`, in `tenant` only (another company's reads as no one).
+pub async fn find(
+    store: &Store,
+    tenant: &TenantId,
+    id: &str,
+    now: OffsetDateTime,
+) -> Result<Option<Person>, ApiError> {
+    let (Some(uid), Some(iid)) = (UserId::parse(id), InviteId::parse(id)) else {
+        return Ok(None);
+    };
+    let (user, invite) = store.user_and_invite(&uid, &iid).await?;
+    if let Some(u) = user.filter(|u| &u.tenant_id == tenant && u.status != UserStatus::Deleted) {
+        return Ok(Some(Person::User(u)));
+    }
+    let Some(i) = invite.filter(|i| &i.tenant_id == tenant) else {
+        return Ok(None);
+    };
+    if invite_counts(&i, now) {
+        return Ok(Some(Person::Invite(i)));
+    }
+    if i.status != InviteStatus::Accepted {
+        return Ok(None);
+    }
+    // Accepted: the user it became holds the address and, if the provider made the invite,
+    // its id.
+    let Some(EmailHolder::User(uid)) = store.email_holder(i.email.normalized()).await? else {
+        return Ok(None);
+    };
+    Ok(store
+        .user(&uid)
+        .await?
+        .filter(|u| &u.tenant_id == tenant && u.status != UserStatus::Deleted)
+        .filter(|u| u.managed.as_ref().is_some_and(|m| m.scim_id == id))
+        .map(Person::User))
+}
+
+/// The company's person holding `email`, if any (the lookup before a create).
+async fn holder(
+    store: &Store,
+    tenant: &TenantId,
+    login: &str,
+    now: OffsetDateTime,
+) -> Result<Option<Person>, ApiError> {
+    let person = match store.email_holder(login).await? {
+        None => return Ok(None),
+        Some(EmailHolder::User(id)) => store.user(&id).await?.map(Person::User),
+        Some(EmailHolder::Invite(id)) => store.invite(&id).await?.map(Person::Invite),
+    };
+    Ok(person.filter(|p| match p {
+        Person::User(u) => &u.tenant_id == tenant && u.status != UserStatus::Deleted,
+        Person::Invite(i) => &i.tenant_id == tenant && invite_counts(i, now),
+    }))
+}
+
+/// Most people one list reads from the store before filtering (a company's whole directory,
+/// 1,000 per page).
+const PAGE: usize = 1000;
+
+/// Every person of the company: its users (not the deleted) and the invites that count.
+async fn everyone(
+    store: &Store,
+    tenant: &TenantId,
+    now: OffsetDateTime,
+) -> Result<Vec<Person>, ApiError> {
+    let mut people = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store
+            .list_users(
+                tenant,
+                &crate::domain::Scope::Tenant,
+                &crate::domain::UserFilter::default(),
+                None,
+                cursor.as_deref(),
+                PAGE,
+            )
+            .await?;
+        people.extend(page.items.into_iter().map(Person::User));
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    loop {
+        let page = store
+            .list_invites(
+                tenant,
+                InviteListFilter::All,
+                &InviteNarrow::default(),
+                None,
+                now,
+                cursor.as_deref(),
+                PAGE,
+            )
+            .await?;
+        people.extend(
+            page.items
+                .into_iter()
+                .filter(|i| invite_counts(i, now))
+                .map(Person::Invite),
+        );
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    Ok(people)
+}
+
+/// `GET /Users`: the people `filter` matches, oldest first, from `start` (1-based), at most
+/// `count`. A filter that is exactly `userName eq "…"` (what Okta and Entra ID send before a
+/// create) is answered from the address's guard in two reads; any other reads the company.
+pub async fn list(
+    store: &Store,
+    tenant: &TenantId,
+    filter: Option<&str>,
+    (start, count): (usize, usize),
+    base: &str,
+    now: OffsetDateTime,
+) -> Result<Value, ApiError> {
+    let filter = match filter.map(str::trim).filter(|f| !f.is_empty()) {
+        None => None,
+        Some(f) => Some(scim::parse(f).map_err(|e| ApiError::Scim {
+            status: 400,
+            scim_type: "invalidFilter",
+            detail: format!("The filter can't be read: {}.", e.0),
+        })?),
+    };
+    let by_address = filter
+        .as_ref()
+        .and_then(scim::equality)
+        .filter(|(p, _)| p.urn.is_none() && p.name == "username" && p.sub.is_none());
+    let mut people = match by_address {
+        Some((_, value)) => match crate::domain::Email::parse(value) {
+            Ok(e) => holder(store, tenant, e.normalized(), now)
+                .await?
+                .into_iter()
+                .collect(),
+            // Not an address: nobody's userName.
+            Err(_) => Vec::new(),
+        },
+        None => everyone(store, tenant, now).await?,
+    };
+    people.sort_by(|a, b| {
+        a.created()
+            .cmp(&b.created())
+            .then_with(|| a.scim_id().cmp(&b.scim_id()))
+    });
+    let matched: Vec<Value> = people
+        .iter()
+        .map(|p| p.resource(base, now))
+        .filter(|r| filter.as_ref().is_none_or(|f| scim::matches(f, r)))
+        .collect();
+    let total = matched.len();
+    let page: Vec<Value> = matched.into_iter().skip(start - 1).take(count).collect();
+    Ok(scim::list(total, start, page))
+}
+
+/// The change's actor: directory sync with this token.
+pub fn change(integration: &IntegrationId, at: OffsetDateTime, request_id: &str) -> Change {
+    Change::new(
+        crate::domain::Actor::directory_sync(integration),
+        at,
+        request_id,
+    )
+}
+
+fn sender(tenant: &TenantId) -> Sender<'_> {
+    Sender {
+        tenant,
+        inviter: None,
+    }
+}
+
+fn managed_as(d: &Desired, scim_id: String) -> Managed {
+    Managed {
+        scim_id,
+        external_id: d.external_id.clone(),
+        given_name: d.given_name.clone(),
+        family_name: d.family_name.clone(),
+    }
+}
+
+/// `POST /Users`: the person is invited (an agent with no team until a group mapping says
+/// otherwise) and sets their password through the emailed link, as anyone an admin invites.
+/// Seats and one address per person hold (a taken address is a 409 `uniqueness`).
+pub async fn create(
+    s: &Scim<'_>,
+    tenant: &TenantId,
+    change: &Change,
+    body: &Value,
+    deadline: Instant,
+) -> Result<Value, ApiError> {
+    let d = scim::desired(body)?;
+    if d.active == Some(false) {
+        return Err(scim::invalid_value(
+            "a person is created active: VeloConnect invites them; create them when they should have access",
+        ));
+    }
+    if let Some(p) = holder(s.store(), tenant, d.email.normalized(), change.at).await? {
+        return Err(ApiError::Scim {
+            status: 409,
+            scim_type: "uniqueness",
+            detail: format!(
+                "{} already belongs to a person of this company (id {}): look them up by userName and update them instead",
+                d.email,
+                p.scim_id()
+            ),
+        });
+    }
+    let row = InviteInput {
+        email: d.email.clone(),
+        name: d.name.clone(),
+        role: Role::Agent,
+        team: None,
+        time_zone: None,
+        // Its scim id is the new invite's, filled in by `new_invite`.
+        managed: Some(managed_as(&d, String::new())),
+    };
+    let made = invites::create(
+        &s.invites,
+        &sender(tenant),
+        change,
+        std::slice::from_ref(&row),
+        false,
+        deadline,
+    )
+    .await
+    .map_err(|e| match e {
+        // Held by another company (this one's was looked up above).
+        ApiError::EmailTaken(_) => ApiError::Scim {
+            status: 409,
+            scim_type: "uniqueness",
+            detail: format!("{} already has a VeloConnect account", d.email),
+        },
+        e => e,
+    })?;
+    let invite = made
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::Internal(crate::domain::Cause::new(NoInvite)))?;
+    Ok(Person::Invite(invite).resource(s.base, change.at))
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the invite create answered no invite")]
+struct NoInvite;
+
+/// Brings `person` to what the provider asks (a PUT's body, or the resource after a PATCH):
+/// first the name and the provider's link, then `active` (suspend or reactivate a user, revoke
+/// or reopen an invite). The address can't change (`mutability`). Addressed this way, a person
+/// an admin invited becomes managed by the provider (it claims them by their id).
+pub async fn apply(
+    s: &Scim<'_>,
+    change: &Change,
+    person: Person,
+    d: Desired,
+    deadline: Instant,
+) -> Result<Person, ApiError> {
+    let (email, id) = match &person {
+        Person::User(u) => (&u.email, person.scim_id()),
+        Person::Invite(i) => (&i.email, person.scim_id()),
+    };
+    if email.normalized() != d.email.normalized() {
+        return Err(ApiError::Scim {
+            status: 400,
+            scim_type: "mutability",
+            detail: format!(
+                "userName is the address {email} signs in with and can't be changed here; delete the person and create them with the new address"
+            ),
+        });
+    }
+    let managed = Some(managed_as(&d, id));
+    let person = match person {
+        Person::User(before) => {
+            let after =
+                users::set_profile(&s.signins.users, change, before, d.name.clone(), managed)
+                    .await?;
+            match (d.active, after.status) {
+                (Some(false), UserStatus::Active) => {
+                    Person::User(users::suspend(&s.signins, change, after).await?)
+                }
+                (Some(true), UserStatus::Suspended) => {
+                    Person::User(users::reactivate(&s.signins, change, after).await?)
+                }
+                _ => Person::User(after),
+            }
+        }
+        Person::Invite(before) => {
+            let after = edit_invite(s.store(), change, before, &d.name, managed).await?;
+            let open = after.effective_status(change.at) == InviteStatus::Pending;
+            match d.active {
+                Some(false) if open => {
+                    Person::Invite(invites::revoke(s.store(), change, after).await?)
+                }
+                Some(true) if !open => Person::Invite(
+                    invites::reinvite(
+                        &s.invites,
+                        &sender(&after.tenant_id.clone()),
+                        change,
+                        after,
+                        deadline,
+                    )
+                    .await?,
+                ),
+                _ => Person::Invite(after),
+            }
+        }
+    };
+    Ok(person)
+}
+
+/// An invite's name and link, with its `invite.updated` entry; unchanged, nothing is written.
+async fn edit_invite(
+    store: &Store,
+    change: &Change,
+    before: Invite,
+    name: &str,
+    managed: Option<Managed>,
+) -> Result<Invite, ApiError> {
+    if before.name == name && before.managed == managed {
+        return Ok(before);
+    }
+    let after = Invite {
+        name: name.to_string(),
+        managed,
+        ..before.clone()
+    };
+    let entry = change.on_invite(AuditAction::InviteUpdated, Some(&before), &after);
+    match store.edit_invite(&before, &after, &entry).await {
+        Ok(()) => Ok(after),
+        Err(WriteError::Refused(_)) => Err(ApiError::Conflict(
+            "The invite changed meanwhile (accepted, resent, revoked or expired); read it again."
+                .into(),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `DELETE /Users/{id}`: a user is deleted as the console deletes (history kept, the seat and
+/// the address free); an invite is revoked and unlinked, so the id reads as no one from then.
+pub async fn delete(s: &Scim<'_>, change: &Change, person: Person) -> Result<(), ApiError> {
+    match person {
+        Person::User(u) => {
+            users::delete(&s.signins, change, u).await?;
+        }
+        Person::Invite(i) if i.effective_status(change.at) == InviteStatus::Pending => {
+            // Revoked and unlinked in one commit (the revoke writes the record it is given).
+            invites::revoke(s.store(), change, Invite { managed: None, ..i }).await?;
+        }
+        Person::Invite(i) => {
+            let name = i.name.clone();
+            edit_invite(s.store(), change, i, &name, None).await?;
+        }
+    }
+    Ok(())
+}
