@@ -153,22 +153,28 @@ async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
                 query(req, "count").as_deref(),
             )
             .map_err(scim::invalid_value)?;
-            let page = sync::list(
+            let page = Box::pin(sync::list(
                 &deps.invites.store,
                 &tenant,
                 query(req, "filter").as_deref(),
                 paging,
                 &base,
                 now,
-            )
+            ))
             .await?;
             Ok(scim_json(200, &page))
         }
         "POST /scim/v2/Users" => {
             let body = body_json(req)?;
             let change = sync::change(&token, now, &request_id(req));
-            let made =
-                sync::create(&deps.scim(&base), &tenant, &change, &body, deadline(req)).await?;
+            let made = Box::pin(sync::create(
+                &deps.scim(&base),
+                &tenant,
+                &change,
+                &body,
+                deadline(req),
+            ))
+            .await?;
             Ok(scim_json(201, &made))
         }
         "GET /scim/v2/Users/{id}" => {
@@ -186,14 +192,20 @@ async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
                 scim::desired(&r)?
             };
             let change = sync::change(&token, now, &request_id(req));
-            let after =
-                sync::apply(&deps.scim(&base), &change, before, desired, deadline(req)).await?;
+            let after = Box::pin(sync::apply(
+                &deps.scim(&base),
+                &change,
+                before,
+                desired,
+                deadline(req),
+            ))
+            .await?;
             Ok(scim_json(200, &after.resource(&base, now)))
         }
         "DELETE /scim/v2/Users/{id}" => {
             let before = person(deps, &tenant, &id(), now).await?;
             let change = sync::change(&token, now, &request_id(req));
-            sync::delete(&deps.scim(&base), &change, before).await?;
+            Box::pin(sync::delete(&deps.scim(&base), &change, before)).await?;
             Ok(Response::builder()
                 .status(204)
                 .body(Body::Empty)

@@ -31,6 +31,9 @@ pub struct UserView {
     /// When and by whom it was last set; null: never set (the default, available).
     pub availability_set_at: Option<String>,
     pub availability_set_by: Option<SetBy>,
+    /// The company's identity provider manages this person (directory sync, rule 22): the
+    /// console shows the name and address as the provider's.
+    pub managed: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -65,6 +68,7 @@ impl From<&User> for UserView {
                 id: id.clone(),
                 name: name.clone(),
             }),
+            managed: u.managed.is_some(),
         }
     }
 }
@@ -120,6 +124,8 @@ pub struct InviteView {
     pub invited_by: InviterView,
     pub created_at: String,
     pub sent_at: String,
+    /// Made or claimed by directory sync (rule 22).
+    pub managed: bool,
 }
 
 impl InviteView {
@@ -141,6 +147,7 @@ impl InviteView {
             },
             created_at: timefmt::format(i.created_at),
             sent_at: timefmt::format(i.sent_at),
+            managed: i.managed.is_some(),
         }
     }
 }

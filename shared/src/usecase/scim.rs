@@ -367,8 +367,9 @@ pub async fn create(
 struct NoInvite;
 
 /// Brings `person` to what the provider asks (a PUT's body, or the resource after a PATCH):
-/// first the name and the provider's link, then `active` (suspend or reactivate a user, revoke
-/// or reopen an invite). The address can't change (`mutability`). Addressed this way, a person
+/// first `active` (suspend or reactivate a user, revoke or reopen an invite), where the rules
+/// that refuse live (last admin, seats), so a refusal has changed nothing; then the name and
+/// the provider's link. The address can't change (`mutability`). Addressed this way, a person
 /// an admin invited becomes managed by the provider (it claims them by their id).
 pub async fn apply(
     s: &Scim<'_>,
@@ -393,38 +394,37 @@ pub async fn apply(
     let managed = Some(managed_as(&d, id));
     let person = match person {
         Person::User(before) => {
-            let after =
-                users::set_profile(&s.signins.users, change, before, d.name.clone(), managed)
-                    .await?;
-            match (d.active, after.status) {
+            let now = match (d.active, before.status) {
                 (Some(false), UserStatus::Active) => {
-                    Person::User(users::suspend(&s.signins, change, after).await?)
+                    Box::pin(users::suspend(&s.signins, change, before)).await?
                 }
                 (Some(true), UserStatus::Suspended) => {
-                    Person::User(users::reactivate(&s.signins, change, after).await?)
+                    Box::pin(users::reactivate(&s.signins, change, before)).await?
                 }
-                _ => Person::User(after),
-            }
+                _ => before,
+            };
+            Person::User(
+                users::set_profile(&s.signins.users, change, now, d.name.clone(), managed).await?,
+            )
         }
         Person::Invite(before) => {
-            let after = edit_invite(s.store(), change, before, &d.name, managed).await?;
-            let open = after.effective_status(change.at) == InviteStatus::Pending;
-            match d.active {
-                Some(false) if open => {
-                    Person::Invite(invites::revoke(s.store(), change, after).await?)
-                }
-                Some(true) if !open => Person::Invite(
-                    invites::reinvite(
+            let open = before.effective_status(change.at) == InviteStatus::Pending;
+            let now = match d.active {
+                Some(false) if open => invites::revoke(s.store(), change, before).await?,
+                Some(true) if !open => {
+                    let tenant = before.tenant_id.clone();
+                    Box::pin(invites::reinvite(
                         &s.invites,
-                        &sender(&after.tenant_id.clone()),
+                        &sender(&tenant),
                         change,
-                        after,
+                        before,
                         deadline,
-                    )
-                    .await?,
-                ),
-                _ => Person::Invite(after),
-            }
+                    ))
+                    .await?
+                }
+                _ => before,
+            };
+            Person::Invite(edit_invite(s.store(), change, now, &d.name, managed).await?)
         }
     };
     Ok(person)
@@ -462,7 +462,7 @@ async fn edit_invite(
 pub async fn delete(s: &Scim<'_>, change: &Change, person: Person) -> Result<(), ApiError> {
     match person {
         Person::User(u) => {
-            users::delete(&s.signins, change, u).await?;
+            Box::pin(users::delete(&s.signins, change, u)).await?;
         }
         Person::Invite(i) if i.effective_status(change.at) == InviteStatus::Pending => {
             // Revoked and unlinked in one commit (the revoke writes the record it is given).

@@ -1,0 +1,955 @@
+//! Directory sync (issue 30; docs/rules.md rule 22): an identity provider's SCIM 2.0 requests,
+//! as Okta and Microsoft Entra ID send them, through the in-process gateway and the real
+//! `scim` handler, with DynamoDB, SES and Cognito in the emulator. After each step the
+//! directory, Cognito, the seats, the audit log and the published events are checked.
+
+mod common;
+
+use common::*;
+use harness::app::Reply;
+use harness::events::{received, validate};
+use serde_json::{json, Value};
+
+const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// A SCIM request as providers send it: `application/scim+json`, the token as a bearer.
+async fn scim(
+    app: &harness::App,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> Reply {
+    let mut h = http::HeaderMap::new();
+    h.insert(
+        http::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    h.insert("host", "api.example.test".parse().unwrap());
+    let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+    if !bytes.is_empty() {
+        h.insert(
+            http::header::CONTENT_TYPE,
+            "application/scim+json".parse().unwrap(),
+        );
+    }
+    // Boxed: a test makes dozens of these, and every handler's future is in the gateway's.
+    let r = Box::pin(app.call(method, &format!("/scim/v2{path}"), &h, &bytes)).await;
+    if r.status != 204 {
+        assert_eq!(r.content_type(), "application/scim+json", "{method} {path}");
+    }
+    r
+}
+
+/// The reply if it has `status`, else the test fails showing it.
+#[track_caller]
+fn ok(r: Reply, status: u16) -> Value {
+    assert_eq!(
+        r.status,
+        status,
+        "expected {status}: {}",
+        String::from_utf8_lossy(&r.body)
+    );
+    r.json()
+}
+
+/// A SCIM error document with this status and `scimType` (`None`: the RFC names none).
+#[track_caller]
+fn refused(r: Reply, status: u16, scim_type: Option<&str>) -> Value {
+    let v = ok(r, status);
+    assert_eq!(
+        v["schemas"],
+        json!(["urn:ietf:params:scim:api:messages:2.0:Error"])
+    );
+    assert_eq!(v["status"], status.to_string());
+    assert_eq!(v["scimType"].as_str(), scim_type, "{v}");
+    v
+}
+
+fn filter(f: &str) -> String {
+    let mut q = String::new();
+    for b in f.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => q.push(b as char),
+            _ => q.push_str(&format!("%{b:02X}")),
+        }
+    }
+    format!("/Users?filter={q}")
+}
+
+/// An integration token of the admin's company with `scopes`.
+async fn token(app: &harness::App, admin: &str, scopes: &[&str]) -> (String, String) {
+    let v = app
+        .request(
+            "POST",
+            "/integrations",
+            Some(admin),
+            Some(json!({"name": "Okta", "scopes": scopes})),
+        )
+        .await
+        .expect(201)
+        .json();
+    (
+        v["id"].as_str().unwrap().to_string(),
+        v["token"].as_str().unwrap().to_string(),
+    )
+}
+
+fn patch(ops: Value) -> Value {
+    json!({"schemas": [PATCH], "Operations": ops})
+}
+
+/// The console's view of a user (as its admin reads it).
+async fn console_user(app: &harness::App, admin: &str, id: &str) -> Value {
+    app.get(admin, &format!("/users/{id}"))
+        .await
+        .expect(200)
+        .json()
+}
+
+/// The company's audit actions made by directory sync, oldest first.
+async fn sync_actions(app: &harness::App, tenant: &str) -> Vec<String> {
+    let mut entries = audit(app, tenant).await;
+    entries.sort_by(|a, b| s(a, "sk").cmp(s(b, "sk")));
+    entries
+        .iter()
+        .filter(|e| s(e, "actorId").starts_with("scim-"))
+        .map(|e| s(e, "action").to_string())
+        .collect()
+}
+
+#[test]
+fn an_okta_provisioning_sequence_keeps_every_rule() {
+    run_isolated(|app| async move {
+        let mut poller = app.poller().await;
+        let t = tenant(&app, "team", None).await;
+        let (token_id, tok) = token(&app, &t.admin, &["scim"]).await;
+        let seats0 = assert_seats_consistent(&app, &t.id).await;
+
+        // Okta's connection test: the first two people.
+        let list = ok(
+            scim(&app, "GET", "/Users?startIndex=1&count=2", &tok, None).await,
+            200,
+        );
+        assert_eq!(list["totalResults"], 1, "the admin: {list}");
+        assert_eq!(
+            (list["startIndex"].clone(), list["itemsPerPage"].clone()),
+            (json!(1), json!(1))
+        );
+        assert_eq!(list["Resources"][0]["userName"], t.admin_email.as_str());
+        assert_eq!(list["Resources"][0]["active"], true);
+
+        // The lookup before a create finds nobody: an empty list, not a 404.
+        let addr = email("grace");
+        let none = ok(
+            scim(
+                &app,
+                "GET",
+                &filter(&format!("userName eq \"{addr}\"")),
+                &tok,
+                None,
+            )
+            .await,
+            200,
+        );
+        assert_eq!(
+            (none["totalResults"].clone(), none["Resources"].clone()),
+            (json!(0), json!([]))
+        );
+
+        // The create: an invite, emailed, holding a seat.
+        let body = json!({
+            "schemas": [USER], "userName": addr, "externalId": "00u1okta",
+            "name": {"givenName": "Grace", "familyName": "Hopper"},
+            "emails": [{"primary": true, "value": addr, "type": "work"}],
+            "active": true,
+        });
+        let made = ok(
+            scim(&app, "POST", "/Users", &tok, Some(body.clone())).await,
+            201,
+        );
+        let id = made["id"].as_str().unwrap().to_string();
+        assert_eq!(made["active"], true);
+        assert_eq!(made["externalId"], "00u1okta");
+        assert_eq!(made["name"]["givenName"], "Grace");
+        assert_eq!(made["displayName"], "Grace Hopper");
+        let ours = "urn:ietf:params:scim:schemas:extension:veloconnect:2.0:User";
+        assert_eq!(made[ours]["status"], "invited");
+        assert_eq!(made[ours]["role"], "agent");
+        assert_eq!(
+            made["meta"]["location"],
+            format!("https://api.example.test/scim/v2/Users/{id}")
+        );
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, seats0 + 1);
+        let mail = harness::moto::last_mail_to(&app.stack.aws_endpoint, &addr)
+            .await
+            .expect("an invite email");
+        assert!(
+            !mail.source.contains("Ada"),
+            "nobody is named as inviting: {}",
+            mail.source
+        );
+        // A retried create finds the address taken, and says whose it is.
+        let again = refused(
+            scim(&app, "POST", "/Users", &tok, Some(body)).await,
+            409,
+            Some("uniqueness"),
+        );
+        assert!(again["detail"].as_str().unwrap().contains(&id), "{again}");
+        let found = ok(
+            scim(
+                &app,
+                "GET",
+                &filter(&format!("userName eq \"{}\"", addr.to_uppercase())),
+                &tok,
+                None,
+            )
+            .await,
+            200,
+        );
+        assert_eq!(
+            found["Resources"][0]["id"],
+            id.as_str(),
+            "case-insensitive, as Okta expects"
+        );
+
+        // They accept: the same SCIM id, now a user.
+        let link = app.token_from_mail(&addr).await.unwrap();
+        let joined = app.accept(&link, PASSWORD).await.expect(201).json();
+        let uid = joined["userId"].as_str().unwrap().to_string();
+        let got = ok(
+            scim(&app, "GET", &format!("/Users/{id}"), &tok, None).await,
+            200,
+        );
+        assert_eq!(
+            (got["id"].as_str(), got[ours]["status"].as_str()),
+            (Some(id.as_str()), Some("active"))
+        );
+        assert_eq!(
+            got["externalId"], "00u1okta",
+            "the user inherits the provider's link"
+        );
+        assert!(app.sign_in(&addr, PASSWORD).await.is_ok());
+        assert_eq!(console_user(&app, &t.admin, &uid).await["managed"], true);
+
+        // Deactivation, as Okta's OIN apps send it: suspended, signed out, seat freed.
+        let off = ok(
+            scim(
+                &app,
+                "PATCH",
+                &format!("/Users/{id}"),
+                &tok,
+                Some(patch(
+                    json!([{"op": "replace", "value": {"active": false}}]),
+                )),
+            )
+            .await,
+            200,
+        );
+        assert_eq!(off["active"], false);
+        assert_eq!(
+            console_user(&app, &t.admin, &uid).await["status"],
+            "suspended"
+        );
+        assert!(
+            app.sign_in(&addr, PASSWORD).await.is_err(),
+            "Cognito follows"
+        );
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, seats0);
+
+        // A full PUT without `active` (Okta's non-OIN apps) renames and suspends nobody.
+        let put = ok(
+            scim(
+                &app,
+                "PUT",
+                &format!("/Users/{id}"),
+                &tok,
+                Some(json!({
+                    "schemas": [USER], "userName": addr, "externalId": "00u1okta",
+                    "name": {"givenName": "Grace", "familyName": "Brewster Hopper"},
+                })),
+            )
+            .await,
+            200,
+        );
+        assert_eq!(put["displayName"], "Grace Brewster Hopper");
+        assert_eq!(put["active"], false, "left as it was");
+        let u = console_user(&app, &t.admin, &uid).await;
+        assert_eq!(
+            (u["name"].as_str(), u["status"].as_str()),
+            (Some("Grace Brewster Hopper"), Some("suspended"))
+        );
+
+        // Reactivation: the seat again, and sign-in.
+        let on = ok(
+            scim(
+                &app,
+                "PATCH",
+                &format!("/Users/{id}"),
+                &tok,
+                Some(patch(
+                    json!([{"op": "replace", "path": "active", "value": true}]),
+                )),
+            )
+            .await,
+            200,
+        );
+        assert_eq!(on["active"], true);
+        assert!(app.sign_in(&addr, PASSWORD).await.is_ok());
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, seats0 + 1);
+
+        // The address can't change here.
+        refused(
+            scim(
+                &app,
+                "PATCH",
+                &format!("/Users/{id}"),
+                &tok,
+                Some(patch(
+                    json!([{"op": "replace", "path": "userName", "value": email("other")}]),
+                )),
+            )
+            .await,
+            400,
+            Some("mutability"),
+        );
+
+        // Delete: as the console deletes; the id is gone after.
+        let del = scim(&app, "DELETE", &format!("/Users/{id}"), &tok, None).await;
+        assert_eq!(del.status, 204, "{}", String::from_utf8_lossy(&del.body));
+        refused(
+            scim(&app, "GET", &format!("/Users/{id}"), &tok, None).await,
+            404,
+            None,
+        );
+        assert_eq!(
+            console_user(&app, &t.admin, &uid).await["status"],
+            "deleted"
+        );
+        assert!(app.sign_in(&addr, PASSWORD).await.is_err());
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, seats0);
+        let gone = ok(
+            scim(
+                &app,
+                "GET",
+                &filter(&format!("userName eq \"{addr}\"")),
+                &tok,
+                None,
+            )
+            .await,
+            200,
+        );
+        assert_eq!(gone["totalResults"], 0);
+
+        // Every change audited as directory sync's, and published with it as the actor.
+        assert_eq!(
+            sync_actions(&app, &t.id).await,
+            [
+                "invite.created",
+                "user.suspended",
+                "user.updated",
+                "user.reactivated",
+                "user.deleted"
+            ]
+        );
+        let polled = poller.drain(&app.publish, 5).await;
+        assert_eq!(polled.partial, 0);
+        let events: Vec<Value> = received(&app.stack.aws_endpoint, &app.stack.events_queue_url)
+            .await
+            .into_iter()
+            .map(|e| e["detail"].clone())
+            .collect();
+        validate(&events).unwrap_or_else(|e| panic!("{e}"));
+        let by_sync: Vec<&Value> = events
+            .iter()
+            .filter(|e| e["actor"]["kind"] == "directory")
+            .collect();
+        assert_eq!(by_sync.len(), 5, "{events:?}");
+        assert!(by_sync
+            .iter()
+            .all(|e| e["actor"]["id"] == format!("scim-{token_id}")
+                && e["actor"]["name"] == "Directory sync"));
+        let renamed = by_sync
+            .iter()
+            .find(|e| e["type"] == "user.updated" && e["changes"].get("name").is_some())
+            .expect("the rename's event");
+        assert_eq!(renamed["changes"]["name"]["after"], "Grace Brewster Hopper");
+    });
+}
+
+#[test]
+fn an_entra_provisioning_sequence_keeps_every_rule() {
+    run_isolated(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let (_, tok) = token(&app, &t.admin, &["scim"]).await;
+        let seats0 = assert_seats_consistent(&app, &t.id).await;
+        let addr = email("alan");
+        let oid = "5b7e1c0a-4f0e-4a4b-9b1e-2f1c3d4e5f60";
+
+        // Entra ID's lookups: by userName, by externalId, and both with `and`; none is a 404.
+        for f in [
+            format!("userName eq \"{addr}\""),
+            format!("externalId eq \"{oid}\""),
+            format!("userName eq \"{addr}\" and externalId eq \"{oid}\""),
+        ] {
+            let r = ok(scim(&app, "GET", &filter(&f), &tok, None).await, 200);
+            assert_eq!(r["totalResults"], 0, "{f}");
+        }
+        let made = ok(scim(&app, "POST", "/Users", &tok, Some(json!({
+            "schemas": [USER, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+            "externalId": oid, "userName": addr, "active": true, "displayName": "Alan Turing",
+            "emails": [{"primary": true, "type": "work", "value": addr}],
+            "name": {"formatted": "Alan Turing", "familyName": "Turing", "givenName": "Alan"},
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Support"},
+        }))).await, 201);
+        let id = made["id"].as_str().unwrap().to_string();
+        let by_ext = ok(
+            scim(
+                &app,
+                "GET",
+                &filter(&format!("externalId eq \"{oid}\"")),
+                &tok,
+                None,
+            )
+            .await,
+            200,
+        );
+        assert_eq!(by_ext["Resources"][0]["id"], id.as_str());
+        let by_mail = ok(
+            scim(
+                &app,
+                "GET",
+                &filter(&format!("emails[type eq \"work\" and value eq \"{addr}\"]")),
+                &tok,
+                None,
+            )
+            .await,
+            200,
+        );
+        assert_eq!(by_mail["totalResults"], 1);
+
+        // Entra ID's update: capitalised ops, a value path, a path inside a key.
+        let upd = ok(
+            scim(
+                &app,
+                "PATCH",
+                &format!("/Users/{id}"),
+                &tok,
+                Some(patch(json!([
+                    {"op": "Replace", "path": "displayName", "value": "Alan M. Turing"},
+                    {"op": "Replace", "path": "name.formatted", "value": "Alan M. Turing"},
+                    {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": addr},
+                    {"op": "Add", "value": {"name.givenName": "Alan M."}},
+                ]))),
+            )
+            .await,
+            200,
+        );
+        assert_eq!(upd["displayName"], "Alan M. Turing");
+        assert_eq!(upd["name"]["givenName"], "Alan M.");
+
+        // Unassigned before they accepted: `active` as the string "False". The invite is
+        // revoked (its link stops working, the seat is free) and reads as inactive.
+        let link = app.token_from_mail(&addr).await.unwrap();
+        let off = ok(
+            scim(
+                &app,
+                "PATCH",
+                &format!("/Users/{id}"),
+                &tok,
+                Some(patch(
+                    json!([{"op": "Replace", "path": "active", "value": "False"}]),
+                )),
+            )
+            .await,
+            200,
+        );
+        assert_eq!(off["active"], false);
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, seats0);
+        assert_eq!(
+            app.accept(&link, PASSWORD).await.status,
+            404,
+            "the revoked link"
+        );
+        assert_eq!(
+            ok(
+                scim(&app, "GET", &format!("/Users/{id}"), &tok, None).await,
+                200
+            )["active"],
+            false
+        );
+
+        // Assigned again: a new link, a seat, the same id; they accept.
+        app.clock.advance(time::Duration::minutes(2));
+        let on = ok(
+            scim(
+                &app,
+                "PATCH",
+                &format!("/Users/{id}"),
+                &tok,
+                Some(patch(
+                    json!([{"op": "Replace", "path": "active", "value": "True"}]),
+                )),
+            )
+            .await,
+            200,
+        );
+        assert_eq!(on["active"], true);
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, seats0 + 1);
+        let link2 = app.token_from_mail(&addr).await.unwrap();
+        assert_ne!(link, link2);
+        let uid = app.accept(&link2, PASSWORD).await.expect(201).json()["userId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let got = ok(
+            scim(&app, "GET", &format!("/Users/{id}"), &tok, None).await,
+            200,
+        );
+        assert_eq!(
+            (got["id"].as_str(), got["displayName"].as_str()),
+            (Some(id.as_str()), Some("Alan M. Turing"))
+        );
+        assert_eq!(
+            console_user(&app, &t.admin, &uid).await["name"],
+            "Alan M. Turing"
+        );
+
+        // Much later, the delete.
+        assert_eq!(
+            scim(&app, "DELETE", &format!("/Users/{id}"), &tok, None)
+                .await
+                .status,
+            204
+        );
+        refused(
+            scim(&app, "DELETE", &format!("/Users/{id}"), &tok, None).await,
+            404,
+            None,
+        );
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, seats0);
+        assert_eq!(
+            sync_actions(&app, &t.id).await,
+            [
+                "invite.created",
+                "invite.updated",
+                "invite.revoked",
+                "invite.resent",
+                "user.deleted"
+            ],
+            "a change that moves nothing writes nothing"
+        );
+    });
+}
+
+#[test]
+fn a_person_an_admin_invited_is_left_alone_until_the_provider_claims_them() {
+    run_isolated(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let (_, tok) = token(&app, &t.admin, &["scim"]).await;
+        let m = member(&app, &t.admin, "supervisor", Some("north")).await;
+        let hand = email("hand");
+        app.invite(
+            &t.admin,
+            json!({"email": hand, "name": "By Hand", "role": "agent"}),
+        )
+        .await
+        .expect(201);
+
+        let everyone = ok(scim(&app, "GET", "/Users", &tok, None).await, 200);
+        assert_eq!(
+            everyone["totalResults"], 3,
+            "the admin, the member and the invite"
+        );
+        let ours = "urn:ietf:params:scim:schemas:extension:veloconnect:2.0:User";
+        assert!(everyone["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r[ours]["managed"] == false));
+        let found = ok(
+            scim(
+                &app,
+                "GET",
+                &filter(&format!("userName eq \"{}\"", m.email)),
+                &tok,
+                None,
+            )
+            .await,
+            200,
+        );
+        let id = found["Resources"][0]["id"].as_str().unwrap().to_string();
+        assert_eq!(
+            id, m.id,
+            "a person nobody provisioned is known by their user id"
+        );
+        assert_eq!(found["Resources"][0][ours]["role"], "supervisor");
+
+        // Claimed: the provider's id is kept; role and team stay as the admin set them.
+        let claimed = ok(
+            scim(
+                &app,
+                "PATCH",
+                &format!("/Users/{id}"),
+                &tok,
+                Some(patch(
+                    json!([{"op": "add", "path": "externalId", "value": "ext-7"}]),
+                )),
+            )
+            .await,
+            200,
+        );
+        assert_eq!(
+            (
+                claimed["externalId"].as_str(),
+                claimed[ours]["managed"].as_bool()
+            ),
+            (Some("ext-7"), Some(true))
+        );
+        let u = console_user(&app, &t.admin, &m.id).await;
+        assert_eq!(
+            (
+                u["role"].as_str(),
+                u["team"].as_str(),
+                u["managed"].as_bool()
+            ),
+            (Some("supervisor"), Some("north"), Some(true))
+        );
+        let by_ext = ok(
+            scim(&app, "GET", &filter("externalId eq \"ext-7\""), &tok, None).await,
+            200,
+        );
+        assert_eq!(by_ext["Resources"][0]["id"], id.as_str());
+        // Paging over everyone: startIndex is 1-based, count caps the page.
+        let p2 = ok(
+            scim(&app, "GET", "/Users?startIndex=2&count=1", &tok, None).await,
+            200,
+        );
+        assert_eq!(
+            (
+                p2["totalResults"].clone(),
+                p2["itemsPerPage"].clone(),
+                p2["startIndex"].clone()
+            ),
+            (json!(3), json!(1), json!(2))
+        );
+        assert_eq!(p2["Resources"][0]["id"], everyone["Resources"][1]["id"]);
+    });
+}
+
+#[test]
+fn refusals_change_nothing_and_say_why_as_scim_errors() {
+    run_isolated(|app| async move {
+        let t = tenant(&app, "enterprise", Some(2)).await;
+        let other = tenant(&app, "team", None).await;
+        let (_, tok) = token(&app, &t.admin, &["scim"]).await;
+        let (_, events_only) = token(&app, &t.admin, &["events:read"]).await;
+        let (other_id, other_tok) = token(&app, &other.admin, &["scim"]).await;
+        let admin_id = app.get(&t.admin, "/me").await.json()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let before = audit(&app, &t.id).await.len();
+
+        // Credentials: none, a person's sign-in, a token without the scope, garbage.
+        let r = scim(&app, "GET", "/Users", "x", None).await;
+        refused(r, 401, None);
+        let mut h = http::HeaderMap::new();
+        h.insert("host", "api.example.test".parse().unwrap());
+        let r = app.call("GET", "/scim/v2/Users", &h, b"").await;
+        assert_eq!(r.headers.get("www-authenticate").unwrap(), "Bearer");
+        refused(r, 401, None);
+        let r = scim(&app, "GET", "/Users", &t.admin, None).await;
+        assert_eq!(
+            r.headers.get("www-authenticate").unwrap(),
+            "Bearer error=\"invalid_token\""
+        );
+        refused(r, 401, None);
+        refused(
+            scim(&app, "GET", "/ServiceProviderConfig", &events_only, None).await,
+            403,
+            None,
+        );
+        refused(
+            scim(&app, "GET", "/Users", &format!("{tok}x"), None).await,
+            401,
+            None,
+        );
+
+        // Another company's token never reads or changes this company's people.
+        let their = ok(scim(&app, "GET", "/Users", &other_tok, None).await, 200);
+        assert_eq!(their["totalResults"], 1);
+        assert_eq!(
+            their["Resources"][0]["userName"],
+            other.admin_email.as_str()
+        );
+        refused(
+            scim(&app, "GET", &format!("/Users/{admin_id}"), &other_tok, None).await,
+            404,
+            None,
+        );
+        refused(
+            scim(
+                &app,
+                "PATCH",
+                &format!("/Users/{admin_id}"),
+                &other_tok,
+                Some(patch(
+                    json!([{"op": "replace", "path": "active", "value": false}]),
+                )),
+            )
+            .await,
+            404,
+            None,
+        );
+        refused(
+            scim(
+                &app,
+                "DELETE",
+                &format!("/Users/{admin_id}"),
+                &other_tok,
+                None,
+            )
+            .await,
+            404,
+            None,
+        );
+        let none = ok(
+            scim(
+                &app,
+                "GET",
+                &filter(&format!("userName eq \"{}\"", t.admin_email)),
+                &other_tok,
+                None,
+            )
+            .await,
+            200,
+        );
+        assert_eq!(none["totalResults"], 0);
+        // Nor takes its address.
+        refused(
+            scim(
+                &app,
+                "POST",
+                "/Users",
+                &other_tok,
+                Some(json!({"schemas": [USER], "userName": t.admin_email})),
+            )
+            .await,
+            409,
+            Some("uniqueness"),
+        );
+
+        // The last admin stays.
+        refused(
+            scim(
+                &app,
+                "PATCH",
+                &format!("/Users/{admin_id}"),
+                &tok,
+                Some(patch(
+                    json!([{"op": "replace", "path": "active", "value": false}]),
+                )),
+            )
+            .await,
+            409,
+            None,
+        );
+        refused(
+            scim(&app, "DELETE", &format!("/Users/{admin_id}"), &tok, None).await,
+            409,
+            None,
+        );
+        assert_eq!(
+            console_user(&app, &t.admin, &admin_id).await["status"],
+            "active"
+        );
+
+        // Malformed requests.
+        refused(
+            scim(&app, "GET", &filter("userName eq"), &tok, None).await,
+            400,
+            Some("invalidFilter"),
+        );
+        refused(
+            scim(&app, "GET", "/Users?count=many", &tok, None).await,
+            400,
+            Some("invalidValue"),
+        );
+        refused(
+            scim(
+                &app,
+                "POST",
+                "/Users",
+                &tok,
+                Some(json!({"schemas": [USER]})),
+            )
+            .await,
+            400,
+            Some("invalidValue"),
+        );
+        refused(
+            scim(
+                &app,
+                "POST",
+                "/Users",
+                &tok,
+                Some(json!({"schemas": [USER], "userName": email("x"), "active": false})),
+            )
+            .await,
+            400,
+            Some("invalidValue"),
+        );
+        let r = app
+            .call(
+                "POST",
+                "/scim/v2/Users",
+                &{
+                    let mut h = http::HeaderMap::new();
+                    h.insert(
+                        http::header::AUTHORIZATION,
+                        format!("Bearer {tok}").parse().unwrap(),
+                    );
+                    h
+                },
+                b"{not json",
+            )
+            .await;
+        refused(r, 400, Some("invalidSyntax"));
+        refused(
+            scim(
+                &app,
+                "PATCH",
+                &format!("/Users/{admin_id}"),
+                &tok,
+                Some(json!({"Operations": []})),
+            )
+            .await,
+            400,
+            Some("invalidSyntax"),
+        );
+        refused(
+            scim(
+                &app,
+                "PATCH",
+                &format!("/Users/{admin_id}"),
+                &tok,
+                Some(patch(
+                    json!([{"op": "replace", "path": "emails[type eq", "value": 1}]),
+                )),
+            )
+            .await,
+            400,
+            Some("invalidPath"),
+        );
+        refused(
+            scim(&app, "GET", "/Users/not-an-id!", &tok, None).await,
+            404,
+            None,
+        );
+
+        // Seats: a plan of 2 holds the admin and one more; the next is refused with the limit.
+        ok(
+            scim(
+                &app,
+                "POST",
+                "/Users",
+                &tok,
+                Some(json!({"schemas": [USER], "userName": email("one")})),
+            )
+            .await,
+            201,
+        );
+        let full = refused(
+            scim(
+                &app,
+                "POST",
+                "/Users",
+                &tok,
+                Some(json!({"schemas": [USER], "userName": email("two")})),
+            )
+            .await,
+            409,
+            None,
+        );
+        let detail = full["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("2 seats") && detail.contains(&app.stack.pricing_url),
+            "{detail}"
+        );
+
+        // Revoked: refused on its next request.
+        app.request(
+            "DELETE",
+            &format!("/integrations/{other_id}"),
+            Some(&other.admin),
+            None,
+        )
+        .await
+        .expect(200);
+        refused(
+            scim(&app, "GET", "/Users", &other_tok, None).await,
+            401,
+            None,
+        );
+
+        // Of all that, only the one create and the refused one's nothing were written.
+        let after = audit(&app, &t.id).await;
+        assert_eq!(after.len(), before + 1, "{:?}", actions(&after));
+        assert_seats_consistent(&app, &t.id).await;
+    });
+}
+
+#[test]
+fn discovery_says_what_is_served() {
+    run(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let (_, tok) = token(&app, &t.admin, &["scim"]).await;
+        let c = ok(
+            scim(&app, "GET", "/ServiceProviderConfig", &tok, None).await,
+            200,
+        );
+        assert_eq!(
+            (
+                c["patch"]["supported"].as_bool(),
+                c["bulk"]["supported"].as_bool(),
+                c["filter"]["maxResults"].as_u64()
+            ),
+            (Some(true), Some(false), Some(100))
+        );
+        let types = ok(scim(&app, "GET", "/ResourceTypes", &tok, None).await, 200);
+        assert_eq!(types["Resources"][0]["endpoint"], "/Users");
+        ok(
+            scim(&app, "GET", "/ResourceTypes/User", &tok, None).await,
+            200,
+        );
+        refused(
+            scim(&app, "GET", "/ResourceTypes/Printer", &tok, None).await,
+            404,
+            None,
+        );
+        let schemas = ok(scim(&app, "GET", "/Schemas", &tok, None).await, 200);
+        assert_eq!(schemas["totalResults"], 2);
+        let user = ok(
+            scim(&app, "GET", &format!("/Schemas/{USER}"), &tok, None).await,
+            200,
+        );
+        let names: Vec<&str> = user["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["userName", "name", "displayName", "emails", "active"]
+        );
+        // Over the cap, a count reads as the cap.
+        let capped = ok(
+            scim(&app, "GET", "/Users?count=100000", &tok, None).await,
+            200,
+        );
+        assert_eq!(capped["itemsPerPage"], 1);
+    });
+}
