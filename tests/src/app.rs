@@ -51,7 +51,7 @@ impl Function {
     /// gateway gives each invocation Lambda's deadline, so handlers stop where they would.
     pub fn timeout(self) -> std::time::Duration {
         std::time::Duration::from_secs(match self {
-            Function::Invite => 15,
+            Function::Invite | Function::Scim => 15,
             _ => 10,
         })
     }

@@ -272,13 +272,13 @@ fn every_refused_credential_is_the_same_401_problem_on_every_route() {
             let (method, template) = route.split_once(' ').unwrap();
             let path = template.replace("{id}", &sub);
             let r = Box::pin(app.request(method, &path, None, None)).await;
-            assert_problem(&r, 401, "unauthorized");
+            assert_unauthorized(&r, route);
             assert_eq!(r.headers["www-authenticate"], "Bearer", "{route}, no token");
             // Another scheme is no bearer credential either: the bare challenge again.
             let mut basic = http::HeaderMap::new();
             basic.insert(http::header::AUTHORIZATION, "Basic YTpi".parse().unwrap());
             let r = Box::pin(app.call(method, &path, &basic, b"")).await;
-            assert_problem(&r, 401, "unauthorized");
+            assert_unauthorized(&r, route);
             assert_eq!(r.headers["www-authenticate"], "Bearer", "{route}, Basic");
             for (kind, token) in &refused {
                 let r = Box::pin(app.request(method, &path, Some(token), None)).await;
@@ -288,7 +288,7 @@ fn every_refused_credential_is_the_same_401_problem_on_every_route() {
                     "{route}, {kind}: {}",
                     String::from_utf8_lossy(&r.body)
                 );
-                assert_problem(&r, 401, "unauthorized");
+                assert_unauthorized(&r, route);
                 assert_eq!(
                     r.headers["www-authenticate"], "Bearer error=\"invalid_token\"",
                     "{route}, {kind}"
@@ -296,6 +296,22 @@ fn every_refused_credential_is_the_same_401_problem_on_every_route() {
             }
         }
     });
+}
+
+/// Rule 12's 401: the `unauthorized` problem, or on directory sync's routes (rule 22) the
+/// SCIM error document RFC 7644 requires, with the same status and challenge.
+fn assert_unauthorized(r: &harness::app::Reply, route: &str) {
+    if route.contains(" /scim/") {
+        assert_eq!(r.status, 401, "{route}");
+        assert_eq!(r.content_type(), "application/scim+json", "{route}");
+        assert_eq!(r.json()["status"], "401", "{route}");
+        assert_eq!(
+            r.json()["schemas"],
+            json!(["urn:ietf:params:scim:api:messages:2.0:Error"])
+        );
+    } else {
+        assert_problem(r, 401, "unauthorized");
+    }
 }
 
 /// Rule 12: the pool's signing keys out of reach is no verdict on anyone's token. The request
@@ -535,6 +551,7 @@ fn every_status_the_description_names_is_one_its_route_answers() {
         Box::pin(w.exports()).await;
         Box::pin(w.teams()).await;
         Box::pin(w.integrations()).await;
+        Box::pin(w.scim()).await;
         Box::pin(w.mfa()).await;
         Box::pin(w.keys()).await;
         Box::pin(w.every_route(&faults)).await;
@@ -565,6 +582,9 @@ struct Walk {
     held: String,
     spare: String,
     nobody: String,
+    /// An integration token with the `scim` scope (directory sync's routes, rule 22).
+    scim: String,
+    scim_id: String,
 }
 
 fn person(addr: &str) -> serde_json::Value {
@@ -584,7 +604,19 @@ impl Walk {
         let held_addr = email("held");
         let held = invited(app.invite(&t.admin, person(&held_addr)).await);
         let spare = invited(app.invite(&t.admin, person(&email("spare"))).await);
+        let made = app
+            .request(
+                "POST",
+                "/integrations",
+                Some(&t.admin),
+                Some(json!({"name": "Walk sync", "scopes": ["scim"]})),
+            )
+            .await
+            .expect(201)
+            .json();
         Walk {
+            scim: made["token"].as_str().unwrap().to_string(),
+            scim_id: made["id"].as_str().unwrap().to_string(),
             admin_id: me["id"].as_str().unwrap().to_string(),
             nobody: shared::domain::ids::new_id(),
             app,
@@ -810,6 +842,204 @@ impl Walk {
         Box::pin(revoke(agent, &id)).await.expect(403);
         Box::pin(revoke(admin, &self.nobody)).await.expect(404);
         Box::pin(revoke(admin, &id)).await.expect(200);
+    }
+
+    /// Directory sync's routes (rule 22): each status they describe, on purpose. The company
+    /// has five seats, all taken, so a create past them is the seat rule's 409.
+    async fn scim(&self) {
+        let (app, tok) = (&self.app, self.scim.as_str());
+        let call = |method: &'static str, path: String, token: String, body: Option<Value>| async move {
+            Box::pin(app.request(method, &format!("/scim/v2{path}"), Some(&token), body)).await
+        };
+        let user = "urn:ietf:params:scim:schemas:core:2.0:User";
+        let patch = |ops: Value| json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops});
+        let events_only = app
+            .request(
+                "POST",
+                "/integrations",
+                Some(&self.t.admin),
+                Some(json!({"name": "Walk events", "scopes": ["events:read"]})),
+            )
+            .await
+            .expect(201)
+            .json()["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        for (route, _, _) in harness::app::routes() {
+            if let Some(("GET" | "POST" | "PUT" | "PATCH" | "DELETE", path)) = route.split_once(' ')
+            {
+                if let Some(rest) = path.strip_prefix("/scim/v2") {
+                    let method = route.split_once(' ').unwrap().0;
+                    let r = call(
+                        method,
+                        rest.replace("{id}", &self.agent.id),
+                        events_only.clone(),
+                        None,
+                    )
+                    .await;
+                    assert_eq!(r.status, 403, "{route}: a token without the scim scope");
+                }
+            }
+        }
+        let t = tok.to_string();
+        for path in [
+            "/ServiceProviderConfig",
+            "/ResourceTypes",
+            "/ResourceTypes/User",
+            "/Schemas",
+            &format!("/Schemas/{user}"),
+            "/Users",
+        ] {
+            call("GET", path.to_string(), t.clone(), None)
+                .await
+                .expect(200);
+        }
+        for path in [
+            "/ResourceTypes/Printer".to_string(),
+            format!("/Schemas/urn:nope"),
+            format!("/Users/{}", self.nobody),
+        ] {
+            call("GET", path, t.clone(), None).await.expect(404);
+        }
+        call("GET", format!("/Users/{}", self.agent.id), t.clone(), None)
+            .await
+            .expect(200);
+        call("GET", "/Users?filter=userName%20eq".into(), t.clone(), None)
+            .await
+            .expect(400);
+        call(
+            "POST",
+            "/Users".into(),
+            t.clone(),
+            Some(json!({"schemas": [user]})),
+        )
+        .await
+        .expect(400);
+        // The held invite's address is taken; then creates until the seats run out.
+        call(
+            "POST",
+            "/Users".into(),
+            t.clone(),
+            Some(json!({"schemas": [user], "userName": self.held_addr})),
+        )
+        .await
+        .expect(409);
+        let mut filled = Vec::new();
+        let full = loop {
+            let r = call(
+                "POST",
+                "/Users".into(),
+                t.clone(),
+                Some(json!({"schemas": [user], "userName": email("fill")})),
+            )
+            .await;
+            match r.status {
+                201 if filled.len() < 5 => {
+                    filled.push(r.json()["id"].as_str().unwrap().to_string())
+                }
+                _ => break r,
+            }
+        };
+        assert!(
+            full.json()["detail"].as_str().unwrap().contains("seats"),
+            "{}",
+            full.json()
+        );
+        full.expect(409);
+        for id in filled {
+            call("DELETE", format!("/Users/{id}"), t.clone(), None)
+                .await
+                .expect(204);
+        }
+        let created = call(
+            "POST",
+            "/Users".into(),
+            t.clone(),
+            Some(json!({"schemas": [user], "userName": email("walk")})),
+        )
+        .await
+        .expect(201)
+        .json();
+        let spare = format!("/Users/{}", created["id"].as_str().unwrap());
+        for m in ["PUT", "PATCH"] {
+            call(
+                m,
+                format!("/Users/{}", self.nobody),
+                t.clone(),
+                Some(patch(json!([]))),
+            )
+            .await
+            .expect(404);
+            call(
+                m,
+                spare.clone(),
+                t.clone(),
+                Some(json!({"Operations": "x"})),
+            )
+            .await
+            .expect(400);
+        }
+        // The last admin can't be deactivated or deleted.
+        let admin = format!("/Users/{}", self.admin_id);
+        call(
+            "PATCH",
+            admin.clone(),
+            t.clone(),
+            Some(patch(
+                json!([{"op": "replace", "path": "active", "value": false}]),
+            )),
+        )
+        .await
+        .expect(409);
+        let admin_body = |active: bool| json!({"schemas": [user], "userName": self.t.admin_email, "active": active});
+        call("PUT", admin.clone(), t.clone(), Some(admin_body(false)))
+            .await
+            .expect(409);
+        call("DELETE", admin, t.clone(), None).await.expect(409);
+        // A created person: revoked (a seat frees), then asked back at once (429, the resend
+        // pace); a PATCH, a PUT, and the delete.
+        let spare_addr = created["userName"].as_str().unwrap().to_string();
+        let spare_body =
+            |active: bool| json!({"schemas": [user], "userName": spare_addr, "active": active});
+        call("PUT", spare.clone(), t.clone(), Some(spare_body(false)))
+            .await
+            .expect(200);
+        call("PUT", spare.clone(), t.clone(), Some(spare_body(true)))
+            .await
+            .expect(429);
+        call(
+            "PATCH",
+            spare.clone(),
+            t.clone(),
+            Some(patch(
+                json!([{"op": "replace", "path": "active", "value": true}]),
+            )),
+        )
+        .await
+        .expect(429);
+        call(
+            "PATCH",
+            spare.clone(),
+            t.clone(),
+            Some(patch(
+                json!([{"op": "add", "path": "externalId", "value": "x1"}]),
+            )),
+        )
+        .await
+        .expect(200);
+        call(
+            "PUT",
+            spare.clone(),
+            t.clone(),
+            Some(json!({"schemas": [user], "userName": spare_addr, "displayName": "Walked"})),
+        )
+        .await
+        .expect(200);
+        call("DELETE", spare.clone(), t.clone(), None)
+            .await
+            .expect(204);
+        call("DELETE", spare, t.clone(), None).await.expect(404);
     }
 
     /// Rule 17's route: a quick edit's refusals and its success.
@@ -1049,6 +1279,9 @@ impl Walk {
                 || route == "POST /password-resets/preview"
                 || route == "POST /me/mfa/setup"
                 || route == "POST /integrations"
+                // SCIM has no Idempotency-Key: a provider's retry is safe by the protocol (a
+                // repeated create finds the address taken, PUT and PATCH say the end state).
+                || template.starts_with("/scim/")
             {
                 continue;
             }
@@ -1124,8 +1357,12 @@ impl Walk {
         faults.set(vec![all_dynamodb], 13);
         for (route, _, public) in harness::app::routes() {
             let (method, path) = concrete(route);
-            let token = (!public).then_some(self.t.admin.as_str());
-            let r = self.app.request(&method, &path, token, body(route));
+            let token = match (public, path.starts_with("/scim/")) {
+                (true, _) => None,
+                (false, true) => Some(self.scim.as_str()),
+                (false, false) => Some(self.t.admin.as_str()),
+            };
+            let r = Box::pin(self.app.request(&method, &path, token, body(route)));
             r.await.expect(503);
         }
         faults.clear();
@@ -1174,6 +1411,14 @@ impl Walk {
         let link = self.link_token().await;
         set_user(&self.app, &self.admin_id, "role", "owner").await;
         set_invite(&self.app, &self.held, "role", "owner").await;
+        set_record(
+            &self.app,
+            &format!("INTEGRATION#{}", self.scim_id),
+            "INTEGRATION",
+            "createdAt",
+            "yesterday",
+        )
+        .await;
         for (route, _, public) in harness::app::routes() {
             let (method, template) = route.split_once(' ').unwrap();
             let id = match template.starts_with("/invites") {
@@ -1188,6 +1433,17 @@ impl Walk {
                 "POST /invites/accept" => Some(json!({"token": link, "password": PASSWORD})),
                 route => self.reset_body(route),
             };
+            if template.starts_with("/scim/") {
+                // Directory sync's token record is the broken one: a SCIM error naming the request.
+                let r = Box::pin(self.app.request(method, &path, Some(&self.scim), body)).await;
+                let r = r.expect(500);
+                assert_eq!(r.content_type(), "application/scim+json");
+                assert!(
+                    r.json()["detail"].as_str().unwrap().contains("request "),
+                    "{route}"
+                );
+                continue;
+            }
             let token = (!public).then_some(self.t.admin.as_str());
             let r = Box::pin(self.app.request(method, &path, token, body)).await;
             assert_problem(&r, 500, "internal");
@@ -1209,6 +1465,21 @@ async fn put_policy(app: &harness::App, token: &str, p: &str) -> harness::app::R
         Some(json!({ "policy": p })),
     )
     .await
+}
+
+async fn set_record(app: &harness::App, pk: &str, sk: &str, field: &str, value: &str) {
+    aws_sdk_dynamodb::Client::new(&app.sdk)
+        .update_item()
+        .table_name(&app.stack.directory_table)
+        .key("pk", AttributeValue::S(pk.into()))
+        .key("sk", AttributeValue::S(sk.into()))
+        .update_expression("SET #f = :v")
+        .expression_attribute_names("#f", field)
+        .expression_attribute_values(":v", AttributeValue::S(value.into()))
+        .condition_expression("attribute_exists(pk)")
+        .send()
+        .await
+        .unwrap();
 }
 
 async fn set_invite(app: &harness::App, id: &str, field: &str, value: &str) {

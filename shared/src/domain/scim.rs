@@ -542,6 +542,10 @@ pub fn error_of(problem: &Value) -> Value {
             detail.push_str(&format!(" {f}: {m}."));
         }
     }
+    // A fault of ours names its request, as its log line does, so it can be found.
+    if let Some(id) = problem["requestId"].as_str() {
+        detail.push_str(&format!(" (request {id})"));
+    }
     let status = problem["status"].as_u64().unwrap_or(500) as u16;
     error(status, scim_type, &detail)
 }

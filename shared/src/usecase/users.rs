@@ -892,6 +892,17 @@ mod signin {
             return Ok(before);
         }
         let after = next(&before, change, |u| u.status = to);
+        // An active admin stopping: refused before sign-in is touched when they are the last
+        // (rule 6). An admin in the console is another active admin, so only a race can make
+        // the target the last one, and the commit's condition catches that; directory sync
+        // (rule 22) is no admin, and without this read its refused change would still have
+        // signed the last admin out everywhere.
+        if crate::domain::manage::counter_deltas(&before, &after).1 < 0 {
+            let tenant = s.users.store.tenant(&before.tenant_id).await?;
+            if tenant.is_some_and(|t| t.active_admins <= 1) {
+                return Err(ApiError::LastAdmin);
+            }
+        }
         let entry = change.on_user(action, &before, &after);
         commit_signin(s, &before, after, &entry).await
     }
