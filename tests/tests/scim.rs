@@ -742,6 +742,7 @@ fn refusals_change_nothing_and_say_why_as_scim_errors() {
         );
 
         // The last admin stays.
+        let (_, refresh) = app.sign_in_tokens(&t.admin_email, PASSWORD).await.unwrap();
         refused(
             scim(
                 &app,
@@ -765,6 +766,11 @@ fn refusals_change_nothing_and_say_why_as_scim_errors() {
             console_user(&app, &t.admin, &admin_id).await["status"],
             "active"
         );
+        // Refused before Cognito was touched: the admin's sessions were not ended.
+        app.get(&t.admin, "/me").await.expect(200);
+        app.refresh(&refresh)
+            .await
+            .expect("the admin's refresh token still works");
 
         // Malformed requests.
         refused(
