@@ -824,6 +824,14 @@ fn every_aws_call_a_function_makes_is_granted_by_the_template_and_reads_are_cons
         call("POST", "/integrations");
         call("DELETE", "/integrations/{id}");
         call("GET", "/integrations");
+        // Directory sync (rule 22): every SCIM route, as a provider calls it.
+        Box::pin(scim_calls(&app, &t.admin)).await;
+        for route in shared::routes::ROUTES
+            .iter()
+            .filter(|r| r.function == "scim")
+        {
+            call(route.method(), route.path());
+        }
         // What SES says about every email above, as the mail-events rule hands it over.
         assert!(app.mailbox.publish(&app).await > 0);
         // Every change above, from the audit stream (read as the mapping reads it, with the
@@ -916,6 +924,102 @@ fn every_aws_call_a_function_makes_is_granted_by_the_template_and_reads_are_cons
             }
         }
     });
+}
+
+/// Directory sync's whole round: discovery, lookups, a person created, renamed, deactivated,
+/// asked back and deleted, and a joined user claimed, suspended, reactivated and deleted.
+async fn scim_calls(app: &harness::App, admin: &str) {
+    let made = Box::pin(app.request(
+        "POST",
+        "/integrations",
+        Some(admin),
+        Some(json!({"name": "IdP", "scopes": ["scim"]})),
+    ))
+    .await
+    .expect(201)
+    .json();
+    let tok = made["token"].as_str().unwrap().to_string();
+    let call = |method: &'static str, path: String, body: Option<Value>| {
+        let tok = tok.clone();
+        async move {
+            let r =
+                Box::pin(app.request(method, &format!("/scim/v2{path}"), Some(&tok), body)).await;
+            assert!(
+                r.status < 300,
+                "{method} {path}: {} {}",
+                r.status,
+                String::from_utf8_lossy(&r.body)
+            );
+            r.json()
+        }
+    };
+    let user = "urn:ietf:params:scim:schemas:core:2.0:User";
+    for path in [
+        "/ServiceProviderConfig",
+        "/ResourceTypes",
+        "/ResourceTypes/User",
+        "/Schemas",
+        &format!("/Schemas/{user}"),
+        "/Users",
+    ] {
+        call("GET", path.to_string(), None).await;
+    }
+    let addr = email("scim");
+    call(
+        "GET",
+        format!("/Users?filter=userName%20eq%20%22{addr}%22"),
+        None,
+    )
+    .await;
+    let p = call("POST", "/Users".into(), Some(json!({"schemas": [user], "userName": addr, "name": {"givenName": "Sam", "familyName": "Sync"}}))).await;
+    let id = format!("/Users/{}", p["id"].as_str().unwrap());
+    call("GET", id.clone(), None).await;
+    let patch = |ops: Value| {
+        Some(
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops}),
+        )
+    };
+    call(
+        "PATCH",
+        id.clone(),
+        patch(json!([{"op": "replace", "path": "name.givenName", "value": "Samuel"}])),
+    )
+    .await;
+    call(
+        "PUT",
+        id.clone(),
+        Some(json!({"schemas": [user], "userName": addr, "active": false})),
+    )
+    .await;
+    app.clock.advance(Duration::minutes(2));
+    call(
+        "PUT",
+        id.clone(),
+        Some(json!({"schemas": [user], "userName": addr, "active": true})),
+    )
+    .await;
+    call("DELETE", id, None).await;
+    let m = Box::pin(member(app, admin, "agent", None)).await;
+    let uid = format!("/Users/{}", m.id);
+    call(
+        "PATCH",
+        uid.clone(),
+        patch(json!([{"op": "add", "path": "externalId", "value": "ext-iam"}])),
+    )
+    .await;
+    call(
+        "PATCH",
+        uid.clone(),
+        patch(json!([{"op": "replace", "path": "active", "value": false}])),
+    )
+    .await;
+    call(
+        "PATCH",
+        uid.clone(),
+        patch(json!([{"op": "replace", "path": "active", "value": true}])),
+    )
+    .await;
+    call("DELETE", uid, None).await;
 }
 
 /// A token made and revoked, the list read, and another made: its text.

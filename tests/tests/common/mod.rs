@@ -51,16 +51,32 @@ fn env() -> &'static Env {
     })
 }
 
+/// Runs `body` (a test's `block_on`) on a thread with a 32 MiB stack. In a debug build every
+/// handler's future is built on the stack of whoever polls it, through the gateway's match
+/// over all functions and the SDK's layers; a long scenario outgrows libtest's 2 MiB. Lambda's
+/// release builds need far less. The test's panic is the caller's.
+fn on_big_stack<T: Send>(body: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        let t = std::thread::Builder::new()
+            .stack_size(32 << 20)
+            .spawn_scoped(s, body)
+            .expect("a test thread");
+        t.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })
+}
+
 /// Runs a test body on the shared runtime with a fresh `App` (own clock, shared emulator).
 pub fn run<F, Fut>(f: F)
 where
-    F: FnOnce(Arc<App>) -> Fut,
+    F: FnOnce(Arc<App>) -> Fut + Send,
     Fut: Future<Output = ()>,
 {
     let e = env();
-    e.rt.block_on(async {
-        let app = Arc::new(App::new(e.stack.clone(), e.sdk.clone()).await);
-        f(app).await
+    on_big_stack(|| {
+        e.rt.block_on(async {
+            let app = Arc::new(App::new(e.stack.clone(), e.sdk.clone()).await);
+            f(app).await
+        })
     })
 }
 
@@ -68,14 +84,16 @@ where
 /// ahead and then run the expiry job, which would otherwise expire other tests' invites.
 pub fn run_isolated<F, Fut>(f: F)
 where
-    F: FnOnce(Arc<App>) -> Fut,
+    F: FnOnce(Arc<App>) -> Fut + Send,
     Fut: Future<Output = ()>,
 {
     let e = env();
-    e.rt.block_on(async {
-        let stack = Stack::create(&e.stack.aws_endpoint, &e.sdk).await;
-        let app = Arc::new(App::new(stack, e.sdk.clone()).await);
-        f(app).await
+    on_big_stack(|| {
+        e.rt.block_on(async {
+            let stack = Stack::create(&e.stack.aws_endpoint, &e.sdk).await;
+            let app = Arc::new(App::new(stack, e.sdk.clone()).await);
+            f(app).await
+        })
     })
 }
 
@@ -83,26 +101,28 @@ where
 /// own: the map holds each function's calls (by binary name).
 pub fn run_counted<F, Fut>(functions: &[&str], f: F)
 where
-    F: FnOnce(Arc<App>, std::collections::HashMap<String, harness::proxy::Calls>) -> Fut,
+    F: FnOnce(Arc<App>, std::collections::HashMap<String, harness::proxy::Calls>) -> Fut + Send,
     Fut: Future<Output = ()>,
 {
     let e = env();
-    e.rt.block_on(async {
-        let stack = Stack::create(&e.stack.aws_endpoint, &e.sdk).await;
-        let mut calls = std::collections::HashMap::new();
-        let mut sdks = std::collections::HashMap::new();
-        for name in functions {
-            let (url, c) = harness::proxy::start(stack.aws_endpoint.clone()).await;
-            sdks.insert(name.to_string(), harness::stack::sdk_config(&url).await);
-            calls.insert(name.to_string(), c);
-        }
-        let app = App::with_sdk_per_function(stack, e.sdk.clone(), |f| {
-            sdks.get(f)
-                .unwrap_or_else(|| panic!("no proxy for {f}"))
-                .clone()
+    on_big_stack(|| {
+        e.rt.block_on(async {
+            let stack = Stack::create(&e.stack.aws_endpoint, &e.sdk).await;
+            let mut calls = std::collections::HashMap::new();
+            let mut sdks = std::collections::HashMap::new();
+            for name in functions {
+                let (url, c) = harness::proxy::start(stack.aws_endpoint.clone()).await;
+                sdks.insert(name.to_string(), harness::stack::sdk_config(&url).await);
+                calls.insert(name.to_string(), c);
+            }
+            let app = App::with_sdk_per_function(stack, e.sdk.clone(), |f| {
+                sdks.get(f)
+                    .unwrap_or_else(|| panic!("no proxy for {f}"))
+                    .clone()
+            })
+            .await;
+            f(Arc::new(app), calls).await
         })
-        .await;
-        f(Arc::new(app), calls).await
     })
 }
 
@@ -110,17 +130,19 @@ where
 /// the faults the test sets (the harness's own calls, used to check the outcome, go direct).
 pub fn run_faulty<F, Fut>(f: F)
 where
-    F: FnOnce(Arc<App>, harness::proxy::Faults, harness::proxy::Calls) -> Fut,
+    F: FnOnce(Arc<App>, harness::proxy::Faults, harness::proxy::Calls) -> Fut + Send,
     Fut: Future<Output = ()>,
 {
     let e = env();
-    e.rt.block_on(async {
-        let stack = Stack::create(&e.stack.aws_endpoint, &e.sdk).await;
-        let (url, calls, faults) =
-            harness::proxy::start_with_faults(stack.aws_endpoint.clone()).await;
-        let proxied = harness::stack::sdk_config(&url).await;
-        let app = App::with_sdk_per_function(stack, e.sdk.clone(), |_| proxied.clone()).await;
-        f(Arc::new(app), faults, calls).await
+    on_big_stack(|| {
+        e.rt.block_on(async {
+            let stack = Stack::create(&e.stack.aws_endpoint, &e.sdk).await;
+            let (url, calls, faults) =
+                harness::proxy::start_with_faults(stack.aws_endpoint.clone()).await;
+            let proxied = harness::stack::sdk_config(&url).await;
+            let app = App::with_sdk_per_function(stack, e.sdk.clone(), |_| proxied.clone()).await;
+            f(Arc::new(app), faults, calls).await
+        })
     })
 }
 
@@ -128,17 +150,20 @@ where
 /// through the proxy too, so a test can take the signing keys away.
 pub fn run_with_faulty_keys<F, Fut>(f: F)
 where
-    F: FnOnce(Arc<App>, harness::proxy::Faults) -> Fut,
+    F: FnOnce(Arc<App>, harness::proxy::Faults) -> Fut + Send,
     Fut: Future<Output = ()>,
 {
     let e = env();
-    e.rt.block_on(async {
-        let mut stack = Stack::create(&e.stack.aws_endpoint, &e.sdk).await;
-        let (url, _, faults) = harness::proxy::start_with_faults(stack.aws_endpoint.clone()).await;
-        stack.jwks_url = stack.jwks_url.replace(&stack.aws_endpoint, &url);
-        assert!(stack.jwks_url.starts_with(&url), "{}", stack.jwks_url);
-        let app = App::new(stack, e.sdk.clone()).await;
-        f(Arc::new(app), faults).await
+    on_big_stack(|| {
+        e.rt.block_on(async {
+            let mut stack = Stack::create(&e.stack.aws_endpoint, &e.sdk).await;
+            let (url, _, faults) =
+                harness::proxy::start_with_faults(stack.aws_endpoint.clone()).await;
+            stack.jwks_url = stack.jwks_url.replace(&stack.aws_endpoint, &url);
+            assert!(stack.jwks_url.starts_with(&url), "{}", stack.jwks_url);
+            let app = App::new(stack, e.sdk.clone()).await;
+            f(Arc::new(app), faults).await
+        })
     })
 }
 
