@@ -897,7 +897,7 @@ impl Walk {
         }
         for path in [
             "/ResourceTypes/Printer".to_string(),
-            format!("/Schemas/urn:nope"),
+            "/Schemas/urn:nope".to_string(),
             format!("/Users/{}", self.nobody),
         ] {
             call("GET", path, t.clone(), None).await.expect(404);
