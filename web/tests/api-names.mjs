@@ -26,7 +26,9 @@ for (const [path, item] of Object.entries(spec.paths)) {
     if (!op) continue;
     if (!op.operationId) { fail(`${m.toUpperCase()} ${path} has no operationId in the spec`); continue; }
     if (ops.has(op.operationId)) fail(`operationId ${op.operationId} is used twice in the spec`);
-    ops.set(op.operationId, { method: m.toUpperCase(), path, op, public: Array.isArray(op.security) && op.security.length === 0 });
+    // Directory sync's routes take only an integration token: identity providers call them, the console never does.
+    const machine = Array.isArray(op.security) && op.security.length > 0 && op.security.every((x) => Object.keys(x).join() === 'integrationToken');
+    ops.set(op.operationId, { method: m.toUpperCase(), path, op, public: Array.isArray(op.security) && op.security.length === 0, machine });
   }
 }
 
@@ -82,7 +84,10 @@ for (const [name, fn] of Object.entries(api)) {
   if (errs.length) fail(`${what}: ${errs.join('; ')}`);
   else console.log(`  ok   ${name} -> ${o.method} ${o.path}`);
 }
-for (const name of ops.keys()) if (!(name in api)) fail(`operation ${name} has no function in api.js`);
+const machines = [...ops].filter(([, o]) => o.machine).map(([n]) => n);
+for (const [name, o] of ops) if (!(name in api) && !o.machine) fail(`operation ${name} has no function in api.js`);
+for (const name of machines) if (name in api) fail(`api.js calls ${name}, which only an integration token may call`);
+console.log(`  ok   ${machines.length} operations for integration tokens only (SCIM) are not the console's`);
 await session.signOut('expired'); // stops the refresh timer
 
 // ---- no other console file names an API path or calls the transport itself
