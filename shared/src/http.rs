@@ -79,7 +79,10 @@ fn problem_of(err: &ApiError, p: crate::domain::Problem) -> Response<Body> {
     );
     let retry_after = match err {
         ApiError::TooManyRequests { retry_after_secs }
-        | ApiError::TooManyResets { retry_after_secs } => Some(*retry_after_secs),
+        | ApiError::TooManyResets { retry_after_secs }
+        | ApiError::Throttled {
+            retry_after_secs, ..
+        } => Some(*retry_after_secs),
         ApiError::TooManyAttempts => Some(60),
         ApiError::AcceptInProgress => Some(2),
         ApiError::IdempotencyInProgress => Some(1),

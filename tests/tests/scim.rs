@@ -959,3 +959,63 @@ fn discovery_says_what_is_served() {
         assert_eq!(capped["itemsPerPage"], 1);
     });
 }
+
+#[test]
+fn a_token_over_its_minute_is_throttled_alone() {
+    run_isolated(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let (id, tok) = token(&app, &t.admin, &["scim"]).await;
+        let (_, other) = token(&app, &t.admin, &["scim"]).await;
+        ok(scim(&app, "GET", "/Users", &tok, None).await, 200);
+        // This minute's budget spent, as 600 requests would leave it.
+        use shared::domain::Clock;
+        let window = app.clock.now().unix_timestamp().div_euclid(60);
+        aws_sdk_dynamodb::Client::new(&app.sdk)
+            .update_item()
+            .table_name(&app.stack.directory_table)
+            .key(
+                "pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(format!("INTEGRATION#{id}")),
+            )
+            .key(
+                "sk",
+                aws_sdk_dynamodb::types::AttributeValue::S("INTEGRATION".into()),
+            )
+            .update_expression("SET rateWindow = :w, rateCount = :n")
+            .expression_attribute_values(
+                ":w",
+                aws_sdk_dynamodb::types::AttributeValue::N(window.to_string()),
+            )
+            .expression_attribute_values(
+                ":n",
+                aws_sdk_dynamodb::types::AttributeValue::N(scim_fn::PER_MINUTE.to_string()),
+            )
+            .send()
+            .await
+            .unwrap();
+        let r = scim(
+            &app,
+            "POST",
+            "/Users",
+            &tok,
+            Some(json!({"schemas": [USER], "userName": email("late")})),
+        )
+        .await;
+        let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=60).contains(&retry), "{retry}");
+        let e = refused(r, 429, None);
+        assert!(
+            e["detail"]
+                .as_str()
+                .unwrap()
+                .contains("600 requests a minute"),
+            "{e}"
+        );
+        // Nothing was made, and another token of the company is not held back.
+        let all = ok(scim(&app, "GET", "/Users", &other, None).await, 200);
+        assert_eq!(all["totalResults"], 1);
+        // The next minute counts afresh.
+        app.clock.advance(time::Duration::seconds(retry as i64));
+        ok(scim(&app, "GET", "/Users", &tok, None).await, 200);
+    });
+}

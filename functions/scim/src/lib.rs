@@ -44,6 +44,12 @@ impl Deps {
 /// Where ServiceProviderConfig's `documentationUri` points: how to connect a provider.
 pub const DOCS: &str = "https://veloconnect.io/docs/directory-sync";
 
+/// Requests one token may make a minute. The stage's SCIM routes share API Gateway's 100 a
+/// second; 10 a second on average for one company's provider leaves the rest for the others,
+/// and is far more than a provider's steady sync (Entra ID's cycle is every 40 minutes; a
+/// bulk push of hundreds of people fits in a minute or two).
+pub const PER_MINUTE: u32 = 600;
+
 /// SCIM's media type (RFC 7644 3.1).
 pub const SCIM_JSON: &str = "application/scim+json";
 
@@ -113,13 +119,9 @@ async fn tenant(
         // A person's sign-in is not a provisioning credential.
         return Err(ApiError::InvalidToken);
     }
-    let found = integrations::authenticate(
-        &deps.invites.store,
-        raw,
-        Scope::Scim,
-        deps.invites.clock.now(),
-    )
-    .await?;
+    let now = deps.invites.clock.now();
+    let found = integrations::authenticate(&deps.invites.store, raw, Scope::Scim, now).await?;
+    integrations::throttle(&deps.invites.store, &found, PER_MINUTE, now).await?;
     Ok((found.tenant_id, found.id))
 }
 

@@ -177,6 +177,12 @@ pub enum ApiError {
     UserDeleted,
     #[error("too many requests; retry in {retry_after_secs}s")]
     TooManyRequests { retry_after_secs: u64 },
+    /// A token over its requests a minute (directory sync's per-token throttle, rule 22).
+    #[error("over {per_minute} requests a minute; retry in {retry_after_secs}s")]
+    Throttled {
+        per_minute: u32,
+        retry_after_secs: u64,
+    },
     /// A directory sync (SCIM) request refused for a reason RFC 7644 names (`scim_type`:
     /// `invalidFilter`, `invalidPath`, `mutability`, `invalidValue`, …), answered as its error
     /// document. Nothing was changed.
@@ -460,6 +466,18 @@ impl ApiError {
                     "Too soon",
                     429,
                     format!("This invite was just sent. Try again in {retry_after_secs} seconds."),
+                )
+            }
+            ApiError::Throttled {
+                per_minute,
+                retry_after_secs,
+            } => {
+                ext.insert("retryAfter".into(), (*retry_after_secs).into());
+                (
+                    "throttled",
+                    "Too many requests",
+                    429,
+                    format!("This token may make {per_minute} requests a minute. Retry in {retry_after_secs} seconds."),
                 )
             }
             ApiError::Scim {

@@ -84,6 +84,55 @@ impl Store {
             .map_err(|e| e.decided_by(|_| Refusal::Stale))
     }
 
+    /// Spends one request of the token's budget for the minute `window` (whole minutes since
+    /// the epoch): `true` if it had one left. One conditional write in the common case (the
+    /// window's count under `max`), two when a new minute starts.
+    pub async fn spend_request(
+        &self,
+        i: &Integration,
+        window: i64,
+        max: u32,
+    ) -> Result<bool, StoreError> {
+        let refused = |e: &aws_sdk_dynamodb::error::SdkError<_>| -> bool {
+            matches!(e, aws_sdk_dynamodb::error::SdkError::ServiceError(se)
+                if matches!(se.err(), aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_)))
+        };
+        let update = || {
+            self.client
+                .update_item()
+                .table_name(&self.tables.directory)
+                .key("pk", s(items::integration_pk(&i.id)))
+                .key("sk", s(items::INTEGRATION_SK))
+                .expression_attribute_values(":w", items::n(window))
+        };
+        let same_minute = update()
+            .update_expression("SET rateCount = rateCount + :one")
+            .condition_expression("rateWindow = :w AND rateCount < :max")
+            .expression_attribute_values(":one", items::n(1))
+            .expression_attribute_values(":max", items::n(max))
+            .send()
+            .await;
+        match same_minute {
+            Ok(_) => return Ok(true),
+            Err(e) if refused(&e) => {}
+            Err(e) => return Err(super::unavailable(e)),
+        }
+        let new_minute = update()
+            .update_expression("SET rateWindow = :w, rateCount = :one")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(rateWindow) OR rateWindow < :w)",
+            )
+            .expression_attribute_values(":one", items::n(1))
+            .send()
+            .await;
+        match new_minute {
+            Ok(_) => Ok(true),
+            // This minute's budget is spent (or a newer minute is already counting).
+            Err(e) if refused(&e) => Ok(false),
+            Err(e) => Err(super::unavailable(e)),
+        }
+    }
+
     /// Records a token's use at `now` unless a use within the grain is recorded already, and
     /// only while it is not revoked. Best effort: the request it serves does not wait on it
     /// failing.

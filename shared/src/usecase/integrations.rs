@@ -151,6 +151,26 @@ pub async fn authenticate(
     Ok(found)
 }
 
+/// Lets one more request of `token` through this minute, or refuses it with the seconds until
+/// the next (rule 22: an identity provider's runaway loop can't take the whole API's rate).
+pub async fn throttle(
+    store: &Store,
+    token: &Integration,
+    per_minute: u32,
+    now: OffsetDateTime,
+) -> Result<(), ApiError> {
+    let secs = now.unix_timestamp();
+    let window = secs.div_euclid(60);
+    if store.spend_request(token, window, per_minute).await? {
+        Ok(())
+    } else {
+        Err(ApiError::Throttled {
+            per_minute,
+            retry_after_secs: (60 - secs.rem_euclid(60)).max(1) as u64,
+        })
+    }
+}
+
 /// Most log entries one request reads (a page answers at most these, fewer with `types`).
 const SCAN: usize = 1000;
 
