@@ -56,6 +56,33 @@ pub fn csv(body: String, filename: &str, next: Option<&str>) -> Response<Body> {
 /// The header an export part names the next part's cursor in.
 pub const NEXT_CURSOR: &str = "next-cursor";
 
+/// SCIM's media type (RFC 7644 3.1).
+pub const SCIM_JSON: &str = "application/scim+json";
+
+/// An answer on directory sync's routes (rule 22) as SCIM gives it: a problem rewritten as a
+/// SCIM error document (`domain::scim::error_of`), and every body typed `application/scim+json`.
+pub fn scim_answer(resp: Response<Body>) -> Response<Body> {
+    let (mut parts, body) = resp.into_parts();
+    let problem = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    let body = if problem {
+        match serde_json::from_slice::<Value>(body.as_ref()) {
+            Ok(p) => Body::Text(crate::domain::scim::error_of(&p).to_string()),
+            Err(_) => body,
+        }
+    } else {
+        body
+    };
+    if !matches!(body, Body::Empty) {
+        parts
+            .headers
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+    }
+    Response::from_parts(parts, body)
+}
+
 pub fn problem(err: &ApiError) -> Response<Body> {
     problem_of(err, err.problem())
 }

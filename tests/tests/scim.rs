@@ -801,7 +801,7 @@ fn refusals_change_nothing_and_say_why_as_scim_errors() {
                 "POST",
                 "/Users",
                 &tok,
-                Some(json!({"schemas": [USER], "userName": email("x"), "active": false})),
+                Some(json!({"schemas": [USER], "userName": email("x"), "active": "sometimes"})),
             )
             .await,
             400,
@@ -1017,5 +1017,188 @@ fn a_token_over_its_minute_is_throttled_alone() {
         // The next minute counts afresh.
         app.clock.advance(time::Duration::seconds(retry as i64));
         ok(scim(&app, "GET", "/Users", &tok, None).await, 200);
+    });
+}
+
+#[test]
+fn a_person_created_inactive_holds_nothing_until_turned_on() {
+    run_isolated(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let (_, tok) = token(&app, &t.admin, &["scim"]).await;
+        let seats0 = assert_seats_consistent(&app, &t.id).await;
+        let addr = email("staged");
+        let body = json!({"schemas": [USER], "userName": addr, "name": {"formatted": "Staged Person"}, "active": false});
+        let made = ok(
+            scim(&app, "POST", "/Users", &tok, Some(body.clone())).await,
+            201,
+        );
+        let id = made["id"].as_str().unwrap().to_string();
+        assert_eq!(made["active"], false);
+        let ours = "urn:ietf:params:scim:schemas:extension:veloconnect:2.0:User";
+        assert_eq!(made[ours]["status"], "closed");
+        assert_eq!(
+            assert_seats_consistent(&app, &t.id).await,
+            seats0,
+            "no seat"
+        );
+        assert!(
+            harness::moto::last_mail_to(&app.stack.aws_endpoint, &addr)
+                .await
+                .is_none(),
+            "no email"
+        );
+        // Found by its address, and not made twice.
+        let found = ok(
+            scim(
+                &app,
+                "GET",
+                &filter(&format!("userName eq \"{addr}\"")),
+                &tok,
+                None,
+            )
+            .await,
+            200,
+        );
+        assert_eq!(found["Resources"][0]["id"], id.as_str());
+        let again = refused(
+            scim(&app, "POST", "/Users", &tok, Some(body)).await,
+            409,
+            Some("uniqueness"),
+        );
+        assert!(again["detail"].as_str().unwrap().contains(&id));
+        // Turned on: invited, a seat and the address taken.
+        let on = ok(
+            scim(
+                &app,
+                "PATCH",
+                &format!("/Users/{id}"),
+                &tok,
+                Some(patch(
+                    json!([{"op": "replace", "path": "active", "value": true}]),
+                )),
+            )
+            .await,
+            200,
+        );
+        assert_eq!(
+            (on["active"].as_bool(), on[ours]["status"].as_str()),
+            (Some(true), Some("invited"))
+        );
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, seats0 + 1);
+        let link = app
+            .token_from_mail(&addr)
+            .await
+            .expect("the invite email now");
+        app.accept(&link, PASSWORD).await.expect(201);
+        assert_eq!(
+            ok(
+                scim(&app, "GET", &format!("/Users/{id}"), &tok, None).await,
+                200
+            )[ours]["status"],
+            "active"
+        );
+        assert_eq!(
+            sync_actions(&app, &t.id).await,
+            ["invite.created", "invite.resent"]
+        );
+    });
+}
+
+#[test]
+fn attributes_search_and_unknown_paths_answer_as_scim() {
+    run_isolated(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let (_, tok) = token(&app, &t.admin, &["scim"]).await;
+        let made = ok(scim(&app, "POST", "/Users", &tok, Some(json!({"schemas": [USER], "userName": email("proj"), "externalId": "p-1", "name": {"givenName": "Pro", "familyName": "Jected"}}))).await, 201);
+        let id = made["id"].as_str().unwrap().to_string();
+        let only = ok(
+            scim(
+                &app,
+                "GET",
+                &format!("/Users/{id}?attributes=userName,name.givenName"),
+                &tok,
+                None,
+            )
+            .await,
+            200,
+        );
+        let mut keys: Vec<&str> = only
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort();
+        assert_eq!(keys, ["id", "name", "schemas", "userName"]);
+        assert_eq!(only["name"], json!({"givenName": "Pro"}));
+        let without = ok(
+            scim(
+                &app,
+                "GET",
+                &format!("/Users/{id}?excludedAttributes=emails,meta,id"),
+                &tok,
+                None,
+            )
+            .await,
+            200,
+        );
+        assert!(without.get("emails").is_none() && without.get("meta").is_none());
+        assert_eq!(without["id"], id.as_str(), "id is always returned");
+        // The list, with its query in a body.
+        let searched = ok(
+            scim(
+                &app,
+                "POST",
+                "/Users/.search",
+                &tok,
+                Some(json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                    "filter": "externalId eq \"p-1\"", "attributes": ["externalId"], "count": 10,
+                })),
+            )
+            .await,
+            200,
+        );
+        assert_eq!(searched["totalResults"], 1);
+        assert_eq!(
+            searched["Resources"][0],
+            json!({"id": id, "externalId": "p-1", "schemas": made["schemas"]})
+        );
+        refused(
+            scim(
+                &app,
+                "POST",
+                "/Users/.search",
+                &tok,
+                Some(json!({"filter": 3.5e300, "attributes": "x"})),
+            )
+            .await,
+            400,
+            Some("invalidFilter"),
+        );
+        refused(
+            scim(
+                &app,
+                "POST",
+                "/Users/.search",
+                &tok,
+                Some(json!({"attributes": [1]})),
+            )
+            .await,
+            400,
+            Some("invalidValue"),
+        );
+        // What no route takes under the SCIM root is a SCIM error too.
+        refused(scim(&app, "GET", "/Nothing", &tok, None).await, 404, None);
+        let r = scim(
+            &app,
+            "POST",
+            "/ServiceProviderConfig",
+            &tok,
+            Some(json!({})),
+        )
+        .await;
+        assert_eq!(r.headers["allow"], "GET");
+        refused(r, 405, None);
     });
 }

@@ -12,7 +12,17 @@ use shared::routes::{resolve, Resolved};
 
 pub fn handle(req: Request) -> Response<Body> {
     let path = path_without_stage(&req);
-    match resolve(req.method().as_str(), &path) {
+    let answer = answer(&req, &path);
+    // Under directory sync's root, in SCIM's form (RFC 7644 3.12), as its routes answer.
+    if path.starts_with("/scim/") {
+        shared::http::scim_answer(answer)
+    } else {
+        answer
+    }
+}
+
+fn answer(req: &Request, path: &str) -> Response<Body> {
+    match resolve(req.method().as_str(), path) {
         Resolved::WrongMethod { allow } => {
             let mut resp = shared::http::problem(&ApiError::MethodNotAllowed);
             if let Ok(v) = HeaderValue::from_str(&allow.join(", ")) {

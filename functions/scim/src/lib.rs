@@ -3,7 +3,6 @@
 //! `scim` scope. Discovery (`ServiceProviderConfig`, `ResourceTypes`, `Schemas`) and `Users`.
 //! Every answer is `application/scim+json`; a refusal is a SCIM error document.
 
-use lambda_http::http::header;
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 use shared::domain::integration::{self, Scope};
@@ -50,12 +49,9 @@ pub const DOCS: &str = "https://veloconnect.io/docs/directory-sync";
 /// bulk push of hundreds of people fits in a minute or two).
 pub const PER_MINUTE: u32 = 600;
 
-/// SCIM's media type (RFC 7644 3.1).
-pub const SCIM_JSON: &str = "application/scim+json";
-
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     let answer = respond_within(&req, Box::pin(route(deps, &req))).await;
-    as_scim(answer)
+    shared::http::scim_answer(answer)
 }
 
 /// The root every `meta.location` starts with, as the provider reached us.
@@ -75,30 +71,6 @@ fn base(req: &Request) -> String {
         }
     });
     format!("{proto}://{host}/scim/v2")
-}
-
-/// Rewrites a problem answer as a SCIM error document, and every answer's type as SCIM's.
-fn as_scim(resp: Response<Body>) -> Response<Body> {
-    let (mut parts, body) = resp.into_parts();
-    let problem = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
-    let body = if problem {
-        match serde_json::from_slice::<Value>(body.as_ref()) {
-            Ok(p) => Body::Text(scim::error_of(&p).to_string()),
-            Err(_) => body,
-        }
-    } else {
-        body
-    };
-    if !matches!(body, Body::Empty) {
-        parts.headers.insert(
-            header::CONTENT_TYPE,
-            header::HeaderValue::from_static(SCIM_JSON),
-        );
-    }
-    Response::from_parts(parts, body)
 }
 
 fn scim_json(status: u16, v: &Value) -> Response<Body> {
@@ -150,21 +122,19 @@ async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
         }
         "GET /scim/v2/Schemas/{id}" => one_of(scim::schemas(&base), &id(), "schema"),
         "GET /scim/v2/Users" => {
-            let paging = scim::paging(
-                query(req, "startIndex").as_deref(),
-                query(req, "count").as_deref(),
-            )
-            .map_err(scim::invalid_value)?;
-            let page = Box::pin(sync::list(
-                &deps.invites.store,
-                &tenant,
-                query(req, "filter").as_deref(),
-                paging,
-                &base,
-                now,
-            ))
-            .await?;
-            Ok(scim_json(200, &page))
+            let asked = scim::Search {
+                filter: query(req, "filter"),
+                start_index: query(req, "startIndex"),
+                count: query(req, "count"),
+                attributes: query(req, "attributes"),
+                excluded: query(req, "excludedAttributes"),
+            };
+            Box::pin(users(deps, &tenant, &asked, &base, now)).await
+        }
+        // The same list, its query in the body (RFC 7644 3.4.3): a filter too long for a URL.
+        "POST /scim/v2/Users/.search" => {
+            let asked = scim::search(&body_json(req)?)?;
+            Box::pin(users(deps, &tenant, &asked, &base, now)).await
         }
         "POST /scim/v2/Users" => {
             let body = body_json(req)?;
@@ -181,7 +151,13 @@ async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
         }
         "GET /scim/v2/Users/{id}" => {
             let p = person(deps, &tenant, &id(), now).await?;
-            Ok(scim_json(200, &p.resource(&base, now)))
+            let mut r = p.resource(&base, now);
+            scim::project(
+                &mut r,
+                query(req, "attributes").as_deref(),
+                query(req, "excludedAttributes").as_deref(),
+            );
+            Ok(scim_json(200, &r))
         }
         "PUT /scim/v2/Users/{id}" | "PATCH /scim/v2/Users/{id}" => {
             let before = person(deps, &tenant, &id(), now).await?;
@@ -215,6 +191,31 @@ async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
         }
         _ => Err(ApiError::NoRoute),
     }
+}
+
+/// A page of the company's people as `asked`, each projected to the attributes asked for.
+async fn users(
+    deps: &Deps,
+    tenant: &TenantId,
+    asked: &scim::Search,
+    base: &str,
+    now: time::OffsetDateTime,
+) -> Result<Response<Body>, ApiError> {
+    let paging = scim::paging(asked.start_index.as_deref(), asked.count.as_deref())
+        .map_err(scim::invalid_value)?;
+    let mut page = Box::pin(sync::list(
+        &deps.invites.store,
+        tenant,
+        asked.filter.as_deref(),
+        paging,
+        base,
+        now,
+    ))
+    .await?;
+    for r in page["Resources"].as_array_mut().into_iter().flatten() {
+        scim::project(r, asked.attributes.as_deref(), asked.excluded.as_deref());
+    }
+    Ok(scim_json(200, &page))
 }
 
 async fn person(

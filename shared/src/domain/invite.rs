@@ -173,8 +173,15 @@ impl Invite {
 pub const RESEND_MIN_INTERVAL: Duration = Duration::seconds(60);
 
 impl Invite {
-    /// Seconds until this invite may be sent again, if it was sent too recently.
+    /// Seconds until this invite may be sent again, if it was sent too recently. One closed
+    /// before any email went (directory sync made the person inactive) was never sent.
     pub fn resend_wait(&self, now: OffsetDateTime) -> Option<u64> {
+        let never_sent = self.status == InviteStatus::Revoked
+            && self.delivery == DeliveryStatus::Queued
+            && self.message_id.is_none();
+        if never_sent {
+            return None;
+        }
         let next = self.sent_at + RESEND_MIN_INTERVAL;
         (now < next).then(|| (next - now).whole_seconds().max(1) as u64)
     }

@@ -792,11 +792,20 @@ pub fn apply_patch(resource: &mut Value, body: &Value) -> Result<(), ApiError> {
             Some(_) => return Err(scim_error(400, "invalidPath", "path must be a string")),
         };
         let value = member(op, "value").cloned();
-        if let Some(p) = &path {
-            let n = p.attr.name.as_str();
-            touched_parts |= n == "name" && p.attr.sub.as_deref() != Some("formatted");
-            touched_formatted |= n == "name" && p.attr.sub.as_deref() == Some("formatted");
-        } else if let Some(Value::Object(m)) = &value {
+        if let Some(p) = path.as_ref().filter(|p| p.attr.name == "name") {
+            match p.attr.sub.as_deref() {
+                Some("formatted") => touched_formatted = true,
+                Some(_) => touched_parts = true,
+                // The whole name: whichever parts its value holds.
+                None => {
+                    let v = value.as_ref();
+                    touched_formatted |= v.and_then(|v| member(v, "formatted")).is_some();
+                    touched_parts |= v.is_some_and(|v| {
+                        member(v, "givenName").is_some() || member(v, "familyName").is_some()
+                    });
+                }
+            }
+        } else if let (None, Some(Value::Object(m))) = (&path, &value) {
             for (k, v) in m {
                 if k.eq_ignore_ascii_case("name") {
                     touched_formatted |= member(v, "formatted").is_some();
@@ -946,6 +955,133 @@ fn remove_at(resource: &mut Value, p: &PatchPath) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Attributes a resource always returns (RFC 7643 2.4 `returned: always`), whatever
+/// `attributes` or `excludedAttributes` say.
+const ALWAYS: &[&str] = &["id", "schemas"];
+
+fn names(list: Option<&str>) -> Vec<AttrPath> {
+    list.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .filter_map(|a| attr_path(a).ok())
+        .collect()
+}
+
+/// Whether `path` names the resource member `key` (a core name, or an extension's URN).
+fn names_member(path: &AttrPath, key: &str) -> bool {
+    match &path.urn {
+        Some(urn) if !urn.eq_ignore_ascii_case(USER) && !urn.eq_ignore_ascii_case(GROUP) => {
+            // `urn:…:extension:…:User:role` names the extension's `role`; the URN alone parses
+            // with the URN's last segment as the name.
+            key.eq_ignore_ascii_case(urn)
+                || key.eq_ignore_ascii_case(&format!("{urn}:{}", path.name))
+        }
+        _ => key.eq_ignore_ascii_case(&path.name),
+    }
+}
+
+/// `attributes` and `excludedAttributes` (RFC 7644 3.9), comma-separated attribute names
+/// (`userName`, `name.givenName`, an extension's URN): only the named ones (with `id` and
+/// `schemas`), or all but the excluded ones. Unknown names are ignored, as the RFC allows.
+pub fn project(resource: &mut Value, attributes: Option<&str>, excluded: Option<&str>) {
+    let Some(obj) = resource.as_object_mut() else {
+        return;
+    };
+    let wanted = names(attributes);
+    if !wanted.is_empty() {
+        obj.retain(|k, v| {
+            if ALWAYS.contains(&k.as_str()) {
+                return true;
+            }
+            let hits: Vec<&AttrPath> = wanted.iter().filter(|p| names_member(p, k)).collect();
+            if hits.is_empty() {
+                return false;
+            }
+            // Only sub-attributes named: keep those of the complex value.
+            if hits.iter().all(|p| p.sub.is_some()) {
+                if let Some(o) = v.as_object_mut() {
+                    o.retain(|sk, _| {
+                        hits.iter()
+                            .any(|p| p.sub.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(sk)))
+                    });
+                }
+            }
+            true
+        });
+        return;
+    }
+    for p in names(excluded) {
+        let keys: Vec<String> = obj
+            .keys()
+            .filter(|k| !ALWAYS.contains(&k.as_str()) && names_member(&p, k))
+            .cloned()
+            .collect();
+        for k in keys {
+            match &p.sub {
+                None => {
+                    obj.remove(&k);
+                }
+                Some(sub) => {
+                    if let Some(o) = obj.get_mut(&k).and_then(Value::as_object_mut) {
+                        o.retain(|sk, _| !sk.eq_ignore_ascii_case(sub));
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub const SEARCH_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+
+/// A `POST /.search` body (RFC 7644 3.4.3) as the query a GET would carry: `filter`,
+/// `startIndex`, `count`, `attributes`, `excludedAttributes` (lists joined by commas).
+#[derive(Debug, Default, PartialEq)]
+pub struct Search {
+    pub filter: Option<String>,
+    pub start_index: Option<String>,
+    pub count: Option<String>,
+    pub attributes: Option<String>,
+    pub excluded: Option<String>,
+}
+
+pub fn search(body: &Value) -> Result<Search, ApiError> {
+    let syntax = |d: &str| scim_error(400, "invalidSyntax", d.to_string());
+    if !body.is_object() {
+        return Err(syntax("a search is a SearchRequest (a JSON object)"));
+    }
+    let text = |k: &str| -> Result<Option<String>, ApiError> {
+        match member(body, k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(_) => Err(invalid_value(format!("{k} must be a string or a number"))),
+        }
+    };
+    let list = |k: &str| -> Result<Option<String>, ApiError> {
+        match member(body, k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|v| v.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+                .map(|v| Some(v.join(",")))
+                .ok_or_else(|| invalid_value(format!("{k} must be a list of attribute names"))),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(invalid_value(format!(
+                "{k} must be a list of attribute names"
+            ))),
+        }
+    };
+    Ok(Search {
+        filter: text("filter")?,
+        start_index: text("startIndex")?,
+        count: text("count")?,
+        attributes: list("attributes")?,
+        excluded: list("excludedAttributes")?,
+    })
+}
+
 fn attribute(name: &str, kind: &str, extra: Value) -> Value {
     let mut a = serde_json::json!({
         "name": name,
@@ -968,23 +1104,29 @@ fn attribute(name: &str, kind: &str, extra: Value) -> Value {
 pub fn schemas(base: &str) -> Vec<Value> {
     use serde_json::json;
     let s = |n: &str, extra: Value| attribute(n, "string", extra);
+    // As they behave: `userName` is set once (the sign-in address); the name is one the
+    // account always has; `emails` and `displayName` are derived from those (a provider may
+    // send them, they are read as the address and the name); `active` is always said.
     let user = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
         "id": USER,
         "name": "User",
         "description": "A person of the company: a user, or an invite not yet accepted",
         "attributes": [
-            s("userName", json!({"required": true, "uniqueness": "server",
+            s("userName", json!({"required": true, "uniqueness": "server", "mutability": "immutable",
                 "description": "The work email address the person signs in with; it can't be changed"})),
-            attribute("name", "complex", json!({"subAttributes": [
+            attribute("name", "complex", json!({"required": true, "subAttributes": [
                 s("formatted", json!({})), s("givenName", json!({})), s("familyName", json!({})),
             ]})),
-            s("displayName", json!({})),
-            attribute("emails", "complex", json!({"multiValued": true, "subAttributes": [
-                s("value", json!({})), s("type", json!({"canonicalValues": ["work"]})),
-                attribute("primary", "boolean", json!({})),
+            s("displayName", json!({"mutability": "readOnly", "description": "The name"})),
+            attribute("emails", "complex", json!({"multiValued": true, "mutability": "readOnly",
+                "description": "The userName, as the work email", "subAttributes": [
+                s("value", json!({"mutability": "readOnly"})),
+                s("type", json!({"mutability": "readOnly", "canonicalValues": ["work"]})),
+                attribute("primary", "boolean", json!({"mutability": "readOnly"})),
             ]})),
-            attribute("active", "boolean", json!({})),
+            attribute("active", "boolean", json!({"required": true,
+                "description": "false: suspended (a user) or not invited (an invite)"})),
         ],
         "meta": {"resourceType": "Schema", "location": format!("{base}/Schemas/{USER}")},
     });
@@ -1392,6 +1534,108 @@ mod tests {
         let e = error_of(&p(ApiError::NotFound("user")));
         assert_eq!(e["status"], "404");
         assert_eq!(e["schemas"][0], ERROR);
+    }
+
+    #[test]
+    fn attributes_and_excluded_attributes_shape_a_resource() {
+        let m = Managed {
+            scim_id: "i1".into(),
+            external_id: Some("x".into()),
+            given_name: Some("Ada".into()),
+            family_name: None,
+        };
+        let mut r = person(Some(&m));
+        project(&mut r, Some("userName, name.givenName, urn:ietf:params:scim:schemas:extension:veloconnect:2.0:User:role"), None);
+        let mut keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "id",
+                "name",
+                "schemas",
+                "urn:ietf:params:scim:schemas:extension:veloconnect:2.0:User",
+                "userName"
+            ]
+        );
+        assert_eq!(r["name"], json!({"givenName": "Ada"}));
+        let mut r = person(Some(&m));
+        project(&mut r, None, Some("meta,name.formatted,id,emails"));
+        assert!(r.get("meta").is_none() && r.get("emails").is_none());
+        assert_eq!(r["id"], "i1", "never excluded");
+        assert_eq!(r["name"], json!({"givenName": "Ada"}));
+        let mut r = person(None);
+        let whole = r.clone();
+        project(&mut r, Some(""), Some("nonsense!,"));
+        assert_eq!(r, whole, "nothing asked, nothing taken");
+    }
+
+    #[test]
+    fn a_search_request_reads_as_a_query() {
+        let s = search(
+            &json!({"schemas": [SEARCH_REQUEST], "filter": "userName sw \"a\"",
+            "startIndex": 2, "count": "5", "attributes": ["userName", "active"]}),
+        )
+        .unwrap();
+        assert_eq!(s.filter.as_deref(), Some("userName sw \"a\""));
+        assert_eq!(
+            (s.start_index.as_deref(), s.count.as_deref()),
+            (Some("2"), Some("5"))
+        );
+        assert_eq!(s.attributes.as_deref(), Some("userName,active"));
+        assert_eq!(search(&json!({})).unwrap(), Search::default());
+        for bad in [
+            json!([]),
+            json!({"attributes": [1]}),
+            json!({"filter": true}),
+        ] {
+            assert!(search(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn replacing_the_whole_name_keeps_the_parts_it_holds() {
+        let d = patched(json!([{"op": "replace", "path": "name",
+            "value": {"formatted": "F", "givenName": "G", "familyName": "H"}}]))
+        .unwrap();
+        assert_eq!((d.name.as_str(), d.given_name.as_deref()), ("F", Some("G")));
+        let d = patched(json!([{"op": "replace", "path": "name", "value": {"givenName": "G"}}]))
+            .unwrap();
+        assert_eq!(
+            (d.name.as_str(), d.family_name.as_deref()),
+            ("G", None),
+            "replace takes the whole name as sent; the formatted one was not in it"
+        );
+        let d =
+            patched(json!([{"op": "add", "path": "name", "value": {"givenName": "G"}}])).unwrap();
+        assert_eq!(
+            d.name, "G Lovelace",
+            "add merges: a new part outdates the formatted name"
+        );
+    }
+
+    #[test]
+    fn the_schema_says_what_can_change() {
+        let user = &schemas("b")[0];
+        let attr = |n: &str| {
+            user["attributes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["name"] == n)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(attr("userName")["mutability"], "immutable");
+        assert_eq!(attr("emails")["mutability"], "readOnly");
+        assert_eq!(attr("displayName")["mutability"], "readOnly");
+        assert_eq!(
+            (
+                attr("name")["required"].clone(),
+                attr("active")["required"].clone()
+            ),
+            (json!(true), json!(true))
+        );
     }
 
     #[test]

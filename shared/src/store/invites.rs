@@ -222,6 +222,21 @@ impl Store {
             .map_err(|e| e.decided_by(decide::reopen))
     }
 
+    /// A person directory sync creates inactive (rule 22): their invite, already closed, with
+    /// its entry. No seat and no address are held until the provider turns them on.
+    pub async fn create_closed_invite(
+        &self,
+        invite: &Invite,
+        audit: &AuditEntry,
+    ) -> Result<(), WriteError> {
+        let mut tx = Tx::new(&self.tables);
+        tx.put_new(Tag::Invite(0), items::invite_item(invite));
+        tx.audit(audit);
+        tx.commit(&self.client)
+            .await
+            .map_err(|e| e.decided_by(|_| Refusal::Stale))
+    }
+
     /// An invite's own fields (directory sync's name and link, rule 22), only if it is still
     /// as read: same status, same send. Seats and addresses don't move.
     pub async fn edit_invite(

@@ -154,7 +154,9 @@ pub async fn find(
         .map(Person::User))
 }
 
-/// The company's person holding `email`, if any (the lookup before a create).
+/// The company's person with the address `login`, if any (the lookup before a create): whoever
+/// holds its guard (a user, a pending invite), else a person the provider made inactive
+/// (a closed invite holds no address, so the company's invites are searched for it).
 async fn holder(
     store: &Store,
     tenant: &TenantId,
@@ -162,14 +164,52 @@ async fn holder(
     now: OffsetDateTime,
 ) -> Result<Option<Person>, ApiError> {
     let person = match store.email_holder(login).await? {
-        None => return Ok(None),
         Some(EmailHolder::User(id)) => store.user(&id).await?.map(Person::User),
         Some(EmailHolder::Invite(id)) => store.invite(&id).await?.map(Person::Invite),
+        None => return inactive_holder(store, tenant, login, now).await,
     };
     Ok(person.filter(|p| match p {
         Person::User(u) => &u.tenant_id == tenant && u.status != UserStatus::Deleted,
         Person::Invite(i) => &i.tenant_id == tenant && invite_counts(i, now),
     }))
+}
+
+async fn inactive_holder(
+    store: &Store,
+    tenant: &TenantId,
+    login: &str,
+    now: OffsetDateTime,
+) -> Result<Option<Person>, ApiError> {
+    let narrow = InviteNarrow {
+        search: Some(login.to_string()),
+        ..InviteNarrow::default()
+    };
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store
+            .list_invites(
+                tenant,
+                InviteListFilter::All,
+                &narrow,
+                None,
+                now,
+                cursor.as_deref(),
+                PAGE,
+            )
+            .await?;
+        if let Some(i) = page.items.into_iter().find(|i| {
+            i.email.normalized() == login
+                && i.managed.is_some()
+                && i.effective_status(now) != InviteStatus::Pending
+                && invite_counts(i, now)
+        }) {
+            return Ok(Some(Person::Invite(i)));
+        }
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(None),
+        }
+    }
 }
 
 /// Most people one list reads from the store before filtering (a company's whole directory,
@@ -312,11 +352,6 @@ pub async fn create(
     deadline: Instant,
 ) -> Result<Value, ApiError> {
     let d = scim::desired(body)?;
-    if d.active == Some(false) {
-        return Err(scim::invalid_value(
-            "a person is created active: VeloConnect invites them; create them when they should have access",
-        ));
-    }
     if let Some(p) = holder(s.store(), tenant, d.email.normalized(), change.at).await? {
         return Err(ApiError::Scim {
             status: 409,
@@ -337,6 +372,9 @@ pub async fn create(
         // Its scim id is the new invite's, filled in by `new_invite`.
         managed: Some(managed_as(&d, String::new())),
     };
+    if d.active == Some(false) {
+        return create_inactive(s, tenant, change, &row).await;
+    }
     let made = invites::create(
         &s.invites,
         &sender(tenant),
@@ -365,6 +403,31 @@ pub async fn create(
 #[derive(Debug, thiserror::Error)]
 #[error("the invite create answered no invite")]
 struct NoInvite;
+
+/// A person the provider creates with `active: false` (Okta's staged users, Entra ID's
+/// disabled accounts in scope): an invite already closed, holding no seat and no address and
+/// sent to nobody, until `active: true` invites them.
+async fn create_inactive(
+    s: &Scim<'_>,
+    tenant: &TenantId,
+    change: &Change,
+    row: &InviteInput,
+) -> Result<Value, ApiError> {
+    let (made, _) = crate::domain::invite::new_invite(row, tenant, &change.actor, change.at);
+    let closed = Invite {
+        status: InviteStatus::Revoked,
+        expires_at: change.at,
+        ..made
+    };
+    let entry = change.on_invite(AuditAction::InviteCreated, None, &closed);
+    match s.store().create_closed_invite(&closed, &entry).await {
+        Ok(()) => Ok(Person::Invite(closed).resource(s.base, change.at)),
+        Err(WriteError::Refused(_)) => Err(ApiError::Conflict(
+            "The person could not be stored; try again.".into(),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
 
 /// Brings `person` to what the provider asks (a PUT's body, or the resource after a PATCH):
 /// first `active` (suspend or reactivate a user, revoke or reopen an invite), where the rules
