@@ -5,46 +5,26 @@
 # match its schema, a schema-violating request that is accepted, an undeclared method answered
 # without 405 + Allow, and a route that ignores its authentication.
 #
-# usage: bash tests/fuzz/run.sh [EXAMPLES_PER_OPERATION]   (default 150; 40 operations)
+# usage: bash tests/fuzz/run.sh [EXAMPLES_PER_OPERATION]   (default 150; 53 operations, the 12
+# SCIM ones at most 60 each)
 # Starts its own local API (and emulator) on a free port and stops them, by pid, on exit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 examples="${1:-150}"
+# The SCIM pass is paced under its token's throttle (600 a minute), so it takes fewer.
+scim_examples=$(( examples < 60 ? examples : 60 ))
 shift || true
 FUZZ_ARGS=("$@")
-mkdir -p .local
 venv="${FUZZ_VENV:-.local/fuzz-venv}"
+mkdir -p .local
 if [ ! -x "$venv/bin/st" ]; then
   echo "fuzz: installing schemathesis into $venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/fuzz/requirements.txt
 fi
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-stack=".local/stack.json"
-before=$(stat -c %Y "$stack" 2>/dev/null || echo 0)
-cargo build --quiet -p harness --bin local-api
-LOCAL_API_PORT=$port ./target/debug/local-api > .local/fuzz-api.log 2>&1 &
-api=$!
-trap 'kill $api 2>/dev/null; wait $api 2>/dev/null || true' EXIT
-for _ in $(seq 1 120); do
-  now=$(stat -c %Y "$stack" 2>/dev/null || echo 0)
-  if [ "$now" -gt "$before" ] && grep -q "\"apiUrl\": \"http://127.0.0.1:$port\"" "$stack"; then break; fi
-  kill -0 $api 2>/dev/null || { cat .local/fuzz-api.log; echo "fuzz: the local API exited"; exit 1; }
-  sleep 1
-done
-token=$("$venv/bin/python" - <<'PY'
-import json, urllib.request
-s = json.load(open(".local/stack.json"))
-req = urllib.request.Request(
-    s["awsEndpoint"],
-    data=json.dumps({"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": s["userPoolClientId"],
-                     "AuthParameters": {"USERNAME": s["adminEmail"], "PASSWORD": s["adminPassword"]}}).encode(),
-    headers={"Content-Type": "application/x-amz-json-1.1",
-             "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth"})
-print(json.load(urllib.request.urlopen(req))["AuthenticationResult"]["AccessToken"])
-PY
-)
+. tests/local-run.sh
+local_run fuzz "$venv/bin/python"
 # positive_data_acceptance is left out: the description can't state every business rule a
 # schema-valid request may break (password classes, unknown ids, seats, duplicate emails).
 # not_a_server_error is replaced by the hook that allows a 503 problem.
@@ -54,10 +34,11 @@ PY
 # only meet the gateway's 429. `POST /me/sign-out` ends the session the fuzz signs its requests
 # with, so it runs alone, after every other operation (its later examples then meet the 401 a
 # signed-out session gets, which the description lists too).
+auth="$token"
 fuzz() {
   SCHEMATHESIS_HOOKS=hooks PYTHONPATH=tests/fuzz "$venv/bin/st" run infra/openapi.yaml \
     --url "http://127.0.0.1:$port" \
-    --header "Authorization: Bearer $token" \
+    --header "Authorization: Bearer $auth" \
     --checks all \
     --exclude-checks not_a_server_error,positive_data_acceptance \
     --seed "${FUZZ_SEED:-20261123}" \
@@ -65,8 +46,17 @@ fuzz() {
     --no-color "$@"
 }
 public=(previewInvite acceptInvite requestPasswordReset previewPasswordReset confirmPasswordReset)
+scim=(scimServiceProviderConfig scimResourceTypes scimResourceType scimSchemas scimSchema
+  scimListUsers scimSearchUsers scimCreateUser scimGetUser scimReplaceUser scimPatchUser scimDeleteUser)
 fuzz --max-examples "$examples" --exclude-operation-id signOutEverywhere \
-  "${public[@]/#/--exclude-operation-id=}" "${FUZZ_ARGS[@]}"
+  "${public[@]/#/--exclude-operation-id=}" "${scim[@]/#/--exclude-operation-id=}" "${FUZZ_ARGS[@]}"
 fuzz --max-examples "$examples" "${public[@]/#/--include-operation-id=}" \
   --rate-limit 8/s "${FUZZ_ARGS[@]}"
+# Directory sync's routes (rule 22) take an integration token with the scim scope, not the
+# admin's sign-in: their own pass, under the token's 600 requests a minute. The others
+# leave them out.
+auth=$(integration_token "$venv/bin/python" "Fuzz directory sync" scim)
+fuzz --max-examples "$scim_examples" "${scim[@]/#/--include-operation-id=}" --rate-limit 9/s \
+  "${FUZZ_ARGS[@]}"
+auth="$token"
 fuzz --max-examples 20 --include-operation-id signOutEverywhere "${FUZZ_ARGS[@]}"

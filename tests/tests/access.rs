@@ -910,6 +910,22 @@ impl Walk {
             .expect(400);
         call(
             "POST",
+            "/Users/.search".into(),
+            t.clone(),
+            Some(json!({"filter": "userName pr"})),
+        )
+        .await
+        .expect(200);
+        call(
+            "POST",
+            "/Users/.search".into(),
+            t.clone(),
+            Some(json!({"filter": "userName eq"})),
+        )
+        .await
+        .expect(400);
+        call(
+            "POST",
             "/Users".into(),
             t.clone(),
             Some(json!({"schemas": [user]})),

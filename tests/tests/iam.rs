@@ -971,6 +971,12 @@ async fn scim_calls(app: &harness::App, admin: &str) {
         None,
     )
     .await;
+    call(
+        "POST",
+        "/Users/.search".into(),
+        Some(json!({"filter": "active eq true", "count": 5})),
+    )
+    .await;
     let p = call("POST", "/Users".into(), Some(json!({"schemas": [user], "userName": addr, "name": {"givenName": "Sam", "familyName": "Sync"}}))).await;
     let id = format!("/Users/{}", p["id"].as_str().unwrap());
     call("GET", id.clone(), None).await;

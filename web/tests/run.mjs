@@ -1191,6 +1191,43 @@ wide = await overflowing(boss);
 check(wide.length === 0, `a revoked token on a phone: nothing reaches past the screen${wide.length ? ` (${wide.join('; ')})` : ''}`);
 await screen(boss, '32-integrations-phone');
 await boss.setViewportSize({ width: 1280, height: 860 });
+// Directory sync (issue 30): a token with the scim scope shows the SCIM base URL to paste into
+// the identity provider; the provider (Node, as Okta would) creates a person, whom the Users list
+// marks as the directory's.
+log('directory sync');
+await boss.getByRole('button', { name: 'Create token' }).click();
+const scimDialog = boss.getByRole('dialog');
+await scimDialog.getByLabel('Name').fill('Okta');
+await scimDialog.getByRole('checkbox', { name: 'Read events' }).uncheck();
+await scimDialog.getByRole('button', { name: 'Create token' }).click();
+check(await scimDialog.getByLabel('Token').count() === 0 && await scimDialog.getByRole('checkbox', { name: 'Read events' }).evaluate((el) => !el.validity.valid), 'a token with no scope is not made: the form asks for one');
+await scimDialog.getByRole('checkbox', { name: 'Directory sync (SCIM)' }).check();
+await scimDialog.getByRole('button', { name: 'Create token' }).click();
+await scimDialog.getByLabel('Token').waitFor();
+const scimToken = await scimDialog.getByLabel('Token').inputValue();
+const scimUrl = await scimDialog.getByLabel(/SCIM base URL/).inputValue();
+check(scimUrl === `${apiUrl}/scim/v2`, `the dialog shows the SCIM base URL to paste into the identity provider (${scimUrl})`);
+await screen(boss, '33-directory-token');
+await scimDialog.getByRole('button', { name: 'Done' }).click();
+const scimRow = boss.getByRole('row', { name: /^Okta/ });
+await scimRow.waitFor();
+check((await scimRow.innerText()).includes('Directory sync (SCIM)') && !(await scimRow.innerText()).includes('Read events'), 'the list names its one scope');
+const provisioned = `grace.${Date.now()}@example.com`;
+const res = await fetch(`${scimUrl}/Users`, { method: 'POST', headers: { authorization: `Bearer ${scimToken}`, 'content-type': 'application/scim+json' },
+  body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: provisioned, name: { givenName: 'Grace', familyName: 'Hopper' } }) });
+exchanges.push({ method: 'POST', url: `${scimUrl}/Users`, status: res.status, responseBody: await res.clone().json().catch(() => undefined), contentType: res.headers.get('content-type') || '', auth: 'Bearer vc_…' });
+check(res.status === 201, `the identity provider creates a person through SCIM (${res.status})`);
+await boss.getByRole('link', { name: 'Users', exact: true }).click();
+const gracesRow = boss.locator(`tr[data-email="${provisioned}"]`);
+await gracesRow.waitFor();
+check(await gracesRow.locator('.managed-mark').innerText() === 'Directory', 'the Users list marks the invited person as the directory\'s');
+check(await boss.locator('tr[data-email] .managed-mark').count() === 1, 'and nobody else');
+await screen(boss, '33-users-directory');
+await boss.getByRole('link', { name: 'Audit log' }).click();
+const byDirectory = await boss.getByText('Directory sync invited Grace Hopper').first().waitFor({ timeout: 5000 }).then(() => true, () => false);
+check(byDirectory, 'the audit log says Directory sync invited them');
+await boss.getByRole('link', { name: 'Integrations', exact: true }).click();
+await boss.getByRole('heading', { name: 'Integrations', level: 1 }).waitFor();
 for (const [p, who] of [[narrow, 'an agent'], [quinn, 'a supervisor']]) {
   await p.goto(`${appUrl}/settings/integrations`);
   await p.getByRole('heading', { name: 'Not found' }).waitFor();

@@ -1,5 +1,5 @@
 // What the console ships to a browser, gzipped as a CDN would serve it: JavaScript, CSS, HTML.
-// Fails when the JavaScript passes its budget of 56 KB gzipped. It was 40 KB until two-step
+// Fails when the JavaScript passes its budget of 61 KB gzipped. It was 40 KB until two-step
 // verification (issue 26, part 4) took it from 38.4 to 44.8 KB: the vendored QR encoder
 // (lean-qr's nano build, 2.0 KB) and the set-up, code step and Security screens (4.4 KB); 46 KB
 // until the team view's first part (issue 28: presence, availability, chat capacity and the
@@ -9,7 +9,9 @@
 // took it to 52.0 KB; 53 KB until the Teams section and the team pickers (issue 28 item 5:
 // a new screen module of 2.0 KB and its strings) took it to 55.2 KB; 56 KB until Settings ›
 // Integrations (issue 29 items 7 and 8: a screen module of 1.7 KB, its strings and the link,
-// 2.1 KB in all) took it to 57.4 KB. Each screen costs about 2 KB gzipped: the budget now
+// 2.1 KB in all) took it to 57.4 KB; 58 KB until directory sync's first console part (issue 30:
+// the token's scopes, the SCIM base URL, the Directory mark, two audit sentences) took it to
+// 58.0 KB, with its own screen to come. Each screen costs about 2 KB gzipped: the budget now
 // tracks what the console is, and stripping comments at publish time (6.5 KB) is the next lever.
 //   node web/tests/size.mjs
 import { readFileSync, readdirSync, statSync } from 'node:fs';
@@ -18,7 +20,7 @@ import { join, dirname, extname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../public');
-const BUDGET_JS = 58 * 1024;
+const BUDGET_JS = 61 * 1024;
 const files = [];
 (function walk(dir) {
   for (const name of readdirSync(dir)) {

@@ -331,7 +331,7 @@ impl<'a> Tx<'a> {
         // The SET clause ends where REMOVE starts (or at the end).
         let at = expr.find(" REMOVE ").unwrap_or(expr.len());
         expr.insert_str(at, &extra.concat());
-        let mut all_names: Vec<(&str, &str)> = items::USER_VERSIONED_NAMES.to_vec();
+        let mut all_names: Vec<(&str, &str)> = items::user_versioned_names(after);
         all_names.extend_from_slice(names);
         let mut all_values: Vec<(&str, AttributeValue)> =
             set.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();

@@ -171,7 +171,7 @@ pub async fn move_team(
         // Committed: readers see the move whole from here. A failure while finishing leaves
         // the record for the next move (or "Finish now") to finish, and the answer stands.
         if let Err(e) = finish(store, tenant, &mv, started).await {
-            tracing::warn!(error = %e, "team move left to finish later");
+            tracing::warn!(error = %crate::domain::Chain(&e), "team move left to finish later");
         }
         return Ok(answer);
     }

@@ -1187,6 +1187,66 @@ async fn round_trips(c: &Ctx) {
         &c,
         "caller read, tenant read, the token's record, 1 transaction",
     );
+    // Directory sync (rule 22), as an identity provider calls it. A warm-up request first: the
+    // minute's first request of a token costs one more write (its throttle's new window), and
+    // one in 5 minutes records the token's use.
+    let scim_token = b
+        .req(
+            "POST",
+            "/integrations",
+            Some(json!({"name": "Bench IdP", "scopes": ["scim"]})),
+        )
+        .await
+        .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let scim = |method: &'static str, path: String, body: Option<Value>| {
+        let t = scim_token.clone();
+        let app = &b.app;
+        async move {
+            app.request(method, &format!("/scim/v2{path}"), Some(&t), body)
+                .await
+        }
+    };
+    scim("GET", "/ServiceProviderConfig".into(), None).await;
+    let addr = format!("scim-{}@example.test", &shared::domain::ids::new_id()[..8]);
+    let lookup = format!("/Users?filter=userName%20eq%20%22{addr}%22");
+    let (_, c, _) = b.measure(scim("GET", lookup.clone(), None)).await;
+    row(
+        "SCIM lookup by userName, nobody",
+        &c,
+        "the token's record, its throttle (1 conditional write), the address's guard",
+    );
+    let user = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": addr,
+        "name": {"givenName": "Bench", "familyName": "Sync"}});
+    let (r, c, _) = b.measure(scim("POST", "/Users".into(), Some(user))).await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    row(
+        "SCIM create (an invite)",
+        &c,
+        "token, throttle, the address's guard, tenant read, 1 transaction (seat, invite, guard, entry, events item), 1 email, 1 delivery write",
+    );
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let (_, c, _) = b.measure(scim("GET", lookup, None)).await;
+    row(
+        "SCIM lookup by userName, found",
+        &c,
+        "token, throttle, the address's guard, the invite",
+    );
+    let link = b.app.token_from_mail(&addr).await.unwrap();
+    b.app.accept(&link, PASSWORD).await;
+    let off = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "active", "value": false}]});
+    let (r, c, _) = b
+        .measure(scim("PATCH", format!("/Users/{id}"), Some(off)))
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    row(
+        "SCIM PATCH active false (a joined user: suspend)",
+        &c,
+        "token, throttle, user + invite in one batch read, the address's guard, the user, tenant read (the last-admin check only for an admin: none here), the login's lock, AdminDisableUser + AdminUserGlobalSignOut, 1 transaction, converge, unlock",
+    );
     let (_, c, _) = b
         .measure(b.req("POST", &format!("/users/{uid}/sign-out"), None))
         .await;

@@ -12,6 +12,8 @@ const KEY = 'veloconnect.session';
 
 export function configure(config) { cfg = config; }
 export function config() { return cfg; }
+/** The root an identity provider is given for directory sync (SCIM): shown, never called here. */
+export function scimBaseUrl() { return `${cfg.apiUrl.replace(/\/$/, '')}/scim/v2`; }
 export function signedIn() { return session !== null; }
 export function onSignOut(fn) { listeners.add(fn); return () => listeners.delete(fn); }
 

@@ -97,6 +97,7 @@ export const s = {
     ruleHints: { noEdgeSpace: 'No space at the start or end' },
   },
   users: {
+    managed: 'Directory', managedTitle: 'Managed by your identity provider (directory sync): its name and address come from there.',
     title: 'Users', invite: 'Invite user', search: 'Search name or email', role: 'Role', team: 'Team', status: 'Status',
     anyRole: 'Any role', anyTeam: 'Any team', filters: 'Filters', clear: 'Clear filters',
     cols: { name: 'Name', email: 'Email', role: 'Role', team: 'Team', status: 'Status', actions: 'Actions' },
@@ -215,7 +216,9 @@ export const s = {
   integrations: {
     intro: 'Integration tokens let your company’s own systems read its events: GET /events with the header Authorization: Bearer <token>.',
     bus: 'Events also reach the company’s EventBridge bus.', none: 'No integration tokens yet.', create: 'Create token',
-    cols: ['Name', 'Scopes', 'Created', 'Last used', 'Status'], scope: { 'events:read': 'Read events' }, never: 'Never',
+    cols: ['Name', 'Scopes', 'Created', 'Last used', 'Status'], scope: { 'events:read': 'Read events', scim: 'Directory sync (SCIM)' }, never: 'Never',
+    scopes: 'What it may do', pickOne: 'Choose at least one.',
+    scimUrl: 'SCIM base URL (your identity provider’s “Tenant URL” or “SCIM connector base URL”)',
     by: (d, n) => `${d} by ${n}`, revoked: (x) => `Revoked ${x}`, revoke: 'Revoke', revokeLabel: (n) => `Revoke ${n}`, revokeTitle: (n) => `Revoke ${n}?`,
     revokeBody: 'Systems using it stop at their next request.', gone: (n) => `${n} is revoked.`,
     token: 'Token', copy: 'Copy', done: 'Done',

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from '../vendor/hooks.js';
 import { html, Dialog, Confirm, Field, ErrorBox, StatusBadge, useNotify } from '../ui.js';
 import { s, fmt } from '../strings.js';
 import { listIntegrations, createIntegration, revokeIntegration } from '../api.js';
+import { scimBaseUrl } from '../session.js';
 
 const t = s.integrations;
 const by = (at, p) => t.by(fmt.date(at), p.name || p.id);
@@ -22,7 +23,9 @@ export function Integrations() {
     e.preventDefault();
     const f = e.target.elements;
     f.go.disabled = true; // a click makes a token: no second one
-    try { setMade(await createIntegration({ name: f.n.value, scopes: ['events:read'] })); load(); } catch (err) { setError(err); f.go.disabled = false; }
+    const scopes = Object.keys(t.scope).filter((k) => f[k].checked);
+    if (!scopes.length) { f[Object.keys(t.scope)[0]].setCustomValidity(t.pickOne); f[Object.keys(t.scope)[0]].reportValidity(); f.go.disabled = false; return; }
+    try { setMade(await createIntegration({ name: f.n.value, scopes })); load(); } catch (err) { setError(err); f.go.disabled = false; }
   };
   const errs = error?.field?.('name') || [];
   return html`<section class="page">
@@ -48,11 +51,12 @@ export function Integrations() {
     ${acting === 1 && html`<${Dialog} title=${made ? made.name : t.create} onClose=${close}>${made ? html`<p class="warn">${t.once}</p>
       <${Field} label=${t.token}>${(a) => html`<div class="with-button"><input ...${a} ref=${field} class="token" readonly value=${made.token} />
         <button type="button" onClick=${() => { field.current.select(); navigator.clipboard?.writeText(made.token).catch(() => {}); }}>${t.copy}</button></div>`}<//>
+      ${made.scopes.includes('scim') && html`<${Field} label=${t.scimUrl}>${(a) => html`<input ...${a} class="token" readonly value=${scimBaseUrl()} />`}<//>`}
       <div class="actions"><button type="button" class="primary" onClick=${close}>${t.done}</button></div>`
     : html`<form onSubmit=${create}>
       ${!errs.length && html`<${ErrorBox} error=${error} />`}
       <${Field} label=${t.cols[0]} errors=${errs}>${(a) => html`<input ...${a} name="n" maxlength="64" required autofocus />`}<//>
-      <label class="choice"><input type="checkbox" checked required /> ${t.scope['events:read']}</label>
+      <fieldset><legend>${t.scopes}</legend>${Object.keys(t.scope).map((k, i) => html`<label class="choice"><input type="checkbox" name=${k} checked=${i === 0} onChange=${(e) => e.target.form[Object.keys(t.scope)[0]].setCustomValidity('')} /> ${t.scope[k]}</label>`)}</fieldset>
       <div class="actions"><button type="button" onClick=${close}>${s.dialog.cancel}</button><button name="go" class="primary">${t.create}</button></div>
     </form>`}<//>`}
   </section>`;

@@ -329,7 +329,7 @@ function Row({ row, me, isAdmin, onResend, onRevoke, edit, onType, refusal }) {
     </tr>`;
   }
   return html`<tr class=${`${row.kind} ${row.status}`} onClick=${open} data-email=${row.email}>
-    <th scope="row">${row.kind === 'user' ? html`<${Link} href=${href}>${row.name}<//>` : row.name}${row.id === me.id ? html` <span class="you">(${s.users.you})</span>` : ''}
+    <th scope="row">${row.kind === 'user' ? html`<${Link} href=${href}>${row.name}<//>` : row.name}${row.id === me.id ? html` <span class="you">(${s.users.you})</span>` : ''}${(row.user || inv)?.managed && html` <span class="managed-mark" title=${s.users.managedTitle}>${s.users.managed}</span>`}
       <div class="sub narrow-only">${row.email}</div>
       <div class="sub narrowest-only">${roles[row.role].label}${row.team ? ` · ${row.team}` : ''}</div></th>
     <td>${row.email}</td>
