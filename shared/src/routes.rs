@@ -90,6 +90,7 @@ pub const ROUTES: &[Route] = &[
     route("GET /scim/v2/Users", "scim"),
     route("POST /scim/v2/Users", "scim"),
     route("POST /scim/v2/Users/.search", "scim"),
+    route("POST /scim/v2/.search", "scim"),
     route("GET /scim/v2/Users/{id}", "scim"),
     route("PUT /scim/v2/Users/{id}", "scim"),
     route("PATCH /scim/v2/Users/{id}", "scim"),

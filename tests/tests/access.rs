@@ -908,22 +908,15 @@ impl Walk {
         call("GET", "/Users?filter=userName%20eq".into(), t.clone(), None)
             .await
             .expect(400);
-        call(
-            "POST",
-            "/Users/.search".into(),
-            t.clone(),
-            Some(json!({"filter": "userName pr"})),
-        )
-        .await
-        .expect(200);
-        call(
-            "POST",
-            "/Users/.search".into(),
-            t.clone(),
-            Some(json!({"filter": "userName eq"})),
-        )
-        .await
-        .expect(400);
+        for path in ["/.search", "/Users/.search"] {
+            let search = |f: &str| Some(json!({ "filter": f }));
+            call("POST", path.into(), t.clone(), search("userName pr"))
+                .await
+                .expect(200);
+            call("POST", path.into(), t.clone(), search("userName eq"))
+                .await
+                .expect(400);
+        }
         call(
             "POST",
             "/Users".into(),

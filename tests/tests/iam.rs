@@ -973,7 +973,7 @@ async fn scim_calls(app: &harness::App, admin: &str) {
     .await;
     call(
         "POST",
-        "/Users/.search".into(),
+        "/.search".into(),
         Some(json!({"filter": "active eq true", "count": 5})),
     )
     .await;

@@ -132,7 +132,8 @@ async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
             Box::pin(users(deps, &tenant, &asked, &base, now)).await
         }
         // The same list, its query in the body (RFC 7644 3.4.3): a filter too long for a URL.
-        "POST /scim/v2/Users/.search" => {
+        // Across every resource type (RFC 7644 3.4.3); Users are the one served.
+        "POST /scim/v2/Users/.search" | "POST /scim/v2/.search" => {
             let asked = scim::search(&body_json(req)?)?;
             Box::pin(users(deps, &tenant, &asked, &base, now)).await
         }

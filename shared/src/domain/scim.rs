@@ -508,9 +508,6 @@ pub fn service_provider_config(docs: &str) -> Value {
     })
 }
 
-/// Our own read-only attributes of a user (role, team, where they stand): under this URN.
-pub const VELOCONNECT_USER: &str = "urn:ietf:params:scim:schemas:extension:veloconnect:2.0:User";
-
 fn scim_error(status: u16, scim_type: &'static str, detail: impl Into<String>) -> ApiError {
     ApiError::Scim {
         status,
@@ -557,10 +554,6 @@ pub struct PersonView<'a> {
     pub name: &'a str,
     pub managed: Option<&'a Managed>,
     pub active: bool,
-    /// `invited`, `active`, `suspended`, or `closed` (an invite revoked or expired).
-    pub status: &'static str,
-    pub role: &'static str,
-    pub team: Option<&'a str>,
     pub created: OffsetDateTime,
     pub modified: OffsetDateTime,
 }
@@ -577,19 +570,16 @@ pub fn user_resource(p: &PersonView<'_>, base: &str) -> Value {
         }
     }
     let mut r = serde_json::json!({
-        "schemas": [USER, VELOCONNECT_USER],
+        // Role, team and where the person stands are not here: a provider owns none of them
+        // (group mappings set role and team), and a read-only extension is one a conformance
+        // checker PATCHes as a whole and finds unchanged. The console shows them.
+        "schemas": [USER],
         "id": p.id,
         "userName": p.email,
         "name": name,
         "displayName": p.name,
         "emails": [{"value": p.email, "type": "work", "primary": true}],
         "active": p.active,
-        VELOCONNECT_USER: {
-            "role": p.role,
-            "team": p.team,
-            "status": p.status,
-            "managed": p.managed.is_some(),
-        },
         "meta": {
             "resourceType": "User",
             "created": super::timefmt::format(p.created),
@@ -1130,20 +1120,7 @@ pub fn schemas(base: &str) -> Vec<Value> {
         ],
         "meta": {"resourceType": "Schema", "location": format!("{base}/Schemas/{USER}")},
     });
-    let ours = json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
-        "id": VELOCONNECT_USER,
-        "name": "VeloConnect user",
-        "description": "Where the person stands in VeloConnect; set through group mappings, read-only here",
-        "attributes": [
-            s("role", json!({"mutability": "readOnly", "canonicalValues": ["agent", "supervisor", "admin"]})),
-            s("team", json!({"mutability": "readOnly"})),
-            s("status", json!({"mutability": "readOnly", "canonicalValues": ["invited", "active", "suspended", "closed"]})),
-            attribute("managed", "boolean", json!({"mutability": "readOnly"})),
-        ],
-        "meta": {"resourceType": "Schema", "location": format!("{base}/Schemas/{VELOCONNECT_USER}")},
-    });
-    vec![user, ours]
+    vec![user]
 }
 
 /// The resource types we serve (RFC 7643 6).
@@ -1155,7 +1132,7 @@ pub fn resource_types(base: &str) -> Vec<Value> {
         "endpoint": "/Users",
         "description": "People of the company",
         "schema": USER,
-        "schemaExtensions": [{"schema": VELOCONNECT_USER, "required": false}],
+        "schemaExtensions": [],
         "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/User")},
     })]
 }
@@ -1321,9 +1298,6 @@ mod tests {
                 name: "Ada Lovelace",
                 managed,
                 active: true,
-                status: "invited",
-                role: "agent",
-                team: None,
                 created: OffsetDateTime::UNIX_EPOCH,
                 modified: OffsetDateTime::UNIX_EPOCH,
             },
@@ -1544,8 +1518,14 @@ mod tests {
             given_name: Some("Ada".into()),
             family_name: None,
         };
+        let ext = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
         let mut r = person(Some(&m));
-        project(&mut r, Some("userName, name.givenName, urn:ietf:params:scim:schemas:extension:veloconnect:2.0:User:role"), None);
+        r[ext] = json!({"department": "Support"});
+        project(
+            &mut r,
+            Some(&format!("userName, name.givenName, {ext}:department")),
+            None,
+        );
         let mut keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
         keys.sort();
         assert_eq!(
@@ -1554,7 +1534,7 @@ mod tests {
                 "id",
                 "name",
                 "schemas",
-                "urn:ietf:params:scim:schemas:extension:veloconnect:2.0:User",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
                 "userName"
             ]
         );

@@ -78,12 +78,6 @@ impl Person {
                 name: &u.name,
                 managed: u.managed.as_ref(),
                 active: u.status == UserStatus::Active,
-                status: match u.status {
-                    UserStatus::Active => "active",
-                    _ => "suspended",
-                },
-                role: u.role.as_str(),
-                team: u.team.as_deref(),
                 created: u.created_at,
                 modified: u.updated_at,
             },
@@ -95,9 +89,6 @@ impl Person {
                     name: &i.name,
                     managed: i.managed.as_ref(),
                     active: open,
-                    status: if open { "invited" } else { "closed" },
-                    role: i.role.as_str(),
-                    team: i.team.as_deref(),
                     created: i.created_at,
                     modified: i.sent_at,
                 }
