@@ -625,7 +625,8 @@ await screen(admin, '13-users-at-seat-limit');
 
 // 8. Invite rows: resend too soon says how long to wait; revoke frees the seat.
 log('resend and revoke');
-await rowFor(admin, bobEmail).getByRole('button', { name: 'Actions for Bob Ray' }).click();
+// Dave's invite went out seconds ago (the batch above), so this resend is always within its minute.
+await rowFor(admin, 'dave@demo.veloconnect.test').getByRole('button', { name: 'Actions for Dave Diaz' }).click();
 await screen(admin, '14-invite-row-menu');
 await admin.getByRole('menuitem', { name: 'Resend invite' }).click();
 await notice(admin).filter({ hasText: 'You can resend it in' }).waitFor();
@@ -1213,11 +1214,35 @@ const scimRow = boss.getByRole('row', { name: /^Okta/ });
 await scimRow.waitFor();
 check((await scimRow.innerText()).includes('Directory sync (SCIM)') && !(await scimRow.innerText()).includes('Read events'), 'the list names its one scope');
 const provisioned = `grace.${Date.now()}@example.com`;
-const res = await fetch(`${scimUrl}/Users`, { method: 'POST', headers: { authorization: `Bearer ${scimToken}`, 'content-type': 'application/scim+json' },
-  body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: provisioned, name: { givenName: 'Grace', familyName: 'Hopper' } }) });
-exchanges.push({ method: 'POST', url: `${scimUrl}/Users`, status: res.status, responseBody: await res.clone().json().catch(() => undefined), contentType: res.headers.get('content-type') || '', auth: 'Bearer vc_…' });
-check(res.status === 201, `the identity provider creates a person through SCIM (${res.status})`);
+const provision = async () => {
+  const res = await fetch(`${scimUrl}/Users`, { method: 'POST', headers: { authorization: `Bearer ${scimToken}`, 'content-type': 'application/scim+json' },
+    body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: provisioned, name: { givenName: 'Grace', familyName: 'Hopper' } }) });
+  const body = await res.json().catch(() => undefined);
+  exchanges.push({ method: 'POST', url: `${scimUrl}/Users`, status: res.status, responseBody: body, contentType: res.headers.get('content-type') || '', auth: 'Bearer vc_…' });
+  return { status: res.status, body };
+};
 await boss.getByRole('link', { name: 'Users', exact: true }).click();
+await boss.locator('.seat-meter').filter({ hasText: / of 5 seats/ }).waitFor();
+const meter = await boss.locator('.seat-meter').innerText();
+let created = await provision();
+if (meter.startsWith('5 of 5')) {
+  // The plan is full: the provider is told so, in SCIM's form. It unassigns someone (not the
+  // admin, nor the two people the steps below sign in as): their seat is free, and the retry fits.
+  check(created.status === 409 && created.body?.detail?.includes('5 seats') && created.body.detail.includes('https://veloconnect.io/pricing'), `with every seat taken the provider hears the limit and the pricing page (${created.status}: ${created.body?.detail})`);
+  const scimCall = async (method, path, body) => {
+    const res = await fetch(`${scimUrl}${path}`, { method, headers: { authorization: `Bearer ${scimToken}`, 'content-type': 'application/scim+json' }, body: body && JSON.stringify(body) });
+    const json = await res.json().catch(() => undefined);
+    exchanges.push({ method, url: `${scimUrl}${path.split('?')[0]}`, status: res.status, responseBody: json, contentType: res.headers.get('content-type') || '', auth: 'Bearer vc_…' });
+    return json;
+  };
+  const everyone = await scimCall('GET', '/Users?count=100');
+  const leaving = everyone.Resources.find((r) => r.active && ![adminEmail, longEmail, quinnEmail].includes(r.userName));
+  const gone = leaving && await scimCall('PATCH', `/Users/${leaving.id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'active', value: false }] });
+  check(gone?.active === false, `the provider unassigns ${leaving?.userName}: a seat is free`);
+  created = await provision();
+}
+check(created.status === 201, `the identity provider creates a person through SCIM (${created.status}; the seats were “${meter}”)`);
+await boss.reload();
 const gracesRow = boss.locator(`tr[data-email="${provisioned}"]`);
 await gracesRow.waitFor();
 check(await gracesRow.locator('.managed-mark').innerText() === 'Directory', 'the Users list marks the invited person as the directory\'s');

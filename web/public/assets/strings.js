@@ -214,7 +214,7 @@ export const s = {
     moving: (m) => `${m.from} is still moving to ${m.to}. Everyone already sees the new name.`, finish: 'Finish now',
   },
   integrations: {
-    intro: 'Integration tokens let your company’s own systems read its events: GET /events with the header Authorization: Bearer <token>.',
+    intro: 'Integration tokens let your company’s own systems read its events (GET /events), and your identity provider manage your people (directory sync, SCIM). Each sends the header Authorization: Bearer <token>.',
     bus: 'Events also reach the company’s EventBridge bus.', none: 'No integration tokens yet.', create: 'Create token',
     cols: ['Name', 'Scopes', 'Created', 'Last used', 'Status'], scope: { 'events:read': 'Read events', scim: 'Directory sync (SCIM)' }, never: 'Never',
     scopes: 'What it may do', pickOne: 'Choose at least one.',
