@@ -1216,7 +1216,7 @@ async fn round_trips(c: &Ctx) {
     row(
         "SCIM lookup by userName, nobody",
         &c,
-        "the token's record, its throttle (1 conditional write), the address's guard",
+        "the token's record, its throttle (1 conditional write), the address's guard; with no holder, the company's invites searched for a closed one of the provider's (1 query)",
     );
     let user = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": addr,
         "name": {"givenName": "Bench", "familyName": "Sync"}});
@@ -1225,7 +1225,7 @@ async fn round_trips(c: &Ctx) {
     row(
         "SCIM create (an invite)",
         &c,
-        "token, throttle, the address's guard, tenant read, 1 transaction (seat, invite, guard, entry, events item), 1 email, 1 delivery write",
+        "token, throttle, the address's guard, the closed-invite search, tenant read, 1 transaction (seat, invite, guard, entry, events item), 1 email, 1 delivery write",
     );
     let id = r.json()["id"].as_str().unwrap().to_string();
     let (_, c, _) = b.measure(scim("GET", lookup, None)).await;
@@ -1245,7 +1245,7 @@ async fn round_trips(c: &Ctx) {
     row(
         "SCIM PATCH active false (a joined user: suspend)",
         &c,
-        "token, throttle, user + invite in one batch read, the address's guard, the user, tenant read (the last-admin check only for an admin: none here), the login's lock, AdminDisableUser + AdminUserGlobalSignOut, 1 transaction, converge, unlock",
+        "token, throttle, user + invite in one batch read (the invite accepted), the address's guard and the user it names, lock, AdminDisableUser + AdminUserGlobalSignOut, 1 transaction, converge: AdminGetUser + owner read, unlock (an admin: + tenant read, the last-admin check)",
     );
     let (_, c, _) = b
         .measure(b.req("POST", &format!("/users/{uid}/sign-out"), None))
