@@ -131,16 +131,18 @@ def observed(answer):
     }
 
 
+def make_token(admin, name, scope):
+    """An integration token made through local-api (one store for both gateways)."""
+    status, _, body = send(LOCAL, "POST", "/integrations",
+                           {"content-type": "application/json", "authorization": f"Bearer {admin}"},
+                           json.dumps({"name": name, "scopes": [scope]}).encode())
+    assert status == 201, (status, body)
+    return json.loads(body)
+
+
 def integration_tokens(admin):
-    """Two integration tokens made through local-api (one store for both gateways): one kept,
-    one revoked at once."""
-    def make(name):
-        status, _, body = send(LOCAL, "POST", "/integrations",
-                               {"content-type": "application/json", "authorization": f"Bearer {admin}"},
-                               json.dumps({"name": name, "scopes": ["events:read"]}).encode())
-        assert status == 201, (status, body)
-        return json.loads(body)
-    kept, revoked = make("differential"), make("differential, revoked")
+    """Two integration tokens with events:read: one kept, one revoked at once."""
+    kept, revoked = make_token(admin, "differential", "events:read"), make_token(admin, "differential, revoked", "events:read")
     status, _, _ = send(LOCAL, "DELETE", f"/integrations/{revoked['id']}", {"authorization": f"Bearer {admin}"}, None)
     assert status == 200, status
     return kept["token"], revoked["token"]
@@ -157,6 +159,7 @@ def cases(admin):
         "audit": ("GET", "/audit", None),
         "events": ("GET", "/events", None),
         "reset-password": ("POST", "/users/nobody/password-reset", None),
+        "scim": ("GET", "/scim/v2/Users", None),
     }
     out = []
     for cred_name, auth in credentials().items():
@@ -168,7 +171,19 @@ def cases(admin):
     json_h = {"content-type": "application/json"}
     bearer = {"authorization": f"Bearer {admin}"}
     kept, revoked = integration_tokens(admin)
+    scim = {"authorization": "Bearer " + make_token(admin, "differential directory sync", "scim")["token"],
+            "content-type": "application/scim+json"}
     out += [
+        # Directory sync (docs/rules.md rule 22): the scim function in its container.
+        ("scim: the list", "GET", "/scim/v2/Users?count=1", scim, None),
+        ("scim: a resource type", "GET", "/scim/v2/ResourceTypes/User", scim, None),
+        ("scim: an events token", "GET", "/scim/v2/Users", {"authorization": f"Bearer {kept}"}, None),
+        ("scim: not a filter", "GET", "/scim/v2/Users?filter=userName%20eq", scim, None),
+        ("scim: nobody", "PATCH", "/scim/v2/Users/nobody", scim,
+         {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "active", "value": False}]}),
+        ("scim: not a resource", "POST", "/scim/v2/Users", scim, {"schemas": []}),
+        ("scim: an unknown path", "GET", "/scim/v2/Printers", scim, None),
+        ("scim: a wrong method", "DELETE", "/scim/v2/Schemas", scim, None),
         ("events: an integration token", "GET", "/events?limit=5", {"authorization": f"Bearer {kept}"}, None),
         ("events: a revoked integration token", "GET", "/events", {"authorization": f"Bearer {revoked}"}, None),
         ("an integration token on a user route", "GET", "/users", {"authorization": f"Bearer {kept}"}, None),
@@ -232,9 +247,12 @@ def main():
             wanted = 'Bearer error="invalid_token"'
         else:
             wanted = None
-        if wanted and (local["status"], local["content-type"], local["type"], local["www-authenticate"]) != (
-                401, "application/problem+json", UNAUTHORIZED, wanted):
-            differ.append(f"{name}: not the 401 problem with WWW-Authenticate: {wanted}: {local}")
+        # Directory sync's routes answer the same 401 as a SCIM error document (rule 12).
+        scim_route = path.startswith("/scim/")
+        want = (401, "application/scim+json", None, wanted) if scim_route else (
+            401, "application/problem+json", UNAUTHORIZED, wanted)
+        if wanted and (local["status"], local["content-type"], local["type"], local["www-authenticate"]) != want:
+            differ.append(f"{name}: not the 401 {'SCIM error' if scim_route else 'problem'} with WWW-Authenticate: {wanted}: {local}")
     took = time.monotonic() - started
     print(f"differential: {same} of {same + len(differ) + len(SAM_LOCAL_DIFFERS) - len(stale)} cases answer the same "
           f"under local-api and sam local, {len(SAM_LOCAL_DIFFERS) - len(stale)} known sam local differences, "
