@@ -25,7 +25,10 @@ work="$root/.local/sam-local"
 port="${SAM_LOCAL_PORT:-3001}"
 image=public.ecr.aws/lambda/provided:al2023-x86_64
 venv="${TMPDIR:-/tmp}/veloconnect-infra-venv"
-functions=(invite accept list change-role suspend delete audit reset-password expire-invites reconcile-signin mail-events publish-events tenant-admin fallback)
+# Every function the template names (its Metadata's Binary), so a new function cannot be left out
+# of the build: a CodeUri pointing at a folder that was never made stops sam local's warm start.
+mapfile -t functions < <(sed -nE 's/^[[:space:]]+Binary: ([a-z-]+)[[:space:]]*$/\1/p' infra/template.yaml)
+[ "${#functions[@]}" -gt 0 ] || { echo "sam-local: no Binary in infra/template.yaml" >&2; exit 1; }
 log() { echo "sam-local: $*" >&2; }
 die() { log "$*"; exit 1; }
 
