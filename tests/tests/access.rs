@@ -905,6 +905,15 @@ impl Walk {
         call("GET", format!("/Users/{}", self.agent.id), t.clone(), None)
             .await
             .expect(200);
+        let long = "x".repeat(1025);
+        call(
+            "GET",
+            format!("/Users/{}?attributes={long}", self.agent.id),
+            t.clone(),
+            None,
+        )
+        .await
+        .expect(400);
         call("GET", "/Users?filter=userName%20eq".into(), t.clone(), None)
             .await
             .expect(400);

@@ -1202,7 +1202,7 @@ fn attributes_search_and_unknown_paths_answer_as_scim() {
                 "POST",
                 "/Users/.search",
                 &tok,
-                Some(json!({"filter": 3.5e300, "attributes": "x"})),
+                Some(json!({"filter": 3.5e300, "attributes": ["x"]})),
             )
             .await,
             400,
@@ -1215,6 +1215,41 @@ fn attributes_search_and_unknown_paths_answer_as_scim() {
                 "/Users/.search",
                 &tok,
                 Some(json!({"attributes": [1]})),
+            )
+            .await,
+            400,
+            Some("invalidValue"),
+        );
+        for body in [
+            json!({"excludedAttributes": "userName"}),
+            json!({"attributes": ["x".repeat(1025)]}),
+        ] {
+            refused(
+                scim(&app, "POST", "/.search", &tok, Some(body)).await,
+                400,
+                Some("invalidValue"),
+            );
+        }
+        let long = "x".repeat(1025);
+        refused(
+            scim(
+                &app,
+                "GET",
+                &format!("/Users?excludedAttributes={long}"),
+                &tok,
+                None,
+            )
+            .await,
+            400,
+            Some("invalidValue"),
+        );
+        refused(
+            scim(
+                &app,
+                "GET",
+                &format!("/Users/{id}?attributes={long}"),
+                &tok,
+                None,
             )
             .await,
             400,

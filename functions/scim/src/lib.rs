@@ -129,6 +129,7 @@ async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
                 attributes: query(req, "attributes"),
                 excluded: query(req, "excludedAttributes"),
             };
+            asked.check()?;
             Box::pin(users(deps, &tenant, &asked, &base, now)).await
         }
         // The same list, its query in the body (RFC 7644 3.4.3): a filter too long for a URL.
@@ -151,6 +152,12 @@ async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
             Ok(scim_json(201, &made))
         }
         "GET /scim/v2/Users/{id}" => {
+            scim::Search {
+                attributes: query(req, "attributes"),
+                excluded: query(req, "excludedAttributes"),
+                ..Default::default()
+            }
+            .check()?;
             let p = person(deps, &tenant, &id(), now).await?;
             let mut r = p.resource(&base, now);
             scim::project(

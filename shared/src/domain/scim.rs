@@ -1057,19 +1057,38 @@ pub fn search(body: &Value) -> Result<Search, ApiError> {
                 .collect::<Option<Vec<_>>>()
                 .map(|v| Some(v.join(",")))
                 .ok_or_else(|| invalid_value(format!("{k} must be a list of attribute names"))),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
             Some(_) => Err(invalid_value(format!(
                 "{k} must be a list of attribute names"
             ))),
         }
     };
-    Ok(Search {
+    let s = Search {
         filter: text("filter")?,
         start_index: text("startIndex")?,
         count: text("count")?,
         attributes: list("attributes")?,
         excluded: list("excludedAttributes")?,
-    })
+    };
+    s.check()?;
+    Ok(s)
+}
+
+impl Search {
+    /// `attributes` and `excludedAttributes` no longer than a filter may be (a list of names is
+    /// a few dozen characters); the filter's own length is the parser's.
+    pub fn check(&self) -> Result<(), ApiError> {
+        for (k, v) in [
+            ("attributes", &self.attributes),
+            ("excludedAttributes", &self.excluded),
+        ] {
+            if v.as_ref().is_some_and(|v| v.len() > MAX_FILTER) {
+                return Err(invalid_value(format!(
+                    "{k} is longer than {MAX_FILTER} characters"
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 fn attribute(name: &str, kind: &str, extra: Value) -> Value {
@@ -1568,6 +1587,8 @@ mod tests {
             json!([]),
             json!({"attributes": [1]}),
             json!({"filter": true}),
+            json!({"excludedAttributes": "AAA"}),
+            json!({"attributes": ["a".repeat(MAX_FILTER + 1)]}),
         ] {
             assert!(search(&bad).is_err(), "{bad}");
         }
