@@ -95,6 +95,13 @@ pub const ROUTES: &[Route] = &[
     route("PUT /scim/v2/Users/{id}", "scim"),
     route("PATCH /scim/v2/Users/{id}", "scim"),
     route("DELETE /scim/v2/Users/{id}", "scim"),
+    route("GET /scim/v2/Groups", "scim"),
+    route("POST /scim/v2/Groups", "scim"),
+    route("POST /scim/v2/Groups/.search", "scim"),
+    route("GET /scim/v2/Groups/{id}", "scim"),
+    route("PUT /scim/v2/Groups/{id}", "scim"),
+    route("PATCH /scim/v2/Groups/{id}", "scim"),
+    route("DELETE /scim/v2/Groups/{id}", "scim"),
 ];
 
 /// The route key API Gateway gives a request that no route takes.

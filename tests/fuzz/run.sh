@@ -47,7 +47,8 @@ fuzz() {
 }
 public=(previewInvite acceptInvite requestPasswordReset previewPasswordReset confirmPasswordReset)
 scim=(scimServiceProviderConfig scimResourceTypes scimResourceType scimSchemas scimSchema
-  scimListUsers scimSearchUsers scimSearch scimCreateUser scimGetUser scimReplaceUser scimPatchUser scimDeleteUser)
+  scimListUsers scimSearchUsers scimSearch scimCreateUser scimGetUser scimReplaceUser scimPatchUser scimDeleteUser
+  scimListGroups scimSearchGroups scimCreateGroup scimGetGroup scimReplaceGroup scimPatchGroup scimDeleteGroup)
 fuzz --max-examples "$examples" --exclude-operation-id signOutEverywhere \
   "${public[@]/#/--exclude-operation-id=}" "${scim[@]/#/--exclude-operation-id=}" "${FUZZ_ARGS[@]}"
 fuzz --max-examples "$examples" "${public[@]/#/--include-operation-id=}" \

@@ -1058,6 +1058,103 @@ impl Walk {
             .await
             .expect(204);
         call("DELETE", spare, t.clone(), None).await.expect(404);
+
+        // Groups: each status, on purpose.
+        let group = "urn:ietf:params:scim:schemas:core:2.0:Group";
+        let named = |name: &str| {
+            Some(
+                json!({"schemas": [group], "displayName": name, "members": [{"value": self.agent.id}]}),
+            )
+        };
+        let g = call("POST", "/Groups".into(), t.clone(), named("Walk leads"))
+            .await
+            .expect(201)
+            .json();
+        let at = format!("/Groups/{}", g["id"].as_str().unwrap());
+        call("POST", "/Groups".into(), t.clone(), named("Walk others"))
+            .await
+            .expect(201);
+        call("POST", "/Groups".into(), t.clone(), named("WALK LEADS"))
+            .await
+            .expect(409);
+        call(
+            "POST",
+            "/Groups".into(),
+            t.clone(),
+            Some(json!({"schemas": [group]})),
+        )
+        .await
+        .expect(400);
+        call("GET", "/Groups".into(), t.clone(), None)
+            .await
+            .expect(200);
+        call(
+            "GET",
+            "/Groups?filter=displayName%20eq".into(),
+            t.clone(),
+            None,
+        )
+        .await
+        .expect(400);
+        let search = |f: &str| Some(json!({ "filter": f }));
+        call(
+            "POST",
+            "/Groups/.search".into(),
+            t.clone(),
+            search("displayName pr"),
+        )
+        .await
+        .expect(200);
+        call(
+            "POST",
+            "/Groups/.search".into(),
+            t.clone(),
+            search("displayName eq"),
+        )
+        .await
+        .expect(400);
+        call("GET", at.clone(), t.clone(), None).await.expect(200);
+        call(
+            "GET",
+            format!("{at}?excludedAttributes={long}"),
+            t.clone(),
+            None,
+        )
+        .await
+        .expect(400);
+        let nowhere = format!("/Groups/{}", self.nobody);
+        call("GET", nowhere.clone(), t.clone(), None)
+            .await
+            .expect(404);
+        for m in ["PUT", "PATCH"] {
+            call(m, nowhere.clone(), t.clone(), Some(patch(json!([]))))
+                .await
+                .expect(404);
+            call(m, at.clone(), t.clone(), Some(json!({"Operations": "x"})))
+                .await
+                .expect(400);
+        }
+        call("PUT", at.clone(), t.clone(), named("Walk others"))
+            .await
+            .expect(409);
+        let rename = |to: &str| {
+            Some(patch(
+                json!([{"op": "replace", "path": "displayName", "value": to}]),
+            ))
+        };
+        call("PATCH", at.clone(), t.clone(), rename("Walk others"))
+            .await
+            .expect(409);
+        call("PATCH", at.clone(), t.clone(), rename("Walk heads"))
+            .await
+            .expect(200);
+        call("PUT", at.clone(), t.clone(), named("Walk leads"))
+            .await
+            .expect(200);
+        call("DELETE", at.clone(), t.clone(), None)
+            .await
+            .expect(204);
+        call("DELETE", at, t.clone(), None).await.expect(404);
     }
 
     /// Rule 17's route: a quick edit's refusals and its success.

@@ -1025,6 +1025,55 @@ async fn scim_calls(app: &harness::App, admin: &str) {
         patch(json!([{"op": "replace", "path": "active", "value": true}])),
     )
     .await;
+    // Groups: pushed with a member, looked up by name, filled, renamed, replaced and deleted;
+    // then the member's delete takes them out of the group that still names them.
+    let group = "urn:ietf:params:scim:schemas:core:2.0:Group";
+    let other = call(
+        "POST",
+        "/Users".into(),
+        Some(json!({"schemas": [user], "userName": email("grp")})),
+    )
+    .await;
+    let other = other["id"].as_str().unwrap().to_string();
+    let g = call(
+        "POST",
+        "/Groups".into(),
+        Some(json!({"schemas": [group], "displayName": "IAM leads", "members": [{"value": m.id}]})),
+    )
+    .await;
+    let gid = format!("/Groups/{}", g["id"].as_str().unwrap());
+    call(
+        "GET",
+        "/Groups?filter=displayName%20eq%20%22IAM%20leads%22".into(),
+        None,
+    )
+    .await;
+    call(
+        "POST",
+        "/Groups/.search".into(),
+        Some(json!({"filter": "displayName sw \"IAM\""})),
+    )
+    .await;
+    call("GET", gid.clone(), None).await;
+    call(
+        "PATCH",
+        gid.clone(),
+        patch(
+            json!([{"op": "add", "path": "members", "value": [{"value": other}]},
+                     {"op": "replace", "path": "displayName", "value": "IAM heads"}]),
+        ),
+    )
+    .await;
+    call(
+        "PUT",
+        gid.clone(),
+        Some(json!({"schemas": [group], "displayName": "IAM leads"})),
+    )
+    .await;
+    call("DELETE", format!("/Users/{other}"), None).await;
+    let left = call("GET", gid.clone(), None).await;
+    assert_eq!(left["members"].as_array().unwrap().len(), 1, "{left}");
+    call("DELETE", gid, None).await;
     call("DELETE", uid, None).await;
 }
 

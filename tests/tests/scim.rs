@@ -11,6 +11,7 @@ use harness::events::{received, validate};
 use serde_json::{json, Value};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 /// A SCIM request as providers send it: `application/scim+json`, the token as a bearer.
@@ -943,8 +944,13 @@ fn discovery_says_what_is_served() {
         );
         let types = ok(scim(&app, "GET", "/ResourceTypes", &tok, None).await, 200);
         assert_eq!(types["Resources"][0]["endpoint"], "/Users");
+        assert_eq!(types["Resources"][1]["endpoint"], "/Groups");
         ok(
             scim(&app, "GET", "/ResourceTypes/User", &tok, None).await,
+            200,
+        );
+        ok(
+            scim(&app, "GET", "/ResourceTypes/Group", &tok, None).await,
             200,
         );
         refused(
@@ -953,7 +959,13 @@ fn discovery_says_what_is_served() {
             None,
         );
         let schemas = ok(scim(&app, "GET", "/Schemas", &tok, None).await, 200);
-        assert_eq!(schemas["totalResults"], 1);
+        assert_eq!(schemas["totalResults"], 2);
+        let group = ok(
+            scim(&app, "GET", &format!("/Schemas/{GROUP}"), &tok, None).await,
+            200,
+        );
+        assert_eq!(group["attributes"][0]["name"], "displayName");
+        assert_eq!(group["attributes"][1]["name"], "members");
         let user = ok(
             scim(&app, "GET", &format!("/Schemas/{USER}"), &tok, None).await,
             200,
@@ -1267,5 +1279,301 @@ fn attributes_search_and_unknown_paths_answer_as_scim() {
         .await;
         assert_eq!(r.headers["allow"], "GET");
         refused(r, 405, None);
+    });
+}
+
+/// The members' ids of a Group resource, in its order.
+fn member_ids(g: &Value) -> Vec<String> {
+    g["members"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .map(|m| m["value"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A person made through SCIM; their id.
+async fn provisioned(app: &harness::App, tok: &str, name: &str) -> String {
+    let addr = email(name);
+    let made = ok(
+        scim(
+            app,
+            "POST",
+            "/Users",
+            tok,
+            Some(json!({"schemas": [USER], "userName": addr, "name": {"formatted": name}, "active": true})),
+        )
+        .await,
+        201,
+    );
+    made["id"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn groups_are_kept_as_okta_and_entra_push_them() {
+    run_isolated(|app| async move {
+        let t = tenant(&app, "team", None).await;
+        let (_, tok) = token(&app, &t.admin, &["scim"]).await;
+        let (a, b, c) = (
+            provisioned(&app, &tok, "ann").await,
+            provisioned(&app, &tok, "bob").await,
+            provisioned(&app, &tok, "cat").await,
+        );
+        let mut sorted = vec![a.clone(), b.clone()];
+        sorted.sort();
+
+        // Okta: the lookup by name finds nothing, then the push creates the group with its
+        // members.
+        let by_name = "/Groups?filter=displayName%20eq%20%22Support%20Leads%22";
+        let none = ok(scim(&app, "GET", by_name, &tok, None).await, 200);
+        assert_eq!(
+            (none["totalResults"].clone(), none["Resources"].clone()),
+            (json!(0), json!([]))
+        );
+        let made = ok(
+            scim(
+                &app,
+                "POST",
+                "/Groups",
+                &tok,
+                Some(json!({
+                    "schemas": [GROUP], "displayName": "Support Leads",
+                    "members": [{"value": a}, {"value": b}],
+                })),
+            )
+            .await,
+            201,
+        );
+        let gid = made["id"].as_str().unwrap().to_string();
+        assert_eq!(member_ids(&made), sorted);
+        assert_eq!(made["meta"]["resourceType"], "Group");
+        assert_eq!(
+            made["meta"]["location"],
+            format!("https://api.example.test/scim/v2/Groups/{gid}")
+        );
+        let found = ok(scim(&app, "GET", by_name, &tok, None).await, 200);
+        assert_eq!(found["Resources"][0]["id"], gid.as_str());
+        // The name is the company's once, case aside: a second push is a uniqueness error.
+        refused(
+            scim(
+                &app,
+                "POST",
+                "/Groups",
+                &tok,
+                Some(json!({"schemas": [GROUP], "displayName": "support leads"})),
+            )
+            .await,
+            409,
+            Some("uniqueness"),
+        );
+
+        // Okta: membership by PATCH, a removal by a filtered path.
+        let path = format!("/Groups/{gid}");
+        let g = ok(
+            scim(
+                &app,
+                "PATCH",
+                &path,
+                &tok,
+                Some(patch(json!([
+                    {"op": "add", "path": "members", "value": [{"value": c}]},
+                    {"op": "remove", "path": format!("members[value eq \"{a}\"]")},
+                ]))),
+            )
+            .await,
+            200,
+        );
+        let mut want = vec![b.clone(), c.clone()];
+        want.sort();
+        assert_eq!(member_ids(&g), want);
+
+        // Entra ID: membership checked with a filter and excludedAttributes, a removal with
+        // the members in the value, a rename by replace.
+        let q = format!(
+            "/Groups?filter=id%20eq%20%22{gid}%22%20and%20members%5Bvalue%20eq%20%22{c}%22%5D&excludedAttributes=members"
+        );
+        let has = ok(scim(&app, "GET", &q, &tok, None).await, 200);
+        assert_eq!(has["totalResults"], 1);
+        assert!(has["Resources"][0].get("members").is_none(), "{has}");
+        let g = ok(
+            scim(
+                &app,
+                "PATCH",
+                &path,
+                &tok,
+                Some(patch(json!([
+                    {"op": "Remove", "path": "members", "value": [{"value": b}]},
+                    {"op": "Replace", "path": "displayName", "value": "Team Leads"},
+                ]))),
+            )
+            .await,
+            200,
+        );
+        assert_eq!(
+            (member_ids(&g), g["displayName"].clone()),
+            (vec![c.clone()], json!("Team Leads"))
+        );
+        // The old name is free again; the new one is taken.
+        let old = ok(scim(&app, "GET", by_name, &tok, None).await, 200);
+        assert_eq!(old["totalResults"], 0);
+        refused(
+            scim(
+                &app,
+                "POST",
+                "/Groups",
+                &tok,
+                Some(json!({"schemas": [GROUP], "displayName": "TEAM LEADS"})),
+            )
+            .await,
+            409,
+            Some("uniqueness"),
+        );
+
+        // A PUT without members renames and keeps them; with an empty list, empties.
+        let g = ok(
+            scim(
+                &app,
+                "PUT",
+                &path,
+                &tok,
+                Some(json!({"schemas": [GROUP], "displayName": "Leads"})),
+            )
+            .await,
+            200,
+        );
+        assert_eq!(
+            (member_ids(&g), g["displayName"].clone()),
+            (vec![c.clone()], json!("Leads"))
+        );
+
+        // A member the company does not have is refused, and changes nothing.
+        let stranger = "0123456789abcdef0123456789abcdef";
+        let e = refused(
+            scim(
+                &app,
+                "PATCH",
+                &path,
+                &tok,
+                Some(patch(json!([
+                    {"op": "add", "path": "members", "value": [{"value": a}, {"value": stranger}]},
+                ]))),
+            )
+            .await,
+            400,
+            Some("invalidValue"),
+        );
+        assert!(e["detail"].as_str().unwrap().contains(stranger), "{e}");
+        let g = ok(scim(&app, "GET", &path, &tok, None).await, 200);
+        assert_eq!(member_ids(&g), vec![c.clone()]);
+
+        // Another company's token reads no such group and can't change it.
+        let other = tenant(&app, "team", None).await;
+        let (_, theirs) = token(&app, &other.admin, &["scim"]).await;
+        refused(scim(&app, "GET", &path, &theirs, None).await, 404, None);
+        refused(
+            scim(
+                &app,
+                "PATCH",
+                &path,
+                &theirs,
+                Some(patch(json!([{"op": "remove", "path": "members"}]))),
+            )
+            .await,
+            404,
+            None,
+        );
+        refused(scim(&app, "DELETE", &path, &theirs, None).await, 404, None);
+        let listed = ok(scim(&app, "GET", "/Groups", &theirs, None).await, 200);
+        assert_eq!(listed["totalResults"], 0);
+        // Nor may another company's people join this one's group.
+        let theirs_person = provisioned(&app, &theirs, "dan").await;
+        refused(
+            scim(
+                &app,
+                "PATCH",
+                &path,
+                &tok,
+                Some(patch(json!([
+                    {"op": "add", "path": "members", "value": [{"value": theirs_person}]},
+                ]))),
+            )
+            .await,
+            400,
+            Some("invalidValue"),
+        );
+
+        // A person the provider deletes leaves the groups that named them.
+        ok(
+            scim(
+                &app,
+                "PATCH",
+                &path,
+                &tok,
+                Some(patch(json!([
+                    {"op": "add", "path": "members", "value": [{"value": a}]},
+                ]))),
+            )
+            .await,
+            200,
+        );
+        let r = scim(&app, "DELETE", &format!("/Users/{c}"), &tok, None).await;
+        assert_eq!(r.status, 204);
+        let g = ok(scim(&app, "GET", &path, &tok, None).await, 200);
+        assert_eq!(member_ids(&g), vec![a.clone()]);
+
+        // Removing the whole attribute empties the group; the list reads it.
+        let g = ok(
+            scim(
+                &app,
+                "PATCH",
+                &path,
+                &tok,
+                Some(patch(json!([{"op": "remove", "path": "members"}]))),
+            )
+            .await,
+            200,
+        );
+        assert_eq!(member_ids(&g), Vec::<String>::new());
+        let all = ok(
+            scim(&app, "GET", "/Groups?startIndex=1&count=10", &tok, None).await,
+            200,
+        );
+        assert_eq!(all["totalResults"], 1);
+        let searched = ok(
+            scim(
+                &app,
+                "POST",
+                "/Groups/.search",
+                &tok,
+                Some(json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                    "filter": "displayName sw \"lea\"",
+                })),
+            )
+            .await,
+            200,
+        );
+        assert_eq!(searched["Resources"][0]["id"], gid.as_str());
+
+        // Deleted: the id reads as nothing and the name is free.
+        let r = scim(&app, "DELETE", &path, &tok, None).await;
+        assert_eq!(r.status, 204);
+        refused(scim(&app, "GET", &path, &tok, None).await, 404, None);
+        refused(scim(&app, "DELETE", &path, &tok, None).await, 404, None);
+        ok(
+            scim(
+                &app,
+                "POST",
+                "/Groups",
+                &tok,
+                Some(json!({"schemas": [GROUP], "displayName": "Leads"})),
+            )
+            .await,
+            201,
+        );
+        // No group changes anyone's role or seat by itself.
+        assert_seats_consistent(&app, &t.id).await;
     });
 }

@@ -1,15 +1,18 @@
 //! `scim`: directory sync (docs/rules.md rule 22), SCIM 2.0 (RFC 7643 and 7644) under
 //! `/scim/v2` for the company's identity provider, with an integration token holding the
-//! `scim` scope. Discovery (`ServiceProviderConfig`, `ResourceTypes`, `Schemas`) and `Users`.
+//! `scim` scope. Discovery (`ServiceProviderConfig`, `ResourceTypes`, `Schemas`), `Users` and
+//! `Groups`.
 //! Every answer is `application/scim+json`; a refusal is a SCIM error document.
 
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
+use shared::domain::group::{self, Group};
 use shared::domain::integration::{self, Scope};
 use shared::domain::scim;
 use shared::domain::{ApiError, TenantId};
 use shared::http::{body_json, deadline, path_param, query, request_id, respond_within, route_key};
 use shared::identity::Directory;
+use shared::usecase::groups;
 use shared::usecase::integrations;
 use shared::usecase::invites::InviteDeps;
 use shared::usecase::scim::{self as sync, Person, Scim};
@@ -197,8 +200,97 @@ async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
                 .body(Body::Empty)
                 .unwrap_or_default())
         }
+        "GET /scim/v2/Groups" => {
+            let asked = scim::Search {
+                filter: query(req, "filter"),
+                start_index: query(req, "startIndex"),
+                count: query(req, "count"),
+                attributes: query(req, "attributes"),
+                excluded: query(req, "excludedAttributes"),
+            };
+            asked.check()?;
+            groups_page(deps, &tenant, &asked, &base).await
+        }
+        "POST /scim/v2/Groups/.search" => {
+            let asked = scim::search(&body_json(req)?)?;
+            groups_page(deps, &tenant, &asked, &base).await
+        }
+        "POST /scim/v2/Groups" => {
+            let body = body_json(req)?;
+            let g = groups::create(&deps.invites.store, &tenant, &body, now).await?;
+            Ok(scim_json(201, &g.resource(&base)))
+        }
+        "GET /scim/v2/Groups/{id}" => {
+            scim::Search {
+                attributes: query(req, "attributes"),
+                excluded: query(req, "excludedAttributes"),
+                ..Default::default()
+            }
+            .check()?;
+            let mut r = group(deps, &tenant, &id()).await?.resource(&base);
+            scim::project(
+                &mut r,
+                query(req, "attributes").as_deref(),
+                query(req, "excludedAttributes").as_deref(),
+            );
+            Ok(scim_json(200, &r))
+        }
+        "PUT /scim/v2/Groups/{id}" | "PATCH /scim/v2/Groups/{id}" => {
+            let before = group(deps, &tenant, &id()).await?;
+            let body = body_json(req)?;
+            let desired = if key.starts_with("PUT") {
+                group::desired(&body)?
+            } else {
+                let mut r = before.resource(&base);
+                scim::apply_patch(&mut r, &body)?;
+                // The resource always lists its members: none left after the operations
+                // means they were all removed, not that the body did not say.
+                let mut d = group::desired(&r)?;
+                d.members.get_or_insert_with(Default::default);
+                d
+            };
+            let after = groups::replace(&deps.invites.store, before, desired, now).await?;
+            Ok(scim_json(200, &after.resource(&base)))
+        }
+        "DELETE /scim/v2/Groups/{id}" => {
+            let g = group(deps, &tenant, &id()).await?;
+            groups::delete(&deps.invites.store, g).await?;
+            Ok(Response::builder()
+                .status(204)
+                .body(Body::Empty)
+                .unwrap_or_default())
+        }
         _ => Err(ApiError::NoRoute),
     }
+}
+
+/// A page of the company's groups as `asked`, each projected to the attributes asked for.
+async fn groups_page(
+    deps: &Deps,
+    tenant: &TenantId,
+    asked: &scim::Search,
+    base: &str,
+) -> Result<Response<Body>, ApiError> {
+    let paging = scim::paging(asked.start_index.as_deref(), asked.count.as_deref())
+        .map_err(scim::invalid_value)?;
+    let mut page = groups::list(
+        &deps.invites.store,
+        tenant,
+        asked.filter.as_deref(),
+        paging,
+        base,
+    )
+    .await?;
+    for r in page["Resources"].as_array_mut().into_iter().flatten() {
+        scim::project(r, asked.attributes.as_deref(), asked.excluded.as_deref());
+    }
+    Ok(scim_json(200, &page))
+}
+
+async fn group(deps: &Deps, tenant: &TenantId, id: &str) -> Result<Group, ApiError> {
+    groups::get(&deps.invites.store, tenant, id)
+        .await?
+        .ok_or(ApiError::NotFound("group"))
 }
 
 /// A page of the company's people as `asked`, each projected to the attributes asked for.

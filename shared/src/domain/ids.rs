@@ -99,6 +99,17 @@ impl IntegrationId {
     }
 }
 
+id_type!(
+    /// A directory group (rule 22): the identity provider's group as it pushed it.
+    GroupId
+);
+
+impl GroupId {
+    pub fn generate() -> GroupId {
+        GroupId(new_id())
+    }
+}
+
 #[allow(
     clippy::expect_used,
     reason = "without the OS random source no id or token can be safe; Lambda always has it"

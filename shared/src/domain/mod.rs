@@ -6,6 +6,7 @@ pub mod email_strings;
 pub mod email_template;
 pub mod error;
 pub mod event;
+pub mod group;
 pub mod idempotency;
 pub mod ids;
 pub mod integration;

@@ -660,6 +660,21 @@ pub fn desired(r: &Value) -> Result<Desired, ApiError> {
         Some(Value::Array(list)) => list.iter().collect(),
         Some(_) => return Err(invalid_value("emails must be a list")),
     };
+    for e in &emails {
+        if !e.is_object() {
+            return Err(invalid_value(
+                "each of emails is an object: value, type, primary",
+            ));
+        }
+        text(member(e, "value"), "emails.value")?;
+        text(member(e, "type"), "emails.type")?;
+        if !matches!(
+            member(e, "primary"),
+            None | Some(Value::Null | Value::Bool(_))
+        ) {
+            return Err(invalid_value("emails.primary must be true or false"));
+        }
+    }
     let pick = |want: &dyn Fn(&Value) -> bool| -> Option<&str> {
         emails
             .iter()
@@ -826,6 +841,14 @@ pub fn apply_patch(resource: &mut Value, body: &Value) -> Result<(), ApiError> {
                 let v = value.ok_or_else(|| invalid_value(format!("{kind} needs a value")))?;
                 set_at(resource, &p, v, kind == "add")?;
             }
+            // Entra ID removes group members as `{"path": "members", "value": [{"value":
+            // "<id>"}]}`: the elements named, not the whole attribute.
+            ("remove", Some(p)) if p.filter.is_none() && p.attr.sub.is_none() => match value {
+                Some(Value::Array(gone)) if !gone.is_empty() => {
+                    remove_elements(resource, &p, &gone)
+                }
+                _ => remove_at(resource, &p)?,
+            },
             ("remove", Some(p)) => remove_at(resource, &p)?,
             ("remove", None) => return Err(scim_error(400, "noTarget", "remove needs a path")),
             _ => {
@@ -915,6 +938,16 @@ fn set_at(resource: &mut Value, p: &PatchPath, v: Value, add: bool) -> Result<()
         }
     }
     Ok(())
+}
+
+/// Removes from a multi-valued attribute the elements whose `value` one of `gone` names.
+fn remove_elements(resource: &mut Value, p: &PatchPath, gone: &[Value]) {
+    let key = |v: &Value| member(v, "value").cloned();
+    let gone: Vec<Value> = gone.iter().filter_map(key).collect();
+    let base = base_mut(resource, p);
+    if let Some(Value::Array(list)) = member_mut(base, &p.attr.name) {
+        list.retain(|e| key(e).is_none_or(|v| !gone.contains(&v)));
+    }
 }
 
 fn remove_at(resource: &mut Value, p: &PatchPath) -> Result<(), ApiError> {
@@ -1139,21 +1172,50 @@ pub fn schemas(base: &str) -> Vec<Value> {
         ],
         "meta": {"resourceType": "Schema", "location": format!("{base}/Schemas/{USER}")},
     });
-    vec![user]
+    let group = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
+        "id": GROUP,
+        "name": "Group",
+        "description": "A group of the identity provider's, kept for it; members are users",
+        "attributes": [
+            s("displayName", json!({"required": true, "uniqueness": "server",
+                "description": "The group's name, unique in the company (case aside)"})),
+            attribute("members", "complex", json!({"multiValued": true,
+                "description": "The group's users, by the id this service gave them", "subAttributes": [
+                s("value", json!({"mutability": "immutable"})),
+                attribute("$ref", "reference", json!({"mutability": "immutable", "referenceTypes": ["User"]})),
+                s("type", json!({"mutability": "immutable", "canonicalValues": ["User"]})),
+            ]})),
+        ],
+        "meta": {"resourceType": "Schema", "location": format!("{base}/Schemas/{GROUP}")},
+    });
+    vec![user, group]
 }
 
 /// The resource types we serve (RFC 7643 6).
 pub fn resource_types(base: &str) -> Vec<Value> {
-    vec![serde_json::json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
-        "id": "User",
-        "name": "User",
-        "endpoint": "/Users",
-        "description": "People of the company",
-        "schema": USER,
-        "schemaExtensions": [],
-        "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/User")},
-    })]
+    vec![
+        serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+            "id": "User",
+            "name": "User",
+            "endpoint": "/Users",
+            "description": "People of the company",
+            "schema": USER,
+            "schemaExtensions": [],
+            "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/User")},
+        }),
+        serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+            "id": "Group",
+            "name": "Group",
+            "endpoint": "/Groups",
+            "description": "The identity provider's groups",
+            "schema": GROUP,
+            "schemaExtensions": [],
+            "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/Group")},
+        }),
+    ]
 }
 
 #[cfg(test)]
@@ -1341,6 +1403,63 @@ mod tests {
             ApiError::Scim { scim_type, .. } => scim_type,
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn emails_of_the_wrong_shape_are_refused_not_ignored() {
+        for bad in [
+            json!([7]),
+            json!([{"value": 7}]),
+            json!([{"value": "a@example.com", "type": {}}]),
+            json!([{"value": "a@example.com", "primary": {}}]),
+        ] {
+            let r = json!({"userName": "a@example.com", "emails": bad});
+            assert_eq!(scim_type(desired(&r).unwrap_err()), "invalidValue", "{r}");
+        }
+        let fine = json!({"userName": "a@example.com", "emails": [{"value": "a@example.com", "primary": null}]});
+        assert!(desired(&fine).is_ok());
+    }
+
+    #[test]
+    fn group_members_are_added_and_removed_as_okta_and_entra_send_them() {
+        let ops = |ops: Value| json!({"schemas": [PATCH_OP], "Operations": ops});
+        let ids = |r: &Value| -> Vec<String> {
+            r["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["value"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let mut g =
+            json!({"schemas": [GROUP], "displayName": "Leads", "members": [{"value": "a"}]});
+        // Both: add with a path and a list.
+        apply_patch(&mut g, &ops(json!([{"op": "add", "path": "members", "value": [{"value": "b"}, {"value": "c"}]}]))).unwrap();
+        assert_eq!(ids(&g), ["a", "b", "c"]);
+        // Okta: remove by a filter in the path.
+        apply_patch(
+            &mut g,
+            &ops(json!([{"op": "remove", "path": "members[value eq \"a\"]"}])),
+        )
+        .unwrap();
+        assert_eq!(ids(&g), ["b", "c"]);
+        // Entra ID: remove with the path and the members named in the value.
+        apply_patch(
+            &mut g,
+            &ops(json!([{"op": "Remove", "path": "members", "value": [{"value": "c"}]}])),
+        )
+        .unwrap();
+        assert_eq!(ids(&g), ["b"]);
+        // Okta's rename: a replace without a path, the id alongside.
+        apply_patch(
+            &mut g,
+            &ops(json!([{"op": "replace", "value": {"id": "g1", "displayName": "Team leads"}}])),
+        )
+        .unwrap();
+        assert_eq!(g["displayName"], "Team leads");
+        // Remove without a value: all of them.
+        apply_patch(&mut g, &ops(json!([{"op": "remove", "path": "members"}]))).unwrap();
+        assert!(member(&g, "members").is_none());
     }
 
     #[test]

@@ -327,6 +327,29 @@ impl Row<'_> {
         })
     }
 
+    pub fn group(&self) -> Result<crate::domain::group::Group, StoreError> {
+        use crate::domain::ids::GroupId;
+        let members = match self.0.get("members") {
+            None => Default::default(),
+            Some(v) => v
+                .as_ss()
+                .map_err(|_| self.bad("members"))?
+                .iter()
+                .cloned()
+                .collect(),
+        };
+        Ok(crate::domain::group::Group {
+            tenant_id: self.parsed("tenantId", TenantId::parse)?,
+            id: self.parsed("groupId", GroupId::parse)?,
+            display_name: self.s("displayName")?,
+            external_id: self.opt_s("externalId"),
+            members,
+            created_at: self.t("createdAt")?,
+            updated_at: self.t("updatedAt")?,
+            version: self.n("version")?,
+        })
+    }
+
     pub fn integration(&self) -> Result<crate::domain::integration::Integration, StoreError> {
         use crate::domain::integration::{Integration, Maker, Scope};
         let opt_t = |k: &str| -> Result<Option<OffsetDateTime>, StoreError> {
@@ -721,6 +744,59 @@ pub fn integration_item(i: &crate::domain::integration::Integration) -> Item {
         put_opt(&mut item, "revokedByName", &by.name);
     }
     item
+}
+
+/// A directory group (rule 22): `GROUP#<id>`, listed by company on gsi1 oldest first.
+pub fn group_pk(id: &crate::domain::ids::GroupId) -> String {
+    format!("GROUP#{id}")
+}
+pub const GROUP_SK: &str = "GROUP";
+pub fn groups_gsi1pk(tenant: &TenantId) -> String {
+    format!("TENANT#{tenant}#GROUP")
+}
+/// The guard that keeps a group's name to one group of the company.
+pub fn group_name_pk(tenant: &TenantId, name: &str) -> String {
+    format!(
+        "GROUPNAME#{tenant}#{}",
+        crate::domain::group::name_key(name)
+    )
+}
+pub const GROUP_NAME_SK: &str = "GROUPNAME";
+
+pub fn group_item(g: &crate::domain::group::Group) -> Item {
+    let mut item = HashMap::from([
+        ("pk".into(), s(group_pk(&g.id))),
+        ("sk".into(), s(GROUP_SK)),
+        ("gsi1pk".into(), s(groups_gsi1pk(&g.tenant_id))),
+        (
+            "gsi1sk".into(),
+            s(format!("{}#{}", timefmt::format(g.created_at), g.id)),
+        ),
+        ("groupId".into(), s(&g.id)),
+        ("tenantId".into(), s(&g.tenant_id)),
+        ("displayName".into(), s(&g.display_name)),
+        ("createdAt".into(), s(timefmt::format(g.created_at))),
+        ("updatedAt".into(), s(timefmt::format(g.updated_at))),
+        ("version".into(), n(g.version)),
+    ]);
+    put_opt(&mut item, "externalId", &g.external_id);
+    // A string set can't be empty: no members, no attribute.
+    if !g.members.is_empty() {
+        item.insert(
+            "members".into(),
+            AttributeValue::Ss(g.members.iter().cloned().collect()),
+        );
+    }
+    item
+}
+
+pub fn group_name_item(g: &crate::domain::group::Group) -> Item {
+    HashMap::from([
+        ("pk".into(), s(group_name_pk(&g.tenant_id, &g.display_name))),
+        ("sk".into(), s(GROUP_NAME_SK)),
+        ("groupId".into(), s(&g.id)),
+        ("tenantId".into(), s(&g.tenant_id)),
+    ])
 }
 
 /// The company's event log in the audit table (`EVENTLOG#<t>` / the sequence, 20 digits so

@@ -20,6 +20,7 @@
 
 mod audit;
 mod events;
+mod groups;
 mod idempotency;
 mod integrations;
 mod invites;

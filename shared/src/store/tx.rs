@@ -30,6 +30,10 @@ pub enum Tag {
     Events,
     /// An integration token's record (rule 21).
     Integration,
+    /// A directory group's record, or the guard of the name it leaves (rule 22).
+    Group,
+    /// The guard of a directory group's new name.
+    GroupName,
 }
 
 /// The rule that refused a change. Each store operation decides it from the conditions that
@@ -53,6 +57,8 @@ pub enum Refusal {
     SignInLocked,
     /// These rows' users changed since they were read (row indexes, ascending).
     StaleRows(Vec<usize>),
+    /// Another record of the company already has the name (a directory group's, rule 22).
+    NameTaken,
 }
 
 #[derive(Debug, thiserror::Error)]

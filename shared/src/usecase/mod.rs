@@ -5,6 +5,8 @@
 
 #[cfg(all(feature = "dynamo", feature = "cognito"))]
 pub mod accept;
+#[cfg(all(feature = "dynamo", feature = "cognito", feature = "ses"))]
+pub mod groups;
 #[cfg(feature = "dynamo")]
 pub mod integrations;
 #[cfg(all(feature = "dynamo", feature = "ses"))]

@@ -258,6 +258,18 @@ async fn everyone(
     Ok(people)
 }
 
+/// A list's `filter` parameter: none, or one that reads (else a 400 `invalidFilter`).
+pub fn read_filter(filter: Option<&str>) -> Result<Option<scim::Filter>, ApiError> {
+    match filter.map(str::trim).filter(|f| !f.is_empty()) {
+        None => Ok(None),
+        Some(f) => scim::parse(f).map(Some).map_err(|e| ApiError::Scim {
+            status: 400,
+            scim_type: "invalidFilter",
+            detail: format!("The filter can't be read: {}.", e.0),
+        }),
+    }
+}
+
 /// `GET /Users`: the people `filter` matches, oldest first, from `start` (1-based), at most
 /// `count`. A filter that is exactly `userName eq "…"` (what Okta and Entra ID send before a
 /// create) is answered from the address's guard in two reads; any other reads the company.
@@ -269,14 +281,7 @@ pub async fn list(
     base: &str,
     now: OffsetDateTime,
 ) -> Result<Value, ApiError> {
-    let filter = match filter.map(str::trim).filter(|f| !f.is_empty()) {
-        None => None,
-        Some(f) => Some(scim::parse(f).map_err(|e| ApiError::Scim {
-            status: 400,
-            scim_type: "invalidFilter",
-            detail: format!("The filter can't be read: {}.", e.0),
-        })?),
-    };
+    let filter = read_filter(filter)?;
     let by_address = filter
         .as_ref()
         .and_then(scim::equality)
@@ -514,6 +519,10 @@ async fn edit_invite(
 /// `DELETE /Users/{id}`: a user is deleted as the console deletes (history kept, the seat and
 /// the address free); an invite is revoked and unlinked, so the id reads as no one from then.
 pub async fn delete(s: &Scim<'_>, change: &Change, person: Person) -> Result<(), ApiError> {
+    let (tenant, id) = match &person {
+        Person::User(u) => (u.tenant_id.clone(), person.scim_id()),
+        Person::Invite(i) => (i.tenant_id.clone(), person.scim_id()),
+    };
     match person {
         Person::User(u) => {
             Box::pin(users::delete(&s.signins, change, u)).await?;
@@ -527,5 +536,6 @@ pub async fn delete(s: &Scim<'_>, change: &Change, person: Person) -> Result<(),
             edit_invite(s.store(), change, i, &name, None).await?;
         }
     }
-    Ok(())
+    // The person is gone for the provider: no group names them any more.
+    crate::usecase::groups::forget_member(s.store(), &tenant, &id, change.at).await
 }

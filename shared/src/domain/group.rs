@@ -1,0 +1,278 @@
+//! Directory groups (docs/rules.md rule 22): the identity provider's groups as it pushes them
+//! over SCIM (RFC 7643 4.2), kept so it can read, rename, fill and empty them. A group is the
+//! provider's record: its name is unique in the company (case aside, so a mapping by name
+//! names one group), its members are people of the company by their SCIM id, and users only,
+//! never groups in groups.
+
+use super::ids::{looks_like_id, GroupId};
+use super::scim::{invalid_value, member, GROUP};
+use super::{ApiError, TenantId};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use time::OffsetDateTime;
+
+/// Most members one group holds: its record is one DynamoDB item (400 KB; an id and its
+/// overhead is ~40 bytes), with room to spare. A contact centre's groups are teams and roles,
+/// far smaller; an "everyone" group past this is refused with this number in the detail.
+pub const MAX_MEMBERS: usize = 5000;
+
+/// The longest group name (Entra ID's limit is 256).
+pub const MAX_NAME: usize = 256;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    pub tenant_id: TenantId,
+    pub id: GroupId,
+    pub display_name: String,
+    pub external_id: Option<String>,
+    /// People's SCIM ids, each once, in id order.
+    pub members: BTreeSet<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    /// Moves with every change; each write is conditioned on the version it read.
+    pub version: u64,
+}
+
+/// How a name is compared for uniqueness: trimmed and case-folded.
+pub fn name_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+impl Group {
+    pub fn new(tenant: &TenantId, d: GroupDesired, now: OffsetDateTime) -> Group {
+        Group {
+            tenant_id: tenant.clone(),
+            id: GroupId::generate(),
+            display_name: d.display_name,
+            external_id: d.external_id,
+            members: d.members.unwrap_or_default(),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
+    /// The group as `d` asks, at the next version; `None` when nothing would change (a
+    /// provider's PUT of what is already there writes nothing).
+    pub fn with(&self, d: GroupDesired, now: OffsetDateTime) -> Option<Group> {
+        let members = d.members.unwrap_or_else(|| self.members.clone());
+        if d.display_name == self.display_name
+            && d.external_id == self.external_id
+            && members == self.members
+        {
+            return None;
+        }
+        Some(Group {
+            display_name: d.display_name,
+            external_id: d.external_id,
+            members,
+            updated_at: now,
+            version: self.version + 1,
+            ..self.clone()
+        })
+    }
+
+    /// The group without the person `id`; `None` if it does not name them.
+    pub fn without(&self, id: &str, now: OffsetDateTime) -> Option<Group> {
+        let mut members = self.members.clone();
+        members.remove(id).then(|| Group {
+            members,
+            updated_at: now,
+            version: self.version + 1,
+            ..self.clone()
+        })
+    }
+
+    /// The Group resource; `base` is the SCIM root (`…/scim/v2`).
+    pub fn resource(&self, base: &str) -> Value {
+        let base = base.trim_end_matches('/');
+        let members: Vec<Value> = self
+            .members
+            .iter()
+            .map(|id| json!({"value": id, "$ref": format!("{base}/Users/{id}"), "type": "User"}))
+            .collect();
+        let mut r = json!({
+            "schemas": [GROUP],
+            "id": self.id,
+            "displayName": self.display_name,
+            "members": members,
+            "meta": {
+                "resourceType": "Group",
+                "created": super::timefmt::format(self.created_at),
+                "lastModified": super::timefmt::format(self.updated_at),
+                "location": format!("{base}/Groups/{}", self.id),
+            },
+        });
+        if let Some(x) = &self.external_id {
+            r["externalId"] = Value::String(x.clone());
+        }
+        r
+    }
+}
+
+/// What a Group resource asks the group to be.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupDesired {
+    pub display_name: String,
+    pub external_id: Option<String>,
+    /// `None`: the body did not say (a PUT without `members` leaves them as they are, as one
+    /// without `active` leaves a user's status: a provider renaming a group sends no members).
+    pub members: Option<BTreeSet<String>>,
+}
+
+/// Reads a Group resource (a POST's or PUT's body, or the resource after a PATCH).
+pub fn desired(r: &Value) -> Result<GroupDesired, ApiError> {
+    if !r.is_object() {
+        return Err(ApiError::Scim {
+            status: 400,
+            scim_type: "invalidSyntax",
+            detail: "the body must be a Group resource (a JSON object)".into(),
+        });
+    }
+    let text = |k: &str, max: usize| -> Result<Option<String>, ApiError> {
+        match member(r, k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Value::String(s)) if s.trim().chars().count() > max => Err(invalid_value(
+                format!("{k} is longer than {max} characters"),
+            )),
+            Some(Value::String(s)) if s.chars().any(char::is_control) => {
+                Err(invalid_value(format!("{k} holds a control character")))
+            }
+            Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
+            Some(_) => Err(invalid_value(format!("{k} must be a string"))),
+        }
+    };
+    let display_name = text("displayName", MAX_NAME)?
+        .ok_or_else(|| invalid_value("displayName is required: the group's name"))?;
+    let external_id = text("externalId", super::scim::MAX_EXTERNAL_ID)?;
+    let members = match member(r, "members") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(list)) => Some(members(list)?),
+        Some(_) => return Err(invalid_value("members must be a list")),
+    };
+    Ok(GroupDesired {
+        display_name,
+        external_id,
+        members,
+    })
+}
+
+fn members(list: &[Value]) -> Result<BTreeSet<String>, ApiError> {
+    let mut out = BTreeSet::new();
+    for m in list {
+        let value = member(m, "value").and_then(Value::as_str).map(str::trim);
+        let Some(id) = value.filter(|v| looks_like_id(v)) else {
+            return Err(invalid_value(
+                "each member is {\"value\": \"<the id of a User this service gave>\"}",
+            ));
+        };
+        if let Some(t) = member(m, "type").and_then(Value::as_str) {
+            if !t.eq_ignore_ascii_case("User") {
+                return Err(invalid_value(format!(
+                    "a group's members are users; a member of type {t:?} (groups in groups) is not supported"
+                )));
+            }
+        }
+        out.insert(id.to_string());
+    }
+    if out.len() > MAX_MEMBERS {
+        return Err(invalid_value(format!(
+            "a group holds at most {MAX_MEMBERS} members; this one would hold {}",
+            out.len()
+        )));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "0123456789abcdef0123456789abcdef";
+    const B: &str = "fedcba9876543210fedcba9876543210";
+
+    fn at() -> OffsetDateTime {
+        time::macros::datetime!(2026-12-07 10:00 UTC)
+    }
+
+    #[test]
+    fn reads_a_group_and_its_members_once_each() {
+        let d = desired(&json!({
+            "schemas": [GROUP], "displayName": "  Support Leads ", "externalId": "okta-1",
+            "members": [{"value": A}, {"value": B, "type": "User"}, {"value": A}],
+        }))
+        .unwrap();
+        assert_eq!(d.display_name, "Support Leads");
+        assert_eq!(d.external_id.as_deref(), Some("okta-1"));
+        assert_eq!(d.members.unwrap().into_iter().collect::<Vec<_>>(), [A, B]);
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_keep() {
+        let bad = |v: Value| match desired(&v) {
+            Err(ApiError::Scim {
+                status: 400,
+                scim_type,
+                detail,
+            }) => format!("{scim_type}: {detail}"),
+            other => panic!("{v}: {other:?}"),
+        };
+        assert!(bad(json!([])).starts_with("invalidSyntax"));
+        assert!(bad(json!({"members": []})).contains("displayName is required"));
+        assert!(bad(json!({"displayName": 7})).contains("must be a string"));
+        assert!(bad(json!({"displayName": "x".repeat(257)})).contains("256"));
+        assert!(bad(json!({"displayName": "a\u{7}b"})).contains("control"));
+        assert!(bad(json!({"displayName": "x", "members": {}})).contains("a list"));
+        assert!(
+            bad(json!({"displayName": "x", "members": [{"value": "no such id!"}]}))
+                .contains("value")
+        );
+        assert!(bad(json!({"displayName": "x", "members": [7]})).contains("value"));
+        assert!(
+            bad(json!({"displayName": "x", "members": [{"value": A, "type": "Group"}]}))
+                .contains("groups in groups")
+        );
+        let many: Vec<Value> = (0..=MAX_MEMBERS)
+            .map(|i| json!({"value": format!("{i:032x}")}))
+            .collect();
+        assert!(bad(json!({"displayName": "x", "members": many})).contains("5000"));
+    }
+
+    #[test]
+    fn a_put_without_members_keeps_them_and_a_same_put_changes_nothing() {
+        let t = TenantId::generate();
+        let d = desired(&json!({"displayName": "Leads", "members": [{"value": A}]})).unwrap();
+        let g = Group::new(&t, d, at());
+        let rename = desired(&json!({"displayName": "Team leads"})).unwrap();
+        let after = g.with(rename, at()).unwrap();
+        assert_eq!(after.members, g.members);
+        assert_eq!(after.version, 2);
+        let same =
+            desired(&json!({"displayName": "Team leads", "members": [{"value": A}]})).unwrap();
+        assert_eq!(after.with(same, at()), None);
+        let emptied = desired(&json!({"displayName": "Team leads", "members": []})).unwrap();
+        assert!(after.with(emptied, at()).unwrap().members.is_empty());
+    }
+
+    #[test]
+    fn the_resource_is_scim_json_that_reads_back_as_the_same_group() {
+        let t = TenantId::generate();
+        let d = desired(
+            &json!({"displayName": "Leads", "externalId": "x1", "members": [{"value": B}]}),
+        )
+        .unwrap();
+        let g = Group::new(&t, d.clone(), at());
+        let r = g.resource("http://h/scim/v2/");
+        assert_eq!(
+            r["members"][0]["$ref"],
+            format!("http://h/scim/v2/Users/{B}")
+        );
+        assert_eq!(
+            r["meta"]["location"],
+            format!("http://h/scim/v2/Groups/{}", g.id)
+        );
+        assert_eq!(desired(&r).unwrap(), d);
+        assert_eq!(name_key(" LEADS "), "leads");
+    }
+}
