@@ -1294,6 +1294,23 @@ fn member_ids(g: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The address of the person the provider knows as `id`.
+async fn email_of_provisioned(app: &harness::App, tok: &str, id: &str) -> String {
+    let p = ok(
+        scim(app, "GET", &format!("/Users/{id}"), tok, None).await,
+        200,
+    );
+    p["userName"].as_str().unwrap().to_string()
+}
+
+/// The caller's user id.
+async fn console_me(app: &harness::App, token: &str) -> String {
+    app.get(token, "/me").await.expect(200).json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 /// A person made through SCIM; their id.
 async fn provisioned(app: &harness::App, tok: &str, name: &str) -> String {
     let addr = email(name);
@@ -1323,6 +1340,12 @@ fn groups_are_kept_as_okta_and_entra_push_them() {
         );
         let mut sorted = vec![a.clone(), b.clone()];
         sorted.sort();
+        // Ann joins: the provider still knows her by her invite's id, now accepted.
+        let link = app
+            .token_from_mail(&email_of_provisioned(&app, &tok, &a).await)
+            .await
+            .unwrap();
+        app.accept(&link, PASSWORD).await.expect(201);
 
         // Okta: the lookup by name finds nothing, then the push creates the group with its
         // members.
@@ -1448,6 +1471,36 @@ fn groups_are_kept_as_okta_and_entra_push_them() {
             (vec![c.clone()], json!("Leads"))
         );
 
+        // Someone an admin invited who joined is a member by their user id.
+        let admin_id = console_me(&app, &t.admin).await;
+        let g = ok(
+            scim(
+                &app,
+                "PATCH",
+                &path,
+                &tok,
+                Some(patch(json!([
+                    {"op": "add", "path": "members", "value": [{"value": admin_id}]},
+                ]))),
+            )
+            .await,
+            200,
+        );
+        assert!(member_ids(&g).contains(&admin_id), "{g}");
+        ok(
+            scim(
+                &app,
+                "PATCH",
+                &path,
+                &tok,
+                Some(patch(json!([
+                    {"op": "remove", "path": format!("members[value eq \"{admin_id}\"]")},
+                ]))),
+            )
+            .await,
+            200,
+        );
+
         // A member the company does not have is refused, and changes nothing.
         let stranger = "0123456789abcdef0123456789abcdef";
         let e = refused(
@@ -1556,6 +1609,26 @@ fn groups_are_kept_as_okta_and_entra_push_them() {
             200,
         );
         assert_eq!(searched["Resources"][0]["id"], gid.as_str());
+        // The root search spans both types: the people, then the groups.
+        let everything = ok(
+            scim(
+                &app,
+                "POST",
+                "/.search",
+                &tok,
+                Some(json!({"filter": "displayName sw \"lea\" or userName pr"})),
+            )
+            .await,
+            200,
+        );
+        let kinds: Vec<&str> = everything["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["meta"]["resourceType"].as_str().unwrap())
+            .collect();
+        // The admin, Ann and Bob (Cat was deleted), then the group.
+        assert_eq!(kinds, ["User", "User", "User", "Group"], "{everything}");
 
         // Deleted: the id reads as nothing and the name is free.
         let r = scim(&app, "DELETE", &path, &tok, None).await;

@@ -136,10 +136,25 @@ async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
             Box::pin(users(deps, &tenant, &asked, &base, now)).await
         }
         // The same list, its query in the body (RFC 7644 3.4.3): a filter too long for a URL.
-        // Across every resource type (RFC 7644 3.4.3); Users are the one served.
-        "POST /scim/v2/Users/.search" | "POST /scim/v2/.search" => {
+        "POST /scim/v2/Users/.search" => {
             let asked = scim::search(&body_json(req)?)?;
             Box::pin(users(deps, &tenant, &asked, &base, now)).await
+        }
+        // Across every resource type: the people, then the groups.
+        "POST /scim/v2/.search" => {
+            let asked = scim::search(&body_json(req)?)?;
+            let paging = scim::paging(asked.start_index.as_deref(), asked.count.as_deref())
+                .map_err(scim::invalid_value)?;
+            let page = Box::pin(sync::search_all(
+                &deps.invites.store,
+                &tenant,
+                asked.filter.as_deref(),
+                paging,
+                &base,
+                now,
+            ))
+            .await?;
+            Ok(scim_json(200, &projected(page, &asked)))
         }
         "POST /scim/v2/Users" => {
             let body = body_json(req)?;
@@ -273,7 +288,7 @@ async fn groups_page(
 ) -> Result<Response<Body>, ApiError> {
     let paging = scim::paging(asked.start_index.as_deref(), asked.count.as_deref())
         .map_err(scim::invalid_value)?;
-    let mut page = groups::list(
+    let page = groups::list(
         &deps.invites.store,
         tenant,
         asked.filter.as_deref(),
@@ -281,10 +296,15 @@ async fn groups_page(
         base,
     )
     .await?;
+    Ok(scim_json(200, &projected(page, asked)))
+}
+
+/// A list answer with each resource cut to the attributes `asked` names.
+fn projected(mut page: Value, asked: &scim::Search) -> Value {
     for r in page["Resources"].as_array_mut().into_iter().flatten() {
         scim::project(r, asked.attributes.as_deref(), asked.excluded.as_deref());
     }
-    Ok(scim_json(200, &page))
+    page
 }
 
 async fn group(deps: &Deps, tenant: &TenantId, id: &str) -> Result<Group, ApiError> {
@@ -303,7 +323,7 @@ async fn users(
 ) -> Result<Response<Body>, ApiError> {
     let paging = scim::paging(asked.start_index.as_deref(), asked.count.as_deref())
         .map_err(scim::invalid_value)?;
-    let mut page = Box::pin(sync::list(
+    let page = Box::pin(sync::list(
         &deps.invites.store,
         tenant,
         asked.filter.as_deref(),
@@ -312,10 +332,7 @@ async fn users(
         now,
     ))
     .await?;
-    for r in page["Resources"].as_array_mut().into_iter().flatten() {
-        scim::project(r, asked.attributes.as_deref(), asked.excluded.as_deref());
-    }
-    Ok(scim_json(200, &page))
+    Ok(scim_json(200, &projected(page, asked)))
 }
 
 async fn person(

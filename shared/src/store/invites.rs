@@ -71,6 +71,34 @@ impl Store {
         ))
     }
 
+    /// For each id, the user and the invite it could name, consistently, 50 ids (100 keys) to a
+    /// round trip: what a group's new members are checked against.
+    pub async fn users_and_invites(
+        &self,
+        ids: &[(UserId, InviteId)],
+    ) -> Result<Vec<(Option<User>, Option<Invite>)>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(50) {
+            let keys: Vec<(String, &str)> = chunk
+                .iter()
+                .flat_map(|(u, i)| {
+                    [
+                        (items::user_pk(u), items::USER_SK),
+                        (items::invite_pk(i), items::INVITE_SK),
+                    ]
+                })
+                .collect();
+            let mut found = self.get_many(&keys).await?.into_iter();
+            while let (Some(u), Some(i)) = (found.next(), found.next()) {
+                out.push((
+                    u.map(|m| Row(&m).user()).transpose()?,
+                    i.map(|m| Row(&m).invite()).transpose()?,
+                ));
+            }
+        }
+        Ok(out)
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub async fn list_invites(
         &self,

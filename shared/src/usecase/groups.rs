@@ -8,7 +8,7 @@ use crate::domain::ids::GroupId;
 use crate::domain::scim;
 use crate::domain::{ApiError, TenantId};
 use crate::store::{Refusal, Store, WriteError};
-use crate::usecase::scim::{find, read_filter};
+use crate::usecase::scim::{read_filter, strangers};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -26,46 +26,44 @@ pub async fn list(
     store: &Store,
     tenant: &TenantId,
     filter: Option<&str>,
-    (start, count): (usize, usize),
+    paging: (usize, usize),
     base: &str,
 ) -> Result<Value, ApiError> {
     let filter = read_filter(filter)?;
+    let matched = matching(store, tenant, filter.as_ref(), base).await?;
+    Ok(crate::usecase::scim::page(matched, paging))
+}
+
+/// The company's groups `filter` matches, as resources, oldest first.
+pub async fn matching(
+    store: &Store,
+    tenant: &TenantId,
+    filter: Option<&scim::Filter>,
+    base: &str,
+) -> Result<Vec<Value>, ApiError> {
     let by_name = filter
-        .as_ref()
         .and_then(scim::equality)
         .filter(|(p, _)| p.urn.is_none() && p.name == "displayname" && p.sub.is_none());
     let groups = match by_name {
         Some((_, name)) => store.group_named(tenant, name).await?.into_iter().collect(),
         None => store.groups(tenant).await?,
     };
-    let matched: Vec<Value> = groups
+    Ok(groups
         .iter()
         .map(|g| g.resource(base))
-        .filter(|r| filter.as_ref().is_none_or(|f| scim::matches(f, r)))
-        .collect();
-    let total = matched.len();
-    let page = matched.into_iter().skip(start - 1).take(count).collect();
-    Ok(scim::list(total, start, page))
+        .filter(|r| filter.is_none_or(|f| scim::matches(f, r)))
+        .collect())
 }
 
-/// Refuses members the company does not have (each newly named one is looked up once).
+/// Refuses members the company does not have (the new ones read in one batch).
 async fn check_members<'a>(
     store: &Store,
     tenant: &TenantId,
     added: impl Iterator<Item = &'a String>,
     now: OffsetDateTime,
 ) -> Result<(), ApiError> {
-    let added: Vec<&String> = added.collect();
-    let found = futures_util::future::try_join_all(
-        added.iter().map(|id| find(store, tenant, id.as_str(), now)),
-    )
-    .await?;
-    let unknown: Vec<&str> = added
-        .iter()
-        .zip(found)
-        .filter(|(_, p)| p.is_none())
-        .map(|(id, _)| id.as_str())
-        .collect();
+    let added: Vec<&str> = added.map(String::as_str).collect();
+    let unknown = strangers(store, tenant, &added, now).await?;
     if unknown.is_empty() {
         return Ok(());
     }

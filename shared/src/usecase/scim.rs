@@ -145,6 +145,46 @@ pub async fn find(
         .map(Person::User))
 }
 
+/// Which of `ids` name nobody of the company (in their order): the people read in one batch
+/// (50 to a round trip); an id that reaches an accepted invite is followed to its user as
+/// `find` does.
+pub async fn strangers<'a>(
+    store: &Store,
+    tenant: &TenantId,
+    ids: &[&'a str],
+    now: OffsetDateTime,
+) -> Result<Vec<&'a str>, ApiError> {
+    let keys: Vec<(UserId, InviteId)> = ids
+        .iter()
+        .filter_map(|id| Some((UserId::parse(id)?, InviteId::parse(id)?)))
+        .collect();
+    if keys.len() < ids.len() {
+        // Not an id's shape: `domain::group` refuses those before this.
+        return Ok(ids
+            .iter()
+            .filter(|id| UserId::parse(id).is_none())
+            .copied()
+            .collect());
+    }
+    let found = store.users_and_invites(&keys).await?;
+    let mut out = Vec::new();
+    for (id, (user, invite)) in ids.iter().zip(found) {
+        let is_user =
+            user.is_some_and(|u| &u.tenant_id == tenant && u.status != UserStatus::Deleted);
+        let open = invite
+            .as_ref()
+            .is_some_and(|i| &i.tenant_id == tenant && invite_counts(i, now));
+        let accepted = invite
+            .as_ref()
+            .is_some_and(|i| &i.tenant_id == tenant && i.status == InviteStatus::Accepted);
+        let known = is_user || open || (accepted && find(store, tenant, id, now).await?.is_some());
+        if !known {
+            out.push(*id);
+        }
+    }
+    Ok(out)
+}
+
 /// The company's person with the address `login`, if any (the lookup before a create): whoever
 /// holds its guard (a user, a pending invite), else a person the provider made inactive
 /// (a closed invite holds no address, so the company's invites are searched for it).
@@ -277,13 +317,31 @@ pub async fn list(
     store: &Store,
     tenant: &TenantId,
     filter: Option<&str>,
-    (start, count): (usize, usize),
+    paging: (usize, usize),
     base: &str,
     now: OffsetDateTime,
 ) -> Result<Value, ApiError> {
     let filter = read_filter(filter)?;
+    let matched = matching(store, tenant, filter.as_ref(), base, now).await?;
+    Ok(page(matched, paging))
+}
+
+/// A list answer of `matched`'s page: from `start` (1-based), at most `count`.
+pub fn page(matched: Vec<Value>, (start, count): (usize, usize)) -> Value {
+    let total = matched.len();
+    let page: Vec<Value> = matched.into_iter().skip(start - 1).take(count).collect();
+    scim::list(total, start, page)
+}
+
+/// The company's people `filter` matches, as resources, oldest first.
+async fn matching(
+    store: &Store,
+    tenant: &TenantId,
+    filter: Option<&scim::Filter>,
+    base: &str,
+    now: OffsetDateTime,
+) -> Result<Vec<Value>, ApiError> {
     let by_address = filter
-        .as_ref()
         .and_then(scim::equality)
         .filter(|(p, _)| p.urn.is_none() && p.name == "username" && p.sub.is_none());
     let mut people = match by_address {
@@ -302,14 +360,26 @@ pub async fn list(
             .cmp(&b.created())
             .then_with(|| a.scim_id().cmp(&b.scim_id()))
     });
-    let matched: Vec<Value> = people
+    Ok(people
         .iter()
         .map(|p| p.resource(base, now))
-        .filter(|r| filter.as_ref().is_none_or(|f| scim::matches(f, r)))
-        .collect();
-    let total = matched.len();
-    let page: Vec<Value> = matched.into_iter().skip(start - 1).take(count).collect();
-    Ok(scim::list(total, start, page))
+        .filter(|r| filter.is_none_or(|f| scim::matches(f, r)))
+        .collect())
+}
+
+/// `POST /.search` (RFC 7644 3.4.3): every resource type at once, the people then the groups.
+pub async fn search_all(
+    store: &Store,
+    tenant: &TenantId,
+    filter: Option<&str>,
+    paging: (usize, usize),
+    base: &str,
+    now: OffsetDateTime,
+) -> Result<Value, ApiError> {
+    let filter = read_filter(filter)?;
+    let mut matched = matching(store, tenant, filter.as_ref(), base, now).await?;
+    matched.extend(crate::usecase::groups::matching(store, tenant, filter.as_ref(), base).await?);
+    Ok(page(matched, paging))
 }
 
 /// The change's actor: directory sync with this token.

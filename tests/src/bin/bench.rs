@@ -1247,6 +1247,49 @@ async fn round_trips(c: &Ctx) {
         &c,
         "token, throttle, user + invite in one batch read (the invite accepted), the address's guard and the user it names, lock, AdminDisableUser + AdminUserGlobalSignOut, 1 transaction, converge: AdminGetUser + owner read, unlock (an admin: + tenant read, the last-admin check)",
     );
+    // A group push as Okta makes it: the lookup by name, then the group with 25 members (people
+    // the provider made, as invites), then one member in and one out.
+    let mut members = Vec::new();
+    for i in 0..26 {
+        let person = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": format!("push{i}-{}@example.test", &shared::domain::ids::new_id()[..8])});
+        let r = scim("POST", "/Users".into(), Some(person)).await;
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        members.push(r.json()["id"].as_str().unwrap().to_string());
+    }
+    let by_name = "/Groups?filter=displayName%20eq%20%22Bench%20push%22".to_string();
+    let (_, c, _) = b.measure(scim("GET", by_name, None)).await;
+    row(
+        "SCIM group lookup by displayName, none",
+        &c,
+        "token, throttle, the name's guard",
+    );
+    let listed: Vec<Value> = members[..25]
+        .iter()
+        .map(|id| json!({ "value": id }))
+        .collect();
+    let group = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "Bench push", "members": listed});
+    let (r, c, _) = b.measure(scim("POST", "/Groups".into(), Some(group))).await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    row(
+        "SCIM group push, 25 members",
+        &c,
+        "token, throttle, the 25 members in one batch read (user + invite each), 1 transaction (group, name guard)",
+    );
+    let gid = r.json()["id"].as_str().unwrap().to_string();
+    let moved = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
+        {"op": "add", "path": "members", "value": [{"value": members[25]}]},
+        {"op": "remove", "path": format!("members[value eq \"{}\"]", members[0])}]});
+    let (r, c, _) = b
+        .measure(scim("PATCH", format!("/Groups/{gid}"), Some(moved)))
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    row(
+        "SCIM group PATCH, one member in, one out",
+        &c,
+        "token, throttle, the group, the new member (1 batch read), 1 transaction (the group at its version)",
+    );
     let (_, c, _) = b
         .measure(b.req("POST", &format!("/users/{uid}/sign-out"), None))
         .await;
