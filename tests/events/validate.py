@@ -18,14 +18,14 @@ SCHEMAS = ROOT / "docs" / "events"
 SOURCE = "veloconnect.directory"
 V = jsonschema.Draft202012Validator
 
-# The 28 published types, as shared/src/domain/event.rs PUBLISHED lists them: a type that
+# The 29 published types, as shared/src/domain/event.rs PUBLISHED lists them: a type that
 # loses its schema file must fail here, not just go unchecked.
 TYPES = """tenant.created tenant.tierChanged tenant.mfaPolicyChanged tenant.maxChatsChanged
 invite.created invite.resent invite.revoked invite.expired invite.accepted user.roleChanged
 user.maxChatsChanged user.availabilityChanged user.suspended user.reactivated user.deleted
 user.signedOut user.passwordChanged user.passwordResetSent user.passwordReset user.mfaEnabled
 user.mfaDisabled user.mfaReset team.renamed team.merged integration.created integration.revoked
-user.updated invite.updated""".split()
+user.updated invite.updated tenant.groupMappingsChanged""".split()
 
 
 def main() -> int:

@@ -1155,6 +1155,49 @@ impl Walk {
             .await
             .expect(204);
         call("DELETE", at, t.clone(), None).await.expect(404);
+
+        // Group mappings: the admin's, never an agent's; an admin group whose only member is
+        // the last admin can't be deleted (409), nor mapped away.
+        let (admin, agent) = (&self.t.admin, &self.agent.token);
+        let maps = |body: Value, token: &str| {
+            let token = token.to_string();
+            async move {
+                Box::pin(app.request("PUT", "/tenant/group-mappings", Some(&token), Some(body)))
+                    .await
+            }
+        };
+        app.get(admin, "/tenant/group-mappings").await.expect(200);
+        app.get(agent, "/tenant/group-mappings").await.expect(403);
+        let admins = json!({"mappings": [{"group": "Walk admins", "role": "admin"}]});
+        maps(admins.clone(), agent).await.expect(403);
+        maps(json!({"mappings": [{"group": "Walk admins"}]}), admin)
+            .await
+            .expect(400);
+        maps(admins, admin).await.expect(200);
+        maps(json!({"mappings": [], "version": 0}), admin)
+            .await
+            .expect(409);
+        let g = call(
+            "POST",
+            "/Groups".into(),
+            t.clone(),
+            Some(json!({"schemas": [group], "displayName": "Walk admins", "members": [{"value": self.admin_id}]})),
+        )
+        .await
+        .expect(201)
+        .json();
+        let at = format!("/Groups/{}", g["id"].as_str().unwrap());
+        call("DELETE", at.clone(), t.clone(), None)
+            .await
+            .expect(409);
+        maps(
+            json!({"mappings": [{"group": "Walk admins", "role": "agent"}]}),
+            admin,
+        )
+        .await
+        .expect(409);
+        maps(json!({"mappings": []}), admin).await.expect(200);
+        call("DELETE", at, t.clone(), None).await.expect(204);
     }
 
     /// Rule 17's route: a quick edit's refusals and its success.
@@ -1453,6 +1496,7 @@ impl Walk {
                 Some(json!({"availability": "away"}))
             }
             "PUT /tenant/max-chats" => Some(json!({"maxChats": 5})),
+            "PUT /tenant/group-mappings" => Some(json!({"mappings": []})),
             "POST /teams/rename" => Some(json!({"from": "Stroll", "to": "Amble"})),
             "POST /teams/merge" => Some(json!({"from": "Stroll", "into": "Amble"})),
             "PATCH /users" => Some(json!({"changes": [{"id": self.agent.id, "version": 1}]})),

@@ -826,6 +826,8 @@ fn every_aws_call_a_function_makes_is_granted_by_the_template_and_reads_are_cons
         call("GET", "/integrations");
         // Directory sync (rule 22): every SCIM route, as a provider calls it.
         Box::pin(scim_calls(&app, &t.admin)).await;
+        call("GET", "/tenant/group-mappings");
+        call("PUT", "/tenant/group-mappings");
         for route in shared::routes::ROUTES
             .iter()
             .filter(|r| r.function == "scim")
@@ -1042,6 +1044,21 @@ async fn scim_calls(app: &harness::App, admin: &str) {
     )
     .await;
     let gid = format!("/Groups/{}", g["id"].as_str().unwrap());
+    // The admin maps the group (the change-role function places its member); the pushes below
+    // then move people as the scim function (a pending invite's role, a user's).
+    let mapped = Box::pin(app.request(
+        "PUT",
+        "/tenant/group-mappings",
+        Some(admin),
+        Some(json!({"mappings": [{"group": "IAM leads", "role": "supervisor", "team": "IAM"}]})),
+    ))
+    .await
+    .expect(200)
+    .json();
+    assert_eq!(mapped["moved"], 1, "{mapped}");
+    Box::pin(app.request("GET", "/tenant/group-mappings", Some(admin), None))
+        .await
+        .expect(200);
     call(
         "GET",
         "/Groups?filter=displayName%20eq%20%22IAM%20leads%22".into(),
@@ -1075,6 +1092,14 @@ async fn scim_calls(app: &harness::App, admin: &str) {
     assert_eq!(left["members"].as_array().unwrap().len(), 1, "{left}");
     call("DELETE", gid, None).await;
     call("DELETE", uid, None).await;
+    Box::pin(app.request(
+        "PUT",
+        "/tenant/group-mappings",
+        Some(admin),
+        Some(json!({"mappings": []})),
+    ))
+    .await
+    .expect(200);
 }
 
 /// A token made and revoked, the list read, and another made: its text.

@@ -1650,3 +1650,337 @@ fn groups_are_kept_as_okta_and_entra_push_them() {
         assert_seats_consistent(&app, &t.id).await;
     });
 }
+
+/// The role and team the console shows for a user.
+async fn placed(app: &harness::App, admin: &str, user: &str) -> (String, Value) {
+    let u = console_user(app, admin, user).await;
+    (u["role"].as_str().unwrap().to_string(), u["team"].clone())
+}
+
+async fn set_mappings(app: &harness::App, admin: &str, body: Value) -> Reply {
+    app.request("PUT", "/tenant/group-mappings", Some(admin), Some(body))
+        .await
+}
+
+#[test]
+fn group_mappings_move_roles_and_teams_through_the_consoles_rules() {
+    run_isolated(|app| async move {
+        let mut poller = app.poller().await;
+        let t = tenant(&app, "team", None).await;
+        let (_, tok) = token(&app, &t.admin, &["scim"]).await;
+        let admin_id = console_me(&app, &t.admin).await;
+        // Ann and Bob join; Cat's invite stays pending.
+        let (ann, bob, cat) = (
+            provisioned(&app, &tok, "ann").await,
+            provisioned(&app, &tok, "bob").await,
+            provisioned(&app, &tok, "cat").await,
+        );
+        let mut joined = Vec::new();
+        for id in [&ann, &bob] {
+            let link = app
+                .token_from_mail(&email_of_provisioned(&app, &tok, id).await)
+                .await
+                .unwrap();
+            let v = app.accept(&link, PASSWORD).await.expect(201).json();
+            joined.push(v["userId"].as_str().unwrap().to_string());
+        }
+        let (ann_user, bob_user) = (joined[0].clone(), joined[1].clone());
+        let cat_addr = email_of_provisioned(&app, &tok, &cat).await;
+
+        // Nothing mapped yet: groups move nobody.
+        let empty = app
+            .get(&t.admin, "/tenant/group-mappings")
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(
+            (empty["mappings"].clone(), empty["version"].clone()),
+            (json!([]), json!(0))
+        );
+        let push = |name: &str, members: Vec<&String>| {
+            let members: Vec<Value> = members.iter().map(|m| json!({ "value": m })).collect();
+            json!({"schemas": [GROUP], "displayName": name, "members": members})
+        };
+        let leads = ok(
+            scim(
+                &app,
+                "POST",
+                "/Groups",
+                &tok,
+                Some(push("Support Leads", vec![&ann])),
+            )
+            .await,
+            201,
+        );
+        let leads = format!("/Groups/{}", leads["id"].as_str().unwrap());
+        ok(
+            scim(
+                &app,
+                "POST",
+                "/Groups",
+                &tok,
+                Some(push("Agents", vec![&ann, &bob, &cat])),
+            )
+            .await,
+            201,
+        );
+        assert_eq!(
+            placed(&app, &t.admin, &ann_user).await,
+            ("agent".into(), Value::Null)
+        );
+
+        // The admin maps them: the members move at once, each audited, the save audited and
+        // published with the whole list before and after.
+        let saved = set_mappings(
+            &app,
+            &t.admin,
+            json!({"version": 0, "mappings": [
+                {"group": "support leads", "role": "supervisor", "team": "Leads"},
+                {"group": "Agents", "role": "agent", "team": "Support"},
+            ]}),
+        )
+        .await
+        .expect(200)
+        .json();
+        assert_eq!(
+            (saved["version"].clone(), saved["moved"].clone()),
+            (json!(1), json!(3)),
+            "{saved}"
+        );
+        let mapped: Vec<bool> = saved["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["mapped"].as_bool().unwrap())
+            .collect();
+        assert_eq!(mapped, [true, true]);
+        assert_eq!(
+            placed(&app, &t.admin, &ann_user).await,
+            ("supervisor".into(), json!("Leads"))
+        );
+        assert_eq!(
+            placed(&app, &t.admin, &bob_user).await,
+            ("agent".into(), json!("Support"))
+        );
+        let invite = console_invite(&app, &t.admin, &cat_addr).await;
+        assert_eq!(
+            (invite["role"].clone(), invite["team"].clone()),
+            (json!("agent"), json!("Support"))
+        );
+        let read = app
+            .get(&t.admin, "/tenant/group-mappings")
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(
+            read["mappings"][0],
+            json!({"group": "support leads", "role": "supervisor", "team": "Leads"})
+        );
+        assert_eq!(read["groups"][0]["members"], 1);
+
+        // The provider moves Bob into the leads and Ann out: the highest role and the first
+        // mapping's team follow, as Directory sync's role changes.
+        ok(
+            scim(
+                &app,
+                "PATCH",
+                &leads,
+                &tok,
+                Some(patch(json!([
+                    {"op": "add", "path": "members", "value": [{"value": bob}]},
+                    {"op": "remove", "path": format!("members[value eq \"{ann}\"]")},
+                ]))),
+            )
+            .await,
+            200,
+        );
+        assert_eq!(
+            placed(&app, &t.admin, &bob_user).await,
+            ("supervisor".into(), json!("Leads"))
+        );
+        assert_eq!(
+            placed(&app, &t.admin, &ann_user).await,
+            ("agent".into(), json!("Support"))
+        );
+        let actions = sync_actions(&app, &t.id).await;
+        assert_eq!(
+            actions.iter().filter(|a| *a == "user.roleChanged").count(),
+            2,
+            "{actions:?}"
+        );
+
+        // An admin group: its only member is the company's own admin. Taking them out would
+        // leave no active admin: a SCIM 409, and the group and the admin stay as they were.
+        let saved = set_mappings(
+            &app,
+            &t.admin,
+            json!({"version": 1, "mappings": [
+                {"group": "support leads", "role": "supervisor", "team": "Leads"},
+                {"group": "Agents", "role": "agent", "team": "Support"},
+                {"group": "IT", "role": "admin"},
+            ]}),
+        )
+        .await
+        .expect(200)
+        .json();
+        assert_eq!(saved["moved"], 0);
+        let it = ok(
+            scim(
+                &app,
+                "POST",
+                "/Groups",
+                &tok,
+                Some(push("IT", vec![&admin_id])),
+            )
+            .await,
+            201,
+        );
+        let it = format!("/Groups/{}", it["id"].as_str().unwrap());
+        assert_eq!(placed(&app, &t.admin, &admin_id).await.0, "admin");
+        refused(
+            scim(
+                &app,
+                "PATCH",
+                &it,
+                &tok,
+                Some(patch(json!([{"op": "remove", "path": "members"}]))),
+            )
+            .await,
+            409,
+            None,
+        );
+        let still = ok(scim(&app, "GET", &it, &tok, None).await, 200);
+        assert_eq!(member_ids(&still), vec![admin_id.clone()]);
+        refused(scim(&app, "DELETE", &it, &tok, None).await, 409, None);
+        assert_eq!(placed(&app, &t.admin, &admin_id).await.0, "admin");
+        // Nor can the admin map it away: 409 last-admin, nothing saved.
+        let r = set_mappings(
+            &app,
+            &t.admin,
+            json!({"mappings": [{"group": "IT", "role": "agent"}]}),
+        )
+        .await;
+        assert_eq!(
+            r.expect(409).json()["type"],
+            "https://veloconnect.io/problems/last-admin"
+        );
+        // Bob joins IT: two admins, so the first may leave it.
+        ok(
+            scim(
+                &app,
+                "PATCH",
+                &it,
+                &tok,
+                Some(patch(
+                    json!([{"op": "add", "path": "members", "value": [{"value": bob}]}]),
+                )),
+            )
+            .await,
+            200,
+        );
+        assert_eq!(
+            placed(&app, &t.admin, &bob_user).await,
+            ("admin".into(), json!("Leads"))
+        );
+        ok(
+            scim(
+                &app,
+                "PATCH",
+                &it,
+                &tok,
+                Some(patch(json!([
+                    {"op": "remove", "path": format!("members[value eq \"{admin_id}\"]")},
+                ]))),
+            )
+            .await,
+            200,
+        );
+        // In no mapped group, where roles and teams are mapped: an agent with no team.
+        assert_eq!(
+            placed(&app, &t.admin, &admin_id).await,
+            ("agent".into(), Value::Null)
+        );
+
+        // Bob is the admin now; the first admin's console token no longer is one.
+        app.get(&t.admin, "/tenant/group-mappings")
+            .await
+            .expect(403);
+        let bob_addr = email_of_provisioned(&app, &tok, &bob).await;
+        let bob_token = app
+            .sign_in(&bob_addr, PASSWORD)
+            .await
+            .expect("Bob signs in");
+        let t = Tenant {
+            admin: bob_token,
+            ..t
+        };
+
+        // A stale version and bad input change nothing.
+        let r = set_mappings(&app, &t.admin, json!({"version": 1, "mappings": []})).await;
+        assert_eq!(
+            r.expect(409).json()["type"],
+            "https://veloconnect.io/problems/version-conflict"
+        );
+        set_mappings(&app, &t.admin, json!({"mappings": [{"group": "IT"}]}))
+            .await
+            .expect(400);
+        set_mappings(&app, &t.admin, json!({"mappings": "IT"}))
+            .await
+            .expect(400);
+        let now = app
+            .get(&t.admin, "/tenant/group-mappings")
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(
+            (
+                now["version"].clone(),
+                now["mappings"].as_array().unwrap().len()
+            ),
+            (json!(2), 3)
+        );
+
+        // Emptied: nothing is mapped, nobody moves, the same list again writes nothing.
+        let cleared = set_mappings(&app, &t.admin, json!({"mappings": []}))
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(
+            (cleared["version"].clone(), cleared["moved"].clone()),
+            (json!(3), json!(0))
+        );
+        let again = set_mappings(&app, &t.admin, json!({"mappings": []}))
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(again["version"], 3);
+        assert_eq!(placed(&app, &t.admin, &bob_user).await.0, "admin");
+
+        // Every save is published and valid; the mappings' changes name the whole lists.
+        let polled = poller.drain(&app.publish, 5).await;
+        assert_eq!(polled.partial, 0);
+        let events: Vec<Value> = received(&app.stack.aws_endpoint, &app.stack.events_queue_url)
+            .await
+            .into_iter()
+            .map(|e| e["detail"].clone())
+            .filter(|e| e["tenantId"] == t.id.as_str())
+            .collect();
+        validate(&events).unwrap_or_else(|e| panic!("{e}"));
+        let saves: Vec<&Value> = events
+            .iter()
+            .filter(|e| e["type"] == "tenant.groupMappingsChanged")
+            .collect();
+        assert_eq!(saves.len(), 3, "{events:?}");
+        assert_eq!(saves[0]["changes"]["groupMappings"]["before"], json!([]));
+        assert_eq!(saves[2]["changes"]["groupMappings"]["after"], json!([]));
+        // The people a save moved name the admin who saved; a push's, Directory sync.
+        let moved_by = |kind: &str| {
+            events
+                .iter()
+                .filter(|e| e["type"] == "user.roleChanged" && e["actor"]["kind"] == kind)
+                .count()
+        };
+        assert_eq!((moved_by("user"), moved_by("directory")), (2, 4));
+        assert_seats_consistent(&app, &t.id).await;
+    });
+}

@@ -4,12 +4,15 @@
 //! - `PUT /me/availability` and `PUT /users/{id}/availability {availability}`: a user's own,
 //!   or an admin's for anyone in the company (rule 16).
 //! - `PUT /tenant/max-chats {maxChats}`: the capacity users who join start with.
+//! - `PUT /tenant/group-mappings {mappings, version?}`: which of the identity provider's groups
+//!   give which role and team (rule 22); the people they move are placed at once.
 //! - `PATCH /users {changes: [...]}`: a quick edit of up to 25 users, all or nothing (rule 17).
 //! - `POST /teams/rename {from, to}` and `POST /teams/merge {from, into}`: every member and
 //!   pending invite of a team moves to the other name (rule 19).
 
 use lambda_http::{Body, Request, Response};
 use shared::auth::Verifier;
+use shared::domain::group::read_mappings;
 use shared::domain::manage::target;
 use shared::domain::team::{move_request, MoveKind};
 use shared::domain::validation::{
@@ -23,6 +26,7 @@ use shared::http::{
     answer, body_json, change_by, json, load_caller, load_caller_and_user, respond_once, route_key,
     KeyScope,
 };
+use shared::usecase::groups;
 use shared::usecase::users;
 
 pub use shared::usecase::users::UsersDeps as Deps;
@@ -36,6 +40,7 @@ pub async fn handle(deps: &Deps, verifier: &Verifier, req: Request) -> Response<
             Some("PUT /users/{id}/availability") => Box::pin(availability(deps, &req)).await,
             Some("PUT /me/availability") => Box::pin(own_availability(deps, &req)).await,
             Some("PUT /tenant/max-chats") => Box::pin(default_max_chats(deps, &req)).await,
+            Some("PUT /tenant/group-mappings") => Box::pin(group_mappings(deps, &req)).await,
             Some("PATCH /users") => Box::pin(quick_edit(deps, &req)).await,
             Some("POST /teams/rename") => Box::pin(move_team(deps, &req, MoveKind::Rename)).await,
             Some("POST /teams/merge") => Box::pin(move_team(deps, &req, MoveKind::Merge)).await,
@@ -131,6 +136,29 @@ async fn move_team(deps: &Deps, req: &Request, kind: MoveKind) -> Result<Respons
     Ok(answer(&shared::domain::idempotency::Answer::json(
         200, &moved,
     )))
+}
+
+/// Directory sync's group mappings (rule 22): saved, then the people they move placed.
+async fn group_mappings(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = load_caller(&deps.store, req).await?;
+    require_admin(
+        &deps.store,
+        &deps.directory,
+        &caller,
+        "map directory groups to roles and teams",
+    )
+    .await?;
+    let (list, version) = read_mappings(&body_json(req)?)?;
+    let change = change_by(req, &caller, deps.clock.now());
+    let view = Box::pin(groups::set_mappings(
+        &deps.users(),
+        &change,
+        &caller.tenant_id,
+        list,
+        version,
+    ))
+    .await?;
+    Ok(json(200, &view))
 }
 
 async fn default_max_chats(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {

@@ -1,5 +1,5 @@
 //! `list`: `GET /me`, `GET /users`, `GET /users/{id}`, `GET /invites`, `GET /tenant`,
-//! `GET /teams`. Every read that shows a team reads the company's running team move first
+//! `GET /tenant/group-mappings`, `GET /teams`. Every read that shows a team reads the company's running team move first
 //! (one consistent GetItem) and shows users and invites through it (rule 19).
 
 use lambda_http::{Body, Request, Response};
@@ -34,6 +34,9 @@ async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let caller = load_caller(&deps.store, req).await?;
     if route == "GET /tenant" {
         return tenant(deps, &caller).await;
+    }
+    if route == "GET /tenant/group-mappings" {
+        return group_mappings(deps, &caller).await;
     }
     // The wall clock, as the move's settling is judged by it (`team::SETTLE`).
     let now = shared::domain::Clock::now(&shared::domain::SystemClock);
@@ -385,6 +388,26 @@ async fn invites(
     Ok(json(
         200,
         &json!({ "invites": invites, "nextCursor": page.cursor }),
+    ))
+}
+
+/// Directory sync's group mappings and the provider's groups (rule 22), for Settings.
+async fn group_mappings(deps: &Deps, caller: &User) -> Result<Response<Body>, ApiError> {
+    require_admin(
+        &deps.store,
+        &deps.directory,
+        caller,
+        "read the directory's group mappings",
+    )
+    .await?;
+    let tenant = &caller.tenant_id;
+    let (m, groups) = (
+        deps.store.group_mappings(tenant).await?,
+        deps.store.groups(tenant).await?,
+    );
+    Ok(json(
+        200,
+        &shared::usecase::groups::mappings_view(&m, &groups, None),
     ))
 }
 

@@ -232,7 +232,14 @@ async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
         }
         "POST /scim/v2/Groups" => {
             let body = body_json(req)?;
-            let g = groups::create(&deps.invites.store, &tenant, &body, now).await?;
+            let change = sync::change(&token, now, &request_id(req));
+            let g = Box::pin(groups::create(
+                &deps.scim(&base).signins.users,
+                &tenant,
+                &change,
+                &body,
+            ))
+            .await?;
             Ok(scim_json(201, &g.resource(&base)))
         }
         "GET /scim/v2/Groups/{id}" => {
@@ -264,12 +271,20 @@ async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
                 d.members.get_or_insert_with(Default::default);
                 d
             };
-            let after = groups::replace(&deps.invites.store, before, desired, now).await?;
+            let change = sync::change(&token, now, &request_id(req));
+            let after = Box::pin(groups::replace(
+                &deps.scim(&base).signins.users,
+                &change,
+                before,
+                desired,
+            ))
+            .await?;
             Ok(scim_json(200, &after.resource(&base)))
         }
         "DELETE /scim/v2/Groups/{id}" => {
             let g = group(deps, &tenant, &id()).await?;
-            groups::delete(&deps.invites.store, g).await?;
+            let change = sync::change(&token, now, &request_id(req));
+            Box::pin(groups::delete(&deps.scim(&base).signins.users, &change, g)).await?;
             Ok(Response::builder()
                 .status(204)
                 .body(Body::Empty)

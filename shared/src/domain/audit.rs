@@ -138,6 +138,10 @@ pub enum AuditAction {
     /// Directory sync changed a pending invite's name or the provider's link to it (rule 22).
     #[serde(rename = "invite.updated")]
     InviteUpdated,
+    /// An admin changed which of the identity provider's groups give which role and team
+    /// (rule 22).
+    #[serde(rename = "tenant.groupMappingsChanged")]
+    GroupMappingsChanged,
 }
 
 impl AuditAction {
@@ -173,6 +177,7 @@ impl AuditAction {
             AuditAction::IntegrationRevoked => "integration.revoked",
             AuditAction::UserUpdated => "user.updated",
             AuditAction::InviteUpdated => "invite.updated",
+            AuditAction::GroupMappingsChanged => "tenant.groupMappingsChanged",
         }
     }
 

@@ -57,6 +57,7 @@ pub const PUBLISHED: &[AuditAction] = &[
     AuditAction::IntegrationRevoked,
     AuditAction::UserUpdated,
     AuditAction::InviteUpdated,
+    AuditAction::GroupMappingsChanged,
 ];
 
 /// Who acted: a person, the scheduled jobs (`system`), VeloConnect's operators (`platform`)
@@ -319,7 +320,7 @@ mod tests {
         for a in PUBLISHED {
             assert!(a.publishes(), "{a:?}");
         }
-        assert_eq!(PUBLISHED.len(), 28, "30 actions less the two exports");
+        assert_eq!(PUBLISHED.len(), 29, "31 actions less the two exports");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use super::ids::{looks_like_id, GroupId};
 use super::scim::{invalid_value, member, GROUP};
-use super::{ApiError, TenantId};
+use super::{ApiError, Role, TenantId};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use time::OffsetDateTime;
@@ -185,6 +185,174 @@ fn members(list: &[Value]) -> Result<BTreeSet<String>, ApiError> {
     Ok(out)
 }
 
+/// A company's rule for its provider's groups (set in the console, Settings › Directory sync):
+/// the members of the group it names, by its name (case aside) or its id, take its role, its
+/// team, or both.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Mapping {
+    pub group: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+}
+
+/// Most mappings a company keeps: one per role and team is a few dozen.
+pub const MAX_MAPPINGS: usize = 50;
+
+impl Mapping {
+    pub fn names(&self, g: &Group) -> bool {
+        self.group == g.id.as_str() || name_key(&self.group) == name_key(&g.display_name)
+    }
+}
+
+/// The company's mappings, in the order the admin put them (the first that names a team
+/// wins), and the version each change is conditioned on.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Mappings {
+    pub list: Vec<Mapping>,
+    pub version: u64,
+}
+
+impl Mappings {
+    /// Whether any mapping names `g`.
+    pub fn names(&self, g: &Group) -> bool {
+        self.list.iter().any(|m| m.names(g))
+    }
+
+    /// Where the mappings put a person who is a member of `holding`: `role` is the highest of
+    /// the role mappings that name one of those groups, and an agent's when none does (the
+    /// role a person the provider makes starts with), `None` only when the company maps no
+    /// role at all; `team` is the first team mapping's (in the list's order) that names one of
+    /// them, `Some(None)` (no team) when none does, `None` when the company maps no team.
+    pub fn placement(&self, holding: &[&Group]) -> Placement {
+        let hits = || {
+            self.list
+                .iter()
+                .filter(|m| holding.iter().any(|g| m.names(g)))
+        };
+        let role = self.list.iter().any(|m| m.role.is_some()).then(|| {
+            hits()
+                .filter_map(|m| m.role)
+                .max_by_key(|r| rank(*r))
+                .unwrap_or(Role::Agent)
+        });
+        let team = self
+            .list
+            .iter()
+            .any(|m| m.team.is_some())
+            .then(|| hits().find_map(|m| m.team.clone()));
+        Placement { role, team }
+    }
+}
+
+fn rank(r: Role) -> u8 {
+    match r {
+        Role::Agent => 0,
+        Role::Supervisor => 1,
+        Role::Admin => 2,
+    }
+}
+
+/// What the mappings say of one person (`Mappings::placement`); `None` leaves it as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    pub role: Option<Role>,
+    pub team: Option<Option<String>>,
+}
+
+/// Reads the console's `{mappings: [{group, role?, team?}], version}`, naming every problem.
+pub fn read_mappings(body: &Value) -> Result<(Vec<Mapping>, Option<u64>), ApiError> {
+    use super::validation::{object, role, team, text};
+    use super::FieldError;
+    let mut errs = Vec::new();
+    let Some(obj) = object(body, &["mappings", "version"], "", &mut errs) else {
+        return Err(ApiError::Invalid(errs));
+    };
+    let version = match obj.get("version") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_u64() {
+            Some(n) => Some(n),
+            None => {
+                errs.push(FieldError::new("version", "must be a whole number"));
+                None
+            }
+        },
+    };
+    let rows = match obj.get("mappings") {
+        Some(Value::Array(rows)) if rows.len() <= MAX_MAPPINGS => rows.as_slice(),
+        Some(Value::Array(_)) => {
+            errs.push(FieldError::new(
+                "mappings",
+                format!("at most {MAX_MAPPINGS} mappings"),
+            ));
+            &[]
+        }
+        _ => {
+            errs.push(FieldError::new(
+                "mappings",
+                "must be a list of {group, role?, team?}",
+            ));
+            &[]
+        }
+    };
+    let mut out: Vec<Mapping> = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let at = format!("mappings/{i}");
+        let Some(m) = object(row, &["group", "role", "team"], &at, &mut errs) else {
+            continue;
+        };
+        let group = match m
+            .get("group")
+            .and_then(Value::as_str)
+            .map(|g| text(g, MAX_NAME))
+        {
+            Some(Ok(g)) => Some(g),
+            Some(Err(why)) => {
+                errs.push(FieldError::new(format!("{at}/group"), why));
+                None
+            }
+            None => {
+                errs.push(FieldError::new(
+                    format!("{at}/group"),
+                    "is required: the group's name, as the identity provider shows it, or its id",
+                ));
+                None
+            }
+        };
+        let before = errs.len();
+        let r = match m.get("role") {
+            None | Some(Value::Null) => None,
+            Some(_) => role(m, "role", &at, &mut errs),
+        };
+        let t = team(m, "team", &at, &mut errs).flatten();
+        if r.is_none() && t.is_none() && errs.len() == before {
+            errs.push(FieldError::new(
+                at.clone(),
+                "needs a role, a team, or both: what the group's members take",
+            ));
+        }
+        let Some(group) = group else { continue };
+        if out.iter().any(|o| name_key(&o.group) == name_key(&group)) {
+            errs.push(FieldError::new(
+                format!("{at}/group"),
+                "is mapped above already: one mapping per group",
+            ));
+            continue;
+        }
+        out.push(Mapping {
+            group,
+            role: r,
+            team: t,
+        });
+    }
+    if errs.is_empty() {
+        Ok((out, version))
+    } else {
+        Err(ApiError::Invalid(errs))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,5 +442,88 @@ mod tests {
         );
         assert_eq!(desired(&r).unwrap(), d);
         assert_eq!(name_key(" LEADS "), "leads");
+    }
+}
+
+#[cfg(test)]
+mod mapping_tests {
+    use super::*;
+
+    fn group(name: &str) -> Group {
+        let d = desired(&json!({ "displayName": name })).unwrap();
+        Group::new(&TenantId::generate(), d, time::OffsetDateTime::UNIX_EPOCH)
+    }
+
+    fn mappings(v: Value) -> Mappings {
+        Mappings {
+            list: read_mappings(&json!({ "mappings": v })).unwrap().0,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn the_highest_role_and_the_first_team_win() {
+        let (agents, leads, admins) = (group("Agents"), group("Support Leads"), group("IT"));
+        let m = mappings(json!([
+            {"group": "agents", "role": "agent", "team": "Support"},
+            {"group": "SUPPORT LEADS", "role": "supervisor", "team": "Leads"},
+            {"group": admins.id.as_str(), "role": "admin"},
+        ]));
+        let p = m.placement(&[&agents, &leads]);
+        assert_eq!(p.role, Some(Role::Supervisor));
+        assert_eq!(p.team, Some(Some("Support".to_string())));
+        let p = m.placement(&[&admins, &agents]);
+        assert_eq!(p.role, Some(Role::Admin));
+        assert_eq!(p.team, Some(Some("Support".to_string())));
+        // In no mapped group: an agent with no team.
+        let p = m.placement(&[&group("Everyone")]);
+        assert_eq!((p.role, p.team), (Some(Role::Agent), Some(None)));
+        // A company that maps only teams leaves roles alone, and the reverse.
+        let teams = mappings(json!([{"group": "Agents", "team": "Support"}]));
+        assert_eq!(teams.placement(&[&agents]).role, None);
+        let roles = mappings(json!([{"group": "Agents", "role": "supervisor"}]));
+        assert_eq!(roles.placement(&[&agents]).team, None);
+        assert!(m.names(&admins) && !m.names(&group("Everyone")));
+    }
+
+    #[test]
+    fn mappings_are_read_strictly() {
+        let bad = |v: Value| match read_mappings(&v) {
+            Err(ApiError::Invalid(errs)) => errs
+                .iter()
+                .map(|e| format!("{} {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => panic!("{v}: {other:?}"),
+        };
+        assert!(bad(json!({})).contains("mappings must be a list"));
+        assert!(
+            bad(json!({"mappings": [{"group": "A"}]})).contains("needs a role, a team, or both")
+        );
+        assert!(
+            bad(json!({"mappings": [{"group": "A", "role": null, "team": null}]}))
+                .contains("needs a role, a team, or both")
+        );
+        assert!(bad(json!({"mappings": [{"group": "", "role": "agent"}]})).contains("group"));
+        assert!(bad(json!({"mappings": [{"role": "agent"}]})).contains("is required"));
+        assert!(bad(json!({"mappings": [{"group": "A", "role": "boss"}]})).contains("role"));
+        assert!(
+            bad(json!({"mappings": [{"group": "A", "role": "agent", "colour": 1}]}))
+                .contains("colour")
+        );
+        assert!(bad(
+            json!({"mappings": [{"group": "A", "role": "agent"}, {"group": " a ", "team": "X"}]})
+        )
+        .contains("one mapping per group"));
+        let many: Vec<Value> = (0..=MAX_MAPPINGS)
+            .map(|i| json!({"group": format!("g{i}"), "role": "agent"}))
+            .collect();
+        assert!(bad(json!({ "mappings": many })).contains("at most 50"));
+        assert!(bad(json!({"mappings": [], "version": "x"})).contains("version"));
+        let (ok, v) = read_mappings(&json!({"mappings": [{"group": " Leads ", "role": "supervisor", "team": null}], "version": 3})).unwrap();
+        assert_eq!(
+            (ok[0].group.as_str(), ok[0].role, ok[0].team.clone(), v),
+            ("Leads", Some(Role::Supervisor), None, Some(3))
+        );
     }
 }

@@ -1095,6 +1095,16 @@ pub fn search(body: &Value) -> Result<Search, ApiError> {
             ))),
         }
     };
+    // RFC 7644 3.4.3: a SearchRequest says so (an empty list is taken as saying nothing).
+    match member(body, "schemas") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(list)) if list.iter().all(|x| x.as_str() == Some(SEARCH_REQUEST)) => {}
+        Some(_) => {
+            return Err(syntax(
+                "a search's schemas is [\"urn:ietf:params:scim:api:messages:2.0:SearchRequest\"]",
+            ))
+        }
+    }
     let s = Search {
         filter: text("filter")?,
         start_index: text("startIndex")?,
@@ -1708,9 +1718,12 @@ mod tests {
             json!({"filter": true}),
             json!({"excludedAttributes": "AAA"}),
             json!({"attributes": ["a".repeat(MAX_FILTER + 1)]}),
+            json!({"schemas": ["AAA"]}),
+            json!({"schemas": "x"}),
         ] {
             assert!(search(&bad).is_err(), "{bad}");
         }
+        assert!(search(&json!({"schemas": []})).is_ok());
     }
 
     #[test]

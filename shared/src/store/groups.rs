@@ -6,7 +6,7 @@
 use super::items::{self, n, s, Row};
 use super::tx::{Refusal, Tag, Tx, WriteError};
 use super::{Store, StoreError};
-use crate::domain::group::{name_key, Group};
+use crate::domain::group::{name_key, Group, Mappings};
 use crate::domain::ids::GroupId;
 use crate::domain::TenantId;
 
@@ -113,6 +113,47 @@ impl Store {
         tx.commit(&self.client)
             .await
             .map_err(|e| e.decided_by(decide))
+    }
+}
+
+impl Store {
+    /// The company's group mappings (none, at version 0, before any was saved), consistently.
+    pub async fn group_mappings(&self, tenant: &TenantId) -> Result<Mappings, StoreError> {
+        let Some(item) = self
+            .get(items::tenant_pk(tenant), items::GROUP_MAPPINGS_SK)
+            .await?
+        else {
+            return Ok(Mappings::default());
+        };
+        Row(&item).group_mappings()
+    }
+
+    /// The company's mappings as `after`, with the admin's entry, only if they are still at
+    /// `before`'s version (`Stale` if another admin saved meanwhile).
+    pub async fn set_group_mappings(
+        &self,
+        tenant: &TenantId,
+        before: &Mappings,
+        after: &Mappings,
+        entry: &crate::domain::AuditEntry,
+    ) -> Result<(), WriteError> {
+        let mut tx = Tx::new(&self.tables);
+        let (condition, values) = if before.version == 0 {
+            ("attribute_not_exists(pk)", vec![])
+        } else {
+            ("version = :v", vec![(":v", n(before.version))])
+        };
+        tx.put_if(
+            Tag::Tenant,
+            items::group_mappings_item(tenant, after),
+            condition,
+            &[],
+            values,
+        );
+        tx.audit(entry);
+        tx.commit(&self.client)
+            .await
+            .map_err(|e| e.decided_by(|_| Refusal::Stale))
     }
 }
 

@@ -327,6 +327,19 @@ impl Row<'_> {
         })
     }
 
+    pub fn group_mappings(&self) -> Result<crate::domain::group::Mappings, StoreError> {
+        let text = self.s("mappings")?;
+        let rows: Vec<serde_json::Value> =
+            serde_json::from_str(&text).map_err(|_| self.bad("mappings"))?;
+        let (list, _) =
+            crate::domain::group::read_mappings(&serde_json::json!({ "mappings": rows }))
+                .map_err(|_| self.bad("mappings"))?;
+        Ok(crate::domain::group::Mappings {
+            list,
+            version: self.n("version")?,
+        })
+    }
+
     pub fn group(&self) -> Result<crate::domain::group::Group, StoreError> {
         use crate::domain::ids::GroupId;
         let members = match self.0.get("members") {
@@ -788,6 +801,22 @@ pub fn group_item(g: &crate::domain::group::Group) -> Item {
         );
     }
     item
+}
+
+/// The company's group mappings: beside its record, in its partition.
+pub const GROUP_MAPPINGS_SK: &str = "GROUPMAPPINGS";
+
+pub fn group_mappings_item(tenant: &TenantId, m: &crate::domain::group::Mappings) -> Item {
+    HashMap::from([
+        ("pk".into(), s(tenant_pk(tenant))),
+        ("sk".into(), s(GROUP_MAPPINGS_SK)),
+        ("tenantId".into(), s(tenant)),
+        (
+            "mappings".into(),
+            s(serde_json::to_string(&m.list).unwrap_or_else(|_| "[]".into())),
+        ),
+        ("version".into(), n(m.version)),
+    ])
 }
 
 pub fn group_name_item(g: &crate::domain::group::Group) -> Item {

@@ -5,12 +5,14 @@
 
 #[cfg(all(feature = "dynamo", feature = "cognito"))]
 pub mod accept;
-#[cfg(all(feature = "dynamo", feature = "cognito", feature = "ses"))]
+#[cfg(feature = "dynamo")]
 pub mod groups;
 #[cfg(feature = "dynamo")]
 pub mod integrations;
 #[cfg(all(feature = "dynamo", feature = "ses"))]
 pub mod invites;
+#[cfg(feature = "dynamo")]
+pub mod people;
 #[cfg(all(feature = "dynamo", feature = "cognito", feature = "ses"))]
 pub mod resets;
 #[cfg(all(feature = "dynamo", feature = "cognito", feature = "ses"))]

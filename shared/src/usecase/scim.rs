@@ -11,14 +11,14 @@
 use crate::domain::ids::IntegrationId;
 use crate::domain::invite::InviteStatus;
 use crate::domain::role::Role;
-use crate::domain::scim::{self, Desired, PersonView};
+use crate::domain::scim::{self, Desired};
 use crate::domain::user::Managed;
 use crate::domain::validation::InviteInput;
-use crate::domain::{
-    ApiError, AuditAction, Change, Invite, InviteId, TenantId, User, UserId, UserStatus,
-};
+use crate::domain::{ApiError, AuditAction, Change, Invite, TenantId, UserStatus};
 use crate::store::{EmailHolder, InviteListFilter, InviteNarrow, Store, WriteError};
 use crate::usecase::invites::{self, Invites, Sender};
+use crate::usecase::people::invite_counts;
+pub use crate::usecase::people::{find, page, people, read_filter, strangers, Person};
 use crate::usecase::users::{self, SignIns};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -36,153 +36,6 @@ impl Scim<'_> {
     fn store(&self) -> &Store {
         self.invites.store
     }
-}
-
-/// One of the company's people as SCIM sees them.
-#[derive(Debug, Clone)]
-pub enum Person {
-    User(User),
-    Invite(Invite),
-}
-
-impl Person {
-    fn managed(&self) -> Option<&Managed> {
-        match self {
-            Person::User(u) => u.managed.as_ref(),
-            Person::Invite(i) => i.managed.as_ref(),
-        }
-    }
-
-    /// The id the provider knows them by.
-    pub fn scim_id(&self) -> String {
-        match (self.managed(), self) {
-            (Some(m), _) => m.scim_id.clone(),
-            (None, Person::User(u)) => u.id.to_string(),
-            (None, Person::Invite(i)) => i.id.to_string(),
-        }
-    }
-
-    fn created(&self) -> OffsetDateTime {
-        match self {
-            Person::User(u) => u.created_at,
-            Person::Invite(i) => i.created_at,
-        }
-    }
-
-    pub fn resource(&self, base: &str, now: OffsetDateTime) -> Value {
-        let id = self.scim_id();
-        let view = match self {
-            Person::User(u) => PersonView {
-                id: &id,
-                email: u.email.as_str(),
-                name: &u.name,
-                managed: u.managed.as_ref(),
-                active: u.status == UserStatus::Active,
-                created: u.created_at,
-                modified: u.updated_at,
-            },
-            Person::Invite(i) => {
-                let open = i.effective_status(now) == InviteStatus::Pending;
-                PersonView {
-                    id: &id,
-                    email: i.email.as_str(),
-                    name: &i.name,
-                    managed: i.managed.as_ref(),
-                    active: open,
-                    created: i.created_at,
-                    modified: i.sent_at,
-                }
-            }
-        };
-        scim::user_resource(&view, base)
-    }
-}
-
-/// Whether an invite is one of SCIM's people on its own (not through the user it became): a
-/// pending one, or a closed one the provider made and has not deleted (it reads as inactive,
-/// so the provider can turn it on again).
-fn invite_counts(i: &Invite, now: OffsetDateTime) -> bool {
-    match i.effective_status(now) {
-        InviteStatus::Pending => true,
-        InviteStatus::Accepted => false,
-        InviteStatus::Revoked | InviteStatus::Expired => i.managed.is_some(),
-    }
-}
-
-/// The person the provider knows as `id`, in `tenant` only (another company's reads as no one).
-pub async fn find(
-    store: &Store,
-    tenant: &TenantId,
-    id: &str,
-    now: OffsetDateTime,
-) -> Result<Option<Person>, ApiError> {
-    let (Some(uid), Some(iid)) = (UserId::parse(id), InviteId::parse(id)) else {
-        return Ok(None);
-    };
-    let (user, invite) = store.user_and_invite(&uid, &iid).await?;
-    if let Some(u) = user.filter(|u| &u.tenant_id == tenant && u.status != UserStatus::Deleted) {
-        return Ok(Some(Person::User(u)));
-    }
-    let Some(i) = invite.filter(|i| &i.tenant_id == tenant) else {
-        return Ok(None);
-    };
-    if invite_counts(&i, now) {
-        return Ok(Some(Person::Invite(i)));
-    }
-    if i.status != InviteStatus::Accepted {
-        return Ok(None);
-    }
-    // Accepted: the user it became holds the address and, if the provider made the invite,
-    // its id.
-    let Some(EmailHolder::User(uid)) = store.email_holder(i.email.normalized()).await? else {
-        return Ok(None);
-    };
-    Ok(store
-        .user(&uid)
-        .await?
-        .filter(|u| &u.tenant_id == tenant && u.status != UserStatus::Deleted)
-        .filter(|u| u.managed.as_ref().is_some_and(|m| m.scim_id == id))
-        .map(Person::User))
-}
-
-/// Which of `ids` name nobody of the company (in their order): the people read in one batch
-/// (50 to a round trip); an id that reaches an accepted invite is followed to its user as
-/// `find` does.
-pub async fn strangers<'a>(
-    store: &Store,
-    tenant: &TenantId,
-    ids: &[&'a str],
-    now: OffsetDateTime,
-) -> Result<Vec<&'a str>, ApiError> {
-    let keys: Vec<(UserId, InviteId)> = ids
-        .iter()
-        .filter_map(|id| Some((UserId::parse(id)?, InviteId::parse(id)?)))
-        .collect();
-    if keys.len() < ids.len() {
-        // Not an id's shape: `domain::group` refuses those before this.
-        return Ok(ids
-            .iter()
-            .filter(|id| UserId::parse(id).is_none())
-            .copied()
-            .collect());
-    }
-    let found = store.users_and_invites(&keys).await?;
-    let mut out = Vec::new();
-    for (id, (user, invite)) in ids.iter().zip(found) {
-        let is_user =
-            user.is_some_and(|u| &u.tenant_id == tenant && u.status != UserStatus::Deleted);
-        let open = invite
-            .as_ref()
-            .is_some_and(|i| &i.tenant_id == tenant && invite_counts(i, now));
-        let accepted = invite
-            .as_ref()
-            .is_some_and(|i| &i.tenant_id == tenant && i.status == InviteStatus::Accepted);
-        let known = is_user || open || (accepted && find(store, tenant, id, now).await?.is_some());
-        if !known {
-            out.push(*id);
-        }
-    }
-    Ok(out)
 }
 
 /// The company's person with the address `login`, if any (the lookup before a create): whoever
@@ -298,18 +151,6 @@ async fn everyone(
     Ok(people)
 }
 
-/// A list's `filter` parameter: none, or one that reads (else a 400 `invalidFilter`).
-pub fn read_filter(filter: Option<&str>) -> Result<Option<scim::Filter>, ApiError> {
-    match filter.map(str::trim).filter(|f| !f.is_empty()) {
-        None => Ok(None),
-        Some(f) => scim::parse(f).map(Some).map_err(|e| ApiError::Scim {
-            status: 400,
-            scim_type: "invalidFilter",
-            detail: format!("The filter can't be read: {}.", e.0),
-        }),
-    }
-}
-
 /// `GET /Users`: the people `filter` matches, oldest first, from `start` (1-based), at most
 /// `count`. A filter that is exactly `userName eq "…"` (what Okta and Entra ID send before a
 /// create) is answered from the address's guard in two reads; any other reads the company.
@@ -324,13 +165,6 @@ pub async fn list(
     let filter = read_filter(filter)?;
     let matched = matching(store, tenant, filter.as_ref(), base, now).await?;
     Ok(page(matched, paging))
-}
-
-/// A list answer of `matched`'s page: from `start` (1-based), at most `count`.
-pub fn page(matched: Vec<Value>, (start, count): (usize, usize)) -> Value {
-    let total = matched.len();
-    let page: Vec<Value> = matched.into_iter().skip(start - 1).take(count).collect();
-    scim::list(total, start, page)
 }
 
 /// The company's people `filter` matches, as resources, oldest first.

@@ -4,7 +4,7 @@
 // checks each name against the spec's method and path. Each one only builds the path (every
 // path parameter encoded) and hands query, body and options (`idempotencyKey`) to session.js's
 // `api`, which keeps the token, the Idempotency-Key and the retries.
-// All 40 operations of the spec are here, and all but listEvents are used (GET /events is for a
+// All 42 operations of the spec are here, and all but listEvents are used (GET /events is for a
 // company's own systems, with an integration token). Left out, as they are not HTTP routes of the
 // API: tenant-admin's createTenant and setTier (the platform invokes that function directly)
 // and the scheduled expire-invites and reconcile-signin functions.
@@ -63,6 +63,10 @@ export function listIntegrations(opts) { return api('GET', '/integrations', opts
 export function createIntegration(body, opts) { return api('POST', '/integrations', { ...opts, body }); }
 export function revokeIntegration(id, opts) { return api('DELETE', `/integrations/${at(id)}`, opts); }
 export function listEvents(query, opts) { return api('GET', '/events', { ...opts, query }); }
+
+// Directory sync (admins): which of the identity provider's groups give which role and team.
+export function getGroupMappings(opts) { return api('GET', '/tenant/group-mappings', opts); }
+export function setGroupMappings(body, opts) { return api('PUT', '/tenant/group-mappings', { ...opts, body }); }
 
 // Exports: CSV in parts, each `{blob, next}` (the next part's cursor, null on the last).
 export function exportUsers(query, opts) { return api('GET', '/users/export', { ...opts, query }); }
