@@ -1251,12 +1251,50 @@ await screen(boss, '33-users-directory');
 await boss.getByRole('link', { name: 'Audit log' }).click();
 const byDirectory = await boss.getByText('Directory sync invited Grace Hopper').first().waitFor({ timeout: 5000 }).then(() => true, () => false);
 check(byDirectory, 'the audit log says Directory sync invited them');
+// Settings › Directory sync: the provider pushes a group holding Grace; the admin maps it to a
+// team, and saving moves her at once. A mapping that gives nothing says so on its row.
+const scimSend = async (method, path, body) => {
+  const res = await fetch(`${scimUrl}${path}`, { method, headers: { authorization: `Bearer ${scimToken}`, 'content-type': 'application/scim+json' }, body: body && JSON.stringify(body) });
+  const json = await res.json().catch(() => undefined);
+  exchanges.push({ method, url: `${scimUrl}${path.split('?')[0]}`, status: res.status, responseBody: json, contentType: res.headers.get('content-type') || '', auth: 'Bearer vc_…' });
+  return { status: res.status, body: json };
+};
+const night = `Night shift ${Date.now()}`;
+const pushed = await scimSend('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: night, members: [{ value: created.body.id }] });
+check(pushed.status === 201, `the provider pushes a group holding Grace (${pushed.status})`);
+await boss.getByRole('link', { name: 'Directory sync' }).click();
+await boss.getByRole('heading', { name: 'Directory sync', level: 1 }).waitFor();
+check(await boss.getByLabel('SCIM base URL').inputValue() === scimUrl, 'Directory sync shows the SCIM base URL');
+await boss.getByText(/^Okta: last request/).waitFor();
+check(await boss.getByText(/Last change .*: Directory sync /).count() === 1, 'and the token\'s last request and last change, from the audit log');
+check(await boss.getByText(`${night}: 1 member`, { exact: true }).count() === 1, 'the pushed group with its members, not mapped yet');
+await boss.getByRole('button', { name: 'Add mapping' }).click();
+await boss.getByLabel('Group of mapping 1').fill(night);
+await boss.getByLabel('Team of mapping 1').fill('Nights');
+await boss.getByRole('button', { name: 'Add mapping' }).click();
+await boss.getByLabel('Group of mapping 2').fill('Day shift');
+await boss.getByRole('button', { name: 'Save mappings' }).click();
+await boss.locator('.field-error').filter({ hasText: 'needs a role, a team, or both' }).waitFor();
+check(await boss.getByLabel('Group of mapping 2').getAttribute('aria-invalid') === 'true', 'a mapping that gives nothing is refused on its own row, and nothing is saved');
+await screen(boss, '34-directory-sync-refused');
+await boss.getByRole('button', { name: 'Remove mapping 2' }).click();
+await boss.getByRole('button', { name: 'Save mappings' }).click();
+await boss.getByText('Mappings saved. 1 person moved.').waitFor();
+check(await boss.getByText(`${night}: 1 member · mapped`, { exact: true }).count() === 1, 'saving moves the group\'s member at once and marks the group mapped');
+await screen(boss, '34-directory-sync');
+await boss.getByRole('link', { name: 'Users', exact: true }).click();
+await gracesRow.waitFor();
+check((await gracesRow.innerText()).includes('Nights'), 'the Users list shows Grace in the mapped team');
+await boss.getByRole('link', { name: 'Audit log' }).click();
+check(await boss.getByText(/changed the directory’s group mappings \(1 now\)/).first().waitFor({ timeout: 5000 }).then(() => true, () => false), 'the audit log says who changed the mappings');
 await boss.getByRole('link', { name: 'Integrations', exact: true }).click();
 await boss.getByRole('heading', { name: 'Integrations', level: 1 }).waitFor();
 for (const [p, who] of [[narrow, 'an agent'], [quinn, 'a supervisor']]) {
-  await p.goto(`${appUrl}/settings/integrations`);
-  await p.getByRole('heading', { name: 'Not found' }).waitFor();
-  check(await p.getByRole('link', { name: 'Integrations' }).count() === 0 && await p.getByRole('link', { name: 'Users', exact: true }).count() === 1, `${who} has no Integrations link, and no such page`);
+  for (const [path, name] of [['/settings/integrations', 'Integrations'], ['/settings/directory-sync', 'Directory sync']]) {
+    await p.goto(`${appUrl}${path}`);
+    await p.getByRole('heading', { name: 'Not found' }).waitFor();
+    check(await p.getByRole('link', { name }).count() === 0 && await p.getByRole('link', { name: 'Users', exact: true }).count() === 1, `${who} has no ${name} link, and no such page`);
+  }
 }
 }
 try {

@@ -15,6 +15,7 @@ import { Home } from './screens/home.js';
 import { Security } from './screens/security.js';
 import { Company } from './screens/company.js';
 import { Integrations } from './screens/integrations.js';
+import { Directory } from './screens/directory.js';
 
 export function App() {
   const route = useRoute();
@@ -89,6 +90,7 @@ export function App() {
         ${isAdmin && html`<${Link} href="/settings/company" aria-current=${route.path === '/settings/company' ? 'page' : undefined}>${s.nav.companyShort}<//>`}
         ${isAdmin && html`<${Link} href="/settings/security" aria-current=${route.path === '/settings/security' ? 'page' : undefined}>${s.nav.security}<//>`}
         ${isAdmin && html`<${Link} href="/settings/integrations" aria-current=${route.path === '/settings/integrations' ? 'page' : undefined}>${s.nav.integrations}<//>`}
+        ${isAdmin && html`<${Link} href="/settings/directory-sync" aria-current=${route.path === '/settings/directory-sync' ? 'page' : undefined}>${s.nav.directory}<//>`}
       </nav>
       <div class="who">
         <${AvailabilityMenu} value=${me.availability} label=${s.status.label} cls="status-pick" onPick=${async (a) => {
@@ -112,6 +114,7 @@ function screen(route, me, isAdmin, onMe) {
   if (p === '/settings/security' && isAdmin) return html`<${Security} me=${me} />`;
   if (p === '/settings/company' && isAdmin) return html`<${Company} />`;
   if (p === '/settings/integrations' && isAdmin) return html`<${Integrations} />`;
+  if (p === '/settings/directory-sync' && isAdmin) return html`<${Directory} />`;
   if (p === '/profile') return html`<${Profile} me=${me} />`;
   return html`<section class="page"><h1>Not found</h1><p><${Link} href="/">${s.nav.home}<//></p></section>`;
 }

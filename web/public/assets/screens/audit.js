@@ -48,6 +48,7 @@ export function sentence(e) {
     case 'tenant.tierChanged': return `${actor} changed the plan from ${b.tier} to ${a.tier}`;
     case 'integration.created': return `${actor} made the integration token ${target}`;
     case 'integration.revoked': return `${actor} revoked the integration token ${target}`;
+    case 'tenant.groupMappingsChanged': return `${actor} changed the directory’s group mappings (${(a.groupMappings || []).length} now)`;
     case 'user.updated': case 'invite.updated': return b.name !== a.name ? `${actor} renamed ${target} to ${a.name}` : `${actor} updated ${target}’s directory link`;
     default: return `${actor}: ${e.action} ${target}`;
   }
