@@ -320,6 +320,51 @@ fn an_okta_provisioning_sequence_keeps_every_rule() {
         assert!(app.sign_in(&addr, PASSWORD).await.is_ok());
         assert_eq!(assert_seats_consistent(&app, &t.id).await, seats0 + 1);
 
+        // Push Groups with a role mapping: Okta looks the group up by name, then creates it
+        // with its members; the admin mapped it, so Grace becomes a supervisor (audited as
+        // Directory sync's role change, published), her seat and sign-in untouched.
+        app.request(
+            "PUT",
+            "/tenant/group-mappings",
+            Some(&t.admin),
+            Some(json!({"mappings": [{"group": "VeloConnect Supervisors", "role": "supervisor"}]})),
+        )
+        .await
+        .expect(200);
+        let none = ok(
+            scim(
+                &app,
+                "GET",
+                "/Groups?filter=displayName%20eq%20%22VeloConnect%20Supervisors%22",
+                &tok,
+                None,
+            )
+            .await,
+            200,
+        );
+        assert_eq!(none["totalResults"], 0);
+        ok(
+            scim(
+                &app,
+                "POST",
+                "/Groups",
+                &tok,
+                Some(json!({
+                    "schemas": [GROUP], "displayName": "VeloConnect Supervisors",
+                    "members": [{"value": id, "display": addr}],
+                })),
+            )
+            .await,
+            201,
+        );
+        let u = console_user(&app, &t.admin, &uid).await;
+        assert_eq!(
+            (u["role"].as_str(), u["team"].clone()),
+            (Some("supervisor"), Value::Null)
+        );
+        assert!(app.sign_in(&addr, PASSWORD).await.is_ok());
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, seats0 + 1);
+
         // The address can't change here.
         refused(
             scim(
@@ -371,6 +416,7 @@ fn an_okta_provisioning_sequence_keeps_every_rule() {
                 "user.suspended",
                 "user.updated",
                 "user.reactivated",
+                "user.roleChanged",
                 "user.deleted"
             ]
         );
@@ -386,7 +432,7 @@ fn an_okta_provisioning_sequence_keeps_every_rule() {
             .iter()
             .filter(|e| e["actor"]["kind"] == "directory")
             .collect();
-        assert_eq!(by_sync.len(), 5, "{events:?}");
+        assert_eq!(by_sync.len(), 6, "{events:?}");
         assert!(by_sync
             .iter()
             .all(|e| e["actor"]["id"] == format!("scim-{token_id}")
@@ -537,6 +583,45 @@ fn an_entra_provisioning_sequence_keeps_every_rule() {
             "Alan M. Turing"
         );
 
+        // A group push with a role mapping: Entra ID creates the group empty, then adds its
+        // members by PATCH; the mapping makes Alan a supervisor in team Support.
+        app.request(
+            "PUT",
+            "/tenant/group-mappings",
+            Some(&t.admin),
+            Some(json!({"mappings": [{"group": "Support Team", "role": "supervisor", "team": "Support"}]})),
+        )
+        .await
+        .expect(200);
+        let g = ok(
+            scim(&app, "POST", "/Groups", &tok, Some(json!({
+                "schemas": [GROUP], "externalId": "8c1f0e0e-group", "displayName": "Support Team",
+                "members": [],
+            })))
+            .await,
+            201,
+        );
+        let gid = g["id"].as_str().unwrap().to_string();
+        ok(
+            scim(
+                &app,
+                "PATCH",
+                &format!("/Groups/{gid}"),
+                &tok,
+                Some(patch(json!([
+                    {"op": "Add", "path": "members", "value": [{"value": id}]},
+                ]))),
+            )
+            .await,
+            200,
+        );
+        let placed = console_user(&app, &t.admin, &uid).await;
+        assert_eq!(
+            (placed["role"].as_str(), placed["team"].as_str()),
+            (Some("supervisor"), Some("Support"))
+        );
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, seats0 + 1);
+
         // Much later, the delete.
         assert_eq!(
             scim(&app, "DELETE", &format!("/Users/{id}"), &tok, None)
@@ -557,10 +642,17 @@ fn an_entra_provisioning_sequence_keeps_every_rule() {
                 "invite.updated",
                 "invite.revoked",
                 "invite.resent",
+                "user.roleChanged",
                 "user.deleted"
             ],
             "a change that moves nothing writes nothing"
         );
+        // The deleted person left the group.
+        let g = ok(
+            scim(&app, "GET", &format!("/Groups/{gid}"), &tok, None).await,
+            200,
+        );
+        assert_eq!(member_ids(&g), Vec::<String>::new());
     });
 }
 
