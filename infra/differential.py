@@ -186,6 +186,8 @@ def cases(admin):
         ("scim: a group without a name", "POST", "/scim/v2/Groups", scim, {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"]}),
         ("scim: no such group", "DELETE", "/scim/v2/Groups/nobody", scim, None),
         ("scim: an unknown path", "GET", "/scim/v2/Printers", scim, None),
+        ("directory sync: the group mappings", "GET", "/tenant/group-mappings", bearer, None),
+        ("directory sync: a mapping that gives nothing", "PUT", "/tenant/group-mappings", {**bearer, **json_h}, {"mappings": [{"group": "Support"}]}),
         ("scim: a wrong method", "DELETE", "/scim/v2/Schemas", scim, None),
         ("events: an integration token", "GET", "/events?limit=5", {"authorization": f"Bearer {kept}"}, None),
         ("events: a revoked integration token", "GET", "/events", {"authorization": f"Bearer {revoked}"}, None),
