@@ -416,7 +416,7 @@ pub fn mappings_view(m: &Mappings, groups: &[Group], moved: Option<usize>) -> Va
 /// read): saved with their audit entry, then every member of a group the old or the new
 /// mappings name placed as the new ones say, each as the console's role change. A change
 /// that would leave no active admin is refused before anything is written; the same list
-/// again writes nothing.
+/// again saves nothing and places whoever is not yet where it says.
 pub async fn set_mappings(
     users: &Users<'_>,
     change: &Change,
@@ -432,12 +432,15 @@ pub async fn set_mappings(
         });
     }
     let groups = store.groups(tenant).await?;
-    if list == before.list {
-        return Ok(mappings_view(&before, &groups, Some(0)));
-    }
-    let after = Mappings {
-        list,
-        version: before.version + 1,
+    // The same list again writes no new version, but still places whoever it would move: a
+    // save cut off midway is finished by saving it again.
+    let same = list == before.list;
+    let after = match same {
+        true => before.clone(),
+        false => Mappings {
+            list,
+            version: before.version + 1,
+        },
     };
     let ids: BTreeSet<String> = groups
         .iter()
@@ -446,6 +449,11 @@ pub async fn set_mappings(
         .collect();
     let moves = plan(store, tenant, &ids, &groups, &after, change.at).await?;
     check_admins(store, tenant, &moves).await?;
+    let answer = mappings_view(&after, &groups, Some(moves.len()));
+    if same {
+        apply(users, change, moves).await?;
+        return Ok(answer);
+    }
     let company = store
         .tenant(tenant)
         .await?
@@ -456,7 +464,6 @@ pub async fn set_mappings(
         Some(serde_json::json!({ "groupMappings": before.list })),
         serde_json::json!({ "groupMappings": after.list }),
     );
-    let answer = mappings_view(&after, &groups, Some(moves.len()));
     crate::journal::will_answer(crate::domain::idempotency::Answer::json(200, &answer));
     match store
         .set_group_mappings(tenant, &before, &after, &entry)
