@@ -143,6 +143,7 @@ pub fn desired(r: &Value) -> Result<GroupDesired, ApiError> {
             Some(_) => Err(invalid_value(format!("{k} must be a string"))),
         }
     };
+    super::scim::check_schemas(r)?;
     let display_name = text("displayName", MAX_NAME)?
         .ok_or_else(|| invalid_value("displayName is required: the group's name"))?;
     let external_id = text("externalId", super::scim::MAX_EXTERNAL_ID)?;
@@ -387,6 +388,7 @@ mod tests {
             other => panic!("{v}: {other:?}"),
         };
         assert!(bad(json!([])).starts_with("invalidSyntax"));
+        assert!(bad(json!({"schemas": [{}], "displayName": "x"})).starts_with("invalidSyntax"));
         assert!(bad(json!({"members": []})).contains("displayName is required"));
         assert!(bad(json!({"displayName": 7})).contains("must be a string"));
         assert!(bad(json!({"displayName": "x".repeat(257)})).contains("256"));

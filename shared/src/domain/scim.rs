@@ -643,6 +643,20 @@ fn active(v: Option<&Value>) -> Result<Option<bool>, ApiError> {
     }
 }
 
+/// A resource's `schemas`, if sent, is a list of URNs (the ones we serve are `schemas()`'s; we
+/// read what a body holds by its attributes, so any URN list is taken).
+pub fn check_schemas(r: &Value) -> Result<(), ApiError> {
+    match member(r, "schemas") {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::Array(list)) if list.iter().all(Value::is_string) => Ok(()),
+        Some(_) => Err(scim_error(
+            400,
+            "invalidSyntax",
+            "schemas must be a list of schema URNs",
+        )),
+    }
+}
+
 /// Reads a User resource: `userName` (an email address: the account's sign-in) or else the
 /// primary or work email; the name from `name.formatted`, else given and family names, else
 /// `displayName`, else the address; `externalId`; `active`.
@@ -654,6 +668,7 @@ pub fn desired(r: &Value) -> Result<Desired, ApiError> {
             "the body must be a User resource (a JSON object)",
         ));
     }
+    check_schemas(r)?;
     let user_name = text(member(r, "userName"), "userName")?;
     let emails = match member(r, "emails") {
         None | Some(Value::Null) => Vec::new(),
@@ -1413,6 +1428,15 @@ mod tests {
             ApiError::Scim { scim_type, .. } => scim_type,
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn schemas_must_be_a_list_of_urns() {
+        let r = json!({"schemas": [{}], "userName": "a@example.com"});
+        assert_eq!(scim_type(desired(&r).unwrap_err()), "invalidSyntax");
+        let r = json!({"schemas": "x", "userName": "a@example.com"});
+        assert_eq!(scim_type(desired(&r).unwrap_err()), "invalidSyntax");
+        assert!(desired(&json!({"schemas": [], "userName": "a@example.com"})).is_ok());
     }
 
     #[test]

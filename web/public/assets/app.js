@@ -113,7 +113,7 @@ function screen(route, me, isAdmin, onMe) {
   if (p === '/settings/audit' && me.permissions.includes('audit.read')) return html`<${Audit} query=${route.query} />`;
   if (p === '/settings/security' && isAdmin) return html`<${Security} me=${me} />`;
   if (p === '/settings/company' && isAdmin) return html`<${Company} />`;
-  if (p === '/settings/integrations' && isAdmin) return html`<${Integrations} />`;
+  if (p === '/settings/integrations' && isAdmin) return html`<${Integrations} query=${route.query} />`;
   if (p === '/settings/directory-sync' && isAdmin) return html`<${Directory} />`;
   if (p === '/profile') return html`<${Profile} me=${me} />`;
   return html`<section class="page"><h1>Not found</h1><p><${Link} href="/">${s.nav.home}<//></p></section>`;

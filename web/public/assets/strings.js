@@ -228,7 +228,7 @@ export const s = {
     intro: 'Your identity provider (Okta, Microsoft Entra ID) creates, updates and deactivates your people here over SCIM, and its groups can give them a role and a team.',
     connection: 'Connection', url: 'SCIM base URL', used: (d) => `last request ${d}`, unused: 'no request yet',
     last: (d, what) => `Last change ${d}: ${what}`,
-    noToken: 'No directory sync token yet.', makeToken: 'Create one in Integrations (scope “Directory sync”).',
+    noToken: 'Not connected: no directory sync token yet.', connect: 'Connect a provider (new token)', manage: 'Revoke a token in Integrations',
     mappings: 'Group mappings', cols: ['Group (name or id)', 'Role', 'Team'],
     rule: 'A member of several mapped groups takes the highest role and the team of the first mapping (from the top) that holds them. Once roles or teams are mapped, someone in no mapped group is an agent with no team. Saving moves people at once.',
     keep: '—', add: 'Add mapping', save: 'Save mappings', remove: 'Remove',

@@ -46,7 +46,8 @@ export function Directory() {
       <h2>${t.connection}</h2>
       <${Field} label=${t.url}>${(a) => html`<input ...${a} class="token" readonly value=${scimBaseUrl()} />`}<//>
       ${links && (links.length ? html`<ul class="links">${links.map((l) => html`<li key=${l.id}><strong>${l.name}</strong>: ${l.lastUsedAt ? t.used(fmt.dateTime(l.lastUsedAt)) : t.unused}${l.last && html`<br /><span class="hint">${t.last(fmt.dateTime(l.last.at), sentence(l.last))}</span>`}</li>`)}</ul>`
-        : html`<p class="empty">${t.noToken} <${Link} href="/settings/integrations">${t.makeToken}<//></p>`)}
+        : html`<p class="empty">${t.noToken}</p>`)}
+      <p><${Link} class="button" href="/settings/integrations?new=scim">${t.connect}<//> <${Link} href="/settings/integrations">${t.manage}<//></p>
     </div>
     ${!data && !error && html`<p class="boot">${s.loading}</p>`}
     ${!data && html`<${ErrorBox} error=${error} />`}

@@ -7,11 +7,13 @@ import { scimBaseUrl } from '../session.js';
 const t = s.integrations;
 const by = (at, p) => t.by(fmt.date(at), p.name || p.id);
 
-/** Settings › Integrations (admins): tokens for the company's own systems to read its events. */
-export function Integrations() {
+/** Settings › Integrations (admins): tokens for the company's own systems (events) and its identity provider (SCIM). */
+export function Integrations({ query }) {
+  // Directory sync's "Connect a provider" opens the dialog with only its scope ticked.
+  const only = query?.get('new');
   const [list, setList] = useState(null);
   const [error, setError] = useState(null);
-  const [acting, setActing] = useState(null); // 1: making a token; else the token to revoke
+  const [acting, setActing] = useState(only ? 1 : null); // 1: making a token; else the token to revoke
   const [made, setMade] = useState(null); // the new token: its text is shown this once
   const notify = useNotify();
   const field = useRef(null);
@@ -56,7 +58,7 @@ export function Integrations() {
     : html`<form onSubmit=${create}>
       ${!errs.length && html`<${ErrorBox} error=${error} />`}
       <${Field} label=${t.cols[0]} errors=${errs}>${(a) => html`<input ...${a} name="n" maxlength="64" required autofocus />`}<//>
-      <fieldset><legend>${t.scopes}</legend>${Object.keys(t.scope).map((k, i) => html`<label class="choice"><input type="checkbox" name=${k} checked=${i === 0} onChange=${(e) => e.target.form[Object.keys(t.scope)[0]].setCustomValidity('')} /> ${t.scope[k]}</label>`)}</fieldset>
+      <fieldset><legend>${t.scopes}</legend>${Object.keys(t.scope).map((k, i) => html`<label class="choice"><input type="checkbox" name=${k} checked=${only ? k === only : i === 0} onChange=${(e) => e.target.form[Object.keys(t.scope)[0]].setCustomValidity('')} /> ${t.scope[k]}</label>`)}</fieldset>
       <div class="actions"><button type="button" onClick=${close}>${s.dialog.cancel}</button><button name="go" class="primary">${t.create}</button></div>
     </form>`}<//>`}
   </section>`;
