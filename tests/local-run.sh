@@ -9,7 +9,11 @@ local_run() {
   local stack=".local/stack.json" before now
   before=$(stat -c %Y "$stack" 2>/dev/null || echo 0)
   cargo build --quiet -p harness --bin local-api
-  LOCAL_API_PORT=$port ./target/debug/local-api > ".local/$name-api.log" 2>&1 &
+  # The console's port too: two local runs at once (a fuzz beside a browser suite or CI's own)
+  # would otherwise both want 5173.
+  local console_port
+  console_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  LOCAL_API_PORT=$port LOCAL_CONSOLE_PORT=$console_port ./target/debug/local-api > ".local/$name-api.log" 2>&1 &
   api=$!
   trap 'kill $api 2>/dev/null; wait $api 2>/dev/null || true' EXIT
   for _ in $(seq 1 120); do
