@@ -238,8 +238,7 @@ impl App {
         sdk_for: impl Fn(&str) -> SdkConfig,
     ) -> App {
         let clock = Arc::new(ManualClock::default());
-        let store_for =
-            |f: &str| Store::new(aws_sdk_dynamodb::Client::new(&sdk_for(f)), stack.tables());
+        let store_for = |f: &str| Store::new(shared::store::client(&sdk_for(f)), stack.tables());
         let mailer_for = |f: &str| {
             Mailer::new(
                 aws_sdk_sesv2::Client::new(&sdk_for(f)),
@@ -254,7 +253,7 @@ impl App {
             )
             .with_app_client(stack.user_pool_client_id.clone())
         };
-        let store = || Store::new(aws_sdk_dynamodb::Client::new(&sdk), stack.tables());
+        let store = || Store::new(shared::store::client(&sdk), stack.tables());
         App {
             invite: invite_fn::Deps {
                 invites: shared::usecase::invites::InviteDeps {

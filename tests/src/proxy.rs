@@ -77,6 +77,10 @@ pub enum Fault {
     /// it has none) are answered as EventBridge answers an entry it could not take
     /// (`InternalFailure`) and never reach the emulator; the rest go through. Not in `ALL`.
     RefuseEntries,
+    /// `TransactWriteItems` only: cancelled as DynamoDB cancels a transaction whose items another
+    /// one holds (every item's reason `TransactionConflict`); nothing reaches the emulator.
+    /// Not in `ALL`.
+    Conflict,
 }
 
 impl Fault {
@@ -124,6 +128,154 @@ struct FaultState {
     rules: Vec<FaultRule>,
     rng: u64,
     injected: std::collections::BTreeMap<String, usize>,
+    /// The least time a transaction holds its items, when conflicts are modelled.
+    hold: Option<Duration>,
+    holds: Holds,
+}
+
+/// DynamoDB's transaction conflicts, which moto never raises (it runs one request at a time).
+/// While a `TransactWriteItems` is in flight, DynamoDB holds each of its items: another
+/// transaction that touches one of them is cancelled (`TransactionCanceledException`, with
+/// `TransactionConflict` as the reason of each item held elsewhere), and a `PutItem`,
+/// `UpdateItem` or `DeleteItem` of one is refused (`TransactionConflictException`); see
+/// "Transaction conflict handling in DynamoDB" in the developer guide. The one in flight wins.
+/// A retry of a transaction still in flight under the same client request token is answered
+/// `TransactionInProgressException`, as DynamoDB does. Reads are not held.
+///
+/// An item is `<table>|<pk>|<sk>`: every table of this project is keyed `pk`, `sk`.
+#[derive(Debug, Default)]
+pub struct Holds {
+    /// Item → the client request token of the transaction holding it.
+    held: std::collections::HashMap<String, String>,
+    pub met: Conflicts,
+}
+
+/// What the conflict model did, for a run to report.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Conflicts {
+    /// Transactions that held their items and went through.
+    pub held: usize,
+    /// Transactions cancelled for an item another one held.
+    pub cancelled: usize,
+    /// Single-item writes refused for an item a transaction held.
+    pub refused: usize,
+    /// Retries of a transaction still in flight (same token).
+    pub in_progress: usize,
+}
+
+/// How a transaction arriving fares.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Begin {
+    /// Its items are now held until `Holds::end`.
+    Held,
+    /// Cancelled: for each of its items, whether another transaction holds it.
+    Conflict(Vec<bool>),
+    /// The same token is in flight already.
+    InProgress,
+}
+
+impl Holds {
+    pub fn begin(&mut self, token: &str, items: &[String]) -> Begin {
+        if self.held.values().any(|t| t == token) {
+            self.met.in_progress += 1;
+            return Begin::InProgress;
+        }
+        let busy: Vec<bool> = items.iter().map(|i| self.held.contains_key(i)).collect();
+        if busy.iter().any(|b| *b) {
+            self.met.cancelled += 1;
+            return Begin::Conflict(busy);
+        }
+        for i in items {
+            self.held.insert(i.clone(), token.to_string());
+        }
+        self.met.held += 1;
+        Begin::Held
+    }
+
+    pub fn end(&mut self, token: &str) {
+        self.held.retain(|_, t| t != token);
+    }
+
+    /// Whether a single-item write of `item` is refused now (and counts it).
+    pub fn refuses(&mut self, item: &str) -> bool {
+        let busy = self.held.contains_key(item);
+        self.met.refused += usize::from(busy);
+        busy
+    }
+}
+
+fn item_of(table: &serde_json::Value, key: &serde_json::Value) -> String {
+    format!(
+        "{}|{}|{}",
+        table.as_str().unwrap_or_default(),
+        key["pk"],
+        key["sk"]
+    )
+}
+
+/// A `TransactWriteItems` body's client request token and items, in order.
+pub fn transaction_items(body: &[u8]) -> (String, Vec<String>) {
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let items = v["TransactItems"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|action| {
+                    let (kind, a) = action
+                        .as_object()
+                        .and_then(|o| o.iter().next())
+                        .map(|(k, a)| (k.as_str(), a))
+                        .unwrap_or(("", &serde_json::Value::Null));
+                    let key = if kind == "Put" { &a["Item"] } else { &a["Key"] };
+                    item_of(&a["TableName"], key)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let token = v["ClientRequestToken"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{:p}", body.as_ptr()));
+    (token, items)
+}
+
+/// The item a `PutItem`, `UpdateItem` or `DeleteItem` writes; `None` for any other call.
+pub fn written_item(op: &str, body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    match op {
+        "dynamodb.PutItem" => Some(item_of(&v["TableName"], &v["Item"])),
+        "dynamodb.UpdateItem" | "dynamodb.DeleteItem" => Some(item_of(&v["TableName"], &v["Key"])),
+        _ => None,
+    }
+}
+
+/// DynamoDB's answer to a transaction cancelled by conflicts.
+fn conflict_reply(busy: &[bool]) -> hyper::Response<Full<bytes::Bytes>> {
+    let reasons: Vec<serde_json::Value> = busy
+        .iter()
+        .map(|b| {
+            if *b {
+                serde_json::json!({"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"})
+            } else {
+                serde_json::json!({"Code": "None"})
+            }
+        })
+        .collect();
+    let codes: Vec<&str> = busy
+        .iter()
+        .map(|b| if *b { "TransactionConflict" } else { "None" })
+        .collect();
+    let body = serde_json::json!({
+        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+        "Message": format!("Transaction cancelled, please refer cancellation reasons for specific reasons [{}]", codes.join(", ")),
+        "CancellationReasons": reasons,
+    });
+    hyper::Response::builder()
+        .status(400)
+        .header("content-type", "application/x-amz-json-1.0")
+        .header("x-amzn-errortype", "TransactionCanceledException")
+        .body(Full::new(bytes::Bytes::from(body.to_string())))
+        .unwrap()
 }
 
 /// The proxy's fault plan, changeable while it runs. Seeded, so a run's choices repeat for
@@ -140,6 +292,50 @@ impl Faults {
 
     pub fn clear(&self) {
         self.0.lock().unwrap().rules.clear();
+    }
+
+    /// Models DynamoDB's transaction conflicts (`Holds`) from now on, each transaction holding
+    /// its items for at least `hold` (`None`: off).
+    pub fn model_conflicts(&self, hold: Option<Duration>) {
+        self.0.lock().unwrap().hold = hold;
+    }
+
+    /// What the conflict model did so far.
+    pub fn conflicts(&self) -> Conflicts {
+        self.0.lock().unwrap().holds.met
+    }
+
+    /// How a call fares under the conflict model: `Err` is the answer that refuses it; `Ok`
+    /// with a token and a least hold when it now holds items (release with `release`).
+    fn admit(&self, op: &str, body: &[u8]) -> Result<Option<(String, Duration)>, Box<Reply>> {
+        let mut s = self.0.lock().unwrap();
+        let Some(hold) = s.hold else {
+            return Ok(None);
+        };
+        if op == "dynamodb.TransactWriteItems" {
+            let (token, items) = transaction_items(body);
+            return match s.holds.begin(&token, &items) {
+                Begin::Held => Ok(Some((token, hold))),
+                Begin::Conflict(busy) => Err(Box::new(conflict_reply(&busy))),
+                Begin::InProgress => Err(Box::new(error_reply(
+                    op,
+                    400,
+                    "TransactionInProgressException",
+                ))),
+            };
+        }
+        match written_item(op, body) {
+            Some(item) if s.holds.refuses(&item) => Err(Box::new(error_reply(
+                op,
+                400,
+                "TransactionConflictException",
+            ))),
+            _ => Ok(None),
+        }
+    }
+
+    fn release(&self, token: &str) {
+        self.0.lock().unwrap().holds.end(token);
     }
 
     /// Faults injected so far, by `<op> <fault>`.
@@ -179,6 +375,8 @@ impl Faults {
         None
     }
 }
+
+type Reply = hyper::Response<Full<bytes::Bytes>>;
 
 /// The error answer a service gives, in its own protocol's shape.
 fn error_reply(op: &str, status: u16, code: &str) -> hyper::Response<Full<bytes::Bytes>> {
@@ -312,27 +510,64 @@ pub async fn start_with_faults(upstream: String) -> (String, Calls, Faults) {
                             .await);
                         }
                         let started = Instant::now();
-                        let resp = client
-                            .request(hyper::Request::from_parts(parts, Full::new(body.clone())))
-                            .await;
-                        let out = match resp {
-                            Ok(r) => {
-                                let (p, b) = r.into_parts();
-                                let b = b.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-                                hyper::Response::from_parts(p, Full::new(b))
+                        if fault == Some(Fault::Conflict) && op == "dynamodb.TransactWriteItems" {
+                            let (_, items) = transaction_items(&body);
+                            return Ok(conflict_reply(&vec![true; items.len()]));
+                        }
+                        let held = match plan.admit(&op, &body) {
+                            Ok(h) => h,
+                            Err(refused) => {
+                                log.0.lock().unwrap().push(Call {
+                                    op: op.clone(),
+                                    body,
+                                    started,
+                                    upstream: Duration::ZERO,
+                                });
+                                return Ok(*refused);
                             }
-                            Err(_) => hyper::Response::builder()
-                                .status(502)
-                                .body(Full::new(bytes::Bytes::new()))
-                                .unwrap(),
                         };
+                        // Its own task: a caller that gives up (the SDK's attempt timeout, a
+                        // request cut at its deadline) does not stop the call at the emulator,
+                        // so it is still logged, timed, and its items released when it ends.
+                        let forward = {
+                            let (log, op, plan) = (log.clone(), op.clone(), plan.clone());
+                            tokio::spawn(async move {
+                                let resp = client
+                                    .request(hyper::Request::from_parts(
+                                        parts,
+                                        Full::new(body.clone()),
+                                    ))
+                                    .await;
+                                let out = match resp {
+                                    Ok(r) => {
+                                        let (p, b) = r.into_parts();
+                                        let b = b
+                                            .collect()
+                                            .await
+                                            .map(|b| b.to_bytes())
+                                            .unwrap_or_default();
+                                        hyper::Response::from_parts(p, Full::new(b))
+                                    }
+                                    Err(_) => hyper::Response::builder()
+                                        .status(502)
+                                        .body(Full::new(bytes::Bytes::new()))
+                                        .unwrap(),
+                                };
+                                if let Some((token, hold)) = held {
+                                    tokio::time::sleep_until((started + hold).into()).await;
+                                    plan.release(&token);
+                                }
+                                log.0.lock().unwrap().push(Call {
+                                    op,
+                                    body,
+                                    started,
+                                    upstream: started.elapsed(),
+                                });
+                                out
+                            })
+                        };
+                        let out = forward.await.unwrap();
                         let lost = fault == Some(Fault::LostAnswer);
-                        log.0.lock().unwrap().push(Call {
-                            op: op.clone(),
-                            body,
-                            started,
-                            upstream: started.elapsed(),
-                        });
                         if lost {
                             return Ok(error_reply(&op, 500, "InternalServerError"));
                         }
@@ -427,3 +662,84 @@ impl std::fmt::Display for InjectedReset {
 }
 
 impl std::error::Error for InjectedReset {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tx(token: &str, items: &[(&str, &str)]) -> Vec<u8> {
+        let actions: Vec<serde_json::Value> = items
+            .iter()
+            .enumerate()
+            .map(|(k, (pk, sk))| {
+                let key = serde_json::json!({"pk": {"S": pk}, "sk": {"S": sk}});
+                match k % 3 {
+                    0 => serde_json::json!({"Update": {"TableName": "dir", "Key": key}}),
+                    1 => {
+                        let mut item = key.clone();
+                        item["name"] = serde_json::json!({"S": "x"});
+                        serde_json::json!({"Put": {"TableName": "dir", "Item": item}})
+                    }
+                    _ => serde_json::json!({"ConditionCheck": {"TableName": "dir", "Key": key}}),
+                }
+            })
+            .collect();
+        serde_json::json!({"TransactItems": actions, "ClientRequestToken": token})
+            .to_string()
+            .into_bytes()
+    }
+
+    #[test]
+    fn a_transaction_touching_a_held_item_is_cancelled_naming_that_item_and_the_first_wins() {
+        let mut h = Holds::default();
+        let (t1, first) =
+            transaction_items(&tx("a", &[("TENANT#1", "TENANT"), ("USER#1", "USER")]));
+        assert_eq!(t1, "a");
+        assert_eq!(first[0], r#"dir|{"S":"TENANT#1"}|{"S":"TENANT"}"#);
+        assert_eq!(h.begin(&t1, &first), Begin::Held);
+        // A Put names its item by the key attributes in it, like the Update before it.
+        let (t2, second) =
+            transaction_items(&tx("b", &[("USER#2", "USER"), ("TENANT#1", "TENANT")]));
+        assert_eq!(h.begin(&t2, &second), Begin::Conflict(vec![false, true]));
+        // Another company's transaction is not held up.
+        let (t3, third) =
+            transaction_items(&tx("c", &[("TENANT#2", "TENANT"), ("USER#3", "USER")]));
+        assert_eq!(h.begin(&t3, &third), Begin::Held);
+        // The same token again while it is in flight: DynamoDB's TransactionInProgress.
+        assert_eq!(h.begin(&t1, &first), Begin::InProgress);
+        h.end(&t1);
+        assert_eq!(h.begin(&t2, &second), Begin::Held);
+        assert_eq!(
+            h.met,
+            Conflicts {
+                held: 3,
+                cancelled: 1,
+                refused: 0,
+                in_progress: 1
+            }
+        );
+    }
+
+    #[test]
+    fn a_single_write_of_a_held_item_is_refused_and_reads_and_other_items_are_not() {
+        let mut h = Holds::default();
+        let (t, items) = transaction_items(&tx("a", &[("TENANT#1", "TENANT")]));
+        assert_eq!(h.begin(&t, &items), Begin::Held);
+        let update = br#"{"TableName":"dir","Key":{"pk":{"S":"TENANT#1"},"sk":{"S":"TENANT"}}}"#;
+        let put = br#"{"TableName":"dir","Item":{"sk":{"S":"TENANT"},"pk":{"S":"TENANT#1"},"n":{"N":"1"}}}"#;
+        let other = br#"{"TableName":"dir","Key":{"pk":{"S":"TENANT#2"},"sk":{"S":"TENANT"}}}"#;
+        for (op, body) in [
+            ("dynamodb.UpdateItem", &update[..]),
+            ("dynamodb.DeleteItem", &update[..]),
+            ("dynamodb.PutItem", &put[..]),
+        ] {
+            let item = written_item(op, body).unwrap();
+            assert!(h.refuses(&item), "{op}");
+        }
+        assert!(!h.refuses(&written_item("dynamodb.UpdateItem", other).unwrap()));
+        assert_eq!(written_item("dynamodb.GetItem", update), None);
+        h.end(&t);
+        assert!(!h.refuses(&written_item("dynamodb.UpdateItem", update).unwrap()));
+        assert_eq!(h.met.refused, 3);
+    }
+}

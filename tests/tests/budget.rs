@@ -241,3 +241,89 @@ fn a_hung_cognito_holds_up_the_admin_gate_only_where_two_step_is_required() {
         );
     });
 }
+
+fn conflicts(times: Option<usize>) -> Vec<FaultRule> {
+    let mut rule = FaultRule::new("dynamodb.TransactWriteItems", Fault::Conflict, 1.0);
+    rule.times = times;
+    vec![rule]
+}
+
+/// DynamoDB cancels a transaction that touches an item another one in flight holds (every
+/// change moves the company's counter); the SDK does not resend it. The change is sent again
+/// after a jittered pause and lands once, with one audit entry.
+#[test]
+fn a_transaction_cancelled_by_a_competing_one_is_retried_to_success() {
+    run_faulty(|app, faults, _| async move {
+        let t = tenant(&app, "team", None).await;
+        let m = member(&app, &t.admin, "agent", None).await;
+        let before = audit(&app, &t.id).await.len();
+        faults.set(conflicts(Some(6)), 3);
+        let r = app
+            .request(
+                "PUT",
+                &format!("/users/{}/role", m.id),
+                Some(&t.admin),
+                Some(json!({"role": "supervisor"})),
+            )
+            .await;
+        let injected: usize = faults.injected().values().sum();
+        faults.clear();
+        r.expect(200);
+        assert_eq!(injected, 6, "six attempts were cancelled before the seventh");
+        let stored = app.store.user(&uid(&m.id)).await.unwrap().unwrap();
+        assert_eq!(stored.role, shared::domain::Role::Supervisor);
+        let entries = audit(&app, &t.id).await;
+        assert_eq!(
+            actions(&entries[before..]),
+            ["user.roleChanged"],
+            "one change, one entry"
+        );
+    });
+}
+
+/// Conflicts that last longer than the request may wait are not a refusal (no 409): the
+/// answer is a 503 that says nothing was changed, in time, and it is true.
+#[test]
+fn conflicts_that_outlast_the_budget_answer_a_true_503_in_time_and_change_nothing() {
+    run_faulty(|app, faults, _| async move {
+        let t = tenant(&app, "team", None).await;
+        let m = member(&app, &t.admin, "agent", None).await;
+        let seats = assert_seats_consistent(&app, &t.id).await;
+        let before = audit(&app, &t.id).await.len();
+        let timeout = Duration::from_secs(2);
+        *app.timeout_override.lock().unwrap() = Some(timeout);
+        faults.set(conflicts(None), 4);
+        let started = Instant::now();
+        let r = app
+            .request(
+                "PUT",
+                &format!("/users/{}/role", m.id),
+                Some(&t.admin),
+                Some(json!({"role": "supervisor"})),
+            )
+            .await;
+        let took = started.elapsed();
+        let injected: usize = faults.injected().values().sum();
+        faults.clear();
+        *app.timeout_override.lock().unwrap() = None;
+        assert_problem(&r, 503, "unavailable");
+        assert!(took < timeout, "answered after {took:?}");
+        assert!(
+            injected >= 4,
+            "retried while the budget lasted: {injected} attempts"
+        );
+        let stored = app.store.user(&uid(&m.id)).await.unwrap().unwrap();
+        assert_eq!(stored.role, shared::domain::Role::Agent, "nothing committed");
+        assert_eq!(audit(&app, &t.id).await.len(), before, "no entry");
+        assert_eq!(assert_seats_consistent(&app, &t.id).await, seats);
+        // The retry the 503 asks for, once the competition is over, lands.
+        app.request(
+            "PUT",
+            &format!("/users/{}/role", m.id),
+            Some(&t.admin),
+            Some(json!({"role": "supervisor"})),
+        )
+        .await
+        .expect(200);
+    });
+}

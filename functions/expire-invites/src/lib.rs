@@ -29,8 +29,37 @@ impl Deps {
     }
 }
 
-/// One page of the index; its batches of [`CLOSE_BATCH`] commit concurrently.
+/// One page of the index; its batches of [`CLOSE_BATCH`] commit concurrently, lane by lane
+/// (`lanes`).
 pub const PAGE: usize = 100;
+
+/// A page's invites in lanes that share no company: each closing transaction moves its
+/// companies' seat counters and events items, and DynamoDB cancels a transaction that touches
+/// an item another one in flight holds (`TransactionConflict`). So one company's invites
+/// close one batch after another, and different companies' side by side. Companies go
+/// largest first to the lane with the fewest invites so far, at most `max` lanes.
+pub fn lanes(due: Vec<Invite>, max: usize) -> Vec<Vec<Invite>> {
+    let mut companies: Vec<Vec<Invite>> = Vec::new();
+    for invite in due {
+        match companies
+            .iter_mut()
+            .find(|c| c[0].tenant_id == invite.tenant_id)
+        {
+            Some(c) => c.push(invite),
+            None => companies.push(vec![invite]),
+        }
+    }
+    companies.sort_by_key(|c| std::cmp::Reverse(c.len()));
+    let mut lanes: Vec<Vec<Invite>> = Vec::new();
+    for company in companies {
+        if lanes.len() < max.max(1) {
+            lanes.push(company);
+        } else if let Some(lane) = lanes.iter_mut().min_by_key(|l| l.len()) {
+            lane.extend(company);
+        }
+    }
+    lanes
+}
 
 #[derive(Debug, Default, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -121,10 +150,16 @@ pub async fn run(deps: &Deps, request_id: &str, max_pages: usize) -> Summary {
             }
         };
         let due = sweep.take(page);
-        let batches = due
-            .chunks(CLOSE_BATCH)
-            .map(|batch| expire_batch(deps, batch, request_id));
-        for o in join_all(batches).await.into_iter().flatten() {
+        let lanes = lanes(due, PAGE.div_ceil(CLOSE_BATCH))
+            .into_iter()
+            .map(|lane| async move {
+                let mut out = Vec::with_capacity(lane.len());
+                for batch in lane.chunks(CLOSE_BATCH) {
+                    out.extend(expire_batch(deps, batch, request_id).await);
+                }
+                out
+            });
+        for o in join_all(lanes).await.into_iter().flatten() {
             match o {
                 Outcome::Expired => summary.expired += 1,
                 Outcome::Skipped => summary.skipped += 1,
@@ -162,6 +197,55 @@ impl Summary {
         } else {
             line!(info);
         }
+    }
+}
+
+#[cfg(test)]
+mod lane_tests {
+    use super::lanes;
+    use shared::domain::validation::InviteInput;
+    use shared::domain::{Actor, Email, Invite, Role, TenantId};
+
+    fn invite(tenant: &str) -> Invite {
+        let row = InviteInput {
+            email: Email::parse("a@example.com").unwrap(),
+            name: "A".into(),
+            role: Role::Agent,
+            team: None,
+            time_zone: None,
+            managed: None,
+        };
+        let tenant = TenantId::parse(tenant).unwrap();
+        let now = time::OffsetDateTime::now_utc();
+        shared::domain::invite::new_invite(&row, &tenant, &Actor::system(), now).0
+    }
+
+    #[test]
+    fn no_company_is_in_two_lanes_and_every_invite_is_in_one() {
+        let mut due = Vec::new();
+        for (t, n) in [
+            ("ta", 60),
+            ("tb", 20),
+            ("tc", 15),
+            ("td", 3),
+            ("te", 1),
+            ("tf", 1),
+        ] {
+            due.extend((0..n).map(|_| invite(t)));
+        }
+        let out = lanes(due, 5);
+        assert_eq!(out.len(), 5);
+        assert_eq!(out.iter().map(Vec::len).sum::<usize>(), 100);
+        for (k, lane) in out.iter().enumerate() {
+            for other in &out[k + 1..] {
+                assert!(lane
+                    .iter()
+                    .all(|i| other.iter().all(|j| j.tenant_id != i.tenant_id)));
+            }
+        }
+        // One company alone takes one lane: its batches run one after another.
+        assert_eq!(lanes((0..100).map(|_| invite("ta")).collect(), 5).len(), 1);
+        assert!(lanes(Vec::new(), 5).is_empty());
     }
 }
 

@@ -157,6 +157,47 @@ impl Sweep {
 
 /// Cheap to clone (the SDK client is shared): a request's side write (the activity touch)
 /// runs on its own task with a clone.
+/// The DynamoDB client every store uses: `cfg`'s, with a single-item write refused for an
+/// item a transaction holds (`TransactionConflictException`) retried by the SDK's standard
+/// retry (its jittered backoff, its attempts) like a throttle: nothing of it was written, and
+/// the SDK does not retry that error on its own.
+pub fn client(cfg: &aws_types::SdkConfig) -> Client {
+    let conf = aws_sdk_dynamodb::config::Builder::from(cfg)
+        .retry_classifier(ConflictIsTransient)
+        .build();
+    Client::from_conf(conf)
+}
+
+#[derive(Debug)]
+struct ConflictIsTransient;
+
+impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for ConflictIsTransient {
+    fn classify_retry(
+        &self,
+        ctx: &aws_sdk_dynamodb::config::interceptors::InterceptorContext,
+    ) -> aws_smithy_runtime_api::client::retries::classifiers::RetryAction {
+        use aws_smithy_runtime_api::client::retries::classifiers::RetryAction;
+        let conflict = ctx.response().is_some_and(|r| {
+            r.status().as_u16() == 400
+                && r.body()
+                    .bytes()
+                    .is_some_and(|b| b.windows(CONFLICT.len()).any(|w| w == CONFLICT.as_bytes()))
+        });
+        if conflict {
+            RetryAction::transient_error()
+        } else {
+            RetryAction::NoActionIndicated
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "TransactionConflictException is transient"
+    }
+}
+
+/// The error type DynamoDB names in a refused single-item write's body (`__type`).
+const CONFLICT: &str = "#TransactionConflictException\"";
+
 #[derive(Clone)]
 pub struct Store {
     client: Client,
@@ -174,7 +215,7 @@ impl Store {
 
     /// As deployed: DynamoDB with `cfg`, the tables Lambda's environment names.
     pub fn from_env(cfg: &aws_types::SdkConfig) -> Result<Store, crate::config::ConfigError> {
-        Ok(Store::new(Client::new(cfg), Tables::from_env()?))
+        Ok(Store::new(client(cfg), Tables::from_env()?))
     }
 
     pub fn tables(&self) -> &Tables {

@@ -150,9 +150,88 @@ pub(super) struct Tx<'a> {
     events: Vec<(crate::domain::TenantId, Vec<serde_json::Value>)>,
 }
 
-/// Attempts when DynamoDB cancels for a competing transaction on the same item (not a
-/// failed condition): the same request is safe to send again because nothing was written.
-const CONFLICT_ATTEMPTS: usize = 4;
+/// How a change meets a competing transaction (DynamoDB cancels a transaction that touches
+/// an item another one holds, `TransactionConflict`; the SDK's retries don't resend a
+/// cancelled transaction): it is not a refusal, nothing was written, and the same change is
+/// sent again after a jittered, growing pause, for as long as the request's budget allows
+/// (`contention::Budget`).
+pub(crate) mod contention {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    /// Kept back from the request's deadline after the last attempt: the answer, the journal.
+    pub const RESERVE: Duration = Duration::from_millis(300);
+    /// The budget of work that has no request deadline (the scheduled jobs, a direct call).
+    pub const UNBOUND: Duration = Duration::from_secs(3);
+    /// The first pause's ceiling, about one transaction's time on DynamoDB; each next one's
+    /// doubles up to `CAP`.
+    pub const BASE: Duration = Duration::from_millis(10);
+    pub const CAP: Duration = Duration::from_millis(320);
+
+    /// Until when a change may keep retrying.
+    pub struct Budget {
+        until: tokio::time::Instant,
+    }
+
+    impl Budget {
+        pub fn now() -> Budget {
+            let until = match crate::config::deadline() {
+                Some(d) => d.checked_sub(RESERVE).unwrap_or(d),
+                None => tokio::time::Instant::now() + UNBOUND,
+            };
+            Budget { until }
+        }
+
+        /// The pause before attempt `attempt + 1` (full jitter: uniform below the ceiling), or
+        /// `None` when it would not end inside the budget.
+        pub fn pause(&self, attempt: u32) -> Option<Duration> {
+            let ceiling = BASE
+                .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+                .min(CAP);
+            let wait = jitter(ceiling);
+            (tokio::time::Instant::now() + wait < self.until).then_some(wait)
+        }
+    }
+
+    /// Uniform in `[0, ceiling)`, from the OS's random source (no generator to seed or share).
+    pub fn jitter(ceiling: Duration) -> Duration {
+        let mut b = [0u8; 8];
+        if getrandom::fill(&mut b).is_err() {
+            return ceiling / 2;
+        }
+        let nanos = ceiling.as_nanos().max(1) as u64;
+        Duration::from_nanos(u64::from_le_bytes(b) % nanos)
+    }
+
+    /// Counts the SDK's attempts of one call: a cancellation after more than one may follow an
+    /// attempt that timed out and still lands (moto keeps no client request tokens), so only
+    /// a single attempt's cancellation proves that nothing of the change was written.
+    #[derive(Debug, Clone, Default)]
+    pub struct Attempts(pub Arc<AtomicUsize>);
+
+    impl Attempts {
+        pub fn get(&self) -> usize {
+            self.0.load(Ordering::Relaxed)
+        }
+    }
+
+    impl aws_sdk_dynamodb::config::Intercept for Attempts {
+        fn name(&self) -> &'static str {
+            "Attempts"
+        }
+
+        fn read_before_attempt(
+            &self,
+            _: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+            _: &aws_sdk_dynamodb::config::RuntimeComponents,
+            _: &mut aws_sdk_dynamodb::config::ConfigBag,
+        ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        }
+    }
+}
 
 impl<'a> Tx<'a> {
     pub fn new(tables: &'a Tables) -> Tx<'a> {
@@ -429,13 +508,17 @@ impl<'a> Tx<'a> {
     }
 
     async fn commit_once(&self, client: &Client) -> Result<(), TxError> {
-        let mut attempt = 0;
+        let budget = contention::Budget::now();
+        let mut attempt: u32 = 0;
         loop {
             attempt += 1;
+            let tries = contention::Attempts::default();
             let res = client
                 .transact_write_items()
                 .set_transact_items(Some(self.items.clone()))
                 .client_request_token(crate::domain::ids::new_id())
+                .customize()
+                .interceptor(tries.clone())
                 .send()
                 .await;
             let err = match res {
@@ -460,10 +543,30 @@ impl<'a> Tx<'a> {
                     let contended = reasons
                         .iter()
                         .any(|r| r.code() == Some("TransactionConflict"));
-                    if contended && attempt < CONFLICT_ATTEMPTS {
-                        tokio::time::sleep(std::time::Duration::from_millis(20 * attempt as u64))
-                            .await;
-                        continue;
+                    if contended {
+                        if let Some(wait) = budget.pause(attempt) {
+                            tracing::debug!(
+                                attempt,
+                                wait_ms = wait.as_millis() as u64,
+                                "transaction conflict, retrying"
+                            );
+                            tokio::time::sleep(wait).await;
+                            continue;
+                        }
+                        // Each earlier attempt of this loop was cancelled whole; this one too,
+                        // unless the SDK sent it twice (see `Attempts`).
+                        if tries.get() <= 1 {
+                            tracing::warn!(
+                                attempts = attempt,
+                                "transaction conflicts outlasted the budget"
+                            );
+                            return Err(TxError::Unavailable(
+                                format!(
+                                    "{attempt} attempts each met a competing transaction on the same items"
+                                )
+                                .into(),
+                            ));
+                        }
                     }
                 }
             }

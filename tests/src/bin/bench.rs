@@ -1642,8 +1642,7 @@ async fn growth_with_data(c: &Ctx) {
         let stack_n = Stack::create(&moto.endpoint, direct).await;
         let (purl, pcalls) = proxy::start(moto.endpoint.clone()).await;
         let psdk = harness::stack::sdk_config(&purl).await;
-        let store =
-            shared::store::Store::new(aws_sdk_dynamodb::Client::new(&psdk), stack_n.tables());
+        let store = shared::store::Store::new(shared::store::client(&psdk), stack_n.tables());
         let t_id = shared::domain::ids::new_id();
         ddb.put_item()
             .table_name(&stack_n.directory_table)
