@@ -133,6 +133,13 @@ struct FaultState {
     holds: Holds,
 }
 
+/// The least time a transaction holds its items under the conflict model: 10 ms, the time of
+/// the two item-level write rounds DynamoDB's transaction protocol makes (prepare, then
+/// commit, each at its single-digit-millisecond write latency). moto on loopback usually takes
+/// longer than that on its own, and the hold is the longer of the two, so this floor matters
+/// where moto is fast (small tables) and DynamoDB would not be.
+pub const DYNAMODB_HOLD: Duration = Duration::from_millis(10);
+
 /// DynamoDB's transaction conflicts, which moto never raises (it runs one request at a time).
 /// While a `TransactWriteItems` is in flight, DynamoDB holds each of its items: another
 /// transaction that touches one of them is cancelled (`TransactionCanceledException`, with

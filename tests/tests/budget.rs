@@ -269,7 +269,10 @@ fn a_transaction_cancelled_by_a_competing_one_is_retried_to_success() {
         let injected: usize = faults.injected().values().sum();
         faults.clear();
         r.expect(200);
-        assert_eq!(injected, 6, "six attempts were cancelled before the seventh");
+        assert_eq!(
+            injected, 6,
+            "six attempts were cancelled before the seventh"
+        );
         let stored = app.store.user(&uid(&m.id)).await.unwrap().unwrap();
         assert_eq!(stored.role, shared::domain::Role::Supervisor);
         let entries = audit(&app, &t.id).await;
@@ -313,7 +316,11 @@ fn conflicts_that_outlast_the_budget_answer_a_true_503_in_time_and_change_nothin
             "retried while the budget lasted: {injected} attempts"
         );
         let stored = app.store.user(&uid(&m.id)).await.unwrap().unwrap();
-        assert_eq!(stored.role, shared::domain::Role::Agent, "nothing committed");
+        assert_eq!(
+            stored.role,
+            shared::domain::Role::Agent,
+            "nothing committed"
+        );
         assert_eq!(audit(&app, &t.id).await.len(), before, "no entry");
         assert_eq!(assert_seats_consistent(&app, &t.id).await, seats);
         // The retry the 503 asks for, once the competition is over, lands.

@@ -1,6 +1,7 @@
 //! The storm: a few hundred random operations from three admins at once while AWS calls fail
 //! (server errors, throttling, lost connections, 3 s delays and "committed but the answer was
-//! lost", spread over DynamoDB, Cognito and SES) and one operation in ten is killed part-way
+//! lost", spread over DynamoDB, Cognito and SES; DynamoDB's transaction conflicts modelled, as
+//! in `proxy::Holds`) and one operation in ten is killed part-way
 //! (as Lambda kills a function at its timeout), then the faults stop, what answered 503 is
 //! retried, the reconciler runs, and every rule is checked over DynamoDB *and* Cognito: seats,
 //! email guards, the admin counter, identities (none without an active or suspended user;
@@ -19,7 +20,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use common::*;
 use futures_util::stream::{self, StreamExt};
 use harness::app::Reply;
-use harness::proxy::{Fault, FaultRule};
+use harness::proxy::{Fault, FaultRule, DYNAMODB_HOLD};
 use harness::App;
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
@@ -397,6 +398,7 @@ async fn company(app: &App) -> (Tenant, Vec<String>, Vec<String>, Vec<(String, S
 fn storm(seed: u64, ops: usize) {
     run_faulty(move |app, faults, _| async move {
         let started = std::time::Instant::now();
+        faults.model_conflicts(Some(DYNAMODB_HOLD));
         let (t, admins, users, invites) = company(&app).await;
         let mut rng = Rng(seed);
         let ops = draw(&mut rng, ops);
@@ -465,10 +467,11 @@ fn storm(seed: u64, ops: usize) {
         println!(
             "storm seed {seed}: {} operations, {crashed} killed part-way, statuses {statuses:?}, \
              faults injected {} ({injected:?}), {} answered 503, {retries} retries, \
-             reconciler {reconciled:?}, {:.1} s",
+             reconciler {reconciled:?}, conflicts {:?}, {:.1} s",
             ops.len(),
             injected.values().sum::<usize>(),
             unavailable.len(),
+            faults.conflicts(),
             started.elapsed().as_secs_f64()
         );
         assert!(injected.values().sum::<usize>() > 0, "faults were injected");
@@ -513,14 +516,16 @@ fn replayed(r: &Reply) -> bool {
         .is_some_and(|v| v == "true")
 }
 
-/// Rule 11 under load, with no fault injected: three admins, eight requests in flight, every
+/// Rule 11 under load, with no fault injected but DynamoDB's transaction conflicts modelled
+/// (`proxy::Holds`): three admins, eight requests in flight, every
 /// write with its own `Idempotency-Key`, against the emulator as slow as it is, with every
 /// function's timeout at `timeout` (the template's when `None`) so that slowness cuts requests
 /// at their deadline. Then every 503 and every `idempotency-in-progress` is retried with its
 /// key, the reconciler runs, and every rule is checked as after the storm.
 fn load(seed: u64, ops: usize, timeout: Option<std::time::Duration>) {
-    run_isolated(move |app| async move {
+    run_faulty(move |app, faults, _| async move {
         let started = std::time::Instant::now();
+        faults.model_conflicts(Some(DYNAMODB_HOLD));
         let (t, admins, users, invites) = company(&app).await;
         let ops = draw(&mut Rng(seed), ops);
         let keys: Vec<String> = ops.iter().map(|_| shared::domain::ids::new_id()).collect();
@@ -629,10 +634,11 @@ fn load(seed: u64, ops: usize, timeout: Option<std::time::Duration>) {
             "load seed {seed}: {} operations, 8 in flight, timeout {}, {:.1} s; statuses {statuses:?}; \
              503s and in-progress by kind (answered, of which committed) {kinds:?}; \
              {retries} retries, {replays} replayed a committed change; reconciler {reconciled:?}; \
-             {:.1} s in all",
+             conflicts {:?}; {:.1} s in all",
             ops.len(),
             timeout.map_or("template".into(), |d| format!("{} ms", d.as_millis())),
             took.as_secs_f64(),
+            faults.conflicts(),
             started.elapsed().as_secs_f64()
         );
         assert!(breaks.is_empty(), "seed {seed}: {breaks:#?}");
