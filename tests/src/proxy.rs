@@ -133,15 +133,18 @@ struct FaultState {
     holds: Holds,
 }
 
-/// The least time a transaction holds its items under the conflict model: 10 ms, the time of
-/// the two item-level write rounds DynamoDB's transaction protocol makes (prepare, then
-/// commit, each at its single-digit-millisecond write latency). moto on loopback usually takes
-/// longer than that on its own, and the hold is the longer of the two, so this floor matters
-/// where moto is fast (small tables) and DynamoDB would not be.
-pub const DYNAMODB_HOLD: Duration = Duration::from_millis(10);
+/// How long a transaction holds its items under the conflict model, from when it reaches the
+/// proxy: 20 ms. DynamoDB's transaction makes two item-level write rounds (prepare, then
+/// commit), each at single-digit-millisecond latency, so a transaction commits in about 10 to
+/// 20 ms; the top of that range errs towards more conflicts, not fewer. Not moto's time: moto
+/// answers one request at a time, so a transaction waits there behind every other call in
+/// flight (hundreds of milliseconds under load), which DynamoDB, serving them in parallel,
+/// would not make it wait. Its answer still comes no sooner than the hold's end.
+pub const DYNAMODB_HOLD: Duration = Duration::from_millis(20);
 
 /// DynamoDB's transaction conflicts, which moto never raises (it runs one request at a time).
-/// While a `TransactWriteItems` is in flight, DynamoDB holds each of its items: another
+/// While a `TransactWriteItems` is in flight, DynamoDB holds each of its items (here: for
+/// `DYNAMODB_HOLD` from its arrival): another
 /// transaction that touches one of them is cancelled (`TransactionCanceledException`, with
 /// `TransactionConflict` as the reason of each item held elsewhere), and a `PutItem`,
 /// `UpdateItem` or `DeleteItem` of one is refused (`TransactionConflictException`); see
@@ -313,8 +316,9 @@ impl Faults {
     }
 
     /// How a call fares under the conflict model: `Err` is the answer that refuses it; `Ok`
-    /// with a token and a least hold when it now holds items (release with `release`).
-    fn admit(&self, op: &str, body: &[u8]) -> Result<Option<(String, Duration)>, Box<Reply>> {
+    /// with the hold when it now holds items (they are released when the hold ends, whatever
+    /// the emulator is doing: its queue is not DynamoDB's time).
+    fn admit(&self, op: &str, body: &[u8]) -> Result<Option<Duration>, Box<Reply>> {
         let mut s = self.0.lock().unwrap();
         let Some(hold) = s.hold else {
             return Ok(None);
@@ -322,7 +326,14 @@ impl Faults {
         if op == "dynamodb.TransactWriteItems" {
             let (token, items) = transaction_items(body);
             return match s.holds.begin(&token, &items) {
-                Begin::Held => Ok(Some((token, hold))),
+                Begin::Held => {
+                    let plan = self.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(hold).await;
+                        plan.release(&token);
+                    });
+                    Ok(Some(hold))
+                }
                 Begin::Conflict(busy) => Err(Box::new(conflict_reply(&busy))),
                 Begin::InProgress => Err(Box::new(error_reply(
                     op,
@@ -516,29 +527,29 @@ pub async fn start_with_faults(upstream: String) -> (String, Calls, Faults) {
                             )
                             .await);
                         }
-                        let started = Instant::now();
                         if fault == Some(Fault::Conflict) && op == "dynamodb.TransactWriteItems" {
                             let (_, items) = transaction_items(&body);
                             return Ok(conflict_reply(&vec![true; items.len()]));
                         }
-                        let held = match plan.admit(&op, &body) {
-                            Ok(h) => h,
-                            Err(refused) => {
-                                log.0.lock().unwrap().push(Call {
-                                    op: op.clone(),
-                                    body,
-                                    started,
-                                    upstream: Duration::ZERO,
-                                });
-                                return Ok(*refused);
-                            }
-                        };
                         // Its own task: a caller that gives up (the SDK's attempt timeout, a
                         // request cut at its deadline) does not stop the call at the emulator,
                         // so it is still logged, timed, and its items released when it ends.
                         let forward = {
                             let (log, op, plan) = (log.clone(), op.clone(), plan.clone());
                             tokio::spawn(async move {
+                                let started = Instant::now();
+                                let held = match plan.admit(&op, &body) {
+                                    Ok(h) => h,
+                                    Err(refused) => {
+                                        log.0.lock().unwrap().push(Call {
+                                            op,
+                                            body,
+                                            started,
+                                            upstream: Duration::ZERO,
+                                        });
+                                        return *refused;
+                                    }
+                                };
                                 let resp = client
                                     .request(hyper::Request::from_parts(
                                         parts,
@@ -560,9 +571,8 @@ pub async fn start_with_faults(upstream: String) -> (String, Calls, Faults) {
                                         .body(Full::new(bytes::Bytes::new()))
                                         .unwrap(),
                                 };
-                                if let Some((token, hold)) = held {
+                                if let Some(hold) = held {
                                     tokio::time::sleep_until((started + hold).into()).await;
-                                    plan.release(&token);
                                 }
                                 log.0.lock().unwrap().push(Call {
                                     op,

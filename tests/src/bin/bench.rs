@@ -471,9 +471,204 @@ async fn main() {
     if wanted("growth") {
         growth_with_data(&c).await;
     }
+    if wanted("scale") {
+        one_company_at_once(&c).await;
+    }
     if wanted("warm") {
         warm_latency(&c).await;
     }
+}
+
+/// The SES sending rate the scale section's invite function keeps to: a production account
+/// raised for a big company. At the default quota (14 a second, `mail::DEFAULT_SEND_RATE`)
+/// the mail, not the store, would be the wall of a bulk import.
+const SCALE_SEND_RATE: u32 = 500;
+
+/// What one run of the scale section saw.
+struct Scaled {
+    wall: Duration,
+    rows_ok: usize,
+    statuses: BTreeMap<u16, usize>,
+    conflicts: proxy::Conflicts,
+    /// Median time of a transaction that held its items (the hold included).
+    tx_ms: f64,
+    /// Share of the wall time during which the emulator was answering some call.
+    emulator_busy: f64,
+    seats_exact: bool,
+}
+
+/// A fresh company on fresh tables, every AWS call through a proxy with DynamoDB's transaction
+/// conflicts modelled (`proxy::DYNAMODB_HOLD`).
+async fn conflicted_company(c: &Ctx) -> (App, proxy::Calls, proxy::Faults, Stack, String, String) {
+    let stack = Stack::create(&c.moto.endpoint, &c.direct).await;
+    let (url, calls, faults) = proxy::start_with_faults(c.moto.endpoint.clone()).await;
+    faults.model_conflicts(Some(proxy::DYNAMODB_HOLD));
+    let sdk = harness::stack::sdk_config(&url).await;
+    let mut proxied = stack.clone();
+    proxied.jwks_url = format!("{url}/{}/.well-known/jwks.json", stack.user_pool_id);
+    let mut app = App::new(proxied, sdk.clone()).await;
+    app.invite.invites.mailer =
+        shared::mail::Mailer::new(aws_sdk_sesv2::Client::new(&sdk), stack.sender.clone())
+            .with_configuration_set(Some(stack.configuration_set.clone()))
+            .with_send_rate(SCALE_SEND_RATE);
+    let (t_id, token) = app
+        .provision_tenant(
+            "Scale Co",
+            "enterprise",
+            Some(100_000),
+            &email("s-admin"),
+            "Scale Admin",
+            PASSWORD,
+        )
+        .await
+        .expect("scale tenant");
+    (app, calls, faults, stack, t_id, token)
+}
+
+/// Median time of the transactions that went through (the cancelled ones answer at once).
+fn tx_time(calls: &[Call]) -> f64 {
+    let mut t: Vec<f64> = calls
+        .iter()
+        .filter(|c| c.op == "dynamodb.TransactWriteItems" && !c.upstream.is_zero())
+        .map(|c| ms(c.upstream))
+        .collect();
+    if t.is_empty() {
+        0.0
+    } else {
+        median(&mut t)
+    }
+}
+
+async fn seats_used(app: &App, t_id: &str) -> u32 {
+    let id = shared::domain::TenantId::parse(t_id).expect("a tenant id");
+    app.store.tenant(&id).await.unwrap().unwrap().seats_used
+}
+
+/// 5b. One company growing at once: bulk invites and role changes with several requests in
+/// flight against one seat counter and one events item, conflicts modelled.
+async fn one_company_at_once(c: &Ctx) {
+    use futures_util::stream::{self, StreamExt};
+    let people = env_num("BENCH_SCALE", 1000);
+    println!("\n## 5b. One company at once ({people} people; DynamoDB's transaction conflicts modelled, {} ms least hold)\n", proxy::DYNAMODB_HOLD.as_millis());
+    let mut runs: Vec<(String, usize, Scaled)> = Vec::new();
+    for inflight in [1usize, 4, 8] {
+        let (app, calls, faults, _stack, t_id, token) = conflicted_company(c).await;
+        calls.take();
+        let requests = people.div_ceil(25);
+        let t = Instant::now();
+        let replies: Vec<harness::app::Reply> = stream::iter(0..requests)
+            .map(|k| {
+                let rows: Vec<Value> = (0..25.min(people - k * 25))
+                    .map(|i| json!({"email": email(&format!("grow{k}x{i}")), "name": "Grow", "role": "agent"}))
+                    .collect();
+                let (app, token) = (&app, &token);
+                async move {
+                    app.request("POST", "/invites", Some(token), Some(json!({"invites": rows})))
+                        .await
+                }
+            })
+            .buffer_unordered(inflight)
+            .collect()
+            .await;
+        let wall = t.elapsed();
+        let mut statuses = BTreeMap::new();
+        let mut rows_ok = 0;
+        for r in &replies {
+            *statuses.entry(r.status).or_default() += 1;
+            if r.status == 201 {
+                rows_ok += r.json()["invites"].as_array().map_or(0, |a| a.len());
+            }
+        }
+        let seats = seats_used(&app, &t_id).await;
+        let trace = calls.take();
+        runs.push((
+            "bulk invites of 25".into(),
+            inflight,
+            Scaled {
+                wall,
+                rows_ok,
+                statuses,
+                conflicts: faults.conflicts(),
+                tx_ms: tx_time(&trace),
+                emulator_busy: proxy::emulator_time(&trace).as_secs_f64() / wall.as_secs_f64(),
+                seats_exact: seats as usize == 1 + rows_ok,
+            },
+        ));
+    }
+    for inflight in [8usize, 32] {
+        let (app, calls, faults, stack, t_id, token) = conflicted_company(c).await;
+        let ids = harness::seed::users(&c.ddb, &stack, &t_id, people, None).await;
+        let seats_before = seats_used(&app, &t_id).await;
+        calls.take();
+        let before = faults.conflicts();
+        let t = Instant::now();
+        let replies: Vec<harness::app::Reply> = stream::iter(ids.iter())
+            .map(|id| {
+                let (app, token) = (&app, &token);
+                async move {
+                    app.request(
+                        "PUT",
+                        &format!("/users/{id}/role"),
+                        Some(token),
+                        Some(json!({"role": "supervisor"})),
+                    )
+                    .await
+                }
+            })
+            .buffer_unordered(inflight)
+            .collect()
+            .await;
+        let wall = t.elapsed();
+        let mut statuses = BTreeMap::new();
+        for r in &replies {
+            *statuses.entry(r.status).or_default() += 1;
+            if r.status == 503 {
+                println!("role change 503: {}", String::from_utf8_lossy(&r.body));
+            }
+        }
+        let after = faults.conflicts();
+        let trace = calls.take();
+        runs.push((
+            "role changes, one user each".into(),
+            inflight,
+            Scaled {
+                wall,
+                rows_ok: statuses.get(&200).copied().unwrap_or(0),
+                statuses,
+                conflicts: proxy::Conflicts {
+                    held: after.held - before.held,
+                    cancelled: after.cancelled - before.cancelled,
+                    refused: after.refused - before.refused,
+                    in_progress: after.in_progress - before.in_progress,
+                },
+                tx_ms: tx_time(&trace),
+                emulator_busy: proxy::emulator_time(&trace).as_secs_f64() / wall.as_secs_f64(),
+                seats_exact: seats_used(&app, &t_id).await == seats_before,
+            },
+        ));
+    }
+    println!("| work | in flight | rows done | wall s | rows/s | statuses | transactions through | cancelled (retried) | single writes refused | 503s | emulator's median transaction ms | limit rows/s at {} ms | share of limit | emulator busy | seat counter exact |", proxy::DYNAMODB_HOLD.as_millis());
+    println!("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    for (work, inflight, r) in &runs {
+        let per_tx = if work.starts_with("bulk") { 25.0 } else { 1.0 };
+        let rate = r.rows_ok as f64 / r.wall.as_secs_f64();
+        let limit = per_tx / proxy::DYNAMODB_HOLD.as_secs_f64();
+        println!(
+            "| {work} | {inflight} | {} | {:.1} | {rate:.1} | {:?} | {} | {} | {} | {} | {:.1} | {limit:.0} | {:.0}% | {:.0}% | {} |",
+            r.rows_ok,
+            r.wall.as_secs_f64(),
+            r.statuses,
+            r.conflicts.held,
+            r.conflicts.cancelled,
+            r.conflicts.refused,
+            r.statuses.get(&503).copied().unwrap_or(0),
+            r.tx_ms,
+            if limit > 0.0 { 100.0 * rate / limit } else { 0.0 },
+            100.0 * r.emulator_busy,
+            if r.seats_exact { "yes" } else { "NO" },
+        );
+    }
+    println!("\nLimit: one company's transactions all move one item (its seat counter for invites, its events item for every change), and DynamoDB runs one item's transactions one at a time, so at a transaction time t at most 1/t of them commit per second: rows per transaction ÷ t, with t the model's hold (DynamoDB's time; the emulator's own is longer and serial).");
 }
 
 /// 2c. A session's first request from cold, from the gateway's call to the answer: what a
