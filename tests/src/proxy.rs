@@ -81,6 +81,10 @@ pub enum Fault {
     /// one holds (every item's reason `TransactionConflict`); nothing reaches the emulator.
     /// Not in `ALL`.
     Conflict,
+    /// A single-item write (`PutItem`, `UpdateItem`, `DeleteItem`) refused as DynamoDB refuses
+    /// one of an item a transaction in flight holds (`TransactionConflictException`); nothing
+    /// reaches the emulator. Not in `ALL`.
+    ItemConflict,
 }
 
 impl Fault {
@@ -492,6 +496,9 @@ pub async fn start_with_faults(upstream: String) -> (String, Calls, Faults) {
                             }
                             Some(Fault::Throttle) => {
                                 return Ok(error_reply(&op, 400, "ThrottlingException"))
+                            }
+                            Some(Fault::ItemConflict) => {
+                                return Ok(error_reply(&op, 400, "TransactionConflictException"))
                             }
                             // hyper closes the connection when the service fails.
                             Some(Fault::Reset) => return Err(InjectedReset),

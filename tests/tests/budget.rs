@@ -334,3 +334,33 @@ fn conflicts_that_outlast_the_budget_answer_a_true_503_in_time_and_change_nothin
         .expect(200);
     });
 }
+
+/// A single write refused for an item a transaction holds (`TransactionConflictException`,
+/// which the SDK's standard retry does not retry on its own) is retried like a throttle: here
+/// the keyed request's claim of its key meets it twice and the request still does its work.
+#[test]
+fn a_single_write_refused_for_a_held_item_is_retried_by_the_sdk() {
+    run_faulty(|app, faults, _| async move {
+        let t = tenant(&app, "team", None).await;
+        let m = member(&app, &t.admin, "agent", None).await;
+        let mut rule = FaultRule::new("dynamodb.PutItem", Fault::ItemConflict, 1.0);
+        rule.times = Some(2);
+        faults.set(vec![rule], 5);
+        let key = shared::domain::ids::new_id();
+        let r = app
+            .request_keyed(
+                "PUT",
+                &format!("/users/{}/role", m.id),
+                Some(&t.admin),
+                Some(json!({"role": "supervisor"})),
+                Some(&key),
+            )
+            .await;
+        let injected: usize = faults.injected().values().sum();
+        faults.clear();
+        assert_eq!(injected, 2, "the claim met the refusal twice");
+        r.expect(200);
+        let stored = app.store.user(&uid(&m.id)).await.unwrap().unwrap();
+        assert_eq!(stored.role, shared::domain::Role::Supervisor);
+    });
+}

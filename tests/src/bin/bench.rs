@@ -435,7 +435,7 @@ async fn main() {
         ),
     ];
     let sections = std::env::var("BENCH_SECTIONS")
-        .unwrap_or_else(|_| "sizes,cold,session,trips,growth,warm".into());
+        .unwrap_or_else(|_| "sizes,cold,session,trips,growth,scale,warm".into());
     let wanted = |name: &str| sections.split(',').any(|s| s.trim() == name);
     let peers = if !wanted("cold") || std::env::var("BENCH_PEERS").is_ok_and(|v| v == "0") {
         Vec::new()
@@ -549,7 +549,7 @@ async fn seats_used(app: &App, t_id: &str) -> u32 {
 async fn one_company_at_once(c: &Ctx) {
     use futures_util::stream::{self, StreamExt};
     let people = env_num("BENCH_SCALE", 1000);
-    println!("\n## 5b. One company at once ({people} people; DynamoDB's transaction conflicts modelled, {} ms least hold)\n", proxy::DYNAMODB_HOLD.as_millis());
+    println!("\n## 5b. One company at once ({people} people; DynamoDB's transaction conflicts modelled, each transaction holding its items {} ms)\n", proxy::DYNAMODB_HOLD.as_millis());
     let mut runs: Vec<(String, usize, Scaled)> = Vec::new();
     for inflight in [1usize, 4, 8] {
         let (app, calls, faults, _stack, t_id, token) = conflicted_company(c).await;
@@ -595,6 +595,7 @@ async fn one_company_at_once(c: &Ctx) {
             },
         ));
     }
+    let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
     for inflight in [8usize, 32] {
         let (app, calls, faults, stack, t_id, token) = conflicted_company(c).await;
         let ids = harness::seed::users(&c.ddb, &stack, &t_id, people, None).await;
@@ -623,7 +624,16 @@ async fn one_company_at_once(c: &Ctx) {
         for r in &replies {
             *statuses.entry(r.status).or_default() += 1;
             if r.status == 503 {
-                println!("role change 503: {}", String::from_utf8_lossy(&r.body));
+                let kind = r.json()["type"]
+                    .as_str()
+                    .unwrap_or("")
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
+                *kinds
+                    .entry(format!("{inflight} in flight: {kind}"))
+                    .or_default() += 1;
             }
         }
         let after = faults.conflicts();
@@ -668,6 +678,7 @@ async fn one_company_at_once(c: &Ctx) {
             if r.seats_exact { "yes" } else { "NO" },
         );
     }
+    println!("\nRole changes' 503s by kind: {kinds:?}.");
     println!("\nLimit: one company's transactions all move one item (its seat counter for invites, its events item for every change), and DynamoDB runs one item's transactions one at a time, so at a transaction time t at most 1/t of them commit per second: rows per transaction ÷ t, with t the model's hold (DynamoDB's time; the emulator's own is longer and serial).");
 }
 
