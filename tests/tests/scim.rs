@@ -2103,3 +2103,67 @@ fn group_mappings_move_roles_and_teams_through_the_consoles_rules() {
         assert_seats_consistent(&app, &t.id).await;
     });
 }
+
+/// A group write has no audit entry to prove it landed, so it stamps the group's item with an
+/// id of its own: a push whose first attempt landed and whose answer was lost (the SDK resends
+/// it; the resend fails its version condition) answers what happened, not "changed meanwhile";
+/// so do a create and a delete whose answers are lost.
+#[test]
+fn a_group_write_whose_answer_was_lost_answers_what_happened() {
+    use harness::proxy::{Fault, FaultRule};
+    run_faulty(|app, faults, _| async move {
+        let t = tenant(&app, "team", None).await;
+        let (_, tok) = token(&app, &t.admin, &["scim"]).await;
+        let (a, b) = (
+            provisioned(&app, &tok, "ann").await,
+            provisioned(&app, &tok, "bob").await,
+        );
+        let lose_next_commit = || {
+            let mut rule = FaultRule::new("dynamodb.TransactWriteItems", Fault::StallAnswer, 1.0);
+            rule.times = Some(1);
+            faults.set(vec![rule], 6);
+        };
+        lose_next_commit();
+        let made = ok(
+            scim(
+                &app,
+                "POST",
+                "/Groups",
+                &tok,
+                Some(json!({"schemas": [GROUP], "displayName": "Night Shift", "members": [{"value": a}]})),
+            )
+            .await,
+            201,
+        );
+        let gid = made["id"].as_str().unwrap().to_string();
+        let path = format!("/Groups/{gid}");
+        lose_next_commit();
+        let g = ok(
+            scim(
+                &app,
+                "PATCH",
+                &path,
+                &tok,
+                Some(patch(
+                    json!([{"op": "add", "path": "members", "value": [{"value": b}]}]),
+                )),
+            )
+            .await,
+            200,
+        );
+        let mut both = vec![a.clone(), b.clone()];
+        both.sort();
+        assert_eq!(member_ids(&g), both);
+        assert_eq!(
+            member_ids(&ok(scim(&app, "GET", &path, &tok, None).await, 200)),
+            both
+        );
+        lose_next_commit();
+        let r = scim(&app, "DELETE", &path, &tok, None).await;
+        assert_eq!(r.status, 204, "{}", String::from_utf8_lossy(&r.body));
+        let injected: usize = faults.injected().values().sum();
+        faults.clear();
+        assert_eq!(injected, 3, "each write's first answer was lost");
+        refused(scim(&app, "GET", &path, &tok, None).await, 404, None);
+    });
+}

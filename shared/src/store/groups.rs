@@ -58,7 +58,8 @@ impl Store {
     /// `NameTaken` when the company has a group of that name.
     pub async fn create_group(&self, g: &Group) -> Result<(), WriteError> {
         let mut tx = Tx::new(&self.tables);
-        tx.put_new(Tag::Group, items::group_item(g));
+        let stamp = tx.stamp(items::group_pk(&g.id), items::GROUP_SK);
+        tx.put_new(Tag::Group, stamped(g, stamp));
         tx.put_new(Tag::GroupName, items::group_name_item(g));
         tx.commit(&self.client)
             .await
@@ -69,9 +70,10 @@ impl Store {
     /// moves its guard (`NameTaken` when another group has it).
     pub async fn change_group(&self, before: &Group, after: &Group) -> Result<(), WriteError> {
         let mut tx = Tx::new(&self.tables);
+        let stamp = tx.stamp(items::group_pk(&after.id), items::GROUP_SK);
         tx.put_if(
             Tag::Group,
-            items::group_item(after),
+            stamped(after, stamp),
             "version = :v AND tenantId = :t",
             &[],
             vec![(":v", n(before.version)), (":t", s(&before.tenant_id))],
@@ -96,6 +98,7 @@ impl Store {
     /// meanwhile (the guard read is no longer its).
     pub async fn delete_group(&self, g: &Group) -> Result<(), WriteError> {
         let mut tx = Tx::new(&self.tables);
+        tx.gone(items::group_pk(&g.id), items::GROUP_SK);
         tx.delete_if(
             Tag::Group,
             items::group_pk(&g.id),
@@ -155,6 +158,14 @@ impl Store {
             .await
             .map_err(|e| e.decided_by(|_| Refusal::Stale))
     }
+}
+
+/// The group's item with this write's id: what tells a retried write that its own earlier
+/// attempt landed (group writes have no audit entry to prove it).
+fn stamped(g: &Group, write_id: String) -> super::items::Item {
+    let mut item = items::group_item(g);
+    item.insert(super::tx::WRITE_ID.to_string(), s(write_id));
+    item
 }
 
 fn decide(tags: &[Tag]) -> Refusal {

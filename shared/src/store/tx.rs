@@ -117,6 +117,10 @@ impl From<WriteError> for crate::domain::ApiError {
     }
 }
 
+fn key(pk: String, sk: &str) -> Item {
+    HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
+}
+
 fn names_map(names: &[(&str, &str)]) -> Option<HashMap<String, String>> {
     (!names.is_empty()).then(|| {
         names
@@ -142,9 +146,9 @@ pub(super) struct Tx<'a> {
     tables: &'a Tables,
     items: Vec<TransactWriteItem>,
     tags: Vec<Tag>,
-    /// The key of this change's audit entry: its receipt. The entry's id is new for every
-    /// change, so finding it stored proves this very transaction committed.
-    receipt: Option<Item>,
+    /// What proves this change committed, when an answer is lost or a retry of it is refused:
+    /// a change has one, a lock or a delivery status (not a change) has none.
+    receipt: Option<Receipt>,
     /// The events of this change's published audit entries, by company, in the order the
     /// entries were added: written to each company's events item at commit.
     events: Vec<(crate::domain::TenantId, Vec<serde_json::Value>)>,
@@ -233,6 +237,32 @@ pub(crate) mod contention {
     }
 }
 
+/// How a change proves it committed.
+#[derive(Debug, Clone)]
+enum Receipt {
+    /// Its audit entry (in the audit table) is stored: the entry's id is new for every change,
+    /// so finding it proves this very transaction committed.
+    Audit(Item),
+    /// An item of the directory table carries this change's own write id (`writeId`), new for
+    /// every change: a change with no audit entry (a directory group's, rule 22).
+    Stamp(Item, String),
+    /// An item of the directory table is gone: a deletion with no audit entry. Gone for any
+    /// reason is what the deletion wanted, so another's deletion counts as this one's.
+    Gone(Item),
+}
+
+impl Receipt {
+    fn tag(&self) -> Option<Tag> {
+        match self {
+            Receipt::Audit(_) => Some(Tag::Audit),
+            Receipt::Stamp(..) | Receipt::Gone(_) => None,
+        }
+    }
+}
+
+/// The attribute a stamped item carries (`Tx::stamp`).
+pub(super) const WRITE_ID: &str = "writeId";
+
 impl<'a> Tx<'a> {
     pub fn new(tables: &'a Tables) -> Tx<'a> {
         Tx {
@@ -317,11 +347,11 @@ impl<'a> Tx<'a> {
         reason = "the builder's required fields (table, item) are set"
     )]
     pub fn audit(&mut self, entry: &AuditEntry) {
-        if self.receipt.is_none() {
-            self.receipt = Some(HashMap::from([
+        if !matches!(self.receipt, Some(Receipt::Audit(_))) {
+            self.receipt = Some(Receipt::Audit(HashMap::from([
                 ("pk".to_string(), s(items::audit_pk(&entry.tenant_id))),
                 ("sk".to_string(), s(items::audit_sk(entry))),
-            ]));
+            ])));
         }
         let put = Put::builder()
             .table_name(&self.tables.audit)
@@ -335,6 +365,23 @@ impl<'a> Tx<'a> {
                 Some((_, list)) => list.push(event),
                 None => self.events.push((entry.tenant_id.clone(), vec![event])),
             }
+        }
+    }
+
+    /// A change with no audit entry proves itself by `item` (directory table), which this
+    /// transaction writes with the write id returned here in `WRITE_ID`.
+    pub fn stamp(&mut self, pk: String, sk: &str) -> String {
+        let id = crate::domain::ids::new_id();
+        if !matches!(self.receipt, Some(Receipt::Audit(_))) {
+            self.receipt = Some(Receipt::Stamp(key(pk, sk), id.clone()));
+        }
+        id
+    }
+
+    /// A deletion with no audit entry proves itself by `item` (directory table) being gone.
+    pub fn gone(&mut self, pk: String, sk: &str) {
+        if !matches!(self.receipt, Some(Receipt::Audit(_))) {
+            self.receipt = Some(Receipt::Gone(key(pk, sk)));
         }
     }
 
@@ -534,10 +581,20 @@ impl<'a> Tx<'a> {
                         .filter(|(r, _)| r.code() == Some("ConditionalCheckFailed"))
                         .map(|(_, t)| *t)
                         .collect();
-                    if failed.contains(&Tag::Audit) && self.receipt.is_some() {
-                        return Ok(());
-                    }
                     if !failed.is_empty() {
+                        // A refusal that includes what only this change writes may be this
+                        // change's own earlier attempt (the SDK resent it after losing the
+                        // answer), landed: that is a commit, not a refusal.
+                        let own = match &self.receipt {
+                            Some(r) if r.tag().is_some() => {
+                                r.tag().is_some_and(|t| failed.contains(&t))
+                            }
+                            Some(_) => self.landed(client).await.unwrap_or(false),
+                            None => false,
+                        };
+                        if own {
+                            return Ok(());
+                        }
                         return Err(TxError::Rejected(failed));
                     }
                     let contended = reasons
@@ -597,7 +654,7 @@ impl<'a> Tx<'a> {
                 return Err(TxError::Unavailable(why));
             }
             return match &self.receipt {
-                Some(key) => match self.stored(client, key).await {
+                Some(_) => match self.landed(client).await {
                     Ok(true) => Ok(()),
                     Ok(false) => Err(TxError::Unknown(
                         format!("not stored yet after {}", Chain(&why)).into(),
@@ -612,17 +669,30 @@ impl<'a> Tx<'a> {
         }
     }
 
-    /// Whether this change's audit entry is stored (consistent read).
-    async fn stored(&self, client: &Client, key: &Item) -> Result<bool, TxError> {
+    /// Whether this change's receipt shows it committed (consistent read).
+    async fn landed(&self, client: &Client) -> Result<bool, TxError> {
+        let (table, key) = match &self.receipt {
+            Some(Receipt::Audit(k)) => (&self.tables.audit, k),
+            Some(Receipt::Stamp(k, _) | Receipt::Gone(k)) => (&self.tables.directory, k),
+            None => return Ok(false),
+        };
         let out = client
             .get_item()
-            .table_name(&self.tables.audit)
+            .table_name(table)
             .set_key(Some(key.clone()))
             .consistent_read(true)
-            .projection_expression("pk")
+            .projection_expression("pk, #w")
+            .expression_attribute_names("#w", WRITE_ID)
             .send()
             .await
             .map_err(|e| TxError::Unavailable(Cause::new(e)))?;
-        Ok(out.item.is_some())
+        Ok(match (&self.receipt, out.item) {
+            (Some(Receipt::Audit(_)), item) => item.is_some(),
+            (Some(Receipt::Stamp(_, id)), Some(item)) => {
+                item.get(WRITE_ID).and_then(|v| v.as_s().ok()) == Some(id)
+            }
+            (Some(Receipt::Gone(_)), item) => item.is_none(),
+            _ => false,
+        })
     }
 }
