@@ -336,6 +336,11 @@ struct Ctx {
 
 #[tokio::main]
 async fn main() {
+    // `BENCH_LOG=1` prints the code's own log lines (JSON, `RUST_LOG` sets the level; `warn`
+    // names, say, a transaction whose conflicts outlasted its budget) among the tables.
+    if std::env::var("BENCH_LOG").is_ok() {
+        shared::telemetry::init();
+    }
     let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
     let bin_dir = std::env::var("BENCH_BIN_DIR")
         .map(PathBuf::from)
