@@ -132,7 +132,7 @@ struct FaultState {
     rules: Vec<FaultRule>,
     rng: u64,
     injected: std::collections::BTreeMap<String, usize>,
-    /// The least time a transaction holds its items, when conflicts are modelled.
+    /// How long a transaction holds its items, when conflicts are modelled.
     hold: Option<Duration>,
     holds: Holds,
 }
@@ -164,7 +164,7 @@ pub struct Holds {
     pub met: Conflicts,
 }
 
-/// What the conflict model did, for a run to report.
+/// What the conflict model did, for a run to report (`since` for a part of a run).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Conflicts {
     /// Transactions that held their items and went through.
@@ -175,6 +175,18 @@ pub struct Conflicts {
     pub refused: usize,
     /// Retries of a transaction still in flight (same token).
     pub in_progress: usize,
+}
+
+impl Conflicts {
+    /// What happened after `before` was read.
+    pub fn since(self, before: Conflicts) -> Conflicts {
+        Conflicts {
+            held: self.held - before.held,
+            cancelled: self.cancelled - before.cancelled,
+            refused: self.refused - before.refused,
+            in_progress: self.in_progress - before.in_progress,
+        }
+    }
 }
 
 /// How a transaction arriving fares.
@@ -264,7 +276,7 @@ pub fn written_item(op: &str, body: &[u8]) -> Option<String> {
 }
 
 /// DynamoDB's answer to a transaction cancelled by conflicts.
-fn conflict_reply(busy: &[bool]) -> hyper::Response<Full<bytes::Bytes>> {
+fn conflict_reply(busy: &[bool]) -> Reply {
     let reasons: Vec<serde_json::Value> = busy
         .iter()
         .map(|b| {
@@ -309,7 +321,7 @@ impl Faults {
     }
 
     /// Models DynamoDB's transaction conflicts (`Holds`) from now on, each transaction holding
-    /// its items for at least `hold` (`None`: off).
+    /// its items for `hold` from its arrival (`None`: off).
     pub fn model_conflicts(&self, hold: Option<Duration>) {
         self.0.lock().unwrap().hold = hold;
     }
@@ -401,7 +413,7 @@ impl Faults {
 type Reply = hyper::Response<Full<bytes::Bytes>>;
 
 /// The error answer a service gives, in its own protocol's shape.
-fn error_reply(op: &str, status: u16, code: &str) -> hyper::Response<Full<bytes::Bytes>> {
+fn error_reply(op: &str, status: u16, code: &str) -> Reply {
     let body = if op.starts_with("dynamodb.") {
         format!(r#"{{"__type":"com.amazonaws.dynamodb.v20120810#{code}","message":"injected"}}"#)
     } else {

@@ -242,6 +242,23 @@ fn a_hung_cognito_holds_up_the_admin_gate_only_where_two_step_is_required() {
     });
 }
 
+/// The role change these tests send: agent to supervisor, with `key` when given.
+async fn make_supervisor(
+    app: &App,
+    admin: &str,
+    id: &str,
+    key: Option<&str>,
+) -> harness::app::Reply {
+    app.request_keyed(
+        "PUT",
+        &format!("/users/{id}/role"),
+        Some(admin),
+        Some(json!({"role": "supervisor"})),
+        key,
+    )
+    .await
+}
+
 fn conflicts(times: Option<usize>) -> Vec<FaultRule> {
     let mut rule = FaultRule::new("dynamodb.TransactWriteItems", Fault::Conflict, 1.0);
     rule.times = times;
@@ -258,14 +275,7 @@ fn a_transaction_cancelled_by_a_competing_one_is_retried_to_success() {
         let m = member(&app, &t.admin, "agent", None).await;
         let before = audit(&app, &t.id).await.len();
         faults.set(conflicts(Some(6)), 3);
-        let r = app
-            .request(
-                "PUT",
-                &format!("/users/{}/role", m.id),
-                Some(&t.admin),
-                Some(json!({"role": "supervisor"})),
-            )
-            .await;
+        let r = make_supervisor(&app, &t.admin, &m.id, None).await;
         let injected: usize = faults.injected().values().sum();
         faults.clear();
         r.expect(200);
@@ -297,14 +307,7 @@ fn conflicts_that_outlast_the_budget_answer_a_true_503_in_time_and_change_nothin
         *app.timeout_override.lock().unwrap() = Some(timeout);
         faults.set(conflicts(None), 4);
         let started = Instant::now();
-        let r = app
-            .request(
-                "PUT",
-                &format!("/users/{}/role", m.id),
-                Some(&t.admin),
-                Some(json!({"role": "supervisor"})),
-            )
-            .await;
+        let r = make_supervisor(&app, &t.admin, &m.id, None).await;
         let took = started.elapsed();
         let injected: usize = faults.injected().values().sum();
         faults.clear();
@@ -324,14 +327,9 @@ fn conflicts_that_outlast_the_budget_answer_a_true_503_in_time_and_change_nothin
         assert_eq!(audit(&app, &t.id).await.len(), before, "no entry");
         assert_eq!(assert_seats_consistent(&app, &t.id).await, seats);
         // The retry the 503 asks for, once the competition is over, lands.
-        app.request(
-            "PUT",
-            &format!("/users/{}/role", m.id),
-            Some(&t.admin),
-            Some(json!({"role": "supervisor"})),
-        )
-        .await
-        .expect(200);
+        make_supervisor(&app, &t.admin, &m.id, None)
+            .await
+            .expect(200);
     });
 }
 
@@ -347,15 +345,7 @@ fn a_single_write_refused_for_a_held_item_is_retried_by_the_sdk() {
         rule.times = Some(2);
         faults.set(vec![rule], 5);
         let key = shared::domain::ids::new_id();
-        let r = app
-            .request_keyed(
-                "PUT",
-                &format!("/users/{}/role", m.id),
-                Some(&t.admin),
-                Some(json!({"role": "supervisor"})),
-                Some(&key),
-            )
-            .await;
+        let r = make_supervisor(&app, &t.admin, &m.id, Some(&key)).await;
         let injected: usize = faults.injected().values().sum();
         faults.clear();
         assert_eq!(injected, 2, "the claim met the refusal twice");

@@ -58,7 +58,7 @@ impl Store {
     /// `NameTaken` when the company has a group of that name.
     pub async fn create_group(&self, g: &Group) -> Result<(), WriteError> {
         let mut tx = Tx::new(&self.tables);
-        let stamp = tx.stamp(items::group_pk(&g.id), items::GROUP_SK);
+        let stamp = tx.stamp(Tag::Group, items::group_pk(&g.id), items::GROUP_SK);
         tx.put_new(Tag::Group, stamped(g, stamp));
         tx.put_new(Tag::GroupName, items::group_name_item(g));
         tx.commit(&self.client)
@@ -70,7 +70,7 @@ impl Store {
     /// moves its guard (`NameTaken` when another group has it).
     pub async fn change_group(&self, before: &Group, after: &Group) -> Result<(), WriteError> {
         let mut tx = Tx::new(&self.tables);
-        let stamp = tx.stamp(items::group_pk(&after.id), items::GROUP_SK);
+        let stamp = tx.stamp(Tag::Group, items::group_pk(&after.id), items::GROUP_SK);
         tx.put_if(
             Tag::Group,
             stamped(after, stamp),
@@ -98,7 +98,7 @@ impl Store {
     /// meanwhile (the guard read is no longer its).
     pub async fn delete_group(&self, g: &Group) -> Result<(), WriteError> {
         let mut tx = Tx::new(&self.tables);
-        tx.gone(items::group_pk(&g.id), items::GROUP_SK);
+        tx.gone(Tag::Group, items::group_pk(&g.id), items::GROUP_SK);
         tx.delete_if(
             Tag::Group,
             items::group_pk(&g.id),

@@ -155,8 +155,6 @@ impl Sweep {
     }
 }
 
-/// Cheap to clone (the SDK client is shared): a request's side write (the activity touch)
-/// runs on its own task with a clone.
 /// The DynamoDB client every store uses: `cfg`'s, with a single-item write refused for an
 /// item a transaction holds (`TransactionConflictException`) retried by the SDK's standard
 /// retry (its jittered backoff, its attempts) like a throttle: nothing of it was written, and
@@ -198,6 +196,8 @@ impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for Con
 /// The error type DynamoDB names in a refused single-item write's body (`__type`).
 const CONFLICT: &str = "#TransactionConflictException\"";
 
+/// Cheap to clone (the SDK client is shared): a request's side write (the activity touch)
+/// runs on its own task with a clone.
 #[derive(Clone)]
 pub struct Store {
     client: Client,

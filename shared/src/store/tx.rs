@@ -159,7 +159,7 @@ pub(super) struct Tx<'a> {
 /// cancelled transaction): it is not a refusal, nothing was written, and the same change is
 /// sent again after a jittered, growing pause, for as long as the request's budget allows
 /// (`contention::Budget`).
-pub(crate) mod contention {
+mod contention {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
     use std::time::Duration;
@@ -199,7 +199,7 @@ pub(crate) mod contention {
     }
 
     /// Uniform in `[0, ceiling)`, from the OS's random source (no generator to seed or share).
-    pub fn jitter(ceiling: Duration) -> Duration {
+    fn jitter(ceiling: Duration) -> Duration {
         let mut b = [0u8; 8];
         if getrandom::fill(&mut b).is_err() {
             return ceiling / 2;
@@ -212,7 +212,7 @@ pub(crate) mod contention {
     /// attempt that timed out and still lands (moto keeps no client request tokens), so only
     /// a single attempt's cancellation proves that nothing of the change was written.
     #[derive(Debug, Clone, Default)]
-    pub struct Attempts(pub Arc<AtomicUsize>);
+    pub struct Attempts(Arc<AtomicUsize>);
 
     impl Attempts {
         pub fn get(&self) -> usize {
@@ -243,19 +243,22 @@ enum Receipt {
     /// Its audit entry (in the audit table) is stored: the entry's id is new for every change,
     /// so finding it proves this very transaction committed.
     Audit(Item),
-    /// An item of the directory table carries this change's own write id (`writeId`), new for
-    /// every change: a change with no audit entry (a directory group's, rule 22).
-    Stamp(Item, String),
-    /// An item of the directory table is gone: a deletion with no audit entry. Gone for any
-    /// reason is what the deletion wanted, so another's deletion counts as this one's.
-    Gone(Item),
+    /// An item of the directory table, written under `Tag`, carries this change's own write id
+    /// (`writeId`), new for every change: a change with no audit entry (a directory group's,
+    /// rule 22).
+    Stamp(Tag, Item, String),
+    /// An item of the directory table, deleted under `Tag`, is gone: a deletion with no audit
+    /// entry. Gone for any reason is what the deletion wanted, so another's deletion counts as
+    /// this one's.
+    Gone(Tag, Item),
 }
 
 impl Receipt {
-    fn tag(&self) -> Option<Tag> {
+    /// The tag of the receipt's own write: a resend of a change that landed fails there.
+    fn tag(&self) -> Tag {
         match self {
-            Receipt::Audit(_) => Some(Tag::Audit),
-            Receipt::Stamp(..) | Receipt::Gone(_) => None,
+            Receipt::Audit(_) => Tag::Audit,
+            Receipt::Stamp(tag, ..) | Receipt::Gone(tag, _) => *tag,
         }
     }
 }
@@ -348,10 +351,10 @@ impl<'a> Tx<'a> {
     )]
     pub fn audit(&mut self, entry: &AuditEntry) {
         if !matches!(self.receipt, Some(Receipt::Audit(_))) {
-            self.receipt = Some(Receipt::Audit(HashMap::from([
-                ("pk".to_string(), s(items::audit_pk(&entry.tenant_id))),
-                ("sk".to_string(), s(items::audit_sk(entry))),
-            ])));
+            self.receipt = Some(Receipt::Audit(key(
+                items::audit_pk(&entry.tenant_id),
+                &items::audit_sk(entry),
+            )));
         }
         let put = Put::builder()
             .table_name(&self.tables.audit)
@@ -368,20 +371,21 @@ impl<'a> Tx<'a> {
         }
     }
 
-    /// A change with no audit entry proves itself by `item` (directory table), which this
-    /// transaction writes with the write id returned here in `WRITE_ID`.
-    pub fn stamp(&mut self, pk: String, sk: &str) -> String {
+    /// A change with no audit entry proves itself by an item of the directory table, which
+    /// this transaction writes under `tag` with the write id returned here in `WRITE_ID`.
+    pub fn stamp(&mut self, tag: Tag, pk: String, sk: &str) -> String {
         let id = crate::domain::ids::new_id();
         if !matches!(self.receipt, Some(Receipt::Audit(_))) {
-            self.receipt = Some(Receipt::Stamp(key(pk, sk), id.clone()));
+            self.receipt = Some(Receipt::Stamp(tag, key(pk, sk), id.clone()));
         }
         id
     }
 
-    /// A deletion with no audit entry proves itself by `item` (directory table) being gone.
-    pub fn gone(&mut self, pk: String, sk: &str) {
+    /// A deletion with no audit entry proves itself by an item of the directory table, which
+    /// this transaction deletes under `tag`, being gone.
+    pub fn gone(&mut self, tag: Tag, pk: String, sk: &str) {
         if !matches!(self.receipt, Some(Receipt::Audit(_))) {
-            self.receipt = Some(Receipt::Gone(key(pk, sk)));
+            self.receipt = Some(Receipt::Gone(tag, key(pk, sk)));
         }
     }
 
@@ -586,11 +590,11 @@ impl<'a> Tx<'a> {
                         // change's own earlier attempt (the SDK resent it after losing the
                         // answer), landed: that is a commit, not a refusal.
                         let own = match &self.receipt {
-                            Some(r) if r.tag().is_some() => {
-                                r.tag().is_some_and(|t| failed.contains(&t))
+                            Some(r) if failed.contains(&r.tag()) => {
+                                matches!(r, Receipt::Audit(_))
+                                    || self.landed(client).await.unwrap_or(false)
                             }
-                            Some(_) => self.landed(client).await.unwrap_or(false),
-                            None => false,
+                            _ => false,
                         };
                         if own {
                             return Ok(());
@@ -673,7 +677,7 @@ impl<'a> Tx<'a> {
     async fn landed(&self, client: &Client) -> Result<bool, TxError> {
         let (table, key) = match &self.receipt {
             Some(Receipt::Audit(k)) => (&self.tables.audit, k),
-            Some(Receipt::Stamp(k, _) | Receipt::Gone(k)) => (&self.tables.directory, k),
+            Some(Receipt::Stamp(_, k, _) | Receipt::Gone(_, k)) => (&self.tables.directory, k),
             None => return Ok(false),
         };
         let out = client
@@ -688,10 +692,10 @@ impl<'a> Tx<'a> {
             .map_err(|e| TxError::Unavailable(Cause::new(e)))?;
         Ok(match (&self.receipt, out.item) {
             (Some(Receipt::Audit(_)), item) => item.is_some(),
-            (Some(Receipt::Stamp(_, id)), Some(item)) => {
+            (Some(Receipt::Stamp(_, _, id)), Some(item)) => {
                 item.get(WRITE_ID).and_then(|v| v.as_s().ok()) == Some(id)
             }
-            (Some(Receipt::Gone(_)), item) => item.is_none(),
+            (Some(Receipt::Gone(..)), item) => item.is_none(),
             _ => false,
         })
     }

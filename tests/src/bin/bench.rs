@@ -502,6 +502,28 @@ struct Scaled {
     seats_exact: bool,
 }
 
+impl Scaled {
+    /// A run's figures from what it saw: `trace`, the calls it made.
+    fn of(
+        wall: Duration,
+        rows_ok: usize,
+        statuses: BTreeMap<u16, usize>,
+        conflicts: proxy::Conflicts,
+        trace: &[Call],
+        seats_exact: bool,
+    ) -> Scaled {
+        Scaled {
+            wall,
+            rows_ok,
+            statuses,
+            conflicts,
+            tx_ms: tx_time(trace),
+            emulator_busy: proxy::emulator_time(trace).as_secs_f64() / wall.as_secs_f64(),
+            seats_exact,
+        }
+    }
+}
+
 /// A fresh company on fresh tables, every AWS call through a proxy with DynamoDB's transaction
 /// conflicts modelled (`proxy::DYNAMODB_HOLD`).
 async fn conflicted_company(c: &Ctx) -> (App, proxy::Calls, proxy::Faults, Stack, String, String) {
@@ -559,6 +581,7 @@ async fn one_company_at_once(c: &Ctx) {
     for inflight in [1usize, 4, 8] {
         let (app, calls, faults, _stack, t_id, token) = conflicted_company(c).await;
         calls.take();
+        let before = faults.conflicts();
         let requests = people.div_ceil(25);
         let t = Instant::now();
         let replies: Vec<harness::app::Reply> = stream::iter(0..requests)
@@ -589,15 +612,14 @@ async fn one_company_at_once(c: &Ctx) {
         runs.push((
             "bulk invites of 25".into(),
             inflight,
-            Scaled {
+            Scaled::of(
                 wall,
                 rows_ok,
                 statuses,
-                conflicts: faults.conflicts(),
-                tx_ms: tx_time(&trace),
-                emulator_busy: proxy::emulator_time(&trace).as_secs_f64() / wall.as_secs_f64(),
-                seats_exact: seats as usize == 1 + rows_ok,
-            },
+                faults.conflicts().since(before),
+                &trace,
+                seats as usize == 1 + rows_ok,
+            ),
         ));
     }
     let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
@@ -641,25 +663,19 @@ async fn one_company_at_once(c: &Ctx) {
                     .or_default() += 1;
             }
         }
-        let after = faults.conflicts();
         let trace = calls.take();
+        let seats_exact = seats_used(&app, &t_id).await == seats_before;
         runs.push((
             "role changes, one user each".into(),
             inflight,
-            Scaled {
+            Scaled::of(
                 wall,
-                rows_ok: statuses.get(&200).copied().unwrap_or(0),
+                statuses.get(&200).copied().unwrap_or(0),
                 statuses,
-                conflicts: proxy::Conflicts {
-                    held: after.held - before.held,
-                    cancelled: after.cancelled - before.cancelled,
-                    refused: after.refused - before.refused,
-                    in_progress: after.in_progress - before.in_progress,
-                },
-                tx_ms: tx_time(&trace),
-                emulator_busy: proxy::emulator_time(&trace).as_secs_f64() / wall.as_secs_f64(),
-                seats_exact: seats_used(&app, &t_id).await == seats_before,
-            },
+                faults.conflicts().since(before),
+                &trace,
+                seats_exact,
+            ),
         ));
     }
     println!("| work | in flight | rows done | wall s | rows/s | statuses | transactions through | cancelled (retried) | single writes refused | 503s | emulator's median transaction ms | limit rows/s at {} ms | share of limit | emulator busy | seat counter exact |", proxy::DYNAMODB_HOLD.as_millis());
@@ -678,7 +694,7 @@ async fn one_company_at_once(c: &Ctx) {
             r.conflicts.refused,
             r.statuses.get(&503).copied().unwrap_or(0),
             r.tx_ms,
-            if limit > 0.0 { 100.0 * rate / limit } else { 0.0 },
+            100.0 * rate / limit,
             100.0 * r.emulator_busy,
             if r.seats_exact { "yes" } else { "NO" },
         );
