@@ -109,6 +109,8 @@ pub fn sdk_config(
         .tls_provider(Provider::rustls(CryptoMode::AwsLc))
         .tls_context(tls)
         .build_https();
+    let http =
+        aws_smithy_runtime_api::client::http::SharedHttpClient::new(NoThrowawayConnector(http));
     let mut builder = aws_types::SdkConfig::builder()
         .behavior_version(
             aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest(),
@@ -124,6 +126,35 @@ pub fn sdk_config(
         builder = builder.endpoint_url(endpoint);
     }
     Ok(builder.build())
+}
+
+/// The SDK's HTTPS client without its start-up check. Every SDK client's construction calls
+/// `validate_base_client_config`, which in `aws-smithy-http-client` builds a whole connector
+/// (our roots parsed from PEM, a rustls configuration, a hyper client) and drops it, only so
+/// that the platform's certificate store is loaded at start rather than on the first call. We
+/// trust compiled-in roots and load no platform store, so those builds were pure waste: two
+/// per function with two clients, about 0.1 ms of every cold start (docs/benchmarks.md,
+/// attempts table). The connector a call uses is built and cached by `http_connector` on the
+/// first call, as before.
+#[cfg(feature = "aws")]
+#[derive(Debug)]
+struct NoThrowawayConnector(aws_smithy_runtime_api::client::http::SharedHttpClient);
+
+#[cfg(feature = "aws")]
+impl aws_smithy_runtime_api::client::http::HttpClient for NoThrowawayConnector {
+    fn http_connector(
+        &self,
+        settings: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
+        components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+    ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(
+        &self,
+    ) -> Option<aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
 }
 
 /// Time kept back from Lambda's deadline to log and send the answer.

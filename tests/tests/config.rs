@@ -136,3 +136,40 @@ fn the_sender_must_be_a_bare_address_since_each_email_adds_its_own_display_name(
         assert!(e.0.starts_with("SENDER_EMAIL ("), "{bad:?}: {}", e.0);
     }
 }
+
+/// The deployed configuration's HTTP client is the SDK's, minus the connector it would build and
+/// drop at every client's construction (`config::NoThrowawayConnector`): calls through it are
+/// still answered, for each client, as the functions make them.
+#[tokio::test]
+async fn clients_on_the_deployed_configuration_are_answered() {
+    let moto = harness::moto::Moto::start_or_reuse().await;
+    let lambda = [
+        ("AWS_REGION", "eu-central-1"),
+        ("AWS_ACCESS_KEY_ID", "AKIDLAMBDAROLE"),
+        ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
+    ];
+    let cfg = shared::config::sdk_config(|name| {
+        lambda
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    })
+    .unwrap();
+    let dynamodb = aws_sdk_dynamodb::Client::new(&cfg);
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&cfg);
+    // Twice each: the first call builds the connector, the second reuses it.
+    for _ in 0..2 {
+        dynamodb
+            .list_tables()
+            .send()
+            .await
+            .expect("DynamoDB answers");
+        cognito
+            .list_user_pools()
+            .max_results(1)
+            .send()
+            .await
+            .expect("Cognito answers");
+    }
+}

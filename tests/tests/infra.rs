@@ -75,6 +75,30 @@ fn crate_dirs() -> BTreeSet<String> {
         .collect()
 }
 
+/// A function serves one invocation at a time, and its CPU-heavy steps (argon2id) run on
+/// tokio's blocking threads, so a multi-threaded scheduler buys it nothing but its worker
+/// threads, started at every cold start: 0.3-0.5 ms of init here (docs/benchmarks.md, the
+/// attempts table). Every function's `main` runs on the current thread.
+#[test]
+fn every_function_runs_its_scheduler_on_one_thread() {
+    for bin in crate_dirs() {
+        let main = read(&format!("functions/{bin}/src/main.rs"));
+        let attrs: Vec<&str> = main
+            .lines()
+            .filter(|l| l.trim_start().starts_with("#[tokio::main"))
+            .collect();
+        assert_eq!(
+            attrs,
+            vec![r#"#[tokio::main(flavor = "current_thread")]"#],
+            "functions/{bin}/src/main.rs"
+        );
+        assert!(
+            !main.contains("new_multi_thread") && !main.contains("worker_threads"),
+            "functions/{bin}/src/main.rs builds its own multi-threaded runtime"
+        );
+    }
+}
+
 #[test]
 fn every_function_crate_is_deployed_by_the_template_and_nothing_else_is() {
     let deployed: BTreeSet<String> = template_functions().into_values().map(|(b, _)| b).collect();

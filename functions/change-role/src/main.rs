@@ -1,7 +1,7 @@
 use change_role_fn::{handle, Deps};
 use lambda_http::{run, service_fn, Error};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let deps = Deps::from_env()?;

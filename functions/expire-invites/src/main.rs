@@ -6,7 +6,7 @@ use serde_json::Value;
 /// picks up any remainder.
 const MAX_PAGES: usize = 50;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let deps = Deps::from_env()?;

@@ -6,7 +6,7 @@ use serde_json::Value;
 /// run picks up any remainder.
 const MAX_PAGES: usize = 10;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let deps = Deps::from_env()?;

@@ -1,7 +1,7 @@
 use lambda_http::{run, service_fn, Error};
 use scim_fn::{handle, Deps};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let deps = Deps::from_env()?;
