@@ -84,18 +84,16 @@ struct Claims {
 }
 
 /// The JWKS lives on a Cognito endpoint, so the Amazon Trust Services roots are all it needs
-/// (see `config::AMAZON_TRUST_SERVICES_PEM` for why not the platform store).
+/// (see `config::AMAZON_TRUST_SERVICES_PEM` for why not the platform store), as DER.
 #[allow(
     clippy::expect_used,
     reason = "the roots are a constant compiled in, parsed by every test that builds a Verifier; a bad one is a build defect"
 )]
 fn amazon_roots_only() -> rustls::ClientConfig {
-    use rustls::pki_types::{pem::PemObject, CertificateDer};
     let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(crate::config::AMAZON_TRUST_SERVICES_PEM.as_bytes())
-    {
+    for der in crate::config::AMAZON_TRUST_SERVICES_DER {
         roots
-            .add(cert.expect("the bundled roots are valid PEM"))
+            .add(rustls::pki_types::CertificateDer::from(der))
             .expect("the bundled roots are valid certificates");
     }
     rustls::ClientConfig::builder()

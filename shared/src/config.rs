@@ -49,6 +49,18 @@ pub fn sender_in_domain(sender: &str, domain: Option<&str>) -> Result<(), Config
 /// start. The only other HTTPS peer is the Cognito JWKS endpoint, which is AWS too.
 pub const AMAZON_TRUST_SERVICES_PEM: &str = include_str!("../certs/amazon-trust-services.pem");
 
+/// The same roots in DER, for the TLS clients we build ourselves (the token verifier's JWKS
+/// fetch): handing rustls DER skips parsing the PEM text at every cold start, about as long
+/// as reading the roots themselves. The SDK's client takes PEM only. A test holds the two
+/// equal, in order.
+pub const AMAZON_TRUST_SERVICES_DER: [&[u8]; 5] = [
+    include_bytes!("../certs/amazon-root-ca-1.der"),
+    include_bytes!("../certs/amazon-root-ca-2.der"),
+    include_bytes!("../certs/amazon-root-ca-3.der"),
+    include_bytes!("../certs/amazon-root-ca-4.der"),
+    include_bytes!("../certs/starfield-services-root-certificate-authority-g2.der"),
+];
+
 /// Per-call limits. The SDK sets none by default, so a call that hangs would hold a function
 /// until Lambda kills it at its timeout (10 s) with nothing answered. An attempt gets 3 s
 /// (AWS answers these calls in milliseconds), the call with its retries 8 s, so a request
@@ -196,6 +208,22 @@ pub fn deadline() -> Option<tokio::time::Instant> {
 #[cfg(test)]
 mod tests {
     use super::sender_in_domain;
+
+    #[cfg(feature = "auth")]
+    #[test]
+    fn the_der_roots_are_the_pem_roots() {
+        use rustls::pki_types::{pem::PemObject, CertificateDer};
+        let pem: Vec<Vec<u8>> =
+            CertificateDer::pem_slice_iter(super::AMAZON_TRUST_SERVICES_PEM.as_bytes())
+                .map(|c| c.unwrap().to_vec())
+                .collect();
+        let der: Vec<Vec<u8>> = super::AMAZON_TRUST_SERVICES_DER
+            .iter()
+            .map(|d| d.to_vec())
+            .collect();
+        assert_eq!(pem.len(), 5);
+        assert_eq!(der, pem);
+    }
 
     #[test]
     fn the_sender_must_be_in_the_verified_domain_when_one_is_set() {
