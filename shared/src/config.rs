@@ -209,6 +209,64 @@ pub fn deadline() -> Option<tokio::time::Instant> {
 mod tests {
     use super::sender_in_domain;
 
+    /// An SDK client's construction asks its HTTP client to check itself (the check that
+    /// built and dropped a connector); wrapped, the check never reaches the inner client.
+    #[cfg(feature = "dynamo")]
+    #[test]
+    fn building_a_client_asks_no_connector_of_the_wrapped_http_client() {
+        use aws_sdk_dynamodb::config::ConfigBag;
+        use aws_smithy_runtime_api::box_error::BoxError;
+        use aws_smithy_runtime_api::client::http::{
+            HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+        };
+        use aws_smithy_runtime_api::client::runtime_components::{
+            RuntimeComponents, RuntimeComponentsBuilder,
+        };
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+
+        #[derive(Debug)]
+        struct Checked(SharedHttpClient, Arc<AtomicUsize>);
+        impl HttpClient for Checked {
+            fn http_connector(
+                &self,
+                settings: &HttpConnectorSettings,
+                components: &RuntimeComponents,
+            ) -> SharedHttpConnector {
+                self.0.http_connector(settings, components)
+            }
+            fn validate_base_client_config(
+                &self,
+                _: &RuntimeComponentsBuilder,
+                _: &ConfigBag,
+            ) -> Result<(), BoxError> {
+                self.1.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            }
+        }
+        let client_with = |http: SharedHttpClient| {
+            let conf = aws_sdk_dynamodb::Config::builder()
+                .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+                .region(aws_sdk_dynamodb::config::Region::new("eu-central-1"))
+                .http_client(http)
+                .build();
+            aws_sdk_dynamodb::Client::from_conf(conf)
+        };
+        let inner = || aws_smithy_http_client::Builder::new().build_http();
+        let checks = Arc::new(AtomicUsize::new(0));
+        let _bare = client_with(SharedHttpClient::new(Checked(inner(), checks.clone())));
+        assert_eq!(
+            checks.load(Ordering::SeqCst),
+            1,
+            "the SDK asks for the check"
+        );
+        let wrapped = SharedHttpClient::new(super::NoThrowawayConnector(SharedHttpClient::new(
+            Checked(inner(), checks.clone()),
+        )));
+        let _client = client_with(wrapped);
+        assert_eq!(checks.load(Ordering::SeqCst), 1, "the wrapper skips it");
+    }
+
     #[cfg(feature = "auth")]
     #[test]
     fn the_der_roots_are_the_pem_roots() {
